@@ -1,0 +1,98 @@
+// Package config reads the server's configuration from the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// DefaultSQLitePath is the embedded database used when DATABASE_URL is unset,
+// so that a newcomer can run the server with no setup.
+const DefaultSQLitePath = "zest.db"
+
+// SpecMaxBatchRows is the largest batch openapi.yaml allows; a deployment may
+// only lower it, so that the published contract stays true.
+const SpecMaxBatchRows = 1000
+
+// Config is the server's configuration.
+type Config struct {
+	DatabaseURL  string // postgres://… or sqlite:PATH
+	Addr         string
+	MaxBatchRows int
+	MaxBodyBytes int64
+	LogLevel     slog.Level
+	AutoMigrate  bool
+}
+
+// Embedded reports whether the configuration uses the embedded SQLite database.
+func (c Config) Embedded() bool { return strings.HasPrefix(c.DatabaseURL, "sqlite:") }
+
+// FromEnv reads the configuration from the environment. Every problem is
+// reported at once, each naming its variable, so that start-up fails clearly.
+func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
+
+// Parse reads the configuration through lookup (os.LookupEnv in production).
+func Parse(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	var errs []error
+	c := Config{
+		Addr:         "127.0.0.1:8080",
+		MaxBatchRows: SpecMaxBatchRows,
+		MaxBodyBytes: 4 << 20,
+		LogLevel:     slog.LevelInfo,
+		AutoMigrate:  true,
+	}
+
+	switch u := get("DATABASE_URL"); {
+	case u == "":
+		c.DatabaseURL = "sqlite:" + DefaultSQLitePath
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		c.DatabaseURL = u
+	case strings.HasPrefix(u, "sqlite:") && len(u) > len("sqlite:"):
+		c.DatabaseURL = u
+	default:
+		errs = append(errs, errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (or be unset for the embedded database)"))
+	}
+
+	if v := get("ZEST_ADDR"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			errs = append(errs, fmt.Errorf("ZEST_ADDR must be host:port, got %q", v))
+		}
+		c.Addr = v
+	}
+	if v := get("ZEST_MAX_BATCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > SpecMaxBatchRows {
+			errs = append(errs, fmt.Errorf("ZEST_MAX_BATCH_ROWS must be an integer from 1 to %d, got %q", SpecMaxBatchRows, v))
+		}
+		c.MaxBatchRows = n
+	}
+	if v := get("ZEST_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 256<<20 {
+			errs = append(errs, fmt.Errorf("ZEST_MAX_BODY_BYTES must be an integer from 1024 to %d, got %q", 256<<20, v))
+		}
+		c.MaxBodyBytes = n
+	}
+	if v := get("ZEST_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("ZEST_LOG_LEVEL must be debug, info, warn or error, got %q", v))
+		}
+	}
+	if v := get("ZEST_AUTO_MIGRATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ZEST_AUTO_MIGRATE must be true or false, got %q", v))
+		}
+		c.AutoMigrate = b
+	}
+	return c, errors.Join(errs...)
+}

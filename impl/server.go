@@ -1,0 +1,151 @@
+// Package impl implements the generated strict server interface. Handlers
+// translate between wire types and the services and stay thin: the rules
+// live in the services, the error-to-status mapping in httpapi.
+package impl
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/zestequity/zest-api/apperr"
+	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/investors"
+	"github.com/zestequity/zest-api/models"
+	"github.com/zestequity/zest-api/reqctx"
+)
+
+// Server implements generated.StrictServerInterface.
+type Server struct {
+	investors *investors.Service
+	ready     func(context.Context) error
+}
+
+var _ generated.StrictServerInterface = (*Server)(nil)
+
+// defaultPageSize matches the default of the limit parameter in openapi.yaml.
+const defaultPageSize = 50
+
+// New returns a Server. ready reports whether the database is reachable.
+func New(inv *investors.Service, ready func(context.Context) error) *Server {
+	return &Server{investors: inv, ready: ready}
+}
+
+func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
+	return generated.GetHealth200JSONResponse{
+		Body:    generated.Health{Status: generated.Ok},
+		Headers: generated.GetHealth200ResponseHeaders{RequestId: reqctx.From(ctx).RequestID},
+	}, nil
+}
+
+func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessRequestObject) (generated.GetReadinessResponseObject, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "The database is unreachable.")
+	}
+	return generated.GetReadiness200JSONResponse{
+		Body:    generated.Health{Status: generated.Ok},
+		Headers: generated.GetReadiness200ResponseHeaders{RequestId: reqctx.From(ctx).RequestID},
+	}, nil
+}
+
+func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvestorsRequestObject) (generated.ImportInvestorsResponseObject, error) {
+	info := reqctx.From(ctx)
+	results, err := s.investors.Import(ctx, info.ClientID, req.Body.Investors)
+	if err != nil {
+		return nil, err
+	}
+	body := generated.ImportInvestorsResult{Results: make([]generated.RowResult, len(results))}
+	info.Rows = map[string]int{}
+	for i, r := range results {
+		info.Rows[string(r.Status)]++
+		out := generated.RowResult{PartnerInvestorId: r.PartnerInvestorID, Status: generated.RowStatus(r.Status)}
+		if r.ZestPersonID != "" {
+			out.ZestPersonId = &r.ZestPersonID
+		}
+		if e := r.Error; e != nil {
+			out.Error = &generated.RowError{Code: generated.RowErrorCode(e.Code), Message: e.Message, Retryable: e.Retryable}
+			if e.Field != "" {
+				out.Error.Field = &e.Field
+			}
+		}
+		body.Results[i] = out
+	}
+	body.Summary = generated.ImportSummary{
+		Created:       info.Rows[string(investors.Created)],
+		AlreadyExists: info.Rows[string(investors.AlreadyExists)],
+		Failed:        info.Rows[string(investors.Failed)],
+	}
+	return generated.ImportInvestors200JSONResponse{
+		Body:    body,
+		Headers: generated.ImportInvestors200ResponseHeaders{RequestId: info.RequestID},
+	}, nil
+}
+
+func (s *Server) GetInvestor(ctx context.Context, req generated.GetInvestorRequestObject) (generated.GetInvestorResponseObject, error) {
+	info := reqctx.From(ctx)
+	p, err := s.investors.Get(ctx, info.ClientID, req.ZestPersonId)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := toInvestor(p)
+	if err != nil {
+		return nil, err
+	}
+	return generated.GetInvestor200JSONResponse{
+		Body:    inv,
+		Headers: generated.GetInvestor200ResponseHeaders{RequestId: info.RequestID},
+	}, nil
+}
+
+func (s *Server) ListInvestors(ctx context.Context, req generated.ListInvestorsRequestObject) (generated.ListInvestorsResponseObject, error) {
+	info := reqctx.From(ctx)
+	limit := defaultPageSize
+	if req.Params.Limit != nil {
+		limit = *req.Params.Limit
+	}
+	page, err := s.investors.List(ctx, info.ClientID, investors.ListQuery{
+		PartnerInvestorID: req.Params.PartnerInvestorId,
+		Cursor:            req.Params.Cursor,
+		Limit:             limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	body := generated.InvestorList{Data: make([]generated.Investor, len(page.Investors)), NextCursor: page.NextCursor}
+	for i, p := range page.Investors {
+		if body.Data[i], err = toInvestor(p); err != nil {
+			return nil, err
+		}
+	}
+	body.HasMore = page.NextCursor != nil
+	return generated.ListInvestors200JSONResponse{
+		Body:    body,
+		Headers: generated.ListInvestors200ResponseHeaders{RequestId: info.RequestID},
+	}, nil
+}
+
+func toInvestor(p models.Person) (generated.Investor, error) {
+	flags := make([]generated.InvestorKycFlags, len(p.KYCFlags))
+	for i, f := range p.KYCFlags {
+		flags[i] = generated.InvestorKycFlags(f)
+	}
+	// The parse error would quote the stored value, which is PII.
+	dob, err := time.Parse(time.DateOnly, string(p.DateOfBirth))
+	if err != nil {
+		return generated.Investor{}, fmt.Errorf("person %d has an unreadable date of birth", p.ID)
+	}
+	return generated.Investor{
+		ZestPersonId:       p.ZestPersonID,
+		PartnerInvestorId:  p.PartnerInvestorID,
+		Email:              openapi_types.Email(p.Email),
+		FirstName:          p.FirstName,
+		LastName:           p.LastName,
+		DateOfBirth:        openapi_types.Date{Time: dob},
+		CountryOfResidence: p.CountryOfResidence,
+		KycManagedBy:       generated.InvestorKycManagedBy(p.KYCManagedBy),
+		KycFlags:           flags,
+		CreatedAt:          p.CreatedAt.UTC(),
+	}, nil
+}

@@ -1,0 +1,289 @@
+package investors
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// RowSchemaName is the component of openapi.yaml that defines an import row.
+// The spec is the single source of the row rules: each row is validated
+// against this schema here, while the request envelope is validated by the
+// HTTP middleware.
+const RowSchemaName = "InvestorInput"
+
+// Row error codes, as declared by the RowError schema.
+const (
+	CodeRequired     = "required"
+	CodeFormat       = "format"
+	CodeTooLong      = "too_long"
+	CodeOutOfRange   = "out_of_range"
+	CodeUnknownField = "unknown_field"
+	CodeDuplicate    = "duplicate"
+	CodeConflict     = "conflict"
+	CodeUnavailable  = "unavailable"
+)
+
+// Field names of a row.
+const (
+	fieldPartnerInvestorID = "partnerInvestorId"
+	fieldEmail             = "email"
+	fieldFirstName         = "firstName"
+	fieldLastName          = "lastName"
+	fieldDateOfBirth       = "dateOfBirth"
+	fieldCountry           = "countryOfResidence"
+)
+
+// minDateOfBirth is the earliest plausible date of birth.
+const minDateOfBirth = "1900-01-01"
+
+// RowError explains why a row failed.
+type RowError struct {
+	Code      string
+	Field     string // empty when the failure concerns the whole row
+	Message   string
+	Retryable bool
+}
+
+// validRow is a row that passed validation, with its values normalised.
+type validRow struct {
+	PartnerInvestorID  string
+	Email              string
+	EmailNormalized    string
+	FirstName          string
+	LastName           string
+	DateOfBirth        string
+	CountryOfResidence *string
+}
+
+// rowValidator checks rows against the spec's row schema.
+type rowValidator struct {
+	schema *openapi3.Schema
+	fields []string // declared order: the first failing field is reported
+	opts   []openapi3.SchemaValidationOption
+}
+
+func newRowValidator(doc *openapi3.T) (*rowValidator, error) {
+	ref := doc.Components.Schemas[RowSchemaName]
+	if ref == nil || ref.Value == nil {
+		return nil, fmt.Errorf("openapi.yaml has no components.schemas.%s", RowSchemaName)
+	}
+	s := ref.Value
+	for _, name := range []string{fieldPartnerInvestorID, fieldEmail, fieldFirstName, fieldLastName, fieldDateOfBirth, fieldCountry} {
+		if s.Properties[name] == nil {
+			return nil, fmt.Errorf("openapi.yaml: %s has no property %s", RowSchemaName, name)
+		}
+	}
+	fields := slices.Clone(s.Required)
+	var optional []string
+	for name := range s.Properties {
+		if !slices.Contains(fields, name) {
+			optional = append(optional, name)
+		}
+	}
+	slices.Sort(optional)
+	fields = append(fields, optional...)
+
+	return &rowValidator{
+		schema: s,
+		fields: fields,
+		opts: []openapi3.SchemaValidationOption{
+			openapi3.MultiErrors(),
+			openapi3.VisitAsRequest(),
+			// kin-openapi checks format: date itself (a real calendar date);
+			// the formats below are ours, and apply to this validation only.
+			openapi3.WithStringFormatValidator("email", openapi3.NewCallbackValidator(checkEmail)),
+			openapi3.WithStringFormatValidator("iso3166-alpha2", openapi3.NewCallbackValidator(checkCountry)),
+		},
+	}, nil
+}
+
+// check validates one raw row. echo is the row's partnerInvestorId when it is
+// a string, whatever else is wrong with the row.
+func (v *rowValidator) check(raw json.RawMessage, today string) (row validRow, echo *string, rerr *RowError) {
+	var decoded any
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		return row, nil, &RowError{Code: CodeFormat, Message: "the row is not valid JSON"}
+	}
+	obj, ok := decoded.(map[string]any)
+	if !ok {
+		return row, nil, &RowError{Code: CodeFormat, Message: "each row must be a JSON object"}
+	}
+	if pid, ok := obj[fieldPartnerInvestorID].(string); ok {
+		echo = &pid
+	}
+
+	// A null or blank value counts as missing. Other strings, except the
+	// partnerInvestorId join key, are stored trimmed.
+	for k, val := range obj {
+		switch x := val.(type) {
+		case nil:
+			delete(obj, k)
+		case string:
+			t := strings.TrimSpace(x)
+			if t == "" {
+				delete(obj, k)
+			} else if k != fieldPartnerInvestorID {
+				obj[k] = t
+			}
+		}
+	}
+
+	if err := v.schema.VisitJSON(obj, v.opts...); err != nil {
+		return row, echo, v.firstError(err)
+	}
+
+	row = validRow{
+		PartnerInvestorID: obj[fieldPartnerInvestorID].(string),
+		Email:             obj[fieldEmail].(string),
+		FirstName:         obj[fieldFirstName].(string),
+		LastName:          obj[fieldLastName].(string),
+		DateOfBirth:       obj[fieldDateOfBirth].(string),
+	}
+	row.EmailNormalized = strings.ToLower(row.Email)
+	if c, ok := obj[fieldCountry].(string); ok {
+		row.CountryOfResidence = &c
+	}
+	// ISO dates compare correctly as strings.
+	if row.DateOfBirth < minDateOfBirth || row.DateOfBirth > today {
+		return row, echo, &RowError{Code: CodeOutOfRange, Field: fieldDateOfBirth,
+			Message: "dateOfBirth must be between " + minDateOfBirth + " and today"}
+	}
+	return row, echo, nil
+}
+
+// firstError maps the schema violations to the row error of the first failing
+// field in declared order; within a field, a missing value comes first, then
+// a wrong type, then length, then format.
+func (v *rowValidator) firstError(err error) *RowError {
+	var errs []*openapi3.SchemaError
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, e := range me {
+			var se *openapi3.SchemaError
+			if errors.As(e, &se) {
+				errs = append(errs, se)
+			}
+		}
+	} else {
+		var se *openapi3.SchemaError
+		if errors.As(err, &se) {
+			errs = append(errs, se)
+		}
+	}
+	var best *RowError
+	bestRank := 0
+	for _, se := range errs {
+		re := v.rowError(se)
+		if re == nil {
+			continue
+		}
+		rank := v.fieldIndex(re.Field)*10 + codeRank(re.Code)
+		if best == nil || rank < bestRank {
+			best, bestRank = re, rank
+		}
+	}
+	if best == nil {
+		// Every rule of the schema is mapped above; reaching this means the
+		// spec gained a rule this code does not know yet.
+		return &RowError{Code: CodeFormat, Message: "the row does not match the InvestorInput schema"}
+	}
+	return best
+}
+
+func (v *rowValidator) fieldIndex(field string) int {
+	if i := slices.Index(v.fields, field); i >= 0 {
+		return i
+	}
+	return len(v.fields)
+}
+
+func codeRank(code string) int {
+	switch code {
+	case CodeRequired:
+		return 0
+	case CodeUnknownField:
+		return 1
+	case CodeTooLong:
+		return 3
+	}
+	return 2 // format, including a wrong type
+}
+
+// rowError turns one schema violation into a row error. Messages are ours:
+// kin-openapi's reasons may quote the submitted value, which can be PII.
+func (v *rowValidator) rowError(se *openapi3.SchemaError) *RowError {
+	path := se.JSONPointer()
+	field := ""
+	if len(path) > 0 {
+		field = path[0]
+	}
+	switch se.SchemaField {
+	case "required":
+		return &RowError{Code: CodeRequired, Field: field, Message: field + " is required"}
+	case "additionalProperties":
+		return &RowError{Code: CodeUnknownField, Field: field, Message: field + " is not a field of an investor row"}
+	case "minLength":
+		return &RowError{Code: CodeRequired, Field: field, Message: field + " is required"}
+	case "maxLength":
+		max := uint64(0)
+		if se.Schema != nil && se.Schema.MaxLength != nil {
+			max = *se.Schema.MaxLength
+		}
+		return &RowError{Code: CodeTooLong, Field: field, Message: fmt.Sprintf("%s must be at most %d characters", field, max)}
+	case "type":
+		return &RowError{Code: CodeFormat, Field: field, Message: field + " must be a string"}
+	case "format", "pattern":
+		return &RowError{Code: CodeFormat, Field: field, Message: formatMessage(field)}
+	}
+	return nil
+}
+
+func formatMessage(field string) string {
+	switch field {
+	case fieldDateOfBirth:
+		return "dateOfBirth must be YYYY-MM-DD"
+	case fieldEmail:
+		return "email must be a valid email address"
+	case fieldCountry:
+		return "countryOfResidence must be an ISO 3166-1 alpha-2 code in upper case, such as AE"
+	case fieldPartnerInvestorID:
+		return "partnerInvestorId must not have surrounding whitespace or control characters"
+	}
+	return field + " is not in the expected format"
+}
+
+// checkEmail accepts a bare address (no display name, no comments) whose
+// domain has a dot, and which reads back unchanged: what we store is exactly
+// what the partner sent.
+func checkEmail(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return errors.New("invalid email")
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return errors.New("invalid email domain")
+	}
+	return nil
+}
+
+func checkCountry(s string) error {
+	if !isoCountries[s] {
+		return errors.New("not an ISO 3166-1 alpha-2 code")
+	}
+	return nil
+}
+
+// today returns the latest calendar date anywhere on Earth (UTC+14), so that
+// an investor born today in any time zone is accepted.
+func today(now time.Time) string {
+	return now.UTC().Add(14 * time.Hour).Format(time.DateOnly)
+}

@@ -1,0 +1,296 @@
+// Package investors is the investor onboarding service: it validates import
+// rows against the published row schema, deduplicates them, writes each new
+// investor as a Person and then its paired User, and serves the reads that
+// partners reconcile with.
+package investors
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/zestequity/zest-api/apperr"
+	"github.com/zestequity/zest-api/ids"
+	"github.com/zestequity/zest-api/models"
+	"github.com/zestequity/zest-api/store"
+)
+
+// Store is the persistence the service needs; *store.Store implements it.
+type Store interface {
+	FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]store.ExistingPerson, error)
+	InsertPeople(ctx context.Context, people []models.Person) ([]store.InsertedPerson, error)
+	CompletePairs(ctx context.Context, users []models.User) ([]int64, error)
+	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
+	ListPeople(ctx context.Context, q store.PeopleQuery) ([]models.Person, error)
+}
+
+// Status is a row's outcome.
+type Status string
+
+const (
+	Created       Status = "created"
+	AlreadyExists Status = "already_exists"
+	Failed        Status = "failed"
+)
+
+// RowResult answers one submitted row.
+type RowResult struct {
+	PartnerInvestorID *string // as submitted; nil when the row has none
+	Status            Status
+	ZestPersonID      string    // created and already_exists
+	Error             *RowError // failed
+}
+
+// Service is the investor onboarding service.
+type Service struct {
+	store Store
+	rows  *rowValidator
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Options configure a Service.
+type Options struct {
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+}
+
+// New returns a Service that validates rows against doc's row schema.
+func New(st Store, doc *openapi3.T, opts Options) (*Service, error) {
+	rv, err := newRowValidator(doc)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{store: st, rows: rv, now: opts.Now, log: opts.Logger}, nil
+}
+
+// pending is a valid row on its way to the database.
+type pending struct {
+	index int
+	row   validRow
+}
+
+// Import processes a batch and returns one result per row, in order.
+//
+// The write path, for the rows that pass validation:
+//  1. look up the tenant's existing people by partnerInvestorId;
+//  2. insert the new people in one statement (ON CONFLICT DO NOTHING), then
+//     look up any that a concurrent request inserted first;
+//  3. complete the pairs: create the missing Users in one transaction.
+//
+// A row is created only if step 3 created its User: whoever completes the
+// pair reports it, exactly once, even when a crash or a failed User write left
+// a Person without its User earlier. Everything else about a known
+// partnerInvestorId is already_exists, and nothing is updated.
+func (s *Service) Import(ctx context.Context, clientID string, raw []json.RawMessage) ([]RowResult, error) {
+	results := make([]RowResult, len(raw))
+	day := today(s.now())
+	firstByID := make(map[string]int, len(raw))
+	var todo []pending
+
+	for i, r := range raw {
+		res := &results[i]
+		row, echo, rerr := s.rows.check(r, day)
+		res.PartnerInvestorID = echo
+		// A repeated partnerInvestorId fails whatever else the row holds: the
+		// first occurrence is the one processed.
+		if echo != nil && strings.TrimSpace(*echo) != "" {
+			if first, seen := firstByID[*echo]; seen {
+				res.fail(CodeDuplicate, fieldPartnerInvestorID,
+					fmt.Sprintf("partnerInvestorId already appears earlier in this batch (row %d)", first))
+				continue
+			}
+			firstByID[*echo] = i
+		}
+		if rerr != nil {
+			res.Status, res.Error = Failed, rerr
+			continue
+		}
+		todo = append(todo, pending{index: i, row: row})
+	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	if err := s.write(ctx, clientID, todo, results); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func (res *RowResult) fail(code, field, msg string) {
+	res.Status = Failed
+	res.Error = &RowError{Code: code, Field: field, Message: msg, Retryable: code == CodeUnavailable}
+}
+
+func (s *Service) write(ctx context.Context, clientID string, todo []pending, results []RowResult) error {
+	pids := make([]string, len(todo))
+	for i, p := range todo {
+		pids[i] = p.row.PartnerInvestorID
+	}
+	existing, err := s.store.FindPeople(ctx, clientID, pids)
+	if err != nil {
+		return err
+	}
+	known := make(map[string]store.ExistingPerson, len(existing))
+	for _, e := range existing {
+		known[e.PartnerInvestorID] = e
+	}
+
+	// A new row whose email an earlier new row of the batch already claims
+	// fails here; rows of known investors claim nothing, as they write nothing.
+	var fresh []models.Person
+	byPID := make(map[string]*models.Person)
+	firstByEmail := make(map[string]int)
+	for _, p := range todo {
+		if _, ok := known[p.row.PartnerInvestorID]; ok {
+			continue
+		}
+		if first, seen := firstByEmail[p.row.EmailNormalized]; seen {
+			results[p.index].fail(CodeConflict, fieldEmail,
+				fmt.Sprintf("email is already used by another partnerInvestorId earlier in this batch (row %d)", first))
+			continue
+		}
+		firstByEmail[p.row.EmailNormalized] = p.index
+		fresh = append(fresh, s.newPerson(clientID, p.row))
+	}
+	for i := range fresh {
+		byPID[fresh[i].PartnerInvestorID] = &fresh[i]
+	}
+	if len(fresh) > 0 {
+		inserted, err := s.store.InsertPeople(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for _, in := range inserted {
+			p := byPID[in.PartnerInvestorID]
+			known[in.PartnerInvestorID] = store.ExistingPerson{ID: in.ID, ZestPersonID: p.ZestPersonID,
+				PartnerInvestorID: p.PartnerInvestorID, Email: p.Email}
+		}
+		// Rows that were not inserted lost to an existing person: a concurrent
+		// request's with the same partnerInvestorId, or another id's with the
+		// same email.
+		var lost []string
+		for pid := range byPID {
+			if _, ok := known[pid]; !ok {
+				lost = append(lost, pid)
+			}
+		}
+		if len(lost) > 0 {
+			again, err := s.store.FindPeople(ctx, clientID, lost)
+			if err != nil {
+				return err
+			}
+			for _, e := range again {
+				known[e.PartnerInvestorID] = e
+			}
+		}
+	}
+
+	var pairs []models.User
+	for _, p := range todo {
+		if e, ok := known[p.row.PartnerInvestorID]; ok && !e.HasUser {
+			pairs = append(pairs, newUser(clientID, e))
+		}
+	}
+	completed := map[int64]bool{}
+	var pairErr error
+	if len(pairs) > 0 {
+		done, err := s.store.CompletePairs(ctx, pairs)
+		if err != nil {
+			pairErr = err
+		}
+		for _, id := range done {
+			completed[id] = true
+		}
+	}
+	if pairErr != nil && apperr.CodeOf(pairErr) != apperr.Unavailable {
+		return pairErr
+	}
+	if pairErr != nil {
+		s.log.WarnContext(ctx, "completing person/user pairs failed; the rows are reported retryable",
+			"client_id", clientID, "rows", len(pairs), "error", pairErr)
+	}
+
+	for _, p := range todo {
+		res := &results[p.index]
+		if res.Status == Failed {
+			continue
+		}
+		e, ok := known[p.row.PartnerInvestorID]
+		switch {
+		case !ok:
+			res.fail(CodeConflict, fieldEmail, "email is already used by another partnerInvestorId of this tenant")
+		case completed[e.ID]:
+			res.Status, res.ZestPersonID = Created, e.ZestPersonID
+		case !e.HasUser && pairErr != nil:
+			res.fail(CodeUnavailable, "", "the investor could not be completed because of a temporary server failure; resubmit this row")
+		default:
+			res.Status, res.ZestPersonID = AlreadyExists, e.ZestPersonID
+		}
+	}
+	return nil
+}
+
+func (s *Service) newPerson(clientID string, r validRow) models.Person {
+	var flags models.StringList = []string{}
+	if r.CountryOfResidence != nil && !riskRated[*r.CountryOfResidence] {
+		flags = append(flags, models.KYCFlagCountryNotRiskRated)
+	}
+	return models.Person{
+		ZestPersonID:       ids.New("psn_"),
+		ClientID:           clientID,
+		PartnerInvestorID:  r.PartnerInvestorID,
+		Email:              r.Email,
+		EmailNormalized:    r.EmailNormalized,
+		FirstName:          r.FirstName,
+		LastName:           r.LastName,
+		DateOfBirth:        models.Date(r.DateOfBirth),
+		CountryOfResidence: r.CountryOfResidence,
+		KYCManagedBy:       models.KYCManagedByPartner,
+		KYCFlags:           flags,
+	}
+}
+
+// newUser returns the platform account paired to a person, with the
+// partner-onboarded defaults.
+func newUser(clientID string, p store.ExistingPerson) models.User {
+	return models.User{
+		PersonID:        p.ID,
+		ClientID:        clientID,
+		Email:           p.Email,
+		EmailIsVerified: true,
+		OTPMethod:       models.OTPMethodEmail,
+		Phone:           PlaceholderPhone(p.ZestPersonID),
+	}
+}
+
+// PlaceholderPhone derives the User's placeholder phone number from the
+// person's id, so that it is the same on every retry. +999 is a country code
+// that ITU reserves and never assigns, so the number can reach nobody.
+func PlaceholderPhone(zestPersonID string) string {
+	sum := sha256.Sum256([]byte(zestPersonID))
+	return fmt.Sprintf("+999%011d", binary.BigEndian.Uint64(sum[:8])%100_000_000_000)
+}
+
+// Get returns the tenant's investor with that id.
+func (s *Service) Get(ctx context.Context, clientID, zestPersonID string) (models.Person, error) {
+	p, err := s.store.PersonByZestID(ctx, clientID, zestPersonID)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, apperr.New(apperr.NotFound, "No investor with this zestPersonId.")
+	}
+	return p, err
+}

@@ -1,0 +1,30 @@
+// Package reqctx carries per-request facts (request id, tenant, row counts)
+// from the middleware and handlers that learn them to the request log line.
+package reqctx
+
+import "context"
+
+// Info is what one request has learnt about itself so far.
+type Info struct {
+	RequestID string
+	ClientID  string         // set once the bearer token is authenticated
+	Rows      map[string]int // row outcomes of an import, by status
+	ErrorID   string
+	ErrorCode string
+}
+
+type key struct{}
+
+// With returns ctx carrying info.
+func With(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, key{}, info)
+}
+
+// From returns the request's Info; a request outside the HTTP stack (a test
+// calling a handler directly) gets an empty one.
+func From(ctx context.Context) *Info {
+	if info, ok := ctx.Value(key{}).(*Info); ok {
+		return info
+	}
+	return &Info{}
+}

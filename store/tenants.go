@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/zestequity/zest-api/models"
+)
+
+// ErrNotFound reports that a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists reports that a row with the same key already exists.
+var ErrExists = errors.New("already exists")
+
+// CreateTenant stores a tenant and its first token together.
+func (s *Store) CreateTenant(ctx context.Context, t models.Tenant, tok models.APIToken) error {
+	now := s.nowUTC()
+	t.CreatedAt, t.UpdatedAt, tok.CreatedAt = now, now, now
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&t)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrExists
+		}
+		return tx.Create(&tok).Error
+	})
+	return classify(err)
+}
+
+// CountTenants returns how many tenants exist.
+func (s *Store) CountTenants(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.Tenant{}).Count(&n).Error
+	return n, classify(err)
+}
+
+// SetTenantStatus changes a tenant's status.
+func (s *Store) SetTenantStatus(ctx context.Context, clientID, status string) error {
+	res := s.db.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).
+		Updates(map[string]any{"status": status, "updated_at": s.nowUTC()})
+	if res.Error != nil {
+		return classify(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// CreateToken stores a new token for an existing tenant.
+func (s *Store) CreateToken(ctx context.Context, tok models.APIToken) error {
+	tok.CreatedAt = s.nowUTC()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", tok.ClientID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return tx.Create(&tok).Error
+	})
+	return classify(err)
+}
+
+// ListTokens returns a tenant's tokens, oldest first.
+func (s *Store) ListTokens(ctx context.Context, clientID string) ([]models.APIToken, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).Count(&n).Error; err != nil {
+		return nil, classify(err)
+	}
+	if n == 0 {
+		return nil, ErrNotFound
+	}
+	var toks []models.APIToken
+	err := s.db.WithContext(ctx).Where("client_id = ?", clientID).Order("created_at, id").Find(&toks).Error
+	return toks, classify(err)
+}
+
+// RevokeToken marks a token revoked; revoking twice keeps the first time.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	res := s.db.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", id).
+		Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", s.nowUTC()))
+	if res.Error != nil {
+		return classify(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TokenWithTenant returns a token and its tenant.
+func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, models.Tenant, error) {
+	var tok models.APIToken
+	var t models.Tenant
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&tok).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return tok, t, ErrNotFound
+	}
+	if err != nil {
+		return tok, t, classify(err)
+	}
+	err = s.db.WithContext(ctx).Where("client_id = ?", tok.ClientID).Take(&t).Error
+	return tok, t, classify(err)
+}
+
+// TouchToken records a token's use. Callers skip it while the recorded time
+// is recent, so that authentication stays a read on the hot path.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	err := s.db.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", id).
+		Update("last_used_at", at.UTC()).Error
+	return classify(err)
+}
