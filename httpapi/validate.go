@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -161,8 +162,19 @@ func bodySchemaProblem(se *openapi3.SchemaError) *apperr.Error {
 		return apperr.New(apperr.InvalidRequest, "%s must contain at least one row.", path)
 	case "required":
 		return apperr.New(apperr.InvalidRequest, "The request body must have an %s array.", path)
-	case "additionalProperties":
-		return apperr.New(apperr.InvalidRequest, "%s is not a field of the request body; send {\"investors\": [...]}.", path)
+	case "properties":
+		// An unknown property: kin-openapi names it only in its reason.
+		if obj, ok := se.Value.(map[string]any); ok && se.Schema != nil {
+			var unknown []string
+			for k := range obj {
+				if se.Schema.Properties[k] == nil {
+					unknown = append(unknown, k)
+				}
+			}
+			if len(unknown) > 0 {
+				return apperr.New(apperr.InvalidRequest, "%q is not a field of the request body, which is {\"investors\": [...]}.", clip(slices.Min(unknown)))
+			}
+		}
 	case "type":
 		if path == "" {
 			return apperr.New(apperr.InvalidRequest, "The request body must be a JSON object with an investors array.")
@@ -170,6 +182,15 @@ func bodySchemaProblem(se *openapi3.SchemaError) *apperr.Error {
 		return apperr.New(apperr.InvalidRequest, "%s must be an array of investor rows.", path)
 	}
 	return apperr.New(apperr.InvalidRequest, "The request body does not match the API schema at %q.", path)
+}
+
+// clip shortens a client-supplied name before it is echoed back.
+func clip(s string) string {
+	const max = 64
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return s
 }
 
 func parameterProblem(reqErr *openapi3filter.RequestError) *apperr.Error {

@@ -136,7 +136,7 @@ func (v *rowValidator) check(raw json.RawMessage, today string) (row validRow, e
 	}
 
 	if err := v.schema.VisitJSON(obj, v.opts...); err != nil {
-		return row, echo, v.firstError(err)
+		return row, echo, v.firstError(err, obj)
 	}
 
 	row = validRow{
@@ -161,7 +161,7 @@ func (v *rowValidator) check(raw json.RawMessage, today string) (row validRow, e
 // firstError maps the schema violations to the row error of the first failing
 // field in declared order; within a field, a missing value comes first, then
 // a wrong type, then length, then format.
-func (v *rowValidator) firstError(err error) *RowError {
+func (v *rowValidator) firstError(err error, obj map[string]any) *RowError {
 	var errs []*openapi3.SchemaError
 	var me openapi3.MultiError
 	if errors.As(err, &me) {
@@ -180,7 +180,7 @@ func (v *rowValidator) firstError(err error) *RowError {
 	var best *RowError
 	bestRank := 0
 	for _, se := range errs {
-		re := v.rowError(se)
+		re := v.rowError(se, obj)
 		if re == nil {
 			continue
 		}
@@ -218,7 +218,7 @@ func codeRank(code string) int {
 
 // rowError turns one schema violation into a row error. Messages are ours:
 // kin-openapi's reasons may quote the submitted value, which can be PII.
-func (v *rowValidator) rowError(se *openapi3.SchemaError) *RowError {
+func (v *rowValidator) rowError(se *openapi3.SchemaError, obj map[string]any) *RowError {
 	path := se.JSONPointer()
 	field := ""
 	if len(path) > 0 {
@@ -227,8 +227,11 @@ func (v *rowValidator) rowError(se *openapi3.SchemaError) *RowError {
 	switch se.SchemaField {
 	case "required":
 		return &RowError{Code: CodeRequired, Field: field, Message: field + " is required"}
-	case "additionalProperties":
-		return &RowError{Code: CodeUnknownField, Field: field, Message: field + " is not a field of an investor row"}
+	case "properties":
+		// kin-openapi names the unknown property only in its reason text.
+		if k := unknownKey(v.schema, obj); k != "" {
+			return &RowError{Code: CodeUnknownField, Field: k, Message: k + " is not a field of an investor row"}
+		}
 	case "minLength":
 		return &RowError{Code: CodeRequired, Field: field, Message: field + " is required"}
 	case "maxLength":
@@ -243,6 +246,25 @@ func (v *rowValidator) rowError(se *openapi3.SchemaError) *RowError {
 		return &RowError{Code: CodeFormat, Field: field, Message: formatMessage(field)}
 	}
 	return nil
+}
+
+// unknownKey returns the first (in sort order) key of obj that the schema
+// does not define.
+func unknownKey(s *openapi3.Schema, obj map[string]any) string {
+	var unknown []string
+	for k := range obj {
+		if s.Properties[k] == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	k := []rune(slices.Min(unknown))
+	if len(k) > 64 { // the name is echoed back; keep it short
+		k = append(k[:64], '…')
+	}
+	return string(k)
 }
 
 func formatMessage(field string) string {

@@ -92,7 +92,7 @@ func (s *Store) insertPeoplePG(ctx context.Context, people []models.Person, now 
 	n := len(people)
 	var (
 		zid, client, pid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		country = make([]*string, n)
+		country                                                         = make([]*string, n)
 	)
 	for i, p := range people {
 		f, err := p.KYCFlags.Value()

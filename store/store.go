@@ -153,7 +153,7 @@ func classify(err error) error {
 		switch {
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, starting up
-			pgErr.Code == "53300",                     // too many connections
+			pgErr.Code == "53300",                        // too many connections
 			pgErr.Code == "40001", pgErr.Code == "40P01": // still contended after retries
 			return apperr.Wrap(err, apperr.Unavailable, "The service is temporarily unavailable. Retry later.")
 		}

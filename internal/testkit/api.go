@@ -1,0 +1,200 @@
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	zestapi "github.com/zestequity/zest-api"
+	"github.com/zestequity/zest-api/config"
+	"github.com/zestequity/zest-api/generated/client"
+	"github.com/zestequity/zest-api/httpapi"
+	"github.com/zestequity/zest-api/investors"
+	"github.com/zestequity/zest-api/store"
+	"github.com/zestequity/zest-api/tenants"
+)
+
+// Options adjust a test API server.
+type Options struct {
+	MaxBatchRows int   // default config.SpecMaxBatchRows
+	MaxBodyBytes int64 // default 4 MiB
+	Now          func() time.Time
+	// WrapStore lets a test stand between the service and the database, to
+	// inject faults.
+	WrapStore func(investors.Store) investors.Store
+	// DB reuses a database instead of a fresh one.
+	DB *DB
+}
+
+// API is a running server on a fresh database.
+type API struct {
+	URL     string
+	DB      *DB
+	Store   *store.Store
+	Tenants *tenants.Service
+	Logs    *SyncBuffer
+	HTTP    *http.Client // validates every response against openapi.yaml
+}
+
+// NewAPI starts the API over a fresh, migrated database of the dialect.
+func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
+	t.Helper()
+	if opts.MaxBatchRows == 0 {
+		opts.MaxBatchRows = config.SpecMaxBatchRows
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 4 << 20
+	}
+	db := opts.DB
+	if db == nil {
+		db = NewDB(t, d, store.Options{Now: opts.Now, MaxConns: 24})
+	}
+	st := db.Store
+	var svcStore investors.Store = st
+	if opts.WrapStore != nil {
+		svcStore = opts.WrapStore(st)
+	}
+	logs := &SyncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	doc, err := zestapi.LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := investors.New(svcStore, doc, investors.Options{Now: opts.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten := tenants.New(st, opts.Now)
+	h, err := httpapi.NewServer(httpapi.Deps{
+		Investors: inv, Tenants: ten, Ready: st.Ping, Logger: log,
+		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Logs: logs, HTTP: ValidatingClient(t)}
+}
+
+// Tenant creates an active tenant and returns its token.
+func (a *API) Tenant(t testing.TB, clientID string) string {
+	t.Helper()
+	token, err := a.Tenants.Create(context.Background(), clientID, "", true)
+	if err != nil {
+		t.Fatalf("create tenant %s: %v", clientID, err)
+	}
+	return token
+}
+
+// Client returns a generated client that authenticates with token.
+func (a *API) Client(t testing.TB, token string) *client.ClientWithResponses {
+	t.Helper()
+	c, err := client.NewClientWithResponses(a.URL, client.WithHTTPClient(a.HTTP),
+		client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ValidatingClient returns an HTTP client that fails the test for any
+// response that openapi.yaml does not allow: an undeclared status, a body
+// that does not match its schema, a missing declared header.
+func ValidatingClient(t testing.TB) *http.Client {
+	doc, err := zestapi.LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &validatingTransport{t: t, router: router, problem: doc.Components.Schemas["Problem"].Value}}
+}
+
+type validatingTransport struct {
+	t       testing.TB
+	router  routers.Router
+	problem *openapi3.Schema
+}
+
+func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err := v.check(req, resp, body); err != nil {
+		v.t.Errorf("%s %s answered %d, which openapi.yaml does not allow: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+	}
+	return resp, nil
+}
+
+func (v *validatingTransport) check(req *http.Request, resp *http.Response, body []byte) error {
+	if resp.Header.Get("Request-Id") == "" {
+		return fmt.Errorf("no Request-Id header")
+	}
+	route, params, err := v.router.FindRoute(req)
+	if err != nil {
+		// Unknown paths and methods are answered with problems too.
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			return fmt.Errorf("unrouted request answered with Content-Type %q", ct)
+		}
+		var value any
+		if err := json.Unmarshal(body, &value); err != nil {
+			return err
+		}
+		return v.problem.VisitJSON(value, openapi3.VisitAsResponse())
+	}
+	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+}
+
+// SyncBuffer is a goroutine-safe log sink.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,227 @@
+// Package testkit gives tests real databases and a real server: each test
+// gets its own PostgreSQL schema or SQLite file, migrated, and an API server
+// whose every response is validated against openapi.yaml.
+package testkit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/glebarez/go-sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/zestequity/zest-api/ids"
+	"github.com/zestequity/zest-api/store"
+)
+
+// DefaultPostgresURL is the local server of the development machines and CI.
+const DefaultPostgresURL = "postgres://root@127.0.0.1:5432/test?sslmode=disable"
+
+var (
+	pgOnce   sync.Once
+	pgAdmin  *sql.DB
+	pgURL    string
+	pgReason string
+)
+
+// postgres returns an admin connection to the test server, or a reason why
+// there is none.
+func postgres() (*sql.DB, string, string) {
+	pgOnce.Do(func() {
+		pgURL = os.Getenv("TEST_DATABASE_URL")
+		if pgURL == "" {
+			pgURL = DefaultPostgresURL
+		}
+		db, err := sql.Open("pgx", pgURL)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = db.PingContext(ctx)
+		}
+		if err != nil {
+			pgReason = fmt.Sprintf("PostgreSQL at TEST_DATABASE_URL is unavailable: %v", err)
+			return
+		}
+		pgAdmin = db
+	})
+	return pgAdmin, pgURL, pgReason
+}
+
+// RequirePostgres skips the test when PostgreSQL is unavailable, or fails it
+// when ZEST_TEST_REQUIRE_POSTGRES is set (as in CI, where a skipped
+// PostgreSQL suite would hide failures).
+func RequirePostgres(t testing.TB) {
+	t.Helper()
+	if _, _, reason := postgres(); reason != "" {
+		if os.Getenv("ZEST_TEST_REQUIRE_POSTGRES") != "" {
+			t.Fatal(reason)
+		}
+		t.Skip(reason)
+	}
+}
+
+// PostgresURL creates a fresh schema for the test and returns a URL whose
+// connections use it; the schema is dropped when the test ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	RequirePostgres(t)
+	admin, base, _ := postgres()
+	schema := "test_" + ids.Random(8)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// SQLiteURL returns the URL of a fresh SQLite file in the test's directory.
+func SQLiteURL(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "zest.db")
+}
+
+// Dialects lists the databases every conformance test runs against.
+var Dialects = []store.Dialect{store.SQLite, store.Postgres}
+
+// URL returns a fresh database of the dialect.
+func URL(t testing.TB, d store.Dialect) string {
+	if d == store.Postgres {
+		return PostgresURL(t)
+	}
+	return SQLiteURL(t)
+}
+
+// EachDialect runs fn as a subtest per database.
+func EachDialect(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
+	for _, d := range Dialects {
+		t.Run(string(d), func(t *testing.T) { fn(t, d) })
+	}
+}
+
+// DB is a fresh, migrated database: the store under test, and a plain SQL
+// connection for the test's own checks.
+type DB struct {
+	Dialect store.Dialect
+	URL     string
+	Store   *store.Store
+	SQL     *sql.DB
+}
+
+// NewDB opens and migrates a fresh database of the dialect.
+func NewDB(t testing.TB, d store.Dialect, opts store.Options) *DB {
+	t.Helper()
+	u := URL(t, d)
+	st, err := store.Open(context.Background(), u, opts)
+	if err != nil {
+		t.Fatalf("open %s: %v", d, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate %s: %v", d, err)
+	}
+	var raw *sql.DB
+	if d == store.Postgres {
+		raw, err = sql.Open("pgx", u)
+	} else {
+		raw, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(u, "sqlite:")+"?_pragma=busy_timeout(10000)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return &DB{Dialect: d, URL: u, Store: st, SQL: raw}
+}
+
+// Rebind turns ? placeholders into PostgreSQL's $n.
+func (db *DB) Rebind(query string) string {
+	if db.Dialect != store.Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Count returns the number of rows of a table.
+func (db *DB) Count(t testing.TB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.SQL.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// Unpaired returns the zestPersonIds of people without a user, and counts
+// users without a person or sharing one: the pairing invariant says both
+// are empty.
+func (db *DB) Unpaired(t testing.TB) (people []string, badUsers int) {
+	t.Helper()
+	rows, err := db.SQL.Query(`SELECT p.zest_person_id FROM people p LEFT JOIN users u ON u.person_id = p.id WHERE u.id IS NULL ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		people = append(people, id)
+	}
+	if err := db.SQL.QueryRow(`SELECT
+		(SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.id = u.person_id)) +
+		(SELECT count(*) - count(DISTINCT person_id) FROM users)`).Scan(&badUsers); err != nil {
+		t.Fatal(err)
+	}
+	return people, badUsers
+}
+
+// Clock is a settable clock for tests.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
