@@ -5,12 +5,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -81,7 +85,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	}
 	// Gin runs these before the generated wrappers bind parameters, so that
 	// authentication comes first and validation second.
-	api := r.Group("", s.authenticate(needsAuth), s.limitBody(d.MaxBodyBytes), validate)
+	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), validate)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.
@@ -192,14 +196,40 @@ func securedRoutes(doc *openapi3.T) (map[string]bool, error) {
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
-// limitBody caps the bytes a handler may read; reading past the cap fails
-// with *http.MaxBytesError, which the validator reports as 413.
-func (s *server) limitBody(max int64) gin.HandlerFunc {
+// readBody reads the whole request body, up to max bytes, before the
+// validator sees it: an oversized body is a 413 whether or not it declared
+// its length, and a JSON body must be exactly one JSON value (decoders
+// further on would silently ignore trailing bytes).
+func (s *server) readBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > max {
-			s.problem(c, apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", max))
+		if c.Request.Body == nil || c.Request.Body == http.NoBody {
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		tooLarge := apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", max)
+		if c.Request.ContentLength > max {
+			s.problem(c, tooLarge)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			s.problem(c, tooLarge)
+			return
+		case err != nil:
+			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body could not be read."))
+			return
+		}
+		if isJSON(c.ContentType()) && len(body) > 0 && !json.Valid(body) {
+			s.problem(c, apperr.New(apperr.InvalidJSON, "The request body is not valid JSON."))
+			return
+		}
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+		c.Request.ContentLength = int64(len(body))
+		c.Request.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
+}
+
+func isJSON(mediaType string) bool {
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
 }
