@@ -10,8 +10,8 @@ import (
 
 	"github.com/zestequity/zest-api/apperr"
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/internal/testkit"
+	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/models"
 	"github.com/zestequity/zest-api/store"
 )

@@ -63,20 +63,24 @@ func (s *Store) Migrate(ctx context.Context) (applied []Migration, err error) {
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		name       text NOT NULL,
-		applied_at ` + s.timestampType() + ` NOT NULL
-	)`).Error; err != nil {
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := s.lockMigrations(tx); err != nil {
+			return err
+		}
+		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at ` + s.timestampType() + ` NOT NULL
+		)`).Error
+	})
+	if err != nil {
 		return nil, classify(fmt.Errorf("create schema_migrations: %w", err))
 	}
 	for _, m := range all {
 		done := false
 		err := db.Transaction(func(tx *gorm.DB) error {
-			if s.dialect == Postgres {
-				if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('zest-migrate:' || current_schema()))`).Error; err != nil {
-					return err
-				}
+			if err := s.lockMigrations(tx); err != nil {
+				return err
 			}
 			var n int64
 			if err := tx.Raw(`SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n).Error; err != nil {
@@ -100,6 +104,15 @@ func (s *Store) Migrate(ctx context.Context) (applied []Migration, err error) {
 		}
 	}
 	return applied, nil
+}
+
+// lockMigrations makes concurrent migrators of one schema take turns, until
+// tx ends. SQLite needs nothing: its transactions here begin IMMEDIATE.
+func (s *Store) lockMigrations(tx *gorm.DB) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('zest-migrate:' || current_schema()))`).Error
 }
 
 func (s *Store) timestampType() string {

@@ -1,0 +1,183 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/zestequity/zest-api/internal/testkit"
+	"github.com/zestequity/zest-api/models"
+	"github.com/zestequity/zest-api/store"
+)
+
+var ctx = context.Background()
+
+// Migrating is idempotent, and safe from several processes at once.
+func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		t.Parallel()
+		url := testkit.URL(t, d)
+		var wg sync.WaitGroup
+		applied := make([]int, 4)
+		for i := range applied {
+			wg.Go(func() {
+				st, err := store.Open(ctx, url, store.Options{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer st.Close()
+				ms, err := st.Migrate(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				applied[i] = len(ms)
+			})
+		}
+		wg.Wait()
+		all, err := store.Migrations(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, n := range applied {
+			total += n
+		}
+		if total != len(all) {
+			t.Errorf("migrations applied %v times in all, want each once (%d)", applied, len(all))
+		}
+	})
+}
+
+// Both dialects have the same migrations.
+func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	pg, err := store.Migrations(store.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := store.Migrations(store.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg) != len(lite) {
+		t.Fatalf("%d PostgreSQL migrations, %d SQLite", len(pg), len(lite))
+	}
+	for i := range pg {
+		if pg[i].Name != lite[i].Name {
+			t.Errorf("migration %d: %s on PostgreSQL, %s on SQLite", i+1, pg[i].Name, lite[i].Name)
+		}
+	}
+}
+
+// The migrated schema and the GORM models agree: the same columns, the same
+// nullability, and every index a model declares exists.
+func TestSchemaMatchesModels(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		t.Parallel()
+		db := testkit.NewDB(t, d, store.Options{})
+		gdb := db.Store.GormDB()
+		for _, m := range models.All() {
+			s, err := schema.Parse(m, &sync.Map{}, gdb.NamingStrategy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, err := gdb.Migrator().ColumnTypes(m)
+			if err != nil {
+				t.Fatalf("%s: %v", s.Table, err)
+			}
+			inDB := map[string]gorm.ColumnType{}
+			for _, c := range cols {
+				inDB[c.Name()] = c
+			}
+			var modelCols []string
+			for _, f := range s.Fields {
+				if f.DBName == "" {
+					continue
+				}
+				modelCols = append(modelCols, f.DBName)
+				c, ok := inDB[f.DBName]
+				if !ok {
+					t.Errorf("%s.%s: in the model, not in the database", s.Table, f.DBName)
+					continue
+				}
+				nullable, ok := c.Nullable()
+				if ok && !f.PrimaryKey && nullable == f.NotNull {
+					t.Errorf("%s.%s: nullable %v in the database, NOT NULL %v in the model", s.Table, f.DBName, nullable, f.NotNull)
+				}
+				if pk, ok := c.PrimaryKey(); ok && pk != f.PrimaryKey {
+					t.Errorf("%s.%s: primary key %v in the database, %v in the model", s.Table, f.DBName, pk, f.PrimaryKey)
+				}
+			}
+			for name := range inDB {
+				if !slices.Contains(modelCols, name) {
+					t.Errorf("%s.%s: in the database, not in the model", s.Table, name)
+				}
+			}
+			for _, idx := range s.ParseIndexes() {
+				if !gdb.Migrator().HasIndex(m, idx.Name) {
+					t.Errorf("%s: index %s of the model is not in the database", s.Table, idx.Name)
+				}
+			}
+		}
+	})
+}
+
+// InsertPeople reports exactly the rows it inserted, by key, when rows in
+// the middle of the batch are skipped as conflicts.
+func TestInsertPeopleMapsByKey(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		t.Parallel()
+		db := testkit.NewDB(t, d, store.Options{})
+		tenant(t, db.Store, "acme")
+		person := func(pid, email string) models.Person {
+			return models.Person{ZestPersonID: "psn_" + strings.ReplaceAll(pid, "-", ""), ClientID: "acme", PartnerInvestorID: pid,
+				Email: email, EmailNormalized: strings.ToLower(email), FirstName: "F", LastName: "L",
+				DateOfBirth: "1990-01-01", KYCManagedBy: models.KYCManagedByPartner, KYCFlags: models.StringList{}}
+		}
+		if _, err := db.Store.InsertPeople(ctx, []models.Person{person("k-05", "k05@x.io"), person("k-12", "k12@x.io")}); err != nil {
+			t.Fatal(err)
+		}
+		var batch []models.Person
+		for i := range 20 {
+			email := fmt.Sprintf("k%02d@x.io", i)
+			if i == 8 {
+				email = "K12@X.IO" // taken by k-12
+			}
+			batch = append(batch, person(fmt.Sprintf("k-%02d", i), email))
+		}
+		slices.Reverse(batch)
+		inserted, err := db.Store.InsertPeople(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inserted) != 17 {
+			t.Fatalf("inserted %d, want 17 (20 less k-05, k-08, k-12)", len(inserted))
+		}
+		for _, in := range inserted {
+			if in.PartnerInvestorID == "k-05" || in.PartnerInvestorID == "k-08" || in.PartnerInvestorID == "k-12" {
+				t.Errorf("%s reported inserted", in.PartnerInvestorID)
+			}
+			var pid string
+			if err := db.SQL.QueryRow(db.Rebind("SELECT partner_investor_id FROM people WHERE id = ?"), in.ID).Scan(&pid); err != nil {
+				t.Fatal(err)
+			}
+			if pid != in.PartnerInvestorID {
+				t.Errorf("id %d reported for %s belongs to %s", in.ID, in.PartnerInvestorID, pid)
+			}
+		}
+	})
+}
+
+func tenant(t *testing.T, st *store.Store, clientID string) {
+	t.Helper()
+	if err := st.CreateTenant(ctx, models.Tenant{ClientID: clientID, Name: clientID, Status: models.TenantActive},
+		models.APIToken{ID: "tok_" + clientID, ClientID: clientID, SecretHash: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+}
