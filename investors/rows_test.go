@@ -1,0 +1,116 @@
+package investors
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	zestapi "github.com/zestequity/zest-api"
+)
+
+func validator(t testing.TB) *rowValidator {
+	t.Helper()
+	doc, err := zestapi.LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := newRowValidator(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Several faults in one row: the first field in declared order is reported.
+func TestFirstFailingFieldIsReported(t *testing.T) {
+	v := validator(t)
+	for _, c := range []struct{ row, code, field string }{
+		{`{"email":"x","firstName":"A","lastName":"B","dateOfBirth":"bad"}`, CodeRequired, "partnerInvestorId"},
+		{`{"partnerInvestorId":"p","email":"x","dateOfBirth":"bad"}`, CodeFormat, "email"},
+		{`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"bad","zzz":1,"aaa":2}`, CodeFormat, "dateOfBirth"},
+		{`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01","zzz":1,"aaa":2}`, CodeUnknownField, "aaa"},
+	} {
+		_, _, err := v.check([]byte(c.row), "2026-11-27")
+		if err == nil || err.Code != c.code || err.Field != c.field {
+			t.Errorf("%s: got %+v, want %s on %s", c.row, err, c.code, c.field)
+		}
+	}
+}
+
+// Messages never quote what was submitted.
+func TestRowMessagesDoNotEchoValues(t *testing.T) {
+	v := validator(t)
+	secret := "Zelda-Secret-Value"
+	for _, row := range []string{
+		`{"partnerInvestorId":"p","email":"` + secret + `","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01"}`,
+		`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"` + secret + `"}`,
+		`{"partnerInvestorId":"p","email":"a@b.co","firstName":"` + strings.Repeat(secret, 20) + `","lastName":"B","dateOfBirth":"2000-01-01"}`,
+		`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01","countryOfResidence":"` + secret + `"}`,
+	} {
+		_, _, err := v.check([]byte(row), "2026-11-27")
+		if err == nil || strings.Contains(err.Message, secret) || strings.Contains(err.Message, "Zelda") {
+			t.Errorf("%s: %+v", row, err)
+		}
+	}
+}
+
+func TestToday(t *testing.T) {
+	// Late on 27 November in UTC it is already the 28th in Kiribati.
+	if got := today(time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)); got != "2026-11-28" {
+		t.Errorf("today = %s", got)
+	}
+	if got := today(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)); got != "2026-11-27" {
+		t.Errorf("today = %s", got)
+	}
+}
+
+func TestPlaceholderPhone(t *testing.T) {
+	a, b := PlaceholderPhone("psn_a"), PlaceholderPhone("psn_b")
+	if a != PlaceholderPhone("psn_a") {
+		t.Error("not deterministic")
+	}
+	if a == b || len(a) != 15 || !strings.HasPrefix(a, "+999") {
+		t.Errorf("phones %s %s", a, b)
+	}
+}
+
+func TestCursor(t *testing.T) {
+	for _, id := range []int64{1, 42, 1 << 62} {
+		got, ok := decodeCursor(encodeCursor(id))
+		if !ok || got != id {
+			t.Errorf("round trip of %d gave %d %v", id, got, ok)
+		}
+	}
+	for _, c := range []string{"", "c1_", "c2_MQ", "c1_MA", "c1_LTE", "c1_MDE", "c1_YQ", "c1_%%"} {
+		if _, ok := decodeCursor(c); ok {
+			t.Errorf("cursor %q accepted", c)
+		}
+	}
+}
+
+func TestCountryLists(t *testing.T) {
+	if len(isoCountries) != 249 {
+		t.Errorf("%d ISO 3166-1 codes, want 249", len(isoCountries))
+	}
+	for c := range riskRated {
+		if !isoCountries[c] {
+			t.Errorf("risk-rated %s is not an ISO 3166-1 code", c)
+		}
+	}
+	if !riskRated["AE"] || !riskRated["JM"] || riskRated["AQ"] {
+		t.Error("risk-rating list lost its reference countries")
+	}
+}
+
+// BenchmarkValidateRow measures the per-row cost of validating against the
+// spec's schema.
+func BenchmarkValidateRow(b *testing.B) {
+	v := validator(b)
+	row := []byte(`{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := v.check(row, "2026-11-27"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
