@@ -1,0 +1,311 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zestequity/zest-api/internal/testkit"
+	"github.com/zestequity/zest-api/store"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zest-api-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "zest-api")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var tokenLine = regexp.MustCompile(`^zest_[a-z2-7]{16}_[a-z2-7]{52}\n$`)
+
+// cli runs the binary with the database and extra environment.
+func cli(t *testing.T, dbURL string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestOperatorCommands(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		t.Parallel()
+		db := testkit.URL(t, d)
+		run := func(args ...string) (string, string, int) { return cli(t, db, nil, args...) }
+
+		if out, errs, code := run("migrate"); code != 0 || !strings.Contains(out, "applied 0001_init") {
+			t.Fatalf("migrate: %d %q %q", code, out, errs)
+		}
+		if out, _, code := run("migrate"); code != 0 || out != "schema is up to date\n" {
+			t.Errorf("second migrate: %d %q", code, out)
+		}
+
+		token, errs, code := run("tenants", "create", "acme", "--name", "Acme Capital")
+		if code != 0 || !tokenLine.MatchString(token) {
+			t.Fatalf("tenants create: %d %q %q", code, token, errs)
+		}
+		if _, errs, code := run("tenants", "create", "acme"); code != 1 || !strings.Contains(errs, "already exists") {
+			t.Errorf("duplicate tenant: %d %q", code, errs)
+		}
+		second, _, code := run("tokens", "create", "acme")
+		if code != 0 || !tokenLine.MatchString(second) || second == token {
+			t.Errorf("tokens create: %d %q", code, second)
+		}
+		list, _, code := run("tokens", "list", "acme")
+		ids := regexp.MustCompile(`tok_[a-z2-7]{16}`).FindAllString(list, -1)
+		if code != 0 || len(ids) != 2 {
+			t.Fatalf("tokens list: %d %q", code, list)
+		}
+		for _, tok := range []string{token, second} {
+			secret := strings.TrimSpace(tok)[len("zest_")+17:]
+			if strings.Contains(list, secret) {
+				t.Errorf("tokens list shows a secret: %q", list)
+			}
+		}
+		if out, _, code := run("tokens", "revoke", ids[0]); code != 0 || !strings.Contains(out, "revoked") {
+			t.Errorf("revoke: %d %q", code, out)
+		}
+		list, _, _ = run("tokens", "list", "acme")
+		for _, line := range strings.Split(strings.TrimSpace(list), "\n")[1:] {
+			cols := strings.Fields(line)
+			revoked := cols[len(cols)-1] != "-"
+			if len(cols) != 4 || revoked != (cols[0] == ids[0]) {
+				t.Errorf("tokens list after revoking %s: %q", ids[0], list)
+			}
+		}
+		for _, sub := range []string{"suspend", "provision"} {
+			if out, _, code := run("tenants", sub, "acme"); code != 0 || !strings.Contains(out, sub) {
+				t.Errorf("tenants %s: %d %q", sub, code, out)
+			}
+		}
+		if out, _, code := run("tenants", "create", "newco", "--unprovisioned"); code != 0 || !tokenLine.MatchString(out) {
+			t.Errorf("unprovisioned create: %d %q", code, out)
+		}
+		if _, errs, code := run("tenants", "suspend", "nobody"); code != 1 || !strings.Contains(errs, "no tenant nobody") {
+			t.Errorf("suspend unknown: %d %q", code, errs)
+		}
+		if _, errs, code := run("tokens", "revoke", "tok_nope"); code != 1 || !strings.Contains(errs, "no token") {
+			t.Errorf("revoke unknown: %d %q", code, errs)
+		}
+		if _, errs, code := run("frobnicate"); code != 2 || !strings.Contains(errs, "usage") {
+			t.Errorf("unknown command: %d %q", code, errs)
+		}
+		if _, errs, code := run("tenants", "create"); code != 2 || !strings.Contains(errs, "argument") {
+			t.Errorf("missing argument: %d %q", code, errs)
+		}
+	})
+}
+
+func TestInvalidConfigurationStopsStartup(t *testing.T) {
+	_, errs, code := cli(t, "sqlite:x.db", []string{"ZEST_MAX_BATCH_ROWS=0", "ZEST_LOG_LEVEL=loud"}, "serve")
+	if code != 1 || !strings.Contains(errs, "ZEST_MAX_BATCH_ROWS") || !strings.Contains(errs, "ZEST_LOG_LEVEL") {
+		t.Errorf("%d %q", code, errs)
+	}
+	_, errs, code = cli(t, "mysql://nope", nil, "migrate")
+	if code != 1 || !strings.Contains(errs, "DATABASE_URL") {
+		t.Errorf("%d %q", code, errs)
+	}
+}
+
+// server is a running `zest-api serve`.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string
+	stdout *testkit.SyncBuffer
+	done   chan error
+}
+
+// waitOutput waits until stdout contains want, and returns stdout.
+func (s *server) waitOutput(t *testing.T, want string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if out := s.stdout.String(); strings.Contains(out, want) {
+			return out
+		}
+	}
+	t.Fatalf("stdout never contained %q: %q", want, s.stdout.String())
+	return ""
+}
+
+func startServer(t *testing.T, dir, dbURL string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ZEST_ADDR=127.0.0.1:0")
+	stdout := &testkit.SyncBuffer{}
+	cmd.Stdout = stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stdout: stdout, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case s.addr = <-addr:
+	case err := <-s.done:
+		t.Fatalf("server exited: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not start")
+	}
+	return s
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("server exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}
+
+const batch = `{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}]}`
+
+// make run's first start creates the demo tenant and prints a working curl
+// command; later starts print no token.
+func TestDemoTenant(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "zest.db")
+	s := startServer(t, dir, db, "--demo")
+	out := s.waitOutput(t, "curl")
+	token := regexp.MustCompile(`zest_[a-z2-7]{16}_[a-z2-7]{52}`).FindString(out)
+	if token == "" || !strings.Contains(out, "curl -s http://"+s.addr+"/v1/investors") {
+		t.Fatalf("demo output: %q", out)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/v1/investors", strings.NewReader(batch))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"created"`) {
+		t.Errorf("demo import: %d %s", resp.StatusCode, body)
+	}
+	s.stop(t)
+
+	again := startServer(t, dir, db, "--demo")
+	again.stop(t) // all output is in once the process has exited
+	if strings.Contains(again.stdout.String(), "zest_") {
+		t.Errorf("second start printed a token: %q", again.stdout.String())
+	}
+}
+
+// Never on PostgreSQL: a production database gets tenants from the CLI only.
+func TestDemoRefusedOnPostgres(t *testing.T) {
+	db := testkit.PostgresURL(t)
+	s := startServer(t, t.TempDir(), db, "--demo")
+	s.stop(t)
+	if out := s.stdout.String(); strings.Contains(out, "zest_") || !strings.Contains(out, "only on the embedded database") {
+		t.Errorf("demo on PostgreSQL: %q", out)
+	}
+	if out, _, _ := cli(t, db, nil, "tokens", "list", "demo"); strings.Contains(out, "tok_") {
+		t.Errorf("a demo tenant exists on PostgreSQL")
+	}
+}
+
+// SIGTERM stops accepting connections, lets the request in flight finish,
+// and exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "zest.db")
+	token, _, code := cli(t, db, nil, "tenants", "create", "acme")
+	if code != 0 {
+		t.Fatal("create tenant")
+	}
+	s := startServer(t, dir, db)
+
+	// The request is in flight: its headers and half its body are sent.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+s.addr+"/v1/investors", pr)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+	req.Header.Set("Content-Type", "application/json")
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		res <- result{status: resp.StatusCode, body: string(b)}
+	}()
+	half := len(batch) / 2
+	pw.Write([]byte(batch[:half]))
+	time.Sleep(200 * time.Millisecond)
+
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	if _, err := http.Get("http://" + s.addr + "/healthz"); err == nil {
+		t.Error("a new connection was accepted after SIGTERM")
+	}
+	pw.Write([]byte(batch[half:]))
+	pw.Close()
+
+	r := <-res
+	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"created"`) {
+		t.Errorf("in-flight request: %+v", r)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("exit: %v, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}
