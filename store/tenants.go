@@ -97,19 +97,24 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
-// TokenWithTenant returns a token and its tenant.
-func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, models.Tenant, error) {
-	var tok models.APIToken
-	var t models.Tenant
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&tok).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return tok, t, ErrNotFound
+// TokenWithTenant returns a token and its tenant's status, in one query:
+// it runs on every authenticated request.
+func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error) {
+	var row struct {
+		models.APIToken
+		TenantStatus string
 	}
-	if err != nil {
-		return tok, t, classify(err)
+	res := s.db.WithContext(ctx).Raw(`
+		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status AS tenant_status
+		FROM api_tokens k JOIN tenants t ON t.client_id = k.client_id
+		WHERE k.id = ?`, id).Scan(&row)
+	if res.Error != nil {
+		return row.APIToken, "", classify(res.Error)
 	}
-	err = s.db.WithContext(ctx).Where("client_id = ?", tok.ClientID).Take(&t).Error
-	return tok, t, classify(err)
+	if res.RowsAffected == 0 {
+		return row.APIToken, "", ErrNotFound
+	}
+	return row.APIToken, row.TenantStatus, nil
 }
 
 // TouchToken records a token's use. Callers skip it while the recorded time

@@ -159,7 +159,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 		return Tenant{}, invalid
 	}
 	id := tokenIDPrefix + m[1]
-	tok, tenant, err := s.store.TokenWithTenant(ctx, id)
+	tok, status, err := s.store.TokenWithTenant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Tenant{}, invalid
 	}
@@ -170,7 +170,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 	if subtle.ConstantTimeCompare(sum[:], tok.SecretHash) != 1 || tok.RevokedAt != nil {
 		return Tenant{}, invalid
 	}
-	switch tenant.Status {
+	switch status {
 	case models.TenantActive:
 	case models.TenantSuspended:
 		return Tenant{}, apperr.New(apperr.Forbidden, "The tenant is suspended.")
@@ -183,7 +183,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 			return Tenant{}, err
 		}
 	}
-	return Tenant{ClientID: tenant.ClientID, TokenID: id}, nil
+	return Tenant{ClientID: tok.ClientID, TokenID: id}, nil
 }
 
 func newToken(clientID string) (string, models.APIToken) {
