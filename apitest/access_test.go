@@ -60,7 +60,7 @@ func TestAuthentication(t *testing.T) {
 		}
 		c := api.Client(t, "")
 		for _, tc := range cases {
-			resp, err := c.ImportInvestorsWithBodyWithResponse(ctx, "application/json", strings.NewReader(referenceBatch), authHeader(tc.header))
+			resp, err := c.ImportInvestorsWithBodyWithResponse(ctx, nil, "application/json", strings.NewReader(referenceBatch), authHeader(tc.header))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestAuthentication(t *testing.T) {
 		}
 		// Authentication comes before validation: a bad token with a bad body
 		// is still a 401.
-		resp, err := c.ImportInvestorsWithBodyWithResponse(ctx, "text/plain", strings.NewReader("{"), authHeader(""))
+		resp, err := c.ImportInvestorsWithBodyWithResponse(ctx, nil, "text/plain", strings.NewReader("{"), authHeader(""))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func TestAuthentication(t *testing.T) {
 		if err := api.Tenants.Provision(ctx, "newco"); err != nil {
 			t.Fatal(err)
 		}
-		resp, err = c.ImportInvestorsWithBodyWithResponse(ctx, "application/json", strings.NewReader(referenceBatch), authHeader("bearer "+unprovisioned))
+		resp, err = c.ImportInvestorsWithBodyWithResponse(ctx, nil, "application/json", strings.NewReader(referenceBatch), authHeader("bearer "+unprovisioned))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,7 @@ func rowsFor(prefix string, n int) []client.InvestorInput {
 // importRows posts typed rows and requires a 200.
 func (e *env) importRows(t testing.TB, rows ...client.InvestorInput) client.ImportInvestorsResult {
 	t.Helper()
-	resp, err := e.client.ImportInvestorsWithResponse(ctx, client.ImportInvestorsJSONRequestBody{Investors: rows})
+	resp, err := e.client.ImportInvestorsWithResponse(ctx, nil, client.ImportInvestorsJSONRequestBody{Investors: rows})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func (e *env) importRaw(t testing.TB, body string) *client.ImportInvestorsRespon
 
 func (e *env) importRawAs(t testing.TB, contentType, body string) *client.ImportInvestorsResponse {
 	t.Helper()
-	resp, err := e.client.ImportInvestorsWithBodyWithResponse(ctx, contentType, strings.NewReader(body))
+	resp, err := e.client.ImportInvestorsWithBodyWithResponse(ctx, nil, contentType, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,18 +13,21 @@ import (
 type Code string
 
 const (
-	InvalidJSON          Code = "invalid_json"
-	InvalidRequest       Code = "invalid_request"
-	BatchTooLarge        Code = "batch_too_large"
-	InvalidCursor        Code = "invalid_cursor"
-	InvalidToken         Code = "invalid_token"
-	Forbidden            Code = "forbidden"
-	NotFound             Code = "not_found"
-	MethodNotAllowed     Code = "method_not_allowed"
-	PayloadTooLarge      Code = "payload_too_large"
-	UnsupportedMediaType Code = "unsupported_media_type"
-	Internal             Code = "internal_error"
-	Unavailable          Code = "service_unavailable"
+	InvalidJSON            Code = "invalid_json"
+	InvalidRequest         Code = "invalid_request"
+	BatchTooLarge          Code = "batch_too_large"
+	InvalidCursor          Code = "invalid_cursor"
+	InvalidToken           Code = "invalid_token"
+	Forbidden              Code = "forbidden"
+	NotFound               Code = "not_found"
+	MethodNotAllowed       Code = "method_not_allowed"
+	PayloadTooLarge        Code = "payload_too_large"
+	UnsupportedMediaType   Code = "unsupported_media_type"
+	InvalidIdempotencyKey  Code = "invalid_idempotency_key"
+	IdempotencyKeyInUse    Code = "idempotency_key_in_use"
+	IdempotencyKeyMismatch Code = "idempotency_key_mismatch"
+	Internal               Code = "internal_error"
+	Unavailable            Code = "service_unavailable"
 )
 
 // Error is a failure with a code and a client-safe detail.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultSQLitePath is the embedded database used when DATABASE_URL is unset,
@@ -27,6 +28,9 @@ type Config struct {
 	MaxBodyBytes int64
 	LogLevel     slog.Level
 	AutoMigrate  bool
+
+	IdempotencyTTL         time.Duration
+	IdempotencyLockTimeout time.Duration
 }
 
 // Embedded reports whether the configuration uses the embedded SQLite database.
@@ -49,6 +53,9 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		MaxBodyBytes: 4 << 20,
 		LogLevel:     slog.LevelInfo,
 		AutoMigrate:  true,
+
+		IdempotencyTTL:         24 * time.Hour,
+		IdempotencyLockTimeout: time.Minute,
 	}
 
 	switch u := get("DATABASE_URL"); {
@@ -94,5 +101,19 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.AutoMigrate = b
 	}
+	duration := func(name string, dst *time.Duration, min, max time.Duration) {
+		v := get(name)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < min || d > max {
+			errs = append(errs, fmt.Errorf("%s must be a duration from %s to %s (such as 90s or 24h), got %q", name, min, max, v))
+			return
+		}
+		*dst = d
+	}
+	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
+	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
 	return c, errors.Join(errs...)
 }

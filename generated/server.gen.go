@@ -271,12 +271,15 @@ type Problem struct {
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
+	// - `invalid_idempotency_key` (400): the `Idempotency-Key` header is not 1 to 255 printable ASCII characters.
 	// - `invalid_token` (401): the bearer token is missing, malformed, unknown or revoked.
 	// - `forbidden` (403): the tenant is not provisioned or is suspended.
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
+	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
 	// - `unsupported_media_type` (415): the body is not `application/json`.
+	// - `idempotency_key_mismatch` (422): the `Idempotency-Key` was used with a different method, path or body.
 	// - `internal_error` (500): an unexpected server failure; quote `errorId` to support.
 	// - `service_unavailable` (503): the server cannot reach its database; retry later.
 	//
@@ -389,11 +392,20 @@ type RowStatus string
 // Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
 type ZestPersonId = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
+
+// IdempotencyKeyInUse An RFC 9457 problem details object.
+type IdempotencyKeyInUse = Problem
+
+// IdempotencyKeyMismatch An RFC 9457 problem details object.
+type IdempotencyKeyMismatch = Problem
 
 // InternalError An RFC 9457 problem details object.
 type InternalError = Problem
@@ -425,6 +437,15 @@ type ListInvestorsParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ImportInvestorsParams defines parameters for ImportInvestors.
+type ImportInvestorsParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
 
@@ -441,7 +462,7 @@ type ServerInterface interface {
 	ListInvestors(c *gin.Context, params ListInvestorsParams)
 	// ImportInvestors Import a batch of investors
 	// (POST /v1/investors)
-	ImportInvestors(c *gin.Context)
+	ImportInvestors(c *gin.Context, params ImportInvestorsParams)
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(c *gin.Context, zestPersonId string)
@@ -528,6 +549,33 @@ func (siw *ServerInterfaceWrapper) ListInvestors(c *gin.Context) {
 // ImportInvestors operation middleware
 func (siw *ServerInterfaceWrapper) ImportInvestors(c *gin.Context) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportInvestorsParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -535,7 +583,7 @@ func (siw *ServerInterfaceWrapper) ImportInvestors(c *gin.Context) {
 		}
 	}
 
-	siw.Handler.ImportInvestors(c)
+	siw.Handler.ImportInvestors(c, params)
 }
 
 // GetInvestor operation middleware
@@ -613,6 +661,25 @@ type ForbiddenApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ForbiddenResponseHeaders
+}
+
+type IdempotencyKeyInUseResponseHeaders struct {
+	RequestId  string
+	RetryAfter int
+}
+type IdempotencyKeyInUseApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers IdempotencyKeyInUseResponseHeaders
+}
+
+type IdempotencyKeyMismatchResponseHeaders struct {
+	RequestId string
+}
+type IdempotencyKeyMismatchApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers IdempotencyKeyMismatchResponseHeaders
 }
 
 type InternalErrorResponseHeaders struct {
@@ -863,7 +930,8 @@ func (response ListInvestors503ApplicationProblemPlusJSONResponse) VisitListInve
 }
 
 type ImportInvestorsRequestObject struct {
-	Body *ImportInvestorsJSONRequestBody
+	Params ImportInvestorsParams
+	Body   *ImportInvestorsJSONRequestBody
 }
 
 type ImportInvestorsResponseObject interface {
@@ -871,7 +939,8 @@ type ImportInvestorsResponseObject interface {
 }
 
 type ImportInvestors200ResponseHeaders struct {
-	RequestId string
+	IdempotentReplayed *string
+	RequestId          string
 }
 
 type ImportInvestors200JSONResponse struct {
@@ -886,6 +955,9 @@ func (response ImportInvestors200JSONResponse) VisitImportInvestorsResponse(w ht
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -943,6 +1015,24 @@ func (response ImportInvestors403ApplicationProblemPlusJSONResponse) VisitImport
 	return err
 }
 
+type ImportInvestors409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInvestors409ApplicationProblemPlusJSONResponse) VisitImportInvestorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ImportInvestors413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -973,6 +1063,23 @@ func (response ImportInvestors415ApplicationProblemPlusJSONResponse) VisitImport
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInvestors422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInvestors422ApplicationProblemPlusJSONResponse) VisitImportInvestorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1296,8 +1403,10 @@ func (sh *strictHandler) ListInvestors(ctx *gin.Context, params ListInvestorsPar
 }
 
 // ImportInvestors operation middleware
-func (sh *strictHandler) ImportInvestors(ctx *gin.Context) {
+func (sh *strictHandler) ImportInvestors(ctx *gin.Context, params ImportInvestorsParams) {
 	var request ImportInvestorsRequestObject
+
+	request.Params = params
 
 	var body ImportInvestorsJSONRequestBody
 	var err error
@@ -1368,112 +1477,132 @@ func (sh *strictHandler) GetInvestor(ctx *gin.Context, zestPersonId string) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Hxrc+O4sfZfQTGpWvsNZVOyfJM/JJ7JzhsnO5d4vJXaHU9MiIQkjEmAA4CWNVP+76e6Ad4pyfZ6T+rk",
-	"my4E0Ohu9OXpBr97kUwzKZgw2pt89xaMxkzhx0v2NWfaXMTwJWY6UjwzXApv4p2TXPCvOSM8JjOpiFlw",
-	"TZR9fo/8M5eGEW7IcsEEWcmcRFIYGhmi8yyTyux5vsfuaZolzJt4in29CYZf4vuDryffRulYHGUnKjCj",
-	"u/HyaHXi+fBAzhWLvYlROfM9HS1YSoEqs8pgBm0UF3Pv4cH3LplRq/OZYapL9UcWSRFrYiRZUm7IlM2k",
-	"YkTBEC7mDaqGm5ZNueBpnnqTwC9I4MKwOVPeAxChmM6k0AzZ+IrGjpPwDTjBBH6kWZbwiAJx+5mS04Sl",
-	"f/qigdLvBR04wZSaaHEl5U9UzRn8oPM0pWrlTbwrKUlKxYooudSe793RJGd2mRiowqE3RsqbBAf7XswM",
-	"5QkSfMe0kUqTBdVkeBgEOMkZoYakUhsyDIKAUMUIjSKWGRaTjKlSyMArpaQC7YBPN6fxwe1hepwN1YE5",
-	"vDu+P/02nB7Eh7PjBUrQqBWdAmNnNNHATENNrr3JOAAecoOa8ArIJUZKUpDruLswJtOT/f1YRnrvG9MG",
-	"RGNWe5FM95EMvd/eKsiBizua8PjvjqkV397SZCZVymLy94/v3/Uwzo28QXnUuHa1YAULyFTGK8I1EdIQ",
-	"fBon63JmPDu5HaWnX4/N8O7g/vDbyTSIRvF4dvQEzlyIaoUnsaWxEVTOSo3/qNjMm3h/2K9MwL79V+9/",
-	"sApphzSPUZ0HXJO04OUZERJ0iCypJpmSEdOaxcCPrlEZWKvSR4F7eL8yP0jDG6mmPI6ZeOYpEtJ8UPKO",
-	"ay4Fw8XbMp+VK7QEbpigwhSizqpZnO1j5ANVRjBFzj9cdOU/mo7jo9nJIrgdpePsSJ2YYDlajelRtEX+",
-	"B5X839Roe7zwqx29nOSNvGUCeGEVcpobwo1ezyOfSAU/61xnTMQvpxAXwjAlaPIj7PWZSsHdHH3qUPx3",
-	"g8ys68S5ILlg9xmLwCri30RGUa4UiwvvB1rh1AD8za9wWOrer6Ehx/PTL8PkQBxmx+rUWYnj6Wk8nDU1",
-	"xPkhpyCHTQNhqSUFtU8xEY2NvoyqNHmkmbpjiswoT3LF9sg7aRZczAmdSqc/Ec01Az2JuY4SqcGcfEVO",
-	"ho5XIfCxxsKX0KF30ryRuYifb1PK4W31EdLczPDPmua8k6Twu2TJzcIGTiCWD0xpKS7irnIcRIesX0G2",
-	"mI9xpR3vpCEFMY9XjGoLL6MT70B+0YIopmWuIlaFjtZ6vJRUP9BVImlcD5meIVxTG94WbmZX6I+sOjEC",
-	"u48YizUZD0/HB8GYTFeG6a6g14n5NN4s6GHNT7itPzOG6m7r5SOGBkfASmr+jZGEp9yQHUpmbEne8ldk",
-	"uiIxm9E8Mbu/b1zxkak7HrGfBb2jPLEcfpa+5M0Z2iqj7To39cdaSuMeIXgg0kwqqniyIrURewTzG5JQ",
-	"w1RXg/pijBMWzEdfNvuRmgI5dpAmmY9Xob5tvpwSOT8SUQFRhmI0WqD3iKmhU6pL/lBIAFG7uIhBeCwm",
-	"MUvo6iW0xiWZgzLL3DyuzEdxTz8LmpuFVPwbi58dtGDodQWBWH/gYkN+jNTaOjZlVAFriigu5VpzMfer",
-	"MN4nubgVcikgcFPsTt6yHq80pOv80havNOwmNQWhT89q7MiX06/nc+clTNHPwoU3LH7LYk6vkB/PNEbl",
-	"VH0qUvv7JoWlbpD3m5xYmsMnRuoUwMpd1ejPdcAObfFjh5Vq1FhBkEDiCHy8jqzZ4+/k0VziE7bZE/6e",
-	"3qvcCU7yWubCqNVrFHEb+7r4+J4cDI+OBkNCk2xBByMS2ecJ6IRP8ixDywpG9D2OokkTpzv/0fMhSU6p",
-	"ASujJc6Hs4083xN5ktTdS0YN5BXexPv3p/PBr5+/jx7+WAmwgOx872+MJmYBFGdKZkwZblW40IvvHhN5",
-	"6k0+efLW+1wnSN5253uo43afikk+l8/J6RcWGVj3AjysuShgsBpGR+OYWwZ8qFHk1LVJZImidTmOKiKX",
-	"CDdyXMtvYms1OA0in5hliVylTBiS0hXRzBBKErlkykZHuyANbliqt+ltsacLkeXG8737wVwO3P7xyF7S",
-	"5VumNYUAz/dSen9hpwWyfC/lovheso0qRVcd7la7fxSDdZ6YrpwV/t7DwPcCzhj8iazS+TTlBgyCkkuf",
-	"cFEyT6rYRkOP4s6lXDpSHtrb8yuIcAuHcWsf3cNtthQ7qqZbz56P1YLN3V/KpT2hGmJhq8ewxybzaKIY",
-	"jVc/3nNtWVieDivItTC170WKUece6qj35kGQwT9tTIs3xap+i/Ry6l5WOR3qKo+zYe9nl0zzmImIbRNd",
-	"3UpWXDg3jT15o2B0NBgOB6Pjq+B0chBMguDXuvWLqWEDw1PWZ9Hgz/ezV1xZs1bNOjw9ORwE48Fw1J6r",
-	"bxqWoiuuT0ATHrG/uO/g7Orz2Od7Jppxpc07mrLmZOcwWd/zt6voTULnPUcS7UKJev7jl9egmHMGJk6x",
-	"O86We9diQEInlRshzY3i+vZGAY/DSflPTV5h4TqlQJTsB01gyEBRw8WcJFybvWtRd0SfPtdOeuEb+pes",
-	"aVO1vfaZv11Fb6mgcxa/6jmH/1pIMD+uXPCPX17vkfNkSVeahJlFfUNkSFVPscaexcQslMznDuQpoGFH",
-	"rxvbdGjFjz1EJ7RPhD/xOGZJr9DdXKUviLdGO50BD75Xh6a2TfBr/dn2uW9M1EedX+pvpa61bTdPld93",
-	"8FuSrOlx/Zhvsi/WYW6LALpeqpC9T6gmd0zxGWcxmG04JW6rP2hUno4F/80WrGVtumHfyVEwJBFNmIip",
-	"glSZ+ST85Zdffhm8fTv4619Dn0yZWTImyPA0CAbBcBAMCRWQl8U2Y/7ftmApvf+JiTlsaHQ4frpFq493",
-	"EU3xffiMs/XE6V7i5LVOz288Lpt0/ieue4KymBpMj54Ub/YZ1wXVb6XqSUiuVM5sgwAV0iyYIhl4kplM",
-	"ErnUDa1z585NPZUyYVTA5ILdm9e50rKn2P+Bag3HMYzwgdD6KBrjmYSBuN4ZgbQFfA/8DOzDn/d68pnN",
-	"iQYyrNpug7Y+9n/oU5JuAlEZD7kUVbdFZXLOLIZqgFLyRXJBbtmqPNBN+6NX2rAUjzbYar9o4lhys+D2",
-	"4QqIrx3ZKGUDLu4GxwfjYfM4DEcn7eNQT/v+fX2tr6/vg2BwfX0/fHN9fX/85vPOnyfwR+vX/9f/8O6f",
-	"e3PGIjPvNqYIcvnmNTkdHx4Th48Qi2loYpnfZ4H7EuZzx1SfpDRacMEGoD3IZhhwRqaKimgBqsONDXvq",
-	"tfaQ7IyDYHeCXF3TKdAY5JKZ7jipCAUh0pQZpkgsmZ0otc0SNSDCnkc7basdopw2xY4XTEsX1Mrcgaq2",
-	"zUNDYiVFOWmTyOIs1Wgsz9eSWrq41nnh/Vzc05gDwTWcYlhs83moG85alrhxxgM34/qKfbsYjZOUhS6c",
-	"ZLw7IaJVqsIqdvFjRs3CDkyZWcgYg04KdovZGQ4dGfBgJTAHR1m22JF2lk7ZBSYZHtSVoL9gYof3A104",
-	"x2GPAnYhqkI+9TJwSHYOUcZ0QyF3Y4kWJ+0pB+DMxea2AfpntjvLFTyaeUAH6O4mYg7N7Mb01JAlE4Ys",
-	"lRTzWim27GG7MEQwJE0KQ7nQNfwhwziWJkhl01b+NhC5G0AVwOqmBjw5s7Q3GhEE6Gwi53MW2+2VRfZa",
-	"f16zoF7tYmvXUofQGqy73tGjwGlaGSzEufIIVJvwGdEgETqnXNQKXFuDgAon7LrPv11dfXDYCVrtxoy2",
-	"FtGBOBwE3eMPFnB6HaRjuc5KJwPzNJm4prrRzkO76/x8eQHG2RBIBwzkEnrLUk+umNRi7lzxrShqgb0j",
-	"Z0qOl+fLty60Ute6PvQFP5dyWXbtPMYXD0hYkBNOCCXFFzLjLIkbZ8yGc4pMEypuSxeRUoMDsQ7SaFqD",
-	"Z50orS0Az4wsRpNvLIhb2E4qiigCZ0aDLcW8NndhqOG4pfSep3lKEoyO7BCZmxs5u1FUzFk4IWEtTEck",
-	"xPWk1jIxxBaQkFlucsUKo48G5AY5EE5KQhdUQ7hgmWoTUBsWVH4oZjMu3DRxbn0Bc1OEnUwjJDTLGFWa",
-	"MKoSzkpq8CRjmFGAPmKW8Mi4mTA9IVMG/EEMvAjz+5ZwEnDRJ7lkWiZ3aKI4NhArF7sWe6+cCXDeKCo0",
-	"B+Nh3ckAEunKRylmTXfBI+dGHBBT6nl5JnyvkKvne3V5eb7XYDucgIJ/eAgsA/CxqvrdQHiqJbopLczY",
-	"a8XkbMZEzMXc6ruNRUDPS6vq9grOKmJKWHuxXMjEbrhhLJo4ypYsx/dSVyjoMVSLPKWiCovZfZZQgXFF",
-	"zX+yaAGKV3lPPCd6LU1lobFCKJ7jcKRIVpY/hfgRTgS+5CJagDixkAChR+GDHuNv2nC2NXyFOhTMeoQB",
-	"XFcOYYVh3FLDsAZ0HdzQW4r6Qfef75p0zlqKVZgUASnBDpiiMqqmxEpjd3O2uFXBKv+9Zccf7YMviUr2",
-	"4SobSoYVER0Whw5hDDG9Dl1x44ZhdSMkEVVqRcI64eEZCW3Nw/4Nbt4G0mHTQnVKJm7WRs2kEkD1eIfV",
-	"v7b41tyCQ98dltCDNfgkzLS4CR1IY5M8cIkZhVDUrrNH3uG5VyzXrSPlwejj+/Ht11H6bXoaDeMTdjA7",
-	"nB8tgi/Ca0AH8OSnYHBKB98+/+mPvQGKZlGuuFl9BEG7mxIYeZ/nfUjoeZEUnn+4sDGZDxEdxOAicgEq",
-	"dunCYUQjpollJeT3nqu0oy3AVZq9CLZHgIuZLBo2aGRLShYCLTRN/6UZnsEBQeQRuV9gNUVU7vX2HeCT",
-	"tY5zkjCji6Haho4qF1iescAWVwRdoq1MXItarUKQaZ7cotIqBu6DJ9i8nJYp17X4wx/IaynuIBiVQoML",
-	"BhbDV/B8BMS9IuH+3TAsI3tMOcJz1+qE7JyQVzYxus6D4CBCEeBHBvpOCPYzabxx4iCEDLIoK7SdMErA",
-	"w9/wONwFtWuJCgODH5GQ4vJNeagoCav+ipDYTooqC/It1r1gQESVycoZqDZ+9bsXmRr93LB2sULC7phr",
-	"wrZ7WQdHwWo74bp+nnC3SErBrxomNJeCpCydgohDcDuh3yQY7U7pdsI98qoEqNzzziPDDxjKh0QqnMOS",
-	"FO6Rn11amlGz0IQKvYSAbRyMSQ0igYXyRn+OWcgYNxSOg0PSA4r4jaDRBkGWbXLpWCZzE8mUaWB8+OH9",
-	"xyuyfzfcLzU1RGYq5tbE3gmIywWhuPAoCMj7f4Sl9CEuhIwggRjVenq7+xligQiKlLHrO7YkYG1dbEJ2",
-	"4HHrB5jGkD4zLN71XYoN3NQ+nq9ZQufAqBiIkK5tplLByrVjrjtlhMYxJB1AieEpOyNWrzXYojzBaYxM",
-	"QK1ZQY1ZsBWJJTpdEI/1DkWnVNsaeL53x5S25mK4F+wFYEVkxgTNuDfxDvaCvQNrbBdoNPcX2IDzDT7P",
-	"menDVEENNAEWLxfOPhStTBAN5BnGe2WCYWTukMmyL9NDEuxhxUaxOTOu8ad1XW4UBBt63vp63eRto8Wt",
-	"iCfg9yc0ezlq1vR6NXf7Ys1bzoXZmnZ1Pe0nfscELAcmATNvrMZ/8t6XBs/7DBPsYzzwWNG5mK4QCkG8",
-	"i0YLC3MfBgcEM7QlXyOwS0ZjDnT935BZhS0SQ28ZpImzGY9eqlvzMDhYN6Jkzn5Pd/kmwZcc3i75unFc",
-	"K/+fIE6spdY/6KpPwScyicF4YAERLXRG50zvEcw5VQypvr4WNh6c1BocXITpuqwp9mhAcqUNReNsAQPw",
-	"MxhDXAuct+Z+8Dtx0SxW5fYI1uvCqmoWkimNbgnV12JbCS90VTcEUDBv6xb0II75FwYlPRkQPuo2wTX6",
-	"/Xvw8omUt3lmURoakoVMwM3B07JW9S88NSJ2rlCA15usoW4eI1imbImzjRC2sANS7vSAMZMrYXPZeiBu",
-	"V0QaE1dm6dnW5ryMwwJfc6ZWVQzamw5Vt5431v06AXq3IDu3tYsGXYdBPylY32gs766D2CEOWqsK8vbb",
-	"sK//rC8bbihaCeWyOy5zbRWGvMes5qzwvNOcJ4gWZlTpIieoZV3Dm7dXF+M1jLUKvI6b25sKHj7/Zoub",
-	"0fbl8XNbcUddwrKgkQRCsPp1aNsH8Km/TcV2BNc66Na1zTVaVJo9JEV+1NsXUnV5lK0dVW8aWM5m61at",
-	"f6pq6aj1cfQgJZ1j0YQWNmesIJWyv8GiG/WOhFInnuDRGl0ZfdcqrczkrDLHL+XPxlalNvuz2ssMcMhw",
-	"+5DGjRcc9Ai/Wd13Rk/7CMqa14F/q3+uhWLYYIyugORZxfaab67s+ecH38uk7vHEr/GUaHQcVr/IDpp0",
-	"rPGYFWbfKrZuBB2NvVh+cVGlp+FOmQT7pKPMuyFJaZZxMd/FIRxBASyTZAk1kHSRnzW445lUBCutgi1t",
-	"MzU8T12siPZANnuvWx3X1wLDgwnkm9jq/Il/DssJwpJH8DN63staPjWx1QIHl0GeBmRUro2WAcYZVlpB",
-	"ALbLAZwhwxSpCaTtkXNRrbpXInFLNl2A2GZcMdu1WpTMW/DcpH4LtYxLFlSvq4lYwAJzcxc2NCmyobWl",
-	"F5nrIgL4vQCfdzBxVSxL6MoyPeazGVNMGAJuQ4Pa2SpKmVnlGZjSRiywi7S8k83dusqXhRer6lDZo+Fa",
-	"VM+IZkX5fg9BgiKXdb/V8YQ3/L6cyOJFrq6CXL0Wl7gVvNZtc2uMpWyvrKYzNin7TgxZMsXKOBKcDkZ7",
-	"16IDnJYoCCIHbblfwoRUMRKzshITX4vpqjfM6/Q5nRHa9+C1UCyzpHGBwBkch3JL5SUeixzuoJuq1d13",
-	"LQ8tLIYRcO1Phz9YfKyqvqEKW2HvgKGiCvYRUQ3OSTOhueF3LFntWvY9uqxmo1W72xKEKRNAtAONoh5u",
-	"0q+BJEour4WltizwlUda5QnTZAdtyR2XCUYfbjAGrWCDlFzuTlyfS5tCn4S4afhQenv4UvjvSh8bhVKL",
-	"BVkcH4RYln9DkSdJWBaAXVF2VgBudiNlLRlPyUeMsQqwxTITe6N6ayUQJimeYuV4BlPqXCmZ2/LccsEN",
-	"0xmNWFHHRewGBkULFt06YwCTsbL3p73GpLolNDoBa6FoBPmBb/uPytVwP9WC1sogQKlkUhtHdooKuF+r",
-	"WO/a5S33Xfmax4TGsYL0U85KKkaH4/7ZUCztCfulWO1pFATN2doT1OVsa/00aXYvk6XixjDRaGK2cKoj",
-	"bXdzSzPZaZbhdxu3Fup3EyYlpndm8ZNMMc0EYsakulIHi1e36mIwzrX7dDW69si5YzQ+hmfZll3QF7Tu",
-	"PVR2P0LAUBueJM5q6mZC6E4JjV3csO4KRgla4par5nZcBdZEm1eaedc6AOen8iHcLFD0zRaEs7IFYkM7",
-	"BcUZbKqMW240VfgN4+h4hsbmHMfV/y0d04RA5B1ae1MgEmVHwLXY2BLgasLU2N3aMrAuIi7h8GaEIFxQ",
-	"0ZfT8+ZFN/fGMqbNKxmvnpimKYYhQMTwXVitt30tZSNWarzxqwYGbUzXXjAXe2aSBRl5L31/f9tHXzAI",
-	"RoPgqEbfVE43UPdKTpu0vaUqYatHkDbyHj4/JVfrv0D60Cwyg3Y+/ObsvXZZr9KHV9IsbExV1XxLfSiv",
-	"VX76/qjEt4Rgq7melAv73x/B38cuM1qeKnO4mh7cnYhhehSN74+/BV+zW0y5a3c0W9cfg9qtxlF1WTFA",
-	"kaT8vs3A84JxPrFGzjloSsrIDPj7H2Yrq15wFTd6iFzLUKujp2zY2d5V076M/+A/TYaOwX1E1hujCjr7",
-	"4MWK2s6/ZSLW24DGtYvIsVgX7D5vO8O+7Txax4aVjo3csYcUqK1mV41uuVqb64soVqcp5Hc9to9Z7Zmn",
-	"d1TjbNA8vc+3yfai95q3faA4ICcuXnF5ZnGRousJ0hfsELG16f9+pG08fMSI9uu1cNzhY8jreb3Jfxje",
-	"s/pSAhZ1XHUNwNeuve1/r5+Ah7WlOFvLaYftukgGybnL4zuFOoslub4HqtvtGH5ZB0r4LbPXNdzdAtFf",
-	"xi2v622pPl0hPFnhWNNVb2PGk1q8sDiSUdt6asOz1s3gDW/drSomR+Pfv2ACWdK8EzGIGlK5kJqVb1Fx",
-	"XZFFDtcMxvrD8X8+s3ryvIi4VjnZcFv+MRWVJwTUT/QPTy+UrLPtJRr832+zg/H2EeWLLv/D9vb/M8z3",
-	"eWWCem1ss0Wi2dj56TOGEZjW95mtD0rGeYRffC9XSe1+DM1463qM1y0Pn5NERjQp2keKpgYLO6T0lhGV",
-	"i7Ax92R/fzg63gv2gr3h5CQ4CTDScTvr1sHx0AxSe8wqeyLFVFKFQGK9HZPbjvrKYFac6hJfdg7ZGRrd",
-	"JNWLO/BWnpgTLmaKaqPyCC+WkKsCrcSLqraLrChgMIb4IrZt1oip9aU8fH74nwAAAP//",
+	"3H17c9s4su9XQXFP1dj3UDYlS7Et/3HWyU7uemfy2MSprZkoa0IkJCEmAQYALStT/u63ugG+Kfkxnjt1",
+	"9p8ZSyLxaDT68esfkN+8SKaZFEwY7U1/81aMxkzhnxcxSzNpmDAfWJbQDYvh25jpSPHMcCm8qfdeMc2E",
+	"8QkVMQmNylnok/WKCWJWjCimMyk0I1zjZ22kYnH1tZGECsKoSjhTRLFvOdOGrLlZ2cdpykhYDiPaDH5i",
+	"m/DA8z12S9MsYd7Ugy4939PRiqUUxsdEnnrTz/aHL75nNhk8p43iYund3fneB9vPRc90zkku+LecER6T",
+	"hVTErLguxnVA/plLwwg3doIbmZNICkMjQ3SeZVKZ5tAU+3YVDL/Gt0ffTr6P0rF4kZ2owIxuxusXmxPP",
+	"hwdyrkCsMNj6JPoGbdTmfGGY6o76I4ukiDWIc025IXO2kAqkb9SGi2VjVMNd3aZc8BTEF5Ry48KwJVPe",
+	"HQwio4qmzLT1I9r8xDbdYb2h10wTasdB5KIhTaLpgk1xmRdcadNcfUqu2YaoXGh/JkC1oA3OdEs34CH4",
+	"tfyiaESxiPEbWCs9E6W60SXlAtd1NCYrmSt9QIYgtdFkQjLFhaHzhJHzj68uLki0oopGMNczGMLGrLhY",
+	"EpZAO0KvmdIkHAcB4eKGJjy+4pU0rq5BTWeioQ2TRRAdsxM6OJoP48GYHrPBaTRaDIL4xfyEjelwcTTx",
+	"fI+D5Owm9HxP0BTebW2Bhr6n9PZnJpZm5U1Hk4kPa1h8HsKKGcMUtPnvz7PZ7SgYzGa3xz9++e//8rpb",
+	"4w50w8oKF/gljd1egU+g60zgnzTLEh5RWOfDTMl5wtL//qph0X8rZowNzKmJVpdS/kzVksEXOk9Tqjbe",
+	"1LuUkqRUbIiSa+353g1Ncma7iWFQ+OqVkfIqwZd9L2aG8gRV8oaBJdFkRTUZToIAGzkj1JBUakOGQRAQ",
+	"qhihUcQyw2KSVeYFd4NSUsH+h7+uTuOj60l6nA3VkZncHN+efh/Oj+LJ4niFe9SoDaiFN13QRMN2MdTk",
+	"2puOA9gl3ODqvoThEiMlKYbrhLsyJtPTw8NYRvrgO9MGNp/ZHEQyPcRh6MP2VGEdnFZ1t1glwXOS0mQh",
+	"Vcpi0lWQtjy3qGldrpcr1m6IWE0kaa7BrDxkt3TlO0yPsok6Nqfr4eaITqJjdrocfj1KJuLh8r2wwye1",
+	"4RM7/IfLeZsIavL+h1PiSspvShn/4+O7tzsEi/rfkmZhjuYy3oAPFNIQOw9orCup8eLkepSefjs2w5uj",
+	"28n3k3kQjeLx4sXq8ZJyw328eHAiaAwqI/Nfii28qfeXwypYOLS/6sP31gDYV5oeoC4Drit9PSNCwp4l",
+	"a6pJpmTEtGYxyKMWfjjTM7B+um8E7uHDyqHjGF5LNedxzMQTrZaQ5r2SN1xzKWzM017zRdlDa8ENE1SY",
+	"YqmzqhUXTTDyniojmCLn7y+66z+aj+MXi5NVcD1Kx9kLdWKC9Wgzpi+ie9b/qFr/17WxPXzxqxk938ob",
+	"ec0EyMIq5Dw34I+3y8gnUsHXOtcZE/HzKUTTil6IT5o9UTV48W7HCjRtyhUXV7lueK3zdnzLdcfawuQN",
+	"TxIyZxBsVDuDYPhHKMR/EIDCnBNmWI+1Pf06TI7EJDtWp86KHM9P4+HiqGVDXOxXqtBpzYQ0jSzhgtjJ",
+	"PMKY9MvjeZTr/KGpwlaBggGyAR1YoFgK1hRxiB8GGG+Hz6GGLoAflBH87vfKWL9Hf99wnULE8EQVTmuv",
+	"36fF5bMNM9ejuCDFXLO4iN5jvlgwxUQV1u+lzKxk7JOMmhVsdPCJ+wfkE8TTRLA1ahpYSftpa7TWtY0n",
+	"LFiOvo6T3TZyNNqu4LV5Pl3Fy0aez4J2FRoETRPFaLyxArcSe6i8e/T+uWysgDyDJj+CcJ5sXW0bvarp",
+	"frtC6TcMqyC5YLcZiyDSx5+JjKJcKTCcNmcHE+HUCCLYXzEBreXsDQ07Xm6zobss6KQZhNnRkmK0jwnD",
+	"GhN9JovZkJFm6oYpsqA8yRU7IG+dTtC5dD46orlFbWKuo0SixfyGkgydrEKQY02Ez6FDb6V5LXMRPz1u",
+	"K19vq4+Q5mqBP9Y0560kRS5Zc8qwLO+Z0lJcxF3lOIomrF9B7gnRxpV2vJWGFIN5uGJUU3genXgL6xet",
+	"iGJa5ipiFeBlI7TnWtX3dJNIGtdhgCcsrqm93l7czPbQjxZ08jB2GzEWazIeno6PgjGZb3rjqG3LfBrv",
+	"XuhhLRZ3U38iLtCd1vNnZQ2JYCDFvzOS8JQbskfJgq3JG/6SzDckZguaJ2b/j83dPjJ1wyP2SdAbyhMr",
+	"4SfpS95soa0y2vZzVX+spTTuEcSuwQsrqniyIbU3ipgxoYaprgb15XE2VtntR2oK5MRBmsN8uAr1TfP5",
+	"lMj5kYgKyOQUo9EKvUdMDZ1T3YqpQbu4iGHxWExiltDNnx5ZfxI0Nyup+HcWPzlowfT2EpLd/sDFwiqY",
+	"Dbd1bM6oAtEUmXLKteZi6VdQiU9ycS3kWkAMp9iNvGY9XmlIt/mle7zSsAscFQN9PHJk33w+/Xq6dJ7D",
+	"FH0SLrxh8RsWc3qJ8niiMSqb6lOR2s9XKXR1hbLf5cQKQLY+Aui5qxr9eBLYoXv82KRSjZooCA6QuAE+",
+	"XEe2zPEP8mgOXArb4gn/SO9VzgQbeSVzYdTmFS5xuzR28fEdORq+eDEYEppkKzoYkcg+T0AnfJJnGVpW",
+	"MKLv8C2aNKuL5z96vge7gBqwMlpie9jayPM9kSdJ3b3UC0Hng1+//Da66ykB+d7fGU0MggOZkhlThlsV",
+	"LvSiKrDKa+9LfUDy2uurtlbVxs9FI1VVVs6/sshAvxfgYc1FUdqp1Z1oHHMrgPe1ETl1bQ6yrAx1JY4q",
+	"ItdYJOXYl9+sF9VKRBD5xCxL5CaFlDqlG6KZIZQkcs2UjY72YTW4Yam+T2+LOV2ILDee790OlnLg5o9b",
+	"9gNdv2FaUwjwfC+ltxe2WRgW1vOKz6XYqFJ005FuNfsHCVjniemus8LvewT4TmA9P08Mikrn85QbMAhK",
+	"rn3CRSk8qWIbDT1IOh/k2g3lrj09vyrD3CNhnNpH93BbLMWMqua2i+dj1WFz9h/k2u5QDbGw1WOYY1N4",
+	"Dpn58ZZrK8Jyd9iF3Fpc971IMercQ71Wv/slyOAf905LNkWvfmvoZdO9onI61FUeZ8PeLT4wzWMmInbf",
+	"0tWtZCWFc9OYkzcKRi8Gw+FgdHwZnE6PgmkQ/Fq3fjE1bGB4yvosGvz4bvGSK2vWqlaHpyeTQTAeDEft",
+	"tvqaYSm64noDNOER+6v7DM6u3o59vqchpDu8xcJ+vbFzaKzv+etN9Dqhy54tiXahrCz99MsrUMwl0moU",
+	"u+FsfTATAxK6VbkS0lwprq+vFMg4nJa/1NYrLFynFIiS/aAJvDJQ1HCxJAnXpkVs+PylttML39DfZQ8d",
+	"p7vnrzfRGyroksUve/bhv1YSzI8ryf70y6sDcp6s6UaTMLOVtRAFUnEErLFnMTErJfOlA3mK8psbr3u3",
+	"6dCKL3sGndC+JfyZxzFLehfdtVX6gvjeaKfzwp3v1aGp+xr4tf5se983GuobnV/qb6WutWk3d5Xft/Fb",
+	"K1nT4/o232VfrMO8LwLoeqli7X1CNblhii84i8Fswy5xU/1Bo/J0LPjvtmAta9MN+05eBEMS0YSJmCpI",
+	"lZlPwl9++eWXwZs3g7/9LfTJnJk1Y4IMT4NgEAwHwdCSnGRsM+b/3xaswTAaP96i1d93EU2NofTovfXI",
+	"5p5j57V2z+/cLrt0/meue4KymBpMjx4Vb/YZ1xXVb6TqSUguVc4srZEKaVZMkQw8yUImiVzrhta5feea",
+	"nkuZMCqgccFuzatcadlDUXxPtYbtGEb4QGh9FLXUPXgR+zsjkLaA74GvQXz49UFPPrM70UCBVdNtjK1P",
+	"/O/7lKSbQFTGQ65FxRGtTM6Zo7kiM+qr5ALLi8WGbtofvdGGpbi1wVb7BfV0zc2K24crIL62ZaOUDbi4",
+	"GRwfjYfN7TAcnezi//17NtOz2W2AHMDh69ns9vj1l73/mcIPrW//T//D+//TmzMWmXmXTivIh9evyOl4",
+	"ckwcPkIspqGJFX6fBe5LmM+dUH2S0mjFBRuA9qCY4YUzMldURCtQHW5s2FPnM4VkbxwE+5ZvuoWN1XjJ",
+	"JTPd97DcWvJgSSyZbSi1BMAaEGH3o222RfErm02Rp4tp6YraNXegqqUuakispCgbbQ6y2Eu1MZb7a03t",
+	"uLjWeeH9XNzTaKNNW2001ik/OzqgE95D2ICNzhDJwy6GhUyfBvFhqyVnCVs8ci1up2C12UXYSFlVw0bG",
+	"+1MiWnUxpCUVX2bUrOyLtr6OES4FI8lsCxM3DCy7l9rhsC+7BvZNJ5lengy2dLo/RfJ0mzS0g+WiciG4",
+	"WJ45ynUflwV77VSWoMPhUV3P+2tC9vV+LA/bmPTssS4K1z/3gkABDY1GW3VwO9ekj/JQKGC9qB6SvQkq",
+	"Od1RFt9Z8MZGe4or2HIhx/vKI8Uy2fJRiy7eLht001qHDXczJGrIGsSxVlIsa4pTnmO4MEQwHJoUhnKh",
+	"a2hOhlkBTXCUTc/z+yD5bjhawNS7DmEUpwYatA4BmzKRy2WhBCVloXZGo0lPqGZxL8+2M9AaSL49bOoc",
+	"QUDUMI9gFxG+IBpWxB5AqMqF94ZUFeraDUb+fnn53iFR6AMbLdrKTgcwcoB+j3ddgXlyAJmVOitdNrTT",
+	"FOKWWlE7q+/28+nDBbg6QyC5MpCZ6Xu6enT9qZbB5Irfi0kXlQyUTCnxcn/5NiCp1LWuD32h5Ae5LjlQ",
+	"D4lsBiQshhMWBh8+kAVnSdzYYzY4VmSeUHFd+sCUGnwRq0oNmjU865bS2gKIc1DE6NOMhcQLM01FEZNh",
+	"y+gbpFjW2i58Amy3lN7yNE9JgrGmfUXm5kourhQVSxZOSVhLetBJuXNJtbwWkRp7CCg3uWKFf0EDcoUS",
+	"CKflQFdUQ/BlhWrTeRtkVY42ZgsuXDNxbt0Oc02EnbwtJDTLGFW6PIPGazsZg7YCQhOLhEfGtYTJHpkz",
+	"kI+2p9hs0tTXhVsBF8uTD0zLBI8mQWcbmSuXCRRzr5wJSN4oKjQH42HdyUDzmFU+SjFrugsZOTfiYK1S",
+	"z8s94XvFunq+V18vz/caYocdUMgPN4EVAD5WcQkaeFnVRRcggBZ7rZhcLJiIuVhafbfBFuh5aVXdXMFZ",
+	"RUwJay/WK5nYCTeMRROVuidn9L3UlV16DNUqT6mokgx2myVUYAhT858sWoHiVd4T94neOqaybFvhPU9x",
+	"OFIkGyufYvkRnAW55CJawXJiWQZCj8IHPcTftIsD1vAV6lAI6wEGcFtxiRWG8Z6KkDWg28Cb3sLeD7p/",
+	"f9dW56ylWIVJEZBg7Ukk1he2kNjV2N+de9+rYJX/vmfGH+2Dz4nx9qFUOwqw1SA6Ig4dXhvaU76uVHTF",
+	"sFYUkogqtSFhfeDhGQltBcn+DG7eBtJh00J1ClCu1UYFqlqA6vGOqH9tya05BVfLcMhMD3LjkzDT4ip0",
+	"kJdNmcElZhRCUdvPAXmL+16xXLe2lAdvH9+Or7+N0u/z02gYn7CjxWT5YhV8FV4DiIEnPweDUzr43n8O",
+	"0/c0i3LFzeYjLLQ7S4mR93nehyufF1nv+fsLG5P5ENFBDC4iF6Ai5xk2IxoxTawoCcfwGBUKbQH20mR2",
+	"WMYFFwtZ0F9oZAt0FlAuNE3/tRmeVedXsW/3VBGVe70sDnyydkaKJMzo4lVtQ0eVCyx2WZiQK4Iu0dZ5",
+	"ZqJW+RFknifXxJ4fBvfBE6SCp2XKNRN/+Qt5JcUNBKNSaHDBIGL4CJ6PwHJvSHh4MwybqXh47ohjKM4p",
+	"eWkTo1keBEcRLgH+yUDfCUF2mMYzqQ6QySCLsou2F0YJePgrHof7oHatpcLA4EccSHmUudhUFNL7gq1S",
+	"4DNVFuQXx6NhEFUmKxd47h4++t3D7A12PPRd9JCwG+Yo7XYu28A96G0v3MaOCverczvs1jChuRQkZekc",
+	"D1WD2wn95oDR7pRuJzwgL0u4zz3vPDJ8gaF8SKTCNuyQwgPyyaWlGTUr7c5wk3AcjEkNA4KO8gbbyaxk",
+	"jBMKx8GE9KA+fiNotEGQFZtcO5HJ3EQyZRoEH75/9/GSHN4MD0tNDVGYirk+kYkCcbkgFDseBQF591NY",
+	"rj7EhZARJBCjWk9vZ79AZBXxlzJ2tYqDvYYlqoiGzZbUtqN8ewW+B4PYcTyeUPLp08XfwHdSspQyJtFK",
+	"8ojtH5DL4ng/NLHlhD/KHFKK+m0R1ywzjZP6Z8VFAtBS5xYAv4n9QIuIQO2B06SQTVGN2Y9PtMQWVtww",
+	"ndGI4cMwFuStkFgWcK5har+4SKCwPI2bBFBH5xtjmfPwh+9sQ3VzxqC4OmNK3OUY0J2N0XRxGAdNxE9s",
+	"YzeVjmTG8JhKM23INZ7RqJ2T6pz6gXaqywlGI7IVYjsj2oXdvIAl1itnHqGV5p0MJbqo63cfnJKt6GW5",
+	"Uj0Q5D7mQPaWAStWmDUIHRZ9Ci0PQx/+d2TNQDEKTPLRnBQ2aC8cBwE+Ozyy/5uE+/jqqZN0OLm9DauB",
+	"rFfcofTX9rilYgmjmsWgF24wDpXD2dbwfGwEBHVAaucPV1KzgkdIYg4Wg8eDNbWN58LJFmIJ0hJKwT6j",
+	"JOUiN+yAoHxKjXdLzZHhsZTGYHEuJnO2ojcMTRIEr47l8ZatCQRVLgUhe2AVbLjHNGbumWHxvu+QNDCa",
+	"2kc3ukjoEjchtFhahVLVqwgeIa05IzSOWUwkGBzDU3ZGrPvSEHLkCTZjZALeixWjMSu2KbYWWGEbBBb0",
+	"0rbT93zvhilto4LhQXAQQLAgMyZoxr2pd3QQHBzZmGqFsdHhClmL3+HvJTN9hSirtWBJSz0v141rkmeY",
+	"1pU4gpG5U5SSzO7hEKxPRnbtkhnHlmzdmzEKgh1E4T6CsLxu8IKLtAG+fwRD1o1mC0G2OdtnY7y6SNUS",
+	"gap7E37mN0xAd+D5EWBDCtNn710Z13hfoIFDDPsfunQudSsWxW5hGq1sbXASHBEEYtZ8y4J9YDTmMK7/",
+	"HWtWlRCIodeMGEUXCx49F8V9Ehxte6MUzmHPkZxdC19K+P6Vr8dAW9f/Z0gHa67wB12Ru3wikxiMB7or",
+	"DMQyumTaBh7WoXM9Ezbtm9ZYYS6RLEwxEtvAG2pDMQazuCCEk5gqzAS2W4sy8XN5FBf+e0CQ5BBWVIOQ",
+	"zGl0Taieift4D6GjKiBOivBMlwUB6cq/ML7oATrwUTcJjgEeu4VgPpHyOs8sGEtDspIJRLPwtKxRpYqI",
+	"CoF5V/AsQpPONoJuSh6x17wV6nOHOMtMroSFrOr5tu0Rx5i42nTPtHbDL3hX0recqU2VavaiHn2XJfWQ",
+	"JTp5eJfFsrTV0Ma4JkH/ULBi2ujenaGzrzgEvWIx2U/DPtJuH+jVULSyYsNuuMy1VRjyDsGLs8LzznOe",
+	"YFEgo0oXqX8NXBlevbm8GG8RrFXgrVdP3cvEuvvyuy1uRtu3SJ1bmhLqEnIpjCSQadXv6bHkqc/93D57",
+	"jKJGO97GNW7w+prEuwIG6SXTVdS4kg9XEXrBcjb5rjXSacWDq5HfegDRzrZoIoi7gSlYlZIUZkHMOo2r",
+	"1IlHeLQGla339g5cM7mozPFz+bOxVand/qx2qxm+Mrz/lcYxQXzpAX6zuogHPe0DRta8Q+H3+udaKIan",
+	"MtAVkDyrxF7zzZU9/3Lne5nUPZ74Fe4SjY7D6hfZQ5OOpVyzQZBNxdaNoKOxNx5dXFQoVLhXYl0+6Sjz",
+	"fkhSmmVcLPdLVCCjWA3NEmoWUqXkkwZ3DAkwEirwrhC5ttlekZyiPZDNAyutYyozgeHBlITufMhn/iWs",
+	"sttSRvA1et4PtXxqaouCDhWfuitLKtdGywDjDAkVsAA2lQRnyDBFauLlB+RcVL0elID7ms1XsGwLrpil",
+	"+hcknBYKP60f3S/jkhXV20qfFpdECM6FDc0R2dDajheFW9wcwjUpakx71ObnWUI3VugVJAFuQ4Pa2WJp",
+	"mVnlGZjSRiywj2N5K5uzdQVuW0WoisAlsc3x+s+IZgVL5wCxwCKXdd/VYcPX/LZsyMLCrnyKUp0Ji9ZY",
+	"nAUhNIyl7AEDe2FlQdYzZM0UK+NIcDoY7c1Epz7SuqSote4foEGqGIlZWXCNZ2K+6Q3zOuTQM0L7HpwJ",
+	"xTI7NC4QH4ftUE6pPPloCwR7Fu6p6DX7VoYW/cYIuPajgxkt1FUV2VGF7WKXsNtMRFSDc9JMaG74DUs2",
+	"+1Z8D66e22jVzrbEWssEEO1Ao3aPk/RrWKiS65mwoy3r+OWWVnnCNNlDW3LDZWLxJfsyBq2ITMr1/tQx",
+	"59oj9EmIk4Y/Sm8PHwr/Xeljgw9hIV9brjtDEMixPEKRJ0lY8jwc92JR4Op2IiVlBHfJR4yxCrDFChMJ",
+	"pb0lUQiTFE+RILKAJnWulMwtHFgDRh1dA7EbeClasejaGQN7k+/BFplMq6OVo5MaVOxbHmXZWw8SKyTW",
+	"IZRMau+RvYLo4teIKfu2eyt9x1LhMaFxrCD9lItyFKPJuL81XJZ2g/2rWM1pFATN1toN1NfZUnpo0jzy",
+	"QdaKI6BXP/lhqyZuaPu7z4GQvSbbZr9x1Kt+oGtaYnpnFj/JqiubSXUOGeHE8ihyzPDSt/IQcm1cB+Tc",
+	"CRofw71sq6voC1qHxSq7HyFgaJHkyEUSjYTQ7RIau7hh27m1ErTEKVcngrAX6BNtXmnmHUMI9k/lQ7hZ",
+	"4dI3mUZnJdNpB2uKYgs2VcYpN7hTfsM4OpmhsTnH9+q/lo7J1QasvSkQiZL4MxM7mT+O+kGNna1le+gi",
+	"4hKurIQQhAsqcDiXa0m4iBlyoYUhCd2AMmdKGha5kgBWAMAhauf38E5d9IYzUXdXpN9b+Q5v1/liwSMX",
+	"v2BJ1jpvPRN7iiFKTiJF9QpWDn8hCyXT4iyFMrZo4lwtjmSHv90/c7FgT2UrrV1JzfEmcgwG/Zkwm4xH",
+	"NEmw6I90YRqBv3KFtgHSaWzJ3IL+JUAOAUkisZHi2ukK1gAHxZe8gajvlSsB9tD0zKAPdeHN89td3KUv",
+	"S6geOWxdJWzTcZz9SxlvHpmJK4ZRXsReFlcJ1m52XstGONy43bmG9+3MyJ8x3X5iHn3nbxnfP970jS8Y",
+	"BKNB8KI2vrmc7xjdSzlvju0NVQleaHzf0Ebe3ZfHpOP9FyvcNelCYIDufjdAUzvEXunDS2lWbtOW7J1S",
+	"H8rrBj7/9iBso0TZq7YeBXf4vz1Avg/tZrQ+VWaymR/dnIhh+iIa3x5/D75l17i5ancXtK4FCGqn/UfV",
+	"If4AlyTlt20BnheC84n1Yy4Go6S0wCDfP1msrLr4MW6wQR35s8XNLKmX9/Mj25fU3PmPW0Mn4L5B1imu",
+	"xTj7EORqtJ1fy1y7l0rMtUu6sB4b7D9tOsO+6TxYx4aVjo3ctq/+OY+a3W7wnmsHFp5FsTr0vj902z6k",
+	"tyfu3lFNskFz9z7dJtsLULbcgoXLgRe/un/O4MxCXwV/FTJU5PpZllELTO3hotyHqvb8wy/VP5vyn4TK",
+	"joPTB6CyPbeHw7vDB/TWvvsS35s8ZGo9d4/By6PRYwdcXhf9J6PQVudLXK0O/2/Bodsl4sPf6rv4bmvF",
+	"2JYc29mlLjALcu7gpk492UKejoVHdZsc6JdxfcKvmT086E66iX62QXkU/54i6SWi6BXcOt/00gQfRTjG",
+	"Gl5G7UEIG2K2bv3Y8e8AVYW9F+M/vq4HyfyyE/WIGqCOGVdxQ5rj6BdQQzOg7E8p/vnEIt/TovpagW/H",
+	"TTgPKfw9Iil4pI97fD1vm38qixb/8UW8cTC+/43yEus/2d7+X2YslFGaoF4b22TyNI8ZfP6CoRCiT31m",
+	"672ScR7hB9/LVVI7rUkz3jqs6XVZDOckkRFNCpZTwb2x6FhKrxlRuQgbbU8PD4ej44PgIDgYTk+CkwCj",
+	"NTezLl0DN80gtdussidSzCVViHfXDwdwe76r9u9ulZLqDr4kuNkWGqSn6lIuPCMuloSLhaLaqDzCY47k",
+	"sgDV8RIKS3Ys6myMIQyOhwhqg6nRp+6+3P2/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,30 +16,34 @@ import (
 // problemTypeBase prefixes each problem's type URI; the code completes it.
 const problemTypeBase = "https://docs.zestequity.com/errors/"
 
-// retryAfterSeconds is the Retry-After sent with 503 responses.
+// retryAfterSeconds is the Retry-After sent with retryable problems (409,
+// 503): short, because what they wait for usually ends within a second.
 const retryAfterSeconds = "1"
 
 type problemKind struct {
 	status    int
 	title     string
-	retryable bool
+	retryable bool // also sends Retry-After
 }
 
 // kinds maps every application error code to its HTTP status: the only place
 // where that mapping lives.
 var kinds = map[apperr.Code]problemKind{
-	apperr.InvalidJSON:          {http.StatusBadRequest, "Invalid JSON", false},
-	apperr.InvalidRequest:       {http.StatusBadRequest, "Invalid request", false},
-	apperr.BatchTooLarge:        {http.StatusBadRequest, "Batch too large", false},
-	apperr.InvalidCursor:        {http.StatusBadRequest, "Invalid cursor", false},
-	apperr.InvalidToken:         {http.StatusUnauthorized, "Invalid token", false},
-	apperr.Forbidden:            {http.StatusForbidden, "Forbidden", false},
-	apperr.NotFound:             {http.StatusNotFound, "Not found", false},
-	apperr.MethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed", false},
-	apperr.PayloadTooLarge:      {http.StatusRequestEntityTooLarge, "Payload too large", false},
-	apperr.UnsupportedMediaType: {http.StatusUnsupportedMediaType, "Unsupported media type", false},
-	apperr.Internal:             {http.StatusInternalServerError, "Internal error", true},
-	apperr.Unavailable:          {http.StatusServiceUnavailable, "Service unavailable", true},
+	apperr.InvalidJSON:            {http.StatusBadRequest, "Invalid JSON", false},
+	apperr.InvalidRequest:         {http.StatusBadRequest, "Invalid request", false},
+	apperr.BatchTooLarge:          {http.StatusBadRequest, "Batch too large", false},
+	apperr.InvalidCursor:          {http.StatusBadRequest, "Invalid cursor", false},
+	apperr.InvalidToken:           {http.StatusUnauthorized, "Invalid token", false},
+	apperr.Forbidden:              {http.StatusForbidden, "Forbidden", false},
+	apperr.NotFound:               {http.StatusNotFound, "Not found", false},
+	apperr.MethodNotAllowed:       {http.StatusMethodNotAllowed, "Method not allowed", false},
+	apperr.PayloadTooLarge:        {http.StatusRequestEntityTooLarge, "Payload too large", false},
+	apperr.UnsupportedMediaType:   {http.StatusUnsupportedMediaType, "Unsupported media type", false},
+	apperr.InvalidIdempotencyKey:  {http.StatusBadRequest, "Invalid idempotency key", false},
+	apperr.IdempotencyKeyInUse:    {http.StatusConflict, "Idempotency key in use", true},
+	apperr.IdempotencyKeyMismatch: {http.StatusUnprocessableEntity, "Idempotency key mismatch", false},
+	apperr.Internal:               {http.StatusInternalServerError, "Internal error", true},
+	apperr.Unavailable:            {http.StatusServiceUnavailable, "Service unavailable", true},
 }
 
 // writeProblem answers err as an RFC 9457 problem and logs it under a fresh
@@ -73,7 +77,7 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 		log.InfoContext(c, "request rejected", append(attrs, "detail", detail)...)
 	}
 
-	if kind.status == http.StatusServiceUnavailable {
+	if kind.retryable && kind.status != http.StatusInternalServerError {
 		c.Header("Retry-After", retryAfterSeconds)
 	}
 	c.Header("Content-Type", "application/problem+json")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/zestequity/zest-api/apperr"
 	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/idempotency"
 	"github.com/zestequity/zest-api/ids"
 	"github.com/zestequity/zest-api/impl"
 	"github.com/zestequity/zest-api/investors"
@@ -33,6 +34,7 @@ import (
 type Deps struct {
 	Investors    *investors.Service
 	Tenants      *tenants.Service
+	Idempotency  *idempotency.Service
 	Ready        func(context.Context) error // database reachability, for /readyz
 	Logger       *slog.Logger
 	MaxBatchRows int
@@ -40,8 +42,9 @@ type Deps struct {
 }
 
 type server struct {
-	log     *slog.Logger
-	tenants *tenants.Service
+	log         *slog.Logger
+	tenants     *tenants.Service
+	idempotency *idempotency.Service
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -52,7 +55,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &server{log: d.Logger, tenants: d.Tenants}
+	s := &server{log: d.Logger, tenants: d.Tenants, idempotency: d.Idempotency}
 
 	doc, err := envelopeSpec(d.MaxBatchRows)
 	if err != nil {
@@ -84,8 +87,9 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	// Gin runs these before the generated wrappers bind parameters, so that
-	// authentication comes first and validation second.
-	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), validate)
+	// authentication comes first and validation second. Idempotency-Key
+	// comes after both: requests they refuse never claim a key.
+	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), validate, s.idempotent)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.
@@ -124,6 +128,9 @@ func (s *server) requestLog(c *gin.Context) {
 		attrs = append(attrs, "rows_created", info.Rows[string(investors.Created)],
 			"rows_already_exists", info.Rows[string(investors.AlreadyExists)],
 			"rows_failed", info.Rows[string(investors.Failed)])
+	}
+	if info.Replayed {
+		attrs = append(attrs, "idempotent_replayed", true)
 	}
 	if info.ErrorID != "" {
 		attrs = append(attrs, "error_id", info.ErrorID, "error_code", info.ErrorCode)

@@ -195,6 +195,9 @@ func clip(s string) string {
 
 func parameterProblem(reqErr *openapi3filter.RequestError) *apperr.Error {
 	p := reqErr.Parameter
+	if p.In == openapi3.ParameterInHeader && p.Name == idempotencyKeyHeader {
+		return apperr.New(apperr.InvalidIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+	}
 	var se *openapi3.SchemaError
 	if errors.As(reqErr, &se) && p.Schema != nil && p.Schema.Value != nil {
 		s := p.Schema.Value

@@ -79,5 +79,22 @@ type User struct {
 
 // All lists every model, for schema checks.
 func All() []any {
-	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}}
+	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{}}
+}
+
+// IdempotencyKey is a tenant's Idempotency-Key: claimed (LockID set) while
+// its request runs, then holding the response to replay until ExpiresAt.
+type IdempotencyKey struct {
+	ClientID        string     `gorm:"column:client_id;primaryKey"`
+	Key             string     `gorm:"column:key;primaryKey"`
+	Method          string     `gorm:"column:method;not null"`
+	Route           string     `gorm:"column:route;not null"`
+	Fingerprint     string     `gorm:"column:fingerprint;not null"`
+	LockID          *string    `gorm:"column:lock_id"`
+	LockedUntil     *time.Time `gorm:"column:locked_until"`
+	ResponseStatus  *int       `gorm:"column:response_status"`
+	ResponseHeaders *string    `gorm:"column:response_headers"`
+	ResponseBody    []byte     `gorm:"column:response_body"`
+	CreatedAt       time.Time  `gorm:"column:created_at;not null"`
+	ExpiresAt       time.Time  `gorm:"column:expires_at;not null;index:idempotency_keys_expires_at_idx"`
 }

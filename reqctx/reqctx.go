@@ -9,6 +9,7 @@ type Info struct {
 	RequestID string
 	ClientID  string         // set once the bearer token is authenticated
 	Rows      map[string]int // row outcomes of an import, by status
+	Replayed  bool           // answered from an Idempotency-Key record
 	ErrorID   string
 	ErrorCode string
 }

@@ -14,6 +14,7 @@ import (
 	zestapi "github.com/zestequity/zest-api"
 	"github.com/zestequity/zest-api/config"
 	"github.com/zestequity/zest-api/httpapi"
+	"github.com/zestequity/zest-api/idempotency"
 	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/store"
 	"github.com/zestequity/zest-api/tenants"
@@ -21,6 +22,9 @@ import (
 
 // shutdownGrace bounds how long in-flight requests may run after SIGTERM.
 const shutdownGrace = 60 * time.Second
+
+// sweepEvery is how often expired idempotency keys are deleted.
+const sweepEvery = time.Minute
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -58,9 +62,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ten := tenants.New(st, nil)
+	idem := idempotency.New(st, idempotency.Options{
+		TTL: cfg.IdempotencyTTL, LockTimeout: cfg.IdempotencyLockTimeout, Logger: log,
+	})
 	handler, err := httpapi.NewServer(httpapi.Deps{
 		Investors:    inv,
 		Tenants:      ten,
+		Idempotency:  idem,
 		Ready:        st.Ping,
 		Logger:       log,
 		MaxBatchRows: cfg.MaxBatchRows,
@@ -91,6 +99,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go idem.RunSweeper(background, sweepEvery)
 	log.Info("serving", "addr", ln.Addr().String(), "database", string(st.Dialect()))
 
 	select {

@@ -266,12 +266,15 @@ type Problem struct {
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
+	// - `invalid_idempotency_key` (400): the `Idempotency-Key` header is not 1 to 255 printable ASCII characters.
 	// - `invalid_token` (401): the bearer token is missing, malformed, unknown or revoked.
 	// - `forbidden` (403): the tenant is not provisioned or is suspended.
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
+	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
 	// - `unsupported_media_type` (415): the body is not `application/json`.
+	// - `idempotency_key_mismatch` (422): the `Idempotency-Key` was used with a different method, path or body.
 	// - `internal_error` (500): an unexpected server failure; quote `errorId` to support.
 	// - `service_unavailable` (503): the server cannot reach its database; retry later.
 	//
@@ -384,11 +387,20 @@ type RowStatus string
 // Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
 type ZestPersonId = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
+
+// IdempotencyKeyInUse An RFC 9457 problem details object.
+type IdempotencyKeyInUse = Problem
+
+// IdempotencyKeyMismatch An RFC 9457 problem details object.
+type IdempotencyKeyMismatch = Problem
 
 // InternalError An RFC 9457 problem details object.
 type InternalError = Problem
@@ -418,6 +430,15 @@ type ListInvestorsParams struct {
 
 	// Cursor The `nextCursor` of the previous page. Opaque; do not build or parse it.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ImportInvestorsParams defines parameters for ImportInvestors.
+type ImportInvestorsParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
@@ -575,10 +596,18 @@ type ClientInterface interface {
 	// server-side failure; resubmitting that row succeeds and then reports
 	// `created`.
 	//
+	// Two independent layers protect against replays: rows are always
+	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+	// (rerun a crashed import from the start and created rows come back
+	// `already_exists`); and an `Idempotency-Key` makes a retried request,
+	// typically an interactive single-row create whose response was lost,
+	// receive exactly the original response (`created`, not
+	// `already_exists`).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-	ImportInvestorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ImportInvestorsWithBody(ctx context.Context, params *ImportInvestorsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ImportInvestors Import a batch of investors
 	//
@@ -631,10 +660,18 @@ type ClientInterface interface {
 	// server-side failure; resubmitting that row succeeds and then reports
 	// `created`.
 	//
+	// Two independent layers protect against replays: rows are always
+	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+	// (rerun a crashed import from the start and created rows come back
+	// `already_exists`); and an `Idempotency-Key` makes a retried request,
+	// typically an interactive single-row create whose response was lost,
+	// receive exactly the original response (`created`, not
+	// `already_exists`).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-	ImportInvestors(ctx context.Context, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ImportInvestors(ctx context.Context, params *ImportInvestorsParams, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetInvestor Get an investor
 	//
@@ -752,11 +789,19 @@ func (c *Client) ListInvestors(ctx context.Context, params *ListInvestorsParams,
 // server-side failure; resubmitting that row succeeds and then reports
 // `created`.
 //
+// Two independent layers protect against replays: rows are always
+// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+// (rerun a crashed import from the start and created rows come back
+// `already_exists`); and an `Idempotency-Key` makes a retried request,
+// typically an interactive single-row create whose response was lost,
+// receive exactly the original response (`created`, not
+// `already_exists`).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-func (c *Client) ImportInvestorsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewImportInvestorsRequestWithBody(c.Server, contentType, body)
+func (c *Client) ImportInvestorsWithBody(ctx context.Context, params *ImportInvestorsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportInvestorsRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -818,11 +863,19 @@ func (c *Client) ImportInvestorsWithBody(ctx context.Context, contentType string
 // server-side failure; resubmitting that row succeeds and then reports
 // `created`.
 //
+// Two independent layers protect against replays: rows are always
+// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+// (rerun a crashed import from the start and created rows come back
+// `already_exists`); and an `Idempotency-Key` makes a retried request,
+// typically an interactive single-row create whose response was lost,
+// receive exactly the original response (`created`, not
+// `already_exists`).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-func (c *Client) ImportInvestors(ctx context.Context, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewImportInvestorsRequest(c.Server, body)
+func (c *Client) ImportInvestors(ctx context.Context, params *ImportInvestorsParams, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportInvestorsRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -983,18 +1036,18 @@ func NewListInvestorsRequest(server string, params *ListInvestorsParams) (*http.
 }
 
 // NewImportInvestorsRequest calls the generic ImportInvestors builder with application/json body
-func NewImportInvestorsRequest(server string, body ImportInvestorsJSONRequestBody) (*http.Request, error) {
+func NewImportInvestorsRequest(server string, params *ImportInvestorsParams, body ImportInvestorsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewImportInvestorsRequestWithBody(server, "application/json", bodyReader)
+	return NewImportInvestorsRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewImportInvestorsRequestWithBody constructs an http.Request for the ImportInvestors method, with any body, and a specified content type
-func NewImportInvestorsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewImportInvestorsRequestWithBody(server string, params *ImportInvestorsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1018,6 +1071,21 @@ func NewImportInvestorsRequestWithBody(server string, contentType string, body i
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1184,10 +1252,18 @@ type ClientWithResponsesInterface interface {
 	// server-side failure; resubmitting that row succeeds and then reports
 	// `created`.
 	//
+	// Two independent layers protect against replays: rows are always
+	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+	// (rerun a crashed import from the start and created rows come back
+	// `already_exists`); and an `Idempotency-Key` makes a retried request,
+	// typically an interactive single-row create whose response was lost,
+	// receive exactly the original response (`created`, not
+	// `already_exists`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-	ImportInvestorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error)
+	ImportInvestorsWithBodyWithResponse(ctx context.Context, params *ImportInvestorsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error)
 
 	// ImportInvestorsWithResponse Import a batch of investors
 	//
@@ -1240,10 +1316,18 @@ type ClientWithResponsesInterface interface {
 	// server-side failure; resubmitting that row succeeds and then reports
 	// `created`.
 	//
+	// Two independent layers protect against replays: rows are always
+	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+	// (rerun a crashed import from the start and created rows come back
+	// `already_exists`); and an `Idempotency-Key` makes a retried request,
+	// typically an interactive single-row create whose response was lost,
+	// receive exactly the original response (`created`, not
+	// `already_exists`).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-	ImportInvestorsWithResponse(ctx context.Context, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error)
+	ImportInvestorsWithResponse(ctx context.Context, params *ImportInvestorsParams, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error)
 
 	// GetInvestorWithResponse Get an investor
 	//
@@ -1487,7 +1571,8 @@ func (r ListInvestorsResponse) ContentType() string {
 
 // ImportInvestorsResponse200Headers the declared response headers of an HTTP 200 response for ImportInvestors
 type ImportInvestorsResponse200Headers struct {
-	RequestId string
+	IdempotentReplayed *string
+	RequestId          string
 }
 
 // ImportInvestorsResponse400Headers the declared response headers of an HTTP 400 response for ImportInvestors
@@ -1505,6 +1590,12 @@ type ImportInvestorsResponse403Headers struct {
 	RequestId string
 }
 
+// ImportInvestorsResponse409Headers the declared response headers of an HTTP 409 response for ImportInvestors
+type ImportInvestorsResponse409Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
 // ImportInvestorsResponse413Headers the declared response headers of an HTTP 413 response for ImportInvestors
 type ImportInvestorsResponse413Headers struct {
 	RequestId string
@@ -1512,6 +1603,11 @@ type ImportInvestorsResponse413Headers struct {
 
 // ImportInvestorsResponse415Headers the declared response headers of an HTTP 415 response for ImportInvestors
 type ImportInvestorsResponse415Headers struct {
+	RequestId string
+}
+
+// ImportInvestorsResponse422Headers the declared response headers of an HTTP 422 response for ImportInvestors
+type ImportInvestorsResponse422Headers struct {
 	RequestId string
 }
 
@@ -1537,10 +1633,14 @@ type ImportInvestorsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *IdempotencyKeyInUse
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -1553,10 +1653,14 @@ type ImportInvestorsResponse struct {
 	Headers401 *ImportInvestorsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ImportInvestorsResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ImportInvestorsResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *ImportInvestorsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *ImportInvestorsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ImportInvestorsResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ImportInvestorsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -1583,6 +1687,11 @@ func (r ImportInvestorsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ImportInvestorsResponse) GetApplicationproblemJSON409() *IdempotencyKeyInUse {
+	return r.ApplicationproblemJSON409
+}
+
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r ImportInvestorsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
@@ -1591,6 +1700,11 @@ func (r ImportInvestorsResponse) GetApplicationproblemJSON413() *PayloadTooLarge
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r ImportInvestorsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ImportInvestorsResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -1867,11 +1981,19 @@ func (c *ClientWithResponses) ListInvestorsWithResponse(ctx context.Context, par
 // server-side failure; resubmitting that row succeeds and then reports
 // `created`.
 //
+// Two independent layers protect against replays: rows are always
+// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+// (rerun a crashed import from the start and created rows come back
+// `already_exists`); and an `Idempotency-Key` makes a retried request,
+// typically an interactive single-row create whose response was lost,
+// receive exactly the original response (`created`, not
+// `already_exists`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-func (c *ClientWithResponses) ImportInvestorsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error) {
-	rsp, err := c.ImportInvestorsWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ImportInvestorsWithBodyWithResponse(ctx context.Context, params *ImportInvestorsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error) {
+	rsp, err := c.ImportInvestorsWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1929,11 +2051,19 @@ func (c *ClientWithResponses) ImportInvestorsWithBodyWithResponse(ctx context.Co
 // server-side failure; resubmitting that row succeeds and then reports
 // `created`.
 //
+// Two independent layers protect against replays: rows are always
+// deduplicated by `partnerInvestorId`, which suffices for bulk imports
+// (rerun a crashed import from the start and created rows come back
+// `already_exists`); and an `Idempotency-Key` makes a retried request,
+// typically an interactive single-row create whose response was lost,
+// receive exactly the original response (`created`, not
+// `already_exists`).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/investors (the `ImportInvestors` operationId).
-func (c *ClientWithResponses) ImportInvestorsWithResponse(ctx context.Context, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error) {
-	rsp, err := c.ImportInvestors(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ImportInvestorsWithResponse(ctx context.Context, params *ImportInvestorsParams, body ImportInvestorsJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportInvestorsResponse, error) {
+	rsp, err := c.ImportInvestors(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2230,6 +2360,13 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyKeyInUse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2243,6 +2380,13 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -2263,6 +2407,13 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ImportInvestorsResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -2301,6 +2452,23 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 			headers.RequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers ImportInvestorsResponse409Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers ImportInvestorsResponse413Headers
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
@@ -2321,6 +2489,16 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 			headers.RequestId = value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ImportInvestorsResponse422Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers ImportInvestorsResponse500Headers
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/zestequity/zest-api/config"
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/httpapi"
+	"github.com/zestequity/zest-api/idempotency"
 	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/store"
 	"github.com/zestequity/zest-api/tenants"
@@ -38,16 +39,20 @@ type Options struct {
 	WrapStore func(investors.Store) investors.Store
 	// DB reuses a database instead of a fresh one.
 	DB *DB
+	// Idempotency-Key durations (default: the production defaults).
+	IdempotencyTTL         time.Duration
+	IdempotencyLockTimeout time.Duration
 }
 
 // API is a running server on a fresh database.
 type API struct {
-	URL     string
-	DB      *DB
-	Store   *store.Store
-	Tenants *tenants.Service
-	Logs    *SyncBuffer
-	HTTP    *http.Client // validates every response against openapi.yaml
+	URL         string
+	DB          *DB
+	Store       *store.Store
+	Tenants     *tenants.Service
+	Idempotency *idempotency.Service
+	Logs        *SyncBuffer
+	HTTP        *http.Client // validates every response against openapi.yaml
 }
 
 // NewAPI starts the API over a fresh, migrated database of the dialect.
@@ -79,8 +84,11 @@ func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
 		t.Fatal(err)
 	}
 	ten := tenants.New(st, opts.Now)
+	idem := idempotency.New(st, idempotency.Options{
+		TTL: opts.IdempotencyTTL, LockTimeout: opts.IdempotencyLockTimeout, Now: opts.Now, Logger: log,
+	})
 	h, err := httpapi.NewServer(httpapi.Deps{
-		Investors: inv, Tenants: ten, Ready: st.Ping, Logger: log,
+		Investors: inv, Tenants: ten, Idempotency: idem, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes,
 	})
 	if err != nil {
@@ -88,7 +96,7 @@ func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Logs: logs, HTTP: ValidatingClient(t)}
+	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Idempotency: idem, Logs: logs, HTTP: ValidatingClient(t)}
 }
 
 // Tenant creates an active tenant and returns its token.

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/zestequity/zest-api/idempotency"
+	"github.com/zestequity/zest-api/reqctx"
+)
+
+const idempotencyKeyHeader = "Idempotency-Key"
+
+// idempotent applies Idempotency-Key to every POST that carries one (the
+// validator has checked its syntax against the spec): the first request
+// claims the key and its response is stored; a replay receives that
+// response, byte for byte, and causes nothing.
+func (s *server) idempotent(c *gin.Context) {
+	key := c.GetHeader(idempotencyKeyHeader)
+	if c.Request.Method != http.MethodPost || key == "" {
+		return
+	}
+	ctx := c.Request.Context()
+	info := reqctx.From(ctx)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		s.problem(c, err)
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+
+	claim, replay, err := s.idempotency.Begin(ctx, idempotency.Request{
+		ClientID: info.ClientID, Key: key, Method: c.Request.Method, Route: c.FullPath(), Body: body,
+	})
+	if err != nil {
+		s.problem(c, err)
+		return
+	}
+	if replay != nil {
+		info.Replayed = true
+		c.Header("Idempotent-Replayed", "true")
+		c.Data(replay.Status, replay.ContentType, replay.Body)
+		c.Abort()
+		return
+	}
+
+	// The response is stored once sent, even if the client has gone.
+	store := context.WithoutCancel(ctx)
+	rec := &recorder{ResponseWriter: c.Writer}
+	c.Writer = rec
+	done := false
+	defer func() {
+		if !done { // a panic: the recovery middleware answers 500
+			s.idempotency.Release(store, claim)
+		}
+	}()
+	c.Next()
+	done = true
+	if status := rec.Status(); idempotency.Storable(status) {
+		s.idempotency.Complete(store, claim, idempotency.Response{
+			Status: status, ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes(),
+		})
+	} else {
+		s.idempotency.Release(store, claim)
+	}
+}
+
+// recorder keeps a copy of the response body as it is written.
+type recorder struct {
+	gin.ResponseWriter
+	body bytes.Buffer
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) WriteString(s string) (int, error) {
+	r.body.WriteString(s)
+	return r.ResponseWriter.WriteString(s)
+}
