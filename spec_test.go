@@ -33,3 +33,24 @@ func TestGeneratedSpecIsPublishedSpecPlusOverlay(t *testing.T) {
 		t.Errorf("the generated server's spec differs from openapi.yaml beyond the overlay; run make generate")
 	}
 }
+
+// Every POST accepts Idempotency-Key and declares what it may answer.
+func TestEveryPostDeclaresIdempotencyKey(t *testing.T) {
+	doc, err := zestapi.LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		if item.Post == nil {
+			continue
+		}
+		if p := item.Post.Parameters.GetByInAndName("header", "Idempotency-Key"); p == nil {
+			t.Errorf("POST %s does not declare the Idempotency-Key header", path)
+		}
+		for _, status := range []string{"409", "422"} {
+			if item.Post.Responses.Value(status) == nil {
+				t.Errorf("POST %s does not declare its %s response", path, status)
+			}
+		}
+	}
+}

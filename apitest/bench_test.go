@@ -48,3 +48,41 @@ func BenchmarkImportBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIdempotencyKey compares a single-row create that carries a new
+// key with a replay of a completed key.
+//
+//	go test ./apitest -run '^$' -bench IdempotencyKey
+func BenchmarkIdempotencyKey(b *testing.B) {
+	for _, d := range testkit.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			api := testkit.NewAPI(b, d, testkit.Options{})
+			token := api.Tenant(b, "acme")
+			c, err := client.NewClientWithResponses(api.URL, client.WithRequestEditorFn(authHeader("Bearer "+token)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			post := func(key string, row client.InvestorInput) *client.ImportInvestorsResponse {
+				resp, err := c.ImportInvestorsWithResponse(ctx, nil, client.ImportInvestorsJSONRequestBody{Investors: []client.InvestorInput{row}}, withKey(key))
+				if err != nil || resp.StatusCode() != 200 {
+					b.Fatalf("%v %v", resp, err)
+				}
+				return resp
+			}
+			n := 0
+			b.Run("original", func(b *testing.B) {
+				for b.Loop() {
+					n++
+					post(fmt.Sprintf("orig-%d", n), row(fmt.Sprintf("idem-%d", n)))
+				}
+			})
+			b.Run("replay", func(b *testing.B) {
+				for b.Loop() {
+					if post(fmt.Sprintf("orig-%d", n), row(fmt.Sprintf("idem-%d", n))).HTTPResponse.Header.Get("Idempotent-Replayed") != "true" {
+						b.Fatal("not replayed")
+					}
+				}
+			})
+		})
+	}
+}

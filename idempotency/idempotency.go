@@ -102,15 +102,17 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 		LockID: &lockID, LockedUntil: &lockedUntil, CreatedAt: now, ExpiresAt: now.Add(s.ttl),
 	}
 	claim := &Claim{clientID: r.ClientID, key: r.Key, lockID: lockID}
-	// A record can vanish between our failed claim and our read (released
-	// after a 5xx, or swept); then claiming again decides.
+	// Read first, so that a replay costs one query; a key that is not there
+	// is claimed by an insert that one of concurrent claimants wins. A record
+	// can also vanish between two steps (released after a 5xx, or swept);
+	// the loop then decides again.
 	for range 3 {
-		claimed, err := s.store.ClaimIdempotencyKey(ctx, rec)
-		if err != nil || claimed {
-			return claim, nil, err
-		}
 		got, err := s.store.IdempotencyKey(ctx, r.ClientID, r.Key)
 		if errors.Is(err, store.ErrNotFound) {
+			claimed, err := s.store.ClaimIdempotencyKey(ctx, rec)
+			if err != nil || claimed {
+				return claim, nil, err
+			}
 			continue
 		}
 		if err != nil {
@@ -125,8 +127,7 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 			return nil, storedResponse(got), nil
 		}
 		if !expired && got.LockedUntil != nil && got.LockedUntil.After(now) {
-			return nil, nil, apperr.New(apperr.IdempotencyKeyInUse,
-				"A request with this Idempotency-Key is still being processed. Retry after it completes.")
+			return nil, nil, errInUse
 		}
 		// Expired, or claimed by a request that never completed: take over.
 		took, err := s.store.TakeOverIdempotencyKey(ctx, rec, now)
@@ -134,9 +135,11 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 			return claim, nil, err
 		}
 	}
-	return nil, nil, apperr.New(apperr.IdempotencyKeyInUse,
-		"A request with this Idempotency-Key is still being processed. Retry after it completes.")
+	return nil, nil, errInUse
 }
+
+var errInUse = apperr.New(apperr.IdempotencyKeyInUse,
+	"A request with this Idempotency-Key is still being processed. Retry after it completes.")
 
 func storedResponse(rec models.IdempotencyKey) *Response {
 	r := &Response{Status: *rec.ResponseStatus, Body: rec.ResponseBody}
