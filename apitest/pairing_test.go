@@ -23,11 +23,11 @@ type failingPairs struct {
 	fail atomic.Pointer[error]
 }
 
-func (f *failingPairs) CompletePairs(ctx context.Context, users []models.User) ([]int64, error) {
+func (f *failingPairs) CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error) {
 	if err := f.fail.Load(); err != nil {
 		return nil, *err
 	}
-	return f.Store.CompletePairs(ctx, users)
+	return f.Store.CompletePairs(ctx, cs)
 }
 
 func (f *failingPairs) failWith(err error) { f.fail.Store(&err) }

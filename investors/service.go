@@ -21,13 +21,14 @@ import (
 	"github.com/zestequity/zest-api/ids"
 	"github.com/zestequity/zest-api/models"
 	"github.com/zestequity/zest-api/store"
+	"github.com/zestequity/zest-api/webhooks"
 )
 
 // Store is the persistence the service needs; *store.Store implements it.
 type Store interface {
 	FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]store.ExistingPerson, error)
 	InsertPeople(ctx context.Context, people []models.Person) ([]store.InsertedPerson, error)
-	CompletePairs(ctx context.Context, users []models.User) ([]int64, error)
+	CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error)
 	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
 	ListPeople(ctx context.Context, q store.PeopleQuery) ([]models.Person, error)
 }
@@ -200,10 +201,17 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 		}
 	}
 
-	var pairs []models.User
+	// Completing a pair records its investor.created event in the same
+	// transaction: the event exists if and only if the pair was completed.
+	var pairs []store.Completion
+	now := s.now()
 	for _, p := range todo {
 		if e, ok := known[p.row.PartnerInvestorID]; ok && !e.HasUser {
-			pairs = append(pairs, newUser(clientID, e))
+			ev, err := webhooks.InvestorCreated(clientID, e.ID, e.PartnerInvestorID, e.ZestPersonID, now)
+			if err != nil {
+				return err
+			}
+			pairs = append(pairs, store.Completion{User: newUser(clientID, e), Event: ev})
 		}
 	}
 	completed := map[int64]bool{}

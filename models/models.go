@@ -79,7 +79,8 @@ type User struct {
 
 // All lists every model, for schema checks.
 func All() []any {
-	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{}}
+	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{},
+		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}}
 }
 
 // IdempotencyKey is a tenant's Idempotency-Key: claimed (LockID set) while
@@ -97,4 +98,75 @@ type IdempotencyKey struct {
 	ResponseBody    []byte     `gorm:"column:response_body"`
 	CreatedAt       time.Time  `gorm:"column:created_at;not null"`
 	ExpiresAt       time.Time  `gorm:"column:expires_at;not null;index:idempotency_keys_expires_at_idx"`
+}
+
+// Webhook endpoint statuses.
+const (
+	EndpointEnabled  = "enabled"
+	EndpointDisabled = "disabled"
+)
+
+// WebhookEndpoint is a tenant's URL that receives its events.
+type WebhookEndpoint struct {
+	ID                      string     `gorm:"column:id;primaryKey"`
+	ClientID                string     `gorm:"column:client_id;not null;index:webhook_endpoints_client_id_idx"`
+	URL                     string     `gorm:"column:url;not null"`
+	Description             *string    `gorm:"column:description"`
+	Status                  string     `gorm:"column:status;not null"`
+	DisabledReason          *string    `gorm:"column:disabled_reason"`
+	Secret                  string     `gorm:"column:secret;not null"`
+	PreviousSecret          *string    `gorm:"column:previous_secret"`
+	PreviousSecretExpiresAt *time.Time `gorm:"column:previous_secret_expires_at"`
+	CreatedAt               time.Time  `gorm:"column:created_at;not null"`
+	UpdatedAt               time.Time  `gorm:"column:updated_at;not null"`
+	DeletedAt               *time.Time `gorm:"column:deleted_at"`
+}
+
+// Event types.
+const EventInvestorCreated = "investor.created"
+
+// Event is an outbox record, written in the transaction that makes it true.
+type Event struct {
+	Seq       int64     `gorm:"column:seq;primaryKey"`
+	EventID   string    `gorm:"column:event_id;not null;uniqueIndex:events_event_id_key"`
+	ClientID  string    `gorm:"column:client_id;not null;index:events_client_id_seq_idx,priority:1"`
+	Type      string    `gorm:"column:type;not null"`
+	PersonID  *int64    `gorm:"column:person_id;uniqueIndex:events_investor_created_key,where:type = 'investor.created'"`
+	Payload   string    `gorm:"column:payload;not null"`
+	CreatedAt time.Time `gorm:"column:created_at;not null"`
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed"
+)
+
+// WebhookDelivery is one event's delivery to one endpoint.
+type WebhookDelivery struct {
+	ID             int64      `gorm:"column:id;primaryKey"`
+	EventSeq       int64      `gorm:"column:event_seq;not null;uniqueIndex:webhook_deliveries_event_endpoint_key,priority:1"`
+	EndpointID     string     `gorm:"column:endpoint_id;not null;uniqueIndex:webhook_deliveries_event_endpoint_key,priority:2;index:webhook_deliveries_endpoint_idx,priority:1"`
+	Status         string     `gorm:"column:status;not null;index:webhook_deliveries_endpoint_idx,priority:2"`
+	Attempts       int        `gorm:"column:attempts;not null"`
+	NextAttemptAt  time.Time  `gorm:"column:next_attempt_at;not null;index:webhook_deliveries_due_idx,where:status = 'pending'"`
+	LockedUntil    *time.Time `gorm:"column:locked_until"`
+	LastStatusCode *int       `gorm:"column:last_status_code"`
+	LastError      *string    `gorm:"column:last_error"`
+	CreatedAt      time.Time  `gorm:"column:created_at;not null;index:webhook_deliveries_endpoint_idx,priority:3"`
+	UpdatedAt      time.Time  `gorm:"column:updated_at;not null"`
+	DeliveredAt    *time.Time `gorm:"column:delivered_at"`
+}
+
+// WebhookAttempt records one HTTP attempt of a delivery.
+type WebhookAttempt struct {
+	ID          int64     `gorm:"column:id;primaryKey"`
+	DeliveryID  int64     `gorm:"column:delivery_id;not null"`
+	EventSeq    int64     `gorm:"column:event_seq;not null;index:webhook_attempts_event_seq_idx"`
+	EndpointID  string    `gorm:"column:endpoint_id;not null"`
+	AttemptedAt time.Time `gorm:"column:attempted_at;not null"`
+	StatusCode  *int      `gorm:"column:status_code"`
+	LatencyMS   int       `gorm:"column:latency_ms;not null"`
+	Error       *string   `gorm:"column:error"`
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -154,63 +155,93 @@ func (s *Store) insertPeopleSQLite(ctx context.Context, people []models.Person, 
 	return out, nil
 }
 
-// CompletePairs creates the User of each given person that has none yet, in
-// one transaction, and returns the ids of the people whose User it created:
-// for those people, and only those, this call completed the pair.
-func (s *Store) CompletePairs(ctx context.Context, users []models.User) ([]int64, error) {
-	if len(users) == 0 {
-		return nil, nil
-	}
-	users = slices.Clone(users)
-	slices.SortFunc(users, func(a, b models.User) int { return int(a.PersonID - b.PersonID) })
-	now := s.nowUTC()
-	if s.dialect == Postgres {
-		return s.completePairsPG(ctx, users, now)
-	}
-	return s.completePairsSQLite(ctx, users, now)
+// Completion is a person whose pair may be completed, with the event to
+// record if this completes it.
+type Completion struct {
+	User  models.User
+	Event models.Event // its PersonID is User.PersonID
 }
 
-func (s *Store) completePairsPG(ctx context.Context, users []models.User, now time.Time) ([]int64, error) {
-	n := len(users)
+// CompletePairs creates the User of each given person that has none yet and,
+// in the same transaction, records the event of each pair it completed (the
+// transactional outbox) and queues one delivery of it per enabled webhook
+// endpoint of the tenant. It returns the ids of the people whose pair it
+// completed: for those people, and only those, an event now exists.
+func (s *Store) CompletePairs(ctx context.Context, cs []Completion) ([]int64, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	cs = slices.Clone(cs)
+	slices.SortFunc(cs, func(a, b Completion) int { return cmp.Compare(a.User.PersonID, b.User.PersonID) })
+	now := s.nowUTC()
+	if s.dialect == Postgres {
+		return s.completePairsPG(ctx, cs, now)
+	}
+	return s.completePairsSQLite(ctx, cs, now)
+}
+
+// completePairsPG does it all in one statement, hence one transaction: the
+// data-modifying CTEs each see the rows the previous one returned.
+func (s *Store) completePairsPG(ctx context.Context, cs []Completion, now time.Time) ([]int64, error) {
+	n := len(cs)
 	person, client, email, otp, phone := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	verified := make([]bool, n)
-	for i, u := range users {
+	evID, evType, evPayload := make([]string, n), make([]string, n), make([]string, n)
+	evAt := make([]time.Time, n)
+	for i, c := range cs {
+		u, e := c.User, c.Event
 		person[i], client[i], email[i], verified[i], otp[i], phone[i] = u.PersonID, u.ClientID, u.Email, u.EmailIsVerified, u.OTPMethod, u.Phone
+		evID[i], evType[i], evPayload[i], evAt[i] = e.EventID, e.Type, e.Payload, e.CreatedAt.UTC()
 	}
 	var completed []int64
 	err := retryContended(ctx, func() error {
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `
+		rows, err := s.pool.Query(ctx, `
+			WITH input AS (
+				SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[],
+					$7::text[], $8::text[], $9::text[], $10::timestamptz[])
+					WITH ORDINALITY AS r(person, client, email, verified, otp, phone, event_id, event_type, payload, event_at, ord)
+			), u AS (
 				INSERT INTO users (person_id, client_id, email, email_is_verified, otp_method, phone, created_at)
-				SELECT r.person, r.client, r.email, r.verified, r.otp, r.phone, $7
-				FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[])
-					WITH ORDINALITY AS r(person, client, email, verified, otp, phone, ord)
-				ORDER BY r.ord
+				SELECT person, client, email, verified, otp, phone, $11 FROM input ORDER BY ord
 				ON CONFLICT (person_id) DO NOTHING
-				RETURNING person_id`, person, client, email, verified, otp, phone, now)
-			if err != nil {
-				return err
-			}
-			completed, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+				RETURNING person_id
+			), ev AS (
+				INSERT INTO events (event_id, client_id, type, person_id, payload, created_at)
+				SELECT i.event_id, i.client, i.event_type, i.person, i.payload, i.event_at
+				FROM input i JOIN u ON u.person_id = i.person ORDER BY i.ord
+				RETURNING seq, client_id
+			), d AS (
+				INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
+				SELECT ev.seq, w.id, 'pending', 0, $11, $11, $11
+				FROM ev JOIN webhook_endpoints w ON w.client_id = ev.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
+			)
+			SELECT person_id FROM u`,
+			person, client, email, verified, otp, phone, evID, evType, evPayload, evAt, now)
+		if err != nil {
 			return err
-		})
+		}
+		completed, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
 	})
 	return completed, classify(err)
 }
 
-func (s *Store) completePairsSQLite(ctx context.Context, users []models.User, now time.Time) ([]int64, error) {
+func (s *Store) completePairsSQLite(ctx context.Context, cs []Completion, now time.Time) ([]int64, error) {
 	var completed []int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for chunk := range slices.Chunk(users, sqliteChunk) {
+		byPerson := make(map[int64]models.Event, len(cs))
+		for chunk := range slices.Chunk(cs, sqliteChunk) {
 			var sb strings.Builder
 			sb.WriteString(`INSERT INTO users (person_id, client_id, email, email_is_verified, otp_method, phone, created_at) VALUES `)
 			args := make([]any, 0, len(chunk)*7)
-			for i, u := range chunk {
+			for i, c := range chunk {
 				if i > 0 {
 					sb.WriteString(",")
 				}
 				sb.WriteString("(?,?,?,?,?,?,?)")
+				u := c.User
 				args = append(args, u.PersonID, u.ClientID, u.Email, u.EmailIsVerified, u.OTPMethod, u.Phone, now)
+				byPerson[u.PersonID] = c.Event
 			}
 			sb.WriteString(" ON CONFLICT (person_id) DO NOTHING RETURNING person_id")
 			var part []int64
@@ -218,6 +249,31 @@ func (s *Store) completePairsSQLite(ctx context.Context, users []models.User, no
 				return err
 			}
 			completed = append(completed, part...)
+		}
+		if len(completed) == 0 {
+			return nil
+		}
+		events := make([]models.Event, len(completed))
+		for i, id := range completed {
+			events[i] = byPerson[id]
+			events[i].PersonID = &id
+			events[i].CreatedAt = events[i].CreatedAt.UTC()
+		}
+		if err := tx.CreateInBatches(&events, sqliteChunk).Error; err != nil {
+			return err
+		}
+		// Matched by event id: SQLite does not promise RETURNING's order.
+		eventIDs := make([]string, len(events))
+		for i, e := range events {
+			eventIDs[i] = e.EventID
+		}
+		for chunk := range slices.Chunk(eventIDs, sqliteChunk) {
+			if err := tx.Exec(`INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
+				SELECT e.seq, w.id, 'pending', 0, ?, ?, ?
+				FROM events e JOIN webhook_endpoints w ON w.client_id = e.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
+				WHERE e.event_id IN ?`, now, now, now, chunk).Error; err != nil {
+				return err
+			}
 		}
 		return nil
 	})
