@@ -118,8 +118,8 @@ func TestTenantIsolation(t *testing.T) {
 		a := acme.importRaw(t, referenceBatch).JSON200
 		b := beta.importRaw(t, referenceBatch).JSON200
 		for i := range 2 {
-			wantRow(t, *a, i, client.Created, "", "")
-			wantRow(t, *b, i, client.Created, "", "")
+			wantRow(t, *a, i, client.RowStatusCreated, "", "")
+			wantRow(t, *b, i, client.RowStatusCreated, "", "")
 			if *a.Results[i].ZestPersonId == *b.Results[i].ZestPersonId {
 				t.Errorf("row %d: both tenants got %s", i, *a.Results[i].ZestPersonId)
 			}

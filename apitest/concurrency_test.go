@@ -30,9 +30,9 @@ func TestConcurrentSameRow(t *testing.T) {
 				t.FailNow()
 			}
 			switch r.Results[0].Status {
-			case client.Created:
+			case client.RowStatusCreated:
 				created++
-			case client.AlreadyExists:
+			case client.RowStatusAlreadyExists:
 			default:
 				t.Fatalf("row answered %s", rawJSON(t, r.Results[0]))
 			}
@@ -69,10 +69,10 @@ func TestConcurrentSameEmail(t *testing.T) {
 			if r.Results == nil {
 				t.FailNow()
 			}
-			if r.Results[0].Status == client.Created {
+			if r.Results[0].Status == client.RowStatusCreated {
 				created++
 			} else {
-				wantRow(t, r, 0, client.Failed, client.Conflict, "email")
+				wantRow(t, r, 0, client.RowStatusFailed, client.RowErrorCodeConflict, "email")
 			}
 		}
 		if created != 1 || e.api.DB.Count(t, "people") != 1 {
@@ -114,10 +114,10 @@ func TestConcurrentOverlappingBatches(t *testing.T) {
 				for _, r := range res.Results {
 					pid := *r.PartnerInvestorId
 					switch r.Status {
-					case client.Created:
+					case client.RowStatusCreated:
 						createdBy[pid]++
-					case client.Failed:
-						if r.Error.Code != client.Conflict {
+					case client.RowStatusFailed:
+						if r.Error.Code != client.RowErrorCodeConflict {
 							t.Fatalf("round %d: %s failed: %s", round, pid, rawJSON(t, r.Error))
 						}
 						continue

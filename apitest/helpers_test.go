@@ -135,7 +135,7 @@ func wantRow(t testing.TB, res client.ImportInvestorsResult, i int, status clien
 		return
 	}
 	switch status {
-	case client.Failed:
+	case client.RowStatusFailed:
 		if r.Error == nil {
 			t.Errorf("row %d: failed without error", i)
 			return
@@ -153,7 +153,7 @@ func wantRow(t testing.TB, res client.ImportInvestorsResult, i int, status clien
 		if r.ZestPersonId != nil {
 			t.Errorf("row %d: failed row carries zestPersonId", i)
 		}
-		if r.Error.Retryable != (code == client.Unavailable) {
+		if r.Error.Retryable != (code == client.RowErrorCodeUnavailable) {
 			t.Errorf("row %d: retryable %v for code %s", i, r.Error.Retryable, code)
 		}
 	default:

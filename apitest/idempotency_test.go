@@ -46,7 +46,7 @@ func TestIdempotentReplay(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		first := e.post(t, oneRow, withKey("key-1"))
-		if first.StatusCode() != 200 || first.JSON200.Results[0].Status != client.Created {
+		if first.StatusCode() != 200 || first.JSON200.Results[0].Status != client.RowStatusCreated {
 			t.Fatalf("first: %d %s", first.StatusCode(), first.Body)
 		}
 		if h := first.HTTPResponse.Header.Get("Idempotent-Replayed"); h != "" {
@@ -70,7 +70,7 @@ func TestIdempotentReplay(t *testing.T) {
 		}
 		// Without the key, the same row is deduplicated by partnerInvestorId.
 		plain := e.post(t, oneRow)
-		if plain.JSON200.Results[0].Status != client.AlreadyExists {
+		if plain.JSON200.Results[0].Status != client.RowStatusAlreadyExists {
 			t.Errorf("without a key: %s", plain.Body)
 		}
 	})
@@ -147,7 +147,7 @@ func TestIdempotencyKeysAreTenantScoped(t *testing.T) {
 		a := acme.post(t, oneRow, withKey("shared"))
 		b := beta.post(t, oneRow, withKey("shared"))
 		for _, r := range []*client.ImportInvestorsResponse{a, b} {
-			if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.Created {
+			if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.RowStatusCreated {
 				t.Errorf("%d %v %s", r.StatusCode(), r.HTTPResponse.Header, r.Body)
 			}
 		}
@@ -176,7 +176,7 @@ func TestIdempotencyKeyExpiry(t *testing.T) {
 
 		clock.Advance(2 * time.Second)
 		r := e.post(t, oneRow, withKey("key-ttl"))
-		if r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.AlreadyExists {
+		if r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.RowStatusAlreadyExists {
 			t.Errorf("after the TTL: %v %s", r.HTTPResponse.Header, r.Body)
 		}
 		// key-ttl was renewed by that request; key-other expired.
@@ -207,7 +207,7 @@ func TestOrphanedClaimExpires(t *testing.T) {
 
 		clock.Advance(31 * time.Second)
 		r = e.post(t, oneRow, withKey("key-orphan"))
-		if r.StatusCode() != 200 || r.JSON200.Results[0].Status != client.Created {
+		if r.StatusCode() != 200 || r.JSON200.Results[0].Status != client.RowStatusCreated {
 			t.Fatalf("after the lock timeout: %d %s", r.StatusCode(), r.Body)
 		}
 		// The dead request's late completion cannot overwrite the new owner's.
@@ -230,7 +230,7 @@ func TestServerErrorIsNotStored(t *testing.T) {
 		wantProblem(t, 500, r.Body, r.StatusCode(), "internal_error")
 		fp.heal()
 		r = e.post(t, oneRow, withKey("key-5xx"))
-		if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.Created {
+		if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.RowStatusCreated {
 			t.Errorf("retry after a 500: %d %v %s", r.StatusCode(), r.HTTPResponse.Header, r.Body)
 		}
 	})
@@ -247,7 +247,7 @@ func TestRefusedRequestsClaimNoKey(t *testing.T) {
 		r = e.post(t, `{"investors":[]}`, withKey("key-r"))
 		wantProblem(t, 400, r.Body, r.StatusCode(), "invalid_request")
 		r = e.post(t, oneRow, withKey("key-r"))
-		if r.StatusCode() != 200 || r.JSON200.Results[0].Status != client.Created {
+		if r.StatusCode() != 200 || r.JSON200.Results[0].Status != client.RowStatusCreated {
 			t.Errorf("first accepted request: %d %s", r.StatusCode(), r.Body)
 		}
 		for _, bad := range []string{strings.Repeat("k", 256), "clé", "tab\there"} {

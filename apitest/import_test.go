@@ -31,8 +31,8 @@ func TestReferenceBatch(t *testing.T) {
 			t.Fatalf("status %d: %s", first.StatusCode(), first.Body)
 		}
 		res := *first.JSON200
-		wantRow(t, res, 0, client.Created, "", "")
-		wantRow(t, res, 1, client.Created, "", "")
+		wantRow(t, res, 0, client.RowStatusCreated, "", "")
+		wantRow(t, res, 1, client.RowStatusCreated, "", "")
 		if res.Summary != (client.ImportSummary{Created: 2}) {
 			t.Errorf("summary %+v", res.Summary)
 		}
@@ -45,8 +45,8 @@ func TestReferenceBatch(t *testing.T) {
 		}
 
 		again := e.importRaw(t, referenceBatch).JSON200
-		wantRow(t, *again, 0, client.AlreadyExists, "", "")
-		wantRow(t, *again, 1, client.AlreadyExists, "", "")
+		wantRow(t, *again, 0, client.RowStatusAlreadyExists, "", "")
+		wantRow(t, *again, 1, client.RowStatusAlreadyExists, "", "")
 		if *again.Results[0].ZestPersonId != alice || *again.Results[1].ZestPersonId != bob {
 			t.Errorf("replay returned other ids: %+v", again.Results)
 		}
@@ -57,7 +57,7 @@ func TestReferenceBatch(t *testing.T) {
 		a := e.get(t, alice)
 		if a.PartnerInvestorId != "acme-inv-7341" || a.Email != "alice@example.com" || a.FirstName != "Alice" ||
 			a.LastName != "Liddell" || a.DateOfBirth.String() != "1985-04-12" || *a.CountryOfResidence != "AE" ||
-			a.KycManagedBy != client.Partner || len(a.KycFlags) != 0 || a.CreatedAt.IsZero() {
+			a.KycManagedBy != client.InvestorKycManagedByPartner || len(a.KycFlags) != 0 || a.CreatedAt.IsZero() {
 			t.Errorf("alice as stored: %+v", a)
 		}
 		if e.api.DB.Count(t, "people") != 2 || e.api.DB.Count(t, "users") != 2 {
@@ -83,36 +83,36 @@ func TestRowValidation(t *testing.T) {
 		{name: "leap day", row: `{"partnerInvestorId":"ok-2","email":"ok2@example.com","firstName":"A","lastName":"B","dateOfBirth":"2000-02-29"}`, echo: ptr("ok-2")},
 		{name: "null country", row: `{"partnerInvestorId":"ok-3","email":"ok3@example.com","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01","countryOfResidence":null}`, echo: ptr("ok-3")},
 		{name: "blank country", row: `{"partnerInvestorId":"ok-4","email":"ok4@example.com","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01","countryOfResidence":"  "}`, echo: ptr("ok-4")},
-		{name: "missing id", row: `{"email":"r1@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Required, field: "partnerInvestorId", msg: "partnerInvestorId is required"},
-		{name: "null id", row: `{"partnerInvestorId":null,"email":"r2@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Required, field: "partnerInvestorId"},
-		{name: "blank id", row: `{"partnerInvestorId":"   ","email":"r3@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Required, field: "partnerInvestorId", echo: ptr("   ")},
-		{name: "numeric id", row: `{"partnerInvestorId":7341,"email":"r4@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Format, field: "partnerInvestorId"},
-		{name: "id with surrounding space", row: `{"partnerInvestorId":"r5 ","email":"r5@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Format, field: "partnerInvestorId", echo: ptr("r5 ")},
-		{name: "id too long", row: `{"partnerInvestorId":"` + strings.Repeat("i", 129) + `","email":"r6@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.TooLong, field: "partnerInvestorId", msg: "partnerInvestorId must be at most 128 characters", echo: ptr(strings.Repeat("i", 129))},
-		{name: "missing email", row: `{"partnerInvestorId":"r7","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Required, field: "email", echo: ptr("r7")},
-		{name: "bad email", row: `{"partnerInvestorId":"r8","email":"not-an-email","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Format, field: "email", msg: "email must be a valid email address", echo: ptr("r8")},
-		{name: "email with display name", row: `{"partnerInvestorId":"r9","email":"Alice <r9@example.com>","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Format, field: "email", echo: ptr("r9")},
-		{name: "email without dot domain", row: `{"partnerInvestorId":"r10","email":"r10@localhost","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Format, field: "email", echo: ptr("r10")},
-		{name: "blank first name", row: `{"partnerInvestorId":"r11","email":"r11@example.com","firstName":" ","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.Required, field: "firstName", echo: ptr("r11")},
-		{name: "missing last name", row: `{"partnerInvestorId":"r12","email":"r12@example.com","firstName":"A","dateOfBirth":"1985-04-12"}`, code: client.Required, field: "lastName", echo: ptr("r12")},
-		{name: "first name too long", row: `{"partnerInvestorId":"r13","email":"r13@example.com","firstName":"` + long + `","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.TooLong, field: "firstName", msg: "firstName must be at most 200 characters", echo: ptr("r13")},
-		{name: "numeric last name", row: `{"partnerInvestorId":"r14","email":"r14@example.com","firstName":"A","lastName":42,"dateOfBirth":"1985-04-12"}`, code: client.Format, field: "lastName", echo: ptr("r14")},
-		{name: "missing date", row: `{"partnerInvestorId":"r15","email":"r15@example.com","firstName":"A","lastName":"B"}`, code: client.Required, field: "dateOfBirth", msg: "dateOfBirth is required", echo: ptr("r15")},
-		{name: "impossible date", row: `{"partnerInvestorId":"r16","email":"r16@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-02-30"}`, code: client.Format, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r16")},
-		{name: "US date", row: `{"partnerInvestorId":"r17","email":"r17@example.com","firstName":"A","lastName":"B","dateOfBirth":"12/04/1985"}`, code: client.Format, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r17")},
-		{name: "numeric date", row: `{"partnerInvestorId":"r18","email":"r18@example.com","firstName":"A","lastName":"B","dateOfBirth":19850412}`, code: client.Format, field: "dateOfBirth", echo: ptr("r18")},
-		{name: "date with time", row: `{"partnerInvestorId":"r19","email":"r19@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12T00:00:00Z"}`, code: client.Format, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r19")},
-		{name: "born before 1900", row: `{"partnerInvestorId":"r20","email":"r20@example.com","firstName":"A","lastName":"B","dateOfBirth":"1899-12-31"}`, code: client.OutOfRange, field: "dateOfBirth", echo: ptr("r20")},
-		{name: "born in the future", row: `{"partnerInvestorId":"r21","email":"r21@example.com","firstName":"A","lastName":"B","dateOfBirth":"2999-01-01"}`, code: client.OutOfRange, field: "dateOfBirth", echo: ptr("r21")},
-		{name: "unknown country", row: `{"partnerInvestorId":"r22","email":"r22@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ZZ"}`, code: client.Format, field: "countryOfResidence", echo: ptr("r22")},
-		{name: "lower-case country", row: `{"partnerInvestorId":"r23","email":"r23@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ae"}`, code: client.Format, field: "countryOfResidence", echo: ptr("r23")},
-		{name: "alpha-3 country", row: `{"partnerInvestorId":"r24","email":"r24@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ARE"}`, code: client.Format, field: "countryOfResidence", echo: ptr("r24")},
-		{name: "unknown field", row: `{"partnerInvestorId":"r25","email":"r25@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","middleName":"C"}`, code: client.UnknownField, field: "middleName", echo: ptr("r25")},
-		{name: "string row", row: `"acme-inv-1"`, code: client.Format},
-		{name: "null row", row: `null`, code: client.Format},
-		{name: "array row", row: `[1,2]`, code: client.Format},
-		{name: "number row", row: `7`, code: client.Format},
-		{name: "empty object", row: `{}`, code: client.Required, field: "partnerInvestorId"},
+		{name: "missing id", row: `{"email":"r1@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeRequired, field: "partnerInvestorId", msg: "partnerInvestorId is required"},
+		{name: "null id", row: `{"partnerInvestorId":null,"email":"r2@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeRequired, field: "partnerInvestorId"},
+		{name: "blank id", row: `{"partnerInvestorId":"   ","email":"r3@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeRequired, field: "partnerInvestorId", echo: ptr("   ")},
+		{name: "numeric id", row: `{"partnerInvestorId":7341,"email":"r4@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "partnerInvestorId"},
+		{name: "id with surrounding space", row: `{"partnerInvestorId":"r5 ","email":"r5@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "partnerInvestorId", echo: ptr("r5 ")},
+		{name: "id too long", row: `{"partnerInvestorId":"` + strings.Repeat("i", 129) + `","email":"r6@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeTooLong, field: "partnerInvestorId", msg: "partnerInvestorId must be at most 128 characters", echo: ptr(strings.Repeat("i", 129))},
+		{name: "missing email", row: `{"partnerInvestorId":"r7","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeRequired, field: "email", echo: ptr("r7")},
+		{name: "bad email", row: `{"partnerInvestorId":"r8","email":"not-an-email","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "email", msg: "email must be a valid email address", echo: ptr("r8")},
+		{name: "email with display name", row: `{"partnerInvestorId":"r9","email":"Alice <r9@example.com>","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "email", echo: ptr("r9")},
+		{name: "email without dot domain", row: `{"partnerInvestorId":"r10","email":"r10@localhost","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "email", echo: ptr("r10")},
+		{name: "blank first name", row: `{"partnerInvestorId":"r11","email":"r11@example.com","firstName":" ","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeRequired, field: "firstName", echo: ptr("r11")},
+		{name: "missing last name", row: `{"partnerInvestorId":"r12","email":"r12@example.com","firstName":"A","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeRequired, field: "lastName", echo: ptr("r12")},
+		{name: "first name too long", row: `{"partnerInvestorId":"r13","email":"r13@example.com","firstName":"` + long + `","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeTooLong, field: "firstName", msg: "firstName must be at most 200 characters", echo: ptr("r13")},
+		{name: "numeric last name", row: `{"partnerInvestorId":"r14","email":"r14@example.com","firstName":"A","lastName":42,"dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "lastName", echo: ptr("r14")},
+		{name: "missing date", row: `{"partnerInvestorId":"r15","email":"r15@example.com","firstName":"A","lastName":"B"}`, code: client.RowErrorCodeRequired, field: "dateOfBirth", msg: "dateOfBirth is required", echo: ptr("r15")},
+		{name: "impossible date", row: `{"partnerInvestorId":"r16","email":"r16@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-02-30"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r16")},
+		{name: "US date", row: `{"partnerInvestorId":"r17","email":"r17@example.com","firstName":"A","lastName":"B","dateOfBirth":"12/04/1985"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r17")},
+		{name: "numeric date", row: `{"partnerInvestorId":"r18","email":"r18@example.com","firstName":"A","lastName":"B","dateOfBirth":19850412}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", echo: ptr("r18")},
+		{name: "date with time", row: `{"partnerInvestorId":"r19","email":"r19@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12T00:00:00Z"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r19")},
+		{name: "born before 1900", row: `{"partnerInvestorId":"r20","email":"r20@example.com","firstName":"A","lastName":"B","dateOfBirth":"1899-12-31"}`, code: client.RowErrorCodeOutOfRange, field: "dateOfBirth", echo: ptr("r20")},
+		{name: "born in the future", row: `{"partnerInvestorId":"r21","email":"r21@example.com","firstName":"A","lastName":"B","dateOfBirth":"2999-01-01"}`, code: client.RowErrorCodeOutOfRange, field: "dateOfBirth", echo: ptr("r21")},
+		{name: "unknown country", row: `{"partnerInvestorId":"r22","email":"r22@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ZZ"}`, code: client.RowErrorCodeFormat, field: "countryOfResidence", echo: ptr("r22")},
+		{name: "lower-case country", row: `{"partnerInvestorId":"r23","email":"r23@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ae"}`, code: client.RowErrorCodeFormat, field: "countryOfResidence", echo: ptr("r23")},
+		{name: "alpha-3 country", row: `{"partnerInvestorId":"r24","email":"r24@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ARE"}`, code: client.RowErrorCodeFormat, field: "countryOfResidence", echo: ptr("r24")},
+		{name: "unknown field", row: `{"partnerInvestorId":"r25","email":"r25@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","middleName":"C"}`, code: client.RowErrorCodeUnknownField, field: "middleName", echo: ptr("r25")},
+		{name: "string row", row: `"acme-inv-1"`, code: client.RowErrorCodeFormat},
+		{name: "null row", row: `null`, code: client.RowErrorCodeFormat},
+		{name: "array row", row: `[1,2]`, code: client.RowErrorCodeFormat},
+		{name: "number row", row: `7`, code: client.RowErrorCodeFormat},
+		{name: "empty object", row: `{}`, code: client.RowErrorCodeRequired, field: "partnerInvestorId"},
 	}
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
@@ -127,9 +127,9 @@ func TestRowValidation(t *testing.T) {
 			r := res.Results[i]
 			if c.code == "" {
 				created++
-				wantRow(t, res, i, client.Created, "", "")
+				wantRow(t, res, i, client.RowStatusCreated, "", "")
 			} else {
-				wantRow(t, res, i, client.Failed, c.code, c.field)
+				wantRow(t, res, i, client.RowStatusFailed, c.code, c.field)
 				if c.msg != "" && r.Error != nil && r.Error.Message != c.msg {
 					t.Errorf("%s: message %q, want %q", c.name, r.Error.Message, c.msg)
 				}
@@ -159,13 +159,13 @@ func TestValuesAreTrimmed(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		res := e.importRawRows(t, `{"partnerInvestorId":"t-1","email":"  Trim@Example.com ","firstName":" Ann ","lastName":"\tLee\n","dateOfBirth":"1990-01-01"}`)
-		wantRow(t, res, 0, client.Created, "", "")
+		wantRow(t, res, 0, client.RowStatusCreated, "", "")
 		got := e.get(t, *res.Results[0].ZestPersonId)
 		if got.Email != "Trim@Example.com" || got.FirstName != "Ann" || got.LastName != "Lee" {
 			t.Errorf("stored %q %q %q", got.Email, got.FirstName, got.LastName)
 		}
 		res = e.importRawRows(t, `{"partnerInvestorId":"t-2","email":"trim@example.COM","firstName":"B","lastName":"C","dateOfBirth":"1990-01-01"}`)
-		wantRow(t, res, 0, client.Failed, client.Conflict, "email")
+		wantRow(t, res, 0, client.RowStatusFailed, client.RowErrorCodeConflict, "email")
 	})
 }
 
@@ -179,10 +179,10 @@ func TestDuplicatesWithinBatch(t *testing.T) {
 		aAgain := row("dup-a")
 		aAgain.Email = "other@example.com"
 		res := e.importRows(t, a, b, aAgain, a)
-		wantRow(t, res, 0, client.Created, "", "")
-		wantRow(t, res, 1, client.Created, "", "")
-		wantRow(t, res, 2, client.Failed, client.Duplicate, "partnerInvestorId")
-		wantRow(t, res, 3, client.Failed, client.Duplicate, "partnerInvestorId")
+		wantRow(t, res, 0, client.RowStatusCreated, "", "")
+		wantRow(t, res, 1, client.RowStatusCreated, "", "")
+		wantRow(t, res, 2, client.RowStatusFailed, client.RowErrorCodeDuplicate, "partnerInvestorId")
+		wantRow(t, res, 3, client.RowStatusFailed, client.RowErrorCodeDuplicate, "partnerInvestorId")
 		if m := res.Results[2].Error.Message; !strings.Contains(m, "row 0") {
 			t.Errorf("duplicate message %q does not point at row 0", m)
 		}
@@ -190,8 +190,8 @@ func TestDuplicatesWithinBatch(t *testing.T) {
 		res = e.importRawRows(t,
 			`{"partnerInvestorId":"dup-c","email":"c@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-02-30"}`,
 			`{"partnerInvestorId":"dup-c","email":"c@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-02-28"}`)
-		wantRow(t, res, 0, client.Failed, client.Format, "dateOfBirth")
-		wantRow(t, res, 1, client.Failed, client.Duplicate, "partnerInvestorId")
+		wantRow(t, res, 0, client.RowStatusFailed, client.RowErrorCodeFormat, "dateOfBirth")
+		wantRow(t, res, 1, client.RowStatusFailed, client.RowErrorCodeDuplicate, "partnerInvestorId")
 		if n := e.api.DB.Count(t, "people"); n != 2 {
 			t.Errorf("%d people, want 2", n)
 		}
@@ -217,10 +217,10 @@ func TestEmailConflicts(t *testing.T) {
 		known.FirstName = "Changed"
 
 		res := e.importRows(t, taken, inBatchA, inBatchB, known)
-		wantRow(t, res, 0, client.Failed, client.Conflict, "email")
-		wantRow(t, res, 1, client.Created, "", "")
-		wantRow(t, res, 2, client.Failed, client.Conflict, "email")
-		wantRow(t, res, 3, client.AlreadyExists, "", "")
+		wantRow(t, res, 0, client.RowStatusFailed, client.RowErrorCodeConflict, "email")
+		wantRow(t, res, 1, client.RowStatusCreated, "", "")
+		wantRow(t, res, 2, client.RowStatusFailed, client.RowErrorCodeConflict, "email")
+		wantRow(t, res, 3, client.RowStatusAlreadyExists, "", "")
 		if *res.Results[3].ZestPersonId != id1 {
 			t.Errorf("known id answered %s, want %s", *res.Results[3].ZestPersonId, id1)
 		}
@@ -229,7 +229,7 @@ func TestEmailConflicts(t *testing.T) {
 		}
 		// The email a known row carried was not claimed: another id may use it.
 		res = e.importRows(t, func() client.InvestorInput { r := row("c-5"); r.Email = "brand-new@example.com"; return r }())
-		wantRow(t, res, 0, client.Created, "", "")
+		wantRow(t, res, 0, client.RowStatusCreated, "", "")
 	})
 }
 
@@ -242,8 +242,8 @@ func TestCountryNotRiskRated(t *testing.T) {
 		aq := row("k-1")
 		aq.CountryOfResidence = ptr("AQ")
 		res := e.importRows(t, aq, row("k-2"))
-		wantRow(t, res, 0, client.Created, "", "")
-		if f := e.get(t, *res.Results[0].ZestPersonId).KycFlags; len(f) != 1 || f[0] != client.CountryNotRiskRated {
+		wantRow(t, res, 0, client.RowStatusCreated, "", "")
+		if f := e.get(t, *res.Results[0].ZestPersonId).KycFlags; len(f) != 1 || f[0] != client.InvestorKycFlagsCountryNotRiskRated {
 			t.Errorf("AQ flags %v", f)
 		}
 		if f := e.get(t, *res.Results[1].ZestPersonId).KycFlags; len(f) != 0 {
@@ -277,26 +277,26 @@ func TestMixedBatch(t *testing.T) {
 		for i := range 200 {
 			switch rng.IntN(5) {
 			case 0:
-				add(rawJSON(t, row(fmt.Sprintf("new-%04d", i))), want{status: client.Created})
+				add(rawJSON(t, row(fmt.Sprintf("new-%04d", i))), want{status: client.RowStatusCreated})
 			case 1:
-				add(rawJSON(t, existing[rng.IntN(len(existing))]), want{status: client.AlreadyExists})
+				add(rawJSON(t, existing[rng.IntN(len(existing))]), want{status: client.RowStatusAlreadyExists})
 			case 2:
-				add(fmt.Sprintf(`{"partnerInvestorId":"bad-%04d","email":"bad%d@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-13-01"}`, i, i), want{client.Failed, client.Format})
+				add(fmt.Sprintf(`{"partnerInvestorId":"bad-%04d","email":"bad%d@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-13-01"}`, i, i), want{client.RowStatusFailed, client.RowErrorCodeFormat})
 			case 3:
 				r := row(fmt.Sprintf("clash-%04d", i))
 				r.Email = existing[rng.IntN(len(existing))].Email
-				add(rawJSON(t, r), want{client.Failed, client.Conflict})
+				add(rawJSON(t, r), want{client.RowStatusFailed, client.RowErrorCodeConflict})
 			case 4:
-				add(rawJSON(t, row(fmt.Sprintf("new-%04d", i))), want{status: client.Created})
-				add(rawJSON(t, row(fmt.Sprintf("new-%04d", i))), want{client.Failed, client.Duplicate})
+				add(rawJSON(t, row(fmt.Sprintf("new-%04d", i))), want{status: client.RowStatusCreated})
+				add(rawJSON(t, row(fmt.Sprintf("new-%04d", i))), want{client.RowStatusFailed, client.RowErrorCodeDuplicate})
 			}
 		}
 		// An existing row repeated in the batch is a duplicate the second time.
 		seen := map[string]bool{}
 		for i, r := range rows {
-			if wants[i].status == client.AlreadyExists {
+			if wants[i].status == client.RowStatusAlreadyExists {
 				if seen[r] {
-					wants[i] = want{client.Failed, client.Duplicate}
+					wants[i] = want{client.RowStatusFailed, client.RowErrorCodeDuplicate}
 				}
 				seen[r] = true
 			}
@@ -312,7 +312,7 @@ func TestMixedBatch(t *testing.T) {
 				continue
 			}
 			pid := *got.PartnerInvestorId
-			if w.status == client.AlreadyExists && *got.ZestPersonId != oldIDs[pid] {
+			if w.status == client.RowStatusAlreadyExists && *got.ZestPersonId != oldIDs[pid] {
 				t.Errorf("row %d: existing %s answered %s, want %s", i, pid, *got.ZestPersonId, oldIDs[pid])
 			}
 			if p := e.get(t, *got.ZestPersonId); p.PartnerInvestorId != pid {

@@ -45,9 +45,9 @@ func TestUserWriteFailsTransiently(t *testing.T) {
 
 		fp.failWith(apperr.Wrap(errors.New("connection reset"), apperr.Unavailable, "unavailable"))
 		res := e.importRows(t, row("p-1"), row("p-0"), row("p-2"))
-		wantRow(t, res, 0, client.Failed, client.Unavailable, "")
-		wantRow(t, res, 1, client.AlreadyExists, "", "")
-		wantRow(t, res, 2, client.Failed, client.Unavailable, "")
+		wantRow(t, res, 0, client.RowStatusFailed, client.RowErrorCodeUnavailable, "")
+		wantRow(t, res, 1, client.RowStatusAlreadyExists, "", "")
+		wantRow(t, res, 2, client.RowStatusFailed, client.RowErrorCodeUnavailable, "")
 		if *res.Results[1].ZestPersonId != *done.Results[0].ZestPersonId {
 			t.Errorf("existing row answered another id")
 		}
@@ -58,8 +58,8 @@ func TestUserWriteFailsTransiently(t *testing.T) {
 
 		fp.heal()
 		res = e.importRows(t, row("p-2"), row("p-1"))
-		wantRow(t, res, 0, client.Created, "", "")
-		wantRow(t, res, 1, client.Created, "", "")
+		wantRow(t, res, 0, client.RowStatusCreated, "", "")
+		wantRow(t, res, 1, client.RowStatusCreated, "", "")
 		got := []string{*res.Results[0].ZestPersonId, *res.Results[1].ZestPersonId}
 		slices.Sort(got)
 		if !slices.Equal(got, orphans) {
@@ -68,7 +68,7 @@ func TestUserWriteFailsTransiently(t *testing.T) {
 		checkPairs(t, e.api.DB)
 
 		res = e.importRows(t, row("p-1"))
-		wantRow(t, res, 0, client.AlreadyExists, "", "")
+		wantRow(t, res, 0, client.RowStatusAlreadyExists, "", "")
 	})
 }
 
@@ -90,8 +90,8 @@ func TestUserWriteFailsUnexpectedly(t *testing.T) {
 		}
 		fp.heal()
 		res := e.importRaw(t, referenceBatch).JSON200
-		wantRow(t, *res, 0, client.Created, "", "")
-		wantRow(t, *res, 1, client.Created, "", "")
+		wantRow(t, *res, 0, client.RowStatusCreated, "", "")
+		wantRow(t, *res, 1, client.RowStatusCreated, "", "")
 		checkPairs(t, e.api.DB)
 	})
 }
@@ -109,8 +109,8 @@ func TestCrashBetweenWritesIsRepaired(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := e.importRaw(t, referenceBatch).JSON200
-		wantRow(t, *res, 0, client.Created, "", "")
-		wantRow(t, *res, 1, client.Created, "", "")
+		wantRow(t, *res, 0, client.RowStatusCreated, "", "")
+		wantRow(t, *res, 1, client.RowStatusCreated, "", "")
 		if *res.Results[0].ZestPersonId != orphan.ZestPersonID {
 			t.Errorf("repaired row answered %s, want %s", *res.Results[0].ZestPersonId, orphan.ZestPersonID)
 		}

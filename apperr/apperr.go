@@ -23,6 +23,7 @@ const (
 	MethodNotAllowed       Code = "method_not_allowed"
 	PayloadTooLarge        Code = "payload_too_large"
 	UnsupportedMediaType   Code = "unsupported_media_type"
+	InvalidWebhookURL      Code = "invalid_webhook_url"
 	InvalidIdempotencyKey  Code = "invalid_idempotency_key"
 	IdempotencyKeyInUse    Code = "idempotency_key_in_use"
 	IdempotencyKeyMismatch Code = "idempotency_key_mismatch"

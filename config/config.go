@@ -31,6 +31,12 @@ type Config struct {
 
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
+
+	Dispatcher          bool // run the webhook dispatcher inside serve
+	WebhookSchedule     []time.Duration
+	WebhookTimeout      time.Duration
+	WebhookConcurrency  int
+	WebhookAllowPrivate bool
 }
 
 // Embedded reports whether the configuration uses the embedded SQLite database.
@@ -56,6 +62,10 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
+
+		Dispatcher:         true,
+		WebhookTimeout:     10 * time.Second,
+		WebhookConcurrency: 64,
 	}
 
 	switch u := get("DATABASE_URL"); {
@@ -94,12 +104,35 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("ZEST_LOG_LEVEL must be debug, info, warn or error, got %q", v))
 		}
 	}
-	if v := get("ZEST_AUTO_MIGRATE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ZEST_AUTO_MIGRATE must be true or false, got %q", v))
+	boolean := func(name string, dst *bool) {
+		if v := get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s must be true or false, got %q", name, v))
+			}
+			*dst = b
 		}
-		c.AutoMigrate = b
+	}
+	boolean("ZEST_AUTO_MIGRATE", &c.AutoMigrate)
+	boolean("ZEST_DISPATCHER", &c.Dispatcher)
+	boolean("ZEST_WEBHOOK_ALLOW_PRIVATE", &c.WebhookAllowPrivate)
+	if v := get("ZEST_WEBHOOK_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			errs = append(errs, fmt.Errorf("ZEST_WEBHOOK_CONCURRENCY must be an integer from 1 to 1024, got %q", v))
+		}
+		c.WebhookConcurrency = n
+	}
+	if v := get("ZEST_WEBHOOK_RETRY_SCHEDULE"); v != "" {
+		c.WebhookSchedule = []time.Duration{}
+		for part := range strings.SplitSeq(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(part))
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("ZEST_WEBHOOK_RETRY_SCHEDULE must be comma-separated positive durations (such as 5s,5m,30m), got %q", v))
+				break
+			}
+			c.WebhookSchedule = append(c.WebhookSchedule, d)
+		}
 	}
 	duration := func(name string, dst *time.Duration, min, max time.Duration) {
 		v := get(name)
@@ -115,5 +148,6 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	}
 	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
+	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
 	return c, errors.Join(errs...)
 }

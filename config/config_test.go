@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -18,7 +19,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.DatabaseURL != "sqlite:zest.db" || !c.Embedded() || c.Addr != "127.0.0.1:8080" || c.MaxBatchRows != 1000 ||
 		c.MaxBodyBytes != 4<<20 || c.LogLevel != slog.LevelInfo || !c.AutoMigrate ||
-		c.IdempotencyTTL != 24*time.Hour || c.IdempotencyLockTimeout != time.Minute {
+		c.IdempotencyTTL != 24*time.Hour || c.IdempotencyLockTimeout != time.Minute ||
+		!c.Dispatcher || c.WebhookSchedule != nil || c.WebhookTimeout != 10*time.Second || c.WebhookAllowPrivate {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -28,12 +30,16 @@ func TestValues(t *testing.T) {
 		"DATABASE_URL": "postgres://u@h/db", "ZEST_ADDR": ":9000", "ZEST_MAX_BATCH_ROWS": "250",
 		"ZEST_MAX_BODY_BYTES": "65536", "ZEST_LOG_LEVEL": "debug", "ZEST_AUTO_MIGRATE": "false",
 		"ZEST_IDEMPOTENCY_TTL": "2h", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT": "90s",
+		"ZEST_DISPATCHER": "false", "ZEST_WEBHOOK_RETRY_SCHEDULE": "1s, 2s,3m", "ZEST_WEBHOOK_TIMEOUT": "2s",
+		"ZEST_WEBHOOK_CONCURRENCY": "8", "ZEST_WEBHOOK_ALLOW_PRIVATE": "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Embedded() || c.Addr != ":9000" || c.MaxBatchRows != 250 || c.MaxBodyBytes != 65536 || c.LogLevel != slog.LevelDebug || c.AutoMigrate ||
-		c.IdempotencyTTL != 2*time.Hour || c.IdempotencyLockTimeout != 90*time.Second {
+		c.IdempotencyTTL != 2*time.Hour || c.IdempotencyLockTimeout != 90*time.Second ||
+		c.Dispatcher || fmt.Sprint(c.WebhookSchedule) != "[1s 2s 3m0s]" || c.WebhookTimeout != 2*time.Second ||
+		c.WebhookConcurrency != 8 || !c.WebhookAllowPrivate {
 		t.Errorf("values: %+v", c)
 	}
 }
@@ -44,11 +50,14 @@ func TestInvalid(t *testing.T) {
 		"DATABASE_URL": "mysql://x", "ZEST_ADDR": "nope", "ZEST_MAX_BATCH_ROWS": "5000",
 		"ZEST_MAX_BODY_BYTES": "ten", "ZEST_LOG_LEVEL": "loud", "ZEST_AUTO_MIGRATE": "maybe",
 		"ZEST_IDEMPOTENCY_TTL": "forever", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT": "0s",
+		"ZEST_DISPATCHER": "sometimes", "ZEST_WEBHOOK_RETRY_SCHEDULE": "5s,-1s", "ZEST_WEBHOOK_TIMEOUT": "1ns",
+		"ZEST_WEBHOOK_CONCURRENCY": "0", "ZEST_WEBHOOK_ALLOW_PRIVATE": "yes please",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"DATABASE_URL", "ZEST_ADDR", "ZEST_MAX_BATCH_ROWS", "ZEST_MAX_BODY_BYTES", "ZEST_LOG_LEVEL", "ZEST_AUTO_MIGRATE", "ZEST_IDEMPOTENCY_TTL", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT"} {
+	for _, name := range []string{"DATABASE_URL", "ZEST_ADDR", "ZEST_MAX_BATCH_ROWS", "ZEST_MAX_BODY_BYTES", "ZEST_LOG_LEVEL", "ZEST_AUTO_MIGRATE", "ZEST_IDEMPOTENCY_TTL", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT",
+		"ZEST_DISPATCHER", "ZEST_WEBHOOK_RETRY_SCHEDULE", "ZEST_WEBHOOK_TIMEOUT", "ZEST_WEBHOOK_CONCURRENCY", "ZEST_WEBHOOK_ALLOW_PRIVATE"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

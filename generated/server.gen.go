@@ -23,15 +23,51 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for DeliveryStatus.
+const (
+	DeliveryStatusFailed    DeliveryStatus = "failed"
+	DeliveryStatusPending   DeliveryStatus = "pending"
+	DeliveryStatusSucceeded DeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
+	switch e {
+	case DeliveryStatusFailed:
+		return true
+	case DeliveryStatusPending:
+		return true
+	case DeliveryStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeInvestorCreated EventType = "investor.created"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeInvestorCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -40,13 +76,13 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for InvestorKycFlags.
 const (
-	CountryNotRiskRated InvestorKycFlags = "country_not_risk_rated"
+	InvestorKycFlagsCountryNotRiskRated InvestorKycFlags = "country_not_risk_rated"
 )
 
 // Valid indicates whether the value is a known member of the InvestorKycFlags enum.
 func (e InvestorKycFlags) Valid() bool {
 	switch e {
-	case CountryNotRiskRated:
+	case InvestorKycFlagsCountryNotRiskRated:
 		return true
 	default:
 		return false
@@ -55,13 +91,43 @@ func (e InvestorKycFlags) Valid() bool {
 
 // Defines values for InvestorKycManagedBy.
 const (
-	Partner InvestorKycManagedBy = "partner"
+	InvestorKycManagedByPartner InvestorKycManagedBy = "partner"
 )
 
 // Valid indicates whether the value is a known member of the InvestorKycManagedBy enum.
 func (e InvestorKycManagedBy) Valid() bool {
 	switch e {
-	case Partner:
+	case InvestorKycManagedByPartner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InvestorCreatedDataKycManagedBy.
+const (
+	InvestorCreatedDataKycManagedByPartner InvestorCreatedDataKycManagedBy = "partner"
+)
+
+// Valid indicates whether the value is a known member of the InvestorCreatedDataKycManagedBy enum.
+func (e InvestorCreatedDataKycManagedBy) Valid() bool {
+	switch e {
+	case InvestorCreatedDataKycManagedByPartner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InvestorCreatedDataStatus.
+const (
+	InvestorCreatedDataStatusCreated InvestorCreatedDataStatus = "created"
+)
+
+// Valid indicates whether the value is a known member of the InvestorCreatedDataStatus enum.
+func (e InvestorCreatedDataStatus) Valid() bool {
+	switch e {
+	case InvestorCreatedDataStatusCreated:
 		return true
 	default:
 		return false
@@ -70,34 +136,34 @@ func (e InvestorKycManagedBy) Valid() bool {
 
 // Defines values for RowErrorCode.
 const (
-	Conflict     RowErrorCode = "conflict"
-	Duplicate    RowErrorCode = "duplicate"
-	Format       RowErrorCode = "format"
-	OutOfRange   RowErrorCode = "out_of_range"
-	Required     RowErrorCode = "required"
-	TooLong      RowErrorCode = "too_long"
-	Unavailable  RowErrorCode = "unavailable"
-	UnknownField RowErrorCode = "unknown_field"
+	RowErrorCodeConflict     RowErrorCode = "conflict"
+	RowErrorCodeDuplicate    RowErrorCode = "duplicate"
+	RowErrorCodeFormat       RowErrorCode = "format"
+	RowErrorCodeOutOfRange   RowErrorCode = "out_of_range"
+	RowErrorCodeRequired     RowErrorCode = "required"
+	RowErrorCodeTooLong      RowErrorCode = "too_long"
+	RowErrorCodeUnavailable  RowErrorCode = "unavailable"
+	RowErrorCodeUnknownField RowErrorCode = "unknown_field"
 )
 
 // Valid indicates whether the value is a known member of the RowErrorCode enum.
 func (e RowErrorCode) Valid() bool {
 	switch e {
-	case Conflict:
+	case RowErrorCodeConflict:
 		return true
-	case Duplicate:
+	case RowErrorCodeDuplicate:
 		return true
-	case Format:
+	case RowErrorCodeFormat:
 		return true
-	case OutOfRange:
+	case RowErrorCodeOutOfRange:
 		return true
-	case Required:
+	case RowErrorCodeRequired:
 		return true
-	case TooLong:
+	case RowErrorCodeTooLong:
 		return true
-	case Unavailable:
+	case RowErrorCodeUnavailable:
 		return true
-	case UnknownField:
+	case RowErrorCodeUnknownField:
 		return true
 	default:
 		return false
@@ -106,19 +172,55 @@ func (e RowErrorCode) Valid() bool {
 
 // Defines values for RowStatus.
 const (
-	AlreadyExists RowStatus = "already_exists"
-	Created       RowStatus = "created"
-	Failed        RowStatus = "failed"
+	RowStatusAlreadyExists RowStatus = "already_exists"
+	RowStatusCreated       RowStatus = "created"
+	RowStatusFailed        RowStatus = "failed"
 )
 
 // Valid indicates whether the value is a known member of the RowStatus enum.
 func (e RowStatus) Valid() bool {
 	switch e {
-	case AlreadyExists:
+	case RowStatusAlreadyExists:
 		return true
-	case Created:
+	case RowStatusCreated:
 		return true
-	case Failed:
+	case RowStatusFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointStatus.
+const (
+	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
+	WebhookEndpointStatusEnabled  WebhookEndpointStatus = "enabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointStatus enum.
+func (e WebhookEndpointStatus) Valid() bool {
+	switch e {
+	case WebhookEndpointStatusDisabled:
+		return true
+	case WebhookEndpointStatusEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointWithSecretStatus.
+const (
+	WebhookEndpointWithSecretStatusDisabled WebhookEndpointWithSecretStatus = "disabled"
+	WebhookEndpointWithSecretStatusEnabled  WebhookEndpointWithSecretStatus = "enabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointWithSecretStatus enum.
+func (e WebhookEndpointWithSecretStatus) Valid() bool {
+	switch e {
+	case WebhookEndpointWithSecretStatusDisabled:
+		return true
+	case WebhookEndpointWithSecretStatusEnabled:
 		return true
 	default:
 		return false
@@ -129,6 +231,99 @@ func (e RowStatus) Valid() bool {
 //
 // Example: AE
 type CountryCode = string
+
+// Delivery defines model for Delivery.
+type Delivery struct {
+	// Attempts Example: 2
+	Attempts int `json:"attempts"`
+
+	// DeliveredAt Example: 2026-11-27T09:30:05.41Z
+	DeliveredAt *time.Time `json:"deliveredAt"`
+
+	// EndpointId Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	EndpointId string `json:"endpointId"`
+
+	// NextAttemptAt When the next attempt is due, while pending.
+	NextAttemptAt *time.Time `json:"nextAttemptAt"`
+
+	// Status Example: succeeded
+	Status DeliveryStatus `json:"status"`
+}
+
+// DeliveryStatus Example: succeeded
+type DeliveryStatus string
+
+// DeliveryAttempt defines model for DeliveryAttempt.
+type DeliveryAttempt struct {
+	// AttemptedAt Example: 2026-11-27T09:30:00.2Z
+	AttemptedAt time.Time `json:"attemptedAt"`
+
+	// EndpointId Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	EndpointId string `json:"endpointId"`
+
+	// Error Why there was no answer (timeout, connection refused, forbidden address, …).
+	Error *string `json:"error"`
+
+	// LatencyMs Example: 42
+	LatencyMs int `json:"latencyMs"`
+
+	// StatusCode The HTTP status the endpoint answered; null when there was no answer.
+	//
+	// Example: 503
+	StatusCode *int `json:"statusCode"`
+}
+
+// Event defines model for Event.
+type Event struct {
+	// CreatedAt Example: 2026-11-27T09:30:00.123456Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Data The row response of the import, plus `kycManagedBy`.
+	Data InvestorCreatedData `json:"data"`
+
+	// Id The event id, `evt_` followed by an opaque string; the `webhook-id` of its deliveries.
+	//
+	// Example: evt_6h2k9m4p7r1t3v5x8z0b2d4f6j
+	Id string `json:"id"`
+
+	// Type Example: investor.created
+	Type EventType `json:"type"`
+}
+
+// EventDetail defines model for EventDetail.
+type EventDetail struct {
+	// Attempts Every delivery attempt, oldest first.
+	Attempts []DeliveryAttempt `json:"attempts"`
+
+	// CreatedAt Example: 2026-11-27T09:30:00.123456Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Data The row response of the import, plus `kycManagedBy`.
+	Data InvestorCreatedData `json:"data"`
+
+	// Deliveries The event's delivery to each endpoint that was enabled when it was recorded.
+	Deliveries []Delivery `json:"deliveries"`
+
+	// Id The event id, `evt_` followed by an opaque string; the `webhook-id` of its deliveries.
+	//
+	// Example: evt_6h2k9m4p7r1t3v5x8z0b2d4f6j
+	Id string `json:"id"`
+
+	// Type Example: investor.created
+	Type EventType `json:"type"`
+}
+
+// EventList defines model for EventList.
+type EventList struct {
+	Data []Event `json:"data"`
+
+	// HasMore Example: false
+	HasMore    bool    `json:"hasMore"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// EventType Example: investor.created
+type EventType string
 
 // Health defines model for Health.
 type Health struct {
@@ -219,6 +414,45 @@ type InvestorKycFlags string
 // Example: partner
 type InvestorKycManagedBy string
 
+// InvestorCreatedData The row response of the import, plus `kycManagedBy`.
+type InvestorCreatedData struct {
+	// KycManagedBy Example: partner
+	KycManagedBy InvestorCreatedDataKycManagedBy `json:"kycManagedBy"`
+
+	// PartnerInvestorId The partner's own id for the investor; the stable join key between the partner's system and Zest, unique within the tenant.
+	//
+	// Example: acme-inv-7341
+	PartnerInvestorId PartnerInvestorId `json:"partnerInvestorId"`
+
+	// Status Example: created
+	Status InvestorCreatedDataStatus `json:"status"`
+
+	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	ZestPersonId ZestPersonId `json:"zestPersonId"`
+}
+
+// InvestorCreatedDataKycManagedBy Example: partner
+type InvestorCreatedDataKycManagedBy string
+
+// InvestorCreatedDataStatus Example: created
+type InvestorCreatedDataStatus string
+
+// InvestorCreatedWebhook The body of an `investor.created` delivery.
+type InvestorCreatedWebhook struct {
+	// Data The row response of the import, plus `kycManagedBy`.
+	Data InvestorCreatedData `json:"data"`
+
+	// Timestamp When the event was recorded.
+	//
+	// Example: 2026-11-27T09:30:00.123456Z
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type Example: investor.created
+	Type EventType `json:"type"`
+}
+
 // InvestorInput One investor, as verified by the partner's KYC.
 type InvestorInput struct {
 	// CountryOfResidence ISO 3166-1 alpha-2 country code, upper case. Optional.
@@ -271,6 +505,7 @@ type Problem struct {
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
+	// - `invalid_webhook_url` (400): the webhook endpoint URL is not an absolute `https` URL on a public address.
 	// - `invalid_idempotency_key` (400): the `Idempotency-Key` header is not 1 to 255 printable ASCII characters.
 	// - `invalid_token` (401): the bearer token is missing, malformed, unknown or revoked.
 	// - `forbidden` (403): the tenant is not provisioned or is suspended.
@@ -316,6 +551,22 @@ type Problem struct {
 	//
 	// Example: https://docs.zestequity.com/errors/invalid_token
 	Type string `json:"type"`
+}
+
+// RecoverRequest defines model for RecoverRequest.
+type RecoverRequest struct {
+	// Since Queue the failed deliveries of events recorded at or after this time.
+	//
+	// Example: 2026-11-26T00:00:00Z
+	Since time.Time `json:"since"`
+}
+
+// RecoverResult defines model for RecoverResult.
+type RecoverResult struct {
+	// Requeued How many failed deliveries were queued again.
+	//
+	// Example: 12
+	Requeued int `json:"requeued"`
 }
 
 // RowError defines model for RowError.
@@ -387,13 +638,105 @@ type RowResult struct {
 // Example: created
 type RowStatus string
 
+// WebhookEndpoint defines model for WebhookEndpoint.
+type WebhookEndpoint struct {
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Example: Production receiver
+	Description *string `json:"description"`
+
+	// DisabledReason Why the endpoint was disabled; `gone` when its URL answered `410 Gone`.
+	DisabledReason *string `json:"disabledReason"`
+
+	// Id The endpoint's id, `we_` followed by an opaque string.
+	//
+	// Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	Id string `json:"id"`
+
+	// Status `enabled` endpoints receive events; `disabled` ones (see `disabledReason`) do not.
+	//
+	// Example: enabled
+	Status WebhookEndpointStatus `json:"status"`
+
+	// Url Example: https://hooks.acme.example/zest
+	Url string `json:"url"`
+}
+
+// WebhookEndpointStatus `enabled` endpoints receive events; `disabled` ones (see `disabledReason`) do not.
+//
+// Example: enabled
+type WebhookEndpointStatus string
+
+// WebhookEndpointCreate defines model for WebhookEndpointCreate.
+type WebhookEndpointCreate struct {
+	// Description A note for your own reference.
+	//
+	// Example: Production receiver
+	Description *string `json:"description,omitempty"`
+
+	// Url An absolute `https` URL on a public address. No credentials, no fragment.
+	//
+	// Example: https://hooks.acme.example/zest
+	Url string `json:"url"`
+}
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	Data []WebhookEndpoint `json:"data"`
+}
+
+// WebhookEndpointWithSecret defines model for WebhookEndpointWithSecret.
+type WebhookEndpointWithSecret struct {
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Example: Production receiver
+	Description *string `json:"description"`
+
+	// DisabledReason Why the endpoint was disabled; `gone` when its URL answered `410 Gone`.
+	DisabledReason *string `json:"disabledReason"`
+
+	// Id The endpoint's id, `we_` followed by an opaque string.
+	//
+	// Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	Id string `json:"id"`
+
+	// Secret The signing secret, `whsec_` and base64 of 32 random bytes. Shown only when it is issued.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4Jy0MZ3c8Ig=
+	Secret string `json:"secret"`
+
+	// Status `enabled` endpoints receive events; `disabled` ones (see `disabledReason`) do not.
+	//
+	// Example: enabled
+	Status WebhookEndpointWithSecretStatus `json:"status"`
+
+	// Url Example: https://hooks.acme.example/zest
+	Url string `json:"url"`
+}
+
+// WebhookEndpointWithSecretStatus `enabled` endpoints receive events; `disabled` ones (see `disabledReason`) do not.
+//
+// Example: enabled
+type WebhookEndpointWithSecretStatus string
+
 // ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 //
 // Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
 type ZestPersonId = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// EndpointId defines model for EndpointId.
+type EndpointId = string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// Limit defines model for Limit.
+type Limit = int
 
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
@@ -425,16 +768,28 @@ type Unauthorized = Problem
 // UnsupportedMediaType An RFC 9457 problem details object.
 type UnsupportedMediaType = Problem
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Type Only events of this type.
+	Type *EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque; do not build or parse it.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListInvestorsParams defines parameters for ListInvestors.
 type ListInvestorsParams struct {
 	// PartnerInvestorId Return only the investor with exactly this `partnerInvestorId`.
 	PartnerInvestorId *string `form:"partnerInvestorId,omitempty" json:"partnerInvestorId,omitempty"`
 
 	// Limit Page size.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The `nextCursor` of the previous page. Opaque; do not build or parse it.
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ImportInvestorsParams defines parameters for ImportInvestors.
@@ -446,8 +801,56 @@ type ImportInvestorsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpointParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RecoverWebhookDeliveriesParams defines parameters for RecoverWebhookDeliveries.
+type RecoverWebhookDeliveriesParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RotateWebhookEndpointSecretParams defines parameters for RotateWebhookEndpointSecret.
+type RotateWebhookEndpointSecretParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// InvestorCreatedParams defines parameters for InvestorCreated.
+type InvestorCreatedParams struct {
+	// WebhookId The event id; the same on every retry. Deduplicate on it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp Unix seconds of this attempt. Reject deliveries more than 5 minutes old.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature One or two space-separated `v1,<base64 HMAC-SHA256>` signatures.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
+
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
+
+// RecoverWebhookDeliveriesJSONRequestBody defines body for RecoverWebhookDeliveries for application/json ContentType.
+type RecoverWebhookDeliveriesJSONRequestBody = RecoverRequest
+
+// InvestorCreatedJSONRequestBody defines body for InvestorCreated for application/json ContentType.
+type InvestorCreatedJSONRequestBody = InvestorCreatedWebhook
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -457,6 +860,12 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(c *gin.Context)
+	// ListEvents List events
+	// (GET /v1/events)
+	ListEvents(c *gin.Context, params ListEventsParams)
+	// GetEvent Get an event and its deliveries
+	// (GET /v1/events/{eventId})
+	GetEvent(c *gin.Context, eventId string)
 	// ListInvestors List or look up investors
 	// (GET /v1/investors)
 	ListInvestors(c *gin.Context, params ListInvestorsParams)
@@ -466,6 +875,24 @@ type ServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(c *gin.Context, zestPersonId string)
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(c *gin.Context)
+	// CreateWebhookEndpoint Register a webhook endpoint
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(c *gin.Context, params CreateWebhookEndpointParams)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(c *gin.Context, endpointId EndpointId)
+	// GetWebhookEndpoint Get a webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(c *gin.Context, endpointId EndpointId)
+	// RecoverWebhookDeliveries Retry failed deliveries
+	// (POST /v1/webhook-endpoints/{endpointId}/recover)
+	RecoverWebhookDeliveries(c *gin.Context, endpointId EndpointId, params RecoverWebhookDeliveriesParams)
+	// RotateWebhookEndpointSecret Rotate an endpoint's signing secret
+	// (POST /v1/webhook-endpoints/{endpointId}/rotate-secret)
+	RotateWebhookEndpointSecret(c *gin.Context, endpointId EndpointId, params RotateWebhookEndpointSecretParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -501,6 +928,74 @@ func (siw *ServerInterfaceWrapper) GetReadiness(c *gin.Context) {
 	}
 
 	siw.Handler.GetReadiness(c)
+}
+
+// ListEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListEvents(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", c.Request.URL.Query(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter type: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", c.Request.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter cursor: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListEvents(c, params)
+}
+
+// GetEvent operation middleware
+func (siw *ServerInterfaceWrapper) GetEvent(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "eventId" -------------
+	var eventId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "eventId", c.Param("eventId"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter eventId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetEvent(c, eventId)
 }
 
 // ListInvestors operation middleware
@@ -611,6 +1106,207 @@ func (siw *ServerInterfaceWrapper) GetInvestor(c *gin.Context) {
 	siw.Handler.GetInvestor(c, zestPersonId)
 }
 
+// ListWebhookEndpoints operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListWebhookEndpoints(c)
+}
+
+// CreateWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) CreateWebhookEndpoint(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateWebhookEndpoint(c, params)
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhookEndpoint(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", c.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter endpointId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DeleteWebhookEndpoint(c, endpointId)
+}
+
+// GetWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhookEndpoint(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", c.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter endpointId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetWebhookEndpoint(c, endpointId)
+}
+
+// RecoverWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) RecoverWebhookDeliveries(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", c.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter endpointId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecoverWebhookDeliveriesParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.RecoverWebhookDeliveries(c, endpointId, params)
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateWebhookEndpointSecret(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", c.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter endpointId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookEndpointSecretParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.RotateWebhookEndpointSecret(c, endpointId, params)
+}
+
 // GinServerOptions provides options for the Gin server.
 type GinServerOptions struct {
 	BaseURL      string
@@ -640,9 +1336,109 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness)
+	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents)
+	router.GET(options.BaseURL+"/v1/events/:eventId", wrapper.GetEvent)
 	router.GET(options.BaseURL+"/v1/investors", wrapper.ListInvestors)
 	router.POST(options.BaseURL+"/v1/investors", wrapper.ImportInvestors)
 	router.GET(options.BaseURL+"/v1/investors/:zestPersonId", wrapper.GetInvestor)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint)
+	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.DeleteWebhookEndpoint)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.GetWebhookEndpoint)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpointId/recover", wrapper.RecoverWebhookDeliveries)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpointId/rotate-secret", wrapper.RotateWebhookEndpointSecret)
+}
+
+// CallbackReceiverInterface represents handlers for receiving inbound
+// callback requests. Each callback becomes a Handle*Callback
+// method that the implementation fills in. The caller mounts the per-
+// callback gin.HandlerFunc returned by {Op}CallbackHandler at
+// whatever URL path they advertise to senders.
+type CallbackReceiverInterface interface {
+	// investor.created
+	// HandleInvestorCreatedCallback handles the POST callback for investorCreated.
+	HandleInvestorCreatedCallback(c *gin.Context, params InvestorCreatedParams)
+}
+
+// InvestorCreatedCallbackHandler returns the gin.HandlerFunc for the investorCreated callback.
+// Mount this at the URL path advertised to callback senders.
+// Parameter-binding errors abort the request with 400 and a JSON body
+// of the form {"error": "..."}. Engine-level middleware can be applied
+// via gin.Engine.Use(); per-handler middleware is not generated here
+// (gin's idiom prefers route-group / engine .Use composition).
+func InvestorCreatedCallbackHandler(si CallbackReceiverInterface) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var err error
+		_ = err
+
+		// Parameter object where we will unmarshal all parameters from the context.
+		var params InvestorCreatedParams
+
+		// ------------- Required header parameter "webhook-id" -------------
+		if valueList, found := c.Request.Header[http.CanonicalHeaderKey("webhook-id")]; found {
+			var WebhookId string
+			n := len(valueList)
+			if n != 1 {
+				c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("Expected one value for webhook-id, got %d", n)})
+				return
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("Invalid format for parameter webhook-id: %s", err)})
+				return
+			}
+			params.WebhookId = WebhookId
+
+		} else {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "Header parameter webhook-id is required, but not found"})
+			return
+		}
+
+		// ------------- Required header parameter "webhook-timestamp" -------------
+		if valueList, found := c.Request.Header[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+			var WebhookTimestamp string
+			n := len(valueList)
+			if n != 1 {
+				c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("Expected one value for webhook-timestamp, got %d", n)})
+				return
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("Invalid format for parameter webhook-timestamp: %s", err)})
+				return
+			}
+			params.WebhookTimestamp = WebhookTimestamp
+
+		} else {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "Header parameter webhook-timestamp is required, but not found"})
+			return
+		}
+
+		// ------------- Required header parameter "webhook-signature" -------------
+		if valueList, found := c.Request.Header[http.CanonicalHeaderKey("webhook-signature")]; found {
+			var WebhookSignature string
+			n := len(valueList)
+			if n != 1 {
+				c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("Expected one value for webhook-signature, got %d", n)})
+				return
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				c.JSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("Invalid format for parameter webhook-signature: %s", err)})
+				return
+			}
+			params.WebhookSignature = WebhookSignature
+
+		} else {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "Header parameter webhook-signature is required, but not found"})
+			return
+		}
+
+		si.HandleInvestorCreatedCallback(c, params)
+	}
 }
 
 type BadRequestResponseHeaders struct {
@@ -800,6 +1596,255 @@ type GetReadiness503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetReadiness503ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200ResponseHeaders struct {
+	RequestId string
+}
+
+type ListEvents200JSONResponse struct {
+	Body    EventList
+	Headers ListEvents200ResponseHeaders
+}
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	EventId string `json:"eventId"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetEvent200JSONResponse struct {
+	Body    EventDetail
+	Headers GetEvent200ResponseHeaders
+}
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent400ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent403ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent500ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1252,6 +2297,882 @@ func (response GetInvestor503ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200ResponseHeaders struct {
+	RequestId string
+}
+
+type ListWebhookEndpoints200JSONResponse struct {
+	Body    WebhookEndpointList
+	Headers ListWebhookEndpoints200ResponseHeaders
+}
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpointWithSecret
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204ResponseHeaders struct {
+	RequestId string
+}
+
+type DeleteWebhookEndpoint204Response struct {
+	Headers DeleteWebhookEndpoint204ResponseHeaders
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveriesRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+	Params     RecoverWebhookDeliveriesParams
+	Body       *RecoverWebhookDeliveriesJSONRequestBody
+}
+
+type RecoverWebhookDeliveriesResponseObject interface {
+	VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type RecoverWebhookDeliveries202ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type RecoverWebhookDeliveries202JSONResponse struct {
+	Body    RecoverResult
+	Headers RecoverWebhookDeliveries202ResponseHeaders
+}
+
+func (response RecoverWebhookDeliveries202JSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries409ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries413ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries415ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries422ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecoverWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+	Params     RotateWebhookEndpointSecretParams
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type RotateWebhookEndpointSecret200JSONResponse struct {
+	Body    WebhookEndpointWithSecret
+	Headers RotateWebhookEndpointSecret200ResponseHeaders
+}
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret409ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret422ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetHealth Liveness probe
@@ -1260,6 +3181,12 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListEvents List events
+	// (GET /v1/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent Get an event and its deliveries
+	// (GET /v1/events/{eventId})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
 	// ListInvestors List or look up investors
 	// (GET /v1/investors)
 	ListInvestors(ctx context.Context, request ListInvestorsRequestObject) (ListInvestorsResponseObject, error)
@@ -1269,6 +3196,24 @@ type StrictServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(ctx context.Context, request GetInvestorRequestObject) (GetInvestorResponseObject, error)
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Register a webhook endpoint
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint Get a webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// RecoverWebhookDeliveries Retry failed deliveries
+	// (POST /v1/webhook-endpoints/{endpointId}/recover)
+	RecoverWebhookDeliveries(ctx context.Context, request RecoverWebhookDeliveriesRequestObject) (RecoverWebhookDeliveriesResponseObject, error)
+	// RotateWebhookEndpointSecret Rotate an endpoint's signing secret
+	// (POST /v1/webhook-endpoints/{endpointId}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx *gin.Context, request any) (any, error)
@@ -1376,6 +3321,58 @@ func (sh *strictHandler) GetReadiness(ctx *gin.Context) {
 	}
 }
 
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx *gin.Context, params ListEventsParams) {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx, request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		if err := validResponse.VisitListEventsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(ctx *gin.Context, eventId string) {
+	var request GetEventRequestObject
+
+	request.EventId = eventId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx, request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		if err := validResponse.VisitGetEventResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListInvestors operation middleware
 func (sh *strictHandler) ListInvestors(ctx *gin.Context, params ListInvestorsParams) {
 	var request ListInvestorsRequestObject
@@ -1472,137 +3469,384 @@ func (sh *strictHandler) GetInvestor(ctx *gin.Context, zestPersonId string) {
 	}
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx *gin.Context) {
+	var request ListWebhookEndpointsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx, request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		if err := validResponse.VisitListWebhookEndpointsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx *gin.Context, params CreateWebhookEndpointParams) {
+	var request CreateWebhookEndpointRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx, request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitCreateWebhookEndpointResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx *gin.Context, endpointId EndpointId) {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.EndpointId = endpointId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx, request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookEndpointResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx *gin.Context, endpointId EndpointId) {
+	var request GetWebhookEndpointRequestObject
+
+	request.EndpointId = endpointId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx, request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitGetWebhookEndpointResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RecoverWebhookDeliveries operation middleware
+func (sh *strictHandler) RecoverWebhookDeliveries(ctx *gin.Context, endpointId EndpointId, params RecoverWebhookDeliveriesParams) {
+	var request RecoverWebhookDeliveriesRequestObject
+
+	request.EndpointId = endpointId
+	request.Params = params
+
+	var body RecoverWebhookDeliveriesJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecoverWebhookDeliveries(ctx, request.(RecoverWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecoverWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(RecoverWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitRecoverWebhookDeliveriesResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointId EndpointId, params RotateWebhookEndpointSecretParams) {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx, request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		if err := validResponse.VisitRotateWebhookEndpointSecretResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3H17c9s4su9XQXFP1dj3UDYlS7Et/3HWyU7uemfy2MSprZkoa0IkJCEmAQYALStT/u63ugG+Kfkxnjt1",
-	"9p8ZSyLxaDT68esfkN+8SKaZFEwY7U1/81aMxkzhnxcxSzNpmDAfWJbQDYvh25jpSPHMcCm8qfdeMc2E",
-	"8QkVMQmNylnok/WKCWJWjCimMyk0I1zjZ22kYnH1tZGECsKoSjhTRLFvOdOGrLlZ2cdpykhYDiPaDH5i",
-	"m/DA8z12S9MsYd7Ugy4939PRiqUUxsdEnnrTz/aHL75nNhk8p43iYund3fneB9vPRc90zkku+LecER6T",
-	"hVTErLguxnVA/plLwwg3doIbmZNICkMjQ3SeZVKZ5tAU+3YVDL/Gt0ffTr6P0rF4kZ2owIxuxusXmxPP",
-	"hwdyrkCsMNj6JPoGbdTmfGGY6o76I4ukiDWIc025IXO2kAqkb9SGi2VjVMNd3aZc8BTEF5Ry48KwJVPe",
-	"HQwio4qmzLT1I9r8xDbdYb2h10wTasdB5KIhTaLpgk1xmRdcadNcfUqu2YaoXGh/JkC1oA3OdEs34CH4",
-	"tfyiaESxiPEbWCs9E6W60SXlAtd1NCYrmSt9QIYgtdFkQjLFhaHzhJHzj68uLki0oopGMNczGMLGrLhY",
-	"EpZAO0KvmdIkHAcB4eKGJjy+4pU0rq5BTWeioQ2TRRAdsxM6OJoP48GYHrPBaTRaDIL4xfyEjelwcTTx",
-	"fI+D5Owm9HxP0BTebW2Bhr6n9PZnJpZm5U1Hk4kPa1h8HsKKGcMUtPnvz7PZ7SgYzGa3xz9++e//8rpb",
-	"4w50w8oKF/gljd1egU+g60zgnzTLEh5RWOfDTMl5wtL//qph0X8rZowNzKmJVpdS/kzVksEXOk9Tqjbe",
-	"1LuUkqRUbIiSa+353g1Ncma7iWFQ+OqVkfIqwZd9L2aG8gRV8oaBJdFkRTUZToIAGzkj1JBUakOGQRAQ",
-	"qhihUcQyw2KSVeYFd4NSUsH+h7+uTuOj60l6nA3VkZncHN+efh/Oj+LJ4niFe9SoDaiFN13QRMN2MdTk",
-	"2puOA9gl3ODqvoThEiMlKYbrhLsyJtPTw8NYRvrgO9MGNp/ZHEQyPcRh6MP2VGEdnFZ1t1glwXOS0mQh",
-	"Vcpi0lWQtjy3qGldrpcr1m6IWE0kaa7BrDxkt3TlO0yPsok6Nqfr4eaITqJjdrocfj1KJuLh8r2wwye1",
-	"4RM7/IfLeZsIavL+h1PiSspvShn/4+O7tzsEi/rfkmZhjuYy3oAPFNIQOw9orCup8eLkepSefjs2w5uj",
-	"28n3k3kQjeLx4sXq8ZJyw328eHAiaAwqI/Nfii28qfeXwypYOLS/6sP31gDYV5oeoC4Drit9PSNCwp4l",
-	"a6pJpmTEtGYxyKMWfjjTM7B+um8E7uHDyqHjGF5LNedxzMQTrZaQ5r2SN1xzKWzM017zRdlDa8ENE1SY",
-	"YqmzqhUXTTDyniojmCLn7y+66z+aj+MXi5NVcD1Kx9kLdWKC9Wgzpi+ie9b/qFr/17WxPXzxqxk938ob",
-	"ec0EyMIq5Dw34I+3y8gnUsHXOtcZE/HzKUTTil6IT5o9UTV48W7HCjRtyhUXV7lueK3zdnzLdcfawuQN",
-	"TxIyZxBsVDuDYPhHKMR/EIDCnBNmWI+1Pf06TI7EJDtWp86KHM9P4+HiqGVDXOxXqtBpzYQ0jSzhgtjJ",
-	"PMKY9MvjeZTr/KGpwlaBggGyAR1YoFgK1hRxiB8GGG+Hz6GGLoAflBH87vfKWL9Hf99wnULE8EQVTmuv",
-	"36fF5bMNM9ejuCDFXLO4iN5jvlgwxUQV1u+lzKxk7JOMmhVsdPCJ+wfkE8TTRLA1ahpYSftpa7TWtY0n",
-	"LFiOvo6T3TZyNNqu4LV5Pl3Fy0aez4J2FRoETRPFaLyxArcSe6i8e/T+uWysgDyDJj+CcJ5sXW0bvarp",
-	"frtC6TcMqyC5YLcZiyDSx5+JjKJcKTCcNmcHE+HUCCLYXzEBreXsDQ07Xm6zobss6KQZhNnRkmK0jwnD",
-	"GhN9JovZkJFm6oYpsqA8yRU7IG+dTtC5dD46orlFbWKuo0SixfyGkgydrEKQY02Ez6FDb6V5LXMRPz1u",
-	"K19vq4+Q5mqBP9Y0560kRS5Zc8qwLO+Z0lJcxF3lOIomrF9B7gnRxpV2vJWGFIN5uGJUU3genXgL6xet",
-	"iGJa5ipiFeBlI7TnWtX3dJNIGtdhgCcsrqm93l7czPbQjxZ08jB2GzEWazIeno6PgjGZb3rjqG3LfBrv",
-	"XuhhLRZ3U38iLtCd1vNnZQ2JYCDFvzOS8JQbskfJgq3JG/6SzDckZguaJ2b/j83dPjJ1wyP2SdAbyhMr",
-	"4SfpS95soa0y2vZzVX+spTTuEcSuwQsrqniyIbU3ipgxoYaprgb15XE2VtntR2oK5MRBmsN8uAr1TfP5",
-	"lMj5kYgKyOQUo9EKvUdMDZ1T3YqpQbu4iGHxWExiltDNnx5ZfxI0Nyup+HcWPzlowfT2EpLd/sDFwiqY",
-	"Dbd1bM6oAtEUmXLKteZi6VdQiU9ycS3kWkAMp9iNvGY9XmlIt/mle7zSsAscFQN9PHJk33w+/Xq6dJ7D",
-	"FH0SLrxh8RsWc3qJ8niiMSqb6lOR2s9XKXR1hbLf5cQKQLY+Aui5qxr9eBLYoXv82KRSjZooCA6QuAE+",
-	"XEe2zPEP8mgOXArb4gn/SO9VzgQbeSVzYdTmFS5xuzR28fEdORq+eDEYEppkKzoYkcg+T0AnfJJnGVpW",
-	"MKLv8C2aNKuL5z96vge7gBqwMlpie9jayPM9kSdJ3b3UC0Hng1+//Da66ykB+d7fGU0MggOZkhlThlsV",
-	"LvSiKrDKa+9LfUDy2uurtlbVxs9FI1VVVs6/sshAvxfgYc1FUdqp1Z1oHHMrgPe1ETl1bQ6yrAx1JY4q",
-	"ItdYJOXYl9+sF9VKRBD5xCxL5CaFlDqlG6KZIZQkcs2UjY72YTW4Yam+T2+LOV2ILDee790OlnLg5o9b",
-	"9gNdv2FaUwjwfC+ltxe2WRgW1vOKz6XYqFJ005FuNfsHCVjniemus8LvewT4TmA9P08Mikrn85QbMAhK",
-	"rn3CRSk8qWIbDT1IOh/k2g3lrj09vyrD3CNhnNpH93BbLMWMqua2i+dj1WFz9h/k2u5QDbGw1WOYY1N4",
-	"Dpn58ZZrK8Jyd9iF3Fpc971IMercQ71Wv/slyOAf905LNkWvfmvoZdO9onI61FUeZ8PeLT4wzWMmInbf",
-	"0tWtZCWFc9OYkzcKRi8Gw+FgdHwZnE6PgmkQ/Fq3fjE1bGB4yvosGvz4bvGSK2vWqlaHpyeTQTAeDEft",
-	"tvqaYSm64noDNOER+6v7DM6u3o59vqchpDu8xcJ+vbFzaKzv+etN9Dqhy54tiXahrCz99MsrUMwl0moU",
-	"u+FsfTATAxK6VbkS0lwprq+vFMg4nJa/1NYrLFynFIiS/aAJvDJQ1HCxJAnXpkVs+PylttML39DfZQ8d",
-	"p7vnrzfRGyroksUve/bhv1YSzI8ryf70y6sDcp6s6UaTMLOVtRAFUnEErLFnMTErJfOlA3mK8psbr3u3",
-	"6dCKL3sGndC+JfyZxzFLehfdtVX6gvjeaKfzwp3v1aGp+xr4tf5se983GuobnV/qb6WutWk3d5Xft/Fb",
-	"K1nT4/o232VfrMO8LwLoeqli7X1CNblhii84i8Fswy5xU/1Bo/J0LPjvtmAta9MN+05eBEMS0YSJmCpI",
-	"lZlPwl9++eWXwZs3g7/9LfTJnJk1Y4IMT4NgEAwHwdCSnGRsM+b/3xaswTAaP96i1d93EU2NofTovfXI",
-	"5p5j57V2z+/cLrt0/meue4KymBpMjx4Vb/YZ1xXVb6TqSUguVc4srZEKaVZMkQw8yUImiVzrhta5feea",
-	"nkuZMCqgccFuzatcadlDUXxPtYbtGEb4QGh9FLXUPXgR+zsjkLaA74GvQXz49UFPPrM70UCBVdNtjK1P",
-	"/O/7lKSbQFTGQ65FxRGtTM6Zo7kiM+qr5ALLi8WGbtofvdGGpbi1wVb7BfV0zc2K24crIL62ZaOUDbi4",
-	"GRwfjYfN7TAcnezi//17NtOz2W2AHMDh69ns9vj1l73/mcIPrW//T//D+//TmzMWmXmXTivIh9evyOl4",
-	"ckwcPkIspqGJFX6fBe5LmM+dUH2S0mjFBRuA9qCY4YUzMldURCtQHW5s2FPnM4VkbxwE+5ZvuoWN1XjJ",
-	"JTPd97DcWvJgSSyZbSi1BMAaEGH3o222RfErm02Rp4tp6YraNXegqqUuakispCgbbQ6y2Eu1MZb7a03t",
-	"uLjWeeH9XNzTaKNNW2001ik/OzqgE95D2ICNzhDJwy6GhUyfBvFhqyVnCVs8ci1up2C12UXYSFlVw0bG",
-	"+1MiWnUxpCUVX2bUrOyLtr6OES4FI8lsCxM3DCy7l9rhsC+7BvZNJ5lengy2dLo/RfJ0mzS0g+WiciG4",
-	"WJ45ynUflwV77VSWoMPhUV3P+2tC9vV+LA/bmPTssS4K1z/3gkABDY1GW3VwO9ekj/JQKGC9qB6SvQkq",
-	"Od1RFt9Z8MZGe4or2HIhx/vKI8Uy2fJRiy7eLht001qHDXczJGrIGsSxVlIsa4pTnmO4MEQwHJoUhnKh",
-	"a2hOhlkBTXCUTc/z+yD5bjhawNS7DmEUpwYatA4BmzKRy2WhBCVloXZGo0lPqGZxL8+2M9AaSL49bOoc",
-	"QUDUMI9gFxG+IBpWxB5AqMqF94ZUFeraDUb+fnn53iFR6AMbLdrKTgcwcoB+j3ddgXlyAJmVOitdNrTT",
-	"FOKWWlE7q+/28+nDBbg6QyC5MpCZ6Xu6enT9qZbB5Irfi0kXlQyUTCnxcn/5NiCp1LWuD32h5Ae5LjlQ",
-	"D4lsBiQshhMWBh8+kAVnSdzYYzY4VmSeUHFd+sCUGnwRq0oNmjU865bS2gKIc1DE6NOMhcQLM01FEZNh",
-	"y+gbpFjW2i58Amy3lN7yNE9JgrGmfUXm5kourhQVSxZOSVhLetBJuXNJtbwWkRp7CCg3uWKFf0EDcoUS",
-	"CKflQFdUQ/BlhWrTeRtkVY42ZgsuXDNxbt0Oc02EnbwtJDTLGFW6PIPGazsZg7YCQhOLhEfGtYTJHpkz",
-	"kI+2p9hs0tTXhVsBF8uTD0zLBI8mQWcbmSuXCRRzr5wJSN4oKjQH42HdyUDzmFU+SjFrugsZOTfiYK1S",
-	"z8s94XvFunq+V18vz/caYocdUMgPN4EVAD5WcQkaeFnVRRcggBZ7rZhcLJiIuVhafbfBFuh5aVXdXMFZ",
-	"RUwJay/WK5nYCTeMRROVuidn9L3UlV16DNUqT6mokgx2myVUYAhT858sWoHiVd4T94neOqaybFvhPU9x",
-	"OFIkGyufYvkRnAW55CJawXJiWQZCj8IHPcTftIsD1vAV6lAI6wEGcFtxiRWG8Z6KkDWg28Cb3sLeD7p/",
-	"f9dW56ylWIVJEZBg7Ukk1he2kNjV2N+de9+rYJX/vmfGH+2Dz4nx9qFUOwqw1SA6Ig4dXhvaU76uVHTF",
-	"sFYUkogqtSFhfeDhGQltBcn+DG7eBtJh00J1ClCu1UYFqlqA6vGOqH9tya05BVfLcMhMD3LjkzDT4ip0",
-	"kJdNmcElZhRCUdvPAXmL+16xXLe2lAdvH9+Or7+N0u/z02gYn7CjxWT5YhV8FV4DiIEnPweDUzr43n8O",
-	"0/c0i3LFzeYjLLQ7S4mR93nehyufF1nv+fsLG5P5ENFBDC4iF6Ai5xk2IxoxTawoCcfwGBUKbQH20mR2",
-	"WMYFFwtZ0F9oZAt0FlAuNE3/tRmeVedXsW/3VBGVe70sDnyydkaKJMzo4lVtQ0eVCyx2WZiQK4Iu0dZ5",
-	"ZqJW+RFknifXxJ4fBvfBE6SCp2XKNRN/+Qt5JcUNBKNSaHDBIGL4CJ6PwHJvSHh4MwybqXh47ohjKM4p",
-	"eWkTo1keBEcRLgH+yUDfCUF2mMYzqQ6QySCLsou2F0YJePgrHof7oHatpcLA4EccSHmUudhUFNL7gq1S",
-	"4DNVFuQXx6NhEFUmKxd47h4++t3D7A12PPRd9JCwG+Yo7XYu28A96G0v3MaOCverczvs1jChuRQkZekc",
-	"D1WD2wn95oDR7pRuJzwgL0u4zz3vPDJ8gaF8SKTCNuyQwgPyyaWlGTUr7c5wk3AcjEkNA4KO8gbbyaxk",
-	"jBMKx8GE9KA+fiNotEGQFZtcO5HJ3EQyZRoEH75/9/GSHN4MD0tNDVGYirk+kYkCcbkgFDseBQF591NY",
-	"rj7EhZARJBCjWk9vZ79AZBXxlzJ2tYqDvYYlqoiGzZbUtqN8ewW+B4PYcTyeUPLp08XfwHdSspQyJtFK",
-	"8ojtH5DL4ng/NLHlhD/KHFKK+m0R1ywzjZP6Z8VFAtBS5xYAv4n9QIuIQO2B06SQTVGN2Y9PtMQWVtww",
-	"ndGI4cMwFuStkFgWcK5har+4SKCwPI2bBFBH5xtjmfPwh+9sQ3VzxqC4OmNK3OUY0J2N0XRxGAdNxE9s",
-	"YzeVjmTG8JhKM23INZ7RqJ2T6pz6gXaqywlGI7IVYjsj2oXdvIAl1itnHqGV5p0MJbqo63cfnJKt6GW5",
-	"Uj0Q5D7mQPaWAStWmDUIHRZ9Ci0PQx/+d2TNQDEKTPLRnBQ2aC8cBwE+Ozyy/5uE+/jqqZN0OLm9DauB",
-	"rFfcofTX9rilYgmjmsWgF24wDpXD2dbwfGwEBHVAaucPV1KzgkdIYg4Wg8eDNbWN58LJFmIJ0hJKwT6j",
-	"JOUiN+yAoHxKjXdLzZHhsZTGYHEuJnO2ojcMTRIEr47l8ZatCQRVLgUhe2AVbLjHNGbumWHxvu+QNDCa",
-	"2kc3ukjoEjchtFhahVLVqwgeIa05IzSOWUwkGBzDU3ZGrPvSEHLkCTZjZALeixWjMSu2KbYWWGEbBBb0",
-	"0rbT93zvhilto4LhQXAQQLAgMyZoxr2pd3QQHBzZmGqFsdHhClmL3+HvJTN9hSirtWBJSz0v141rkmeY",
-	"1pU4gpG5U5SSzO7hEKxPRnbtkhnHlmzdmzEKgh1E4T6CsLxu8IKLtAG+fwRD1o1mC0G2OdtnY7y6SNUS",
-	"gap7E37mN0xAd+D5EWBDCtNn710Z13hfoIFDDPsfunQudSsWxW5hGq1sbXASHBEEYtZ8y4J9YDTmMK7/",
-	"HWtWlRCIodeMGEUXCx49F8V9Ehxte6MUzmHPkZxdC19K+P6Vr8dAW9f/Z0gHa67wB12Ru3wikxiMB7or",
-	"DMQyumTaBh7WoXM9Ezbtm9ZYYS6RLEwxEtvAG2pDMQazuCCEk5gqzAS2W4sy8XN5FBf+e0CQ5BBWVIOQ",
-	"zGl0Taieift4D6GjKiBOivBMlwUB6cq/ML7oATrwUTcJjgEeu4VgPpHyOs8sGEtDspIJRLPwtKxRpYqI",
-	"CoF5V/AsQpPONoJuSh6x17wV6nOHOMtMroSFrOr5tu0Rx5i42nTPtHbDL3hX0recqU2VavaiHn2XJfWQ",
-	"JTp5eJfFsrTV0Ma4JkH/ULBi2ujenaGzrzgEvWIx2U/DPtJuH+jVULSyYsNuuMy1VRjyDsGLs8LzznOe",
-	"YFEgo0oXqX8NXBlevbm8GG8RrFXgrVdP3cvEuvvyuy1uRtu3SJ1bmhLqEnIpjCSQadXv6bHkqc/93D57",
-	"jKJGO97GNW7w+prEuwIG6SXTVdS4kg9XEXrBcjb5rjXSacWDq5HfegDRzrZoIoi7gSlYlZIUZkHMOo2r",
-	"1IlHeLQGla339g5cM7mozPFz+bOxVand/qx2qxm+Mrz/lcYxQXzpAX6zuogHPe0DRta8Q+H3+udaKIan",
-	"MtAVkDyrxF7zzZU9/3Lne5nUPZ74Fe4SjY7D6hfZQ5OOpVyzQZBNxdaNoKOxNx5dXFQoVLhXYl0+6Sjz",
-	"fkhSmmVcLPdLVCCjWA3NEmoWUqXkkwZ3DAkwEirwrhC5ttlekZyiPZDNAyutYyozgeHBlITufMhn/iWs",
-	"sttSRvA1et4PtXxqaouCDhWfuitLKtdGywDjDAkVsAA2lQRnyDBFauLlB+RcVL0elID7ms1XsGwLrpil",
-	"+hcknBYKP60f3S/jkhXV20qfFpdECM6FDc0R2dDajheFW9wcwjUpakx71ObnWUI3VugVJAFuQ4Pa2WJp",
-	"mVnlGZjSRiywj2N5K5uzdQVuW0WoisAlsc3x+s+IZgVL5wCxwCKXdd/VYcPX/LZsyMLCrnyKUp0Ji9ZY",
-	"nAUhNIyl7AEDe2FlQdYzZM0UK+NIcDoY7c1Epz7SuqSote4foEGqGIlZWXCNZ2K+6Q3zOuTQM0L7HpwJ",
-	"xTI7NC4QH4ftUE6pPPloCwR7Fu6p6DX7VoYW/cYIuPajgxkt1FUV2VGF7WKXsNtMRFSDc9JMaG74DUs2",
-	"+1Z8D66e22jVzrbEWssEEO1Ao3aPk/RrWKiS65mwoy3r+OWWVnnCNNlDW3LDZWLxJfsyBq2ITMr1/tQx",
-	"59oj9EmIk4Y/Sm8PHwr/Xeljgw9hIV9brjtDEMixPEKRJ0lY8jwc92JR4Op2IiVlBHfJR4yxCrDFChMJ",
-	"pb0lUQiTFE+RILKAJnWulMwtHFgDRh1dA7EbeClasejaGQN7k+/BFplMq6OVo5MaVOxbHmXZWw8SKyTW",
-	"IZRMau+RvYLo4teIKfu2eyt9x1LhMaFxrCD9lItyFKPJuL81XJZ2g/2rWM1pFATN1toN1NfZUnpo0jzy",
-	"QdaKI6BXP/lhqyZuaPu7z4GQvSbbZr9x1Kt+oGtaYnpnFj/JqiubSXUOGeHE8ihyzPDSt/IQcm1cB+Tc",
-	"CRofw71sq6voC1qHxSq7HyFgaJHkyEUSjYTQ7RIau7hh27m1ErTEKVcngrAX6BNtXmnmHUMI9k/lQ7hZ",
-	"4dI3mUZnJdNpB2uKYgs2VcYpN7hTfsM4OpmhsTnH9+q/lo7J1QasvSkQiZL4MxM7mT+O+kGNna1le+gi",
-	"4hKurIQQhAsqcDiXa0m4iBlyoYUhCd2AMmdKGha5kgBWAMAhauf38E5d9IYzUXdXpN9b+Q5v1/liwSMX",
-	"v2BJ1jpvPRN7iiFKTiJF9QpWDn8hCyXT4iyFMrZo4lwtjmSHv90/c7FgT2UrrV1JzfEmcgwG/Zkwm4xH",
-	"NEmw6I90YRqBv3KFtgHSaWzJ3IL+JUAOAUkisZHi2ukK1gAHxZe8gajvlSsB9tD0zKAPdeHN89td3KUv",
-	"S6geOWxdJWzTcZz9SxlvHpmJK4ZRXsReFlcJ1m52XstGONy43bmG9+3MyJ8x3X5iHn3nbxnfP970jS8Y",
-	"BKNB8KI2vrmc7xjdSzlvju0NVQleaHzf0Ebe3ZfHpOP9FyvcNelCYIDufjdAUzvEXunDS2lWbtOW7J1S",
-	"H8rrBj7/9iBso0TZq7YeBXf4vz1Avg/tZrQ+VWaymR/dnIhh+iIa3x5/D75l17i5ancXtK4FCGqn/UfV",
-	"If4AlyTlt20BnheC84n1Yy4Go6S0wCDfP1msrLr4MW6wQR35s8XNLKmX9/Mj25fU3PmPW0Mn4L5B1imu",
-	"xTj7EORqtJ1fy1y7l0rMtUu6sB4b7D9tOsO+6TxYx4aVjo3ctq/+OY+a3W7wnmsHFp5FsTr0vj902z6k",
-	"tyfu3lFNskFz9z7dJtsLULbcgoXLgRe/un/O4MxCXwV/FTJU5PpZllELTO3hotyHqvb8wy/VP5vyn4TK",
-	"joPTB6CyPbeHw7vDB/TWvvsS35s8ZGo9d4/By6PRYwdcXhf9J6PQVudLXK0O/2/Bodsl4sPf6rv4bmvF",
-	"2JYc29mlLjALcu7gpk492UKejoVHdZsc6JdxfcKvmT086E66iX62QXkU/54i6SWi6BXcOt/00gQfRTjG",
-	"Gl5G7UEIG2K2bv3Y8e8AVYW9F+M/vq4HyfyyE/WIGqCOGVdxQ5rj6BdQQzOg7E8p/vnEIt/TovpagW/H",
-	"TTgPKfw9Iil4pI97fD1vm38qixb/8UW8cTC+/43yEus/2d7+X2YslFGaoF4b22TyNI8ZfP6CoRCiT31m",
-	"672ScR7hB9/LVVI7rUkz3jqs6XVZDOckkRFNCpZTwb2x6FhKrxlRuQgbbU8PD4ej44PgIDgYTk+CkwCj",
-	"NTezLl0DN80gtdussidSzCVViHfXDwdwe76r9u9ulZLqDr4kuNkWGqSn6lIuPCMuloSLhaLaqDzCY47k",
-	"sgDV8RIKS3Ys6myMIQyOhwhqg6nRp+6+3P2/AAAA//8=",
+	"7H3pchs50uCrIDgT0dJOkSpeOuOL75Ovbk37asueibbpUYFVIAmrCJQBlCjaoYh9mn2wfZINJIC6ecny",
+	"dPds94+2SFYBiUQi70x8bYV8nnBGmJKt06+tGcEREfDnRUTmCVeEqTckifGSRPrbiMhQ0ERRzlqnrdeC",
+	"SMKUhzCLUKBESgIPLWaEITUjSBCZcCYJohI+S8UFifKvFUeYIYJFTIlAgnxOiVRoQdXMPI7nBAUZGOGy",
+	"/TNZBp2W1yK3eJ7EpHXa0lO2vJYMZ2SONXyEpfPW6Qfzw0evpZaJfk4qQdm0dXfntd6YeS4alnOOUkY/",
+	"pwTRCE24QGpGpYOrg35JuSKIKrPAJU9RyJnCoUIyTRIuVBk0QT5f+d1P0W3/8/GX3nzADpNj4avezWBx",
+	"uDxuefqBlAqNVg1scRFNQCuxPJ8oIupQX5KQs0hqdC4wVWhMJlxo7CuxpGxagqq7bto5ZXSu0edneKNM",
+	"kSkRrTsNRIIFnhNl6eNxKiRvAOftjKCAkVtlHggQn8B2JoLcUJ5KlOAp6aBXCf6ckjMUccS4QuOUxhHi",
+	"AiVYaIqpIDPsXr14ezFoeS2q5/icErFseS2G5/CrAaW0Fnz7nLCpmrVOe77v6bW5z90mqnjKooRT1kgW",
+	"ekULMp5xfo2Ife4HiWhUhnFBrvrXR/NecvJ5II5V9+ZwMbz1l70vA3w4dpAnWM1ywEk+69qNyRdzONi8",
+	"lsKR+Zks6+t5ga+JRNhQiNmenM6RxBNyCjs2oUKq8rnE6JoskUiZ9EZMH3o9BiWycmr1Q/rX7As3iCAh",
+	"oTd6f+WIZYwATzFlcOJ6AzTjqZAd1NX03BsOUSIoU3gcE3R++fjiAoUzLHCoqfBMg7BUM8qmiMR6HCYX",
+	"REgUDHwfUXaDYxpd0RwbV9eagYxYaduGEz88Ise43R93o/YAH5H2SdibtP3ocHxMBrg76Q/d7hn2mO9f",
+	"hTmtpMDhsLprCVaKCD3mvz6MRrc9vz0a3R49/fi3v7aatvQ5nVPVwH/xlCBJv5ASJQ795mMSwyBFGCMy",
+	"wWmszCtzfGuOvzsw5lO3mRm4zQNe8AhHlq3qT5otEgZ/4iSJaYg1uAeJ4OOYzP/2SWrYvzp4YYAxVuHs",
+	"LefPsZgS/YVM53Mslvr0cY7mmC2R4AvZ8lo3OE6JmSbSUMGrV4rzqxhe9loRUZjGAPAN0UJHohmWqDv0",
+	"fRjkDGGF5lwq1PV9H2FBEA5DkigSoSSXRIBTIbjQPEH/dXUS9a+H86OkK/pqeHN0e/KlO+5Hw8nRDI6v",
+	"EktNp63TCY6lPsAKq1S2Tgcan4oqILdHGlykOEcOXIvdmVKJPD04iHgoO1+IVJodqGUn5PMDAEMeVJeq",
+	"98GSef3M5xg8R3McT7iYkwjVKbaKzxXnpohXzRArAyFzNNA8lVoCbXN86/jtzvvJUBypk0V32cfD8Iic",
+	"TLuf+vGQbY/fCwM+KoCPDPjb43kVCgr4/rsl4hzLLzIc//3y1cs1iAX6r2DT8ccxj5ZaXdIi0axDD1bH",
+	"1GByfN2bn3w+Ut2b/u3wy/HYD3vRYHI42x1TFtzd0QMLAWaQc5S/CjJpnbb+cpDrlQfmV3nw2jAA80pd",
+	"xDocUJnT6xliXJ9ZtMASJYKHREoCcregqVrW0zayuwkC+/BBrvsBDM+4GNMoIuyeXItx9VrwGyopZ0Y9",
+	"ru75JJuhsuGKMMyU2+okH8UqngS9xkIxItD564v6/vfGg+hwcjzzr3vzQXIojpW/6C0H+DDcsP/9fP+f",
+	"FWDbfvPzFT3czit+TZjGhSHIcaq0grAaR55WFKlEMpUJYdHDEUSZi16wd5LckzSoe7fGBco85Yqyq1SW",
+	"pNZ51RSissZt9eIVjWM0Jlr7yU8GAksBYW0qaFtFrzkmijRw25NP3bjPhsmROLFc5Gh8EnUn/QoPsdpo",
+	"RkInBRZSZrKIMmQWswMzacbHwxDX+bZW5UqEagZkNEzNgSLOSBnFAXxog2kWPAQZWluvnRl769/LzMIG",
+	"+n1B5VxrDPck4Xnh9U1UnD1bYnMNhKuxmEoSOXMiopMJEYTldsbenKgZjzykTSV90LVM3O+gd1rBR4ws",
+	"gNI0lzSfVmprdd54TPxp79MgXs8je73VBF5Y5/1JPBvk4ThonaA1onEsCI6WBuEGY9viu4HuH4rHMm34",
+	"4PipRs69uasZo5E07W9XgP0SY2UoZeQ2IaHW9OFnxMMwFUIzTuPe0SzCkpHWYN+DRVxw75Qo7Gi6ioeu",
+	"46DDshJmoEUO2l3UsNJCH4hjlnAkibghAk0wjVNBOuilpQk85lZGhzg1Dr6IyjDmwDE/AyYDi6tA47GA",
+	"woegoZdcPeMpi+6vt2WvV8mHcXU1gR8LlPOSI2dLFoSy3pbXREjOLqI6cfTDIWkmkA0q2iCnjpdcIQfM",
+	"9oSRL+FhaOKl3r9whgSRPBUhyX2jRkN7qF19jZcxx1HRDXCPzVWF16ubm5gZmr0FNTuM3IaERBINuieD",
+	"vj9A42WjHrVqm0+i9RvdLejidun39AvUl/XwVlkJI6BI0S8EgUsJ7WE0IQv0gj5C4yWyTqX972u7XRJx",
+	"Q0PyjuEbTGOD4XvRS1oeoUoy0sxzVXysQjT2EQhzaCkssKDxEhXecDpjjBURdQpqsuOMrrJejhQIyKID",
+	"lcHcnoSalvlwRGTlSIiZtuQEweEMpEeEFR5jWdGpNXVRFunNIxGKSIyXv7lm/Y7hVM24oF9IdG+lBczb",
+	"t9rYbVZcjFsFrOEqjY0JFho1zlKeUykpm3q5q8RDKbtmfMG0DifIDb8mDVKpi1fJpQ1SqVt3HDlAd/cc",
+	"mTcfjr7uj52HYEXvmFVvSPSCRBS/BXzckxllQzWRSOHnq7me6gpwv06IOYdsEQI9c500mv1Jmg9tkGPD",
+	"nDQKqEAAILIAbk8jK9b4nSSadS4FVfQE31N6ZSsxgVSeMiWWj2GLqxGei8tXqN89PGx3EY6TGW73UGie",
+	"R5omPJQmCXBWCTFV/RaOy3HJ86ctr6VPAVaay0gO48FovZbXYmkcF8VLMTJ13n7/8WvvriEm5bWekJje",
+	"EAGxhkTwhAhFDRHrAeaJSSjIwOh5a+PLeqNgPBKdq9KLrZ7fO2x3u+3e0Vv/5LTvn/rDzqD7vrioCCvS",
+	"VnROGtZTA5yUQr3bx29rAzFyq87NWs8bgnP/dHkQ+jlkkQKmUko8tJjRmKCEsMjG6O+3GHcK88wHO2TL",
+	"a8k01Ooa0XqoNuFI1PpYJIzi7/WQYx6O/lCOU9spvXyfq6gob2aehcHHn0ioisRj31lJQ9tQg9/prSSG",
+	"77f5xLkvqpu+1HsuCPANxm1MGu1pgHiqPBRyxkioH0eCTFKpZVPmVEc4igSR0kP/93//n/3ONhSgdUoW",
+	"Ll+Uj9tg43kz29jMdTSb/Ont29fIPGS8IhZzdkXgGk3jOEv3qS65EpLur1xKHlZeQ3RFeijBXkSA25Um",
+	"int6Y0Vxmc5CQfCWVNbt9QfDw+1JTSu3m0TVhfUqPDZgPNGv3HktuiILhehFIBp5KCA36ipAEx7HfEEi",
+	"bXdhhjgk1SADwxlsW2AzV9o0glQcULvN6aPWms1Wrcc8nPWuT+aD5Eh0Vf9meHv8xR9DZPFT0xqVVXXW",
+	"rREw/9bI8PIO04zzeIWNsJhbuYlPrK7ztYXj+NWkdfphi/lbd946MVVG9VPNmhyWlo51e4jHkVYcIC9G",
+	"Y44qMpebll9ldRnWWlgIvCyIPgvXim3/QeYQKY7AhsrOpJphBcePMH3CInMqqflOkJALGyXbCeQ6rJUN",
+	"LABeEAf1nfvo9u45lQ2H0J2UrYBz21nD4gzLF1yQ0kG2uqp9dMx5TDBzsjvPYNvAZKur1uDm85UGW0m1",
+	"zihwYtr5EzuW8MuiufZrw9n7ieBYzerYrKsE/Lo8Or/eKPHtIE3LuZhr7dxxLllI/MFRRI0G+roAkd2D",
+	"MpBZak4zxQu+gIRGCnN55YSdQo4O2sMoIknMl3PNGed4iSRRCCPNFYVxT+1vTfduTRcsSTUfum1Peduu",
+	"H2ymN3jxgkiJp0QjYo5vL8ywGiyQt+7zhnOTr34rBEvI0arus4DvGxD4ikHubRorQJVMx3OqtEUm+MJD",
+	"lGXI01xBbI2dN3xhQWk4fFkezAYMw9Iu7cNVtLgV5cOtRs9lPmF59W/4wphIUgtFQ8d6jRXmb0JjT2+p",
+	"rBgq/ibFyR3J4kvdTS9Z/XuHdyq4yRlBGfSial9HlaWhBr3HGJGvJm+IpBFh4UYxXjRT77wdFKedNCby",
+	"avKICsPW8lG7J8fDtj9od3vVsRpV87nVD/IBcExD8j/2cyfk8+I45vmGgUDQv4TkyeJg53qwpuevl+Gz",
+	"GE8bjiTwhSy15+dfH2vCnEIKvCA3lCw6I9ZGgd2VK8bVlaDy+kpoHAen2S+F/Qqc74IzCFP+IJF+pS2w",
+	"omyKYipVJdX1w8fCSXeyoXnKhtT5+pm/XoYvMMNTEj1aNllCXLMfmxP386+PO+g8XuClREFiUpsCQEie",
+	"pGmYPYmQmgmeTm2UzeU/OfPWvFsWaO7LRvOoaQufa2srbtx0O1YmC6KN7qbaC3deqxgb3DTA++Kz1XNf",
+	"GqgJOi+j35xcC8sunyqv6eBXdrJAx8Vjvo6/FM2XVfI8r/uwBQFOtidxKlFQBCGo8+sqrd2XHB5md+sq",
+	"VqMWt0Z5ezD6aCKIzENTIZ4SErfYz38a07F5S8F9yifa7Ayq6mqQmSr1nfwGs1jLDanwPFnjbDMmctXs",
+	"eVjL/tusXucRzxazxuAta6SbVOy6Gug2xkNYIm2pTahxFkBFjiGdHyRw59pGfbOKUBHndcf28aHfRSGO",
+	"CYuwQPpxDwW//vrrr+0XL9pPngQeGhO1IISh7onvt/1u2++auhIemZjgv1tFKBV1DHZXGXYqS9osvHYc",
+	"7iGY3xbsZwd5tI7mH8BXkOm/690FFeYmUmL8J5hxNSMCKtasq63sMdvSvVAt2pFSH8cgtAVyoATiKI8V",
+	"6Pmsd5UbrqbRZwrnNruEv9Fb8bqJSOrsP2cefMHygsmc5ZzZmk+o/fjEKYMESnegy/xHLqUiczjaWth5",
+	"rg5zQdWMmofzVKPCkQ3npE3ZTfuoP+iWj0O3d7yu5Opfo5EcjW59KLvqPhuNbo+efdz771P9Q+Xb/9X8",
+	"8P5/N0bFXOyxXlvK0Jtnj9HJYHiEbAQYmaitRAb5TRy4yTl/bpHqoTkOZ5SRtqYeQLN+4QyNBWbhTJMO",
+	"VcauKFZsBGhv4Pv7psRvRb1J6SXrLai/BwmlWVEoijgxA81NiVMh1GrOoxm2UsSUDTuHolXw+8yw2XOb",
+	"NmKKsySiDHGWDVoG0p2lAozZ+TJhCYWolKmTftawKI1hPeVXqYhLA1VrP9G7N88d0jBDeCx5nCqCAohu",
+	"B/AzZxo36TimoYvplCerliWWIK9l89rqKjvpNsVVpckgMQKm6LoNvF/GBIyaRatgxL4dcXVFS7VYAwbJ",
+	"khRhkMH+KWKVNEOo8nBfJljNzIsmXRnsVWyCHzDC0IIBWcwZKdpUArPh5k2LmcayAxjpZP8UimOrNRhr",
+	"igZEyhhEXMTK0gCYtZaopyfs9ouHqjnFzrzenBoBYwwbDnQ9qaF57S4fXQ/U662kwdWp+00Z5I4AiznK",
+	"AdobApHjNVnGa/OHYdCGXDUY2eFxU7aZ2yaTjVcpB65mYdWdVFn4qWqBYIUWYHwIzqYFwsk6CFwoxAiA",
+	"xpnClMmCbzYBMw3HAGVZzH1bhlNz5HpT+wNXFV7Kkmf6UMZ8OnVEkGWAF7ojlLO9C8HFTWWLNUALOUer",
+	"dbRaiTnEAExmA6ITJPWOmALzPPtyo/6WG/jrA+Na4JZGNIlyNfevzY9qEOUzzZ6suztvlWD0Az1OGYkr",
+	"Uu/qpml1nndvLkyQUFtySpuBcsNUO6fzFcylVNCNEabMDFaQqpr5LOz58oz2k5NrkR6a9NY3JOQ3RNwv",
+	"HCWpNW/LePslJampCTFO9kLkXO8V+BpyRwPCCnQim8RKJdI2/gr3w+Fb3z/1d/GPVyN0APJaTKyKG33W",
+	"y2pgAD/xhSm1r692QQRB5j1zmsptRXo7xTIyCBqh54usNGgbdbiNAjd24AS3/oAmlMRRiVcai0qgcYzZ",
+	"dabLzLGCFyHZslR9rJ+1R9LwdK0cw1EB3URZx2auClpFHkYGGc/ZtDC2k+2abdpuCygGA8W8wlN1xSdX",
+	"ArMpCU5RULCUQdmwnV0KzhDwnxsCTVUqiNMTQBBcAQaC0wzQGZZaKzVINT4go5nnClNEJpTZYaLUqA/E",
+	"DhHUjP0A4SQhWMisiw8tcGTQ9F1gg01iGio7EngI0Jho/EjTB8hY2k1T2B2wBiB6QySPoYWInmzJU2HN",
+	"R7f2XCnQmFcCM0m1EDBqQVvSiOS6hiBGBDscWXXAenUzos1OqNdy+9ryWsX9anmtEto1J3P4A2ZmEACP",
+	"5Sn2JXdxPkXdq6RHbJRGfDIxCX+G3o3SXMzLcmvVSkdIBDN8fzHjsVlwiT2VYwUbc8/mNhjeIHBm6Ryz",
+	"3DIlt0mMGaiiBT2IhDNNeLkWBOdEroQpy2bOnYT3URw4i5cGP277IWSm8ZKycKa3E4LlWoV0usQ2ekM1",
+	"ZGsEmCMHh6yNgiyLs9c4YJZ0uCFObxjoKo9fY3jmB9l8vgu7U0n4y1gK01b5Hod6c8cLbQ7a/nqHzQ7p",
+	"rRtWfGke/DdFVlZs2+UKrTHIwiLQJ80G8K8IRPADFGIhligoAh6cocAIYfOzFsHGIArKHKqWFmBHXZHy",
+	"uyYiZYM9rhHWt6RK7hDxL+KpOOprwaPUZclCzyixDb1EVEL+2xuCbXVFY3pu7sqB6mb70hkKppyRwCXP",
+	"SfDkuHRXFAy6PvpRP7BVXu7KHM5iBzEPBQuyIY9zty5ja45QhShtqmCQQSSz9lxGsT1DgUNNgDgjEu1J",
+	"QvIvDZKDfdvDrRilt2O38h0p02H+ew3eVFQCM84Q0dQpO5qFdOyPB/rIbFSUIctUj1omt6LJUaaaTVHv",
+	"ykkxQcodDY4K4VelJ9PG9IQLo99oo14QcLaEFXui+ZwUHOGm2nwFkmsu6q19meglR6EgYEziWHqIcTQR",
+	"eDonVSf95u2rmI2loNbgeNP26qVssUsPEE2qcsiN2bGrorqVgf5J1eyShIKo7ZOa67DU0kCzERvqMemU",
+	"aY3HPKOZ0EyS8MrIpzGW5HCg1e5+DwnMIj63pc/ocgb+pUx9MgLf+NUrbAoGfDH5+ZcTcfzjz79+Fm8X",
+	"n969fnJ88fz1+wvee46f48vF4O9L/8X7fnh8Mf2vzQavWVBzdvH7itQvr9nmR9lgVEOwykNBItkmRoxe",
+	"gtYqSCqr69VvH90Orj/35l/GJ2E3Oib9yXB6OPM/sVYp9qSf/OC3T3D7y6puf5KEqaBqeak32zbIA//f",
+	"edoUSj93vvfz1xfGM+QhaXcqtG4yaGShyQNUcIkMh7N9NoGoQJOFWcrleqaMjrIJdzWNODQqgImhOz1J",
+	"/k/ZSZT3HYS57VPON9hqLM2DJwuNr1BMlHSvSuPAEimDBDoTGaUCgUFnkolGrJBNxtA4ja+R6VKpjR8a",
+	"gy9nnjl+R+wvf0GPOdPSTmNFG5Aaxfqjttu0HNSa2cFNNygHBIJzWw0M6DxFj4x7dpT6fj+ELYA/idbW",
+	"EIKSXwmNBm0MKiHCbdpeEMbaPr2iUbCvya6yVWDWmoqELIPKqYQYBXkJoosS5b5YzzXh1EDk/nSTtAMf",
+	"vXoz21LLEz23myEmN8T2KTFrWRXP1LPtBatKXoP9vBkTuVWESS285mQ+htad2mgKvDLAoDVnRlPQQY+y",
+	"CKd93tqT+gtwKAaICxjDgBR00DvrHE+wmklXlRUM/AEqRKL0RGmphFXNeAQLCgb+EDXEnrySy8OIMoM2",
+	"vrAo46kK+dy4DIPXry7fooOb7kFGqQEgUxA7J2S384UeFsPEPd9Hr34Ost0/1dYVZdOYoDE2dqpZ/QSC",
+	"yRAFyjwvhnBg1iALpAJjM4rK6ljjnosyaiDWNGFFGL17d/FECwKMppxHKJxxGpL9DnrrmsjqIVb0kQWc",
+	"U9A9827R1yRRpX6wZ65drR6p1mvWK0egQIjxaIn2tODEWnfHEnx3HpIcRphRRWSCQwIPa1ggF951I54D",
+	"u953KpXjPKV+tUCjWi4CoPoPz/KGvHN227XOPkW2ObaezngYpOuwBCziZ7I0h0qGPCHQe6js9EolNN4p",
+	"NL+qtXLS4+QtcHs9tDLQd4akdRpRFxwx9aiWV5Q7/2YxTlnssHuCVsZQs51qCITugwfPtI41aNWr1kjX",
+	"m36qR+4Gnv6nb9iAgwJCDcBOHA/aCwa+D892++afYbAPr55YTAfD29sgB2QxozYx4dr00BMkJhgqMCW3",
+	"wNjYIKy2kMIAg4DfGxWays24JK44HEVUcwwatRfYDJ4yi1utS6AKUlxFC0ZzylJFOgjwk1G83WoKWeNT",
+	"rhTkI0VoTGb4hgBLwhIxmzn+kiyQtr2sAw3taa5g7Bsiwe+cKBLtezaep5mm9ECMTmI8hUOoR8y4Qkbq",
+	"uU4JgbUx0RYAiRDXDEdb9WfIiC+pVY40hmEUj7X0Ig4aNSNLd7Q0FzYuDNczoCr0W17rhghptIJux+/4",
+	"WlngCWE4oa3TVr/jd/pGp5qBbnQwg0qoL/rvaZPKe26pVnPSjM6zfaMSpQk4JTMvuOKpJZSsQ0kLQDAy",
+	"GVomTImyFViVZsg931/T/aGp64NJsc2aPTiLXX+/Q9sDC82Krgfl1T5YGwOrqZrigrwZ7nN6Q5ieTkt+",
+	"8PxAWcSH1qtMr2l91AMcgNNq262zjke3KeYI43Bm0qGGfh9BGGFBV2zYG4IjquH6Y+xZnsiAFL4mSAk8",
+	"mdDwofqWDP3+qjcy5Bw09Flat/EZhjfv/E33wPiZVm6+ttllQQ7+IK1nqlyKCypYgqeapcX0mqDgx6dV",
+	"HauDntEYZACIaMibqZNITKV6amAqX3fwoV5jFy9d/NflSrgYelPvdRvt3o4qSrnjzY/mwB2Y3vBbPGiT",
+	"Pu8+fjPxJ7jSX834UT6UnMQbUu2d66Vc2VGo3WiIXdQCCNmxyx3bZf//esPcumm3LnyvleVqXGaJxNbR",
+	"V8z9ZWkc78AO8hrpxma2kIec5R08FBsYmO1fzwYKHf7hle7mV0ots+ClLdhN3pQaGNQWkJX7iX4rWytI",
+	"MKksogtMzLrdaizs4Cv8exHdrWRmb4hKXfQVHvaKvRjqNf1GgyWNrQgahZspjN/At8pdJLA0+VGUlfpE",
+	"7NgVouliE4ONh7vV5Nt5lrmpJCo37X/i+tS4RHsJl+k4PBe7+OftIj5U2tM096Tx9X/vW+WWMxvDNzbC",
+	"q/lGqbXLoFfu2DL0+5rjb4Jj2OkfPygcfb8MR8/39d784dh+seXGh+Lm9iqdqFa0n7oXUisNowxys7Xk",
+	"7Zg0Rr9RLu0oc2xPlRV6KJzm/3xxM/AHm9/IWg//xvLpRwIZZ4aXOx9aqR/LaplVar6xreadvbRK+Tb+",
+	"PuNHo3LETLTltFDgbanTeUCgRh3CUAqD69Mkk2lWDB76EbNKfebchc9ZW3P9/w6CcqrShWNjHF4jLEds",
+	"U4VVYFU3SK4D7a1ebzViI/ZPsBkasmPgUbsICn5VcotDhWLOr9PEZPDhAM14HMkR00/zQlGmc2RiI4yh",
+	"2sF5BBtNk6wlyCYpb3QNE6grhrnMjABjbKtgGpa1PmenybppTJVpEvQNZVm18Nfv2eApXqoE2jggFEqX",
+	"FEchhyyXBquooZTW9GXcIDjfV+olK3WuLgTXWLuaV6Jm5ad5gwptta8UwXnZaaHWdBu5vJMQLppORjcs",
+	"Wk7ZlX87iLJS5ehaCyrjSX8aUd/diOIC+CFKkxztBfGUM7WPd14r4bJBHJkUGwnc09AX2gO+BvknamlT",
+	"8A0vBW5rrlC6uMgjoMFeFmf1UI2Y9wM0x0lC2XQ/k6YJhjzyJMZqwsUcvZNaJk24MIYaXD7CF8ZOc4ER",
+	"4Ae83ICp0nZpxEBGnqLA9jv6QD8GeWQlw5H+GsTPm4Iv/9SkU9t8wlN7B0rO33EmZc+gpEhvgAljaIlA",
+	"wD1fzjTsoPPGDg6u6nFCBTGta1wZWiV/8bR4F0AmnGdYrkoaNzFxCP9a2VmGyLh1DbyAXHcVCZXIZefu",
+	"YRMbSmK8NEjPw2FaKElNdibNPPPqp4lmpSWBuA+wvOTl1drSAJN/mafPZ3Wktk/NGYJ0ODCVOhCHdnEU",
+	"+10xZP2M3mYDmZQEm3gOWB0xEyk0MT4I34JCYRrmmCs5XW2sMsUYTpnSQgdUnhGrZZZWbj2q7PsbPSAW",
+	"BEUkS1WPRmy8bNR1arXYZwg3PThigiQGNMogN0Mfh2xJWStlk5yyZ0KNeYHZvsGh8XuAGlj40Ya4jQ83",
+	"L08AEjabnYV8RyzEUgsnSZikit6QeLlv0Ld13YFR2cxqszh/FnwAPlCqeoBFeoU4vOCLETPQZhUQ2ZEW",
+	"aUwk2gNeckN5bGKb5mXQ3CAqzhf7p7Z2tAqhhwJYtP4jk/b6g5PfOT2WKklMuoFxy5xBANLWxwTaIg2y",
+	"ChlbtTJxOR1mIVmxDZySS1DbXKDPIBPqtxuTybWaJOgcSmsmekiZCqGtKbhoKA/K20IXiBvql8IZCa8t",
+	"MzC3SHdW4OQ0bxXYOy6kKXimkjibrSELgHHIgRE8LryH9lyJkFco6dk30xvs2/oeGrnkSEiwsVD0hoPm",
+	"0WBbqgM272K+pp7vl0erDlDcZ1MMheNyhxW0EBSCycVGKyZjx4K2v77tCtor1yntl1qXFRuUnWbx5DMT",
+	"u0vy68JR3tgcQtlZb/OIwC1yWVfzAlwddG4RDY/BWTaZfSALKs3Pcr4P1XA2iyG0mkTJKrKnBEdWb1jV",
+	"hy0LmMOS8xxfmEXPCTwvY/O2tkqfn1yGUDWDrS/XaJ1lNWJr6s0wjGDsRVhyqerMKzFHizNgNufwXvHX",
+	"TDDZvBTDb5xZnpVMjdjamilbNIOVWa1xX0mncTGb0gR2uFUqAJy3C44oiwh0A2AKxXipiTkRXJHQpqNA",
+	"9okWiNLKPbikF6ThiBXFFWqWVp7N9ZDpZEJDq79AOqAR3nLE9gSBDA0UCixneufgFzQRfO5alwjjWnGi",
+	"FiBZI2/3z6wu2JBVNS9cuk3hFnxQBr0RU8uEhjiOIeEUCuZxqOWVTfJqQyGSSdc0CSdZcoZWSGIOg2SZ",
+	"+5ltrwUUndJSNsdethOaH6qGFTS5Hmi5H2nd+bDBDK/cTWzMcVj9Ix4td3bj2zz4R+5uwsJV0QteUodL",
+	"10UXnF5rLfIHNLfvaUffeSvg+/uLJvj8tt9r+4cF+MZ8vAa6R3xchu0FFjHckLwJtF7r7uMu5nhzo+C7",
+	"cmK3ZkB33+ygKTRlzenhEVcze2izOEFGD1n73A9f/z0xh69b4HfbaXqLE6GGy3H/5ph154fh4Pboi/85",
+	"uYbDVejFW2lz6xe61/byprQ+bMmc3lYReO4Q5yHsisKBw6GMA2v8/sZoJflNklGpjtaWzVaqWrOi1c2V",
+	"pdVbb+683fbQIrgJyGJxsIOzyY2aQ1v7NbO1G4uwqbRGF+QC+vv3W063aTlb01g3p7GePfYmH7bCt0sV",
+	"44WWHQ9CWLXCyO96bLeZ7Z6nt1fArF8+vffnyaah94prtWA74CbZ0GSQnhnXl6v81RYq1JmYDPeKM7Uh",
+	"D3qTVzV/JXsDGlr8B8YaT7bwyjZcR67f7W4xW/UyTXhvuM3SGi4z0y/3ersCnN0//Rt7oQ3NZ361ovt/",
+	"hR+6Gic9+Fo8xdvl+OTWpXQ+C3Ru3U21oKpxedoKECyrhSleptdDfiO0z7K9nlhzpmvW+XKLfCAa5e7W",
+	"8bKxRGWnYreGfKBKI+LfTVKQNuanNa2HFRzqYHG5K9dsdwPnaigrlM0mxS/3DPLdT6svBPjWdHbfJvC3",
+	"g1Gwo4zbPZ63Sj5lQYs/U1N+h6kpNGdBa3isSzvMmhDskpNS7cxZyU3pIFNWLbMaI8rCOLU9wev5FZWi",
+	"6oeoEmD3y5N+36rSe3Ohf7XfhUkpo9sko2Uaa96LAboCbCzY38kH0FSFvyrLzKH94Y7z/x8B9topaE7+",
+	"yoPrIY7jMQ6vSzcxPc49KF//6lpWjnm0/MtBKmLQeZqD85faXINgHvjshYv9ucp6xW0Ws7ubLM9wlnTK",
+	"jMJjhhyTCKUsIgI5uDu7JDSf5bFOzuykYPN20JPcZ2wbI98jx9nQWa7V5CnTa3Wahgyn8hreMXprM4/z",
+	"ahKX6o3ekE8kVMVmfCbfaIYZGtrqQan5XqUh/tHJ8Oiop2XaBvCLNxF8wypeMYiJqgVHEFRrS6J3ThND",
+	"cNP1TG28bS7x04vzx+3Ln857w0NbKA+0gFUqqu2/brrez0P+fvLl5cnw/cm7f6Tdp3Lyy3zyj5e/zNj1",
+	"+17y6YSfvHzy8uCng+Ri8F+bFptNs9Niv8llTdzVkxUx8JsnQRfu09iQtf0AecYr7hbZ3htcLQxcot7t",
+	"rWvEikNtD8UkmtrgXn4BCVi+DSM8MbKzfLspXPs8SQWYaYUjB/Enl2zfqXDhJrTURNwbMqUSwrYYuupA",
+	"TqoJ2jRWuDluiQ1zhezaEbONC1wDCFVuKOX6ugSmV0pwZju0yKxvy4jBTa17mEHJg+AK6HYfKqDBTNWv",
+	"ML7ooKeV7qYQGGN8gTgbMZM24oonFDdpLDWtyiCk2qzmNw0gkUKDs/xAbqFrbakd3Vs3sn2ktjoQ3fuH",
+	"R3J79bdXQW2Lovt1C7q/AnvvLSp0atqgxHp5g2yzyj99o3/6Rn+HvlEnlRCumRFrS0hqZvvB17wU6s6w",
+	"1JioBuZ6qXgiEY7joni17U5yKQz5t7ZHSUUMz7G41uIIwh+ZmJIKL20OTt24N7DUxVCFqw4alAR4M/qD",
+	"maR/KHeRQfHWBOhtUV5bYsI8VRU+XPOWb6SMXf0+WdfLcrWp/dZmWtU6jLoGoyWv8veR0q2pmWc3V1G2",
+	"rO8vajcJ2D9P5Hd24G59HHfT5Z/mBbPQuHGzMDkQ5j4DU4d177lW1ZbAHQ/S9vQydQ5zuFxH5Uaka1o2",
+	"EUTObIcoTbdRGhPPlJcUrLCiXJthZSWVt+HGiBEL4EoHyGY3tSAzdx9D4faFJivLIsjuypNiEehvaGjB",
+	"an4lWruI8LLcLcdct9F8G8YOPKNy58dWplNvx2Xkl2UUUlHcl93efaBdl3NRv3oDN9y88acl8X247p+m",
+	"x7/T9NBstEbv32B2HIA7i7Tz1sffQV5cSAnyAjKNzUy2oMsooFShvdzfhmZEkP0OemYbDkP1eW8wYqbJ",
+	"X+WY23gISJsxt7Vbeh6bU48SQW4oT+WIudbNrnGh0/WkubRiQSF1y6q/MbfdIzOvaJMUAeRV1DDr7XgQ",
+	"QfJt7VsAut+5B+tx79k/5KNfLmZCho9n8S8XL/7xt/FQXv4qEz4+4k9+716r3GmVE/fvUNz8B8qOPzAb",
+	"h4MJvS/qgQjp2EcTSy+3ESz3OP/wEXJhofyoKeybn+TaAcIJrdxX16oHK89RzEMcuxaLrgOJKY+a42uC",
+	"RMqC0tinBwfd3lHH7/id7umxf+wDW7MLq1/yDAG89tyE9/KEMs7GHAvwaxU7k1NzNVIer8xTZerAmxbd",
+	"hEGxVVPttgmIu45ipQu0fpAusjRitcQBMH9s3NyVmjV2rK6Xdp1mKYqcuYh8cz6A6+ZiGidj1lC3zEV+",
+	"/Q1UzzMu7NN512FXIgZFZbnRY1v4ow+XCrMIiyjLJfi450hksVh0pP154TINQj4/2D8dMezaZVu8QRGe",
+	"WdCeaRzpoSALneoP0OWl0NbcMq4RKzZVMx0L8t5rpneBpsFyrsJZsRzb5Crse4Wh8pnRXj1xIItS2jrq",
+	"oBb3DtBecNP1gkynqIfkoTg3+JoDf9f5Wpv+rvN1zKPlXYCuydIdnXy8dkRCHmkqS7BQDrhM0DjFyTSI",
+	"ttdPWD0pb4FsChKdspNFK72i3mRuT2rKOsgzCjxNbiOm6dEKNWTvTqMhxTGqkQqK6VhgGF9PM4GCurmp",
+	"prSBZxuJtWXxXT/bB2iEDtWQUnbQK9eQthSVHjHT4wBKAQFzn6hS4AQc4/CaTyYewmOtug3duF6e7OGh",
+	"vj9i2YeeQZd+wP4B5ZeGprq+RSYcHxhSzQQhKMJLiSgbMRzHXqlBtokZl9zsaA/OxIht764JjNEq6xr+",
+	"iIEdC/W8pd7g5qaZQe9EM4Ch33c4phLNOOOpyaEuXMQ0YlFTEL+D3pCIChIWMv/cxR5FbgEJvVihmGBp",
+	"ouynBR0ZFGksBL0hhYwb/dSI7VXOaPGg72edG1lhfuj5oeEPfnxq8WieCCBqIV2OFPCHCVzhW5IMGuyn",
+	"hQvIpalYSmV+V4+eFb6EC7jhQQy9qBJNU96IJYLeYEU8FFN23TYCkAsUxjyN2nOisGZkroqdyDOTiARd",
+	"N0z9/WJGmGmKkB1koGMTQ3LFYdDzPGNqIWeMhHYNuXzLFIG6eMuaRxsBWWooLLOrW+AWaDZFlE0Elkqk",
+	"IVyAqQ/2MsO6bSTu+ogQAmX+cEFHQdYWWhPffbz7fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -39,6 +39,7 @@ var kinds = map[apperr.Code]problemKind{
 	apperr.MethodNotAllowed:       {http.StatusMethodNotAllowed, "Method not allowed", false},
 	apperr.PayloadTooLarge:        {http.StatusRequestEntityTooLarge, "Payload too large", false},
 	apperr.UnsupportedMediaType:   {http.StatusUnsupportedMediaType, "Unsupported media type", false},
+	apperr.InvalidWebhookURL:      {http.StatusBadRequest, "Invalid webhook URL", false},
 	apperr.InvalidIdempotencyKey:  {http.StatusBadRequest, "Invalid idempotency key", false},
 	apperr.IdempotencyKeyInUse:    {http.StatusConflict, "Idempotency key in use", true},
 	apperr.IdempotencyKeyMismatch: {http.StatusUnprocessableEntity, "Idempotency key mismatch", false},

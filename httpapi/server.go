@@ -28,6 +28,7 @@ import (
 	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/reqctx"
 	"github.com/zestequity/zest-api/tenants"
+	"github.com/zestequity/zest-api/webhooks"
 )
 
 // Deps are what the HTTP server is built from.
@@ -35,6 +36,7 @@ type Deps struct {
 	Investors    *investors.Service
 	Tenants      *tenants.Service
 	Idempotency  *idempotency.Service
+	Webhooks     *webhooks.Service
 	Ready        func(context.Context) error // database reachability, for /readyz
 	Logger       *slog.Logger
 	MaxBatchRows int
@@ -75,7 +77,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		s.problem(c, apperr.New(apperr.MethodNotAllowed, "%s is not supported on this path.", c.Request.Method))
 	})
 
-	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Ready), nil, generated.StrictGinServerOptions{
+	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Webhooks, d.Ready), nil, generated.StrictGinServerOptions{
 		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
 			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema."))
 		},

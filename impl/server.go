@@ -15,11 +15,13 @@ import (
 	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/models"
 	"github.com/zestequity/zest-api/reqctx"
+	"github.com/zestequity/zest-api/webhooks"
 )
 
 // Server implements generated.StrictServerInterface.
 type Server struct {
 	investors *investors.Service
+	webhooks  *webhooks.Service
 	ready     func(context.Context) error
 }
 
@@ -29,13 +31,13 @@ var _ generated.StrictServerInterface = (*Server)(nil)
 const defaultPageSize = 50
 
 // New returns a Server. ready reports whether the database is reachable.
-func New(inv *investors.Service, ready func(context.Context) error) *Server {
-	return &Server{investors: inv, ready: ready}
+func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Context) error) *Server {
+	return &Server{investors: inv, webhooks: hooks, ready: ready}
 }
 
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
 	return generated.GetHealth200JSONResponse{
-		Body:    generated.Health{Status: generated.Ok},
+		Body:    generated.Health{Status: generated.HealthStatusOk},
 		Headers: generated.GetHealth200ResponseHeaders{RequestId: reqctx.From(ctx).RequestID},
 	}, nil
 }
@@ -45,7 +47,7 @@ func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessReque
 		return nil, apperr.Wrap(err, apperr.Unavailable, "The database is unreachable.")
 	}
 	return generated.GetReadiness200JSONResponse{
-		Body:    generated.Health{Status: generated.Ok},
+		Body:    generated.Health{Status: generated.HealthStatusOk},
 		Headers: generated.GetReadiness200ResponseHeaders{RequestId: reqctx.From(ctx).RequestID},
 	}, nil
 }

@@ -186,7 +186,6 @@ func (p Policy) DialContext(dialer *net.Dialer) func(ctx context.Context, networ
 			return control(network, address, c)
 		}
 	}
-	d.Control = nil
 	d.ControlContext = func(ctx context.Context, network, address string, c syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {

@@ -1,6 +1,7 @@
 // Command zest-api serves the Zest Partner API and administers its tenants.
 //
 //	zest-api [serve]                 serve the API (the default)
+//	zest-api worker                  run the webhook dispatcher alone
 //	zest-api migrate                 apply database migrations
 //	zest-api tenants create CLIENT_ID [--name NAME] [--unprovisioned]
 //	zest-api tenants provision CLIENT_ID
@@ -25,6 +26,7 @@ import (
 
 const usage = `usage:
   zest-api [serve [--demo]]        serve the API (the default)
+  zest-api worker                  run the webhook dispatcher alone
   zest-api migrate                 apply database migrations
   zest-api tenants create CLIENT_ID [--name NAME] [--unprovisioned]
   zest-api tenants provision CLIENT_ID
@@ -34,7 +36,10 @@ const usage = `usage:
   zest-api tokens revoke TOKEN_ID
 
 Configuration (environment): DATABASE_URL, ZEST_ADDR, ZEST_MAX_BATCH_ROWS,
-ZEST_MAX_BODY_BYTES, ZEST_LOG_LEVEL, ZEST_AUTO_MIGRATE. See README.md.
+ZEST_MAX_BODY_BYTES, ZEST_LOG_LEVEL, ZEST_AUTO_MIGRATE, ZEST_IDEMPOTENCY_TTL,
+ZEST_IDEMPOTENCY_LOCK_TIMEOUT, ZEST_DISPATCHER, ZEST_WEBHOOK_RETRY_SCHEDULE,
+ZEST_WEBHOOK_TIMEOUT, ZEST_WEBHOOK_CONCURRENCY, ZEST_WEBHOOK_ALLOW_PRIVATE.
+See README.md.
 `
 
 // errUsage reports a command line that cannot be run; usage is printed.
@@ -62,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serve(ctx, rest, stdout, stderr)
+	case "worker":
+		return worker(ctx, rest, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout)
 	case "tenants":

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	zestapi "github.com/zestequity/zest-api"
@@ -16,15 +17,20 @@ import (
 	"github.com/zestequity/zest-api/httpapi"
 	"github.com/zestequity/zest-api/idempotency"
 	"github.com/zestequity/zest-api/investors"
+	"github.com/zestequity/zest-api/netguard"
 	"github.com/zestequity/zest-api/store"
 	"github.com/zestequity/zest-api/tenants"
+	"github.com/zestequity/zest-api/webhooks"
 )
 
 // shutdownGrace bounds how long in-flight requests may run after SIGTERM.
 const shutdownGrace = 60 * time.Second
 
-// sweepEvery is how often expired idempotency keys are deleted.
-const sweepEvery = time.Minute
+// Intervals of the background jobs.
+const (
+	sweepEvery = time.Minute // expired idempotency keys are deleted
+	statsEvery = time.Minute // the dispatcher's counters are logged
+)
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -32,26 +38,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	cfg, log, st, err := start(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.AutoMigrate {
-		applied, err := st.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range applied {
-			log.Info("applied migration", "version", m.Version, "name", m.Name)
-		}
-	}
 
 	doc, err := zestapi.LoadSpec()
 	if err != nil {
@@ -69,6 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Investors:    inv,
 		Tenants:      ten,
 		Idempotency:  idem,
+		Webhooks:     webhooks.New(st, netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate}, nil),
 		Ready:        st.Ping,
 		Logger:       log,
 		MaxBatchRows: cfg.MaxBatchRows,
@@ -99,10 +91,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+
+	// Background work stops after the HTTP server has drained, so that the
+	// events of the last requests are still dispatched by this process.
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	go idem.RunSweeper(background, sweepEvery)
-	log.Info("serving", "addr", ln.Addr().String(), "database", string(st.Dialect()))
+	var jobs sync.WaitGroup
+	defer func() { stopBackground(); jobs.Wait() }()
+	jobs.Go(func() { idem.RunSweeper(background, sweepEvery) })
+	if cfg.Dispatcher {
+		d := dispatcher(cfg, st, log)
+		jobs.Go(func() { d.Run(background) })
+		jobs.Go(func() { d.RunStats(background, statsEvery) })
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "database", string(st.Dialect()), "dispatcher", cfg.Dispatcher)
 
 	select {
 	case err := <-served:
@@ -118,8 +119,66 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopBackground()
+	jobs.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// worker runs the webhook dispatcher alone, for deployments that separate it
+// from the API servers.
+func worker(ctx context.Context, args []string, stderr io.Writer) error {
+	if _, err := parseArgs(flag.NewFlagSet("worker", flag.ContinueOnError), args, 0); err != nil {
+		return err
+	}
+	cfg, log, st, err := start(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d := dispatcher(cfg, st, log)
+	stats, stopStats := context.WithCancel(ctx)
+	defer stopStats()
+	go d.RunStats(stats, statsEvery)
+	log.Info("dispatching webhooks", "database", string(st.Dialect()))
+	d.Run(ctx) // returns once ctx ends and the attempts in flight are recorded
+	log.Info("stopped")
+	return nil
+}
+
+// start reads the configuration, sets up logging and opens (and, unless
+// told not to, migrates) the database.
+func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, *store.Store, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return cfg, nil, nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	if cfg.AutoMigrate {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			st.Close()
+			return cfg, nil, nil, err
+		}
+		for _, m := range applied {
+			log.Info("applied migration", "version", m.Version, "name", m.Name)
+		}
+	}
+	return cfg, log, st, nil
+}
+
+func dispatcher(cfg config.Config, st *store.Store, log *slog.Logger) *webhooks.Dispatcher {
+	return webhooks.NewDispatcher(st, webhooks.DispatcherOptions{
+		Schedule:    cfg.WebhookSchedule,
+		Timeout:     cfg.WebhookTimeout,
+		Concurrency: cfg.WebhookConcurrency,
+		Policy:      netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate},
+		Logger:      log,
+	})
 }
 
 // seedDemo gives a newcomer a tenant to try the API with: only on the

@@ -25,8 +25,10 @@ import (
 	"github.com/zestequity/zest-api/httpapi"
 	"github.com/zestequity/zest-api/idempotency"
 	"github.com/zestequity/zest-api/investors"
+	"github.com/zestequity/zest-api/netguard"
 	"github.com/zestequity/zest-api/store"
 	"github.com/zestequity/zest-api/tenants"
+	"github.com/zestequity/zest-api/webhooks"
 )
 
 // Options adjust a test API server.
@@ -42,6 +44,9 @@ type Options struct {
 	// Idempotency-Key durations (default: the production defaults).
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
+	// StrictWebhookURLs applies the production URL policy; by default tests
+	// may register local receivers.
+	StrictWebhookURLs bool
 }
 
 // API is a running server on a fresh database.
@@ -51,6 +56,7 @@ type API struct {
 	Store       *store.Store
 	Tenants     *tenants.Service
 	Idempotency *idempotency.Service
+	Webhooks    *webhooks.Service
 	Logs        *SyncBuffer
 	HTTP        *http.Client // validates every response against openapi.yaml
 }
@@ -87,8 +93,9 @@ func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: opts.IdempotencyTTL, LockTimeout: opts.IdempotencyLockTimeout, Now: opts.Now, Logger: log,
 	})
+	hooks := webhooks.New(st, netguard.Policy{AllowPrivate: !opts.StrictWebhookURLs}, opts.Now)
 	h, err := httpapi.NewServer(httpapi.Deps{
-		Investors: inv, Tenants: ten, Idempotency: idem, Ready: st.Ping, Logger: log,
+		Investors: inv, Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes,
 	})
 	if err != nil {
@@ -96,7 +103,25 @@ func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Idempotency: idem, Logs: logs, HTTP: ValidatingClient(t)}
+	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t)}
+}
+
+// StartDispatcher runs a webhook dispatcher on the API's database until the
+// returned stop function is called (or the test ends); local receivers are
+// allowed.
+func (a *API) StartDispatcher(t testing.TB, opts webhooks.DispatcherOptions) (*webhooks.Dispatcher, func()) {
+	t.Helper()
+	opts.Policy.AllowPrivate = true
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(a.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	d := webhooks.NewDispatcher(a.Store, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	stop := sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	return d, stop
 }
 
 // Tenant creates an active tenant and returns its token.
