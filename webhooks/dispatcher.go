@@ -228,8 +228,10 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store
 	d.Stats.Attempts.Add(1)
 	status, retryAfter, err := d.send(ctx, c, start)
 	res.LatencyMS = int(d.now().Sub(start).Milliseconds())
+	failure := ""
 	if err != nil {
-		res.Error = ptr(err.Error())
+		failure = err.Error()
+		res.Error = &failure
 	} else {
 		res.StatusCode = &status
 	}
@@ -263,7 +265,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store
 		level = slog.LevelDebug // the counters tell the volume; failures are the news
 	}
 	d.log.Log(ctx, level, "webhook attempt", "event_id", c.EventID, "endpoint_id", c.EndpointID,
-		"attempt", c.Attempts+1, "status_code", status, "error", res.Error, "latency_ms", res.LatencyMS, "outcome", res.Status)
+		"attempt", c.Attempts+1, "status_code", status, "error", failure, "latency_ms", res.LatencyMS, "outcome", res.Status)
 	return res
 }
 
