@@ -146,9 +146,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			}
 			continue
 		}
-		now := d.now()
-		claimed, err := d.store.ClaimDeliveries(ctx, now, now.Add(d.timeout+leaseMargin), free)
-		if err != nil && ctx.Err() == nil {
+		claimed, err := d.claim(ctx, free)
+		if err != nil {
 			d.log.WarnContext(ctx, "claiming webhook deliveries failed", "error", err)
 		}
 		for _, c := range claimed {
@@ -170,6 +169,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	inflight.Wait()
 	close(results)
 	<-recorded
+}
+
+// claim leases up to n due deliveries. A stop does not interrupt it: a claim
+// cut short after the database committed it would strand its deliveries
+// until their leases expired.
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+	defer cancel()
+	now := d.now()
+	return d.store.ClaimDeliveries(ctx, now, now.Add(d.timeout+leaseMargin), n)
 }
 
 // record writes results in batches, so that a busy dispatcher costs the
