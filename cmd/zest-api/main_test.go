@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,9 +160,15 @@ func (s *server) waitOutput(t *testing.T, want string) string {
 
 func startServer(t *testing.T, dir, dbURL string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
+	return startProcess(t, dir, dbURL, nil, "serving", append([]string{"serve"}, args...)...)
+}
+
+// startProcess runs the binary and waits for its log line ready.
+func startProcess(t *testing.T, dir, dbURL string, env []string, ready string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ZEST_ADDR=127.0.0.1:0")
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "ZEST_ADDR=127.0.0.1:0"), env...)
 	stdout := &testkit.SyncBuffer{}
 	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
@@ -177,7 +184,7 @@ func startServer(t *testing.T, dir, dbURL string, args ...string) *server {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == ready {
 				addr <- line.Addr
 			}
 		}
@@ -308,4 +315,56 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not stop")
 	}
+}
+
+// A deployment that separates the two: serve without a dispatcher, and a
+// worker that delivers the events the API recorded; both stop cleanly.
+func TestWorkerDeliversWhatServeRecorded(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "zest.db")
+	token, _, code := cli(t, db, nil, "tenants", "create", "acme")
+	if code != 0 {
+		t.Fatal("create tenant")
+	}
+	token = strings.TrimSpace(token)
+	got := make(chan http.Header, 10)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+	defer rcv.Close()
+
+	env := []string{"ZEST_DISPATCHER=false", "ZEST_WEBHOOK_ALLOW_PRIVATE=true"}
+	api := startProcess(t, dir, db, env, "serving", "serve")
+	post := func(path, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+api.addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/v1/webhook-endpoints", `{"url":"`+rcv.URL+`"}`); code != 201 {
+		t.Fatalf("create endpoint: %d", code)
+	}
+	if code := post("/v1/investors", batch); code != 200 {
+		t.Fatalf("import: %d", code)
+	}
+	select {
+	case <-got:
+		t.Fatal("delivered with the dispatcher off")
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	w := startProcess(t, dir, db, env, "dispatching webhooks", "worker")
+	select {
+	case h := <-got:
+		if !strings.HasPrefix(h.Get("webhook-id"), "evt_") {
+			t.Errorf("delivery headers %v", h)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker delivered nothing")
+	}
+	w.stop(t)
+	api.stop(t)
 }
