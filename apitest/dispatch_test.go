@@ -81,6 +81,10 @@ func TestDeadDispatcherLeasesExpire(t *testing.T) {
 		rcv := newReceiver(t)
 		e.endpoint(t, rcv.URL)
 		e.importRows(t, rowsFor("dead", 5)...)
+		oldest, err := e.api.Store.OldestPendingEvent(ctx)
+		if err != nil || oldest == nil || time.Since(*oldest) > time.Minute {
+			t.Fatalf("oldest undelivered event: %v %v", oldest, err)
+		}
 		now := time.Now()
 		claimed, err := e.api.Store.ClaimDeliveries(ctx, now, now.Add(time.Second), 100)
 		if err != nil || len(claimed) != 5 {
@@ -92,5 +96,9 @@ func TestDeadDispatcherLeasesExpire(t *testing.T) {
 			t.Errorf("%d deliveries while leased", n)
 		}
 		waitFor(t, "the leased deliveries", 5*time.Second, func() bool { return len(rcv.byID()) == 5 })
+		waitFor(t, "no undelivered event", 5*time.Second, func() bool {
+			oldest, err := e.api.Store.OldestPendingEvent(ctx)
+			return err == nil && oldest == nil
+		})
 	})
 }
