@@ -12,7 +12,7 @@ export TEST_DATABASE_URL
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
 generate: ## Regenerate generated/ from openapi.yaml
@@ -26,6 +26,21 @@ verify: generate ## Fail if generated code, go.mod or formatting drift from what
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1; }
 	go vet ./...
 
+# The API reference at /docs runs Swagger UI from these files of the
+# swagger-ui-dist npm package, vendored into apidocs/swagger-ui/ (the bundle
+# names its third-party licenses in swagger-ui-bundle.js.LICENSE.txt).
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE NOTICE
+
+.PHONY: docs-assets
+docs-assets: ## Vendor swagger-ui-dist (SWAGGER_UI_VERSION) from npm into apidocs/swagger-ui/
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack --silent --pack-destination "$$tmp" swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
+	tar -xzf "$$tmp/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz" -C "$$tmp" && \
+	rm -rf apidocs/swagger-ui && mkdir -p apidocs/swagger-ui && \
+	for f in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$f" apidocs/swagger-ui/ || exit 1; done
+	@echo "apidocs/swagger-ui/: swagger-ui-dist $(SWAGGER_UI_VERSION)"
+
 .PHONY: build
 build: ## Build bin/zest-api
 	go build -o bin/zest-api ./cmd/zest-api
@@ -38,3 +53,11 @@ run: build ## Serve on the embedded SQLite database (./zest.db), with a demo ten
 test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_URL)
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
+
+.PHONY: ts-check
+ts-check: build ## Generate a TypeScript client from openapi.yaml (openapi-typescript) and run it against a live server
+	clients/typescript/check.sh bin/zest-api
+
+.PHONY: bench
+bench: build ## Measure the import path against raw PostgreSQL and print the table (BENCH_DATABASE_URL, BENCH_FLAGS)
+	go run ./cmd/zest-bench -bin bin/zest-api $(BENCH_FLAGS)

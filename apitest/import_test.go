@@ -227,9 +227,25 @@ func TestEmailConflicts(t *testing.T) {
 		if got := e.get(t, id1); got.Email != "c-1@example.com" || got.FirstName != "First c-1" {
 			t.Errorf("a replay updated the person: %+v", got)
 		}
-		// The email a known row carried was not claimed: another id may use it.
-		res = e.importRows(t, func() client.InvestorInput { r := row("c-5"); r.Email = "brand-new@example.com"; return r }())
+		// The email a known row carried was not claimed: another id may use
+		// it, later in the same batch or in another one.
+		knownAgain := row("c-1")
+		knownAgain.Email = "claimed-by-nobody@example.com"
+		later := row("c-6")
+		later.Email = "claimed-by-nobody@example.com"
+		res = e.importRows(t, knownAgain, later, func() client.InvestorInput { r := row("c-5"); r.Email = "brand-new@example.com"; return r }())
+		wantRow(t, res, 0, client.RowStatusAlreadyExists, "", "")
+		wantRow(t, res, 1, client.RowStatusCreated, "", "")
+		wantRow(t, res, 2, client.RowStatusCreated, "", "")
+		// A known id is already_exists even when an earlier row of the batch
+		// claimed the email it carries.
+		newFirst := row("c-7")
+		newFirst.Email = "c7@example.com"
+		knownLater := row("c-3")
+		knownLater.Email = "C7@example.com"
+		res = e.importRows(t, newFirst, knownLater)
 		wantRow(t, res, 0, client.RowStatusCreated, "", "")
+		wantRow(t, res, 1, client.RowStatusAlreadyExists, "", "")
 	})
 }
 

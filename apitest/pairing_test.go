@@ -105,7 +105,7 @@ func TestCrashBetweenWritesIsRepaired(t *testing.T) {
 		orphan := models.Person{ZestPersonID: "psn_crashedbeforeuserwrite01", ClientID: "acme", PartnerInvestorID: "acme-inv-7341",
 			Email: "alice@example.com", EmailNormalized: "alice@example.com", FirstName: "Alice", LastName: "Liddell",
 			DateOfBirth: "1985-04-12", KYCManagedBy: models.KYCManagedByPartner, KYCFlags: models.StringList{}}
-		if _, err := e.api.Store.InsertPeople(ctx, []models.Person{orphan}); err != nil {
+		if _, err := e.api.Store.WritePeople(ctx, "acme", []models.Person{orphan}, nil); err != nil {
 			t.Fatal(err)
 		}
 		res := e.importRaw(t, referenceBatch).JSON200

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -493,6 +494,9 @@ type InvestorList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// OpenAPIDocument An OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3).
+type OpenAPIDocument = json.RawMessage
+
 // PartnerInvestorId The partner's own id for the investor; the stable join key between the partner's system and Zest, unique within the tenant.
 //
 // Example: acme-inv-7341
@@ -735,6 +739,9 @@ type EndpointId = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -767,6 +774,34 @@ type Unauthorized = Problem
 
 // UnsupportedMediaType An RFC 9457 problem details object.
 type UnsupportedMediaType = Problem
+
+// GetDocsParams defines parameters for GetDocs.
+type GetDocsParams struct {
+	// IfNoneMatch The `ETag` of a copy you hold (or several, comma-separated). While it
+	// is current, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// GetDocsAssetParams defines parameters for GetDocsAsset.
+type GetDocsAssetParams struct {
+	// IfNoneMatch The `ETag` of a copy you hold (or several, comma-separated). While it
+	// is current, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// GetOpenAPIJSONParams defines parameters for GetOpenAPIJSON.
+type GetOpenAPIJSONParams struct {
+	// IfNoneMatch The `ETag` of a copy you hold (or several, comma-separated). While it
+	// is current, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// GetOpenAPIYAMLParams defines parameters for GetOpenAPIYAML.
+type GetOpenAPIYAMLParams struct {
+	// IfNoneMatch The `ETag` of a copy you hold (or several, comma-separated). While it
+	// is current, the answer is `304 Not Modified` without a body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
@@ -854,9 +889,21 @@ type InvestorCreatedJSONRequestBody = InvestorCreatedWebhook
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetDocs Interactive API reference
+	// (GET /docs)
+	GetDocs(c *gin.Context, params GetDocsParams)
+	// GetDocsAsset A file of the interactive API reference
+	// (GET /docs/{asset})
+	GetDocsAsset(c *gin.Context, asset string, params GetDocsAssetParams)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(c *gin.Context)
+	// GetOpenAPIJSON This contract, as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(c *gin.Context, params GetOpenAPIJSONParams)
+	// GetOpenAPIYAML This contract, as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(c *gin.Context, params GetOpenAPIYAMLParams)
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(c *gin.Context)
@@ -904,6 +951,95 @@ type ServerInterfaceWrapper struct {
 
 type MiddlewareFunc func(c *gin.Context)
 
+// GetDocs operation middleware
+func (siw *ServerInterfaceWrapper) GetDocs(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDocsParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-None-Match, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-None-Match: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetDocs(c, params)
+}
+
+// GetDocsAsset operation middleware
+func (siw *ServerInterfaceWrapper) GetDocsAsset(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "asset" -------------
+	var asset string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "asset", c.Param("asset"), &asset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter asset: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDocsAssetParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-None-Match, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-None-Match: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetDocsAsset(c, asset, params)
+}
+
 // GetHealth operation middleware
 func (siw *ServerInterfaceWrapper) GetHealth(c *gin.Context) {
 
@@ -915,6 +1051,86 @@ func (siw *ServerInterfaceWrapper) GetHealth(c *gin.Context) {
 	}
 
 	siw.Handler.GetHealth(c)
+}
+
+// GetOpenAPIJSON operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIJSON(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOpenAPIJSONParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-None-Match, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-None-Match: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetOpenAPIJSON(c, params)
+}
+
+// GetOpenAPIYAML operation middleware
+func (siw *ServerInterfaceWrapper) GetOpenAPIYAML(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOpenAPIYAMLParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-None-Match, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-None-Match: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetOpenAPIYAML(c, params)
 }
 
 // GetReadiness operation middleware
@@ -1334,7 +1550,11 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 		ErrorHandler:       errorHandler,
 	}
 
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs)
+	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth)
+	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON)
+	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness)
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents)
 	router.GET(options.BaseURL+"/v1/events/:eventId", wrapper.GetEvent)
@@ -1496,6 +1716,15 @@ type NotFoundApplicationProblemPlusJSONResponse struct {
 	Headers NotFoundResponseHeaders
 }
 
+type NotModifiedResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	RequestId    string
+}
+type NotModifiedResponse struct {
+	Headers NotModifiedResponseHeaders
+}
+
 type PayloadTooLargeResponseHeaders struct {
 	RequestId string
 }
@@ -1533,6 +1762,172 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Headers UnsupportedMediaTypeResponseHeaders
 }
 
+type GetDocsRequestObject struct {
+	Params GetDocsParams
+}
+
+type GetDocsResponseObject interface {
+	VisitGetDocsResponse(w http.ResponseWriter) error
+}
+
+type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentSecurityPolicy string
+	ETag                  string
+	RequestId             string
+}
+
+type GetDocs200TexthtmlResponse struct {
+	Body          io.Reader
+	Headers       GetDocs200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs304Response = NotModifiedResponse
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetDocsAssetRequestObject struct {
+	Asset  string `json:"asset"`
+	Params GetDocsAssetParams
+}
+
+type GetDocsAssetResponseObject interface {
+	VisitGetDocsAssetResponse(w http.ResponseWriter) error
+}
+
+type GetDocsAsset200ResponseHeaders struct {
+	CacheControl          string
+	ContentSecurityPolicy string
+	ETag                  string
+	RequestId             string
+}
+
+type GetDocsAsset200TextcssResponse struct {
+	Body          io.Reader
+	Headers       GetDocsAsset200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsAsset200TextcssResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/css")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsAsset200TextjavascriptResponse struct {
+	Body          io.Reader
+	Headers       GetDocsAsset200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsAsset200TextjavascriptResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsAsset200TextResponse struct {
+	Body    string
+	Headers GetDocsAsset200ResponseHeaders
+}
+
+func (response GetDocsAsset200TextResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
+	return err
+}
+
+type GetDocsAsset304Response = NotModifiedResponse
+
+func (response GetDocsAsset304Response) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetDocsAsset404ResponseHeaders struct {
+	RequestId string
+}
+
+type GetDocsAsset404ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers GetDocsAsset404ResponseHeaders
+}
+
+func (response GetDocsAsset404ApplicationProblemPlusJSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -1560,6 +1955,98 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetOpenAPIJSONRequestObject struct {
+	Params GetOpenAPIJSONParams
+}
+
+type GetOpenAPIJSONResponseObject interface {
+	VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIJSON200ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	RequestId    string
+}
+
+type GetOpenAPIJSON200JSONResponse struct {
+	Body    OpenAPIDocument
+	Headers GetOpenAPIJSON200ResponseHeaders
+}
+
+func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON304Response = NotModifiedResponse
+
+func (response GetOpenAPIJSON304Response) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetOpenAPIYAMLRequestObject struct {
+	Params GetOpenAPIYAMLParams
+}
+
+type GetOpenAPIYAMLResponseObject interface {
+	VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIYAML200ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	RequestId    string
+}
+
+type GetOpenAPIYAML200ApplicationyamlResponse struct {
+	Body          io.Reader
+	Headers       GetOpenAPIYAML200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPIYAML304Response = NotModifiedResponse
+
+func (response GetOpenAPIYAML304Response) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReadinessRequestObject struct {
@@ -3175,9 +3662,21 @@ func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse)
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetDocs Interactive API reference
+	// (GET /docs)
+	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
+	// GetDocsAsset A file of the interactive API reference
+	// (GET /docs/{asset})
+	GetDocsAsset(ctx context.Context, request GetDocsAssetRequestObject) (GetDocsAssetResponseObject, error)
 	// GetHealth Liveness probe
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// GetOpenAPIJSON This contract, as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
+	// GetOpenAPIYAML This contract, as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
@@ -3273,6 +3772,59 @@ type strictHandler struct {
 	options     StrictGinServerOptions
 }
 
+// GetDocs operation middleware
+func (sh *strictHandler) GetDocs(ctx *gin.Context, params GetDocsParams) {
+	var request GetDocsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocs(ctx, request.(GetDocsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
+		if err := validResponse.VisitGetDocsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDocsAsset operation middleware
+func (sh *strictHandler) GetDocsAsset(ctx *gin.Context, asset string, params GetDocsAssetParams) {
+	var request GetDocsAssetRequestObject
+
+	request.Asset = asset
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsAsset(ctx, request.(GetDocsAssetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsAsset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetDocsAssetResponseObject); ok {
+		if err := validResponse.VisitGetDocsAssetResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx *gin.Context) {
 	var request GetHealthRequestObject
@@ -3290,6 +3842,58 @@ func (sh *strictHandler) GetHealth(ctx *gin.Context) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		if err := validResponse.VisitGetHealthResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOpenAPIJSON operation middleware
+func (sh *strictHandler) GetOpenAPIJSON(ctx *gin.Context, params GetOpenAPIJSONParams) {
+	var request GetOpenAPIJSONRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIJSON(ctx, request.(GetOpenAPIJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIJSON")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetOpenAPIJSONResponseObject); ok {
+		if err := validResponse.VisitGetOpenAPIJSONResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOpenAPIYAML operation middleware
+func (sh *strictHandler) GetOpenAPIYAML(ctx *gin.Context, params GetOpenAPIYAMLParams) {
+	var request GetOpenAPIYAMLRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIYAML(ctx, request.(GetOpenAPIYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIYAML")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
+		if err := validResponse.VisitGetOpenAPIYAMLResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -3666,187 +4270,208 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pchs50uCrIDgT0dJOkSpeOuOL75Ovbk37asueibbpUYFVIAmrCJQBlCjaoYh9mn2wfZINJIC6ecny",
-	"dPds94+2SFYBiUQi70x8bYV8nnBGmJKt06+tGcEREfDnRUTmCVeEqTckifGSRPrbiMhQ0ERRzlqnrdeC",
-	"SMKUhzCLUKBESgIPLWaEITUjSBCZcCYJohI+S8UFifKvFUeYIYJFTIlAgnxOiVRoQdXMPI7nBAUZGOGy",
-	"/TNZBp2W1yK3eJ7EpHXa0lO2vJYMZ2SONXyEpfPW6Qfzw0evpZaJfk4qQdm0dXfntd6YeS4alnOOUkY/",
-	"pwTRCE24QGpGpYOrg35JuSKIKrPAJU9RyJnCoUIyTRIuVBk0QT5f+d1P0W3/8/GX3nzADpNj4avezWBx",
-	"uDxuefqBlAqNVg1scRFNQCuxPJ8oIupQX5KQs0hqdC4wVWhMJlxo7CuxpGxagqq7bto5ZXSu0edneKNM",
-	"kSkRrTsNRIIFnhNl6eNxKiRvAOftjKCAkVtlHggQn8B2JoLcUJ5KlOAp6aBXCf6ckjMUccS4QuOUxhHi",
-	"AiVYaIqpIDPsXr14ezFoeS2q5/icErFseS2G5/CrAaW0Fnz7nLCpmrVOe77v6bW5z90mqnjKooRT1kgW",
-	"ekULMp5xfo2Ife4HiWhUhnFBrvrXR/NecvJ5II5V9+ZwMbz1l70vA3w4dpAnWM1ywEk+69qNyRdzONi8",
-	"lsKR+Zks6+t5ga+JRNhQiNmenM6RxBNyCjs2oUKq8rnE6JoskUiZ9EZMH3o9BiWycmr1Q/rX7As3iCAh",
-	"oTd6f+WIZYwATzFlcOJ6AzTjqZAd1NX03BsOUSIoU3gcE3R++fjiAoUzLHCoqfBMg7BUM8qmiMR6HCYX",
-	"REgUDHwfUXaDYxpd0RwbV9eagYxYaduGEz88Ise43R93o/YAH5H2SdibtP3ocHxMBrg76Q/d7hn2mO9f",
-	"hTmtpMDhsLprCVaKCD3mvz6MRrc9vz0a3R49/fi3v7aatvQ5nVPVwH/xlCBJv5ASJQ795mMSwyBFGCMy",
-	"wWmszCtzfGuOvzsw5lO3mRm4zQNe8AhHlq3qT5otEgZ/4iSJaYg1uAeJ4OOYzP/2SWrYvzp4YYAxVuHs",
-	"LefPsZgS/YVM53Mslvr0cY7mmC2R4AvZ8lo3OE6JmSbSUMGrV4rzqxhe9loRUZjGAPAN0UJHohmWqDv0",
-	"fRjkDGGF5lwq1PV9H2FBEA5DkigSoSSXRIBTIbjQPEH/dXUS9a+H86OkK/pqeHN0e/KlO+5Hw8nRDI6v",
-	"EktNp63TCY6lPsAKq1S2Tgcan4oqILdHGlykOEcOXIvdmVKJPD04iHgoO1+IVJodqGUn5PMDAEMeVJeq",
-	"98GSef3M5xg8R3McT7iYkwjVKbaKzxXnpohXzRArAyFzNNA8lVoCbXN86/jtzvvJUBypk0V32cfD8Iic",
-	"TLuf+vGQbY/fCwM+KoCPDPjb43kVCgr4/rsl4hzLLzIc//3y1cs1iAX6r2DT8ccxj5ZaXdIi0axDD1bH",
-	"1GByfN2bn3w+Ut2b/u3wy/HYD3vRYHI42x1TFtzd0QMLAWaQc5S/CjJpnbb+cpDrlQfmV3nw2jAA80pd",
-	"xDocUJnT6xliXJ9ZtMASJYKHREoCcregqVrW0zayuwkC+/BBrvsBDM+4GNMoIuyeXItx9VrwGyopZ0Y9",
-	"ru75JJuhsuGKMMyU2+okH8UqngS9xkIxItD564v6/vfGg+hwcjzzr3vzQXIojpW/6C0H+DDcsP/9fP+f",
-	"FWDbfvPzFT3czit+TZjGhSHIcaq0grAaR55WFKlEMpUJYdHDEUSZi16wd5LckzSoe7fGBco85Yqyq1SW",
-	"pNZ51RSissZt9eIVjWM0Jlr7yU8GAksBYW0qaFtFrzkmijRw25NP3bjPhsmROLFc5Gh8EnUn/QoPsdpo",
-	"RkInBRZSZrKIMmQWswMzacbHwxDX+bZW5UqEagZkNEzNgSLOSBnFAXxog2kWPAQZWluvnRl769/LzMIG",
-	"+n1B5VxrDPck4Xnh9U1UnD1bYnMNhKuxmEoSOXMiopMJEYTldsbenKgZjzykTSV90LVM3O+gd1rBR4ws",
-	"gNI0lzSfVmprdd54TPxp79MgXs8je73VBF5Y5/1JPBvk4ThonaA1onEsCI6WBuEGY9viu4HuH4rHMm34",
-	"4PipRs69uasZo5E07W9XgP0SY2UoZeQ2IaHW9OFnxMMwFUIzTuPe0SzCkpHWYN+DRVxw75Qo7Gi6ioeu",
-	"46DDshJmoEUO2l3UsNJCH4hjlnAkibghAk0wjVNBOuilpQk85lZGhzg1Dr6IyjDmwDE/AyYDi6tA47GA",
-	"woegoZdcPeMpi+6vt2WvV8mHcXU1gR8LlPOSI2dLFoSy3pbXREjOLqI6cfTDIWkmkA0q2iCnjpdcIQfM",
-	"9oSRL+FhaOKl3r9whgSRPBUhyX2jRkN7qF19jZcxx1HRDXCPzVWF16ubm5gZmr0FNTuM3IaERBINuieD",
-	"vj9A42WjHrVqm0+i9RvdLejidun39AvUl/XwVlkJI6BI0S8EgUsJ7WE0IQv0gj5C4yWyTqX972u7XRJx",
-	"Q0PyjuEbTGOD4XvRS1oeoUoy0sxzVXysQjT2EQhzaCkssKDxEhXecDpjjBURdQpqsuOMrrJejhQIyKID",
-	"lcHcnoSalvlwRGTlSIiZtuQEweEMpEeEFR5jWdGpNXVRFunNIxGKSIyXv7lm/Y7hVM24oF9IdG+lBczb",
-	"t9rYbVZcjFsFrOEqjY0JFho1zlKeUykpm3q5q8RDKbtmfMG0DifIDb8mDVKpi1fJpQ1SqVt3HDlAd/cc",
-	"mTcfjr7uj52HYEXvmFVvSPSCRBS/BXzckxllQzWRSOHnq7me6gpwv06IOYdsEQI9c500mv1Jmg9tkGPD",
-	"nDQKqEAAILIAbk8jK9b4nSSadS4FVfQE31N6ZSsxgVSeMiWWj2GLqxGei8tXqN89PGx3EY6TGW73UGie",
-	"R5omPJQmCXBWCTFV/RaOy3HJ86ctr6VPAVaay0gO48FovZbXYmkcF8VLMTJ13n7/8WvvriEm5bWekJje",
-	"EAGxhkTwhAhFDRHrAeaJSSjIwOh5a+PLeqNgPBKdq9KLrZ7fO2x3u+3e0Vv/5LTvn/rDzqD7vrioCCvS",
-	"VnROGtZTA5yUQr3bx29rAzFyq87NWs8bgnP/dHkQ+jlkkQKmUko8tJjRmKCEsMjG6O+3GHcK88wHO2TL",
-	"a8k01Ooa0XqoNuFI1PpYJIzi7/WQYx6O/lCOU9spvXyfq6gob2aehcHHn0ioisRj31lJQ9tQg9/prSSG",
-	"77f5xLkvqpu+1HsuCPANxm1MGu1pgHiqPBRyxkioH0eCTFKpZVPmVEc4igSR0kP/93//n/3ONhSgdUoW",
-	"Ll+Uj9tg43kz29jMdTSb/Ont29fIPGS8IhZzdkXgGk3jOEv3qS65EpLur1xKHlZeQ3RFeijBXkSA25Um",
-	"int6Y0Vxmc5CQfCWVNbt9QfDw+1JTSu3m0TVhfUqPDZgPNGv3HktuiILhehFIBp5KCA36ipAEx7HfEEi",
-	"bXdhhjgk1SADwxlsW2AzV9o0glQcULvN6aPWms1Wrcc8nPWuT+aD5Eh0Vf9meHv8xR9DZPFT0xqVVXXW",
-	"rREw/9bI8PIO04zzeIWNsJhbuYlPrK7ztYXj+NWkdfphi/lbd946MVVG9VPNmhyWlo51e4jHkVYcIC9G",
-	"Y44qMpebll9ldRnWWlgIvCyIPgvXim3/QeYQKY7AhsrOpJphBcePMH3CInMqqflOkJALGyXbCeQ6rJUN",
-	"LABeEAf1nfvo9u45lQ2H0J2UrYBz21nD4gzLF1yQ0kG2uqp9dMx5TDBzsjvPYNvAZKur1uDm85UGW0m1",
-	"zihwYtr5EzuW8MuiufZrw9n7ieBYzerYrKsE/Lo8Or/eKPHtIE3LuZhr7dxxLllI/MFRRI0G+roAkd2D",
-	"MpBZak4zxQu+gIRGCnN55YSdQo4O2sMoIknMl3PNGed4iSRRCCPNFYVxT+1vTfduTRcsSTUfum1Peduu",
-	"H2ymN3jxgkiJp0QjYo5vL8ywGiyQt+7zhnOTr34rBEvI0arus4DvGxD4ikHubRorQJVMx3OqtEUm+MJD",
-	"lGXI01xBbI2dN3xhQWk4fFkezAYMw9Iu7cNVtLgV5cOtRs9lPmF59W/4wphIUgtFQ8d6jRXmb0JjT2+p",
-	"rBgq/ibFyR3J4kvdTS9Z/XuHdyq4yRlBGfSial9HlaWhBr3HGJGvJm+IpBFh4UYxXjRT77wdFKedNCby",
-	"avKICsPW8lG7J8fDtj9od3vVsRpV87nVD/IBcExD8j/2cyfk8+I45vmGgUDQv4TkyeJg53qwpuevl+Gz",
-	"GE8bjiTwhSy15+dfH2vCnEIKvCA3lCw6I9ZGgd2VK8bVlaDy+kpoHAen2S+F/Qqc74IzCFP+IJF+pS2w",
-	"omyKYipVJdX1w8fCSXeyoXnKhtT5+pm/XoYvMMNTEj1aNllCXLMfmxP386+PO+g8XuClREFiUpsCQEie",
-	"pGmYPYmQmgmeTm2UzeU/OfPWvFsWaO7LRvOoaQufa2srbtx0O1YmC6KN7qbaC3deqxgb3DTA++Kz1XNf",
-	"GqgJOi+j35xcC8sunyqv6eBXdrJAx8Vjvo6/FM2XVfI8r/uwBQFOtidxKlFQBCGo8+sqrd2XHB5md+sq",
-	"VqMWt0Z5ezD6aCKIzENTIZ4SErfYz38a07F5S8F9yifa7Ayq6mqQmSr1nfwGs1jLDanwPFnjbDMmctXs",
-	"eVjL/tusXucRzxazxuAta6SbVOy6Gug2xkNYIm2pTahxFkBFjiGdHyRw59pGfbOKUBHndcf28aHfRSGO",
-	"CYuwQPpxDwW//vrrr+0XL9pPngQeGhO1IISh7onvt/1u2++auhIemZjgv1tFKBV1DHZXGXYqS9osvHYc",
-	"7iGY3xbsZwd5tI7mH8BXkOm/690FFeYmUmL8J5hxNSMCKtasq63sMdvSvVAt2pFSH8cgtAVyoATiKI8V",
-	"6Pmsd5UbrqbRZwrnNruEv9Fb8bqJSOrsP2cefMHygsmc5ZzZmk+o/fjEKYMESnegy/xHLqUiczjaWth5",
-	"rg5zQdWMmofzVKPCkQ3npE3ZTfuoP+iWj0O3d7yu5Opfo5EcjW59KLvqPhuNbo+efdz771P9Q+Xb/9X8",
-	"8P5/N0bFXOyxXlvK0Jtnj9HJYHiEbAQYmaitRAb5TRy4yTl/bpHqoTkOZ5SRtqYeQLN+4QyNBWbhTJMO",
-	"VcauKFZsBGhv4Pv7psRvRb1J6SXrLai/BwmlWVEoijgxA81NiVMh1GrOoxm2UsSUDTuHolXw+8yw2XOb",
-	"NmKKsySiDHGWDVoG0p2lAozZ+TJhCYWolKmTftawKI1hPeVXqYhLA1VrP9G7N88d0jBDeCx5nCqCAohu",
-	"B/AzZxo36TimoYvplCerliWWIK9l89rqKjvpNsVVpckgMQKm6LoNvF/GBIyaRatgxL4dcXVFS7VYAwbJ",
-	"khRhkMH+KWKVNEOo8nBfJljNzIsmXRnsVWyCHzDC0IIBWcwZKdpUArPh5k2LmcayAxjpZP8UimOrNRhr",
-	"igZEyhhEXMTK0gCYtZaopyfs9ouHqjnFzrzenBoBYwwbDnQ9qaF57S4fXQ/U662kwdWp+00Z5I4AiznK",
-	"AdobApHjNVnGa/OHYdCGXDUY2eFxU7aZ2yaTjVcpB65mYdWdVFn4qWqBYIUWYHwIzqYFwsk6CFwoxAiA",
-	"xpnClMmCbzYBMw3HAGVZzH1bhlNz5HpT+wNXFV7Kkmf6UMZ8OnVEkGWAF7ojlLO9C8HFTWWLNUALOUer",
-	"dbRaiTnEAExmA6ITJPWOmALzPPtyo/6WG/jrA+Na4JZGNIlyNfevzY9qEOUzzZ6suztvlWD0Az1OGYkr",
-	"Uu/qpml1nndvLkyQUFtySpuBcsNUO6fzFcylVNCNEabMDFaQqpr5LOz58oz2k5NrkR6a9NY3JOQ3RNwv",
-	"HCWpNW/LePslJampCTFO9kLkXO8V+BpyRwPCCnQim8RKJdI2/gr3w+Fb3z/1d/GPVyN0APJaTKyKG33W",
-	"y2pgAD/xhSm1r692QQRB5j1zmsptRXo7xTIyCBqh54usNGgbdbiNAjd24AS3/oAmlMRRiVcai0qgcYzZ",
-	"dabLzLGCFyHZslR9rJ+1R9LwdK0cw1EB3URZx2auClpFHkYGGc/ZtDC2k+2abdpuCygGA8W8wlN1xSdX",
-	"ArMpCU5RULCUQdmwnV0KzhDwnxsCTVUqiNMTQBBcAQaC0wzQGZZaKzVINT4go5nnClNEJpTZYaLUqA/E",
-	"DhHUjP0A4SQhWMisiw8tcGTQ9F1gg01iGio7EngI0Jho/EjTB8hY2k1T2B2wBiB6QySPoYWInmzJU2HN",
-	"R7f2XCnQmFcCM0m1EDBqQVvSiOS6hiBGBDscWXXAenUzos1OqNdy+9ryWsX9anmtEto1J3P4A2ZmEACP",
-	"5Sn2JXdxPkXdq6RHbJRGfDIxCX+G3o3SXMzLcmvVSkdIBDN8fzHjsVlwiT2VYwUbc8/mNhjeIHBm6Ryz",
-	"3DIlt0mMGaiiBT2IhDNNeLkWBOdEroQpy2bOnYT3URw4i5cGP277IWSm8ZKycKa3E4LlWoV0usQ2ekM1",
-	"ZGsEmCMHh6yNgiyLs9c4YJZ0uCFObxjoKo9fY3jmB9l8vgu7U0n4y1gK01b5Hod6c8cLbQ7a/nqHzQ7p",
-	"rRtWfGke/DdFVlZs2+UKrTHIwiLQJ80G8K8IRPADFGIhligoAh6cocAIYfOzFsHGIArKHKqWFmBHXZHy",
-	"uyYiZYM9rhHWt6RK7hDxL+KpOOprwaPUZclCzyixDb1EVEL+2xuCbXVFY3pu7sqB6mb70hkKppyRwCXP",
-	"SfDkuHRXFAy6PvpRP7BVXu7KHM5iBzEPBQuyIY9zty5ja45QhShtqmCQQSSz9lxGsT1DgUNNgDgjEu1J",
-	"QvIvDZKDfdvDrRilt2O38h0p02H+ew3eVFQCM84Q0dQpO5qFdOyPB/rIbFSUIctUj1omt6LJUaaaTVHv",
-	"ykkxQcodDY4K4VelJ9PG9IQLo99oo14QcLaEFXui+ZwUHOGm2nwFkmsu6q19meglR6EgYEziWHqIcTQR",
-	"eDonVSf95u2rmI2loNbgeNP26qVssUsPEE2qcsiN2bGrorqVgf5J1eyShIKo7ZOa67DU0kCzERvqMemU",
-	"aY3HPKOZ0EyS8MrIpzGW5HCg1e5+DwnMIj63pc/ocgb+pUx9MgLf+NUrbAoGfDH5+ZcTcfzjz79+Fm8X",
-	"n969fnJ88fz1+wvee46f48vF4O9L/8X7fnh8Mf2vzQavWVBzdvH7itQvr9nmR9lgVEOwykNBItkmRoxe",
-	"gtYqSCqr69VvH90Orj/35l/GJ2E3Oib9yXB6OPM/sVYp9qSf/OC3T3D7y6puf5KEqaBqeak32zbIA//f",
-	"edoUSj93vvfz1xfGM+QhaXcqtG4yaGShyQNUcIkMh7N9NoGoQJOFWcrleqaMjrIJdzWNODQqgImhOz1J",
-	"/k/ZSZT3HYS57VPON9hqLM2DJwuNr1BMlHSvSuPAEimDBDoTGaUCgUFnkolGrJBNxtA4ja+R6VKpjR8a",
-	"gy9nnjl+R+wvf0GPOdPSTmNFG5Aaxfqjttu0HNSa2cFNNygHBIJzWw0M6DxFj4x7dpT6fj+ELYA/idbW",
-	"EIKSXwmNBm0MKiHCbdpeEMbaPr2iUbCvya6yVWDWmoqELIPKqYQYBXkJoosS5b5YzzXh1EDk/nSTtAMf",
-	"vXoz21LLEz23myEmN8T2KTFrWRXP1LPtBatKXoP9vBkTuVWESS285mQ+htad2mgKvDLAoDVnRlPQQY+y",
-	"CKd93tqT+gtwKAaICxjDgBR00DvrHE+wmklXlRUM/AEqRKL0RGmphFXNeAQLCgb+EDXEnrySy8OIMoM2",
-	"vrAo46kK+dy4DIPXry7fooOb7kFGqQEgUxA7J2S384UeFsPEPd9Hr34Ost0/1dYVZdOYoDE2dqpZ/QSC",
-	"yRAFyjwvhnBg1iALpAJjM4rK6ljjnosyaiDWNGFFGL17d/FECwKMppxHKJxxGpL9DnrrmsjqIVb0kQWc",
-	"U9A9827R1yRRpX6wZ65drR6p1mvWK0egQIjxaIn2tODEWnfHEnx3HpIcRphRRWSCQwIPa1ggF951I54D",
-	"u953KpXjPKV+tUCjWi4CoPoPz/KGvHN227XOPkW2ObaezngYpOuwBCziZ7I0h0qGPCHQe6js9EolNN4p",
-	"NL+qtXLS4+QtcHs9tDLQd4akdRpRFxwx9aiWV5Q7/2YxTlnssHuCVsZQs51qCITugwfPtI41aNWr1kjX",
-	"m36qR+4Gnv6nb9iAgwJCDcBOHA/aCwa+D892++afYbAPr55YTAfD29sgB2QxozYx4dr00BMkJhgqMCW3",
-	"wNjYIKy2kMIAg4DfGxWays24JK44HEVUcwwatRfYDJ4yi1utS6AKUlxFC0ZzylJFOgjwk1G83WoKWeNT",
-	"rhTkI0VoTGb4hgBLwhIxmzn+kiyQtr2sAw3taa5g7Bsiwe+cKBLtezaep5mm9ECMTmI8hUOoR8y4Qkbq",
-	"uU4JgbUx0RYAiRDXDEdb9WfIiC+pVY40hmEUj7X0Ig4aNSNLd7Q0FzYuDNczoCr0W17rhghptIJux+/4",
-	"WlngCWE4oa3TVr/jd/pGp5qBbnQwg0qoL/rvaZPKe26pVnPSjM6zfaMSpQk4JTMvuOKpJZSsQ0kLQDAy",
-	"GVomTImyFViVZsg931/T/aGp64NJsc2aPTiLXX+/Q9sDC82Krgfl1T5YGwOrqZrigrwZ7nN6Q5ieTkt+",
-	"8PxAWcSH1qtMr2l91AMcgNNq262zjke3KeYI43Bm0qGGfh9BGGFBV2zYG4IjquH6Y+xZnsiAFL4mSAk8",
-	"mdDwofqWDP3+qjcy5Bw09Flat/EZhjfv/E33wPiZVm6+ttllQQ7+IK1nqlyKCypYgqeapcX0mqDgx6dV",
-	"HauDntEYZACIaMibqZNITKV6amAqX3fwoV5jFy9d/NflSrgYelPvdRvt3o4qSrnjzY/mwB2Y3vBbPGiT",
-	"Pu8+fjPxJ7jSX834UT6UnMQbUu2d66Vc2VGo3WiIXdQCCNmxyx3bZf//esPcumm3LnyvleVqXGaJxNbR",
-	"V8z9ZWkc78AO8hrpxma2kIec5R08FBsYmO1fzwYKHf7hle7mV0ots+ClLdhN3pQaGNQWkJX7iX4rWytI",
-	"MKksogtMzLrdaizs4Cv8exHdrWRmb4hKXfQVHvaKvRjqNf1GgyWNrQgahZspjN/At8pdJLA0+VGUlfpE",
-	"7NgVouliE4ONh7vV5Nt5lrmpJCo37X/i+tS4RHsJl+k4PBe7+OftIj5U2tM096Tx9X/vW+WWMxvDNzbC",
-	"q/lGqbXLoFfu2DL0+5rjb4Jj2OkfPygcfb8MR8/39d784dh+seXGh+Lm9iqdqFa0n7oXUisNowxys7Xk",
-	"7Zg0Rr9RLu0oc2xPlRV6KJzm/3xxM/AHm9/IWg//xvLpRwIZZ4aXOx9aqR/LaplVar6xreadvbRK+Tb+",
-	"PuNHo3LETLTltFDgbanTeUCgRh3CUAqD69Mkk2lWDB76EbNKfebchc9ZW3P9/w6CcqrShWNjHF4jLEds",
-	"U4VVYFU3SK4D7a1ebzViI/ZPsBkasmPgUbsICn5VcotDhWLOr9PEZPDhAM14HMkR00/zQlGmc2RiI4yh",
-	"2sF5BBtNk6wlyCYpb3QNE6grhrnMjABjbKtgGpa1PmenybppTJVpEvQNZVm18Nfv2eApXqoE2jggFEqX",
-	"FEchhyyXBquooZTW9GXcIDjfV+olK3WuLgTXWLuaV6Jm5ad5gwptta8UwXnZaaHWdBu5vJMQLppORjcs",
-	"Wk7ZlX87iLJS5ehaCyrjSX8aUd/diOIC+CFKkxztBfGUM7WPd14r4bJBHJkUGwnc09AX2gO+BvknamlT",
-	"8A0vBW5rrlC6uMgjoMFeFmf1UI2Y9wM0x0lC2XQ/k6YJhjzyJMZqwsUcvZNaJk24MIYaXD7CF8ZOc4ER",
-	"4Ae83ICp0nZpxEBGnqLA9jv6QD8GeWQlw5H+GsTPm4Iv/9SkU9t8wlN7B0rO33EmZc+gpEhvgAljaIlA",
-	"wD1fzjTsoPPGDg6u6nFCBTGta1wZWiV/8bR4F0AmnGdYrkoaNzFxCP9a2VmGyLh1DbyAXHcVCZXIZefu",
-	"YRMbSmK8NEjPw2FaKElNdibNPPPqp4lmpSWBuA+wvOTl1drSAJN/mafPZ3Wktk/NGYJ0ODCVOhCHdnEU",
-	"+10xZP2M3mYDmZQEm3gOWB0xEyk0MT4I34JCYRrmmCs5XW2sMsUYTpnSQgdUnhGrZZZWbj2q7PsbPSAW",
-	"BEUkS1WPRmy8bNR1arXYZwg3PThigiQGNMogN0Mfh2xJWStlk5yyZ0KNeYHZvsGh8XuAGlj40Ya4jQ83",
-	"L08AEjabnYV8RyzEUgsnSZikit6QeLlv0Ld13YFR2cxqszh/FnwAPlCqeoBFeoU4vOCLETPQZhUQ2ZEW",
-	"aUwk2gNeckN5bGKb5mXQ3CAqzhf7p7Z2tAqhhwJYtP4jk/b6g5PfOT2WKklMuoFxy5xBANLWxwTaIg2y",
-	"ChlbtTJxOR1mIVmxDZySS1DbXKDPIBPqtxuTybWaJOgcSmsmekiZCqGtKbhoKA/K20IXiBvql8IZCa8t",
-	"MzC3SHdW4OQ0bxXYOy6kKXimkjibrSELgHHIgRE8LryH9lyJkFco6dk30xvs2/oeGrnkSEiwsVD0hoPm",
-	"0WBbqgM272K+pp7vl0erDlDcZ1MMheNyhxW0EBSCycVGKyZjx4K2v77tCtor1yntl1qXFRuUnWbx5DMT",
-	"u0vy68JR3tgcQtlZb/OIwC1yWVfzAlwddG4RDY/BWTaZfSALKs3Pcr4P1XA2iyG0mkTJKrKnBEdWb1jV",
-	"hy0LmMOS8xxfmEXPCTwvY/O2tkqfn1yGUDWDrS/XaJ1lNWJr6s0wjGDsRVhyqerMKzFHizNgNufwXvHX",
-	"TDDZvBTDb5xZnpVMjdjamilbNIOVWa1xX0mncTGb0gR2uFUqAJy3C44oiwh0A2AKxXipiTkRXJHQpqNA",
-	"9okWiNLKPbikF6ThiBXFFWqWVp7N9ZDpZEJDq79AOqAR3nLE9gSBDA0UCixneufgFzQRfO5alwjjWnGi",
-	"FiBZI2/3z6wu2JBVNS9cuk3hFnxQBr0RU8uEhjiOIeEUCuZxqOWVTfJqQyGSSdc0CSdZcoZWSGIOg2SZ",
-	"+5ltrwUUndJSNsdethOaH6qGFTS5Hmi5H2nd+bDBDK/cTWzMcVj9Ix4td3bj2zz4R+5uwsJV0QteUodL",
-	"10UXnF5rLfIHNLfvaUffeSvg+/uLJvj8tt9r+4cF+MZ8vAa6R3xchu0FFjHckLwJtF7r7uMu5nhzo+C7",
-	"cmK3ZkB33+ygKTRlzenhEVcze2izOEFGD1n73A9f/z0xh69b4HfbaXqLE6GGy3H/5ph154fh4Pboi/85",
-	"uYbDVejFW2lz6xe61/byprQ+bMmc3lYReO4Q5yHsisKBw6GMA2v8/sZoJflNklGpjtaWzVaqWrOi1c2V",
-	"pdVbb+683fbQIrgJyGJxsIOzyY2aQ1v7NbO1G4uwqbRGF+QC+vv3W063aTlb01g3p7GePfYmH7bCt0sV",
-	"44WWHQ9CWLXCyO96bLeZ7Z6nt1fArF8+vffnyaah94prtWA74CbZ0GSQnhnXl6v81RYq1JmYDPeKM7Uh",
-	"D3qTVzV/JXsDGlr8B8YaT7bwyjZcR67f7W4xW/UyTXhvuM3SGi4z0y/3ersCnN0//Rt7oQ3NZ361ovt/",
-	"hR+6Gic9+Fo8xdvl+OTWpXQ+C3Ru3U21oKpxedoKECyrhSleptdDfiO0z7K9nlhzpmvW+XKLfCAa5e7W",
-	"8bKxRGWnYreGfKBKI+LfTVKQNuanNa2HFRzqYHG5K9dsdwPnaigrlM0mxS/3DPLdT6svBPjWdHbfJvC3",
-	"g1Gwo4zbPZ63Sj5lQYs/U1N+h6kpNGdBa3isSzvMmhDskpNS7cxZyU3pIFNWLbMaI8rCOLU9wev5FZWi",
-	"6oeoEmD3y5N+36rSe3Ohf7XfhUkpo9sko2Uaa96LAboCbCzY38kH0FSFvyrLzKH94Y7z/x8B9topaE7+",
-	"yoPrIY7jMQ6vSzcxPc49KF//6lpWjnm0/MtBKmLQeZqD85faXINgHvjshYv9ucp6xW0Ws7ubLM9wlnTK",
-	"jMJjhhyTCKUsIgI5uDu7JDSf5bFOzuykYPN20JPcZ2wbI98jx9nQWa7V5CnTa3Wahgyn8hreMXprM4/z",
-	"ahKX6o3ekE8kVMVmfCbfaIYZGtrqQan5XqUh/tHJ8Oiop2XaBvCLNxF8wypeMYiJqgVHEFRrS6J3ThND",
-	"cNP1TG28bS7x04vzx+3Ln857w0NbKA+0gFUqqu2/brrez0P+fvLl5cnw/cm7f6Tdp3Lyy3zyj5e/zNj1",
-	"+17y6YSfvHzy8uCng+Ri8F+bFptNs9Niv8llTdzVkxUx8JsnQRfu09iQtf0AecYr7hbZ3htcLQxcot7t",
-	"rWvEikNtD8UkmtrgXn4BCVi+DSM8MbKzfLspXPs8SQWYaYUjB/Enl2zfqXDhJrTURNwbMqUSwrYYuupA",
-	"TqoJ2jRWuDluiQ1zhezaEbONC1wDCFVuKOX6ugSmV0pwZju0yKxvy4jBTa17mEHJg+AK6HYfKqDBTNWv",
-	"ML7ooKeV7qYQGGN8gTgbMZM24oonFDdpLDWtyiCk2qzmNw0gkUKDs/xAbqFrbakd3Vs3sn2ktjoQ3fuH",
-	"R3J79bdXQW2Lovt1C7q/AnvvLSp0atqgxHp5g2yzyj99o3/6Rn+HvlEnlRCumRFrS0hqZvvB17wU6s6w",
-	"1JioBuZ6qXgiEY7joni17U5yKQz5t7ZHSUUMz7G41uIIwh+ZmJIKL20OTt24N7DUxVCFqw4alAR4M/qD",
-	"maR/KHeRQfHWBOhtUV5bYsI8VRU+XPOWb6SMXf0+WdfLcrWp/dZmWtU6jLoGoyWv8veR0q2pmWc3V1G2",
-	"rO8vajcJ2D9P5Hd24G59HHfT5Z/mBbPQuHGzMDkQ5j4DU4d177lW1ZbAHQ/S9vQydQ5zuFxH5Uaka1o2",
-	"EUTObIcoTbdRGhPPlJcUrLCiXJthZSWVt+HGiBEL4EoHyGY3tSAzdx9D4faFJivLIsjuypNiEehvaGjB",
-	"an4lWruI8LLcLcdct9F8G8YOPKNy58dWplNvx2Xkl2UUUlHcl93efaBdl3NRv3oDN9y88acl8X247p+m",
-	"x7/T9NBstEbv32B2HIA7i7Tz1sffQV5cSAnyAjKNzUy2oMsooFShvdzfhmZEkP0OemYbDkP1eW8wYqbJ",
-	"X+WY23gISJsxt7Vbeh6bU48SQW4oT+WIudbNrnGh0/WkubRiQSF1y6q/MbfdIzOvaJMUAeRV1DDr7XgQ",
-	"QfJt7VsAut+5B+tx79k/5KNfLmZCho9n8S8XL/7xt/FQXv4qEz4+4k9+716r3GmVE/fvUNz8B8qOPzAb",
-	"h4MJvS/qgQjp2EcTSy+3ESz3OP/wEXJhofyoKeybn+TaAcIJrdxX16oHK89RzEMcuxaLrgOJKY+a42uC",
-	"RMqC0tinBwfd3lHH7/id7umxf+wDW7MLq1/yDAG89tyE9/KEMs7GHAvwaxU7k1NzNVIer8xTZerAmxbd",
-	"hEGxVVPttgmIu45ipQu0fpAusjRitcQBMH9s3NyVmjV2rK6Xdp1mKYqcuYh8cz6A6+ZiGidj1lC3zEV+",
-	"/Q1UzzMu7NN512FXIgZFZbnRY1v4ow+XCrMIiyjLJfi450hksVh0pP154TINQj4/2D8dMezaZVu8QRGe",
-	"WdCeaRzpoSALneoP0OWl0NbcMq4RKzZVMx0L8t5rpneBpsFyrsJZsRzb5Crse4Wh8pnRXj1xIItS2jrq",
-	"oBb3DtBecNP1gkynqIfkoTg3+JoDf9f5Wpv+rvN1zKPlXYCuydIdnXy8dkRCHmkqS7BQDrhM0DjFyTSI",
-	"ttdPWD0pb4FsChKdspNFK72i3mRuT2rKOsgzCjxNbiOm6dEKNWTvTqMhxTGqkQqK6VhgGF9PM4GCurmp",
-	"prSBZxuJtWXxXT/bB2iEDtWQUnbQK9eQthSVHjHT4wBKAQFzn6hS4AQc4/CaTyYewmOtug3duF6e7OGh",
-	"vj9i2YeeQZd+wP4B5ZeGprq+RSYcHxhSzQQhKMJLiSgbMRzHXqlBtokZl9zsaA/OxIht764JjNEq6xr+",
-	"iIEdC/W8pd7g5qaZQe9EM4Ch33c4phLNOOOpyaEuXMQ0YlFTEL+D3pCIChIWMv/cxR5FbgEJvVihmGBp",
-	"ouynBR0ZFGksBL0hhYwb/dSI7VXOaPGg72edG1lhfuj5oeEPfnxq8WieCCBqIV2OFPCHCVzhW5IMGuyn",
-	"hQvIpalYSmV+V4+eFb6EC7jhQQy9qBJNU96IJYLeYEU8FFN23TYCkAsUxjyN2nOisGZkroqdyDOTiARd",
-	"N0z9/WJGmGmKkB1koGMTQ3LFYdDzPGNqIWeMhHYNuXzLFIG6eMuaRxsBWWooLLOrW+AWaDZFlE0Elkqk",
-	"IVyAqQ/2MsO6bSTu+ogQAmX+cEFHQdYWWhPffbz7fwEAAP//",
+	"7L17c9s4ljf8VfBqtir2u5QsyVJsy7W169ymPZ1bx87M04myJkRCEmIKUADQspJy1X6a/WD7SZ7CAUCC",
+	"F90cp7tnn54/pmObBIGDg3M/P3xrRHw254wwJRuDb40pwTER8M+nOJqSp5wpwRP9c0xkJOhcUc4ag0bI",
+	"eDPST4QDhFHE50s0w0s0IuiazFWARqlCs1Qq/RtBbnBCY6xIjEZkzAVBBEdTlErSagQNcotn84Q0Bg03",
+	"ZiNoCPIlpYLEjYESKQkaMpqSGdbzUMu5flYqQdmkcXcXNPQkCVMXJEoFVcu3PKHRsjrlF1yMaCyRmhI0",
+	"xxOCFEcJxzHCbKmmlE3QWPBZgLhAkjDv14oHCDOupkQgLuiEsuK0YzLGaaKaUkTokSTJ+NEporOJ9zOK",
+	"scKDUyTVMiH+7x+lTOIxaVKWUEYenSIz4cJQfPSZRPZXjMNTIyxJMxU0+8VY4BlpYhYRqbiQ9vc70vH5",
+	"JZ5UyXY5JYgwRdUSKTxBfIzUlEoUGaKfGlpRhShD4fm4+Zoz0nyFVTQNNYHzvbdsUiTdsPHl8OKn68uz",
+	"m7jz4eYqnrz/fHnycvLLsLHj3M9jMptzPaN3ZJ7gpX6rvJK3gkjClN7MGIV6zDBAiylhwBKCyDlnkiBq",
+	"WEQTksT5rxVHmCGCRUKJQHpuRCq0oGpqHsczgsJsGtGy+TNZhsXV6k82/HUQls4ag4/mD5+CmnW9M985",
+	"r1nOGUoZ/ZISRGM05sJsi51XC/2SckX0vsAClzyFHcORQjKdz7lQxakJ8uWq3fkc3x5+Of7anfXY4/mx",
+	"aKvuTW/xeHm842a8I0osz8aKiOqsL0jEmT6FHC0wVU4gCP0KZZPCrDrrPjujjM40+doZ3ShTZEJE405P",
+	"Yo71mVBOmqVCclHP3SEjt8o8EBr+JmguyA3lqQRJ0UJv5vhLSk5RzBHjCo1SmsRaUMyx0BxTImbUuXp1",
+	"ed5rBA2qv/ElJWLZCBoMz+CvZiqFteDbl4RN1LQx6LbbgV6b+7lTxxXPWTznlNWyhV7RgoymnF8jYp97",
+	"JBGNi3NckKvD66NZd37ypSeOVefm8aJ/2152v/bw45Gb+RyraT5xkn917cbki3nc27wW78j8TGrE9it8",
+	"TSTChkMy8ePOn5aeA9ixMRVSFc8lRtdkiUTKZDBk+tDrMSiRpVOrH9J/zX7hBhEkIvRG768cskwQ4Amm",
+	"DE5ct4emPBWyhTqan7v9PpoLyhQeJQSdXTw9P0fRFAscaS481VOwGoUkehwmF0RIFPbabUQZyMkrmlPj",
+	"6loLkCErbFt/3I6OyDFuHo46cbOHj0jzJOqOm+348eiY9HBnfNh3u2eUeb5/JeG0kgP7/fKuzbFSROgx",
+	"//PjcHjbbTeHw9uj55/+9V8atVs61loAlMCKE6dVDZw1azto+TTlSYz2QPveEIGTAEV8NsNNSfRRViTe",
+	"b6F/TGmi92PItApKhQB5rjfOUFML7/Cw3UOvuUKveEzHlMQh7DdPFcJoxONlmaZrlVA9JX0911gvDF/S",
+	"GVU1ykhbIJJ+LZpA/Xa9zEhgEP9D1ugwr8zwrZGFTnqYnzr1ktFxMgjGJzi2Okb/ZLW6/ieezxMaYT3d",
+	"g7ngo4TM/vWz1HP/5uYLA4w0DS45f4nFhOhfyHQ2w2Kpt5pzNMNsiQRfyEbQuMFJSsxnYj0rePVKcX6V",
+	"wMtBIyYK0wQmfGNNmSmWqNNvt2GQU4QVmnGpUKfdbiMsCMJRRObatJznahloKgQXWkDqf12dxIfX/dnR",
+	"vCMOVf/m6Pbka2d0GPfHR1OQZUos9aFtDMY4kVqaKaxS2Rj0ND0VVcAnT/R0keIcuela6k6VmsvBwUHM",
+	"I9n6SqTSslEtWxGfHcA05EF5qXof7JmvCsCcgmdohpMxFzMSo+rxLdNzhRDx6apPX2kgZLg7M9e3kGVV",
+	"+nZmh/O+OFIni87yEPejI3Iy6Xw+TPpse/qem+kjb/rITH97Oq8igUfvv1kmzqn8KqPx3y7evF5DWOD/",
+	"EjWdstCSRYsfbR+YdejBqpTqjY+vu7OTL0eqc3N42/96PGpH3bg3fjzdnVJ2uruTBxYCwiCXKP8iyLgx",
+	"aPzlIHcJD8xf5cFbIwDMK1V57mhAZc6vp4hxfWbRAks0FzwiUhIwQjwn04qepjFk6mZgHz7IDWGYg3Hm",
+	"YsLuKbUYV28Fv6GScmZ8hfKej7MvlDZcEYaZcls9z0exVjhBb7FQjAh09va8uv/dUS9+PD6etq+7s978",
+	"sThW7UV32cOPow37f5jv/wtvbttvfr6ih9t5xa8J07QwDKndfqrkahqBe00lkqmcExY/HEMUpeg5ey/J",
+	"PVmDuncrUqAoU64ou0plQWudlf1CKivSVi9e0SRBI6JNwfxkIHCbENZ+k3bc9JoTokiNtD353EkOWX9+",
+	"JE6sFDkancSd8WFJhljTPGOhE0+EFIWsdt/NYnYQJvX0eBjmOtvWxV5JUC2AjLmtJVDMGSmSOIQfmuCn",
+	"hg/BhtbxbWae7/r3Mh+5hn9fUTlz5vM9WHjmvb6Ji7NnC2KuhnE1FVNJYudbxXQ8JtoAz3Zqb0bUlMcB",
+	"0n6jPuhaJ+630Hvt7SBGFsBpWkqan1Zaa1XZeEzak+7nXrJeRna7qxncW+f9WTwb5OEkaJWhNaFxIgiO",
+	"l4bghmLb0ruG7x9KxjLtBeLkuSbOvaWrGaOWNe3froD6BcHKUMrI7ZxE2tKHPyMegQMYu1iXFhGWjbQF",
+	"+wHCA16sq8BhR5NVMnSdBO0XjTAzW+Rmu4sZVljoA0nMAo0kETdEoDGmSSpISzvEwBN4xK2OjnBqop0x",
+	"lVHCQWJ+AUqGllYQwfVI+BA89JqrFzxl8f3ttuz1Mvswrq7G8EePc15z5HxJTynrbXlLhOTsPK4yx2HU",
+	"J/UMssFE6+Xc8Zor5CazPWPkS3gYnnit9y+aIkEkT0VE8kCxsdAecFddtKU+4gNRHoa1jzVaVhIFeTDn",
+	"VB9jQYzlaKI1xSlCWqrp5aXWzbKQw/IyHOvegWfyyPvutHiLlwnHsR8SuQejK+/1MqPPzRfqIycVn5Tc",
+	"RoTEEvU6J73Ddg+NlrU25SqWP4nXM33H80vs0u8ZI6ku6+E91AJFwKikXwmC8Braw2hMFugVfaJ51AbY",
+	"9n+sH3tBxA2NyHuGbzBNDIXvxS9pcYQyy0jznSv/sRLT2Ecg/6UtEoEFTZbIe8PZzwlWRFQ5qM6nNXbb",
+	"ep3qMZAlBypOc3sWqlvmwzGR1akRZtqrFZDE1po0xgqPsCz5F5q7KIv15pEYxSTBy9/dy3jPcKqmXNCv",
+	"JL63AQeu/qV2/OuNOBNigshAmcdGBAtNGhc1mFEpKZsEedgoQCm7ZnzBtD0ryA2/JjUauoNX6egNGrpT",
+	"DaK5ie4eRTNvPhx/3Z86DyGK3jNr6pH4FYkpvgR63FMYZUPVsYj356uZ/tQV0H6dEnPBaX8G+stV1qiP",
+	"rWk5tEGP9XPW8EiBYILITnB7Hlmxxh+k0WygLSyTJ/yR2itbiTHMeMqUWD6FLS6bgOcXb9Bh5/HjZgfh",
+	"ZD7FzS6KzPNI80SA0vkcJKuEZLt+CyfFhPXZ80bQ0KcAKy1lJIfxYLRuI2iwNEl89eKnLM+aHz59697V",
+	"JCuDxjOS0BsiIO8yF3xOhKKGifUAs7mpi8qm0Q3WFh7ojYLxSHymCi82uu3u42an0+weXbZPBoftQbvf",
+	"6nU++IuKsSJNRWekZj2ViZNCDcD2if3KQIzcqjOz1rOaROU/XIGMfg5ZooDbmJIALSAhOycstsUb91uM",
+	"O4V5SYwdshE0ZBppc41oO1S7syRufPIZw/97Nf2a1yl8LBYw2E8G+T6XSVHczLw8xxRk+cxj31nJQ9tw",
+	"Q7vVXckMP27ziQvllDd9aR0xLTcYd+n1PT0hnqoARZwxEunHkSDjVGrdlCUYEI5jQaQM0P/813/vt7bh",
+	"AG1Tsmj5qnjcehvPm9nGeqmjxeRPl5dvkXnIRIgs5eyKIEycJklWB1Zecik9f7hyKXmKfQ3T+fxQmLtP",
+	"ALcrdRz3/Maq4iKfRYLgLbms0z3s9R9vz2rauN2kqs5thOWpmcYz/cpd0KArggFELwLROEAhuVFXIRrz",
+	"JOELExvADHGotkJmDhARQKEtaWrSGOpGwOw2p49abzZbtR7z8bR7fTLrzY9ERx3e9G+Pv7ZHkGX9XLdG",
+	"ZU2ddWsEyl8aHV7cYZpJnsDbCEu5lZv4zNo63xo4Sd6MG4OPW3y/cResU1NFUj/XoslRaelEd4B4EmvD",
+	"AQqmNOWoIjO5afllUZdRrYGFwEtP9dl5rdj2RzKfkeKmEDg7k2qKFRw/wvQJi82ppOZ3gkRc2IzhTlOu",
+	"zrW0gd7EPXVQ3blPbu9eUllzCN1J2WpybjsrVJxi+YoLUjjI1la1j444TwhmTnfnpY0bhGx51Xq6+fcK",
+	"g63kWucUODXtYqsty/hF1Vz5a83Z+4ngRE2r1KyaBPy6ODq/3qjx7SB1yzmfaevcSS7pFUHhOKbGAn3r",
+	"zcjuQXGSWZlSPccLvoBKVwrfCorFS169EtrDKCbzhC9nWjLO8BJJohBGWioKE57a35rv3ZrO2TzVcui2",
+	"OeFNu37wmd7hxSsiJZ4QTYgZvj03w+ppgb51P284N/nqtyKwhHq18j4L+H0NAd8wKMpOEwWkkuloRpX2",
+	"yARfBIiyjHhaKoitqfOOL+xUag5fVhO0gcKwtAv7cJksbkX5cKvJc5F/sLj6d3xhXCSplaLhY73GkvA3",
+	"acLnt1SWHJX2JsPJHUn/pc6ml6z9vcM7JdrkgqA4dd+0r5LK8lCN3WOcyDfjd0TSmLBooxr33dS7YAfD",
+	"aSeLibwZP6HCiLV81M7Jcb/Z7jU73fJYtab5zNoH+QA4oRH5D/tzK+IzfxzzfM1AoOhfQyGpP9iZHqzu",
+	"+etl9CLBk5ojCXIhK3P6+denmjFNJ40gN5QsWkPWRKHdlSvG1ZWg8voKynfDQfYXb79CF7vgDFK2jyTS",
+	"rzQFVpRNUEKlKtXrfvzknXSnG+o/WdNTUT3z18voFWZ4QuInyzpPiGvxY+sDf/71aQudJQu8lCicmzKv",
+	"EAiSF6waYU9ipKaCpxObcXS1YM69Ne8WFZr7Za17VLeFL7W3ldRuuh0r0wXxxnBT5YW7oOHnSTcN8MF/",
+	"tnzuCwPVzS7I+DdnV2/ZxVMV1B380k56fOwf83XyxXdfVunzvCHIdoo43T5PUolCfwphVV6Xee2+7PAw",
+	"u1s1sWqtuDXG24PxRx1DZBGaEvMUiLjFfv7DuI71WwrhUz7WbmdYNlfDzFWp7uR3uMVab0iFZ/M1wTbj",
+	"Ipfdnof17L/P63UR8WwxaxzeokW6ycSumoFuYwKEJdKe2piaYIHp5QTWeSRBOlc26rtNhJI6rwa2jx+3",
+	"OyjCCWExFkg/HqDw119//bX56lXz2bMwQCOiFoQw1Dlpt5vtTrPdMQ1HPMalhsjfxkQodPv0djcZdupX",
+	"26y8dhzuIYTfFuJnB320jucfIFaQ2b/rwwUl4SZSYuInrncZmp5NqK0YMdsyvFBuYJJSH8cwsp2TYATi",
+	"OM8V6O/Z6Co3Uk2Tz3RUbg4Jf2e04s2csLO35894lM5syLRSLmefQYetNortg2jPJffknEQtPicMz6ls",
+	"cTE54Fge3By22q1DcMb96dnnoGFszMHCUdMav3ijN/62jrmraisXenzB8g7gXFSe2iZm6N/5zCmDIlgn",
+	"iIpyUy6lIjMQSVpJB66xeEHVlJqH83IxT9REM9Kk7KZ5dNjrFI9xp3u8rofwP4dDORzetqGPsPNiOLw9",
+	"evFp798H+g+l3/7/9Q/v/3ttNs/lTOt2+92Lp+ik1z9CNnONTLZZ2gb7Os1Rl1Q4s0QN0AxHU8pIU3M9",
+	"kFm/cIpGArNoqlmeKuMP+V03Idrrtdv7pmd1Rc9Q4SUb5ai+B0XBWZczijkxA81Mm5qXIjZyxAxbakTL",
+	"hp1BFzbEq6bY7LktdzENdhJRhjjLBi1O0skAb46ZXDDpFIWolKnT2tYhKoxhI/xXqUgKA5WbmdH7dy8d",
+	"0TBDeCR5kiqCQji4IfyZM02bdJTQyOWiih8r99kWZl6pyLYdcvaj2zTIFT4GBR3wiY7bwPtVesCoWZYN",
+	"Rjy0I67uSio33MAgWaEpDNLbHyBWKhWFTh33Sy3NzIum5Bz8bGySNjBC304DKtEzVrQlEGbDzZuWMrWt",
+	"IzDSyf4Aur3LfTRrGj9EyhhkisTK9g74aqXAUH+wc+gfqvrSQPN6fUkHjNGvOdDVYoz6tbueAj1Qt7uS",
+	"B1e3X9R1ATgG9OvMQ7TXBybHayrF19aAw6A1NXYwsqPjpio5t02mirDUi12uHqsG17K0WdlzwgotwGkS",
+	"nE08xskgMc4VYgSmxpnClEkvpjwH9xInMMuimvu+yqz6jPsmPA8Hc1DodGD6UCZ8MnFMkFXxe3AfxYp9",
+	"Lym6qfW0MlGvVmq1bVnBTIDchanIQHSMpN4Rg5iQV41utDvzwMT6hL5WuIURTYFfJWxt67pqVPlUiycb",
+	"ps+xP4x9oMcpEnFFyWDVpS5/5/27c5Pc1B6o0u6r3PCpncsQPTcvFXRjZixz3xWU2GaxFnu+AmP95Ozq",
+	"80Odvf2ORPyGiPul0SS1bnmRbr+kJDV9PSY54GX89V5BjCQPkCCswCayxbdUIkVnZEXY5PFluz1o7xLX",
+	"L2cWYcprKbEq3/VFL6tGAPzEFwYuobraBREEmffMaSri5HR3ysFkM6idPV9k7V3bmMNNFLqxQ6e49Q9o",
+	"TEkSF2Sl8QQFGiWYXWe2zAwreBGKRAsd5PpZeySNTNfGMRwVsE2UDcjmpqA15GFk0PGcTbyxnW7XYtMi",
+	"ZqAEHBTzCk/VFR9fCcwmJByg0PPwwdiwUEVeEAfi/oZBU5UK4uwEUARXQIFwkE10iqW2Sg1RTezKWOa5",
+	"wRSTMWV2mDg15gOxQ4SVIEWI8HxOsJAZLBX1JDJY+i4hw8YJjZQdCSIbaEQ0faQBtjIRgrpP2B2wDiB6",
+	"RyRPABNHf2zJU2HdR7f23CjQlFcCM0m1EjBmQVPSmOS2hiBGBTsaWXPARqMzps1OaNBw+9oIGv5+NYJG",
+	"gexakjn6gTAzBIDH8taAQpg7/0Q1GqZHrNVGfDw2hYqG343R7NeTubVqoyMighm5v5jyxCy4iCRXyHFs",
+	"rJmb2bBBjcKZpjPMcs+U3M4TzMAU9ewgEk014+VWEJwTuXJOWRV2Hty8j+HAWbI09HHbD6k+TZeURVO9",
+	"nZDk1yaksyW2sRvKqWajwBw7OGJtVGRZfUBFAmbFkhvqC4wAXRWprE0rPZL159vbnVKhYiZSmPbK9zhg",
+	"BjhZaGvn9tcHbHYoy92w4gvz4G+UEVqxbRcrrMYwS+cA8J8tPLgiUHkQoggLsUShP/HwFIVGCZs/axVs",
+	"HKKwKKEq5Qx21BWlymsyaTZJ5ZDdvqfEc4dKBZ9O/qhvBY9TV90LIGhiG36JqYS6vXcE266Q2rLiPJQD",
+	"Her2pVMUTjgjoSv6kxDJcWW6KOx12uiv+oGt6olX1p76kHgBChdkQ/3pbrB5a45QiSltiWOYzUhmeHPG",
+	"sD1FoSNNiDgjEu1JQvJfGiKH+xaU0K8usGM38h0p8mH+98p8U1FKKDlHRHOnbGkR0rJ/PNBHZqOhDNWx",
+	"etQiu/kuR5FrNmXrSyfFJFd3dDhKjF/Wnkw702MujH2jnXpBINgSlfyJ+nPiBcINYsAKIldC1FvHMtFr",
+	"jiJBwJnEiQwQ42gs8GRGykH6zdtXchsLybje8abt1UvZYpceIAtWlpAbq3pXZaNLA/2DqukFiQRR2xdj",
+	"V+dSKV/NRqzpI6UTpi0e84wWQlNJoiujn0ZYksc9bXYfdpHALOYz27KNLqYQX8rMJ6PwTVy9JKZgwFfj",
+	"n385Ecd//fnXL+Jy8fn922fH5y/ffjjn3Zf4Jb5Y9P62bL/6cBgdn0/+bbPDaxZUXxX9oaT1i2u2dV02",
+	"GVWTrApQOJdskyBGr8FqFSSV5fXqt49ue9dfurOvo5OoEx+Tw3F/8nja/swahdyTfvJju3mCm19XwVdK",
+	"CyR9oTfbghxC/O8srSsBOHOx97O35yYyFCBpdyqyYTIAI9HsASa4REbCWeBYYCqwZOErxTZD0/4HSUXb",
+	"i4kjYwKY3L+zk+R/FINEOXYkfNs+5WKDjdqWQnjSAy9DCVHSvSpNAEukDAr/TEaXCgQOnSmCGjKvCo6h",
+	"UZpcIwO7qp0fmkAsZ5YFfofsL39BTznT2k5TRTuQmsT6R+23aT2oLbODm05YTAiEZ7aLGcg5QE9MeHaY",
+	"ttuHEWwB/JNoaw0haFWWABZpc1BzItym7YVRov3TKxqH+5rtSlsFbq3ppMgqv5xJiFGYt066LFEeiw0c",
+	"qqyeRB5PN8VG8GNQRWcuwNbob7svJOSGWKwZs5ZV+Uz9tb1wVatuuJ8DapFbRZjUymtGZiPAotVOUxgU",
+	"JwxWc+Y0hS30JMtw2uetP6l/AQHFEHEBY5gphS303gbHIS3uusnCXruHvEyU/lBaaL1VUx7DgsJeu49q",
+	"ck9BIeRhVJkhG19YkvFURXxmQobh2zcXl+jgpnOQcWoIxBTEfhOq8vlCD4vhw912G735Ocx2f6C9K8om",
+	"CUEjbPxUs/oxJJMhC5RFXgzjwFfDLJEKgs0YKqtzjXsuy6gnsQZVGGH0/v35M60IMJpwHqNoymlE9lvo",
+	"0qEi6yFWACMDzSnYnjn8+TWZqwLA8anDX9YjVcCTg2IGCpQYj5doTytOrG13LCF2FyDJYYQpVUTOcUTg",
+	"YT0XqOF38NozENf7zqRykqcAwAw8qvUiTFT/I7CyIYeCbzos+AGyaO/6cybCIB1KFoiIn8nSHCoZ8TkB",
+	"/Khi0CuVAJ7kAZhV4Lj0ODmmc7eLVib6DGi+HpC65Ijpo7WyoghlneU4pQ8ZfYJW5lCznapJhO5DBM/A",
+	"/xqy6lVroutNH+iRO2Gg/3NoxICbhYXx18LCyqC9sNduw7OdQ/OffrgPr55YSof929swn8hiSm1hwrXB",
+	"QRQkIRg6RyW3k7G5QVitV8IAg0DcG3nAgFMuiWtqRzHVEoPGzQU2g6fM0lbbEqhEFNeJg9GMslSRFgL6",
+	"ZBxvt5pCtfuEKwV1VDEakSm+ISCSsETMVry/JgukfS8bQEN7WioY/4ZIiDvPFYn3A5vP00JTBqBGxwme",
+	"wCHUI2ZSIWP13KZ012vgOCYx4lrgaK/+FBn1JbXJkSYwjOKJ1l7EzUZNydIdLS2FTQjDYR2UlX4jaNwQ",
+	"IY1V0Gm1W21tLLj6pkED6p+yAqfBtwakqPQ/JnX27pm9a0Pv7txcwCDzGyS0FEN7Fws8mRCB3p/vmxOK",
+	"mblWwu60HDI4kFTaKHLLCFaDaEYVXOOhB9RSfiz4zH92AOJtTBO9aynTYiaEKR9YzfbX55fowK6vZUET",
+	"9Cv2WpGmu1ekaS4WGbKxvUgEsyUq3AoCdM1MB0CkmBD1TJOneB/BCu8if+TAh1C/+1TC7O622yVgDkVu",
+	"1cFUzUq+uzGI/r9nb55e/vr2OdIPGMPI/EH/jBLMJv82bBA2bBT+RnDs/wzsYn5RMRMz59g8euA9+z//",
+	"9d9r8dFr7VBXIfhQsF8rdnLjMLX3yvxWMGKH7d6qNzJmOPBx13zXxXTJ5AjXgFWII0VvSHHHtCCAVp+P",
+	"jTeZzdv4pMcyh+QblpKouzXn2/wE1+aoZUKQnBJiW3nN2dLjhOaMBqZqLaERyVsohkzysVqAfQ7G3GzN",
+	"STrT06kepyoT6RP/SALm3Kl3VPXPmR7ttXtFP1IaSdRMaXOUsjghrc+y/jIMbOexw70oP+TQR7LY99do",
+	"5Wv4NuZMNcd4RpPlQGImm5IIOr7bcGMBjPsZ32BD0uLwVla/P38C9Nn7lopkMGwUBOiwEcR8dkXjwbDx",
+	"l3w6w0ZgrQgu3otkwNIkudvfZjLzBNNShPpsrg85emk4KUB/NzoLdVttdC+ho/nlT6Gzs9AJGj3zzm8E",
+	"5gnliHqvkNHlpkDmwdAM/7gQnjX8+R24TSv0xJkhrWttu4/WmEI//9fVCsPKXu1XZ15PZsVTidI5pKiz",
+	"mgjFU+s2ZDh7dcrB4ghslJrlqswyU5pGsYwdHWfo3++woXY2qwycwmp/9Ka+pDeE6c/ps7h273whvnID",
+	"L53rn7VMYFmyopd4loRBGbnd2OMSYjZDZivd67bS9mXY2y1+qOG8iRuck1K62AZKQicUyo7daXHk8O8P",
+	"cXHbh3K2YJeBiiusHlt8C9YX/Ds2vpA3OUg+ZZJMb1cpcnz3aQdGL/fZrOB4R8d/OjTfBzXDL32/N3Bh",
+	"sW1OpD5Ra06kt8MBIrc4UslSD+/VYy+whHvrlKsdDmxgAphlyLLjCT33Eno9nAcNF2yZ1GOhsQSKu0mM",
+	"9my+cshcXirSJx6iFJcvL5DD3g7/T/MFFwssYhI33wqu+ACZNwOT8gyHphJtQbVN5y5ls597JFH4E5fK",
+	"BLFK90rCB4ashCy9XsD8evbq5W8pYNwm/nmyfoOTZTd35cmCcp1tzRRbcuUMEBO8xNHUNIL124coY9ta",
+	"4+QdwTHVOvifwz7JWziQwtcEKYHHYxo9FNJsv324eedrkLHXMUBG4c1Wzk3nwFTYrNz8lyAB8wzAI2lr",
+	"corgaZB8muMJkQFK6DWxVlAhu9RCL2gC0W8QgNAxVGURLXKfmzltCG28YcnSVb67LhHXPVB3c6Ct89+O",
+	"Kwrd/hslobnZcIsHbZvuA5hjc1xCxDcVJB8L5XEbwBFc0UkRi8ND26ip2qyUTmbHLi/pK1Y+ri9JsAVq",
+	"W0MVVoDUNC2z1m/rxPrd2hBb2V4c5Kh2tVcxQQg/67h4KDHQM9u/Xgx491PCK53NrxRAzuGlLcRNfqUa",
+	"CKgtZla8Ded7xZrnrUllCe0JMVtwVBFhB9/gv+fx6gjtO6JSV3cODwc+emYVhdHYXaQWPLJWuRkowy1C",
+	"sjnuJ5amM4yyArLnjjiedXcUG2o83AXF3y+zzKXDcdGDfOaQhR00goR7sR2dfR8yB/j8WAIUrkcRbuv/",
+	"fWgUQYI3Fq7a2nYtNwpgvL1uEWO33z7UEn/TPPqtw+MHncdhuziPbrut9+afTuz7IKkf/c3tlrDDVwCG",
+	"34uoJYhvQ9xsLTmAtqbod+qlHXWORcFdYYfCaf7fr256W3pCJlj+O+unvxLotTOy3FUPFRB0V+usAlzq",
+	"tpZ39tIq49tUOpkKIiqHzNSZDjxIPsudrvYDIhxQgKswFH2ZNjotiqE2ccisUZ+VtcHP2aV8+v9bCABw",
+	"wtzoCtEIR9cIyyHbhIkTWtMN2grBeqsi5AzZkP0DfIaaviB41C6CQkUZBH1Qwvl1Oje9iziEK9XlkOmn",
+	"uQej5QKz2ChjwHlwtVC1rkkG4rpJyxtbw5Qo+wW+5osuMGXwHKrLWt+tVOfd1DYJ1Sn6GkCa3fOzv6PD",
+	"46dowBoHggJoi+JQ+eKbDLlXVAN+Zm7S2KA4P5QQrkrIZK74uBZtLMcOywDDckhR7bWvVME5UJiHDraN",
+	"Xt5JCfuuk7ENfc+pEXWuXl2e93ZRZQWsr7UeVCaT/nSifrgTxQXIQ5TOc7J76ikXap/ugsacyxp1ZJqL",
+	"TDDc8BfaA7kGnTdqacEHjCwFaWsuAD8/z2u/w72swjxAFWbeD9EMz+eUTfYzbTrH0EE/T7AaczFD76XW",
+	"SWMujKMGV+fyhfHTXCkLyANehMwuAWUPGejIAQotQvVH+inMa0ozGulfg/p551UxDkwjue2kHNgbfHP5",
+	"jjMtewpgKnoDTOxeawQChYnFHssWOqvF3HR4T2MqiAEbdgA8pc7NgX+TZaacpzbtUadfoBsACt+t7izO",
+	"yIR1zXyBuO4iXSqR60vew6Yqdp5gk3PwCoG1UpKa7UyDfZbBTueQqPAV4j7M5TUvrtaCIpjO0xw4IEPQ",
+	"ssjCpwgaAcFVakEFvqsgtb/zi/Vf0NtsINOMYVvugapDZmqkTXUzFK6DQWEgjiUek0GGCqYMDIUzprTS",
+	"AZNnyCo9taXMb2nf3+kBsSAoJlmTfjxko2WtrVNBoTtFuO7BIRNkbqZGGXSl6OOQLSm7/Mq05eyZIusc",
+	"Wmff0NDEPcAM9P5oi/tNDDcHZgAWNpudFbsPWYSlVk6SMEkVvSHJct+Qb2vEBWOymdVmHQ5Z8gHkQAHv",
+	"ARYZeB0Igi+GzMw2w37IjrRIEyLRHsiSG8oTU9VtXgbLDfoB+GJ/YFGzyjMMUAiL1v/ItL3+wenvnB8L",
+	"GBqm0cKEZU6h9Noig4TaIw0zbBCL1zF23SxmIRnMCJySCzDbXImzISYg19W20WszSdAZgIqM9ZAyFUJ7",
+	"U3BNdt6OYCE+oGJavxRNSXRthYEezMGnVb8xyC936B57DRqBwVDLvlbT/8C4yVzxxHsP7TlwlMADM9k3",
+	"nzfUt8gmNM5ys3yczaLb79WPBttSHrB+F/M1ddvt4mjlAfx9NjAwOCli4qKFoFBG70Pjml4lO7X99UC5",
+	"aK+I0LJfAJv3IeUHWSX9qcnd2cJzrTFRfhUdFPFnt9HFUH2a30PnzauFziyh4TE4y6anEXRBCa4+l/uA",
+	"A2T7NyJrSRS8IntKcGzthlXI+VmrACw5726Gr+hvgszLxLxFldHnJ9chkB5HZXSa0wwdZw3SDoYRjL8I",
+	"Sy7g7QQF4WhpBsLmDN7z/5opJtuRY+SNc8szsJghW4sWY+FCsDKrNeEr6SwuZpu5wA+3RgVM53LBEWUx",
+	"ARxEplCCl5qZ54IrEtlGHChq0ApRWr2npYDRhkPmqytUr60C2+Ui0/GYRtZ+gUZIo7zlkO0JAr0pKBJY",
+	"TvXOwV9c4wIxUQnTCGFVLcxkjb7dP7W2YE0/2QxfQ6uiDUM7YzAYMrWc0wgnCbTa+rV+pr2tCRAsplHV",
+	"tNpkbSnaIEk4DJJhFmS+PbHtEH4fy162E1oeqpoV1IUeaPEGmd1LNXJa/EyW1h2H1T/h8XLnML4tfnwC",
+	"pR/FerAFL5jDslgDlgW91nrkD+hu39OPvgtWzO9vr+rm1262u832Y29+Iz5aM7snfFSc2yssErLcYmrd",
+	"3WrSVlztdFdsadcC6O77CwTza3RyfnjC1dQe2ixPkPFDduHRx2+/Tc7h2xb03fYz3cWJUP3l6PDmmHVm",
+	"j6Pe7dHX9pf5NRwu7/ak0sVEbe++oW5+jVAbtmRGb8sEPHOECxB2cHgg4VAmgTV9f2eyZnhQtmY9QxCz",
+	"gGElPK8Mrmszpla5Qv0u2G0PLYHrJunDorl51oVR89lW/pr52rXwc1Rapwu6INv791tOp245W/NYJ+ex",
+	"rj32phO4WsebY+V5YKUPwlgVSKgfemy3+do9T2/Xo2y7eHrvL5PNFWwrLkKH7dBWhumZ1+4iuKsO80x7",
+	"qICwYXr7S8HUmg7wTVHV/JXsje+pbfwj5xpPtojKFgync/Zewt0Evc4WX3trQLYvOX+JxcS+199maTXX",
+	"z+uXu91dJ/zKNtr/3lFow/NZXM0P/6+IQ5fzpAff/FO8XY1P7l1KF7NAZzbcVEmqmpCnxb7AsgzJkReT",
+	"Q30jAIdblGtWX+ma3VWyRT0QjfNw62hZC86xE8xPTT1Q6eqoP0xRkHbmJxWrh3kBdfC43CX5FtfRhRqK",
+	"BmW9S/HLPZN897PqvQTfmrv4tkn87eAU7Kjjds/nrdJPWdLiz9KUP2BpCs1F0BoZ68oOM/jFXWpSyneS",
+	"lGpTWsgAyskMXYWyKEntLW7V+ooSnNxDdAmw+9VJf2iU+b0e4rCM9GlKyug2xWiZxZqjUBZb0lZBFe4U",
+	"A6jDH1xVZebI/nDH+f+NBHvlFNQXf+XJ9QgnyQhH14W7s5/mEZRv/+Iu6xjxePmXg1QkYPPUJ+cvtLsG",
+	"yTyI2QuX+3OYgorbKmZ3m3xe4SzphBmDxww5IrHtJ3fzbu1S0Hya5zo5sx8Fn7eFnuUxY3sl1D1qnA2f",
+	"5VZNXjK9KwJFcQ3vGb21lcd5N4kr9UbvyGcSKf8aAlNvNMUM9S1uktRyr3SF4dFJ/+ioq3Xahun7d0d+",
+	"xyreMMiJqgVHkFRrSqJ3TjNDeNMJDCiNhdX86dXZ0+bFT2fd/mMLEQi8gFUqysDnN53g5z7/MP76+qT/",
+	"4eT939POczn+ZTb+++tfpuz6Q3f++YSfvH72+uCng/l57982LTb7zE6L/a6QNbBnjRr43YugvRtQN1Rt",
+	"P0Cd8YrbYLePBpcbA5eoe3vrrqDBkfaHEhJPbHIvvzIWPN+aEZ4Z3SkLUNinAOGbCnDTvCMH+SdXbN8q",
+	"SeE6slRU3DsyoRLSthjwhKEm1SRtajvcnLTERrhCde2QWchGB32pilDaDtE2NCixgKAF93NliLVDNiWC",
+	"oD3MoOVBcAV8uw/Yb+Cm6lcYXwC2V+FeF0iMMb5AnA2ZKRtxzROKmzKWilVlCFKG6f1dE0jEg3bPD+QW",
+	"ttaW1tG9bSOLoL3VgejcPz2S+6u/vwlqwZnvh5N8fwP23lvkYVRvMGKD/Gows8o/Y6N/xkb/gLFRp5UQ",
+	"rrgRa1tIKm77wbe8FerOiNSEqBrheqH4XCKcJL56tUCvuRaG+luLzlpSwzMsrrU6gvRHpqakwktbg1N1",
+	"7s1cqmqoJFV7NUYCvBn/k7mk/1ThIkPirRkw2KK9tiCEeapKcrgSLd/IGbvGfbL7Pordpva3ttKqcreK",
+	"u1qlEFX+MVq6MTHf2S1UlC3rx6vaTQr2zxP5gwO4Wx/H3Wz553nDLFxZsVmZHAhzk6Ppw7r3t1b1lsDt",
+	"ltKimZs+hxlcK6xyJ9LBtY8FkVOLja35Nk4TEpj2Es8L8/XaFCurqYINd2UOWQiXWUI1u+kFmbqbKL17",
+	"J+u8LEsguyvP/CbQ39HRgtX8SrR1EeNlES3HXDRafw/oDjKjdNvpVq5Td8dl5NeEeqUo7ped7n1mu67m",
+	"onrpKK65c/RPT+LHSN0/XY/f0vXQYrTC79/hdhxAOIs080uffoC+OJcS9AVUGpsv2YYuY4BShfbyeBua",
+	"EkH2W+iFvWoJus+7vSEz1xuUjrnNh4C2GXHbu6W/4yD45oLcUJ7KIXOXVrkrG5ytJw1s/4JC6ZY1fxNu",
+	"783IoqJ1WgSIVzLDbLTjQRTJ98G3wOz+4BGsp90Xf5dPfjmfChk9nSa/nL/6+7+O+vLiVznnoyP+7I8e",
+	"tcqDVjlz/wHVzf9C3fFPLMbhYAL2RTURIZ34qBPpRRjB4u1uHz9BLexKkN38JG8FpRtU70tIeIQTB7Ho",
+	"EEhMe9QMXxMkUhYWxh4cHHS6R612q93qDI7bx20Qa3ZhlfmZBF5zZtJ7eUEZZyOOBcS1/DvZqLkUOs9X",
+	"5qUy1cmby8kIg2arut5tkxB3iGKFq8MfSZdZGrJK4QC4PzZv7lrNau/qqrZ2DbISRc5cRr6+HsChuZgr",
+	"ozCr6VvmIr/4F7rnGRf26fy+JdciBk1ludNjLy9EHy8UZjEWcVZL8GnPschisWhJ++eFqzSI+OxgfzBk",
+	"2F0UZukGTXhmQXsGODJAYZY61T8Ayot3oZsVXEPmg6oZxIIce81gF2geLNYqnPrt2KZWYT/whsq/jPaq",
+	"hQNZltL2UYeVvHeI9sKbThBmNkU1JQ/NueG3fPJ3rW+Vz9+1vo14vLwL0TVZuqOTj9eMScRjzWVzLJSb",
+	"XKZonOFkrsayF29aOym//Mk0JDpjJ8tWBr7dZO6Nrqs6yCsKAs1uQ6b50So1ZG+NpxHFCaqwCkroSGAY",
+	"X39mvHT3oQyZSzzbTKxti++0s32AK+CgG1LKFnrjAGkLWekhMxgH0AoIlPtMlYIg4AhH13w8DhAeadOt",
+	"78YN8mKPAB22hyz7oWvIpR+w/4D2S8NTnbYlJhwfGFJNBSEoxksJCPA4SYLC1WAmZ1wIs6M9OBNDtn24",
+	"JjROq6xa+EMGfiz08xZuRTN37Pa6J1oA9NuHjsZUoilnPDU11N4V1EMW1yXxW+gdiakgkVf556409aUF",
+	"FPRihRKCpcmyDzwbGQxpLAS9IV7FjX5qyPZKZ9Q/6PsZciPzvg+YH3r+4V+fWzqaJxzQt62RAvmg96qk",
+	"GfS0nUGH3r97KU3HUirzW4r1V+GX+nvmQQxYVHPNU8GQzQW9wYoEKKHsumkUIBcoSngaN2dEYS3IXBc7",
+	"kaemEAlQN0z//WJKmAFFyA4y8LHJIbnmMLjtLRNqEWeMRHYNuX7LDIGqessuSjAKsgAoLLNLa7XmBlAQ",
+	"NhZYKpFG+qg7tHL/YrPMqPWba/ObpLUoWGb7ZO8BcMgjhAAwAFxm6mlnD8z47tPd/w0AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	zestapi "github.com/zestequity/zest-api"
 	"github.com/zestequity/zest-api/apperr"
 	"github.com/zestequity/zest-api/generated"
 	"github.com/zestequity/zest-api/idempotency"
@@ -77,7 +78,11 @@ func NewServer(d Deps) (http.Handler, error) {
 		s.problem(c, apperr.New(apperr.MethodNotAllowed, "%s is not supported on this path.", c.Request.Method))
 	})
 
-	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Webhooks, d.Ready), nil, generated.StrictGinServerOptions{
+	published, err := zestapi.NewPublishedSpec()
+	if err != nil {
+		return nil, err
+	}
+	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Webhooks, d.Ready, published), nil, generated.StrictGinServerOptions{
 		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
 			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema."))
 		},
@@ -107,7 +112,7 @@ func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err
 // never a name, an email or a date of birth.
 func (s *server) requestLog(c *gin.Context) {
 	start := time.Now()
-	info := &reqctx.Info{RequestID: ids.New("req_")}
+	info := &reqctx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
 	c.Request = c.Request.WithContext(reqctx.With(c.Request.Context(), info))
 	c.Header("Request-Id", info.RequestID)
 
@@ -142,6 +147,18 @@ func (s *server) requestLog(c *gin.Context) {
 		level = slog.LevelError
 	}
 	s.log.Log(c, level, "request", attrs...)
+}
+
+// serverURL is the address the client reached: https when the connection,
+// or the proxy in front that terminated it, says so, and the Host it asked
+// for.
+func serverURL(r *http.Request) string {
+	scheme := "http"
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",") // the first proxy's view
+	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(proto), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 func (s *server) recoverPanic(c *gin.Context) {

@@ -10,6 +10,7 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	zestapi "github.com/zestequity/zest-api"
 	"github.com/zestequity/zest-api/apperr"
 	"github.com/zestequity/zest-api/generated"
 	"github.com/zestequity/zest-api/investors"
@@ -23,6 +24,7 @@ type Server struct {
 	investors *investors.Service
 	webhooks  *webhooks.Service
 	ready     func(context.Context) error
+	spec      *zestapi.PublishedSpec
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -30,9 +32,10 @@ var _ generated.StrictServerInterface = (*Server)(nil)
 // defaultPageSize matches the default of the limit parameter in openapi.yaml.
 const defaultPageSize = 50
 
-// New returns a Server. ready reports whether the database is reachable.
-func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Context) error) *Server {
-	return &Server{investors: inv, webhooks: hooks, ready: ready}
+// New returns a Server. ready reports whether the database is reachable;
+// spec is the contract it publishes.
+func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Context) error, spec *zestapi.PublishedSpec) *Server {
+	return &Server{investors: inv, webhooks: hooks, ready: ready, spec: spec}
 }
 
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {

@@ -26,8 +26,8 @@ import (
 
 // Store is the persistence the service needs; *store.Store implements it.
 type Store interface {
-	FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]store.ExistingPerson, error)
-	InsertPeople(ctx context.Context, people []models.Person) ([]store.InsertedPerson, error)
+	WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]store.PersonRow, error)
+	FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]store.PersonRow, error)
 	CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error)
 	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
 	ListPeople(ctx context.Context, q store.PeopleQuery) ([]models.Person, error)
@@ -87,13 +87,15 @@ type pending struct {
 
 // Import processes a batch and returns one result per row, in order.
 //
-// The write path, for the rows that pass validation:
-//  1. look up the tenant's existing people by partnerInvestorId;
-//  2. insert the new people in one statement (ON CONFLICT DO NOTHING), then
-//     look up any that a concurrent request inserted first;
-//  3. complete the pairs: create the missing Users in one transaction.
+// The write path, for the rows that pass validation, is two statements in
+// the common case:
+//  1. insert the new people (ON CONFLICT DO NOTHING) and, in the same
+//     statement, read the tenant's existing people with the batch's
+//     partnerInvestorIds;
+//  2. complete the pairs: create the missing Users, and record their
+//     investor.created events, in one transaction.
 //
-// A row is created only if step 3 created its User: whoever completes the
+// A row is created only if step 2 created its User: whoever completes the
 // pair reports it, exactly once, even when a crash or a failed User write left
 // a Person without its User earlier. Everything else about a known
 // partnerInvestorId is already_exists, and nothing is updated.
@@ -138,66 +140,48 @@ func (res *RowResult) fail(code, field, msg string) {
 }
 
 func (s *Service) write(ctx context.Context, clientID string, todo []pending, results []RowResult) error {
-	pids := make([]string, len(todo))
-	for i, p := range todo {
-		pids[i] = p.row.PartnerInvestorID
-	}
-	existing, err := s.store.FindPeople(ctx, clientID, pids)
-	if err != nil {
-		return err
-	}
-	known := make(map[string]store.ExistingPerson, len(existing))
-	for _, e := range existing {
-		known[e.PartnerInvestorID] = e
-	}
-
-	// A new row whose email an earlier new row of the batch already claims
-	// fails here; rows of known investors claim nothing, as they write nothing.
+	// An email is claimed by the first row of the batch that carries it. A
+	// later row with the same email is held back: it is a conflict if the
+	// claimer was inserted, already_exists if its own partnerInvestorId is
+	// known, and is inserted after all if the claimer turned out to be an
+	// existing person (who keeps the email on file).
+	claimer := make(map[string]pending, len(todo))
 	var fresh []models.Person
-	byPID := make(map[string]*models.Person)
-	firstByEmail := make(map[string]int)
-	for _, p := range todo {
-		if _, ok := known[p.row.PartnerInvestorID]; ok {
+	var held []pending
+	lookup := make([]string, len(todo))
+	for i, p := range todo {
+		lookup[i] = p.row.PartnerInvestorID
+		if _, taken := claimer[p.row.EmailNormalized]; taken {
+			held = append(held, p)
 			continue
 		}
-		if first, seen := firstByEmail[p.row.EmailNormalized]; seen {
-			results[p.index].fail(CodeConflict, fieldEmail,
-				fmt.Sprintf("email is already used by another partnerInvestorId earlier in this batch (row %d)", first))
-			continue
-		}
-		firstByEmail[p.row.EmailNormalized] = p.index
+		claimer[p.row.EmailNormalized] = p
 		fresh = append(fresh, s.newPerson(clientID, p.row))
 	}
-	for i := range fresh {
-		byPID[fresh[i].PartnerInvestorID] = &fresh[i]
+	known := make(map[string]store.PersonRow, len(todo))
+	if err := s.writePeople(ctx, clientID, fresh, lookup, known); err != nil {
+		return err
 	}
-	if len(fresh) > 0 {
-		inserted, err := s.store.InsertPeople(ctx, fresh)
-		if err != nil {
+
+	var retry []models.Person
+	var retryIDs []string
+	for _, p := range held {
+		pid := p.row.PartnerInvestorID
+		if _, ok := known[pid]; ok {
+			continue
+		}
+		first := claimer[p.row.EmailNormalized]
+		if c, ok := known[first.row.PartnerInvestorID]; ok && c.Inserted {
+			results[p.index].fail(CodeConflict, fieldEmail,
+				fmt.Sprintf("email is already used by another partnerInvestorId earlier in this batch (row %d)", first.index))
+			continue
+		}
+		retry = append(retry, s.newPerson(clientID, p.row))
+		retryIDs = append(retryIDs, pid)
+	}
+	if len(retry) > 0 {
+		if err := s.writePeople(ctx, clientID, retry, retryIDs, known); err != nil {
 			return err
-		}
-		for _, in := range inserted {
-			p := byPID[in.PartnerInvestorID]
-			known[in.PartnerInvestorID] = store.ExistingPerson{ID: in.ID, ZestPersonID: p.ZestPersonID,
-				PartnerInvestorID: p.PartnerInvestorID, Email: p.Email}
-		}
-		// Rows that were not inserted lost to an existing person: a concurrent
-		// request's with the same partnerInvestorId, or another id's with the
-		// same email.
-		var lost []string
-		for pid := range byPID {
-			if _, ok := known[pid]; !ok {
-				lost = append(lost, pid)
-			}
-		}
-		if len(lost) > 0 {
-			again, err := s.store.FindPeople(ctx, clientID, lost)
-			if err != nil {
-				return err
-			}
-			for _, e := range again {
-				known[e.PartnerInvestorID] = e
-			}
 		}
 	}
 
@@ -253,6 +237,33 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 	return nil
 }
 
+// writePeople writes people, and records in known every person of lookup.
+// A partnerInvestorId that a concurrent request took while the write ran
+// is in no answer of the write's snapshot: it is looked up once more.
+func (s *Service) writePeople(ctx context.Context, clientID string, people []models.Person, lookup []string, known map[string]store.PersonRow) error {
+	rows, err := s.store.WritePeople(ctx, clientID, people, lookup)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		known[r.PartnerInvestorID] = r
+	}
+	var lost []string
+	for _, p := range people {
+		if _, ok := known[p.PartnerInvestorID]; !ok {
+			lost = append(lost, p.PartnerInvestorID)
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	again, err := s.store.FindPeople(ctx, clientID, lost)
+	for _, r := range again {
+		known[r.PartnerInvestorID] = r
+	}
+	return err
+}
+
 func (s *Service) newPerson(clientID string, r validRow) models.Person {
 	var flags models.StringList = []string{}
 	if r.CountryOfResidence != nil && !riskRated[*r.CountryOfResidence] {
@@ -275,7 +286,7 @@ func (s *Service) newPerson(clientID string, r validRow) models.Person {
 
 // newUser returns the platform account paired to a person, with the
 // partner-onboarded defaults.
-func newUser(clientID string, p store.ExistingPerson) models.User {
+func newUser(clientID string, p store.PersonRow) models.User {
 	return models.User{
 		PersonID:        p.ID,
 		ClientID:        clientID,

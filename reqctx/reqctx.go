@@ -1,5 +1,6 @@
-// Package reqctx carries per-request facts (request id, tenant, row counts)
-// from the middleware and handlers that learn them to the request log line.
+// Package reqctx carries per-request facts (request id, the address the
+// client reached, tenant, row counts) from the middleware and handlers that
+// learn them to the handlers that need them and the request log line.
 package reqctx
 
 import "context"
@@ -7,6 +8,10 @@ import "context"
 // Info is what one request has learnt about itself so far.
 type Info struct {
 	RequestID string
+	// ServerURL is the scheme and host the client reached, as it would
+	// write them: "https://api.zestequity.com". The contract names it as
+	// its server.
+	ServerURL string
 	ClientID  string         // set once the bearer token is authenticated
 	Rows      map[string]int // row outcomes of an import, by status
 	Replayed  bool           // answered from an Idempotency-Key record

@@ -14,124 +14,96 @@ import (
 	"github.com/zestequity/zest-api/models"
 )
 
-// ExistingPerson is what an import needs to know about a stored person.
-type ExistingPerson struct {
+// PersonRow is what an import needs to know about a person of the batch.
+type PersonRow struct {
 	ID                int64
 	ZestPersonID      string
 	PartnerInvestorID string
 	Email             string
 	HasUser           bool
-}
-
-// InsertedPerson identifies a person that InsertPeople created.
-type InsertedPerson struct {
-	ID                int64
-	PartnerInvestorID string
+	Inserted          bool // written by this call; otherwise it existed
 }
 
 // sqliteChunk bounds the rows per SQLite statement, far below its limit of
 // 32766 bound parameters.
 const sqliteChunk = 500
 
-// FindPeople returns the tenant's people with the given partnerInvestorIds,
-// and whether each already has its User.
-func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]ExistingPerson, error) {
-	if len(partnerIDs) == 0 {
-		return nil, nil
-	}
-	if s.dialect == Postgres {
-		rows, err := s.pool.Query(ctx, `
-			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL
-			FROM people p LEFT JOIN users u ON u.person_id = p.id
-			WHERE p.client_id = $1 AND p.partner_investor_id = ANY($2)`, clientID, partnerIDs)
-		if err != nil {
-			return nil, classify(err)
-		}
-		out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExistingPerson, error) {
-			var p ExistingPerson
-			err := r.Scan(&p.ID, &p.ZestPersonID, &p.PartnerInvestorID, &p.Email, &p.HasUser)
-			return p, err
-		})
-		return out, classify(err)
-	}
-	var out []ExistingPerson
-	for chunk := range slices.Chunk(partnerIDs, sqliteChunk) {
-		var part []ExistingPerson
-		err := s.db.WithContext(ctx).Raw(`
-			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL AS has_user
-			FROM people p LEFT JOIN users u ON u.person_id = p.id
-			WHERE p.client_id = ? AND p.partner_investor_id IN ?`, clientID, chunk).Scan(&part).Error
-		if err != nil {
-			return nil, classify(err)
-		}
-		out = append(out, part...)
-	}
-	return out, nil
-}
-
-// InsertPeople inserts the people that do not exist yet and returns those it
-// inserted. A person whose partnerInvestorId or email is already taken in the
-// tenant, by an earlier or a concurrent request, is skipped, never updated.
-// Rows are written in partnerInvestorId order so that overlapping concurrent
-// batches take their locks in the same order.
-func (s *Store) InsertPeople(ctx context.Context, people []models.Person) ([]InsertedPerson, error) {
-	if len(people) == 0 {
-		return nil, nil
-	}
+// WritePeople inserts the given people that do not exist yet and returns,
+// for every partnerInvestorId in lookup (which includes those of people),
+// the tenant's person: inserted now, or existing, with whether it has its
+// User. On PostgreSQL this is one statement.
+//
+// A person whose partnerInvestorId or email is taken is skipped, never
+// updated. A person taken by a request that committed while this statement
+// ran is in neither part of the answer (the statement reads one snapshot):
+// the caller looks those up again with FindPeople. Rows are inserted in
+// partnerInvestorId order so that overlapping concurrent batches take their
+// locks in the same order.
+func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]PersonRow, error) {
 	people = slices.Clone(people)
 	slices.SortFunc(people, func(a, b models.Person) int {
 		return strings.Compare(a.PartnerInvestorID, b.PartnerInvestorID)
 	})
 	now := s.nowUTC()
 	if s.dialect == Postgres {
-		return s.insertPeoplePG(ctx, people, now)
+		return s.writePeoplePG(ctx, clientID, people, lookup, now)
 	}
-	return s.insertPeopleSQLite(ctx, people, now)
+	return s.writePeopleSQLite(ctx, clientID, people, lookup, now)
 }
 
-func (s *Store) insertPeoplePG(ctx context.Context, people []models.Person, now time.Time) ([]InsertedPerson, error) {
+func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []models.Person, lookup []string, now time.Time) ([]PersonRow, error) {
 	n := len(people)
 	var (
-		zid, client, pid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		country                                                         = make([]*string, n)
+		zid, pid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		country                                                 = make([]*string, n)
 	)
 	for i, p := range people {
 		f, err := p.KYCFlags.Value()
 		if err != nil {
 			return nil, err
 		}
-		zid[i], client[i], pid[i], email[i], norm[i] = p.ZestPersonID, p.ClientID, p.PartnerInvestorID, p.Email, p.EmailNormalized
+		zid[i], pid[i], email[i], norm[i] = p.ZestPersonID, p.PartnerInvestorID, p.Email, p.EmailNormalized
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
-	var out []InsertedPerson
+	var out []PersonRow
 	err := retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
-			INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
-				first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
-			SELECT r.zid, r.client, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::text[])
-				WITH ORDINALITY AS r(zid, client, pid, email, norm, first, last, dob, country, managed, flags, ord)
-			ORDER BY r.ord
-			ON CONFLICT DO NOTHING
-			RETURNING id, partner_investor_id`,
-			zid, client, pid, email, norm, first, last, dob, country, managed, flags, now)
+			WITH ins AS (
+				INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
+					first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
+				SELECT r.zid, $1, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
+				FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+					$9::text[], $10::text[], $11::text[])
+					WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
+				ORDER BY r.ord
+				ON CONFLICT DO NOTHING
+				RETURNING id, zest_person_id, partner_investor_id, email
+			)
+			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
+			UNION ALL
+			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL, false
+			FROM people p LEFT JOIN users u ON u.person_id = p.id
+			WHERE p.client_id = $1 AND p.partner_investor_id = ANY($13)`,
+			clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now, lookup)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (InsertedPerson, error) {
-			var p InsertedPerson
-			err := r.Scan(&p.ID, &p.PartnerInvestorID)
-			return p, err
-		})
+		out, err = pgx.CollectRows(rows, scanPersonRow)
 		return err
 	})
 	return out, classify(err)
 }
 
-func (s *Store) insertPeopleSQLite(ctx context.Context, people []models.Person, now time.Time) ([]InsertedPerson, error) {
-	var out []InsertedPerson
+func scanPersonRow(r pgx.CollectableRow) (PersonRow, error) {
+	var p PersonRow
+	err := r.Scan(&p.ID, &p.ZestPersonID, &p.PartnerInvestorID, &p.Email, &p.HasUser, &p.Inserted)
+	return p, err
+}
+
+func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people []models.Person, lookup []string, now time.Time) ([]PersonRow, error) {
+	var out []PersonRow
+	inserted := map[string]bool{}
 	for chunk := range slices.Chunk(people, sqliteChunk) {
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
@@ -142,13 +114,56 @@ func (s *Store) insertPeopleSQLite(ctx context.Context, people []models.Person, 
 				sb.WriteString(",")
 			}
 			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
-			args = append(args, p.ZestPersonID, p.ClientID, p.PartnerInvestorID, p.Email, p.EmailNormalized,
+			args = append(args, p.ZestPersonID, clientID, p.PartnerInvestorID, p.Email, p.EmailNormalized,
 				p.FirstName, p.LastName, p.DateOfBirth, p.CountryOfResidence, p.KYCManagedBy, p.KYCFlags, now)
 		}
-		sb.WriteString(" ON CONFLICT DO NOTHING RETURNING id, partner_investor_id")
-		var part []InsertedPerson
+		sb.WriteString(" ON CONFLICT DO NOTHING RETURNING id, zest_person_id, partner_investor_id, email")
+		var part []PersonRow
 		if err := s.db.WithContext(ctx).Raw(sb.String(), args...).Scan(&part).Error; err != nil {
 			return out, classify(err)
+		}
+		for i := range part {
+			part[i].Inserted = true
+			inserted[part[i].PartnerInvestorID] = true
+		}
+		out = append(out, part...)
+	}
+	var rest []string
+	for _, pid := range lookup {
+		if !inserted[pid] {
+			rest = append(rest, pid)
+		}
+	}
+	existing, err := s.FindPeople(ctx, clientID, rest)
+	return append(out, existing...), err
+}
+
+// FindPeople returns the tenant's people with the given partnerInvestorIds,
+// and whether each already has its User.
+func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]PersonRow, error) {
+	if len(partnerIDs) == 0 {
+		return nil, nil
+	}
+	if s.dialect == Postgres {
+		rows, err := s.pool.Query(ctx, `
+			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL, false
+			FROM people p LEFT JOIN users u ON u.person_id = p.id
+			WHERE p.client_id = $1 AND p.partner_investor_id = ANY($2)`, clientID, partnerIDs)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out, err := pgx.CollectRows(rows, scanPersonRow)
+		return out, classify(err)
+	}
+	var out []PersonRow
+	for chunk := range slices.Chunk(partnerIDs, sqliteChunk) {
+		var part []PersonRow
+		err := s.db.WithContext(ctx).Raw(`
+			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL AS has_user
+			FROM people p LEFT JOIN users u ON u.person_id = p.id
+			WHERE p.client_id = ? AND p.partner_investor_id IN ?`, clientID, chunk).Scan(&part).Error
+		if err != nil {
+			return nil, classify(err)
 		}
 		out = append(out, part...)
 	}

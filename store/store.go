@@ -71,6 +71,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 		}
+		pcfg.ConnConfig.Tracer = pgxCounter{}
 		pcfg.MaxConns = 16
 		if opts.MaxConns > 0 {
 			pcfg.MaxConns = opts.MaxConns
@@ -99,6 +100,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// One connection serialises writers inside the process, which is what
 		// SQLite does anyway, without lock-upgrade failures between them.
 		sqlDB.SetMaxOpenConns(1)
+		if err := countGormStatements(db); err != nil {
+			return nil, err
+		}
 		return &Store{db: db, dialect: SQLite, now: opts.Now}, nil
 	default:
 		return nil, errors.New("database URL must start with postgres://, postgresql:// or sqlite:")

@@ -129,9 +129,9 @@ func TestSchemaMatchesModels(t *testing.T) {
 	})
 }
 
-// InsertPeople reports exactly the rows it inserted, by key, when rows in
-// the middle of the batch are skipped as conflicts.
-func TestInsertPeopleMapsByKey(t *testing.T) {
+// WritePeople reports exactly the rows it inserted, by key, when rows in
+// the middle of the batch are skipped as conflicts, and the existing ones.
+func TestWritePeopleMapsByKey(t *testing.T) {
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
 		db := testkit.NewDB(t, d, store.Options{})
@@ -141,7 +141,7 @@ func TestInsertPeopleMapsByKey(t *testing.T) {
 				Email: email, EmailNormalized: strings.ToLower(email), FirstName: "F", LastName: "L",
 				DateOfBirth: "1990-01-01", KYCManagedBy: models.KYCManagedByPartner, KYCFlags: models.StringList{}}
 		}
-		if _, err := db.Store.InsertPeople(ctx, []models.Person{person("k-05", "k05@x.io"), person("k-12", "k12@x.io")}); err != nil {
+		if _, err := db.Store.WritePeople(ctx, "acme", []models.Person{person("k-05", "k05@x.io"), person("k-12", "k12@x.io")}, nil); err != nil {
 			t.Fatal(err)
 		}
 		var batch []models.Person
@@ -153,23 +153,29 @@ func TestInsertPeopleMapsByKey(t *testing.T) {
 			batch = append(batch, person(fmt.Sprintf("k-%02d", i), email))
 		}
 		slices.Reverse(batch)
-		inserted, err := db.Store.InsertPeople(ctx, batch)
+		var lookup []string
+		for _, p := range batch {
+			lookup = append(lookup, p.PartnerInvestorID)
+		}
+		got, err := db.Store.WritePeople(ctx, "acme", batch, lookup)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(inserted) != 17 {
-			t.Fatalf("inserted %d, want 17 (20 less k-05, k-08, k-12)", len(inserted))
+		// k-08 lost its email to k-12: it is neither inserted nor existing.
+		if len(got) != 19 {
+			t.Fatalf("answered %d rows, want 19 (17 inserted, k-05 and k-12 existing)", len(got))
 		}
-		for _, in := range inserted {
-			if in.PartnerInvestorID == "k-05" || in.PartnerInvestorID == "k-08" || in.PartnerInvestorID == "k-12" {
-				t.Errorf("%s reported inserted", in.PartnerInvestorID)
+		for _, in := range got {
+			existing := in.PartnerInvestorID == "k-05" || in.PartnerInvestorID == "k-12"
+			if in.Inserted == existing || in.PartnerInvestorID == "k-08" {
+				t.Errorf("%s reported inserted=%v", in.PartnerInvestorID, in.Inserted)
 			}
-			var pid string
-			if err := db.SQL.QueryRow(db.Rebind("SELECT partner_investor_id FROM people WHERE id = ?"), in.ID).Scan(&pid); err != nil {
+			var pid, zid string
+			if err := db.SQL.QueryRow(db.Rebind("SELECT partner_investor_id, zest_person_id FROM people WHERE id = ?"), in.ID).Scan(&pid, &zid); err != nil {
 				t.Fatal(err)
 			}
-			if pid != in.PartnerInvestorID {
-				t.Errorf("id %d reported for %s belongs to %s", in.ID, in.PartnerInvestorID, pid)
+			if pid != in.PartnerInvestorID || zid != in.ZestPersonID {
+				t.Errorf("id %d reported for %s/%s belongs to %s/%s", in.ID, in.PartnerInvestorID, in.ZestPersonID, pid, zid)
 			}
 		}
 	})

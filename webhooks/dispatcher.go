@@ -134,14 +134,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	go func() { d.record(results); close(recorded) }()
 
 	slots := make(chan struct{}, d.concurrency)
+	freed := make(chan struct{}, 1)
 	var inflight sync.WaitGroup
 	for ctx.Err() == nil {
+		// Claim in bulk: one claim statement per half of the capacity, not
+		// one per finished attempt.
 		free := cap(slots) - len(slots)
-		if free == 0 {
-			// Wait for a slot.
+		if free < max(1, cap(slots)/2) {
 			select {
-			case slots <- struct{}{}:
-				<-slots
+			case <-freed:
+			case <-time.After(d.poll):
 			case <-ctx.Done():
 			}
 			continue
@@ -155,8 +157,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			inflight.Add(1)
 			go func() {
 				defer inflight.Done()
-				defer func() { <-slots }()
 				results <- d.attempt(context.WithoutCancel(ctx), c)
+				<-slots
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
 			}()
 		}
 		if len(claimed) < free {

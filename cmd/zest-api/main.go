@@ -9,6 +9,7 @@
 //	zest-api tokens create CLIENT_ID
 //	zest-api tokens list CLIENT_ID
 //	zest-api tokens revoke TOKEN_ID
+//	zest-api import --url URL --token TOKEN [--results PATH] [--batch-size N] [--format csv|jsonl] FILE
 //
 // Configuration comes from the environment; see README.md.
 package main
@@ -34,6 +35,7 @@ const usage = `usage:
   zest-api tokens create CLIENT_ID
   zest-api tokens list CLIENT_ID
   zest-api tokens revoke TOKEN_ID
+  zest-api import --url URL --token TOKEN [--results PATH] [--batch-size N] [--format csv|jsonl] FILE
 
 Configuration (environment): DATABASE_URL, ZEST_ADDR, ZEST_MAX_BATCH_ROWS,
 ZEST_MAX_BODY_BYTES, ZEST_LOG_LEVEL, ZEST_AUTO_MIGRATE, ZEST_IDEMPOTENCY_TTL,
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tenantsCmd(ctx, rest, stdout)
 	case "tokens":
 		return tokensCmd(ctx, rest, stdout)
+	case "import":
+		return importCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Proves openapi.yaml serves client generators other than ours: generates
+# TypeScript types from it with openapi-typescript, type-checks and builds an
+# openapi-fetch program against them, and runs it against a fresh zest-api
+# server (its own SQLite database and tenant).
+#
+#   clients/typescript/check.sh PATH_TO_ZEST_API_BINARY
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 PATH_TO_ZEST_API_BINARY" >&2
+  exit 2
+fi
+if [[ ! -f "$1" || ! -x "$1" ]]; then
+  echo "check.sh: $1 is not an executable file" >&2
+  exit 2
+fi
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+echo "== npm ci"
+npm ci --no-audit --no-fund --loglevel=error >/dev/null
+echo "== openapi-typescript ../../openapi.yaml -> src/schema.d.ts"
+npx --no-install openapi-typescript ../../openapi.yaml --output src/schema.d.ts
+echo "== tsc --noEmit (strict)"
+npx --no-install tsc --noEmit
+echo "== tsc (build to dist/)"
+rm -rf dist
+npx --no-install tsc
+
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+export DATABASE_URL="sqlite:$TMP/zest.db"
+echo "== zest-api tenants create acme"
+TOKEN=$("$BIN" tenants create acme 2>"$TMP/tenants.log") || {
+  echo "check.sh: tenants create failed:" >&2
+  cat "$TMP/tenants.log" >&2
+  exit 1
+}
+
+echo "== zest-api serve"
+ZEST_ADDR=127.0.0.1:0 "$BIN" serve 2>"$TMP/server.log" >/dev/null &
+SERVER_PID=$!
+
+ADDR=
+for _ in $(seq 150); do # 15 s
+  ADDR=$(sed -n 's/.*"msg":"serving".*"addr":"\([^"]*\)".*/\1/p' "$TMP/server.log" | head -n 1)
+  [[ -n "$ADDR" ]] && break
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "check.sh: the server exited before serving:" >&2
+    cat "$TMP/server.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [[ -z "$ADDR" ]]; then
+  echo "check.sh: no 'serving' log line within 15 s:" >&2
+  cat "$TMP/server.log" >&2
+  exit 1
+fi
+echo "   serving on $ADDR"
+
+echo "== node dist/check.js"
+status=0
+ZEST_URL="http://$ADDR" ZEST_TOKEN="$TOKEN" node dist/check.js || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "--- server log" >&2
+  cat "$TMP/server.log" >&2
+fi
+exit "$status"
