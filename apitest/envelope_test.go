@@ -78,6 +78,7 @@ func TestUnknownRoutes(t *testing.T) {
 	}{
 		{http.MethodGet, "/v1/nothing", 404, "not_found"},
 		{http.MethodGet, "/", 404, "not_found"},
+		{http.MethodGet, "/healthz/", 404, "not_found"},
 		{http.MethodDelete, "/v1/investors", 405, "method_not_allowed"},
 		{http.MethodPut, "/v1/investors/psn_x", 405, "method_not_allowed"},
 	} {

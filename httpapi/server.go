@@ -28,6 +28,7 @@ import (
 	"github.com/zestequity/zest-api/impl"
 	"github.com/zestequity/zest-api/investors"
 	"github.com/zestequity/zest-api/reqctx"
+	"github.com/zestequity/zest-api/store"
 	"github.com/zestequity/zest-api/tenants"
 	"github.com/zestequity/zest-api/webhooks"
 )
@@ -72,6 +73,9 @@ func NewServer(d Deps) (http.Handler, error) {
 	r := gin.New()
 	r.ContextWithFallback = true // handlers read reqctx from the request context
 	r.HandleMethodNotAllowed = true
+	// A redirect to the path without its trailing slash would be answered
+	// before the middleware, without a Request-Id; a 404 problem has one.
+	r.RedirectTrailingSlash = false
 	r.Use(s.requestLog, s.recoverPanic)
 	r.NoRoute(func(c *gin.Context) { s.problem(c, apperr.New(apperr.NotFound, "No such path.")) })
 	r.NoMethod(func(c *gin.Context) {
@@ -113,7 +117,8 @@ func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err
 func (s *server) requestLog(c *gin.Context) {
 	start := time.Now()
 	info := &reqctx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
-	c.Request = c.Request.WithContext(reqctx.With(c.Request.Context(), info))
+	ctx, statements := store.CountStatements(reqctx.With(c.Request.Context(), info))
+	c.Request = c.Request.WithContext(ctx)
 	c.Header("Request-Id", info.RequestID)
 
 	c.Next()
@@ -130,6 +135,7 @@ func (s *server) requestLog(c *gin.Context) {
 		"status", status,
 		"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
 		"client_id", info.ClientID,
+		"sql_statements", statements.Count(),
 	}
 	if info.Rows != nil {
 		attrs = append(attrs, "rows_created", info.Rows[string(investors.Created)],
