@@ -83,8 +83,9 @@ func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []mod
 			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
 			UNION ALL
 			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL, false
-			FROM people p LEFT JOIN users u ON u.person_id = p.id
-			WHERE p.client_id = $1 AND p.partner_investor_id = ANY($13)`,
+			FROM unnest($13::text[]) AS l(pid)
+			JOIN people p ON p.client_id = $1 AND p.partner_investor_id = l.pid
+			LEFT JOIN users u ON u.person_id = p.id`,
 			clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now, lookup)
 		if err != nil {
 			return err
@@ -140,6 +141,10 @@ func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people [
 
 // FindPeople returns the tenant's people with the given partnerInvestorIds,
 // and whether each already has its User.
+//
+// The ids are joined as a set (unnest), not matched with = ANY(array): the
+// planner then probes the unique index once per id whatever the table's size,
+// where = ANY may scan the table and compare every row with every id.
 func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]PersonRow, error) {
 	if len(partnerIDs) == 0 {
 		return nil, nil
@@ -147,8 +152,9 @@ func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []st
 	if s.dialect == Postgres {
 		rows, err := s.pool.Query(ctx, `
 			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL, false
-			FROM people p LEFT JOIN users u ON u.person_id = p.id
-			WHERE p.client_id = $1 AND p.partner_investor_id = ANY($2)`, clientID, partnerIDs)
+			FROM unnest($2::text[]) AS l(pid)
+			JOIN people p ON p.client_id = $1 AND p.partner_investor_id = l.pid
+			LEFT JOIN users u ON u.person_id = p.id`, clientID, partnerIDs)
 		if err != nil {
 			return nil, classify(err)
 		}
