@@ -25,12 +25,18 @@ func (s *server) idempotent(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	info := reqctx.From(ctx)
-	body, err := io.ReadAll(c.Request.Body)
+	// Read a copy (readBody kept the bytes), leaving Body to the handler:
+	// it carries the value the validator decoded.
+	copied, err := c.Request.GetBody()
 	if err != nil {
 		s.problem(c, err)
 		return
 	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	body, err := io.ReadAll(copied)
+	if err != nil {
+		s.problem(c, err)
+		return
+	}
 
 	claim, replay, err := s.idempotency.Begin(ctx, idempotency.Request{
 		ClientID: info.ClientID, Key: key, Method: c.Request.Method, Route: c.FullPath(), Body: body,

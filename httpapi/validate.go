@@ -55,6 +55,9 @@ func (s *server) validator(doc *openapi3.T) (gin.HandlerFunc, error) {
 	opts := &ginmiddleware.Options{
 		Options: openapi3filter.Options{
 			MultiError: true,
+			// The handler binds the value decoded here instead of decoding
+			// the body a second time.
+			KeepValidatedValue: true,
 			// The auth middleware has run by now; this keeps the spec's
 			// security requirements enforced should a route ever escape it.
 			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {

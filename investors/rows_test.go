@@ -1,6 +1,8 @@
 package investors
 
 import (
+	"encoding/json"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,14 @@ func validator(t testing.TB) *rowValidator {
 	return v
 }
 
+func decode(t testing.TB, row string) any {
+	var v any
+	if err := json.Unmarshal([]byte(row), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // Several faults in one row: the first field in declared order is reported.
 func TestFirstFailingFieldIsReported(t *testing.T) {
 	v := validator(t)
@@ -30,7 +40,7 @@ func TestFirstFailingFieldIsReported(t *testing.T) {
 		{`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"bad","zzz":1,"aaa":2}`, CodeFormat, "dateOfBirth"},
 		{`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01","zzz":1,"aaa":2}`, CodeUnknownField, "aaa"},
 	} {
-		_, _, err := v.check([]byte(c.row), "2026-11-27")
+		_, _, err := v.check(decode(t, c.row), "2026-11-27")
 		if err == nil || err.Code != c.code || err.Field != c.field {
 			t.Errorf("%s: got %+v, want %s on %s", c.row, err, c.code, c.field)
 		}
@@ -47,7 +57,7 @@ func TestRowMessagesDoNotEchoValues(t *testing.T) {
 		`{"partnerInvestorId":"p","email":"a@b.co","firstName":"` + strings.Repeat(secret, 20) + `","lastName":"B","dateOfBirth":"2000-01-01"}`,
 		`{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"2000-01-01","countryOfResidence":"` + secret + `"}`,
 	} {
-		_, _, err := v.check([]byte(row), "2026-11-27")
+		_, _, err := v.check(decode(t, row), "2026-11-27")
 		if err == nil || strings.Contains(err.Message, secret) || strings.Contains(err.Message, "Zelda") {
 			t.Errorf("%s: %+v", row, err)
 		}
@@ -92,11 +102,28 @@ func TestCountryLists(t *testing.T) {
 // spec's schema.
 func BenchmarkValidateRow(b *testing.B) {
 	v := validator(b)
-	row := []byte(`{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}`)
+	row := `{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}`
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := v.check(row, "2026-11-27"); err != nil {
+		if _, _, err := v.check(decode(b, row), "2026-11-27"); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The fast path for plain addresses agrees with the full parse: whatever it
+// accepts, net/mail accepts unchanged.
+func FuzzPlainAddress(f *testing.F) {
+	for _, s := range []string{"alice@example.com", "a.b+c@x.io", "a..b@x.io", ".a@x.io", "a@x", "a@.x.io", "a@x..io", "a b@x.io", "\"a\"@x.io", "a@[1.2.3.4]", "é@x.io", "a@b@c.io", "{a}@x.io"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainAddress(s) {
+			return
+		}
+		a, err := mail.ParseAddress(s)
+		if err != nil || a.Address != s {
+			t.Errorf("plainAddress accepts %q, which net/mail reads as %v, %v", s, a, err)
+		}
+	})
 }

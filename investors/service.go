@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -99,13 +98,16 @@ type pending struct {
 // pair reports it, exactly once, even when a crash or a failed User write left
 // a Person without its User earlier. Everything else about a known
 // partnerInvestorId is already_exists, and nothing is updated.
-func (s *Service) Import(ctx context.Context, clientID string, raw []json.RawMessage) ([]RowResult, error) {
-	results := make([]RowResult, len(raw))
+//
+// Rows are plain JSON values (maps, slices, strings, float64, bool, nil), as
+// decoded once by the request validator; Import may modify them.
+func (s *Service) Import(ctx context.Context, clientID string, rows []any) ([]RowResult, error) {
+	results := make([]RowResult, len(rows))
 	day := today(s.now())
-	firstByID := make(map[string]int, len(raw))
+	firstByID := make(map[string]int, len(rows))
 	var todo []pending
 
-	for i, r := range raw {
+	for i, r := range rows {
 		res := &results[i]
 		row, echo, rerr := s.rows.check(r, day)
 		res.PartnerInvestorID = echo

@@ -76,6 +76,9 @@ func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []mod
 				FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 					$9::text[], $10::text[], $11::text[])
 					WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
+				-- A known id costs one index probe here rather than a
+				-- speculative insertion checked against every unique index.
+				WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = r.pid)
 				ORDER BY r.ord
 				ON CONFLICT DO NOTHING
 				RETURNING id, zest_person_id, partner_investor_id, email
