@@ -78,17 +78,17 @@ func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []mod
 					WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
 				-- A known id costs one index probe here rather than a
 				-- speculative insertion checked against every unique index.
-				WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = r.pid)
+				WHERE (SELECT p.id FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = r.pid) IS NULL
 				ORDER BY r.ord
 				ON CONFLICT DO NOTHING
 				RETURNING id, zest_person_id, partner_investor_id, email
 			)
 			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
 			UNION ALL
-			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL, false
+			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email,
+				(SELECT u.id FROM users u WHERE u.person_id = p.id) IS NOT NULL, false
 			FROM unnest($13::text[]) AS l(pid)
-			JOIN people p ON p.client_id = $1 AND p.partner_investor_id = l.pid
-			LEFT JOIN users u ON u.person_id = p.id`,
+			CROSS JOIN LATERAL (SELECT * FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = l.pid OFFSET 0) p`,
 			clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now, lookup)
 		if err != nil {
 			return err
@@ -145,19 +145,22 @@ func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people [
 // FindPeople returns the tenant's people with the given partnerInvestorIds,
 // and whether each already has its User.
 //
-// The ids are joined as a set (unnest), not matched with = ANY(array): the
-// planner then probes the unique index once per id whatever the table's size,
-// where = ANY may scan the table and compare every row with every id.
+// Each id is looked up on its own (a LATERAL subquery the planner cannot
+// flatten into a join; scalar subqueries, which it cannot hash), so that the
+// unique indexes are probed once per id whatever the tables' size or
+// statistics: planned as a join, with EXISTS, or with = ANY(array), a batch
+// may read all of the tenant's people or all users instead, which the
+// planner does choose for tables without statistics yet.
 func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]PersonRow, error) {
 	if len(partnerIDs) == 0 {
 		return nil, nil
 	}
 	if s.dialect == Postgres {
 		rows, err := s.pool.Query(ctx, `
-			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email, u.id IS NOT NULL, false
+			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email,
+				(SELECT u.id FROM users u WHERE u.person_id = p.id) IS NOT NULL, false
 			FROM unnest($2::text[]) AS l(pid)
-			JOIN people p ON p.client_id = $1 AND p.partner_investor_id = l.pid
-			LEFT JOIN users u ON u.person_id = p.id`, clientID, partnerIDs)
+			CROSS JOIN LATERAL (SELECT * FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = l.pid OFFSET 0) p`, clientID, partnerIDs)
 		if err != nil {
 			return nil, classify(err)
 		}
