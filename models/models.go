@@ -47,10 +47,10 @@ const (
 type Person struct {
 	ID                 int64      `gorm:"column:id;primaryKey"`
 	ZestPersonID       string     `gorm:"column:zest_person_id;not null;uniqueIndex:people_zest_person_id_key"`
-	ClientID           string     `gorm:"column:client_id;not null;uniqueIndex:people_client_partner_investor_id_key,priority:1;uniqueIndex:people_client_email_key,priority:1"`
-	PartnerInvestorID  string     `gorm:"column:partner_investor_id;not null;uniqueIndex:people_client_partner_investor_id_key,priority:2"`
+	ClientID           string     `gorm:"column:client_id;not null;uniqueIndex:people_partner_investor_id_client_key,priority:2;uniqueIndex:people_email_client_key,priority:2"`
+	PartnerInvestorID  string     `gorm:"column:partner_investor_id;not null;uniqueIndex:people_partner_investor_id_client_key,priority:1"`
 	Email              string     `gorm:"column:email;not null"`
-	EmailNormalized    string     `gorm:"column:email_normalized;not null;uniqueIndex:people_client_email_key,priority:2"`
+	EmailNormalized    string     `gorm:"column:email_normalized;not null;uniqueIndex:people_email_client_key,priority:1"`
 	FirstName          string     `gorm:"column:first_name;not null"`
 	LastName           string     `gorm:"column:last_name;not null"`
 	DateOfBirth        Date       `gorm:"column:date_of_birth;not null"`
