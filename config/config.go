@@ -32,6 +32,10 @@ type Config struct {
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
 
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) there, on a
+	// listener of its own that the API's clients cannot reach.
+	DebugAddr string
+
 	Dispatcher          bool // run the webhook dispatcher inside serve
 	WebhookSchedule     []time.Duration
 	WebhookTimeout      time.Duration
@@ -41,6 +45,14 @@ type Config struct {
 
 // Embedded reports whether the configuration uses the embedded SQLite database.
 func (c Config) Embedded() bool { return strings.HasPrefix(c.DatabaseURL, "sqlite:") }
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // FromEnv reads the configuration from the environment. Every problem is
 // reported at once, each naming its variable, so that start-up fails clearly.
@@ -103,6 +115,12 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("ZEST_LOG_LEVEL must be debug, info, warn or error, got %q", v))
 		}
+	}
+	if v := get("ZEST_DEBUG_ADDR"); v != "" {
+		if host, _, err := net.SplitHostPort(v); err != nil || !isLoopback(host) {
+			errs = append(errs, fmt.Errorf("ZEST_DEBUG_ADDR must be a loopback host:port such as 127.0.0.1:6060, got %q", v))
+		}
+		c.DebugAddr = v
 	}
 	boolean := func(name string, dst *bool) {
 		if v := get(name); v != "" {

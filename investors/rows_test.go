@@ -127,3 +127,41 @@ func FuzzPlainAddress(f *testing.F) {
 		}
 	})
 }
+
+func TestRowSchemaCompilesToTheQuickCheck(t *testing.T) {
+	if validator(t).quick == nil {
+		t.Fatal("the row schema uses a keyword the quick check does not implement: every row takes the slow path")
+	}
+}
+
+// The quick check never accepts a row that kin-openapi rejects.
+func FuzzQuickCheckAgreesWithKinOpenAPI(f *testing.F) {
+	for _, row := range []string{
+		`{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}`,
+		`{"partnerInvestorId":"a","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"2000-02-29"}`,
+		`{"partnerInvestorId":"a","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"2001-02-29"}`,
+		`{"partnerInvestorId":" a","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`,
+		`{"partnerInvestorId":"a\u0007b","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`,
+		`{"partnerInvestorId":"a","email":"Alice <a@b.co>","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`,
+		`{"partnerInvestorId":"a","email":"a@b.co","firstName":"😀😀","lastName":"B","dateOfBirth":"1985-04-12","countryOfResidence":"ZZ"}`,
+		`{"partnerInvestorId":"a","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12","extra":1}`,
+		`{"partnerInvestorId":7,"email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`,
+		`{"email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"12/04/1985"}`,
+	} {
+		f.Add(row)
+	}
+	v := validator(f)
+	f.Fuzz(func(t *testing.T, row string) {
+		var value any
+		if json.Unmarshal([]byte(row), &value) != nil {
+			return
+		}
+		obj, ok := value.(map[string]any)
+		if !ok || !v.quick.accepts(obj) {
+			return
+		}
+		if err := v.schema.VisitJSON(obj, v.opts...); err != nil {
+			t.Errorf("the quick check accepts %s, which kin-openapi rejects: %v", row, err)
+		}
+	})
+}

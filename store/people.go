@@ -40,10 +40,7 @@ const sqliteChunk = 500
 // partnerInvestorId order so that overlapping concurrent batches take their
 // locks in the same order.
 func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]PersonRow, error) {
-	people = slices.Clone(people)
-	slices.SortFunc(people, func(a, b models.Person) int {
-		return strings.Compare(a.PartnerInvestorID, b.PartnerInvestorID)
-	})
+	people = sortedBy(people, func(p models.Person) string { return p.PartnerInvestorID })
 	now := s.nowUTC()
 	if s.dialect == Postgres {
 		return s.writePeoplePG(ctx, clientID, people, lookup, now)
@@ -190,6 +187,22 @@ func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []st
 	return out, nil
 }
 
+// sortedBy returns a copy of rows in key order. It sorts indexes, not the
+// rows: a row is a few hundred bytes, and a batch a thousand rows.
+func sortedBy[T any, K cmp.Ordered](rows []T, key func(T) K) []T {
+	order := make([]int, len(rows))
+	keys := make([]K, len(rows))
+	for i, r := range rows {
+		order[i], keys[i] = i, key(r)
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	out := make([]T, len(rows))
+	for i, j := range order {
+		out[i] = rows[j]
+	}
+	return out
+}
+
 // Completion is a person whose pair may be completed, with the event to
 // record if this completes it.
 type Completion struct {
@@ -206,8 +219,7 @@ func (s *Store) CompletePairs(ctx context.Context, cs []Completion) ([]int64, er
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	cs = slices.Clone(cs)
-	slices.SortFunc(cs, func(a, b Completion) int { return cmp.Compare(a.User.PersonID, b.User.PersonID) })
+	cs = sortedBy(cs, func(c Completion) int64 { return c.User.PersonID })
 	now := s.nowUTC()
 	if s.dialect == Postgres {
 		return s.completePairsPG(ctx, cs, now)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -91,6 +92,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		if err := serveDebug(cfg.DebugAddr, log); err != nil {
+			return err
+		}
+	}
 
 	// Background work stops after the HTTP server has drained, so that the
 	// events of the last requests are still dispatched by this process.
@@ -122,6 +128,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopBackground()
 	jobs.Wait()
 	log.Info("stopped")
+	return nil
+}
+
+// serveDebug exposes Go's profiler on its own loopback listener, for
+// operators diagnosing a live process; it lives as long as the process.
+func serveDebug(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on ZEST_DEBUG_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	log.Info("serving the profiler", "addr", ln.Addr().String())
 	return nil
 }
 
