@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -21,9 +22,22 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec models.IdempotencyK
 	return res.RowsAffected == 1, nil
 }
 
-// IdempotencyKey returns a tenant's key record.
+// IdempotencyKey returns a tenant's key record. A replay is this one query,
+// so on PostgreSQL it skips GORM.
 func (s *Store) IdempotencyKey(ctx context.Context, clientID, key string) (models.IdempotencyKey, error) {
 	var rec models.IdempotencyKey
+	if s.dialect == Postgres {
+		err := s.pool.QueryRow(ctx, `
+			SELECT client_id, key, method, route, fingerprint, lock_id, locked_until,
+				response_status, response_headers, response_body, created_at, expires_at
+			FROM idempotency_keys WHERE client_id = $1 AND key = $2`, clientID, key).Scan(
+			&rec.ClientID, &rec.Key, &rec.Method, &rec.Route, &rec.Fingerprint, &rec.LockID, &rec.LockedUntil,
+			&rec.ResponseStatus, &rec.ResponseHeaders, &rec.ResponseBody, &rec.CreatedAt, &rec.ExpiresAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return rec, ErrNotFound
+		}
+		return rec, classify(err)
+	}
 	err := s.db.WithContext(ctx).Where("client_id = ? AND key = ?", clientID, key).Take(&rec).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return rec, ErrNotFound

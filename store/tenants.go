@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -98,16 +99,25 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 }
 
 // TokenWithTenant returns a token and its tenant's status, in one query:
-// it runs on every authenticated request.
+// it runs on every authenticated request, so on PostgreSQL it skips GORM.
 func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error) {
+	const q = `
+		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status AS tenant_status
+		FROM api_tokens k JOIN tenants t ON t.client_id = k.client_id
+		WHERE k.id = `
 	var row struct {
 		models.APIToken
 		TenantStatus string
 	}
-	res := s.db.WithContext(ctx).Raw(`
-		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status AS tenant_status
-		FROM api_tokens k JOIN tenants t ON t.client_id = k.client_id
-		WHERE k.id = ?`, id).Scan(&row)
+	if s.dialect == Postgres {
+		k := &row.APIToken
+		err := s.pool.QueryRow(ctx, q+"$1", id).Scan(&k.ID, &k.ClientID, &k.SecretHash, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &row.TenantStatus)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return row.APIToken, "", ErrNotFound
+		}
+		return row.APIToken, row.TenantStatus, classify(err)
+	}
+	res := s.db.WithContext(ctx).Raw(q+"?", id).Scan(&row)
 	if res.Error != nil {
 		return row.APIToken, "", classify(res.Error)
 	}
