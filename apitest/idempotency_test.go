@@ -250,7 +250,7 @@ func TestRefusedRequestsClaimNoKey(t *testing.T) {
 		if r.StatusCode() != 200 || r.JSON200.Results[0].Status != client.RowStatusCreated {
 			t.Errorf("first accepted request: %d %s", r.StatusCode(), r.Body)
 		}
-		for _, bad := range []string{strings.Repeat("k", 256), "clé", "tab\there"} {
+		for _, bad := range []string{strings.Repeat("k", 256), "clé", "tab\there", "\xff\xfe"} {
 			r := e.post(t, oneRow, withKey(bad))
 			wantProblem(t, 400, r.Body, r.StatusCode(), "invalid_idempotency_key")
 		}

@@ -9,10 +9,34 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/zestequity/zest-api/idempotency"
+	"github.com/zestequity/zest-api/models"
 	"github.com/zestequity/zest-api/reqctx"
 )
 
 const idempotencyKeyHeader = "Idempotency-Key"
+
+// prefetchedKey names, in the gin context, the Idempotency-Key record that
+// authentication read along with the token: a replay is then one round trip.
+const prefetchedKey = "zest.idempotency.prefetched"
+
+type prefetched struct{ record *models.IdempotencyKey }
+
+// idempotencyKeyOf returns the Idempotency-Key of a POST when it is well
+// formed, "" otherwise. The spec's validator is the authority and answers a
+// malformed key with a problem later; this only keeps such a key (which may
+// hold bytes the database cannot store) away from the prefetch.
+func idempotencyKeyOf(r *http.Request) string {
+	key := r.Header.Get(idempotencyKeyHeader)
+	if r.Method != http.MethodPost || len(key) > 255 {
+		return ""
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return ""
+		}
+	}
+	return key
+}
 
 // idempotent applies Idempotency-Key to every POST that carries one (the
 // validator has checked its syntax against the spec): the first request
@@ -38,9 +62,11 @@ func (s *server) idempotent(c *gin.Context) {
 		return
 	}
 
-	claim, replay, err := s.idempotency.Begin(ctx, idempotency.Request{
-		ClientID: info.ClientID, Key: key, Method: c.Request.Method, Route: c.FullPath(), Body: body,
-	})
+	req := idempotency.Request{ClientID: info.ClientID, Key: key, Method: c.Request.Method, Route: c.FullPath(), Body: body}
+	if p, ok := c.Get(prefetchedKey); ok {
+		req.Prefetched, req.Record = true, p.(prefetched).record
+	}
+	claim, replay, err := s.idempotency.Begin(ctx, req)
 	if err != nil {
 		s.problem(c, err)
 		return

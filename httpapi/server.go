@@ -195,12 +195,16 @@ func (s *server) authenticate(needsAuth map[string]bool) gin.HandlerFunc {
 		if !needsAuth[c.Request.Method+" "+c.FullPath()] {
 			return
 		}
-		tenant, err := s.tenants.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+		key := idempotencyKeyOf(c.Request)
+		tenant, err := s.tenants.Authenticate(c.Request.Context(), c.GetHeader("Authorization"), key)
 		if err != nil {
 			s.problem(c, err)
 			return
 		}
 		reqctx.From(c.Request.Context()).ClientID = tenant.ClientID
+		if key != "" {
+			c.Set(prefetchedKey, prefetched{record: tenant.Idempotency})
+		}
 	}
 }
 

@@ -42,6 +42,10 @@ type Request struct {
 	Method   string
 	Route    string
 	Body     []byte
+	// Prefetched says that Record is the key's record as read moments ago
+	// (nil: there was none), so that Begin need not read it again.
+	Prefetched bool
+	Record     *models.IdempotencyKey
 }
 
 // Response is what a completed request answered.
@@ -106,8 +110,17 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 	// is claimed by an insert that one of concurrent claimants wins. A record
 	// can also vanish between two steps (released after a 5xx, or swept);
 	// the loop then decides again.
-	for range 3 {
-		got, err := s.store.IdempotencyKey(ctx, r.ClientID, r.Key)
+	for attempt := range 3 {
+		var got models.IdempotencyKey
+		var err error
+		switch {
+		case attempt == 0 && r.Prefetched && r.Record == nil:
+			err = store.ErrNotFound
+		case attempt == 0 && r.Prefetched:
+			got = *r.Record
+		default:
+			got, err = s.store.IdempotencyKey(ctx, r.ClientID, r.Key)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			claimed, err := s.store.ClaimIdempotencyKey(ctx, rec)
 			if err != nil || claimed {

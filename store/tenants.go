@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -100,31 +101,55 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 
 // TokenWithTenant returns a token and its tenant's status, in one query:
 // it runs on every authenticated request, so on PostgreSQL it skips GORM.
-func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error) {
-	const q = `
-		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status AS tenant_status
+// Given an Idempotency-Key, the same query also returns that key's record
+// of the token's tenant (nil when there is none): a replay then costs the
+// database a single round trip.
+func (s *Store) TokenWithTenant(ctx context.Context, id, idempotencyKey string) (models.APIToken, string, *models.IdempotencyKey, error) {
+	// Written once for both placeholder styles: key, key, id.
+	q := func(key1, key2, id string) string {
+		return `
+		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status,
+			i.key, i.method, i.route, i.fingerprint, i.lock_id, i.locked_until,
+			i.response_status, i.response_headers, i.response_body, i.created_at, i.expires_at
 		FROM api_tokens k JOIN tenants t ON t.client_id = k.client_id
-		WHERE k.id = `
-	var row struct {
-		models.APIToken
-		TenantStatus string
+		LEFT JOIN idempotency_keys i ON i.client_id = k.client_id AND i.key = ` + key1 + ` AND ` + key2 + ` <> ''
+		WHERE k.id = ` + id
 	}
+	var (
+		tok       models.APIToken
+		status    string
+		rec       models.IdempotencyKey
+		key       *string
+		createdAt *time.Time
+		expiresAt *time.Time
+		method    *string
+		route     *string
+		print     *string
+	)
+	dest := []any{&tok.ID, &tok.ClientID, &tok.SecretHash, &tok.CreatedAt, &tok.LastUsedAt, &tok.RevokedAt, &status,
+		&key, &method, &route, &print, &rec.LockID, &rec.LockedUntil,
+		&rec.ResponseStatus, &rec.ResponseHeaders, &rec.ResponseBody, &createdAt, &expiresAt}
+	var err error
 	if s.dialect == Postgres {
-		k := &row.APIToken
-		err := s.pool.QueryRow(ctx, q+"$1", id).Scan(&k.ID, &k.ClientID, &k.SecretHash, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &row.TenantStatus)
+		err = s.pool.QueryRow(ctx, q("$1", "$1", "$2"), idempotencyKey, id).Scan(dest...)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return row.APIToken, "", ErrNotFound
+			err = sql.ErrNoRows
 		}
-		return row.APIToken, row.TenantStatus, classify(err)
+	} else {
+		err = s.db.WithContext(ctx).Raw(q("?", "?", "?"), idempotencyKey, idempotencyKey, id).Row().Scan(dest...)
 	}
-	res := s.db.WithContext(ctx).Raw(q+"?", id).Scan(&row)
-	if res.Error != nil {
-		return row.APIToken, "", classify(res.Error)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tok, "", nil, ErrNotFound
 	}
-	if res.RowsAffected == 0 {
-		return row.APIToken, "", ErrNotFound
+	if err != nil {
+		return tok, "", nil, classify(err)
 	}
-	return row.APIToken, row.TenantStatus, nil
+	if key == nil {
+		return tok, status, nil, nil
+	}
+	rec.ClientID, rec.Key, rec.Method, rec.Route, rec.Fingerprint = tok.ClientID, *key, *method, *route, *print
+	rec.CreatedAt, rec.ExpiresAt = *createdAt, *expiresAt
+	return tok, status, &rec, nil
 }
 
 // TouchToken records a token's use. Callers skip it while the recorded time

@@ -41,6 +41,9 @@ var (
 type Tenant struct {
 	ClientID string
 	TokenID  string
+	// Idempotency is the record of the Idempotency-Key Authenticate was given,
+	// read in the same round trip; nil when the tenant has none.
+	Idempotency *models.IdempotencyKey
 }
 
 // TokenInfo describes a token without its secret.
@@ -147,8 +150,9 @@ func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
 	return err
 }
 
-// Authenticate resolves an Authorization header value to its tenant.
-func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenant, error) {
+// Authenticate resolves an Authorization header value to its tenant. Given
+// an Idempotency-Key (or ""), it also reads that key's record.
+func (s *Service) Authenticate(ctx context.Context, authorization, idempotencyKey string) (Tenant, error) {
 	invalid := apperr.New(apperr.InvalidToken, "The bearer token is missing, malformed, unknown or revoked.")
 	scheme, token, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -159,7 +163,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 		return Tenant{}, invalid
 	}
 	id := tokenIDPrefix + m[1]
-	tok, status, err := s.store.TokenWithTenant(ctx, id)
+	tok, status, rec, err := s.store.TokenWithTenant(ctx, id, idempotencyKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return Tenant{}, invalid
 	}
@@ -183,7 +187,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 			return Tenant{}, err
 		}
 	}
-	return Tenant{ClientID: tok.ClientID, TokenID: id}, nil
+	return Tenant{ClientID: tok.ClientID, TokenID: id, Idempotency: rec}, nil
 }
 
 func newToken(clientID string) (string, models.APIToken) {
