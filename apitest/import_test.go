@@ -17,7 +17,7 @@ const referenceBatch = `{"investors":[
   {"partnerInvestorId":"acme-inv-7342","email":"bob@example.com","firstName":"Bob","lastName":"Marley","dateOfBirth":"1980-02-06","countryOfResidence":"JM"}
 ]}`
 
-var personID = regexp.MustCompile(`^psn_[a-z2-7]{26}$`)
+var personID = regexp.MustCompile(`^psn_[0-9a-z]{36}$`)
 
 // The reference's example batch: created twice, then already_exists with the
 // same ids, and each id reads back as stored.

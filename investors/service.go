@@ -272,7 +272,7 @@ func (s *Service) newPerson(clientID string, r validRow) models.Person {
 		flags = append(flags, models.KYCFlagCountryNotRiskRated)
 	}
 	return models.Person{
-		ZestPersonID:       ids.New("psn_"),
+		ZestPersonID:       ids.Sorted("psn_"),
 		ClientID:           clientID,
 		PartnerInvestorID:  r.PartnerInvestorID,
 		Email:              r.Email,

@@ -39,7 +39,7 @@ func InvestorCreated(clientID string, personID int64, partnerInvestorID, zestPer
 		},
 	})
 	return models.Event{
-		EventID:   ids.New("evt_"),
+		EventID:   ids.Sorted("evt_"),
 		ClientID:  clientID,
 		Type:      models.EventInvestorCreated,
 		PersonID:  &personID,

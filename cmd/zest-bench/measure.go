@@ -132,10 +132,10 @@ func rawBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n i
 	now := time.Now().UTC()
 	for i := range n {
 		pid[i] = fmt.Sprintf("%s-%07d", prefix, first+i)
-		zid[i] = ids.New("psn_")
+		zid[i] = ids.Sorted("psn_")
 		email[i] = pid[i] + "@bench.example"
 		phone[i] = investors.PlaceholderPhone(zid[i])
-		evID[i] = ids.New("evt_")
+		evID[i] = ids.Sorted("evt_")
 		ev, err := webhooks.InvestorCreated("bench", 0, pid[i], zid[i], now)
 		if err != nil {
 			return err
