@@ -49,44 +49,62 @@ func (s *Store) WritePeople(ctx context.Context, clientID string, people []model
 }
 
 func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []models.Person, lookup []string, now time.Time) ([]PersonRow, error) {
-	n := len(people)
+	// One row per id, looked up once; those with a person to write carry it.
+	byID := make(map[string]*models.Person, len(people))
+	for i := range people {
+		byID[people[i].PartnerInvestorID] = &people[i]
+	}
+	ids := slices.Clone(lookup)
+	for _, p := range people {
+		ids = append(ids, p.PartnerInvestorID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	n := len(ids)
 	var (
-		zid, pid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		country                                                 = make([]*string, n)
+		zid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		country                                            = make([]*string, n)
+		write                                              = make([]bool, n)
 	)
-	for i, p := range people {
+	for i, id := range ids {
+		p, ok := byID[id]
+		if !ok {
+			continue
+		}
 		f, err := p.KYCFlags.Value()
 		if err != nil {
 			return nil, err
 		}
-		zid[i], pid[i], email[i], norm[i] = p.ZestPersonID, p.PartnerInvestorID, p.Email, p.EmailNormalized
+		write[i] = true
+		zid[i], email[i], norm[i] = p.ZestPersonID, p.Email, p.EmailNormalized
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
 	var out []PersonRow
 	err := retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
-			WITH ins AS (
+			WITH input AS (
+				SELECT r.*, ex.id AS ex_id, ex.zest_person_id AS ex_zid, ex.email AS ex_email
+				FROM unnest($2::text[], $3::bool[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+					$9::text[], $10::text[], $11::text[], $12::text[])
+					WITH ORDINALITY AS r(pid, write, zid, email, norm, first, last, dob, country, managed, flags, ord)
+				LEFT JOIN LATERAL (
+					SELECT p.id, p.zest_person_id, p.email FROM people p
+					WHERE p.client_id = $1 AND p.partner_investor_id = r.pid OFFSET 0) ex ON true
+			), ins AS (
 				INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
 					first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
-				SELECT r.zid, $1, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
-				FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-					$9::text[], $10::text[], $11::text[])
-					WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
-				-- A known id costs one index probe here rather than a
-				-- speculative insertion checked against every unique index.
-				WHERE (SELECT p.id FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = r.pid) IS NULL
-				ORDER BY r.ord
+				SELECT zid, $1, pid, email, norm, first, last, dob::date, country, managed, flags, $13
+				FROM input WHERE write AND ex_id IS NULL
+				ORDER BY ord
 				ON CONFLICT DO NOTHING
 				RETURNING id, zest_person_id, partner_investor_id, email
 			)
 			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
 			UNION ALL
-			SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email,
-				(SELECT u.id FROM users u WHERE u.person_id = p.id) IS NOT NULL, false
-			FROM unnest($13::text[]) AS l(pid)
-			CROSS JOIN LATERAL (SELECT * FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = l.pid OFFSET 0) p`,
-			pgx.QueryExecModeExec, clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now, lookup)
+			SELECT ex_id, ex_zid, pid, ex_email, (SELECT u.id FROM users u WHERE u.person_id = input.ex_id) IS NOT NULL, false
+			FROM input WHERE ex_id IS NOT NULL`,
+			pgx.QueryExecModeExec, clientID, ids, write, zid, email, norm, first, last, dob, country, managed, flags, now)
 		if err != nil {
 			return err
 		}
@@ -142,7 +160,7 @@ func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people [
 // FindPeople returns the tenant's people with the given partnerInvestorIds,
 // and whether each already has its User.
 //
-// Each id is looked up on its own (a LATERAL subquery the planner cannot
+// Each id is looked up once, on its own (a LATERAL subquery the planner cannot
 // flatten into a join; scalar subqueries, which it cannot hash), so that the
 // unique indexes are probed once per id whatever the tables' size or
 // statistics: planned as a join, with EXISTS, or with = ANY(array), a batch

@@ -27,7 +27,11 @@ type config struct {
 	long    bool
 	write   string
 	verbose bool
+	only    map[string]bool // figures to measure; empty: all
 }
+
+// wants reports whether figure n is to be measured.
+func (c config) wants(n string) bool { return len(c.only) == 0 || c.only[n] }
 
 func main() {
 	def := os.Getenv("BENCH_DATABASE_URL")
@@ -42,7 +46,14 @@ func main() {
 	flag.BoolVar(&c.long, "long", false, "also import 1 M rows to compare late throughput with early")
 	flag.StringVar(&c.write, "write", "", "also write the report, as Markdown, to this file (docs/performance.md)")
 	flag.BoolVar(&c.verbose, "v", false, "log each run")
+	only := flag.String("only", "", "measure only these figures, comma-separated (such as 1,2 or 7)")
 	flag.Parse()
+	if *only != "" {
+		c.only = map[string]bool{}
+		for n := range strings.SplitSeq(*only, ",") {
+			c.only[strings.TrimSpace(n)] = true
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -74,71 +74,75 @@ func run(ctx context.Context, c config) (string, error) {
 
 	// 1 and 2: the raw limit and the server, 1 and 4 clients; 3: replays; 9: memory.
 	var raw1, raw4, new1, new4, rep1, rep4, rss series
-	if err := repeat(ctx, c, "raw SQL", func() error {
-		r1, err := b.rawThroughput(ctx, 1)
-		if err != nil {
-			return err
-		}
-		r4, err := b.rawThroughput(ctx, 4)
-		raw1, raw4 = append(raw1, r1), append(raw4, r4)
-		return err
-	}); err != nil {
-		return "", err
-	}
-	if err := repeat(ctx, c, "HTTP import", func() error {
-		h1, err := b.httpThroughput(ctx, 1)
-		if err != nil {
-			return err
-		}
-		h4, err := b.httpThroughput(ctx, 4)
-		new1, rep1 = append(new1, h1.newRate), append(rep1, h1.replayRate)
-		new4, rep4 = append(new4, h4.newRate), append(rep4, h4.replayRate)
-		rss = append(rss, float64(max(h1.rss, h4.rss))/(1<<20))
-		return err
-	}); err != nil {
-		return "", err
-	}
-	add(row{"1", "raw pgx set-based SQL, 1000-row batches, 1 client (rows/s)", rate(raw1.median()), raw1.spread(rate), "the limit", ""})
-	add(row{"1", "raw pgx set-based SQL, 1000-row batches, 4 clients (rows/s)", rate(raw4.median()), raw4.spread(rate), "the limit", ""})
-	r1, r4 := new1.median()/raw1.median(), new4.median()/raw4.median()
-	add(row{"2", "POST /v1/investors, new 1000-row batches, 1 client (rows/s)", rate(new1.median()), new1.spread(rate), "", ""})
-	add(row{"2", "… as a fraction of raw, 1 client", ratio(r1), "", "≥ 0.70", yes(r1 >= 0.7)})
-	add(row{"2", "POST /v1/investors, new 1000-row batches, 4 clients (rows/s)", rate(new4.median()), new4.spread(rate), "", ""})
-	add(row{"2", "… as a fraction of raw, 4 clients", ratio(r4), "", "≥ 0.70", yes(r4 >= 0.7)})
-	x1, x4 := rep1.median()/new1.median(), rep4.median()/new4.median()
-	add(row{"3", "the same batches replayed, all already_exists, 1 client (rows/s)", rate(rep1.median()), rep1.spread(rate), "≥ 2 × new", yes(x1 >= 2) + fmt.Sprintf(" (%.1f×)", x1)})
-	add(row{"3", "the same batches replayed, all already_exists, 4 clients (rows/s)", rate(rep4.median()), rep4.spread(rate), "≥ 2 × new", yes(x4 >= 2) + fmt.Sprintf(" (%.1f×)", x4)})
-
-	// 4: batch sizes.
-	sizes := []int{10, 100, 1000}
-	perRow := map[int]series{}
-	stmts := map[int]series{}
-	if err := repeat(ctx, c, "batch sizes", func() error {
-		for _, size := range sizes {
-			r, st, err := b.batchScaling(ctx, size)
+	if c.wants("1") || c.wants("2") || c.wants("3") || c.wants("9") {
+		if err := repeat(ctx, c, "raw SQL", func() error {
+			r1, err := b.rawThroughput(ctx, 1)
 			if err != nil {
 				return err
 			}
-			perRow[size] = append(perRow[size], 1e6/r)
-			stmts[size] = append(stmts[size], st)
+			r4, err := b.rawThroughput(ctx, 4)
+			raw1, raw4 = append(raw1, r1), append(raw4, r4)
+			return err
+		}); err != nil {
+			return "", err
 		}
-		return nil
-	}); err != nil {
-		return "", err
+		if err := repeat(ctx, c, "HTTP import", func() error {
+			h1, err := b.httpThroughput(ctx, 1)
+			if err != nil {
+				return err
+			}
+			h4, err := b.httpThroughput(ctx, 4)
+			new1, rep1 = append(new1, h1.newRate), append(rep1, h1.replayRate)
+			new4, rep4 = append(new4, h4.newRate), append(rep4, h4.replayRate)
+			rss = append(rss, float64(max(h1.rss, h4.rss))/(1<<20))
+			return err
+		}); err != nil {
+			return "", err
+		}
+		add(row{"1", "raw pgx set-based SQL, 1000-row batches, 1 client (rows/s)", rate(raw1.median()), raw1.spread(rate), "the limit", ""})
+		add(row{"1", "raw pgx set-based SQL, 1000-row batches, 4 clients (rows/s)", rate(raw4.median()), raw4.spread(rate), "the limit", ""})
+		r1, r4 := new1.median()/raw1.median(), new4.median()/raw4.median()
+		add(row{"2", "POST /v1/investors, new 1000-row batches, 1 client (rows/s)", rate(new1.median()), new1.spread(rate), "", ""})
+		add(row{"2", "… as a fraction of raw, 1 client", ratio(r1), "", "≥ 0.70", yes(r1 >= 0.7)})
+		add(row{"2", "POST /v1/investors, new 1000-row batches, 4 clients (rows/s)", rate(new4.median()), new4.spread(rate), "", ""})
+		add(row{"2", "… as a fraction of raw, 4 clients", ratio(r4), "", "≥ 0.70", yes(r4 >= 0.7)})
+		x1, x4 := rep1.median()/new1.median(), rep4.median()/new4.median()
+		add(row{"3", "the same batches replayed, all already_exists, 1 client (rows/s)", rate(rep1.median()), rep1.spread(rate), "≥ 2 × new", yes(x1 >= 2) + fmt.Sprintf(" (%.1f×)", x1)})
+		add(row{"3", "the same batches replayed, all already_exists, 4 clients (rows/s)", rate(rep4.median()), rep4.spread(rate), "≥ 2 × new", yes(x4 >= 2) + fmt.Sprintf(" (%.1f×)", x4)})
 	}
-	falling := perRow[10].median() > perRow[100].median() && perRow[100].median() > perRow[1000].median()
-	us := func(v float64) string { return fmt.Sprintf("%.0f µs", v) }
-	for _, size := range sizes {
-		met := ""
-		if size == 1000 {
-			met = yes(falling && stmts[1000].median() <= 6)
+
+	// 4: batch sizes.
+	if c.wants("4") {
+		sizes := []int{10, 100, 1000}
+		perRow := map[int]series{}
+		stmts := map[int]series{}
+		if err := repeat(ctx, c, "batch sizes", func() error {
+			for _, size := range sizes {
+				r, st, err := b.batchScaling(ctx, size)
+				if err != nil {
+					return err
+				}
+				perRow[size] = append(perRow[size], 1e6/r)
+				stmts[size] = append(stmts[size], st)
+			}
+			return nil
+		}); err != nil {
+			return "", err
 		}
-		add(row{"4", fmt.Sprintf("%d-row batches: per-row cost (rows/s %.0f; %.0f SQL statements per request)", size, 1e6/perRow[size].median(), stmts[size].median()),
-			us(perRow[size].median()), perRow[size].spread(us), "falls with size; a handful of statements", met})
+		falling := perRow[10].median() > perRow[100].median() && perRow[100].median() > perRow[1000].median()
+		us := func(v float64) string { return fmt.Sprintf("%.0f µs", v) }
+		for _, size := range sizes {
+			met := ""
+			if size == 1000 {
+				met = yes(falling && stmts[1000].median() <= 6)
+			}
+			add(row{"4", fmt.Sprintf("%d-row batches: per-row cost (rows/s %.0f; %.0f SQL statements per request)", size, 1e6/perRow[size].median(), stmts[size].median()),
+				us(perRow[size].median()), perRow[size].spread(us), "falls with size; a handful of statements", met})
+		}
 	}
 
 	// 5: growth.
-	if c.long {
+	if c.long && c.wants("5") {
 		c.logf("growth: 1 M rows")
 		early, late, err := b.growth(ctx)
 		if err != nil {
@@ -147,57 +151,65 @@ func run(ctx context.Context, c config) (string, error) {
 		g := late / early
 		add(row{"5", "1 M-row import from 4 clients: first 100 k rows (rows/s)", rate(early), "single run", "", ""})
 		add(row{"5", "… last 100 k rows (rows/s)", rate(late), "single run", "≥ 0.8 × first", yes(g >= 0.8) + fmt.Sprintf(" (%.2f)", g)})
-	} else {
+	} else if c.wants("5") {
 		add(row{"5", "1 M-row import, late vs early throughput", "not run", "", "run with -long", ""})
 	}
 
 	// 6: single rows from 16 clients.
-	var rps, p50, p99, failed series
-	if err := repeat(ctx, c, "single rows", func() error {
-		r, a, z, f, err := b.singleRows(ctx)
-		rps, p50, p99, failed = append(rps, r), append(p50, msOf(a)), append(p99, msOf(z)), append(failed, float64(f))
-		return err
-	}); err != nil {
-		return "", err
+	if c.wants("6") {
+		var rps, p50, p99, failed series
+		if err := repeat(ctx, c, "single rows", func() error {
+			r, a, z, f, err := b.singleRows(ctx)
+			rps, p50, p99, failed = append(rps, r), append(p50, msOf(a)), append(p99, msOf(z)), append(failed, float64(f))
+			return err
+		}); err != nil {
+			return "", err
+		}
+		tail := p99.median() / p50.median()
+		add(row{"6", "single-row creates, 16 clients (requests/s)", rate(rps.median()), rps.spread(rate), "", ""})
+		add(row{"6", "… p50 latency", ms(p50.median()), p50.spread(ms), "", ""})
+		add(row{"6", fmt.Sprintf("… p99 latency (%.1f × p50; %.0f errors)", tail, slices.Max(failed)), ms(p99.median()), p99.spread(ms), "≤ 5 × p50, no errors", yes(tail <= 5 && slices.Max(failed) == 0)})
 	}
-	tail := p99.median() / p50.median()
-	add(row{"6", "single-row creates, 16 clients (requests/s)", rate(rps.median()), rps.spread(rate), "", ""})
-	add(row{"6", "… p50 latency", ms(p50.median()), p50.spread(ms), "", ""})
-	add(row{"6", fmt.Sprintf("… p99 latency (%.1f × p50; %.0f errors)", tail, slices.Max(failed)), ms(p99.median()), p99.spread(ms), "≤ 5 × p50, no errors", yes(tail <= 5 && slices.Max(failed) == 0)})
 
 	// 7: Idempotency-Key replay.
-	var orig, replay series
-	if err := repeat(ctx, c, "idempotency", func() error {
-		o, r, err := b.idempotency(ctx)
-		orig, replay = append(orig, msOf(o)), append(replay, msOf(r))
-		return err
-	}); err != nil {
-		return "", err
+	if c.wants("7") {
+		var orig, replay series
+		if err := repeat(ctx, c, "idempotency", func() error {
+			o, r, err := b.idempotency(ctx)
+			orig, replay = append(orig, msOf(o)), append(replay, msOf(r))
+			return err
+		}); err != nil {
+			return "", err
+		}
+		ir := replay.median() / orig.median()
+		add(row{"7", "single-row create with a new Idempotency-Key, p50", ms(orig.median()), orig.spread(ms), "", ""})
+		add(row{"7", fmt.Sprintf("… its replay, p50 (%.2f of the original)", ir), ms(replay.median()), replay.spread(ms), "≤ 0.20 × original", yes(ir <= 0.2)})
 	}
-	ir := replay.median() / orig.median()
-	add(row{"7", "single-row create with a new Idempotency-Key, p50", ms(orig.median()), orig.spread(ms), "", ""})
-	add(row{"7", fmt.Sprintf("… its replay, p50 (%.2f of the original)", ir), ms(replay.median()), replay.spread(ms), "≤ 0.20 × original", yes(ir <= 0.2)})
 
 	// 8: webhooks.
-	var dps, lag50, lag99 series
-	if err := repeat(ctx, c, "webhooks", func() error {
-		d, err := b.deliveries(ctx, 10000)
-		if err != nil {
+	if c.wants("8") {
+		var dps, lag50, lag99 series
+		if err := repeat(ctx, c, "webhooks", func() error {
+			d, err := b.deliveries(ctx, 10000)
+			if err != nil {
+				return err
+			}
+			a, z, err := b.outboxLag(ctx)
+			dps, lag50, lag99 = append(dps, d), append(lag50, msOf(a)), append(lag99, msOf(z))
 			return err
+		}); err != nil {
+			return "", err
 		}
-		a, z, err := b.outboxLag(ctx)
-		dps, lag50, lag99 = append(dps, d), append(lag50, msOf(a)), append(lag99, msOf(z))
-		return err
-	}); err != nil {
-		return "", err
+		add(row{"8", "webhook deliveries to a local receiver, one worker (deliveries/s)", rate(dps.median()), dps.spread(rate), "≥ 1000", yes(dps.median() >= 1000)})
+		add(row{"8", "outbox lag while importing 5000 rows/s, p50", ms(lag50.median()), lag50.spread(ms), "", ""})
+		add(row{"8", "… p99", ms(lag99.median()), lag99.spread(ms), "< 1 s", yes(lag99.median() < 1000)})
 	}
-	add(row{"8", "webhook deliveries to a local receiver, one worker (deliveries/s)", rate(dps.median()), dps.spread(rate), "≥ 1000", yes(dps.median() >= 1000)})
-	add(row{"8", "outbox lag while importing 5000 rows/s, p50", ms(lag50.median()), lag50.spread(ms), "", ""})
-	add(row{"8", "… p99", ms(lag99.median()), lag99.spread(ms), "< 1 s", yes(lag99.median() < 1000)})
 
 	// 9: memory.
-	mb := func(v float64) string { return fmt.Sprintf("%.0f MB", v) }
-	add(row{"9", "server peak RSS during the 1- and 4-client imports", mb(rss.median()), rss.spread(mb), "< 150 MB", yes(rss.median() < 150)})
+	if c.wants("9") {
+		mb := func(v float64) string { return fmt.Sprintf("%.0f MB", v) }
+		add(row{"9", "server peak RSS during the 1- and 4-client imports", mb(rss.median()), rss.spread(mb), "< 150 MB", yes(rss.median() < 150)})
+	}
 
 	return format(ctx, b, rows), nil
 }
