@@ -26,7 +26,6 @@ import (
 // Store is the persistence the service needs; *store.Store implements it.
 type Store interface {
 	WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]store.PersonRow, error)
-	FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]store.PersonRow, error)
 	CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error)
 	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
 	ListPeople(ctx context.Context, q store.PeopleQuery) ([]models.Person, error)
@@ -86,11 +85,10 @@ type pending struct {
 
 // Import processes a batch and returns one result per row, in order.
 //
-// The write path, for the rows that pass validation, is two statements in
-// the common case:
-//  1. insert the new people (ON CONFLICT DO NOTHING) and, in the same
-//     statement, read the tenant's existing people with the batch's
-//     partnerInvestorIds;
+// The write path, for the rows that pass validation, is two statements for
+// a batch of new investors:
+//  1. insert the new people (ON CONFLICT DO NOTHING), then read those of the
+//     batch's partnerInvestorIds that were not inserted (known investors);
 //  2. complete the pairs: create the missing Users, and record their
 //     investor.created events, in one transaction.
 //
@@ -240,27 +238,9 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 }
 
 // writePeople writes people, and records in known every person of lookup.
-// A partnerInvestorId that a concurrent request took while the write ran
-// is in no answer of the write's snapshot: it is looked up once more.
 func (s *Service) writePeople(ctx context.Context, clientID string, people []models.Person, lookup []string, known map[string]store.PersonRow) error {
 	rows, err := s.store.WritePeople(ctx, clientID, people, lookup)
-	if err != nil {
-		return err
-	}
 	for _, r := range rows {
-		known[r.PartnerInvestorID] = r
-	}
-	var lost []string
-	for _, p := range people {
-		if _, ok := known[p.PartnerInvestorID]; !ok {
-			lost = append(lost, p.PartnerInvestorID)
-		}
-	}
-	if len(lost) == 0 {
-		return nil
-	}
-	again, err := s.store.FindPeople(ctx, clientID, lost)
-	for _, r := range again {
 		known[r.PartnerInvestorID] = r
 	}
 	return err

@@ -31,14 +31,14 @@ const sqliteChunk = 500
 // WritePeople inserts the given people that do not exist yet and returns,
 // for every partnerInvestorId in lookup (which includes those of people),
 // the tenant's person: inserted now, or existing, with whether it has its
-// User. On PostgreSQL this is one statement.
+// User. A batch of new people is one statement; known ones cost a second.
 //
 // A person whose partnerInvestorId or email is taken is skipped, never
-// updated. A person taken by a request that committed while this statement
-// ran is in neither part of the answer (the statement reads one snapshot):
-// the caller looks those up again with FindPeople. Rows are inserted in
-// partnerInvestorId order so that overlapping concurrent batches take their
-// locks in the same order.
+// updated; an id missing from the answer lost its email to another person.
+// The known people are read after the insert, so that those a concurrent
+// request inserted first (the insert waits for them) are read too. Rows are
+// inserted in partnerInvestorId order so that overlapping concurrent batches
+// take their locks in the same order.
 func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]PersonRow, error) {
 	people = sortedBy(people, func(p models.Person) string { return p.PartnerInvestorID })
 	now := s.nowUTC()
@@ -49,69 +49,56 @@ func (s *Store) WritePeople(ctx context.Context, clientID string, people []model
 }
 
 func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []models.Person, lookup []string, now time.Time) ([]PersonRow, error) {
-	// One row per id, looked up once; those with a person to write carry it.
-	byID := make(map[string]*models.Person, len(people))
-	for i := range people {
-		byID[people[i].PartnerInvestorID] = &people[i]
-	}
-	ids := slices.Clone(lookup)
-	for _, p := range people {
-		ids = append(ids, p.PartnerInvestorID)
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	n := len(ids)
+	n := len(people)
 	var (
-		zid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		country                                            = make([]*string, n)
-		write                                              = make([]bool, n)
+		zid, pid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		country                                                 = make([]*string, n)
 	)
-	for i, id := range ids {
-		p, ok := byID[id]
-		if !ok {
-			continue
-		}
+	for i, p := range people {
 		f, err := p.KYCFlags.Value()
 		if err != nil {
 			return nil, err
 		}
-		write[i] = true
-		zid[i], email[i], norm[i] = p.ZestPersonID, p.Email, p.EmailNormalized
+		zid[i], pid[i], email[i], norm[i] = p.ZestPersonID, p.PartnerInvestorID, p.Email, p.EmailNormalized
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
+	// New people are the common case and cost one statement; the unique
+	// indexes sort out the known ones, which are then read in a second.
 	var out []PersonRow
 	err := retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
-			WITH input AS (
-				SELECT r.*, ex.id AS ex_id, ex.zest_person_id AS ex_zid, ex.email AS ex_email
-				FROM unnest($2::text[], $3::bool[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-					$9::text[], $10::text[], $11::text[], $12::text[])
-					WITH ORDINALITY AS r(pid, write, zid, email, norm, first, last, dob, country, managed, flags, ord)
-				LEFT JOIN LATERAL (
-					SELECT p.id, p.zest_person_id, p.email FROM people p
-					WHERE p.client_id = $1 AND p.partner_investor_id = r.pid OFFSET 0) ex ON true
-			), ins AS (
-				INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
-					first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
-				SELECT zid, $1, pid, email, norm, first, last, dob::date, country, managed, flags, $13
-				FROM input WHERE write AND ex_id IS NULL
-				ORDER BY ord
-				ON CONFLICT DO NOTHING
-				RETURNING id, zest_person_id, partner_investor_id, email
-			)
-			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
-			UNION ALL
-			SELECT ex_id, ex_zid, pid, ex_email, (SELECT u.id FROM users u WHERE u.person_id = input.ex_id) IS NOT NULL, false
-			FROM input WHERE ex_id IS NOT NULL`,
-			pgx.QueryExecModeExec, clientID, ids, write, zid, email, norm, first, last, dob, country, managed, flags, now)
+			INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
+				first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
+			SELECT r.zid, $1, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[])
+				WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
+			ORDER BY r.ord
+			ON CONFLICT DO NOTHING
+			RETURNING id, zest_person_id, partner_investor_id, email, false, true`,
+			clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now)
 		if err != nil {
 			return err
 		}
 		out, err = pgx.CollectRows(rows, scanPersonRow)
 		return err
 	})
-	return out, classify(err)
+	if err != nil {
+		return nil, classify(err)
+	}
+	inserted := make(map[string]bool, len(out))
+	for _, r := range out {
+		inserted[r.PartnerInvestorID] = true
+	}
+	var rest []string
+	for _, id := range lookup {
+		if !inserted[id] {
+			rest = append(rest, id)
+		}
+	}
+	existing, err := s.FindPeople(ctx, clientID, rest)
+	return append(out, existing...), err
 }
 
 func scanPersonRow(r pgx.CollectableRow) (PersonRow, error) {
@@ -160,7 +147,7 @@ func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people [
 // FindPeople returns the tenant's people with the given partnerInvestorIds,
 // and whether each already has its User.
 //
-// Each id is looked up once, on its own (a LATERAL subquery the planner cannot
+// Each id is looked up on its own (a LATERAL subquery the planner cannot
 // flatten into a join; scalar subqueries, which it cannot hash), so that the
 // unique indexes are probed once per id whatever the tables' size or
 // statistics: planned as a join, with EXISTS, or with = ANY(array), a batch

@@ -72,40 +72,40 @@ func run(ctx context.Context, c config) (string, error) {
 	var rows []row
 	add := func(r row) { rows = append(rows, r) }
 
-	// 1 and 2: the raw limit and the server, 1 and 4 clients; 3: replays; 9: memory.
-	var raw1, raw4, new1, new4, rep1, rep4, rss series
+	// 1 and 2: the raw limit and the server, 1 and 4 clients; 3: replays; 9:
+	// memory. Each run measures the raw writes and the server back to back
+	// and the ratios are taken per run: the machine's disk is noisy from one
+	// minute to the next, and a ratio of medians taken minutes apart would
+	// carry that noise.
+	var raw1, raw4, new1, new4, rep1, rep4, frac1, frac4, rss series
 	if c.wants("1") || c.wants("2") || c.wants("3") || c.wants("9") {
-		if err := repeat(ctx, c, "raw SQL", func() error {
-			r1, err := b.rawThroughput(ctx, 1)
-			if err != nil {
-				return err
+		if err := repeat(ctx, c, "raw SQL and HTTP import", func() error {
+			for _, clients := range []int{1, 4} {
+				r, err := b.rawThroughput(ctx, clients)
+				if err != nil {
+					return err
+				}
+				h, err := b.httpThroughput(ctx, clients)
+				if err != nil {
+					return err
+				}
+				if clients == 1 {
+					raw1, new1, rep1, frac1 = append(raw1, r), append(new1, h.newRate), append(rep1, h.replayRate), append(frac1, h.newRate/r)
+				} else {
+					raw4, new4, rep4, frac4 = append(raw4, r), append(new4, h.newRate), append(rep4, h.replayRate), append(frac4, h.newRate/r)
+				}
+				rss = append(rss, float64(h.rss)/(1<<20))
 			}
-			r4, err := b.rawThroughput(ctx, 4)
-			raw1, raw4 = append(raw1, r1), append(raw4, r4)
-			return err
-		}); err != nil {
-			return "", err
-		}
-		if err := repeat(ctx, c, "HTTP import", func() error {
-			h1, err := b.httpThroughput(ctx, 1)
-			if err != nil {
-				return err
-			}
-			h4, err := b.httpThroughput(ctx, 4)
-			new1, rep1 = append(new1, h1.newRate), append(rep1, h1.replayRate)
-			new4, rep4 = append(new4, h4.newRate), append(rep4, h4.replayRate)
-			rss = append(rss, float64(max(h1.rss, h4.rss))/(1<<20))
-			return err
+			return nil
 		}); err != nil {
 			return "", err
 		}
 		add(row{"1", "raw pgx set-based SQL, 1000-row batches, 1 client (rows/s)", rate(raw1.median()), raw1.spread(rate), "the limit", ""})
 		add(row{"1", "raw pgx set-based SQL, 1000-row batches, 4 clients (rows/s)", rate(raw4.median()), raw4.spread(rate), "the limit", ""})
-		r1, r4 := new1.median()/raw1.median(), new4.median()/raw4.median()
 		add(row{"2", "POST /v1/investors, new 1000-row batches, 1 client (rows/s)", rate(new1.median()), new1.spread(rate), "", ""})
-		add(row{"2", "… as a fraction of raw, 1 client", ratio(r1), "", "≥ 0.70", yes(r1 >= 0.7)})
+		add(row{"2", "… as a fraction of raw, 1 client (per run)", ratio(frac1.median()), frac1.spread(ratio), "≥ 0.70", yes(frac1.median() >= 0.7)})
 		add(row{"2", "POST /v1/investors, new 1000-row batches, 4 clients (rows/s)", rate(new4.median()), new4.spread(rate), "", ""})
-		add(row{"2", "… as a fraction of raw, 4 clients", ratio(r4), "", "≥ 0.70", yes(r4 >= 0.7)})
+		add(row{"2", "… as a fraction of raw, 4 clients (per run)", ratio(frac4.median()), frac4.spread(ratio), "≥ 0.70", yes(frac4.median() >= 0.7)})
 		x1, x4 := rep1.median()/new1.median(), rep4.median()/new4.median()
 		add(row{"3", "the same batches replayed, all already_exists, 1 client (rows/s)", rate(rep1.median()), rep1.spread(rate), "≥ 2 × new", yes(x1 >= 2) + fmt.Sprintf(" (%.1f×)", x1)})
 		add(row{"3", "the same batches replayed, all already_exists, 4 clients (rows/s)", rate(rep4.median()), rep4.spread(rate), "≥ 2 × new", yes(x4 >= 2) + fmt.Sprintf(" (%.1f×)", x4)})
@@ -208,7 +208,7 @@ func run(ctx context.Context, c config) (string, error) {
 	// 9: memory.
 	if c.wants("9") {
 		mb := func(v float64) string { return fmt.Sprintf("%.0f MB", v) }
-		add(row{"9", "server peak RSS during the 1- and 4-client imports", mb(rss.median()), rss.spread(mb), "< 150 MB", yes(rss.median() < 150)})
+		add(row{"9", "server peak RSS during the 1- and 4-client imports", mb(slices.Max(rss)), rss.spread(mb), "< 150 MB", yes(slices.Max(rss) < 150)})
 	}
 
 	return format(ctx, b, rows), nil
