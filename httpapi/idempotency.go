@@ -38,44 +38,80 @@ func idempotencyKeyOf(r *http.Request) string {
 	return key
 }
 
-// idempotent applies Idempotency-Key to every POST that carries one (the
-// validator has checked its syntax against the spec): the first request
-// claims the key and its response is stored; a replay receives that
-// response, byte for byte, and causes nothing.
-func (s *server) idempotent(c *gin.Context) {
+// idempotencyRequest describes c's Idempotency-Key request, or is nil when
+// c carries no key (or is not a POST).
+func idempotencyRequest(c *gin.Context) (*idempotency.Request, error) {
 	key := c.GetHeader(idempotencyKeyHeader)
 	if c.Request.Method != http.MethodPost || key == "" {
-		return
+		return nil, nil
 	}
-	ctx := c.Request.Context()
-	info := reqctx.From(ctx)
 	// Read a copy (readBody kept the bytes), leaving Body to the handler:
 	// it carries the value the validator decoded.
 	copied, err := c.Request.GetBody()
 	if err != nil {
-		s.problem(c, err)
-		return
+		return nil, err
 	}
 	body, err := io.ReadAll(copied)
+	if err != nil {
+		return nil, err
+	}
+	r := &idempotency.Request{ClientID: reqctx.From(c.Request.Context()).ClientID, Key: key,
+		Method: c.Request.Method, Route: c.FullPath(), Body: body}
+	if p, ok := c.Get(prefetchedKey); ok {
+		r.Prefetched, r.Record = true, p.(prefetched).record
+	}
+	return r, nil
+}
+
+// settle answers, before validation, a request whose Idempotency-Key
+// already decides it: a replay of the stored response, or a refusal. A
+// replay thus costs no more than authentication's one query.
+func (s *server) settle(c *gin.Context) {
+	req, err := idempotencyRequest(c)
 	if err != nil {
 		s.problem(c, err)
 		return
 	}
-
-	req := idempotency.Request{ClientID: info.ClientID, Key: key, Method: c.Request.Method, Route: c.FullPath(), Body: body}
-	if p, ok := c.Get(prefetchedKey); ok {
-		req.Prefetched, req.Record = true, p.(prefetched).record
+	if req == nil {
+		return
 	}
-	claim, replay, err := s.idempotency.Begin(ctx, req)
+	replay, decided, err := s.idempotency.Settle(*req)
+	switch {
+	case err != nil:
+		s.problem(c, err)
+	case decided:
+		s.replay(c, replay)
+	}
+}
+
+func (s *server) replay(c *gin.Context, r *idempotency.Response) {
+	reqctx.From(c.Request.Context()).Replayed = true
+	c.Header("Idempotent-Replayed", "true")
+	c.Data(r.Status, r.ContentType, r.Body)
+	c.Abort()
+}
+
+// idempotent applies Idempotency-Key, after validation, to every POST that
+// carries one and that settle did not answer: the first request claims the
+// key and its response is stored; a replay receives that response, byte for
+// byte, and causes nothing.
+func (s *server) idempotent(c *gin.Context) {
+	req, err := idempotencyRequest(c)
+	if err != nil {
+		s.problem(c, err)
+		return
+	}
+	if req == nil {
+		return
+	}
+	ctx := c.Request.Context()
+	claim, replay, err := s.idempotency.Begin(ctx, *req)
 	if err != nil {
 		s.problem(c, err)
 		return
 	}
 	if replay != nil {
-		info.Replayed = true
-		c.Header("Idempotent-Replayed", "true")
-		c.Data(replay.Status, replay.ContentType, replay.Body)
-		c.Abort()
+		s.replay(c, replay)
 		return
 	}
 

@@ -98,9 +98,11 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	// Gin runs these before the generated wrappers bind parameters, so that
-	// authentication comes first and validation second. Idempotency-Key
-	// comes after both: requests they refuse never claim a key.
-	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), validate, s.idempotent)
+	// authentication comes first and validation second. An Idempotency-Key
+	// is settled (replayed or refused) before validation, and claimed only
+	// after it: requests that authentication or validation refuse never
+	// claim a key.
+	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), s.settle, validate, s.idempotent)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.

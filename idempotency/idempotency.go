@@ -131,16 +131,8 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		expired := !got.ExpiresAt.After(now)
-		if !expired && (got.Method != rec.Method || got.Route != rec.Route || got.Fingerprint != rec.Fingerprint) {
-			return nil, nil, apperr.New(apperr.IdempotencyKeyMismatch,
-				"This Idempotency-Key was used with a different request (method, path or body). Use a new key for a new request.")
-		}
-		if !expired && got.ResponseStatus != nil {
-			return nil, storedResponse(got), nil
-		}
-		if !expired && got.LockedUntil != nil && got.LockedUntil.After(now) {
-			return nil, nil, errInUse
+		if resp, decided, err := decide(got, rec, now); decided {
+			return nil, resp, err
 		}
 		// Expired, or claimed by a request that never completed: take over.
 		took, err := s.store.TakeOverIdempotencyKey(ctx, rec, now)
@@ -149,6 +141,40 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 		}
 	}
 	return nil, nil, errInUse
+}
+
+// Settle answers a request from its key's prefetched record alone, without
+// touching the database: with the stored response, or with a refusal
+// (mismatched reuse, concurrent use). It reports false when the request is
+// to run, which Begin then claims. The server settles keys before
+// validating the request: the stored response was made for this very
+// request, which passed validation then.
+func (s *Service) Settle(r Request) (*Response, bool, error) {
+	if !r.Prefetched || r.Record == nil {
+		return nil, false, nil
+	}
+	rec := models.IdempotencyKey{Method: r.Method, Route: r.Route, Fingerprint: Fingerprint(r.Body)}
+	return decide(*r.Record, rec, s.now().UTC())
+}
+
+// decide answers a request (its method, route and fingerprint in want) from
+// its key's record got, unless the record has expired or its claim was
+// abandoned: then the request is to run, and decided is false.
+func decide(got, want models.IdempotencyKey, now time.Time) (resp *Response, decided bool, err error) {
+	if !got.ExpiresAt.After(now) {
+		return nil, false, nil
+	}
+	if got.Method != want.Method || got.Route != want.Route || got.Fingerprint != want.Fingerprint {
+		return nil, true, apperr.New(apperr.IdempotencyKeyMismatch,
+			"This Idempotency-Key was used with a different request (method, path or body). Use a new key for a new request.")
+	}
+	if got.ResponseStatus != nil {
+		return storedResponse(got), true, nil
+	}
+	if got.LockedUntil != nil && got.LockedUntil.After(now) {
+		return nil, true, errInUse
+	}
+	return nil, false, nil
 }
 
 var errInUse = apperr.New(apperr.IdempotencyKeyInUse,
