@@ -54,6 +54,27 @@ test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
 
+.PHONY: lint
+lint: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended): no error, no warning
+	cd tools/apilint && npm ci --silent --no-audit --no-fund
+	tools/apilint/node_modules/.bin/spectral lint openapi.yaml --fail-severity=hint
+	@out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/apilint/node_modules/.bin/redocly lint openapi.yaml --format=stylish 2>&1); \
+	status=$$?; echo "$$out" | grep -v '[═║]'; \
+	test $$status -eq 0 || exit 1; \
+	if echo "$$out" | grep -q ' warning '; then echo "Redocly warnings fail the lint"; exit 1; fi
+
+# The last published contract, and the oasdiff levels raised for it.
+RELEASED_SPEC := api/released/openapi.yaml
+OASDIFF := go run github.com/oasdiff/oasdiff
+
+.PHONY: breaking
+breaking: ## Fail if openapi.yaml breaks clients of the published contract (api/released/openapi.yaml)
+	$(OASDIFF) breaking $(RELEASED_SPEC) openapi.yaml --fail-on ERR --severity-levels api/oasdiff-levels.txt
+
+.PHONY: changelog
+changelog: ## Print the changes of openapi.yaml since the published contract
+	$(OASDIFF) changelog $(RELEASED_SPEC) openapi.yaml --severity-levels api/oasdiff-levels.txt
+
 .PHONY: ts-check
 ts-check: build ## Generate a TypeScript client from openapi.yaml (openapi-typescript) and run it against a live server
 	clients/typescript/check.sh bin/zest-api

@@ -491,7 +491,21 @@ type InvestorList struct {
 }
 
 // OpenAPIDocument An OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3).
-type OpenAPIDocument = map[string]interface{}
+type OpenAPIDocument struct {
+	// Info The API's title, version and description.
+	Info map[string]interface{} `json:"info"`
+
+	// Openapi The OpenAPI version of the document.
+	//
+	// Example: 3.0.3
+	Openapi string `json:"openapi"`
+
+	// Paths The operations, by path.
+	Paths map[string]interface{} `json:"paths"`
+
+	// Servers The one server that served the document.
+	Servers *[]map[string]interface{} `json:"servers,omitempty"`
+}
 
 // PartnerInvestorId The partner's own id for the investor; the stable join key between the partner's system and Zest, unique within the tenant.
 //
