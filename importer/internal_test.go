@@ -2,29 +2,14 @@ package importer
 
 import (
 	"bytes"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zestequity/zest-api/internal/testkit"
 )
-
-// The importer's country list is the server's: a row it accepts, the server
-// accepts.
-func TestCountryListIsTheServers(t *testing.T) {
-	data, err := os.ReadFile("../investors/data/iso3166-alpha2.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := slices.Sorted(maps.Keys(codeSet(string(data))))
-	if ours := slices.Sorted(maps.Keys(isoCountries)); !slices.Equal(ours, server) {
-		t.Errorf("importer/data/iso3166-alpha2.txt differs from investors/data/iso3166-alpha2.txt:\n%v\n%v", ours, server)
-	}
-}
 
 // A journal whose last line was torn by a kill keeps its complete entries,
 // and the next entry starts on a line of its own.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/zestequity/zest-api/generated/client"
+	"github.com/zestequity/zest-api/investors"
 )
 
 // Row statuses of the results file: the server's three, and pending for a
@@ -46,7 +47,7 @@ func validateRows(recs []record, rules *rowRules) []row {
 		rows[i] = row{line: rec.line, pid: echo}
 		if echo != nil && strings.TrimSpace(*echo) != "" {
 			if first, seen := firstLine[*echo]; seen {
-				rerr = &rowError{code: codeDuplicate, field: fieldPartnerInvestorID,
+				rerr = &rowError{code: investors.CodeDuplicate, field: fieldPartnerInvestorID,
 					message: fmt.Sprintf("partnerInvestorId already appears earlier in this file (line %d)", first)}
 			} else {
 				firstLine[*echo] = rec.line

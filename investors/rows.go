@@ -50,8 +50,8 @@ type RowError struct {
 	Retryable bool
 }
 
-// validRow is a row that passed validation, with its values normalised.
-type validRow struct {
+// Row is a row that passed validation, with its values normalised.
+type Row struct {
 	PartnerInvestorID  string
 	Email              string
 	EmailNormalized    string
@@ -111,7 +111,7 @@ func newRowValidator(doc *openapi3.T) (*rowValidator, error) {
 // check validates one row, a decoded JSON value, which it may modify. echo
 // is the row's partnerInvestorId when it is a string, whatever else is wrong
 // with the row.
-func (v *rowValidator) check(value any, today string) (row validRow, echo *string, rerr *RowError) {
+func (v *rowValidator) check(value any, today string) (row Row, echo *string, rerr *RowError) {
 	obj, ok := value.(map[string]any)
 	if !ok {
 		return row, nil, &RowError{Code: CodeFormat, Message: "each row must be a JSON object"}
@@ -142,7 +142,7 @@ func (v *rowValidator) check(value any, today string) (row validRow, echo *strin
 		}
 	}
 
-	row = validRow{
+	row = Row{
 		PartnerInvestorID: obj[fieldPartnerInvestorID].(string),
 		Email:             obj[fieldEmail].(string),
 		FirstName:         obj[fieldFirstName].(string),

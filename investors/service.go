@@ -80,7 +80,7 @@ func New(st Store, doc *openapi3.T, opts Options) (*Service, error) {
 // pending is a valid row on its way to the database.
 type pending struct {
 	index int
-	row   validRow
+	row   Row
 }
 
 // Import processes a batch and returns one result per row, in order.
@@ -246,7 +246,7 @@ func (s *Service) writePeople(ctx context.Context, clientID string, people []mod
 	return err
 }
 
-func (s *Service) newPerson(clientID string, r validRow) models.Person {
+func (s *Service) newPerson(clientID string, r Row) models.Person {
 	var flags models.StringList = []string{}
 	if r.CountryOfResidence != nil && !riskRated[*r.CountryOfResidence] {
 		flags = append(flags, models.KYCFlagCountryNotRiskRated)
