@@ -32,7 +32,7 @@ var DefaultSchedule = []time.Duration{
 const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultConcurrency = 64
-	DefaultPoll        = 200 * time.Millisecond
+	DefaultPoll        = 100 * time.Millisecond
 	// leaseMargin is added to the timeout for a claimed delivery's lease, to
 	// cover recording the result.
 	leaseMargin = 30 * time.Second

@@ -87,6 +87,20 @@ func (b *bench) drive(ctx context.Context, srv *server, perClient [][][]byte, ke
 	return time.Since(start), lat, firstErr
 }
 
+// fresh starts a server, with env, on a fresh schema; done stops both.
+func (b *bench) fresh(ctx context.Context, env ...string) (*schema, *server, func(), error) {
+	s, err := b.newSchema(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv, err := b.server(ctx, s, env...)
+	if err != nil {
+		s.drop()
+		return nil, nil, nil, err
+	}
+	return s, srv, func() { srv.stop(); s.drop() }, nil
+}
+
 // rawThroughput writes the rows the server would write (people, users, one
 // outbox event each) with plain pgx set-based SQL, from clients connections.
 func (b *bench) rawThroughput(ctx context.Context, clients int) (float64, error) {
@@ -193,16 +207,11 @@ type importRun struct {
 
 func (b *bench) httpThroughput(ctx context.Context, clients int) (importRun, error) {
 	var r importRun
-	s, err := b.newSchema(ctx)
+	_, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false")
 	if err != nil {
 		return r, err
 	}
-	defer s.drop()
-	srv, err := b.server(ctx, s, "ZEST_DISPATCHER=false")
-	if err != nil {
-		return r, err
-	}
-	defer srv.stop()
+	defer done()
 	per := split(bodies("http", b.c.rows, 1000), clients)
 	elapsed, _, err := b.drive(ctx, srv, per, nil)
 	if err != nil {
@@ -221,16 +230,11 @@ func (b *bench) httpThroughput(ctx context.Context, clients int) (importRun, err
 // batchScaling measures rows/s at one batch size, and the SQL statements the
 // server logged per request.
 func (b *bench) batchScaling(ctx context.Context, size int) (float64, float64, error) {
-	s, err := b.newSchema(ctx)
+	_, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false")
 	if err != nil {
 		return 0, 0, err
 	}
-	defer s.drop()
-	srv, err := b.server(ctx, s, "ZEST_DISPATCHER=false")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer srv.stop()
+	defer done()
 	n := min(b.c.rows, size*300)
 	elapsed, _, err := b.drive(ctx, srv, [][][]byte{bodies("size", n, size)}, nil)
 	if err != nil {
@@ -249,16 +253,11 @@ func (b *bench) batchScaling(ctx context.Context, size int) (float64, float64, e
 // singleRows sends single-row creates from 16 clients and returns
 // requests/s, p50, p99 and the number of failed requests.
 func (b *bench) singleRows(ctx context.Context) (float64, time.Duration, time.Duration, int, error) {
-	s, err := b.newSchema(ctx)
+	_, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false")
 	if err != nil {
 		return 0, 0, 0, 0, err
 	}
-	defer s.drop()
-	srv, err := b.server(ctx, s, "ZEST_DISPATCHER=false")
-	if err != nil {
-		return 0, 0, 0, 0, err
-	}
-	defer srv.stop()
+	defer done()
 	const clients, each = 16, 150
 	per := split(bodies("single", clients*each, 1), clients)
 	var failed atomic.Int64
@@ -287,16 +286,11 @@ func (b *bench) singleRows(ctx context.Context) (float64, time.Duration, time.Du
 // idempotency returns the p50 of single-row creates with a new key and of
 // their replays.
 func (b *bench) idempotency(ctx context.Context) (time.Duration, time.Duration, error) {
-	s, err := b.newSchema(ctx)
+	_, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false")
 	if err != nil {
 		return 0, 0, err
 	}
-	defer s.drop()
-	srv, err := b.server(ctx, s, "ZEST_DISPATCHER=false")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer srv.stop()
+	defer done()
 	all := bodies("idem", 300, 1)
 	key := func(_, i int) string { return "bench-key-" + strconv.Itoa(i) }
 	_, orig, err := b.drive(ctx, srv, [][][]byte{all}, key)
@@ -365,17 +359,11 @@ func (r *receiver) wait(ctx context.Context, n int64, timeout time.Duration) err
 
 // deliveries measures how fast a worker drains a backlog of events.
 func (b *bench) deliveries(ctx context.Context, n int) (float64, error) {
-	s, err := b.newSchema(ctx)
+	s, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false", "ZEST_WEBHOOK_ALLOW_PRIVATE=true")
 	if err != nil {
 		return 0, err
 	}
-	defer s.drop()
-	env := []string{"ZEST_DISPATCHER=false", "ZEST_WEBHOOK_ALLOW_PRIVATE=true"}
-	srv, err := b.server(ctx, s, env...)
-	if err != nil {
-		return 0, err
-	}
-	defer srv.stop()
+	defer done()
 	rcv, err := newReceiver()
 	if err != nil {
 		return 0, err
@@ -403,16 +391,11 @@ func (b *bench) deliveries(ctx context.Context, n int) (float64, error) {
 // serve running, and returns the p50 and p99 of the time from an event being
 // recorded to its arrival.
 func (b *bench) outboxLag(ctx context.Context) (time.Duration, time.Duration, error) {
-	s, err := b.newSchema(ctx)
+	_, srv, done, err := b.fresh(ctx, "ZEST_WEBHOOK_ALLOW_PRIVATE=true")
 	if err != nil {
 		return 0, 0, err
 	}
-	defer s.drop()
-	srv, err := b.server(ctx, s, "ZEST_WEBHOOK_ALLOW_PRIVATE=true")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer srv.stop()
+	defer done()
 	rcv, err := newReceiver()
 	if err != nil {
 		return 0, 0, err
@@ -442,18 +425,12 @@ func (b *bench) outboxLag(ctx context.Context) (time.Duration, time.Duration, er
 // growth imports 1 M rows from 4 clients and returns the throughput of the
 // first and of the last 100 k rows.
 func (b *bench) growth(ctx context.Context) (float64, float64, error) {
-	s, err := b.newSchema(ctx)
+	_, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false")
 	if err != nil {
 		return 0, 0, err
 	}
-	defer s.drop()
-	srv, err := b.server(ctx, s, "ZEST_DISPATCHER=false")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer srv.stop()
+	defer done()
 	const total, window = 1_000_000, 100_000
-	var done atomic.Int64
 	var mu sync.Mutex
 	var marks []time.Time // when each 1000 rows completed
 	per := split(bodies("grow", total, 1000), 4)
@@ -468,7 +445,6 @@ func (b *bench) growth(ctx context.Context) (float64, float64, error) {
 					errs <- fmt.Errorf("growth import: %d %v", status, err)
 					return
 				}
-				done.Add(1000)
 				mu.Lock()
 				marks = append(marks, time.Now())
 				mu.Unlock()
