@@ -41,14 +41,31 @@ const sqliteChunk = 500
 // take their locks in the same order.
 func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]PersonRow, error) {
 	people = sortedBy(people, func(p models.Person) string { return p.PartnerInvestorID })
-	now := s.nowUTC()
+	insert := s.insertPeopleSQLite
 	if s.dialect == Postgres {
-		return s.writePeoplePG(ctx, clientID, people, lookup, now)
+		insert = s.insertPeoplePG
 	}
-	return s.writePeopleSQLite(ctx, clientID, people, lookup, now)
+	out, err := insert(ctx, clientID, people, s.nowUTC())
+	if err != nil {
+		return nil, err
+	}
+	inserted := make(map[string]bool, len(out))
+	for _, r := range out {
+		inserted[r.PartnerInvestorID] = true
+	}
+	var rest []string
+	for _, id := range lookup {
+		if !inserted[id] {
+			rest = append(rest, id)
+		}
+	}
+	existing, err := s.FindPeople(ctx, clientID, rest)
+	return append(out, existing...), err
 }
 
-func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []models.Person, lookup []string, now time.Time) ([]PersonRow, error) {
+// insertPeoplePG inserts people in one statement and returns those it
+// inserted.
+func (s *Store) insertPeoplePG(ctx context.Context, clientID string, people []models.Person, now time.Time) ([]PersonRow, error) {
 	n := len(people)
 	var (
 		zid, pid, email, norm, first, last, dob, managed, flags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -63,8 +80,7 @@ func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []mod
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
-	// New people are the common case and cost one statement; the unique
-	// indexes sort out the known ones, which are then read in a second.
+	// The unique indexes sort out the people that exist already.
 	var out []PersonRow
 	err := retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
@@ -84,21 +100,7 @@ func (s *Store) writePeoplePG(ctx context.Context, clientID string, people []mod
 		out, err = pgx.CollectRows(rows, scanPersonRow)
 		return err
 	})
-	if err != nil {
-		return nil, classify(err)
-	}
-	inserted := make(map[string]bool, len(out))
-	for _, r := range out {
-		inserted[r.PartnerInvestorID] = true
-	}
-	var rest []string
-	for _, id := range lookup {
-		if !inserted[id] {
-			rest = append(rest, id)
-		}
-	}
-	existing, err := s.FindPeople(ctx, clientID, rest)
-	return append(out, existing...), err
+	return out, classify(err)
 }
 
 func scanPersonRow(r pgx.CollectableRow) (PersonRow, error) {
@@ -107,9 +109,10 @@ func scanPersonRow(r pgx.CollectableRow) (PersonRow, error) {
 	return p, err
 }
 
-func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people []models.Person, lookup []string, now time.Time) ([]PersonRow, error) {
+// insertPeopleSQLite inserts people, a chunk a statement, and returns those
+// it inserted.
+func (s *Store) insertPeopleSQLite(ctx context.Context, clientID string, people []models.Person, now time.Time) ([]PersonRow, error) {
 	var out []PersonRow
-	inserted := map[string]bool{}
 	for chunk := range slices.Chunk(people, sqliteChunk) {
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
@@ -130,18 +133,10 @@ func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people [
 		}
 		for i := range part {
 			part[i].Inserted = true
-			inserted[part[i].PartnerInvestorID] = true
 		}
 		out = append(out, part...)
 	}
-	var rest []string
-	for _, pid := range lookup {
-		if !inserted[pid] {
-			rest = append(rest, pid)
-		}
-	}
-	existing, err := s.FindPeople(ctx, clientID, rest)
-	return append(out, existing...), err
+	return out, nil
 }
 
 // FindPeople returns the tenant's people with the given partnerInvestorIds,
@@ -154,12 +149,13 @@ func (s *Store) writePeopleSQLite(ctx context.Context, clientID string, people [
 // may read all of the tenant's people or all users instead, which the
 // planner does choose for tables without statistics yet.
 //
-// These statements are planned on every run for the arrays at hand
+// The lookup is planned on every run for the ids at hand
 // (QueryExecModeExec): once pgx has prepared a statement, PostgreSQL may
-// switch it to a generic plan after five runs, and for the people write that
-// plan was measured taking seconds per 1000-row batch, growing with the
-// table, where the plan for the actual arguments takes 25 ms. (Forcing custom
-// plans for the whole session instead would replan every foreign-key check.)
+// switch it to a generic plan after five runs, and for these lookups a
+// generic plan was measured taking seconds per 1000 ids, growing with the
+// table, where the plan for the actual ids takes a few milliseconds.
+// (Forcing custom plans for the whole session instead would replan every
+// foreign-key check.)
 func (s *Store) FindPeople(ctx context.Context, clientID string, partnerIDs []string) ([]PersonRow, error) {
 	if len(partnerIDs) == 0 {
 		return nil, nil
