@@ -376,6 +376,13 @@ func TestWebhookEndpoints(t *testing.T) {
 			}
 		}
 
+		// A control character, which the database could not store, is refused.
+		bad, err := acme.client.CreateWebhookEndpointWithResponse(ctx, nil, client.CreateWebhookEndpointJSONRequestBody{Url: "https://203.0.114.10/zest", Description: ptr("a\u0000b")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, 400, bad.Body, bad.StatusCode(), "invalid_request")
+
 		del, _ = acme.client.DeleteWebhookEndpointWithResponse(ctx, ep.Id)
 		if del.StatusCode() != 204 {
 			t.Errorf("delete: %d %s", del.StatusCode(), del.Body)

@@ -280,6 +280,8 @@ func formatMessage(field string) string {
 		return "countryOfResidence must be an ISO 3166-1 alpha-2 code in upper case, such as AE"
 	case fieldPartnerInvestorID:
 		return "partnerInvestorId must not have surrounding whitespace or control characters"
+	case fieldFirstName, fieldLastName:
+		return field + " must not contain control characters"
 	}
 	return field + " is not in the expected format"
 }

@@ -465,10 +465,14 @@ type InvestorInput struct {
 	// Email Example: alice@example.com
 	Email openapi_types.Email `json:"email"`
 
-	// FirstName Example: Alice
+	// FirstName No control characters.
+	//
+	// Example: Alice
 	FirstName string `json:"firstName"`
 
-	// LastName Example: Liddell
+	// LastName No control characters.
+	//
+	// Example: Liddell
 	LastName string `json:"lastName"`
 
 	// PartnerInvestorId The partner's own id for the investor; the stable join key between the partner's system and Zest, unique within the tenant.
@@ -684,7 +688,7 @@ type WebhookEndpointStatus string
 
 // WebhookEndpointCreate defines model for WebhookEndpointCreate.
 type WebhookEndpointCreate struct {
-	// Description A note for your own reference.
+	// Description A note for your own reference. No control characters but tabs and line breaks.
 	//
 	// Example: Production receiver
 	Description *string `json:"description,omitempty"`
@@ -1085,7 +1089,8 @@ type ClientInterface interface {
 	//   whitespace and no control characters (`format`, `too_long`).
 	// - `email`: a valid address of at most 254 characters (`format`,
 	//   `too_long`).
-	// - `firstName`, `lastName`: at most 200 characters (`too_long`).
+	// - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+	//   control characters (`format`).
 	// - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 	//   (`format`), between 1900-01-01 and today (`out_of_range`).
 	// - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -1149,7 +1154,8 @@ type ClientInterface interface {
 	//   whitespace and no control characters (`format`, `too_long`).
 	// - `email`: a valid address of at most 254 characters (`format`,
 	//   `too_long`).
-	// - `firstName`, `lastName`: at most 200 characters (`too_long`).
+	// - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+	//   control characters (`format`).
 	// - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 	//   (`format`), between 1900-01-01 and today (`out_of_range`).
 	// - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -1465,7 +1471,8 @@ func (c *Client) ListInvestors(ctx context.Context, params *ListInvestorsParams,
 //     whitespace and no control characters (`format`, `too_long`).
 //   - `email`: a valid address of at most 254 characters (`format`,
 //     `too_long`).
-//   - `firstName`, `lastName`: at most 200 characters (`too_long`).
+//   - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+//     control characters (`format`).
 //   - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 //     (`format`), between 1900-01-01 and today (`out_of_range`).
 //   - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -1539,7 +1546,8 @@ func (c *Client) ImportInvestorsWithBody(ctx context.Context, params *ImportInve
 //     whitespace and no control characters (`format`, `too_long`).
 //   - `email`: a valid address of at most 254 characters (`format`,
 //     `too_long`).
-//   - `firstName`, `lastName`: at most 200 characters (`too_long`).
+//   - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+//     control characters (`format`).
 //   - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 //     (`format`), between 1900-01-01 and today (`out_of_range`).
 //   - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -2695,7 +2703,8 @@ type ClientWithResponsesInterface interface {
 	//   whitespace and no control characters (`format`, `too_long`).
 	// - `email`: a valid address of at most 254 characters (`format`,
 	//   `too_long`).
-	// - `firstName`, `lastName`: at most 200 characters (`too_long`).
+	// - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+	//   control characters (`format`).
 	// - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 	//   (`format`), between 1900-01-01 and today (`out_of_range`).
 	// - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -2759,7 +2768,8 @@ type ClientWithResponsesInterface interface {
 	//   whitespace and no control characters (`format`, `too_long`).
 	// - `email`: a valid address of at most 254 characters (`format`,
 	//   `too_long`).
-	// - `firstName`, `lastName`: at most 200 characters (`too_long`).
+	// - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+	//   control characters (`format`).
 	// - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 	//   (`format`), between 1900-01-01 and today (`out_of_range`).
 	// - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -4950,7 +4960,8 @@ func (c *ClientWithResponses) ListInvestorsWithResponse(ctx context.Context, par
 //     whitespace and no control characters (`format`, `too_long`).
 //   - `email`: a valid address of at most 254 characters (`format`,
 //     `too_long`).
-//   - `firstName`, `lastName`: at most 200 characters (`too_long`).
+//   - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+//     control characters (`format`).
 //   - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 //     (`format`), between 1900-01-01 and today (`out_of_range`).
 //   - `countryOfResidence`: optional; when present, an ISO 3166-1
@@ -5020,7 +5031,8 @@ func (c *ClientWithResponses) ImportInvestorsWithBodyWithResponse(ctx context.Co
 //     whitespace and no control characters (`format`, `too_long`).
 //   - `email`: a valid address of at most 254 characters (`format`,
 //     `too_long`).
-//   - `firstName`, `lastName`: at most 200 characters (`too_long`).
+//   - `firstName`, `lastName`: at most 200 characters (`too_long`), no
+//     control characters (`format`).
 //   - `dateOfBirth`: a real calendar date written `YYYY-MM-DD`
 //     (`format`), between 1900-01-01 and today (`out_of_range`).
 //   - `countryOfResidence`: optional; when present, an ISO 3166-1
