@@ -17,7 +17,7 @@ func TestGeneratedSpecIsPublishedSpecPlusOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	embedded, err := generated.GetSwagger()
+	embedded, err := generated.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

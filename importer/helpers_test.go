@@ -164,17 +164,6 @@ func readResults(t testing.TB, path string) []result {
 	return out
 }
 
-// byPID indexes results by partnerInvestorId; the first occurrence wins.
-func byPID(rs []result) map[string]result {
-	m := map[string]result{}
-	for _, r := range rs {
-		if _, ok := m[r.pid]; !ok {
-			m[r.pid] = r
-		}
-	}
-	return m
-}
-
 // checkIDs asks the server for every id the results report, and requires
 // each to be the investor of its row.
 func (e *env) checkIDs(t testing.TB, rs []result) {

@@ -105,7 +105,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 		return &Store{db: db, dialect: SQLite, now: opts.Now}, nil
 	default:
-		return nil, errors.New("database URL must start with postgres://, postgresql:// or sqlite:")
+		return nil, errors.New("database URL must start with postgres://, postgresql:// or sqlite")
 	}
 }
 
