@@ -63,6 +63,10 @@ func idempotencyRequest(c *gin.Context) (*idempotency.Request, error) {
 	return r, nil
 }
 
+// requestKey names, in the gin context, the Idempotency-Key request that
+// settle described, for idempotent to claim without reading the body again.
+const requestKey = "zest.idempotency.request"
+
 // settle answers, before validation, a request whose Idempotency-Key
 // already decides it: a replay of the stored response, or a refusal. A
 // replay thus costs no more than authentication's one query.
@@ -75,6 +79,7 @@ func (s *server) settle(c *gin.Context) {
 	if req == nil {
 		return
 	}
+	c.Set(requestKey, req)
 	replay, decided, err := s.idempotency.Settle(*req)
 	switch {
 	case err != nil:
@@ -92,18 +97,15 @@ func (s *server) replay(c *gin.Context, r *idempotency.Response) {
 }
 
 // idempotent applies Idempotency-Key, after validation, to every POST that
-// carries one and that settle did not answer: the first request claims the
+// carries one (as settle found) and that settle did not answer: the first request claims the
 // key and its response is stored; a replay receives that response, byte for
 // byte, and causes nothing.
 func (s *server) idempotent(c *gin.Context) {
-	req, err := idempotencyRequest(c)
-	if err != nil {
-		s.problem(c, err)
+	v, ok := c.Get(requestKey)
+	if !ok {
 		return
 	}
-	if req == nil {
-		return
-	}
+	req := v.(*idempotency.Request)
 	ctx := c.Request.Context()
 	claim, replay, err := s.idempotency.Begin(ctx, *req)
 	if err != nil {
