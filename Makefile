@@ -27,19 +27,19 @@ verify: generate ## Fail if generated code, go.mod or formatting drift from what
 	go vet ./...
 
 # The API reference at /docs runs Swagger UI from these files of the
-# swagger-ui-dist npm package, vendored into apidocs/swagger-ui/ (the bundle
+# swagger-ui-dist npm package, vendored into internal/apidocs/swagger-ui/ (the bundle
 # names its third-party licenses in swagger-ui-bundle.js.LICENSE.txt).
 SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE NOTICE
 
 .PHONY: docs-assets
-docs-assets: ## Vendor swagger-ui-dist (SWAGGER_UI_VERSION) from npm into apidocs/swagger-ui/
+docs-assets: ## Vendor swagger-ui-dist (SWAGGER_UI_VERSION) from npm into internal/apidocs/swagger-ui/
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	npm pack --silent --pack-destination "$$tmp" swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
 	tar -xzf "$$tmp/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz" -C "$$tmp" && \
-	rm -rf apidocs/swagger-ui && mkdir -p apidocs/swagger-ui && \
-	for f in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$f" apidocs/swagger-ui/ || exit 1; done
-	@echo "apidocs/swagger-ui/: swagger-ui-dist $(SWAGGER_UI_VERSION)"
+	rm -rf internal/apidocs/swagger-ui && mkdir -p internal/apidocs/swagger-ui && \
+	for f in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$f" internal/apidocs/swagger-ui/ || exit 1; done
+	@echo "internal/apidocs/swagger-ui/: swagger-ui-dist $(SWAGGER_UI_VERSION)"
 
 .PHONY: build
 build: ## Build bin/zest-api
@@ -56,9 +56,9 @@ test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_
 
 .PHONY: lint
 lint: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended): no error, no warning
-	cd tools/apilint && npm ci --silent --no-audit --no-fund
-	tools/apilint/node_modules/.bin/spectral lint openapi.yaml --fail-severity=hint
-	@out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/apilint/node_modules/.bin/redocly lint openapi.yaml --format=stylish 2>&1); \
+	cd api/lint && npm ci --silent --no-audit --no-fund
+	api/lint/node_modules/.bin/spectral lint openapi.yaml --fail-severity=hint
+	@out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true api/lint/node_modules/.bin/redocly lint openapi.yaml --format=stylish 2>&1); \
 	status=$$?; echo "$$out" | grep -v '[═║]'; \
 	test $$status -eq 0 || exit 1; \
 	if echo "$$out" | grep -q ' warning '; then echo "Redocly warnings fail the lint"; exit 1; fi

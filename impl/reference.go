@@ -5,11 +5,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/zestequity/zest-api/apidocs"
-	"github.com/zestequity/zest-api/apperr"
-	"github.com/zestequity/zest-api/etag"
 	"github.com/zestequity/zest-api/generated"
-	"github.com/zestequity/zest-api/reqctx"
+	"github.com/zestequity/zest-api/internal/apidocs"
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/httpx"
 )
 
 // revalidate is the Cache-Control of the contract and its reference page:
@@ -18,9 +17,9 @@ import (
 const revalidate = "no-cache"
 
 func (s *Server) GetOpenAPIYAML(ctx context.Context, req generated.GetOpenAPIYAMLRequestObject) (generated.GetOpenAPIYAMLResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	body := s.spec.YAML(info.ServerURL)
-	tag := etag.Of(body)
+	tag := httpx.ETag(body)
 	if current(req.Params.IfNoneMatch, tag) {
 		return notModified(info, tag), nil
 	}
@@ -32,12 +31,12 @@ func (s *Server) GetOpenAPIYAML(ctx context.Context, req generated.GetOpenAPIYAM
 }
 
 func (s *Server) GetOpenAPIJSON(ctx context.Context, req generated.GetOpenAPIJSONRequestObject) (generated.GetOpenAPIJSONResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	body, err := s.spec.JSON(info.ServerURL)
 	if err != nil {
 		return nil, err
 	}
-	tag := etag.Of(body)
+	tag := httpx.ETag(body)
 	if current(req.Params.IfNoneMatch, tag) {
 		return notModified(info, tag), nil
 	}
@@ -48,7 +47,7 @@ func (s *Server) GetOpenAPIJSON(ctx context.Context, req generated.GetOpenAPIJSO
 }
 
 func (s *Server) GetDocs(ctx context.Context, req generated.GetDocsRequestObject) (generated.GetDocsResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	page := apidocs.Page()
 	if current(req.Params.IfNoneMatch, page.ETag) {
 		return notModified(info, page.ETag), nil
@@ -64,7 +63,7 @@ func (s *Server) GetDocs(ctx context.Context, req generated.GetDocsRequestObject
 }
 
 func (s *Server) GetDocsAsset(ctx context.Context, req generated.GetDocsAssetRequestObject) (generated.GetDocsAssetResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	f, ok := apidocs.Asset(req.Asset)
 	if !ok {
 		return nil, apperr.New(apperr.NotFound, "No such file under /docs.")
@@ -91,9 +90,9 @@ func (s *Server) GetDocsAsset(ctx context.Context, req generated.GetDocsAssetReq
 // current reports whether the client's copy, named by If-None-Match, is the
 // content tagged tag.
 func current(ifNoneMatch *string, tag string) bool {
-	return ifNoneMatch != nil && etag.Matches(*ifNoneMatch, tag)
+	return ifNoneMatch != nil && httpx.ETagMatches(*ifNoneMatch, tag)
 }
 
-func notModified(info *reqctx.Info, tag string) generated.NotModifiedResponse {
+func notModified(info *httpx.Info, tag string) generated.NotModifiedResponse {
 	return generated.NotModifiedResponse{Headers: generated.NotModifiedResponseHeaders{RequestId: info.RequestID, ETag: tag, CacheControl: revalidate}}
 }

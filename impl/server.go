@@ -10,13 +10,13 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	zestapi "github.com/zestequity/zest-api"
-	"github.com/zestequity/zest-api/apperr"
 	"github.com/zestequity/zest-api/generated"
-	"github.com/zestequity/zest-api/investors"
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/httpx"
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/webhooks"
 	"github.com/zestequity/zest-api/models"
-	"github.com/zestequity/zest-api/reqctx"
-	"github.com/zestequity/zest-api/webhooks"
 )
 
 // Server implements generated.StrictServerInterface.
@@ -24,7 +24,7 @@ type Server struct {
 	investors *investors.Service
 	webhooks  *webhooks.Service
 	ready     func(context.Context) error
-	spec      *zestapi.PublishedSpec
+	spec      *spec.Published
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -34,14 +34,14 @@ const defaultPageSize = 50
 
 // New returns a Server. ready reports whether the database is reachable;
 // spec is the contract it publishes.
-func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Context) error, spec *zestapi.PublishedSpec) *Server {
+func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Context) error, spec *spec.Published) *Server {
 	return &Server{investors: inv, webhooks: hooks, ready: ready, spec: spec}
 }
 
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
 	return generated.GetHealth200JSONResponse{
 		Body:    generated.Health{Status: generated.HealthStatusOk},
-		Headers: generated.GetHealth200ResponseHeaders{RequestId: reqctx.From(ctx).RequestID},
+		Headers: generated.GetHealth200ResponseHeaders{RequestId: httpx.InfoFrom(ctx).RequestID},
 	}, nil
 }
 
@@ -51,12 +51,12 @@ func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessReque
 	}
 	return generated.GetReadiness200JSONResponse{
 		Body:    generated.Health{Status: generated.HealthStatusOk},
-		Headers: generated.GetReadiness200ResponseHeaders{RequestId: reqctx.From(ctx).RequestID},
+		Headers: generated.GetReadiness200ResponseHeaders{RequestId: httpx.InfoFrom(ctx).RequestID},
 	}, nil
 }
 
 func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvestorsRequestObject) (generated.ImportInvestorsResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	results, err := s.investors.Import(ctx, info.ClientID, req.Body.Investors)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvest
 }
 
 func (s *Server) GetInvestor(ctx context.Context, req generated.GetInvestorRequestObject) (generated.GetInvestorResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	p, err := s.investors.Get(ctx, info.ClientID, req.ZestPersonId)
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (s *Server) GetInvestor(ctx context.Context, req generated.GetInvestorReque
 }
 
 func (s *Server) ListInvestors(ctx context.Context, req generated.ListInvestorsRequestObject) (generated.ListInvestorsResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	limit := defaultPageSize
 	if req.Params.Limit != nil {
 		limit = *req.Params.Limit

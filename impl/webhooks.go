@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/models"
-	"github.com/zestequity/zest-api/reqctx"
 )
 
 func (s *Server) CreateWebhookEndpoint(ctx context.Context, req generated.CreateWebhookEndpointRequestObject) (generated.CreateWebhookEndpointResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	e, err := s.webhooks.CreateEndpoint(ctx, info.ClientID, req.Body.Url, req.Body.Description)
 	if err != nil {
 		return nil, err
@@ -24,7 +24,7 @@ func (s *Server) CreateWebhookEndpoint(ctx context.Context, req generated.Create
 }
 
 func (s *Server) ListWebhookEndpoints(ctx context.Context, _ generated.ListWebhookEndpointsRequestObject) (generated.ListWebhookEndpointsResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	es, err := s.webhooks.Endpoints(ctx, info.ClientID)
 	if err != nil {
 		return nil, err
@@ -40,7 +40,7 @@ func (s *Server) ListWebhookEndpoints(ctx context.Context, _ generated.ListWebho
 }
 
 func (s *Server) GetWebhookEndpoint(ctx context.Context, req generated.GetWebhookEndpointRequestObject) (generated.GetWebhookEndpointResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	e, err := s.webhooks.Endpoint(ctx, info.ClientID, req.EndpointId)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func (s *Server) GetWebhookEndpoint(ctx context.Context, req generated.GetWebhoo
 }
 
 func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req generated.DeleteWebhookEndpointRequestObject) (generated.DeleteWebhookEndpointResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	if err := s.webhooks.DeleteEndpoint(ctx, info.ClientID, req.EndpointId); err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req generated.Delete
 }
 
 func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req generated.RotateWebhookEndpointSecretRequestObject) (generated.RotateWebhookEndpointSecretResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	e, err := s.webhooks.RotateSecret(ctx, info.ClientID, req.EndpointId)
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req generated.
 }
 
 func (s *Server) RecoverWebhookDeliveries(ctx context.Context, req generated.RecoverWebhookDeliveriesRequestObject) (generated.RecoverWebhookDeliveriesResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	n, err := s.webhooks.Recover(ctx, info.ClientID, req.EndpointId, req.Body.Since)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (s *Server) RecoverWebhookDeliveries(ctx context.Context, req generated.Rec
 }
 
 func (s *Server) ListEvents(ctx context.Context, req generated.ListEventsRequestObject) (generated.ListEventsResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	limit := defaultPageSize
 	if req.Params.Limit != nil {
 		limit = *req.Params.Limit
@@ -110,7 +110,7 @@ func (s *Server) ListEvents(ctx context.Context, req generated.ListEventsRequest
 }
 
 func (s *Server) GetEvent(ctx context.Context, req generated.GetEventRequestObject) (generated.GetEventResponseObject, error) {
-	info := reqctx.From(ctx)
+	info := httpx.InfoFrom(ctx)
 	d, err := s.webhooks.Event(ctx, info.ClientID, req.EventId)
 	if err != nil {
 		return nil, err

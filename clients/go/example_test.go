@@ -14,15 +14,15 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	zestapi "github.com/zestequity/zest-api"
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/httpapi"
-	"github.com/zestequity/zest-api/idempotency"
-	"github.com/zestequity/zest-api/investors"
-	"github.com/zestequity/zest-api/netguard"
-	"github.com/zestequity/zest-api/store"
-	"github.com/zestequity/zest-api/tenants"
-	"github.com/zestequity/zest-api/webhooks"
+	"github.com/zestequity/zest-api/internal/httpapi"
+	"github.com/zestequity/zest-api/internal/idempotency"
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/netguard"
+	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/tenants"
+	"github.com/zestequity/zest-api/internal/webhooks"
 )
 
 // Import two investors, replay the batch, and read one back. The example
@@ -103,7 +103,7 @@ func exampleServer() (url, token string, stop func()) {
 	if _, err := st.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
-	doc, err := zestapi.LoadSpec()
+	doc, err := spec.Load()
 	if err != nil {
 		log.Fatal(err)
 	}

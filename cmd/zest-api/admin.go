@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/zestequity/zest-api/config"
-	"github.com/zestequity/zest-api/store"
-	"github.com/zestequity/zest-api/tenants"
+	"github.com/zestequity/zest-api/internal/config"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/tenants"
 )
 
 // openStore opens the configured database.

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/zestequity/zest-api/importer"
+	"github.com/zestequity/zest-api/internal/importer"
 )
 
 // importCmd is the partner's side of the API: it imports a file of

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
-	"github.com/zestequity/zest-api/store"
 )
 
 var binary string

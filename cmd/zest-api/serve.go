@@ -13,15 +13,15 @@ import (
 	"sync"
 	"time"
 
-	zestapi "github.com/zestequity/zest-api"
-	"github.com/zestequity/zest-api/config"
-	"github.com/zestequity/zest-api/httpapi"
-	"github.com/zestequity/zest-api/idempotency"
-	"github.com/zestequity/zest-api/investors"
-	"github.com/zestequity/zest-api/netguard"
-	"github.com/zestequity/zest-api/store"
-	"github.com/zestequity/zest-api/tenants"
-	"github.com/zestequity/zest-api/webhooks"
+	"github.com/zestequity/zest-api/internal/config"
+	"github.com/zestequity/zest-api/internal/httpapi"
+	"github.com/zestequity/zest-api/internal/idempotency"
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/netguard"
+	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/tenants"
+	"github.com/zestequity/zest-api/internal/webhooks"
 )
 
 // shutdownGrace bounds how long in-flight requests may run after SIGTERM.
@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	doc, err := zestapi.LoadSpec()
+	doc, err := spec.Load()
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/zestequity/zest-api/ids"
-	"github.com/zestequity/zest-api/store"
+	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/store"
 )
 
 // bench holds what every measurement shares.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/zestequity/zest-api/ids"
-	"github.com/zestequity/zest-api/investors"
-	"github.com/zestequity/zest-api/webhooks"
+	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/webhooks"
 )
 
 // rowJSON is one valid import row.

@@ -19,16 +19,16 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	zestapi "github.com/zestequity/zest-api"
-	"github.com/zestequity/zest-api/config"
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/httpapi"
-	"github.com/zestequity/zest-api/idempotency"
-	"github.com/zestequity/zest-api/investors"
-	"github.com/zestequity/zest-api/netguard"
-	"github.com/zestequity/zest-api/store"
-	"github.com/zestequity/zest-api/tenants"
-	"github.com/zestequity/zest-api/webhooks"
+	"github.com/zestequity/zest-api/internal/config"
+	"github.com/zestequity/zest-api/internal/httpapi"
+	"github.com/zestequity/zest-api/internal/idempotency"
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/netguard"
+	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/tenants"
+	"github.com/zestequity/zest-api/internal/webhooks"
 )
 
 // Options adjust a test API server.
@@ -81,7 +81,7 @@ func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
 	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	doc, err := zestapi.LoadSpec()
+	doc, err := spec.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func init() {
 // response that openapi.yaml does not allow: an undeclared status, a body
 // that does not match its schema, a missing declared header.
 func ValidatingClient(t testing.TB) *http.Client {
-	doc, err := zestapi.LoadSpec()
+	doc, err := spec.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 	_ "github.com/glebarez/go-sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/zestequity/zest-api/ids"
-	"github.com/zestequity/zest-api/store"
+	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/store"
 )
 
 // DefaultPostgresURL is the local server of the development machines and CI.

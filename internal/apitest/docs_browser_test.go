@@ -1,0 +1,86 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zestequity/zest-api/internal/spec"
+)
+
+// The reference page works in a real browser under its
+// Content-Security-Policy: Swagger UI starts, loads /openapi.json and lists
+// every operation of the contract, and the browser blocks nothing.
+func TestDocsPageInBrowser(t *testing.T) {
+	t.Parallel()
+	browser := chromium(t)
+	api := newReferenceAPI(t)
+
+	profile, err := os.MkdirTemp("", "zest-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: the browser's helper processes may still be writing
+	// there for a moment after it exits.
+	t.Cleanup(func() { os.RemoveAll(profile) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+profile,
+		"--enable-logging=stderr", "--v=0", // console messages, CSP violations among them
+		"--virtual-time-budget=10000", "--dump-dom", api.URL+"/docs")
+	var dom, logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &dom, &logs
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, logs.String())
+	}
+
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, ":CONSOLE") {
+			if strings.Contains(line, "Content Security Policy") {
+				t.Errorf("the browser blocked something: %s", line)
+			} else {
+				t.Log(line)
+			}
+		}
+	}
+	doc, err := spec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if strings.Contains(dom.String(), op.Summary) {
+				listed++
+			} else {
+				t.Errorf("the page does not list %s %s (%q)", method, path, op.Summary)
+			}
+		}
+	}
+	if listed == 0 {
+		t.Logf("DOM: %.2000s", dom.String())
+	}
+}
+
+// chromium returns Debian's chromium, or skips the test without it unless
+// ZEST_TEST_REQUIRE_BROWSER is set.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("ZEST_TEST_REQUIRE_BROWSER") != "" {
+			t.Fatalf("ZEST_TEST_REQUIRE_BROWSER is set but chromium is not installed (apt-get install chromium): %v", err)
+		}
+		t.Skip("chromium is not installed (apt-get install chromium); set ZEST_TEST_REQUIRE_BROWSER to fail instead")
+	}
+	return path
+}

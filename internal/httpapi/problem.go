@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/httpx"
+	"github.com/zestequity/zest-api/internal/ids"
+)
+
+// problemTypeBase prefixes each problem's type URI; the code completes it.
+const problemTypeBase = "https://docs.zestequity.com/errors/"
+
+// retryAfterSeconds is the Retry-After sent with retryable problems (409,
+// 503): short, because what they wait for usually ends within a second.
+const retryAfterSeconds = "1"
+
+type problemKind struct {
+	status    int
+	title     string
+	retryable bool // also sends Retry-After
+}
+
+// kinds maps every application error code to its HTTP status: the only place
+// where that mapping lives.
+var kinds = map[apperr.Code]problemKind{
+	apperr.InvalidJSON:            {http.StatusBadRequest, "Invalid JSON", false},
+	apperr.InvalidRequest:         {http.StatusBadRequest, "Invalid request", false},
+	apperr.BatchTooLarge:          {http.StatusBadRequest, "Batch too large", false},
+	apperr.InvalidCursor:          {http.StatusBadRequest, "Invalid cursor", false},
+	apperr.InvalidToken:           {http.StatusUnauthorized, "Invalid token", false},
+	apperr.Forbidden:              {http.StatusForbidden, "Forbidden", false},
+	apperr.NotFound:               {http.StatusNotFound, "Not found", false},
+	apperr.MethodNotAllowed:       {http.StatusMethodNotAllowed, "Method not allowed", false},
+	apperr.PayloadTooLarge:        {http.StatusRequestEntityTooLarge, "Payload too large", false},
+	apperr.UnsupportedMediaType:   {http.StatusUnsupportedMediaType, "Unsupported media type", false},
+	apperr.InvalidWebhookURL:      {http.StatusBadRequest, "Invalid webhook URL", false},
+	apperr.InvalidIdempotencyKey:  {http.StatusBadRequest, "Invalid idempotency key", false},
+	apperr.IdempotencyKeyInUse:    {http.StatusConflict, "Idempotency key in use", true},
+	apperr.IdempotencyKeyMismatch: {http.StatusUnprocessableEntity, "Idempotency key mismatch", false},
+	apperr.Internal:               {http.StatusInternalServerError, "Internal error", true},
+	apperr.Unavailable:            {http.StatusServiceUnavailable, "Service unavailable", true},
+}
+
+// writeProblem answers err as an RFC 9457 problem and logs it under a fresh
+// errorId. Only an *apperr.Error's Detail reaches the client; anything else is
+// an internal error whose text stays in the log.
+func writeProblem(c *gin.Context, log *slog.Logger, err error) {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) {
+		ae = &apperr.Error{Code: apperr.Internal, Cause: err}
+	}
+	kind, ok := kinds[ae.Code]
+	if !ok {
+		ae = &apperr.Error{Code: apperr.Internal, Cause: err}
+		kind = kinds[apperr.Internal]
+	}
+	detail := ae.Detail
+	if ae.Code == apperr.Internal {
+		detail = "An unexpected error occurred. Quote the errorId to Zest support."
+	}
+	errorID := ids.New("err_")
+	info := httpx.InfoFrom(c.Request.Context())
+	info.ErrorID, info.ErrorCode = errorID, string(ae.Code)
+
+	attrs := []any{"request_id", info.RequestID, "error_id", errorID, "code", ae.Code, "status", kind.status}
+	if ae.Cause != nil {
+		attrs = append(attrs, "cause", ae.Cause.Error())
+	}
+	if kind.status >= 500 {
+		log.ErrorContext(c, "request failed", attrs...)
+	} else {
+		log.InfoContext(c, "request rejected", append(attrs, "detail", detail)...)
+	}
+
+	if kind.retryable && kind.status != http.StatusInternalServerError {
+		c.Header("Retry-After", retryAfterSeconds)
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(kind.status, generated.Problem{
+		Type:      problemTypeBase + string(ae.Code),
+		Title:     kind.title,
+		Status:    kind.status,
+		Detail:    detail,
+		Code:      string(ae.Code),
+		ErrorId:   errorID,
+		Retryable: kind.retryable,
+	})
+}

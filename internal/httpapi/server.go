@@ -1,0 +1,273 @@
+// Package httpapi assembles the HTTP server: the gin router, the middleware
+// in front of the generated strict handlers (request ids, logging, recovery,
+// authentication, body limits, validation against openapi.yaml) and the
+// single place where errors become problem responses.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gin-gonic/gin"
+
+	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/impl"
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/httpx"
+	"github.com/zestequity/zest-api/internal/idempotency"
+	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/tenants"
+	"github.com/zestequity/zest-api/internal/webhooks"
+)
+
+// Deps are what the HTTP server is built from.
+type Deps struct {
+	Investors    *investors.Service
+	Tenants      *tenants.Service
+	Idempotency  *idempotency.Service
+	Webhooks     *webhooks.Service
+	Ready        func(context.Context) error // database reachability, for /readyz
+	Logger       *slog.Logger
+	MaxBatchRows int
+	MaxBodyBytes int64
+}
+
+type server struct {
+	log         *slog.Logger
+	tenants     *tenants.Service
+	idempotency *idempotency.Service
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// NewServer returns the HTTP handler of the API. main and the tests build it
+// the same way.
+func NewServer(d Deps) (http.Handler, error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &server{log: d.Logger, tenants: d.Tenants, idempotency: d.Idempotency}
+
+	doc, err := envelopeSpec(d.MaxBatchRows)
+	if err != nil {
+		return nil, err
+	}
+	validate, err := s.validator(doc)
+	if err != nil {
+		return nil, err
+	}
+
+	r := gin.New()
+	r.ContextWithFallback = true // handlers read httpx.Info from the request context
+	r.HandleMethodNotAllowed = true
+	// A redirect to the path without its trailing slash would be answered
+	// before the middleware, without a Request-Id; a 404 problem has one.
+	r.RedirectTrailingSlash = false
+	r.Use(s.requestLog, s.recoverPanic)
+	r.NoRoute(func(c *gin.Context) { s.problem(c, apperr.New(apperr.NotFound, "No such path.")) })
+	r.NoMethod(func(c *gin.Context) {
+		s.problem(c, apperr.New(apperr.MethodNotAllowed, "%s is not supported on this path.", c.Request.Method))
+	})
+
+	published, err := spec.NewPublished()
+	if err != nil {
+		return nil, err
+	}
+	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Webhooks, d.Ready, published), nil, generated.StrictGinServerOptions{
+		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
+			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema."))
+		},
+		HandlerErrorFunc:         s.problem,
+		ResponseErrorHandlerFunc: s.problem,
+	})
+	needsAuth, err := securedRoutes(doc)
+	if err != nil {
+		return nil, err
+	}
+	// Gin runs these before the generated wrappers bind parameters, so that
+	// authentication comes first and validation second. An Idempotency-Key
+	// is settled (replayed or refused) before validation, and claimed only
+	// after it: requests that authentication or validation refuse never
+	// claim a key.
+	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), s.settle, validate, s.idempotent)
+	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
+		ErrorHandler: func(c *gin.Context, err error, status int) {
+			// Parameter binding failures; the validator catches them first.
+			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "A parameter is invalid."))
+		},
+	})
+	return r, nil
+}
+
+func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err) }
+
+// requestLog gives each request its id and writes one line when it ends:
+// never a name, an email or a date of birth.
+func (s *server) requestLog(c *gin.Context) {
+	start := time.Now()
+	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
+	ctx, statements := store.CountStatements(httpx.WithInfo(c.Request.Context(), info))
+	c.Request = c.Request.WithContext(ctx)
+	c.Header("Request-Id", info.RequestID)
+
+	c.Next()
+
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	attrs := []any{
+		"request_id", info.RequestID,
+		"method", c.Request.Method,
+		"route", route,
+		"status", status,
+		"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+		"client_id", info.ClientID,
+		"sql_statements", statements.Count(),
+	}
+	if info.Rows != nil {
+		attrs = append(attrs, "rows_created", info.Rows[string(investors.Created)],
+			"rows_already_exists", info.Rows[string(investors.AlreadyExists)],
+			"rows_failed", info.Rows[string(investors.Failed)])
+	}
+	if info.Replayed {
+		attrs = append(attrs, "idempotent_replayed", true)
+	}
+	if info.ErrorID != "" {
+		attrs = append(attrs, "error_id", info.ErrorID, "error_code", info.ErrorCode)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(c, level, "request", attrs...)
+}
+
+// serverURL is the address the client reached: https when the connection,
+// or the proxy in front that terminated it, says so, and the Host it asked
+// for.
+func serverURL(r *http.Request) string {
+	scheme := "http"
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",") // the first proxy's view
+	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(proto), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *server) recoverPanic(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			err := errors.New("panic")
+			if e, ok := v.(error); ok {
+				err = errors.Join(err, e)
+			}
+			s.log.ErrorContext(c, "panic serving request", "request_id", httpx.InfoFrom(c.Request.Context()).RequestID,
+				"panic", v, "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				s.problem(c, err)
+			}
+		}
+	}()
+	c.Next()
+}
+
+// authenticate resolves the bearer token of every route whose operation
+// requires one in openapi.yaml, before anything else reads the request, so
+// that an unauthenticated client learns nothing from validation.
+func (s *server) authenticate(needsAuth map[string]bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !needsAuth[c.Request.Method+" "+c.FullPath()] {
+			return
+		}
+		key := idempotencyKeyOf(c.Request)
+		tenant, err := s.tenants.Authenticate(c.Request.Context(), c.GetHeader("Authorization"), key)
+		if err != nil {
+			s.problem(c, err)
+			return
+		}
+		httpx.InfoFrom(c.Request.Context()).ClientID = tenant.ClientID
+		if key != "" {
+			c.Set(prefetchedKey, prefetched{record: tenant.Idempotency})
+		}
+	}
+}
+
+// securedRoutes lists the routes, as "METHOD /gin/:path", whose operations
+// have security requirements in the spec.
+func securedRoutes(doc *openapi3.T) (map[string]bool, error) {
+	out := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		ginPath := pathParam.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			sec := op.Security
+			if sec == nil {
+				sec = &doc.Security
+			}
+			if len(*sec) > 0 {
+				out[method+" "+ginPath] = true
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("openapi.yaml declares no secured operation; refusing to serve an open API")
+	}
+	return out, nil
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// readBody reads the whole request body, up to max bytes, before the
+// validator sees it: an oversized body is a 413 whether or not it declared
+// its length, and a JSON body must be exactly one JSON value (decoders
+// further on would silently ignore trailing bytes).
+func (s *server) readBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Body == nil || c.Request.Body == http.NoBody {
+			return
+		}
+		tooLarge := apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", max)
+		if c.Request.ContentLength > max {
+			s.problem(c, tooLarge)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			s.problem(c, tooLarge)
+			return
+		case err != nil:
+			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body could not be read."))
+			return
+		}
+		if isJSON(c.ContentType()) && len(body) > 0 && !json.Valid(body) {
+			s.problem(c, apperr.New(apperr.InvalidJSON, "The request body is not valid JSON."))
+			return
+		}
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+		c.Request.ContentLength = int64(len(body))
+		c.Request.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+}
+
+func isJSON(mediaType string) bool {
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}

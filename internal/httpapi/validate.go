@@ -1,0 +1,223 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/gin-gonic/gin"
+	ginmiddleware "github.com/oapi-codegen/gin-middleware"
+
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/httpx"
+	"github.com/zestequity/zest-api/internal/spec"
+)
+
+// envelopeSpec returns the copy of the contract that the request validator
+// uses. Import rows are left open in it (each row is validated on its own by
+// the investors service, so that one bad row fails only itself), and the
+// batch limit is the configured one.
+func envelopeSpec(maxBatchRows int) (*openapi3.T, error) {
+	doc, err := spec.Load()
+	if err != nil {
+		return nil, err
+	}
+	// Absolute servers would make the router match on Host, and answer 404
+	// to every request that does not use that host.
+	doc.Servers = nil
+	req := doc.Components.Schemas["ImportInvestorsRequest"]
+	if req == nil || req.Value == nil || req.Value.Properties["investors"] == nil ||
+		req.Value.Properties["investors"].Value == nil || req.Value.Properties["investors"].Value.Items == nil {
+		return nil, errors.New("openapi.yaml: components.schemas.ImportInvestorsRequest.properties.investors.items is missing; the request validator cannot open import rows")
+	}
+	investors := req.Value.Properties["investors"].Value
+	// In OpenAPI 3.0 an empty schema still rejects null; nullable admits it.
+	investors.Items = openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true})
+	limit := uint64(maxBatchRows)
+	investors.MaxItems = &limit
+	return doc, nil
+}
+
+// validator checks requests against doc through gin-middleware, and answers
+// failures as problems with specific codes.
+func (s *server) validator(doc *openapi3.T) (gin.HandlerFunc, error) {
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("build the request validator's router: %w", err)
+	}
+	opts := &ginmiddleware.Options{
+		Options: openapi3filter.Options{
+			MultiError: true,
+			// The handler binds the value decoded here instead of decoding
+			// the body a second time.
+			KeepValidatedValue: true,
+			// The auth middleware has run by now; this keeps the spec's
+			// security requirements enforced should a route ever escape it.
+			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+				if httpx.InfoFrom(in.RequestValidationInput.Request.Context()).ClientID == "" {
+					return errors.New("not authenticated")
+				}
+				return nil
+			},
+		},
+		// Keep the typed errors: the default handler flattens them to text.
+		MultiErrorHandler: func(me openapi3.MultiError) error { return me },
+	}
+	return func(c *gin.Context) {
+		if err := ginmiddleware.ValidateRequestFromContext(c, router, opts); err != nil {
+			s.problem(c, requestProblem(err))
+			return
+		}
+		c.Next()
+	}, nil
+}
+
+// requestProblem turns validation failures into the most specific problem.
+// Its details are ours: kin-openapi's messages may quote submitted values.
+func requestProblem(err error) *apperr.Error {
+	var me openapi3.MultiError
+	if !errors.As(err, &me) || len(me) == 0 {
+		// Route lookup failures arrive as plain errors; the router in front
+		// has matched the route already, so this is not the client's doing.
+		if errors.Is(err, routers.ErrPathNotFound) {
+			return apperr.New(apperr.NotFound, "No such path.")
+		}
+		return apperr.Wrap(err, apperr.Internal, "request validation failed")
+	}
+	var best *apperr.Error
+	for _, e := range me {
+		p := oneProblem(e)
+		if best == nil || problemRank(p.Code) < problemRank(best.Code) {
+			best = p
+		}
+	}
+	return best
+}
+
+func problemRank(c apperr.Code) int {
+	switch c {
+	case apperr.InvalidToken:
+		return 0
+	case apperr.PayloadTooLarge:
+		return 1
+	case apperr.UnsupportedMediaType:
+		return 2
+	case apperr.InvalidJSON:
+		return 3
+	case apperr.BatchTooLarge:
+		return 4
+	}
+	return 5
+}
+
+func oneProblem(err error) *apperr.Error {
+	var secErr *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &secErr) {
+		return apperr.Wrap(err, apperr.InvalidToken, "The bearer token is missing, malformed, unknown or revoked.")
+	}
+	var reqErr *openapi3filter.RequestError
+	if !errors.As(err, &reqErr) {
+		return apperr.Wrap(err, apperr.InvalidRequest, "The request does not match the API schema.")
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", tooLarge.Limit)
+	}
+	if reqErr.Parameter != nil {
+		return parameterProblem(reqErr)
+	}
+	switch {
+	case strings.HasPrefix(reqErr.Reason, "header Content-Type has unexpected value"):
+		return apperr.New(apperr.UnsupportedMediaType, "The request body must be application/json.")
+	case errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired):
+		return apperr.New(apperr.InvalidRequest, "The request body is required: a JSON object with an investors array.")
+	case reqErr.Reason == "failed to decode request body":
+		return apperr.Wrap(err, apperr.InvalidJSON, "The request body is not valid JSON.")
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return bodySchemaProblem(se)
+	}
+	return apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema.")
+}
+
+func bodySchemaProblem(se *openapi3.SchemaError) *apperr.Error {
+	path := strings.Join(se.JSONPointer(), ".")
+	switch se.SchemaField {
+	case "maxItems":
+		n := 0
+		if arr, ok := se.Value.([]any); ok {
+			n = len(arr)
+		}
+		max := uint64(0)
+		if se.Schema != nil && se.Schema.MaxItems != nil {
+			max = *se.Schema.MaxItems
+		}
+		return apperr.New(apperr.BatchTooLarge, "%s has %d rows; at most %d are accepted per request.", path, n, max)
+	case "minItems":
+		return apperr.New(apperr.InvalidRequest, "%s must contain at least one row.", path)
+	case "required":
+		return apperr.New(apperr.InvalidRequest, "The request body must have an %s array.", path)
+	case "properties":
+		// An unknown property: kin-openapi names it only in its reason.
+		if obj, ok := se.Value.(map[string]any); ok && se.Schema != nil {
+			var unknown []string
+			for k := range obj {
+				if se.Schema.Properties[k] == nil {
+					unknown = append(unknown, k)
+				}
+			}
+			if len(unknown) > 0 {
+				return apperr.New(apperr.InvalidRequest, "%q is not a field of the request body, which is {\"investors\": [...]}.", clip(slices.Min(unknown)))
+			}
+		}
+	case "type":
+		if path == "" {
+			return apperr.New(apperr.InvalidRequest, "The request body must be a JSON object with an investors array.")
+		}
+		return apperr.New(apperr.InvalidRequest, "%s must be an array of investor rows.", path)
+	}
+	return apperr.New(apperr.InvalidRequest, "The request body does not match the API schema at %q.", path)
+}
+
+// clip shortens a client-supplied name before it is echoed back.
+func clip(s string) string {
+	const max = 64
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return s
+}
+
+func parameterProblem(reqErr *openapi3filter.RequestError) *apperr.Error {
+	p := reqErr.Parameter
+	if p.In == openapi3.ParameterInHeader && p.Name == idempotencyKeyHeader {
+		return apperr.New(apperr.InvalidIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+	}
+	var se *openapi3.SchemaError
+	if errors.As(reqErr, &se) && p.Schema != nil && p.Schema.Value != nil {
+		s := p.Schema.Value
+		switch se.SchemaField {
+		case "minimum", "maximum", "type":
+			if s.Min != nil && s.Max != nil {
+				return apperr.New(apperr.InvalidRequest, "%s parameter %s must be an integer from %g to %g.", p.In, p.Name, *s.Min, *s.Max)
+			}
+		case "minLength", "maxLength":
+			if s.MaxLength != nil {
+				return apperr.New(apperr.InvalidRequest, "%s parameter %s must be 1 to %d characters.", p.In, p.Name, *s.MaxLength)
+			}
+		}
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(reqErr, &pe) && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is("integer") {
+		return apperr.New(apperr.InvalidRequest, "%s parameter %s must be an integer.", p.In, p.Name)
+	}
+	return apperr.New(apperr.InvalidRequest, "%s parameter %s is invalid.", p.In, p.Name)
+}

@@ -1,0 +1,39 @@
+// Package httpx holds what the HTTP middleware and the handlers share: the
+// per-request facts in the context, and entity tags.
+//
+// The request context carries per-request facts (request id, the address the
+// client reached, tenant, row counts) from the middleware and handlers that
+// learn them to the handlers that need them and the request log line.
+package httpx
+
+import "context"
+
+// Info is what one request has learnt about itself so far.
+type Info struct {
+	RequestID string
+	// ServerURL is the scheme and host the client reached, as it would
+	// write them: "https://api.zestequity.com". The contract names it as
+	// its server.
+	ServerURL string
+	ClientID  string         // set once the bearer token is authenticated
+	Rows      map[string]int // row outcomes of an import, by status
+	Replayed  bool           // answered from an Idempotency-Key record
+	ErrorID   string
+	ErrorCode string
+}
+
+type key struct{}
+
+// WithInfo returns ctx carrying info.
+func WithInfo(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, key{}, info)
+}
+
+// InfoFrom returns the request's Info; a request outside the HTTP stack (a test
+// calling a handler directly) gets an empty one.
+func InfoFrom(ctx context.Context) *Info {
+	if info, ok := ctx.Value(key{}).(*Info); ok {
+		return info
+	}
+	return &Info{}
+}

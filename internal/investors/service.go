@@ -1,0 +1,297 @@
+// Package investors is the investor onboarding service: it validates import
+// rows against the published row schema, deduplicates them, writes each new
+// investor as a Person and then its paired User, and serves the reads that
+// partners reconcile with.
+package investors
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/webhooks"
+	"github.com/zestequity/zest-api/models"
+)
+
+// Store is the persistence the service needs; *store.Store implements it.
+type Store interface {
+	WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]store.PersonRow, error)
+	CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error)
+	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
+	ListPeople(ctx context.Context, q store.PeopleQuery) ([]models.Person, error)
+}
+
+// Status is a row's outcome.
+type Status string
+
+const (
+	Created       Status = "created"
+	AlreadyExists Status = "already_exists"
+	Failed        Status = "failed"
+)
+
+// RowResult answers one submitted row.
+type RowResult struct {
+	PartnerInvestorID *string // as submitted; nil when the row has none
+	Status            Status
+	ZestPersonID      string    // created and already_exists
+	Error             *RowError // failed
+}
+
+// Service is the investor onboarding service.
+type Service struct {
+	store Store
+	rows  *rowValidator
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Options configure a Service.
+type Options struct {
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+}
+
+// New returns a Service that validates rows against doc's row schema.
+func New(st Store, doc *openapi3.T, opts Options) (*Service, error) {
+	rv, err := newRowValidator(doc)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{store: st, rows: rv, now: opts.Now, log: opts.Logger}, nil
+}
+
+// pending is a valid row on its way to the database.
+type pending struct {
+	index int
+	row   Row
+}
+
+// Import processes a batch and returns one result per row, in order.
+//
+// The write path, for the rows that pass validation, is two statements for
+// a batch of new investors:
+//  1. insert the new people (ON CONFLICT DO NOTHING), then read those of the
+//     batch's partnerInvestorIds that were not inserted (known investors);
+//  2. complete the pairs: create the missing Users, and record their
+//     investor.created events, in one transaction.
+//
+// A row is created only if step 2 created its User: whoever completes the
+// pair reports it, exactly once, even when a crash or a failed User write left
+// a Person without its User earlier. Everything else about a known
+// partnerInvestorId is already_exists, and nothing is updated.
+//
+// Rows are plain JSON values (maps, slices, strings, float64, bool, nil), as
+// decoded once by the request validator; Import may modify them.
+func (s *Service) Import(ctx context.Context, clientID string, rows []any) ([]RowResult, error) {
+	results := make([]RowResult, len(rows))
+	day := today(s.now())
+	firstByID := make(map[string]int, len(rows))
+	var todo []pending
+
+	for i, r := range rows {
+		res := &results[i]
+		row, echo, rerr := s.rows.check(r, day)
+		res.PartnerInvestorID = echo
+		// A repeated partnerInvestorId fails whatever else the row holds: the
+		// first occurrence is the one processed.
+		if echo != nil && strings.TrimSpace(*echo) != "" {
+			if first, seen := firstByID[*echo]; seen {
+				res.fail(CodeDuplicate, fieldPartnerInvestorID,
+					fmt.Sprintf("partnerInvestorId already appears earlier in this batch (row %d)", first))
+				continue
+			}
+			firstByID[*echo] = i
+		}
+		if rerr != nil {
+			res.Status, res.Error = Failed, rerr
+			continue
+		}
+		todo = append(todo, pending{index: i, row: row})
+	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	if err := s.write(ctx, clientID, todo, results); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func (res *RowResult) fail(code, field, msg string) {
+	res.Status = Failed
+	res.Error = &RowError{Code: code, Field: field, Message: msg, Retryable: code == CodeUnavailable}
+}
+
+func (s *Service) write(ctx context.Context, clientID string, todo []pending, results []RowResult) error {
+	// An email is claimed by the first row of the batch that carries it. A
+	// later row with the same email is held back: it is a conflict if the
+	// claimer was inserted, already_exists if its own partnerInvestorId is
+	// known, and is inserted after all if the claimer turned out to be an
+	// existing person (who keeps the email on file).
+	claimer := make(map[string]pending, len(todo))
+	var fresh []models.Person
+	var held []pending
+	lookup := make([]string, len(todo))
+	for i, p := range todo {
+		lookup[i] = p.row.PartnerInvestorID
+		if _, taken := claimer[p.row.EmailNormalized]; taken {
+			held = append(held, p)
+			continue
+		}
+		claimer[p.row.EmailNormalized] = p
+		fresh = append(fresh, s.newPerson(clientID, p.row))
+	}
+	known := make(map[string]store.PersonRow, len(todo))
+	if err := s.writePeople(ctx, clientID, fresh, lookup, known); err != nil {
+		return err
+	}
+
+	var retry []models.Person
+	var retryIDs []string
+	for _, p := range held {
+		pid := p.row.PartnerInvestorID
+		if _, ok := known[pid]; ok {
+			continue
+		}
+		first := claimer[p.row.EmailNormalized]
+		if c, ok := known[first.row.PartnerInvestorID]; ok && c.Inserted {
+			results[p.index].fail(CodeConflict, fieldEmail,
+				fmt.Sprintf("email is already used by another partnerInvestorId earlier in this batch (row %d)", first.index))
+			continue
+		}
+		retry = append(retry, s.newPerson(clientID, p.row))
+		retryIDs = append(retryIDs, pid)
+	}
+	if len(retry) > 0 {
+		if err := s.writePeople(ctx, clientID, retry, retryIDs, known); err != nil {
+			return err
+		}
+	}
+
+	// Completing a pair records its investor.created event in the same
+	// transaction: the event exists if and only if the pair was completed.
+	var pairs []store.Completion
+	now := s.now()
+	for _, p := range todo {
+		if e, ok := known[p.row.PartnerInvestorID]; ok && !e.HasUser {
+			ev, err := webhooks.InvestorCreated(clientID, e.ID, e.PartnerInvestorID, e.ZestPersonID, now)
+			if err != nil {
+				return err
+			}
+			pairs = append(pairs, store.Completion{User: newUser(clientID, e), Event: ev})
+		}
+	}
+	completed := map[int64]bool{}
+	var pairErr error
+	if len(pairs) > 0 {
+		done, err := s.store.CompletePairs(ctx, pairs)
+		if err != nil {
+			pairErr = err
+		}
+		for _, id := range done {
+			completed[id] = true
+		}
+	}
+	if pairErr != nil && apperr.CodeOf(pairErr) != apperr.Unavailable {
+		return pairErr
+	}
+	if pairErr != nil {
+		s.log.WarnContext(ctx, "completing person/user pairs failed; the rows are reported retryable",
+			"client_id", clientID, "rows", len(pairs), "error", pairErr)
+	}
+
+	for _, p := range todo {
+		res := &results[p.index]
+		if res.Status == Failed {
+			continue
+		}
+		e, ok := known[p.row.PartnerInvestorID]
+		switch {
+		case !ok:
+			res.fail(CodeConflict, fieldEmail, "email is already used by another partnerInvestorId of this tenant")
+		case completed[e.ID]:
+			res.Status, res.ZestPersonID = Created, e.ZestPersonID
+		case !e.HasUser && pairErr != nil:
+			res.fail(CodeUnavailable, "", "the investor could not be completed because of a temporary server failure; resubmit this row")
+		default:
+			res.Status, res.ZestPersonID = AlreadyExists, e.ZestPersonID
+		}
+	}
+	return nil
+}
+
+// writePeople writes people, and records in known every person of lookup.
+func (s *Service) writePeople(ctx context.Context, clientID string, people []models.Person, lookup []string, known map[string]store.PersonRow) error {
+	rows, err := s.store.WritePeople(ctx, clientID, people, lookup)
+	for _, r := range rows {
+		known[r.PartnerInvestorID] = r
+	}
+	return err
+}
+
+func (s *Service) newPerson(clientID string, r Row) models.Person {
+	var flags models.StringList = []string{}
+	if r.CountryOfResidence != nil && !riskRated[*r.CountryOfResidence] {
+		flags = append(flags, models.KYCFlagCountryNotRiskRated)
+	}
+	return models.Person{
+		ZestPersonID:       ids.Sorted("psn_"),
+		ClientID:           clientID,
+		PartnerInvestorID:  r.PartnerInvestorID,
+		Email:              r.Email,
+		EmailNormalized:    r.EmailNormalized,
+		FirstName:          r.FirstName,
+		LastName:           r.LastName,
+		DateOfBirth:        models.Date(r.DateOfBirth),
+		CountryOfResidence: r.CountryOfResidence,
+		KYCManagedBy:       models.KYCManagedByPartner,
+		KYCFlags:           flags,
+	}
+}
+
+// newUser returns the platform account paired to a person, with the
+// partner-onboarded defaults.
+func newUser(clientID string, p store.PersonRow) models.User {
+	return models.User{
+		PersonID:        p.ID,
+		ClientID:        clientID,
+		Email:           p.Email,
+		EmailIsVerified: true,
+		OTPMethod:       models.OTPMethodEmail,
+		Phone:           PlaceholderPhone(p.ZestPersonID),
+	}
+}
+
+// PlaceholderPhone derives the User's placeholder phone number from the
+// person's id, so that it is the same on every retry. +999 is a country code
+// that ITU reserves and never assigns, so the number can reach nobody.
+func PlaceholderPhone(zestPersonID string) string {
+	sum := sha256.Sum256([]byte(zestPersonID))
+	return fmt.Sprintf("+999%011d", binary.BigEndian.Uint64(sum[:8])%100_000_000_000)
+}
+
+// Get returns the tenant's investor with that id.
+func (s *Service) Get(ctx context.Context, clientID, zestPersonID string) (models.Person, error) {
+	p, err := s.store.PersonByZestID(ctx, clientID, zestPersonID)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, apperr.New(apperr.NotFound, "No investor with this zestPersonId.")
+	}
+	return p, err
+}

@@ -1,0 +1,199 @@
+// Package tenants manages partners (tenants) and their API tokens, and
+// authenticates bearer tokens.
+//
+// A token reads zest_<id>_<secret>. The id (80 random bits) names the stored
+// row; the secret (256 random bits) is stored only as its SHA-256 and compared
+// in constant time. Tokens are shown once, when created.
+package tenants
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/models"
+)
+
+const (
+	tokenPrefix   = "zest_"
+	tokenIDPrefix = "tok_"
+	idBytes       = 10 // 16 base32 characters
+	secretBytes   = 32 // 52 base32 characters
+	// touchEvery bounds how often a token's last use is written, so that
+	// authenticating stays a read on the hot path.
+	touchEvery = time.Minute
+)
+
+var (
+	clientIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	tokenPattern    = regexp.MustCompile(`^zest_([a-z2-7]{16})_([a-z2-7]{52})$`)
+)
+
+// Tenant is an authenticated tenant.
+type Tenant struct {
+	ClientID string
+	TokenID  string
+	// Idempotency is the record of the Idempotency-Key Authenticate was given,
+	// read in the same round trip; nil when the tenant has none.
+	Idempotency *models.IdempotencyKey
+}
+
+// TokenInfo describes a token without its secret.
+type TokenInfo struct {
+	ID         string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Service manages tenants and tokens.
+type Service struct {
+	store *store.Store
+	now   func() time.Time
+}
+
+// New returns a Service. now defaults to time.Now.
+func New(st *store.Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: st, now: now}
+}
+
+// Errors of the operator interface.
+var (
+	ErrInvalidClientID = errors.New("client id must be 1-63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit")
+	ErrTenantExists    = errors.New("tenant already exists")
+	ErrTenantNotFound  = errors.New("no such tenant")
+	ErrTokenNotFound   = errors.New("no such token")
+)
+
+// Create makes a tenant with one token and returns that token. The tenant is
+// active unless provisioned is false.
+func (s *Service) Create(ctx context.Context, clientID, name string, provisioned bool) (string, error) {
+	if !clientIDPattern.MatchString(clientID) {
+		return "", ErrInvalidClientID
+	}
+	if name == "" {
+		name = clientID
+	}
+	status := models.TenantActive
+	if !provisioned {
+		status = models.TenantUnprovisioned
+	}
+	token, row := newToken(clientID)
+	err := s.store.CreateTenant(ctx, models.Tenant{ClientID: clientID, Name: name, Status: status}, row)
+	if errors.Is(err, store.ErrExists) {
+		return "", ErrTenantExists
+	}
+	return token, err
+}
+
+// Provision lets a tenant use the API.
+func (s *Service) Provision(ctx context.Context, clientID string) error {
+	return s.setStatus(ctx, clientID, models.TenantActive)
+}
+
+// Suspend stops a tenant from using the API; its tokens answer 403.
+func (s *Service) Suspend(ctx context.Context, clientID string) error {
+	return s.setStatus(ctx, clientID, models.TenantSuspended)
+}
+
+func (s *Service) setStatus(ctx context.Context, clientID, status string) error {
+	err := s.store.SetTenantStatus(ctx, clientID, status)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrTenantNotFound
+	}
+	return err
+}
+
+// CreateToken issues another token for a tenant and returns it.
+func (s *Service) CreateToken(ctx context.Context, clientID string) (string, error) {
+	token, row := newToken(clientID)
+	err := s.store.CreateToken(ctx, row)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrTenantNotFound
+	}
+	return token, err
+}
+
+// ListTokens describes a tenant's tokens.
+func (s *Service) ListTokens(ctx context.Context, clientID string) ([]TokenInfo, error) {
+	rows, err := s.store.ListTokens(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrTenantNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TokenInfo, len(rows))
+	for i, r := range rows {
+		out[i] = TokenInfo{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, RevokedAt: r.RevokedAt}
+	}
+	return out, nil
+}
+
+// RevokeToken revokes a token by its id (tok_…).
+func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
+	err := s.store.RevokeToken(ctx, tokenID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrTokenNotFound
+	}
+	return err
+}
+
+// Authenticate resolves an Authorization header value to its tenant. Given
+// an Idempotency-Key (or ""), it also reads that key's record.
+func (s *Service) Authenticate(ctx context.Context, authorization, idempotencyKey string) (Tenant, error) {
+	invalid := apperr.New(apperr.InvalidToken, "The bearer token is missing, malformed, unknown or revoked.")
+	scheme, token, ok := strings.Cut(strings.TrimSpace(authorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return Tenant{}, invalid
+	}
+	m := tokenPattern.FindStringSubmatch(strings.TrimSpace(token))
+	if m == nil {
+		return Tenant{}, invalid
+	}
+	id := tokenIDPrefix + m[1]
+	tok, status, rec, err := s.store.TokenWithTenant(ctx, id, idempotencyKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Tenant{}, invalid
+	}
+	if err != nil {
+		return Tenant{}, err
+	}
+	sum := sha256.Sum256([]byte(m[2]))
+	if subtle.ConstantTimeCompare(sum[:], tok.SecretHash) != 1 || tok.RevokedAt != nil {
+		return Tenant{}, invalid
+	}
+	switch status {
+	case models.TenantActive:
+	case models.TenantSuspended:
+		return Tenant{}, apperr.New(apperr.Forbidden, "The tenant is suspended.")
+	default:
+		return Tenant{}, apperr.New(apperr.Forbidden, "The tenant is not provisioned for the Partner API.")
+	}
+	now := s.now()
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
+		if err := s.store.TouchToken(ctx, id, now); err != nil {
+			return Tenant{}, err
+		}
+	}
+	return Tenant{ClientID: tok.ClientID, TokenID: id, Idempotency: rec}, nil
+}
+
+func newToken(clientID string) (string, models.APIToken) {
+	id := ids.Random(idBytes)
+	secret := ids.Random(secretBytes)
+	sum := sha256.Sum256([]byte(secret))
+	return fmt.Sprintf("%s%s_%s", tokenPrefix, id, secret),
+		models.APIToken{ID: tokenIDPrefix + id, ClientID: clientID, SecretHash: sum[:]}
+}

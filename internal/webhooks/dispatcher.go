@@ -1,0 +1,391 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zestequity/zest-api/internal/netguard"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/models"
+)
+
+// DefaultSchedule is the delay before each retry, close to the Standard
+// Webhooks example: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h until about
+// three days have passed. After the last retry a delivery is failed.
+var DefaultSchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// Dispatcher defaults.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultConcurrency = 64
+	DefaultPoll        = 100 * time.Millisecond
+	// leaseMargin is added to the timeout for a claimed delivery's lease, to
+	// cover recording the result.
+	leaseMargin = 30 * time.Second
+	// maxRetryAfter caps how long a Retry-After may postpone a retry.
+	maxRetryAfter = 24 * time.Hour
+	// recordEvery bounds how long finished attempts wait to be recorded
+	// together.
+	recordEvery = 20 * time.Millisecond
+	recordBatch = 200
+)
+
+// DispatcherOptions configure a Dispatcher; zero values take the defaults.
+type DispatcherOptions struct {
+	Schedule    []time.Duration
+	Timeout     time.Duration
+	Concurrency int
+	Poll        time.Duration
+	Policy      netguard.Policy
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Dispatcher attempts due deliveries. Any number of dispatchers, in any
+// number of processes, may run against one database: each claims deliveries
+// under a lease, so that in normal operation a delivery is attempted by one
+// of them at a time. Delivery is at least once: a dispatcher that dies
+// mid-attempt leaves its lease to expire and the attempt is made again.
+type Dispatcher struct {
+	store       *store.Store
+	client      *http.Client
+	schedule    []time.Duration
+	timeout     time.Duration
+	concurrency int
+	poll        time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	Stats       Stats
+}
+
+// Stats are the dispatcher's counters since it started.
+type Stats struct {
+	Attempts  atomic.Int64 // HTTP attempts made
+	Succeeded atomic.Int64 // deliveries acknowledged with a 2xx
+	Retried   atomic.Int64 // failed attempts that will be retried
+	Failed    atomic.Int64 // deliveries given up
+}
+
+// NewDispatcher returns a Dispatcher.
+func NewDispatcher(st *store.Store, o DispatcherOptions) *Dispatcher {
+	if o.Schedule == nil {
+		o.Schedule = DefaultSchedule
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Poll == 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	transport := &http.Transport{
+		// No proxy: the address check must see the real destination.
+		Proxy:               nil,
+		DialContext:         o.Policy.DialContext(&net.Dialer{Timeout: o.Timeout}),
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: o.Concurrency,
+		TLSHandshakeTimeout: o.Timeout,
+	}
+	return &Dispatcher{
+		store: st,
+		client: &http.Client{
+			Transport: transport,
+			Timeout:   o.Timeout,
+			// A redirect is an answer like any other non-2xx: following it
+			// would let an endpoint send us anywhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		schedule:    o.Schedule,
+		timeout:     o.Timeout,
+		concurrency: o.Concurrency,
+		poll:        o.Poll,
+		now:         o.Now,
+		log:         o.Logger,
+	}
+}
+
+// Run dispatches until ctx ends, then lets the attempts in flight finish and
+// records them.
+func (d *Dispatcher) Run(ctx context.Context) {
+	results := make(chan store.DeliveryResult, d.concurrency)
+	recorded := make(chan struct{})
+	go func() { d.record(results); close(recorded) }()
+
+	slots := make(chan struct{}, d.concurrency)
+	freed := make(chan struct{}, 1)
+	var inflight sync.WaitGroup
+	for ctx.Err() == nil {
+		// Claim in bulk: one claim statement per half of the capacity, not
+		// one per finished attempt.
+		free := cap(slots) - len(slots)
+		if free < max(1, cap(slots)/2) {
+			select {
+			case <-freed:
+			case <-time.After(d.poll):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		claimed, err := d.claim(ctx, free)
+		if err != nil {
+			d.log.WarnContext(ctx, "claiming webhook deliveries failed", "error", err)
+		}
+		for _, c := range claimed {
+			slots <- struct{}{}
+			inflight.Add(1)
+			go func() {
+				defer inflight.Done()
+				results <- d.attempt(context.WithoutCancel(ctx), c)
+				<-slots
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}()
+		}
+		if len(claimed) < free {
+			select {
+			case <-time.After(d.poll):
+			case <-ctx.Done():
+			}
+		}
+	}
+	inflight.Wait()
+	close(results)
+	<-recorded
+}
+
+// claim leases up to n due deliveries. A stop does not interrupt it: a claim
+// cut short after the database committed it would strand its deliveries
+// until their leases expired.
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+	defer cancel()
+	now := d.now()
+	return d.store.ClaimDeliveries(ctx, now, now.Add(d.timeout+leaseMargin), n)
+}
+
+// record writes results in batches, so that a busy dispatcher costs the
+// database one statement per batch rather than two per attempt.
+func (d *Dispatcher) record(results <-chan store.DeliveryResult) {
+	ctx := context.Background()
+	var batch []store.DeliveryResult
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := d.store.RecordDeliveryResults(ctx, batch); err != nil {
+			// The leases expire and these deliveries are attempted again.
+			d.log.ErrorContext(ctx, "recording webhook attempts failed", "attempts", len(batch), "error", err)
+		}
+		batch = batch[:0]
+	}
+	timer := time.NewTimer(recordEvery)
+	defer timer.Stop()
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, r)
+			if len(batch) >= recordBatch {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+			timer.Reset(recordEvery)
+		}
+	}
+}
+
+// attempt makes one delivery attempt and decides what follows.
+func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store.DeliveryResult {
+	res := store.DeliveryResult{
+		DeliveryID: c.DeliveryID, Attempts: c.Attempts, EventSeq: c.EventSeq, EndpointID: c.EndpointID,
+		Status: models.DeliveryPending,
+	}
+	if c.EndpointDeleted || c.EndpointStatus != models.EndpointEnabled {
+		res.Status, res.AttemptedAt = models.DeliveryFailed, d.now()
+		res.Error = ptr("endpoint disabled")
+		if c.EndpointDeleted {
+			res.Error = ptr("endpoint deleted")
+		}
+		d.Stats.Failed.Add(1)
+		return res
+	}
+
+	start := d.now()
+	res.Attempted, res.AttemptedAt = true, start
+	d.Stats.Attempts.Add(1)
+	status, retryAfter, err := d.send(ctx, c, start)
+	res.LatencyMS = int(d.now().Sub(start).Milliseconds())
+	failure := ""
+	if err != nil {
+		failure = err.Error()
+		res.Error = &failure
+	} else {
+		res.StatusCode = &status
+	}
+
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		res.Status = models.DeliverySucceeded
+		d.Stats.Succeeded.Add(1)
+	case err == nil && status == http.StatusGone:
+		res.Status = models.DeliveryFailed
+		d.Stats.Failed.Add(1)
+		if err := d.store.DisableEndpoint(ctx, c.EndpointID, "gone"); err != nil {
+			d.log.ErrorContext(ctx, "disabling a gone webhook endpoint failed", "endpoint_id", c.EndpointID, "error", err)
+		}
+	case c.Attempts >= len(d.schedule):
+		res.Status = models.DeliveryFailed
+		d.Stats.Failed.Add(1)
+	default:
+		delay := jitter(d.schedule[c.Attempts])
+		if retryAfter > 0 {
+			delay = min(retryAfter, maxRetryAfter)
+		}
+		res.NextAttemptAt = start.Add(delay)
+		d.Stats.Retried.Add(1)
+	}
+	if res.Status != models.DeliveryPending {
+		res.NextAttemptAt = start
+	}
+	level := slog.LevelInfo
+	if res.Status == models.DeliverySucceeded {
+		level = slog.LevelDebug // the counters tell the volume; failures are the news
+	}
+	d.log.Log(ctx, level, "webhook attempt", "event_id", c.EventID, "endpoint_id", c.EndpointID,
+		"attempt", c.Attempts+1, "status_code", status, "error", failure, "latency_ms", res.LatencyMS, "outcome", res.Status)
+	return res
+}
+
+// send posts the event and returns the answer's status and, for 429 and
+// 503, its Retry-After.
+func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, at time.Time) (int, time.Duration, error) {
+	secrets := []string{c.Secret}
+	if c.PreviousSecret != nil && c.PreviousSecretExpiresAt != nil && at.Before(*c.PreviousSecretExpiresAt) {
+		secrets = append(secrets, *c.PreviousSecret)
+	}
+	body := []byte(c.Payload)
+	sig, err := Sign(c.EventID, at, body, secrets...)
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, errors.New("invalid endpoint URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Zest-Webhooks/1")
+	req.Header.Set("webhook-id", c.EventID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, 0, describe(err, d.timeout)
+	}
+	// Drain a little so the connection can be reused; the body is not kept.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	var retryAfter time.Duration
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), at)
+	}
+	return resp.StatusCode, retryAfter, nil
+}
+
+// describe turns a transport failure into the short text shown to the
+// tenant in the event's attempts.
+func describe(err error, timeout time.Duration) error {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, netguard.ErrForbiddenAddress):
+		return errors.New("destination address is not allowed")
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Errorf("no answer within %s", timeout)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return fmt.Errorf("connection failed: %v", opErr.Err)
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return errors.New("host name does not resolve")
+	}
+	return errors.New("request failed")
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// jitter spreads retries over ±10% of the delay, so that deliveries that
+// failed together do not retry in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// RunStats logs the counters and the age of the oldest undelivered event
+// every interval until ctx ends.
+func (d *Dispatcher) RunStats(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			attrs := []any{"attempts", d.Stats.Attempts.Load(), "succeeded", d.Stats.Succeeded.Load(),
+				"retried", d.Stats.Retried.Load(), "failed", d.Stats.Failed.Load()}
+			oldest, err := d.store.OldestPendingEvent(ctx)
+			switch {
+			case err != nil:
+				attrs = append(attrs, "oldest_undelivered_error", err.Error())
+			case oldest != nil:
+				attrs = append(attrs, "oldest_undelivered_age_s", d.now().Sub(*oldest).Seconds())
+			default:
+				attrs = append(attrs, "oldest_undelivered_age_s", 0)
+			}
+			d.log.InfoContext(ctx, "webhook dispatcher stats", attrs...)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
