@@ -41,7 +41,6 @@ func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Con
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
 	return generated.GetHealth200JSONResponse{
 		Body:    generated.Health{Status: generated.HealthStatusOk},
-		Headers: generated.GetHealth200ResponseHeaders{RequestId: httpx.InfoFrom(ctx).RequestID},
 	}, nil
 }
 
@@ -51,7 +50,6 @@ func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessReque
 	}
 	return generated.GetReadiness200JSONResponse{
 		Body:    generated.Health{Status: generated.HealthStatusOk},
-		Headers: generated.GetReadiness200ResponseHeaders{RequestId: httpx.InfoFrom(ctx).RequestID},
 	}, nil
 }
 
@@ -84,7 +82,6 @@ func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvest
 	}
 	return generated.ImportInvestors200JSONResponse{
 		Body:    body,
-		Headers: generated.ImportInvestors200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -100,7 +97,6 @@ func (s *Server) GetInvestor(ctx context.Context, req generated.GetInvestorReque
 	}
 	return generated.GetInvestor200JSONResponse{
 		Body:    inv,
-		Headers: generated.GetInvestor200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -127,7 +123,6 @@ func (s *Server) ListInvestors(ctx context.Context, req generated.ListInvestorsR
 	body.HasMore = page.NextCursor != nil
 	return generated.ListInvestors200JSONResponse{
 		Body:    body,
-		Headers: generated.ListInvestors200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 

@@ -19,7 +19,6 @@ func (s *Server) CreateWebhookEndpoint(ctx context.Context, req generated.Create
 	}
 	return generated.CreateWebhookEndpoint201JSONResponse{
 		Body:    withSecret(e),
-		Headers: generated.CreateWebhookEndpoint201ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -35,7 +34,6 @@ func (s *Server) ListWebhookEndpoints(ctx context.Context, _ generated.ListWebho
 	}
 	return generated.ListWebhookEndpoints200JSONResponse{
 		Body:    body,
-		Headers: generated.ListWebhookEndpoints200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -47,7 +45,6 @@ func (s *Server) GetWebhookEndpoint(ctx context.Context, req generated.GetWebhoo
 	}
 	return generated.GetWebhookEndpoint200JSONResponse{
 		Body:    toEndpoint(e),
-		Headers: generated.GetWebhookEndpoint200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -57,7 +54,6 @@ func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req generated.Delete
 		return nil, err
 	}
 	return generated.DeleteWebhookEndpoint204Response{
-		Headers: generated.DeleteWebhookEndpoint204ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -69,7 +65,6 @@ func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req generated.
 	}
 	return generated.RotateWebhookEndpointSecret200JSONResponse{
 		Body:    withSecret(e),
-		Headers: generated.RotateWebhookEndpointSecret200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -81,7 +76,6 @@ func (s *Server) RecoverWebhookDeliveries(ctx context.Context, req generated.Rec
 	}
 	return generated.RecoverWebhookDeliveries202JSONResponse{
 		Body:    generated.RecoverResult{Requeued: int(n)},
-		Headers: generated.RecoverWebhookDeliveries202ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -105,7 +99,6 @@ func (s *Server) ListEvents(ctx context.Context, req generated.ListEventsRequest
 	}
 	return generated.ListEvents200JSONResponse{
 		Body:    body,
-		Headers: generated.ListEvents200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 
@@ -138,7 +131,6 @@ func (s *Server) GetEvent(ctx context.Context, req generated.GetEventRequestObje
 	}
 	return generated.GetEvent200JSONResponse{
 		Body:    body,
-		Headers: generated.GetEvent200ResponseHeaders{RequestId: info.RequestID},
 	}, nil
 }
 

@@ -121,7 +121,7 @@ func (s *server) requestLog(c *gin.Context) {
 	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
 	ctx, statements := store.CountStatements(httpx.WithInfo(c.Request.Context(), info))
 	c.Request = c.Request.WithContext(ctx)
-	c.Header("Request-Id", info.RequestID)
+	c.Writer = &requestIDWriter{ResponseWriter: c.Writer, id: info.RequestID}
 
 	c.Next()
 
@@ -270,4 +270,46 @@ func (s *server) readBody(max int64) gin.HandlerFunc {
 
 func isJSON(mediaType string) bool {
 	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}
+
+// requestIDWriter stamps every response with its Request-Id as the headers
+// go out. The contract declares the header on every response, so generated
+// responses write it too, from a field the handlers leave empty: stamping
+// last lets the middleware alone own it.
+type requestIDWriter struct {
+	gin.ResponseWriter
+	id string
+}
+
+func (w *requestIDWriter) stamp() {
+	if !w.Written() {
+		w.Header().Set("Request-Id", w.id)
+	}
+}
+
+// WriteHeader stamps too: gin sends the headers of a bodiless response
+// itself, past this writer.
+func (w *requestIDWriter) WriteHeader(code int) {
+	w.stamp()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *requestIDWriter) WriteHeaderNow() {
+	w.stamp()
+	w.ResponseWriter.WriteHeaderNow()
+}
+
+func (w *requestIDWriter) Write(b []byte) (int, error) {
+	w.stamp()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *requestIDWriter) WriteString(s string) (int, error) {
+	w.stamp()
+	return w.ResponseWriter.WriteString(s)
+}
+
+func (w *requestIDWriter) Flush() {
+	w.stamp()
+	w.ResponseWriter.Flush()
 }
