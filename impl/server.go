@@ -40,7 +40,7 @@ func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Con
 
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {
 	return generated.GetHealth200JSONResponse{
-		Body:    generated.Health{Status: generated.HealthStatusOk},
+		Body: generated.Health{Status: generated.HealthStatusOk},
 	}, nil
 }
 
@@ -49,7 +49,7 @@ func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessReque
 		return nil, apperr.Wrap(err, apperr.Unavailable, "The database is unreachable.")
 	}
 	return generated.GetReadiness200JSONResponse{
-		Body:    generated.Health{Status: generated.HealthStatusOk},
+		Body: generated.Health{Status: generated.HealthStatusOk},
 	}, nil
 }
 
@@ -81,7 +81,7 @@ func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvest
 		Failed:        info.Rows[string(investors.Failed)],
 	}
 	return generated.ImportInvestors200JSONResponse{
-		Body:    body,
+		Body: body,
 	}, nil
 }
 
@@ -96,7 +96,7 @@ func (s *Server) GetInvestor(ctx context.Context, req generated.GetInvestorReque
 		return nil, err
 	}
 	return generated.GetInvestor200JSONResponse{
-		Body:    inv,
+		Body: inv,
 	}, nil
 }
 
@@ -122,7 +122,7 @@ func (s *Server) ListInvestors(ctx context.Context, req generated.ListInvestorsR
 	}
 	body.HasMore = page.NextCursor != nil
 	return generated.ListInvestors200JSONResponse{
-		Body:    body,
+		Body: body,
 	}, nil
 }
 

@@ -18,7 +18,7 @@ func (s *Server) CreateWebhookEndpoint(ctx context.Context, req generated.Create
 		return nil, err
 	}
 	return generated.CreateWebhookEndpoint201JSONResponse{
-		Body:    withSecret(e),
+		Body: withSecret(e),
 	}, nil
 }
 
@@ -33,7 +33,7 @@ func (s *Server) ListWebhookEndpoints(ctx context.Context, _ generated.ListWebho
 		body.Data[i] = toEndpoint(e)
 	}
 	return generated.ListWebhookEndpoints200JSONResponse{
-		Body:    body,
+		Body: body,
 	}, nil
 }
 
@@ -44,7 +44,7 @@ func (s *Server) GetWebhookEndpoint(ctx context.Context, req generated.GetWebhoo
 		return nil, err
 	}
 	return generated.GetWebhookEndpoint200JSONResponse{
-		Body:    toEndpoint(e),
+		Body: toEndpoint(e),
 	}, nil
 }
 
@@ -53,8 +53,7 @@ func (s *Server) DeleteWebhookEndpoint(ctx context.Context, req generated.Delete
 	if err := s.webhooks.DeleteEndpoint(ctx, info.ClientID, req.EndpointId); err != nil {
 		return nil, err
 	}
-	return generated.DeleteWebhookEndpoint204Response{
-	}, nil
+	return generated.DeleteWebhookEndpoint204Response{}, nil
 }
 
 func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req generated.RotateWebhookEndpointSecretRequestObject) (generated.RotateWebhookEndpointSecretResponseObject, error) {
@@ -64,7 +63,7 @@ func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req generated.
 		return nil, err
 	}
 	return generated.RotateWebhookEndpointSecret200JSONResponse{
-		Body:    withSecret(e),
+		Body: withSecret(e),
 	}, nil
 }
 
@@ -75,7 +74,7 @@ func (s *Server) RecoverWebhookDeliveries(ctx context.Context, req generated.Rec
 		return nil, err
 	}
 	return generated.RecoverWebhookDeliveries202JSONResponse{
-		Body:    generated.RecoverResult{Requeued: int(n)},
+		Body: generated.RecoverResult{Requeued: int(n)},
 	}, nil
 }
 
@@ -98,7 +97,7 @@ func (s *Server) ListEvents(ctx context.Context, req generated.ListEventsRequest
 		body.Data[i] = generated.Event{Id: e.EventID, Type: generated.EventType(e.Type), CreatedAt: e.CreatedAt.UTC(), Data: data}
 	}
 	return generated.ListEvents200JSONResponse{
-		Body:    body,
+		Body: body,
 	}, nil
 }
 
@@ -130,7 +129,7 @@ func (s *Server) GetEvent(ctx context.Context, req generated.GetEventRequestObje
 			StatusCode: a.StatusCode, LatencyMs: a.LatencyMS, Error: a.Error}
 	}
 	return generated.GetEvent200JSONResponse{
-		Body:    body,
+		Body: body,
 	}, nil
 }
 
