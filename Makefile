@@ -57,8 +57,8 @@ test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_
 .PHONY: lint
 lint: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended): no error, no warning
 	cd api/lint && npm ci --silent --no-audit --no-fund
-	api/lint/node_modules/.bin/spectral lint openapi.yaml --fail-severity=hint
-	@out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true api/lint/node_modules/.bin/redocly lint openapi.yaml --format=stylish 2>&1); \
+	api/lint/node_modules/.bin/spectral lint openapi.yaml --ruleset api/lint/.spectral.yaml --fail-severity=hint
+	@out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true api/lint/node_modules/.bin/redocly lint openapi.yaml --config api/lint/redocly.yaml --format=stylish 2>&1); \
 	status=$$?; echo "$$out" | grep -v '[═║]'; \
 	test $$status -eq 0 || exit 1; \
 	if echo "$$out" | grep -q ' warning '; then echo "Redocly warnings fail the lint"; exit 1; fi
