@@ -337,8 +337,7 @@ func describe(err error, timeout time.Duration) error {
 	return errors.New("request failed")
 }
 
-// RunStats logs the counters and the age of the oldest undelivered event
-// every interval until ctx ends.
+// RunStats calls LogStats every interval until ctx ends.
 func (d *Dispatcher) RunStats(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -347,20 +346,26 @@ func (d *Dispatcher) RunStats(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			attrs := []any{"attempts", d.Stats.Attempts.Load(), "succeeded", d.Stats.Succeeded.Load(),
-				"retried", d.Stats.Retried.Load(), "failed", d.Stats.Failed.Load()}
-			oldest, err := d.store.OldestPendingEvent(ctx)
-			switch {
-			case err != nil:
-				attrs = append(attrs, "oldest_undelivered_error", err.Error())
-			case oldest != nil:
-				attrs = append(attrs, "oldest_undelivered_age_s", d.now().Sub(*oldest).Seconds())
-			default:
-				attrs = append(attrs, "oldest_undelivered_age_s", 0)
-			}
-			d.log.InfoContext(ctx, "webhook dispatcher stats", attrs...)
+			d.LogStats(ctx)
 		}
 	}
+}
+
+// LogStats logs the counters and the age of the oldest undelivered event,
+// by the dispatcher's clock.
+func (d *Dispatcher) LogStats(ctx context.Context) {
+	attrs := []any{"attempts", d.Stats.Attempts.Load(), "succeeded", d.Stats.Succeeded.Load(),
+		"retried", d.Stats.Retried.Load(), "failed", d.Stats.Failed.Load()}
+	oldest, err := d.store.OldestPendingEvent(ctx)
+	switch {
+	case err != nil:
+		attrs = append(attrs, "oldest_undelivered_error", err.Error())
+	case oldest != nil:
+		attrs = append(attrs, "oldest_undelivered_age_s", d.now().Sub(*oldest).Seconds())
+	default:
+		attrs = append(attrs, "oldest_undelivered_age_s", 0)
+	}
+	d.log.InfoContext(ctx, "webhook dispatcher stats", attrs...)
 }
 
 func ptr[T any](v T) *T { return &v }

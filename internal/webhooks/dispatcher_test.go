@@ -2,11 +2,13 @@ package webhooks_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,5 +261,33 @@ func TestStepWaitsForExpiredLeases(t *testing.T) {
 	h.step(t, 1)
 	if dl := h.delivery(t, id); dl.Status != models.DeliverySucceeded || h.rcv.count() != 1 {
 		t.Errorf("delivery %+v after %d requests", dl, h.rcv.count())
+	}
+}
+
+// The stats tell the counters and how long the oldest undelivered event has
+// waited, by the dispatcher's clock.
+func TestLogStats(t *testing.T) {
+	h := newHarness(t, store.SQLite, func(int) (int, http.Header) { return http.StatusInternalServerError, nil })
+	var logs testkit.SyncBuffer
+	h.disp = webhooks.NewDispatcher(h.api.Store, webhooks.DispatcherOptions{
+		Schedule: schedule, Now: h.clock.Now, Policy: netguard.Policy{AllowPrivate: true},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	h.event(t, "stats-1")
+	h.step(t, 1)
+	h.clock.Advance(90 * time.Second)
+	h.disp.LogStats(ctx)
+	var line struct {
+		Msg                                  string
+		Attempts, Succeeded, Retried, Failed int64
+		OldestUndeliveredAgeS                float64 `json:"oldest_undelivered_age_s"`
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &line); err != nil {
+		t.Fatalf("%v: %s", err, logs.String())
+	}
+	if line.Msg != "webhook dispatcher stats" || line.Attempts != 1 || line.Retried != 1 || line.Succeeded != 0 ||
+		line.Failed != 0 || line.OldestUndeliveredAgeS != 90 {
+		t.Errorf("stats %s", logs.String())
 	}
 }
