@@ -10,6 +10,14 @@ import (
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
 
+// wantSettled requires that no delivery is pending.
+func wantSettled(t *testing.T, e *env) {
+	t.Helper()
+	if oldest, err := e.api.Store.OldestPendingEvent(ctx); err != nil || oldest != nil {
+		t.Fatalf("an event is still undelivered, since %v: %v", oldest, err)
+	}
+}
+
 // Two dispatchers on one PostgreSQL database share a backlog: both work, and
 // each event is delivered once.
 func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
@@ -21,10 +29,14 @@ func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 	e.importRows(t, rowsFor("two", n)...)
 
 	opts := webhooks.DispatcherOptions{Poll: 5 * time.Millisecond, Concurrency: 8, Timeout: 5 * time.Second}
-	a, _ := e.api.StartDispatcher(t, opts)
-	b, _ := e.api.StartDispatcher(t, opts)
+	a, stopA := e.api.StartDispatcher(t, opts)
+	b, stopB := e.api.StartDispatcher(t, opts)
 	waitFor(t, "every event", 30*time.Second, func() bool { return len(rcv.byID()) == n })
-	time.Sleep(100 * time.Millisecond)
+	// Stopped, the dispatchers have recorded every attempt they made: no
+	// repeat can still be on its way.
+	stopA()
+	stopB()
+	wantSettled(t, e)
 	for id, count := range rcv.byID() {
 		if count != 1 {
 			t.Errorf("%s delivered %d times", id, count)
@@ -60,9 +72,10 @@ func TestDispatcherRestartMidBacklog(t *testing.T) {
 		if got := len(rcv.byID()); got >= n {
 			t.Fatalf("the backlog was done before the stop (%d)", got)
 		}
-		e.api.StartDispatcher(t, opts)
+		_, stop = e.api.StartDispatcher(t, opts)
 		waitFor(t, "the rest of the backlog", 30*time.Second, func() bool { return len(rcv.byID()) == n })
-		time.Sleep(100 * time.Millisecond)
+		stop()
+		wantSettled(t, e)
 		for id, count := range rcv.byID() {
 			if count != 1 {
 				t.Errorf("%s delivered %d times", id, count)
@@ -77,28 +90,29 @@ func TestDispatcherRestartMidBacklog(t *testing.T) {
 func TestDeadDispatcherLeasesExpire(t *testing.T) {
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
-		e := newEnv(t, d, testkit.Options{})
+		clock := testkit.NewClock(time.Now())
+		e := newEnv(t, d, testkit.Options{Now: clock.Now})
 		rcv := newReceiver(t)
 		e.endpoint(t, rcv.URL)
 		e.importRows(t, rowsFor("dead", 5)...)
 		oldest, err := e.api.Store.OldestPendingEvent(ctx)
-		if err != nil || oldest == nil || time.Since(*oldest) > time.Minute {
+		if err != nil || oldest == nil || !oldest.Equal(clock.Now().UTC().Truncate(time.Microsecond)) {
 			t.Fatalf("oldest undelivered event: %v %v", oldest, err)
 		}
-		now := time.Now()
+		now := clock.Now()
 		claimed, err := e.api.Store.ClaimDeliveries(ctx, now, now.Add(time.Second), 100)
 		if err != nil || len(claimed) != 5 {
 			t.Fatalf("the dead dispatcher claimed %d: %v", len(claimed), err)
 		}
-		e.api.StartDispatcher(t, webhooks.DispatcherOptions{Poll: 5 * time.Millisecond})
-		time.Sleep(500 * time.Millisecond)
-		if n := len(rcv.deliveries()); n != 0 {
-			t.Errorf("%d deliveries while leased", n)
+		disp := e.api.Dispatcher(webhooks.DispatcherOptions{})
+		clock.Advance(time.Second - time.Millisecond)
+		step(t, disp, 0)
+		rcv.wantDeliveries(t, 0)
+		clock.Advance(time.Millisecond)
+		step(t, disp, 5)
+		if got := rcv.byID(); len(got) != 5 {
+			t.Errorf("deliveries %v, want 5 events once each", got)
 		}
-		waitFor(t, "the leased deliveries", 5*time.Second, func() bool { return len(rcv.byID()) == 5 })
-		waitFor(t, "no undelivered event", 5*time.Second, func() bool {
-			oldest, err := e.api.Store.OldestPendingEvent(ctx)
-			return err == nil && oldest == nil
-		})
+		wantSettled(t, e)
 	})
 }

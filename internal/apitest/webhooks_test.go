@@ -1,7 +1,6 @@
 package apitest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,7 +24,6 @@ import (
 type delivery struct {
 	header http.Header
 	body   []byte
-	at     time.Time
 }
 
 // receiver is a local webhook endpoint that records every delivery and
@@ -41,7 +39,7 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
-		d := delivery{header: req.Header.Clone(), body: body, at: time.Now()}
+		d := delivery{header: req.Header.Clone(), body: body}
 		r.mu.Lock()
 		r.got = append(r.got, d)
 		n := len(r.got)
@@ -86,8 +84,22 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// fast retries, so that tests run in seconds.
-var fast = webhooks.DispatcherOptions{Schedule: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}, Poll: 10 * time.Millisecond, Timeout: 2 * time.Second}
+// step works the dispatcher once and requires that it claimed want
+// deliveries; the attempts are made and recorded when it returns.
+func step(t *testing.T, d *webhooks.Dispatcher, want int) {
+	t.Helper()
+	if n, err := d.Step(ctx); err != nil || n != want {
+		t.Fatalf("Step claimed %d deliveries, want %d: %v", n, want, err)
+	}
+}
+
+// wantDeliveries requires that the receiver got n requests.
+func (r *receiver) wantDeliveries(t *testing.T, n int) {
+	t.Helper()
+	if got := len(r.deliveries()); got != n {
+		t.Fatalf("%d deliveries, want %d", got, n)
+	}
+}
 
 func (e *env) endpoint(t *testing.T, url string) client.WebhookEndpointWithSecret {
 	t.Helper()
@@ -121,10 +133,11 @@ func TestWebhookDelivered(t *testing.T) {
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)
 		ep := e.endpoint(t, rcv.URL+"/hooks")
-		e.api.StartDispatcher(t, fast)
+		disp := e.api.Dispatcher(webhooks.DispatcherOptions{})
 
 		res := e.importRaw(t, referenceBatch).JSON200
-		waitFor(t, "two deliveries", 5*time.Second, func() bool { return len(rcv.deliveries()) == 2 })
+		step(t, disp, 2)
+		rcv.wantDeliveries(t, 2)
 
 		wh, err := standardwebhooks.NewWebhook(ep.Secret)
 		if err != nil {
@@ -161,11 +174,9 @@ func TestWebhookDelivered(t *testing.T) {
 		e.importRaw(t, referenceBatch)
 		e.post(t, oneRow, withKey("k"))
 		e.post(t, oneRow, withKey("k"))
-		waitFor(t, "the idem-1 delivery", 5*time.Second, func() bool { return len(rcv.deliveries()) == 3 })
-		time.Sleep(200 * time.Millisecond)
-		if n := len(rcv.deliveries()); n != 3 {
-			t.Errorf("%d deliveries, want 3", n)
-		}
+		step(t, disp, 1)
+		step(t, disp, 0)
+		rcv.wantDeliveries(t, 3)
 		if n := e.api.DB.Count(t, "events"); n != 3 {
 			t.Errorf("%d events, want 3", n)
 		}
@@ -177,7 +188,8 @@ func TestWebhookDelivered(t *testing.T) {
 func TestWebhookRetried(t *testing.T) {
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
-		e := newEnv(t, d, testkit.Options{})
+		clock := testkit.NewClock(time.Now())
+		e := newEnv(t, d, testkit.Options{Now: clock.Now})
 		rcv := newReceiver(t)
 		rcv.answer = func(n int, _ delivery) (int, http.Header) {
 			if n <= 2 {
@@ -186,9 +198,14 @@ func TestWebhookRetried(t *testing.T) {
 			return http.StatusNoContent, nil
 		}
 		e.endpoint(t, rcv.URL)
-		e.api.StartDispatcher(t, fast)
+		disp := e.api.Dispatcher(webhooks.DispatcherOptions{})
 		e.importRows(t, row("retry-1"))
-		waitFor(t, "three attempts", 5*time.Second, func() bool { return len(rcv.deliveries()) == 3 })
+		for range 3 {
+			step(t, disp, 1)
+			clock.Advance(time.Hour) // past any of the first retries
+		}
+		step(t, disp, 0)
+		rcv.wantDeliveries(t, 3)
 
 		ids := rcv.byID()
 		if len(ids) != 1 {
@@ -198,11 +215,10 @@ func TestWebhookRetried(t *testing.T) {
 		for k := range ids {
 			id = k
 		}
-		waitFor(t, "the delivery to be recorded", 5*time.Second, func() bool {
-			ev := e.event(t, id)
-			return len(ev.Deliveries) == 1 && ev.Deliveries[0].Status == client.DeliveryStatusSucceeded
-		})
 		ev := e.event(t, id)
+		if len(ev.Deliveries) != 1 || ev.Deliveries[0].Status != client.DeliveryStatusSucceeded {
+			t.Fatalf("deliveries %s", rawJSON(t, ev.Deliveries))
+		}
 		if len(ev.Attempts) != 3 || *ev.Attempts[0].StatusCode != 503 || *ev.Attempts[1].StatusCode != 503 || *ev.Attempts[2].StatusCode != 204 {
 			t.Errorf("attempts %s", rawJSON(t, ev.Attempts))
 		}
@@ -217,7 +233,8 @@ func TestWebhookRetried(t *testing.T) {
 func TestWebhookRetryAfterAndRecover(t *testing.T) {
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
-		e := newEnv(t, d, testkit.Options{})
+		clock := testkit.NewClock(time.Now())
+		e := newEnv(t, d, testkit.Options{Now: clock.Now})
 		rcv := newReceiver(t)
 		var healthy sync.Mutex
 		failing := true
@@ -233,28 +250,30 @@ func TestWebhookRetryAfterAndRecover(t *testing.T) {
 			return http.StatusOK, nil
 		}
 		ep := e.endpoint(t, rcv.URL)
-		_, stop := e.api.StartDispatcher(t, fast)
-		since := time.Now().Add(-time.Minute)
+		disp := e.api.Dispatcher(webhooks.DispatcherOptions{Schedule: []time.Duration{time.Minute, time.Minute, time.Minute}})
+		since := clock.Now().Add(-time.Minute)
 		e.importRows(t, row("ra-1"))
-		waitFor(t, "two attempts", 5*time.Second, func() bool { return len(rcv.deliveries()) >= 2 })
-		got := rcv.deliveries()
-		if gap := got[1].at.Sub(got[0].at); gap < 900*time.Millisecond {
-			t.Errorf("retried %s after a Retry-After of 1s", gap)
-		}
+		step(t, disp, 1)
+		clock.Advance(time.Second - time.Millisecond)
+		step(t, disp, 0) // the Retry-After of 1s has not passed
+		clock.Advance(time.Millisecond)
+		step(t, disp, 1)
 		// 1 + 3 retries, then failed.
-		waitFor(t, "four attempts", 5*time.Second, func() bool { return len(rcv.deliveries()) == 4 })
+		for range 2 {
+			clock.Advance(2 * time.Minute)
+			step(t, disp, 1)
+		}
+		rcv.wantDeliveries(t, 4)
 		var id string
 		for k := range rcv.byID() {
 			id = k
 		}
-		waitFor(t, "the delivery to fail", 5*time.Second, func() bool {
-			return e.event(t, id).Deliveries[0].Status == client.DeliveryStatusFailed
-		})
-		time.Sleep(200 * time.Millisecond)
-		if n := len(rcv.deliveries()); n != 4 {
-			t.Errorf("%d attempts after failing, want 4", n)
+		if st := e.event(t, id).Deliveries[0].Status; st != client.DeliveryStatusFailed {
+			t.Fatalf("delivery %s after the last retry", st)
 		}
-		stop()
+		clock.Advance(72 * time.Hour)
+		step(t, disp, 0)
+		rcv.wantDeliveries(t, 4)
 
 		healthy.Lock()
 		failing = false
@@ -263,12 +282,9 @@ func TestWebhookRetryAfterAndRecover(t *testing.T) {
 		if err != nil || resp.JSON202 == nil || resp.JSON202.Requeued != 1 {
 			t.Fatalf("recover: %v %s", err, resp.Body)
 		}
-		e.api.StartDispatcher(t, fast)
-		waitFor(t, "the recovered delivery", 5*time.Second, func() bool {
-			return e.event(t, id).Deliveries[0].Status == client.DeliveryStatusSucceeded
-		})
-		if ev := e.event(t, id); len(ev.Attempts) != 5 {
-			t.Errorf("%d attempts, want 5", len(ev.Attempts))
+		step(t, disp, 1)
+		if ev := e.event(t, id); ev.Deliveries[0].Status != client.DeliveryStatusSucceeded || len(ev.Attempts) != 5 {
+			t.Errorf("recovered delivery %s with %d attempts, want succeeded with 5", ev.Deliveries[0].Status, len(ev.Attempts))
 		}
 	})
 }
@@ -281,21 +297,17 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 		rcv := newReceiver(t)
 		rcv.answer = func(int, delivery) (int, http.Header) { return http.StatusGone, nil }
 		ep := e.endpoint(t, rcv.URL)
-		e.api.StartDispatcher(t, fast)
+		disp := e.api.Dispatcher(webhooks.DispatcherOptions{})
 		e.importRows(t, row("gone-1"))
-		waitFor(t, "the endpoint to be disabled", 5*time.Second, func() bool {
-			got, _ := e.client.GetWebhookEndpointWithResponse(ctx, ep.Id)
-			return got.JSON200 != nil && got.JSON200.Status == client.WebhookEndpointStatusDisabled
-		})
+		step(t, disp, 1)
 		got, _ := e.client.GetWebhookEndpointWithResponse(ctx, ep.Id)
-		if got.JSON200.DisabledReason == nil || *got.JSON200.DisabledReason != "gone" {
+		if got.JSON200 == nil || got.JSON200.Status != client.WebhookEndpointStatusDisabled ||
+			got.JSON200.DisabledReason == nil || *got.JSON200.DisabledReason != "gone" {
 			t.Errorf("endpoint %s", got.Body)
 		}
 		e.importRows(t, row("gone-2"))
-		time.Sleep(300 * time.Millisecond)
-		if n := len(rcv.deliveries()); n != 1 {
-			t.Errorf("%d deliveries to a gone endpoint, want 1", n)
-		}
+		step(t, disp, 0)
+		rcv.wantDeliveries(t, 1)
 	})
 }
 
@@ -311,9 +323,10 @@ func TestWebhookSecretRotation(t *testing.T) {
 		if err != nil || rot.JSON200 == nil || rot.JSON200.Secret == ep.Secret || !strings.HasPrefix(rot.JSON200.Secret, "whsec_") {
 			t.Fatalf("rotate: %v %s", err, rot.Body)
 		}
-		e.api.StartDispatcher(t, fast)
+		disp := e.api.Dispatcher(webhooks.DispatcherOptions{})
 		e.importRows(t, row("rot-1"))
-		waitFor(t, "a delivery", 5*time.Second, func() bool { return len(rcv.deliveries()) == 1 })
+		step(t, disp, 1)
+		rcv.wantDeliveries(t, 1)
 		dl := rcv.deliveries()[0]
 		if n := len(strings.Fields(dl.header.Get("webhook-signature"))); n != 2 {
 			t.Errorf("%d signatures during the grace period, want 2", n)
@@ -398,18 +411,18 @@ func TestDispatcherRefusesPrivateAddresses(t *testing.T) {
 	e := newEnv(t, store.SQLite, testkit.Options{})
 	rcv := newReceiver(t)
 	e.endpoint(t, rcv.URL) // accepted: the test API allows local receivers
-	strict := webhooks.NewDispatcher(e.api.Store, webhooks.DispatcherOptions{Poll: 10 * time.Millisecond, Timeout: time.Second,
+	strict := webhooks.NewDispatcher(e.api.Store, webhooks.DispatcherOptions{Timeout: time.Second,
 		Logger: slog.New(slog.NewJSONHandler(e.api.Logs, nil))})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { strict.Run(runCtx); close(done) }()
-	defer func() { stop(); <-done }()
 
 	e.importRows(t, row("ssrf-1"))
 	events, _ := e.client.ListEventsWithResponse(ctx, nil)
 	id := events.JSON200.Data[0].Id
-	waitFor(t, "an attempt", 5*time.Second, func() bool { return len(e.event(t, id).Attempts) == 1 })
-	a := e.event(t, id).Attempts[0]
+	step(t, strict, 1)
+	attempts := e.event(t, id).Attempts
+	if len(attempts) != 1 {
+		t.Fatalf("%d attempts, want 1", len(attempts))
+	}
+	a := attempts[0]
 	if a.StatusCode != nil || a.Error == nil || !strings.Contains(*a.Error, "not allowed") {
 		t.Errorf("attempt %s", rawJSON(t, a))
 	}

@@ -71,8 +71,10 @@ func TestProgressLines(t *testing.T) {
 	var buf testkit.SyncBuffer
 	p := startProgress(&buf, time.Millisecond, tally{pending: 2})
 	p.update(tally{created: 1, pending: 1})
-	for !strings.Contains(buf.String(), "1/2") {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), "1/2"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress line within 5s of the update: %q", buf.String())
+		}
 	}
 	p.update(tally{created: 1, resend: 1})
 	p.finish()

@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/zestequity/zest-api/generated/client"
+	"github.com/zestequity/zest-api/internal/retry"
 )
 
 // Retry bounds the retries of a request, and the resends of a row that
@@ -32,9 +31,7 @@ func (r Retry) delay(attempt int, floor time.Duration) time.Duration {
 	for i := 1; i < attempt && d < r.MaxDelay; i++ {
 		d *= 2
 	}
-	d = min(d, r.MaxDelay)
-	d = d/2 + rand.N(d/2+1)
-	return max(d, floor)
+	return max(retry.Jitter(min(d, r.MaxDelay), 0.5, 1), floor)
 }
 
 // RequestError is a request that the server refused and that sending again
@@ -102,7 +99,7 @@ func (s *sender) send(ctx context.Context, b *batch) ([]client.RowResult, error)
 					RequestID: resp.HTTPResponse.Header.Get("Request-Id")}
 			}
 			why = fmt.Sprintf("%d %s", resp.StatusCode(), p.Code)
-			floor = retryAfter(resp.HTTPResponse.Header)
+			floor = retry.After(resp.HTTPResponse.Header.Get("Retry-After"), time.Now(), maxRetryAfter)
 		}
 		if attempt >= s.retry.Attempts {
 			return nil, fmt.Errorf("%s: gave up after %d attempts, the last one failed: %s", b.label, attempt, why)
@@ -127,21 +124,6 @@ func problemOf(resp *client.ImportInvestorsResponse) client.Problem {
 
 func retryable(status int, p client.Problem) bool {
 	return status == http.StatusTooManyRequests || status >= 500 || p.Code == "idempotency_key_in_use" || p.Retryable
-}
-
-// retryAfter reads a Retry-After in seconds or as an HTTP date.
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(min(s, int(maxRetryAfter/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), maxRetryAfter)
-	}
-	return 0
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

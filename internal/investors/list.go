@@ -39,11 +39,7 @@ func (s *Service) List(ctx context.Context, clientID string, q ListQuery) (Page,
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Investors: people}
-	if len(people) > q.Limit {
-		page.Investors = people[:q.Limit]
-		c := paging.Encode(page.Investors[q.Limit-1].ID)
-		page.NextCursor = &c
-	}
+	var page Page
+	page.Investors, page.NextCursor = paging.Page(people, q.Limit, func(p models.Person) int64 { return p.ID })
 	return page, nil
 }

@@ -1,4 +1,5 @@
-// Package cursor encodes the opaque keyset cursors of paginated listings.
+// Package paging encodes the opaque keyset cursors of paginated listings
+// and cuts their pages.
 package paging
 
 import (
@@ -31,4 +32,16 @@ func Decode(c string) (int64, bool) {
 		return 0, false
 	}
 	return key, true
+}
+
+// Page cuts a page from rows fetched with a limit of limit+1, the extra row
+// telling whether another page follows. It returns the page and the cursor
+// after its last row, or nil on the last page.
+func Page[T any](rows []T, limit int, key func(T) int64) ([]T, *string) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	next := Encode(key(rows[limit-1]))
+	return rows, &next
 }

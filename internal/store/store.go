@@ -13,7 +13,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/retry"
 )
 
 // Dialect names a supported database.
@@ -204,7 +204,7 @@ func retryContended(ctx context.Context, fn func() error) error {
 			return err
 		}
 		if i < attempts-1 {
-			delay := time.Duration(5*(i+1)+rand.IntN(20)) * time.Millisecond
+			delay := retry.Jitter(time.Duration(i+1)*10*time.Millisecond, 0.5, 2.5)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

@@ -59,6 +59,7 @@ type API struct {
 	Webhooks    *webhooks.Service
 	Logs        *SyncBuffer
 	HTTP        *http.Client // validates every response against openapi.yaml
+	now         func() time.Time
 }
 
 // NewAPI starts the API over a fresh, migrated database of the dialect.
@@ -103,19 +104,29 @@ func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t)}
+	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t), now: opts.Now}
 }
 
-// StartDispatcher runs a webhook dispatcher on the API's database until the
-// returned stop function is called (or the test ends); local receivers are
-// allowed.
-func (a *API) StartDispatcher(t testing.TB, opts webhooks.DispatcherOptions) (*webhooks.Dispatcher, func()) {
-	t.Helper()
+// Dispatcher returns a webhook dispatcher on the API's database, on the
+// API's clock unless opts says otherwise, that works only when the test
+// steps it; local receivers are allowed.
+func (a *API) Dispatcher(opts webhooks.DispatcherOptions) *webhooks.Dispatcher {
 	opts.Policy.AllowPrivate = true
+	if opts.Now == nil {
+		opts.Now = a.now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(a.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d := webhooks.NewDispatcher(a.Store, opts)
+	return webhooks.NewDispatcher(a.Store, opts)
+}
+
+// StartDispatcher runs a webhook dispatcher on the API's database until the
+// returned stop function is called (or the test ends), which waits for its
+// attempts in flight to be recorded.
+func (a *API) StartDispatcher(t testing.TB, opts webhooks.DispatcherOptions) (*webhooks.Dispatcher, func()) {
+	t.Helper()
+	d := a.Dispatcher(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/internal/netguard"
+	"github.com/zestequity/zest-api/internal/retry"
 	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
@@ -38,10 +38,6 @@ const (
 	leaseMargin = 30 * time.Second
 	// maxRetryAfter caps how long a Retry-After may postpone a retry.
 	maxRetryAfter = 24 * time.Hour
-	// recordEvery bounds how long finished attempts wait to be recorded
-	// together.
-	recordEvery = 20 * time.Millisecond
-	recordBatch = 200
 )
 
 // DispatcherOptions configure a Dispatcher; zero values take the defaults.
@@ -127,14 +123,19 @@ func NewDispatcher(st *store.Store, o DispatcherOptions) *Dispatcher {
 }
 
 // Run dispatches until ctx ends, then lets the attempts in flight finish and
-// records them.
+// records them. It works as Step does, but without waiting for a claim's
+// attempts before claiming more: a claim is made whenever half of the
+// capacity is free.
 func (d *Dispatcher) Run(ctx context.Context) {
-	results := make(chan store.DeliveryResult, d.concurrency)
-	recorded := make(chan struct{})
-	go func() { d.record(results); close(recorded) }()
-
 	slots := make(chan struct{}, d.concurrency)
 	freed := make(chan struct{}, 1)
+	release := func() {
+		<-slots
+		select {
+		case freed <- struct{}{}:
+		default:
+		}
+	}
 	var inflight sync.WaitGroup
 	for ctx.Err() == nil {
 		// Claim in bulk: one claim statement per half of the capacity, not
@@ -152,19 +153,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if err != nil {
 			d.log.WarnContext(ctx, "claiming webhook deliveries failed", "error", err)
 		}
-		for _, c := range claimed {
+		for range claimed {
 			slots <- struct{}{}
-			inflight.Add(1)
-			go func() {
-				defer inflight.Done()
-				results <- d.attempt(context.WithoutCancel(ctx), c)
-				<-slots
-				select {
-				case freed <- struct{}{}:
-				default:
-				}
-			}()
 		}
+		// A stop lets the claimed attempts finish and be recorded: cutting
+		// them short would only repeat them once their leases expire.
+		inflight.Go(func() { _ = d.deliver(context.WithoutCancel(ctx), claimed, release) })
 		if len(claimed) < free {
 			select {
 			case <-time.After(d.poll):
@@ -173,8 +167,19 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 	}
 	inflight.Wait()
-	close(results)
-	<-recorded
+}
+
+// Step claims the deliveries due by the dispatcher's clock, up to its
+// concurrency, attempts them at once, records the results, and returns how
+// many it claimed. It returns when the results are stored, so a caller that
+// steps, and moves its clock to drive retries, knows the outbox's state
+// without waiting for it.
+func (d *Dispatcher) Step(ctx context.Context) (int, error) {
+	claimed, err := d.claim(ctx, d.concurrency)
+	if err != nil {
+		return 0, err
+	}
+	return len(claimed), d.deliver(ctx, claimed, func() {})
 }
 
 // claim leases up to n due deliveries. A stop does not interrupt it: a claim
@@ -187,39 +192,29 @@ func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery,
 	return d.store.ClaimDeliveries(ctx, now, now.Add(d.timeout+leaseMargin), n)
 }
 
-// record writes results in batches, so that a busy dispatcher costs the
-// database one statement per batch rather than two per attempt.
-func (d *Dispatcher) record(results <-chan store.DeliveryResult) {
-	ctx := context.Background()
-	var batch []store.DeliveryResult
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := d.store.RecordDeliveryResults(ctx, batch); err != nil {
-			// The leases expire and these deliveries are attempted again.
-			d.log.ErrorContext(ctx, "recording webhook attempts failed", "attempts", len(batch), "error", err)
-		}
-		batch = batch[:0]
+// deliver attempts claimed deliveries at once, calling done as each attempt
+// ends, and records their results in one statement rather than two per
+// attempt. The results wait for the claim's slowest attempt, which the
+// timeout bounds well within the lease.
+func (d *Dispatcher) deliver(ctx context.Context, claimed []store.ClaimedDelivery, done func()) error {
+	if len(claimed) == 0 {
+		return nil
 	}
-	timer := time.NewTimer(recordEvery)
-	defer timer.Stop()
-	for {
-		select {
-		case r, ok := <-results:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, r)
-			if len(batch) >= recordBatch {
-				flush()
-			}
-		case <-timer.C:
-			flush()
-			timer.Reset(recordEvery)
-		}
+	results := make([]store.DeliveryResult, len(claimed))
+	var wg sync.WaitGroup
+	for i, c := range claimed {
+		wg.Go(func() {
+			defer done()
+			results[i] = d.attempt(ctx, c)
+		})
 	}
+	wg.Wait()
+	if err := d.store.RecordDeliveryResults(ctx, results); err != nil {
+		// The leases expire and these deliveries are attempted again.
+		d.log.ErrorContext(ctx, "recording webhook attempts failed", "attempts", len(results), "error", err)
+		return err
+	}
+	return nil
 }
 
 // attempt makes one delivery attempt and decides what follows.
@@ -265,9 +260,9 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store
 		res.Status = models.DeliveryFailed
 		d.Stats.Failed.Add(1)
 	default:
-		delay := jitter(d.schedule[c.Attempts])
+		delay := retry.Jitter(d.schedule[c.Attempts], 0.9, 1.1)
 		if retryAfter > 0 {
-			delay = min(retryAfter, maxRetryAfter)
+			delay = retryAfter
 		}
 		res.NextAttemptAt = start.Add(delay)
 		d.Stats.Retried.Add(1)
@@ -316,7 +311,7 @@ func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, at time.
 	resp.Body.Close()
 	var retryAfter time.Duration
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), at)
+		retryAfter = retry.After(resp.Header.Get("Retry-After"), at, maxRetryAfter)
 	}
 	return resp.StatusCode, retryAfter, nil
 }
@@ -342,28 +337,7 @@ func describe(err error, timeout time.Duration) error {
 	return errors.New("request failed")
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// jitter spreads retries over ±10% of the delay, so that deliveries that
-// failed together do not retry in lockstep.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
-}
-
-// RunStats logs the counters and the age of the oldest undelivered event
-// every interval until ctx ends.
+// RunStats calls LogStats every interval until ctx ends.
 func (d *Dispatcher) RunStats(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -372,20 +346,26 @@ func (d *Dispatcher) RunStats(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			attrs := []any{"attempts", d.Stats.Attempts.Load(), "succeeded", d.Stats.Succeeded.Load(),
-				"retried", d.Stats.Retried.Load(), "failed", d.Stats.Failed.Load()}
-			oldest, err := d.store.OldestPendingEvent(ctx)
-			switch {
-			case err != nil:
-				attrs = append(attrs, "oldest_undelivered_error", err.Error())
-			case oldest != nil:
-				attrs = append(attrs, "oldest_undelivered_age_s", d.now().Sub(*oldest).Seconds())
-			default:
-				attrs = append(attrs, "oldest_undelivered_age_s", 0)
-			}
-			d.log.InfoContext(ctx, "webhook dispatcher stats", attrs...)
+			d.LogStats(ctx)
 		}
 	}
+}
+
+// LogStats logs the counters and the age of the oldest undelivered event,
+// by the dispatcher's clock.
+func (d *Dispatcher) LogStats(ctx context.Context) {
+	attrs := []any{"attempts", d.Stats.Attempts.Load(), "succeeded", d.Stats.Succeeded.Load(),
+		"retried", d.Stats.Retried.Load(), "failed", d.Stats.Failed.Load()}
+	oldest, err := d.store.OldestPendingEvent(ctx)
+	switch {
+	case err != nil:
+		attrs = append(attrs, "oldest_undelivered_error", err.Error())
+	case oldest != nil:
+		attrs = append(attrs, "oldest_undelivered_age_s", d.now().Sub(*oldest).Seconds())
+	default:
+		attrs = append(attrs, "oldest_undelivered_age_s", 0)
+	}
+	d.log.InfoContext(ctx, "webhook dispatcher stats", attrs...)
 }
 
 func ptr[T any](v T) *T { return &v }

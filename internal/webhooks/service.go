@@ -97,12 +97,8 @@ func (s *Service) Events(ctx context.Context, clientID string, eventType, after 
 	if err != nil {
 		return EventPage{}, err
 	}
-	page := EventPage{Events: events}
-	if len(events) > limit {
-		page.Events = events[:limit]
-		c := paging.Encode(page.Events[limit-1].Seq)
-		page.NextCursor = &c
-	}
+	var page EventPage
+	page.Events, page.NextCursor = paging.Page(events, limit, func(e models.Event) int64 { return e.Seq })
 	return page, nil
 }
 
