@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -14,7 +13,7 @@ import (
 // each event is delivered once.
 func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 	testkit.RequirePostgres(t)
-	e := newEnv(t, store.Postgres, testkit.Options{})
+	e := newEnv(t, testkit.Postgres, testkit.Options{})
 	rcv := newReceiver(t)
 	e.endpoint(t, rcv.URL)
 	const n = 600
@@ -41,7 +40,7 @@ func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 // Stopping the dispatcher mid-backlog loses nothing: the next one carries
 // on, and the deliveries in flight at the stop are not repeated.
 func TestDispatcherRestartMidBacklog(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)
@@ -75,7 +74,7 @@ func TestDispatcherRestartMidBacklog(t *testing.T) {
 // leases expire; then they are attempted: a crash may repeat an attempt,
 // never skip one.
 func TestDeadDispatcherLeasesExpire(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/internal/netguard"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -61,7 +60,7 @@ type DispatcherOptions struct {
 // of them at a time. Delivery is at least once: a dispatcher that dies
 // mid-attempt leaves its lease to expire and the attempt is made again.
 type Dispatcher struct {
-	store       *store.Store
+	store       Store
 	client      *http.Client
 	schedule    []time.Duration
 	timeout     time.Duration
@@ -81,7 +80,7 @@ type Stats struct {
 }
 
 // NewDispatcher returns a Dispatcher.
-func NewDispatcher(st *store.Store, o DispatcherOptions) *Dispatcher {
+func NewDispatcher(st Store, o DispatcherOptions) *Dispatcher {
 	if o.Schedule == nil {
 		o.Schedule = DefaultSchedule
 	}
@@ -129,7 +128,7 @@ func NewDispatcher(st *store.Store, o DispatcherOptions) *Dispatcher {
 // Run dispatches until ctx ends, then lets the attempts in flight finish and
 // records them.
 func (d *Dispatcher) Run(ctx context.Context) {
-	results := make(chan store.DeliveryResult, d.concurrency)
+	results := make(chan DeliveryResult, d.concurrency)
 	recorded := make(chan struct{})
 	go func() { d.record(results); close(recorded) }()
 
@@ -180,7 +179,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // claim leases up to n due deliveries. A stop does not interrupt it: a claim
 // cut short after the database committed it would strand its deliveries
 // until their leases expired.
-func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery, error) {
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]ClaimedDelivery, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
 	defer cancel()
 	now := d.now()
@@ -189,9 +188,9 @@ func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery,
 
 // record writes results in batches, so that a busy dispatcher costs the
 // database one statement per batch rather than two per attempt.
-func (d *Dispatcher) record(results <-chan store.DeliveryResult) {
+func (d *Dispatcher) record(results <-chan DeliveryResult) {
 	ctx := context.Background()
-	var batch []store.DeliveryResult
+	var batch []DeliveryResult
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -223,8 +222,8 @@ func (d *Dispatcher) record(results <-chan store.DeliveryResult) {
 }
 
 // attempt makes one delivery attempt and decides what follows.
-func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store.DeliveryResult {
-	res := store.DeliveryResult{
+func (d *Dispatcher) attempt(ctx context.Context, c ClaimedDelivery) DeliveryResult {
+	res := DeliveryResult{
 		DeliveryID: c.DeliveryID, Attempts: c.Attempts, EventSeq: c.EventSeq, EndpointID: c.EndpointID,
 		Status: models.DeliveryPending,
 	}
@@ -286,7 +285,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store
 
 // send posts the event and returns the answer's status and, for 429 and
 // 503, its Retry-After.
-func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, at time.Time) (int, time.Duration, error) {
+func (d *Dispatcher) send(ctx context.Context, c ClaimedDelivery, at time.Time) (int, time.Duration, error) {
 	secrets := []string{c.Secret}
 	if c.PreviousSecret != nil && c.PreviousSecretExpiresAt != nil && at.Before(*c.PreviousSecretExpiresAt) {
 		secrets = append(secrets, *c.PreviousSecret)
