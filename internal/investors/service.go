@@ -81,7 +81,7 @@ const (
 type RowResult struct {
 	PartnerInvestorID *string // as submitted; nil when the row has none
 	Status            Status
-	ZestPersonID      string    // created and already_exists
+	ZestPersonID      string         // created and already_exists
 	Error             *rows.RowError // failed
 }
 
