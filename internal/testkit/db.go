@@ -158,11 +158,16 @@ func NewDB(t testing.TB, d Dialect, opts store.Options) *DB {
 	return &DB{Dialect: d, URL: u, Store: st, SQL: raw}
 }
 
-// Rebind turns ? placeholders into PostgreSQL's $n.
+// Rebind turns ? placeholders into the database's own.
 func (db *DB) Rebind(query string) string {
 	if db.Dialect != Postgres {
 		return query
 	}
+	return RebindPostgres(query)
+}
+
+// RebindPostgres turns ? placeholders into PostgreSQL's $n.
+func RebindPostgres(query string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range query {

@@ -3,8 +3,6 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -38,23 +36,8 @@ func newDatabase(t *testing.T) storetest.Database {
 			return storetest.Conn{DB: st, Gorm: st.DB}, nil
 		},
 		SQL:    raw,
-		Rebind: rebind,
+		Rebind: testkit.RebindPostgres,
 		PrimaryKeySQL: `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
 			WHERE i.indrelid = ?::regclass AND i.indisprimary`,
 	}
-}
-
-// rebind turns ? placeholders into $n.
-func rebind(query string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
