@@ -15,7 +15,7 @@ import (
 )
 
 // openStore opens the configured database.
-func openStore(ctx context.Context) (config.Config, *store.Store, error) {
+func openStore(ctx context.Context) (config.Config, store.DB, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -59,7 +58,7 @@ func cli(t *testing.T, dbURL string, env []string, args ...string) (stdout, stde
 }
 
 func TestOperatorCommands(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		db := testkit.URL(t, d)
 		run := func(args ...string) (string, string, int) { return cli(t, db, nil, args...) }

@@ -109,7 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		jobs.Go(func() { d.Run(background) })
 		jobs.Go(func() { d.RunStats(background, statsEvery) })
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "database", string(st.Dialect()), "dispatcher", cfg.Dispatcher)
+	log.Info("serving", "addr", ln.Addr().String(), "database", st.Name(), "dispatcher", cfg.Dispatcher)
 
 	select {
 	case err := <-served:
@@ -162,7 +162,7 @@ func worker(ctx context.Context, args []string, stderr io.Writer) error {
 	stats, stopStats := context.WithCancel(ctx)
 	defer stopStats()
 	go d.RunStats(stats, statsEvery)
-	log.Info("dispatching webhooks", "database", string(st.Dialect()))
+	log.Info("dispatching webhooks", "database", st.Name())
 	d.Run(ctx) // returns once ctx ends and the attempts in flight are recorded
 	log.Info("stopped")
 	return nil
@@ -170,7 +170,7 @@ func worker(ctx context.Context, args []string, stderr io.Writer) error {
 
 // start reads the configuration, sets up logging and opens (and, unless
 // told not to, migrates) the database.
-func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, *store.Store, error) {
+func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, store.DB, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return cfg, nil, nil, fmt.Errorf("invalid configuration:\n%w", err)
@@ -193,7 +193,7 @@ func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, 
 	return cfg, log, st, nil
 }
 
-func dispatcher(cfg config.Config, st *store.Store, log *slog.Logger) *webhooks.Dispatcher {
+func dispatcher(cfg config.Config, st store.DB, log *slog.Logger) *webhooks.Dispatcher {
 	return webhooks.NewDispatcher(st, webhooks.DispatcherOptions{
 		Schedule:    cfg.WebhookSchedule,
 		Timeout:     cfg.WebhookTimeout,
@@ -205,7 +205,7 @@ func dispatcher(cfg config.Config, st *store.Store, log *slog.Logger) *webhooks.
 
 // seedDemo gives a newcomer a tenant to try the API with: only on the
 // embedded database, only when it has no tenant, and so only once.
-func seedDemo(ctx context.Context, cfg config.Config, st *store.Store, ten *tenants.Service, addr string, stdout io.Writer) error {
+func seedDemo(ctx context.Context, cfg config.Config, st store.DB, ten *tenants.Service, addr string, stdout io.Writer) error {
 	if !cfg.Embedded() {
 		fmt.Fprintln(stdout, "--demo creates tenants only on the embedded database; use `zest-api tenants create` on PostgreSQL.")
 		return nil

@@ -6,14 +6,13 @@ import (
 	"testing"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
 // Request-level authentication: 401 for a bad token, 403 for a tenant that
 // may not use the API; no row is touched either way.
 func TestAuthentication(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{})
 		good := api.Tenant(t, "acme")
@@ -109,7 +108,7 @@ func TestAuthentication(t *testing.T) {
 // Tenants are isolated: the same partnerInvestorId and email under two
 // tenants are two unrelated people, and neither sees the other's.
 func TestTenantIsolation(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{})
 		acme := &env{api: api, client: api.Client(t, api.Tenant(t, "acme"))}

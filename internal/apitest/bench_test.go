@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -138,7 +137,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 //	go test ./apitest -run '^$' -bench OutboxLag -benchtime 10x
 func BenchmarkOutboxLag(b *testing.B) {
 	testkit.RequirePostgres(b)
-	api := testkit.NewAPI(b, store.Postgres, testkit.Options{})
+	api := testkit.NewAPI(b, testkit.Postgres, testkit.Options{})
 	token := api.Tenant(b, "acme")
 	c, err := client.NewClientWithResponses(api.URL, client.WithRequestEditorFn(authHeader("Bearer "+token)))
 	if err != nil {

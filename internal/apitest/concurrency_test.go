@@ -7,14 +7,13 @@ import (
 	"testing"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
 // Requests racing on one partnerInvestorId end with one Person: one created,
 // the rest already_exists, all naming the same zestPersonId.
 func TestConcurrentSameRow(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		const clients = 16
@@ -50,7 +49,7 @@ func TestConcurrentSameRow(t *testing.T) {
 // Requests racing on one email under different ids: one created, the rest
 // conflict.
 func TestConcurrentSameEmail(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		const clients = 12
@@ -86,7 +85,7 @@ func TestConcurrentSameEmail(t *testing.T) {
 // told the same id for it. Rows are written in key order, so overlapping
 // batches do not deadlock; rows whose emails cross are retried.
 func TestConcurrentOverlappingBatches(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		const clients, rounds, size = 4, 3, 300

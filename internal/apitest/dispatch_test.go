@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -22,7 +21,7 @@ func wantSettled(t *testing.T, e *env) {
 // each event is delivered once.
 func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 	testkit.RequirePostgres(t)
-	e := newEnv(t, store.Postgres, testkit.Options{})
+	e := newEnv(t, testkit.Postgres, testkit.Options{})
 	rcv := newReceiver(t)
 	e.endpoint(t, rcv.URL)
 	const n = 600
@@ -53,7 +52,7 @@ func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 // Stopping the dispatcher mid-backlog loses nothing: the next one carries
 // on, and the deliveries in flight at the stop are not repeated.
 func TestDispatcherRestartMidBacklog(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)
@@ -88,7 +87,7 @@ func TestDispatcherRestartMidBacklog(t *testing.T) {
 // leases expire; then they are attempted: a crash may repeat an attempt,
 // never skip one.
 func TestDeadDispatcherLeasesExpire(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Now())
 		e := newEnv(t, d, testkit.Options{Now: clock.Now})

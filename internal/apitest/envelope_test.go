@@ -7,13 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
 // Request-level failures name the problem and touch no row.
 func TestEnvelopeErrors(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{MaxBatchRows: 3, MaxBodyBytes: 4096})
 		valid := rawJSON(t, row("e-1"))
@@ -70,7 +69,7 @@ func TestEnvelopeErrors(t *testing.T) {
 
 // Unknown paths and methods answer problems, not plain text.
 func TestUnknownRoutes(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	for _, c := range []struct {
 		method, path string
 		status       int

@@ -12,7 +12,6 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -25,7 +24,7 @@ type env struct {
 	client *client.ClientWithResponses
 }
 
-func newEnv(t *testing.T, d store.Dialect, opts testkit.Options) *env {
+func newEnv(t *testing.T, d testkit.Dialect, opts testkit.Options) *env {
 	t.Helper()
 	api := testkit.NewAPI(t, d, opts)
 	token := api.Tenant(t, "acme")

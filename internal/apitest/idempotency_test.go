@@ -13,7 +13,6 @@ import (
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -42,7 +41,7 @@ func (e *env) post(t testing.TB, body string, edit ...client.RequestEditorFn) *c
 // A retry with the key gets the original response byte for byte, marked
 // replayed, and writes nothing.
 func TestIdempotentReplay(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		first := e.post(t, oneRow, withKey("key-1"))
@@ -78,7 +77,7 @@ func TestIdempotentReplay(t *testing.T) {
 
 // A key reused for a different request is refused and nothing happens.
 func TestIdempotencyKeyMismatch(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		e.post(t, oneRow, withKey("key-m"))
@@ -94,7 +93,7 @@ func TestIdempotencyKeyMismatch(t *testing.T) {
 // Many requests racing on one key: exactly one runs; the others are told
 // it is in use, or receive its response.
 func TestIdempotencyKeyRace(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		const clients = 16
@@ -139,7 +138,7 @@ func TestIdempotencyKeyRace(t *testing.T) {
 
 // One key string under two tenants: two independent requests.
 func TestIdempotencyKeysAreTenantScoped(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{})
 		acme := &env{api: api, client: api.Client(t, api.Tenant(t, "acme"))}
@@ -159,7 +158,7 @@ func TestIdempotencyKeysAreTenantScoped(t *testing.T) {
 
 // After the TTL a key is new again; the sweeper deletes expired records.
 func TestIdempotencyKeyExpiry(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 		e := newEnv(t, d, testkit.Options{Now: clock.Now})
@@ -192,7 +191,7 @@ func TestIdempotencyKeyExpiry(t *testing.T) {
 // A claim left by a request whose process died blocks the key until the lock
 // timeout; then a retry runs the request.
 func TestOrphanedClaimExpires(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 		e := newEnv(t, d, testkit.Options{Now: clock.Now, IdempotencyLockTimeout: 30 * time.Second})
@@ -221,7 +220,7 @@ func TestOrphanedClaimExpires(t *testing.T) {
 
 // After a 5xx the key is released: the retry runs the request again.
 func TestServerErrorIsNotStored(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
 		e := newEnv(t, d, testkit.Options{WrapStore: func(s investors.Store) investors.Store { fp.Store = s; return fp }})
@@ -239,7 +238,7 @@ func TestServerErrorIsNotStored(t *testing.T) {
 // Requests refused before the handler (authentication, validation) claim no
 // key; a malformed key is refused.
 func TestRefusedRequestsClaimNoKey(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		r := e.post(t, oneRow, withKey("key-r"), authHeader("Bearer nope"))

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -22,7 +21,7 @@ var personID = regexp.MustCompile(`^psn_[0-9a-z]{36}$`)
 // The reference's example batch: created twice, then already_exists with the
 // same ids, and each id reads back as stored.
 func TestReferenceBatch(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 
@@ -117,7 +116,7 @@ func TestRowValidation(t *testing.T) {
 		{name: "number row", row: `7`, code: client.RowErrorCodeFormat},
 		{name: "empty object", row: `{}`, code: client.RowErrorCodeRequired, field: "partnerInvestorId"},
 	}
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rows := make([]string, len(cases))
@@ -158,7 +157,7 @@ func TestRowValidation(t *testing.T) {
 // Names and emails are stored trimmed; the email keeps its case, and is
 // compared without it.
 func TestValuesAreTrimmed(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		res := e.importRawRows(t, `{"partnerInvestorId":"t-1","email":"  Trim@Example.com ","firstName":" Ann ","lastName":"\tLee\n","dateOfBirth":"1990-01-01"}`)
@@ -175,7 +174,7 @@ func TestValuesAreTrimmed(t *testing.T) {
 // Repeated ids: the first occurrence is processed, every later one fails
 // with duplicate, even when the first occurrence itself fails.
 func TestDuplicatesWithinBatch(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		a, b := row("dup-a"), row("dup-b")
@@ -205,7 +204,7 @@ func TestDuplicatesWithinBatch(t *testing.T) {
 // conflict, against the database and earlier in the batch; a known id with a
 // new email is already_exists and changes nothing.
 func TestEmailConflicts(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		first := e.importRows(t, row("c-1"))
@@ -255,7 +254,7 @@ func TestEmailConflicts(t *testing.T) {
 // Investors whose country is missing from the risk-rating list are created
 // and flagged for the KYC stage.
 func TestCountryNotRiskRated(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		aq := row("k-1")
@@ -275,7 +274,7 @@ func TestCountryNotRiskRated(t *testing.T) {
 // rows answers each row in place, and every zestPersonId names the person
 // of its own row.
 func TestMixedBatch(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		existing := rowsFor("old", 40)

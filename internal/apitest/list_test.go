@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
 // The listing pages through every investor once, oldest first, and an exact
 // lookup by partnerInvestorId finds one or none.
 func TestListInvestors(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		var created []string
@@ -88,7 +87,7 @@ func TestListInvestors(t *testing.T) {
 }
 
 func TestGetUnknownInvestor(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		resp, err := e.client.GetInvestorWithResponse(ctx, "psn_doesnotexist")

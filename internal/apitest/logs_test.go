@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -14,7 +13,7 @@ import (
 // row counts; never an email, a name or a date of birth, not even from rows
 // that fail.
 func TestRequestLogs(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	resp := e.importRaw(t, `{"investors":[
 		{"partnerInvestorId":"log-1","email":"Zelda.Secret@example.com","firstName":"Zelda","lastName":"Hyrule","dateOfBirth":"1971-07-23"},
 		{"partnerInvestorId":"log-2","email":"Ganon.Secret@example.com","firstName":"Ganon","lastName":"Dorf","dateOfBirth":"1971-02-31"},

@@ -11,7 +11,6 @@ import (
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/investors"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/models"
 )
@@ -23,7 +22,7 @@ type failingPairs struct {
 	fail atomic.Pointer[error]
 }
 
-func (f *failingPairs) CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error) {
+func (f *failingPairs) CompletePairs(ctx context.Context, cs []investors.Completion) ([]int64, error) {
 	if err := f.fail.Load(); err != nil {
 		return nil, *err
 	}
@@ -37,7 +36,7 @@ func (f *failingPairs) heal()              { f.fail.Store(nil) }
 // retryable, and resubmitting completes the pair and reports created, with
 // the id of the Person written the first time.
 func TestUserWriteFailsTransiently(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
 		e := newEnv(t, d, testkit.Options{WrapStore: func(s investors.Store) investors.Store { fp.Store = s; return fp }})
@@ -75,7 +74,7 @@ func TestUserWriteFailsTransiently(t *testing.T) {
 // An unexpected failure of the User write is a 500 that discloses nothing;
 // the pair is completed by the next attempt.
 func TestUserWriteFailsUnexpectedly(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
 		e := newEnv(t, d, testkit.Options{WrapStore: func(s investors.Store) investors.Store { fp.Store = s; return fp }})
@@ -99,7 +98,7 @@ func TestUserWriteFailsUnexpectedly(t *testing.T) {
 // A process that died between the two writes left a Person without its User:
 // the replay completes the pair and reports created, with that Person's id.
 func TestCrashBetweenWritesIsRepaired(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		orphan := models.Person{ZestPersonID: "psn_crashedbeforeuserwrite01", ClientID: "acme", PartnerInvestorID: "acme-inv-7341",

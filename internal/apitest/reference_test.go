@@ -15,14 +15,13 @@ import (
 
 	zestapi "github.com/zestequity/zest-api"
 	"github.com/zestequity/zest-api/internal/spec"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
 // The contract and its reference page touch no database: one dialect will do.
 func newReferenceAPI(t *testing.T) *testkit.API {
 	t.Helper()
-	return testkit.NewAPI(t, store.SQLite, testkit.Options{})
+	return testkit.NewAPI(t, testkit.SQLite, testkit.Options{})
 }
 
 // fetch GETs path through the validating client, with extra headers.

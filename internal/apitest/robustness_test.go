@@ -7,14 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
 // Rows of random values never make the server fail: every batch answers 200,
 // and each row is created, already exists or fails with a code.
 func TestRandomRowsNeverFailTheServer(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rng := rand.New(rand.NewPCG(7, 11))

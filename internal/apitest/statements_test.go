@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -33,7 +32,7 @@ func importStatements(t *testing.T, logs string) []int {
 // record their events; a replay reads the known people instead of
 // completing pairs.
 func TestBatchCostsAHandfulOfStatements(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rows := rowsFor("stmt", 1000)
@@ -44,9 +43,9 @@ func TestBatchCostsAHandfulOfStatements(t *testing.T) {
 		if len(got) != 3 {
 			t.Fatalf("%d import log lines", len(got))
 		}
-		// SQLite counts its statement per chunk of 500 rows.
-		limit := map[store.Dialect][2]int{store.Postgres: {3, 3}, store.SQLite: {10, 5}}[d]
-		if got[1] > limit[0] || got[2] > limit[1] {
+		// Each driver's own budget is checked by the store's conformance
+		// suite; this is the loosest of them, plus authentication.
+		if limit := [2]int{10, 5}; got[1] > limit[0] || got[2] > limit[1] {
 			t.Errorf("statements for 10 rows, 1000 new rows, 1000 replayed rows: %v; want at most %v for the last two", got, limit)
 		}
 		if got[1] > got[0]+4 {

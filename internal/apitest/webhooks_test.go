@@ -15,7 +15,6 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -128,7 +127,7 @@ func (e *env) event(t *testing.T, id string) client.EventDetail {
 // A created row is delivered once, signed so that the official Standard
 // Webhooks library verifies it, with the row's payload and kycManagedBy.
 func TestWebhookDelivered(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)
@@ -186,7 +185,7 @@ func TestWebhookDelivered(t *testing.T) {
 // A receiver that fails twice, then succeeds, sees the same webhook-id three
 // times; the event shows the three attempts.
 func TestWebhookRetried(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Now())
 		e := newEnv(t, d, testkit.Options{Now: clock.Now})
@@ -231,7 +230,7 @@ func TestWebhookRetried(t *testing.T) {
 // Retry-After on a 429 postpones the retry; when the schedule is exhausted
 // the delivery fails, and recover queues it again.
 func TestWebhookRetryAfterAndRecover(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Now())
 		e := newEnv(t, d, testkit.Options{Now: clock.Now})
@@ -291,7 +290,7 @@ func TestWebhookRetryAfterAndRecover(t *testing.T) {
 
 // 410 Gone disables the endpoint: nothing more is sent to it.
 func TestWebhookGoneDisablesEndpoint(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)
@@ -314,7 +313,7 @@ func TestWebhookGoneDisablesEndpoint(t *testing.T) {
 // After a rotation, deliveries verify with the new secret and, during the
 // grace period, with the old one.
 func TestWebhookSecretRotation(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		rcv := newReceiver(t)
@@ -346,7 +345,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 
 // Endpoints: create, list, get, delete; tenant-scoped; URL rules.
 func TestWebhookEndpoints(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{StrictWebhookURLs: true})
 		acme := &env{api: api, client: api.Client(t, api.Tenant(t, "acme"))}
@@ -408,7 +407,7 @@ func TestWebhookEndpoints(t *testing.T) {
 // The dispatcher refuses to connect to a private address even when the URL
 // was accepted earlier (its host may have resolved elsewhere then).
 func TestDispatcherRefusesPrivateAddresses(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	rcv := newReceiver(t)
 	e.endpoint(t, rcv.URL) // accepted: the test API allows local receivers
 	strict := webhooks.NewDispatcher(e.api.Store, webhooks.DispatcherOptions{Timeout: time.Second,
@@ -434,7 +433,7 @@ func TestDispatcherRefusesPrivateAddresses(t *testing.T) {
 // Exactly one event per created person, across mixed batches, replays and
 // idempotent replays; events list in order, page by page, by type.
 func TestOneEventPerCreatedPerson(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		created := map[string]bool{}

@@ -28,7 +28,7 @@ import (
 	"github.com/zestequity/zest-api/internal/ids"
 	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/spec"
-	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/sqlcount"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -119,7 +119,7 @@ func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err
 func (s *server) requestLog(c *gin.Context) {
 	start := time.Now()
 	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
-	ctx, statements := store.CountStatements(httpx.WithInfo(c.Request.Context(), info))
+	ctx, statements := sqlcount.Start(httpx.WithInfo(c.Request.Context(), info))
 	c.Request = c.Request.WithContext(ctx)
 	c.Writer = &requestIDWriter{ResponseWriter: c.Writer, id: info.RequestID}
 

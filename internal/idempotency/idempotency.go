@@ -25,7 +25,6 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/ids"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -60,9 +59,29 @@ type Claim struct {
 	clientID, key, lockID string
 }
 
+// Store is the persistence the service needs; every database driver under
+// internal/store implements it.
+type Store interface {
+	// ClaimIdempotencyKey inserts the record unless the tenant's key exists:
+	// of concurrent claimants, exactly one wins.
+	ClaimIdempotencyKey(ctx context.Context, rec models.IdempotencyKey) (bool, error)
+	// IdempotencyKey returns models.ErrNotFound when the tenant has no such key.
+	IdempotencyKey(ctx context.Context, clientID, key string) (models.IdempotencyKey, error)
+	// TakeOverIdempotencyKey replaces a record that has expired, or whose
+	// claim was abandoned, with rec; of concurrent takers, one does.
+	TakeOverIdempotencyKey(ctx context.Context, rec models.IdempotencyKey, now time.Time) (bool, error)
+	// CompleteIdempotencyKey stores the response of a claimed key; false when
+	// the claim was lost meanwhile.
+	CompleteIdempotencyKey(ctx context.Context, clientID, key, lockID string, status int, headers string, body []byte) (bool, error)
+	ReleaseIdempotencyKey(ctx context.Context, clientID, key, lockID string) error
+	// SweepIdempotencyKeys deletes up to limit records that expired by now,
+	// without waiting on other sweepers.
+	SweepIdempotencyKeys(ctx context.Context, now time.Time, limit int) (int64, error)
+}
+
 // Service manages idempotency keys.
 type Service struct {
-	store       *store.Store
+	store       Store
 	ttl         time.Duration
 	lockTimeout time.Duration
 	now         func() time.Time
@@ -78,7 +97,7 @@ type Options struct {
 }
 
 // New returns a Service.
-func New(st *store.Store, opts Options) *Service {
+func New(st Store, opts Options) *Service {
 	if opts.TTL == 0 {
 		opts.TTL = DefaultTTL
 	}
@@ -115,13 +134,13 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 		var err error
 		switch {
 		case attempt == 0 && r.Prefetched && r.Record == nil:
-			err = store.ErrNotFound
+			err = models.ErrNotFound
 		case attempt == 0 && r.Prefetched:
 			got = *r.Record
 		default:
 			got, err = s.store.IdempotencyKey(ctx, r.ClientID, r.Key)
 		}
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, models.ErrNotFound) {
 			claimed, err := s.store.ClaimIdempotencyKey(ctx, rec)
 			if err != nil || claimed {
 				return claim, nil, err

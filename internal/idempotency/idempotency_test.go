@@ -32,7 +32,7 @@ func TestFingerprintIsCanonical(t *testing.T) {
 
 // A key is bound to its method and route as well as its body.
 func TestKeyIsBoundToRoute(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		db := testkit.NewDB(t, d, store.Options{})
 		if err := db.Store.CreateTenant(ctx, models.Tenant{ClientID: "acme", Name: "acme", Status: models.TenantActive},

@@ -18,7 +18,6 @@ import (
 
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/importer"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -32,7 +31,7 @@ type env struct {
 	dir    string
 }
 
-func newEnv(t *testing.T, d store.Dialect, opts testkit.Options) *env {
+func newEnv(t *testing.T, d testkit.Dialect, opts testkit.Options) *env {
 	t.Helper()
 	api := testkit.NewAPI(t, d, opts)
 	token := api.Tenant(t, "acme")

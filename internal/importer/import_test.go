@@ -9,7 +9,6 @@ import (
 
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/importer"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -17,7 +16,7 @@ import (
 // server's codes and are never sent, the good ones are imported in batches,
 // and the results file answers every line, in order, with the server's ids.
 func TestImportCSV(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		file := e.write(t, "investors.csv", csvHeader+
@@ -104,7 +103,7 @@ func TestImportCSV(t *testing.T) {
 // A JSON Lines file: blank lines are skipped, every other line is a row, and
 // each bad row fails locally exactly as the server fails it.
 func TestImportJSONLines(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		bad := []string{

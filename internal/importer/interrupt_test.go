@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/zestequity/zest-api/internal/importer"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -19,7 +18,7 @@ import (
 // in flight under its key, sends the rest, and creates nothing twice. A run
 // after that sends nothing, and one without the journal replays every key.
 func TestInterruptedImportFinishesOnRerun(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
 		content := validCSV(10) + "bad-1,nope,A,B,1985-04-12,AE\n" + csvRow("inv-00003", "AE")
@@ -135,7 +134,7 @@ func TestInterruptedImportFinishesOnRerun(t *testing.T) {
 // A journal left by an import of other content, in other batches, or
 // through another token, vouches for nothing: the import starts afresh.
 func TestJournalOfAnotherImportIsIgnored(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(2))
 	if _, err := importer.Run(ctx, e.options(file, newTransport(e))); err != nil {
 		t.Fatal(err)

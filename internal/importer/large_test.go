@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/internal/importer"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -17,7 +16,7 @@ import (
 // the results file with the id the server holds for it.
 func TestLargeImport(t *testing.T) {
 	const n = 100_000
-	e := newEnv(t, store.Postgres, testkit.Options{})
+	e := newEnv(t, testkit.Postgres, testkit.Options{})
 	file := filepath.Join(e.dir, "investors.csv")
 	f, err := os.Create(file)
 	if err != nil {

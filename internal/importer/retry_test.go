@@ -13,7 +13,6 @@ import (
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/importer"
 	"github.com/zestequity/zest-api/internal/investors"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -25,7 +24,7 @@ type failingPairs struct {
 	calls atomic.Int32
 }
 
-func (f *failingPairs) CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error) {
+func (f *failingPairs) CompletePairs(ctx context.Context, cs []investors.Completion) ([]int64, error) {
 	if f.calls.Add(1) == 1 {
 		return nil, apperr.Wrap(errors.New("connection reset"), apperr.Unavailable, "unavailable")
 	}
@@ -36,7 +35,7 @@ func (f *failingPairs) CompletePairs(ctx context.Context, cs []store.Completion)
 // under a key of its own, and end created with the ids of the people
 // written the first time.
 func TestTransientRowFailuresAreResent(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
 		e := newEnv(t, d, testkit.Options{WrapStore: func(s investors.Store) investors.Store { fp.Store = s; return fp }})
@@ -83,7 +82,7 @@ func TestTransientRowFailuresAreResent(t *testing.T) {
 // backoff, honouring Retry-After; a response lost after the server acted is
 // replayed by the key, so its rows still read created.
 func TestRequestFailuresAreRetried(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(3))
 	tr := newTransport(e)
 	tr.fault = func(n int, forward func() (*http.Response, error)) (*http.Response, error) {
@@ -134,7 +133,7 @@ func TestRequestFailuresAreRetried(t *testing.T) {
 // Retries are bounded: a server that keeps failing stops the import, and
 // every row it did not answer is pending in the results.
 func TestRetriesAreBounded(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(2))
 	tr := newTransport(e)
 	tr.fault = func(int, func() (*http.Response, error)) (*http.Response, error) {
@@ -159,7 +158,7 @@ func TestRetriesAreBounded(t *testing.T) {
 // A problem that sending again cannot fix stops the import at once, naming
 // its code and detail.
 func TestRefusedRequestStopsTheImport(t *testing.T) {
-	e := newEnv(t, store.SQLite, testkit.Options{})
+	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(3))
 	tr := newTransport(e)
 	opts := e.options(file, tr)

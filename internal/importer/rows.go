@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/rows"
 )
 
 // Row statuses of the results file: the server's three, and pending for a
@@ -40,27 +40,27 @@ type row struct {
 // within a batch: the first occurrence is the one imported, whatever else is
 // wrong with it.
 func validateRows(recs []record, rules *rowRules) []row {
-	rows := make([]row, len(recs))
+	checked := make([]row, len(recs))
 	firstLine := make(map[string]int, len(recs))
 	for i, rec := range recs {
 		in, echo, rerr := rules.check(rec.value)
-		rows[i] = row{line: rec.line, pid: echo}
+		checked[i] = row{line: rec.line, pid: echo}
 		if echo != nil && strings.TrimSpace(*echo) != "" {
 			if first, seen := firstLine[*echo]; seen {
-				rerr = &rowError{code: investors.CodeDuplicate, field: fieldPartnerInvestorID,
+				rerr = &rowError{code: rows.CodeDuplicate, field: fieldPartnerInvestorID,
 					message: fmt.Sprintf("partnerInvestorId already appears earlier in this file (line %d)", first)}
 			} else {
 				firstLine[*echo] = rec.line
 			}
 		}
 		if rerr != nil {
-			rows[i].out = outcome{Status: statusFailed, ErrorCode: rerr.code, ErrorMessage: rerr.message}
+			checked[i].out = outcome{Status: statusFailed, ErrorCode: rerr.code, ErrorMessage: rerr.message}
 			continue
 		}
-		rows[i].input = &in
-		rows[i].out = outcome{Status: statusPending}
+		checked[i].input = &in
+		checked[i].out = outcome{Status: statusPending}
 	}
-	return rows
+	return checked
 }
 
 // outcomeOf reads the server's answer to a row.

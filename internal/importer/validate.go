@@ -7,7 +7,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/zestequity/zest-api/generated/client"
-	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/rows"
 )
 
 // Field names the importer handles itself.
@@ -24,11 +24,11 @@ type rowError struct {
 // rowRules checks rows with the server's own row rules, so that the rules
 // live in the contract alone and a row that passes here passes there.
 type rowRules struct {
-	checker *investors.RowChecker
+	checker *rows.RowChecker
 }
 
 func newRowRules(doc *openapi3.T, now time.Time) (*rowRules, error) {
-	c, err := investors.NewRowChecker(doc, func() time.Time { return now })
+	c, err := rows.NewRowChecker(doc, func() time.Time { return now })
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/paging"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -33,7 +32,7 @@ func (s *Service) List(ctx context.Context, clientID string, q ListQuery) (Page,
 		after = id
 	}
 	// One extra row tells whether another page follows.
-	people, err := s.store.ListPeople(ctx, store.PeopleQuery{
+	people, err := s.store.ListPeople(ctx, PeopleQuery{
 		ClientID: clientID, PartnerInvestorID: q.PartnerInvestorID, AfterID: after, Limit: q.Limit + 1,
 	})
 	if err != nil {

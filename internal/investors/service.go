@@ -18,17 +18,54 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/ids"
-	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/rows"
 	"github.com/zestequity/zest-api/internal/webhooks"
 	"github.com/zestequity/zest-api/models"
 )
 
-// Store is the persistence the service needs; *store.Store implements it.
+// Store is the persistence the service needs; every database driver under
+// internal/store implements it.
 type Store interface {
-	WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]store.PersonRow, error)
-	CompletePairs(ctx context.Context, cs []store.Completion) ([]int64, error)
+	// WritePeople inserts the given people that do not exist yet and returns,
+	// for every partnerInvestorId in lookup (which includes those of people),
+	// the tenant's person: inserted now, or existing, with whether it has its
+	// User. A person whose partnerInvestorId or email is taken is skipped,
+	// never updated; an id missing from the answer lost its email to another
+	// person.
+	WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]PersonRow, error)
+	// CompletePairs creates the User of each given person that has none yet
+	// and, in the same transaction, records the event of each pair it
+	// completed and queues its deliveries. It returns the ids of the people
+	// whose pair it completed: for those, and only those, an event now exists.
+	CompletePairs(ctx context.Context, cs []Completion) ([]int64, error)
+	// PersonByZestID returns models.ErrNotFound when there is no such person.
 	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
-	ListPeople(ctx context.Context, q store.PeopleQuery) ([]models.Person, error)
+	ListPeople(ctx context.Context, q PeopleQuery) ([]models.Person, error)
+}
+
+// PersonRow is what an import needs to know about a person of the batch.
+type PersonRow struct {
+	ID                int64
+	ZestPersonID      string
+	PartnerInvestorID string
+	Email             string
+	HasUser           bool
+	Inserted          bool // written by this call; otherwise it existed
+}
+
+// Completion is a person whose pair may be completed, with the event to
+// record if this completes it.
+type Completion struct {
+	User  models.User
+	Event models.Event // its PersonID is User.PersonID
+}
+
+// PeopleQuery selects a page of a tenant's people in creation order.
+type PeopleQuery struct {
+	ClientID          string
+	PartnerInvestorID *string // exact match when set
+	AfterID           int64   // keyset cursor: people with a larger id
+	Limit             int
 }
 
 // Status is a row's outcome.
@@ -44,14 +81,14 @@ const (
 type RowResult struct {
 	PartnerInvestorID *string // as submitted; nil when the row has none
 	Status            Status
-	ZestPersonID      string    // created and already_exists
-	Error             *RowError // failed
+	ZestPersonID      string         // created and already_exists
+	Error             *rows.RowError // failed
 }
 
 // Service is the investor onboarding service.
 type Service struct {
 	store Store
-	rows  *rowValidator
+	rows  *rows.RowChecker
 	now   func() time.Time
 	log   *slog.Logger
 }
@@ -64,23 +101,23 @@ type Options struct {
 
 // New returns a Service that validates rows against doc's row schema.
 func New(st Store, doc *openapi3.T, opts Options) (*Service, error) {
-	rv, err := newRowValidator(doc)
-	if err != nil {
-		return nil, err
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	rc, err := rows.NewRowChecker(doc, opts.Now)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{store: st, rows: rv, now: opts.Now, log: opts.Logger}, nil
+	return &Service{store: st, rows: rc, now: opts.Now, log: opts.Logger}, nil
 }
 
 // pending is a valid row on its way to the database.
 type pending struct {
 	index int
-	row   Row
+	row   rows.Row
 }
 
 // Import processes a batch and returns one result per row, in order.
@@ -99,21 +136,21 @@ type pending struct {
 //
 // Rows are plain JSON values (maps, slices, strings, float64, bool, nil), as
 // decoded once by the request validator; Import may modify them.
-func (s *Service) Import(ctx context.Context, clientID string, rows []any) ([]RowResult, error) {
-	results := make([]RowResult, len(rows))
-	day := today(s.now())
-	firstByID := make(map[string]int, len(rows))
+func (s *Service) Import(ctx context.Context, clientID string, batch []any) ([]RowResult, error) {
+	results := make([]RowResult, len(batch))
+	day := s.rows.Today()
+	firstByID := make(map[string]int, len(batch))
 	var todo []pending
 
-	for i, r := range rows {
+	for i, r := range batch {
 		res := &results[i]
-		row, echo, rerr := s.rows.check(r, day)
+		row, echo, rerr := s.rows.CheckOn(r, day)
 		res.PartnerInvestorID = echo
 		// A repeated partnerInvestorId fails whatever else the row holds: the
 		// first occurrence is the one processed.
 		if echo != nil && strings.TrimSpace(*echo) != "" {
 			if first, seen := firstByID[*echo]; seen {
-				res.fail(CodeDuplicate, fieldPartnerInvestorID,
+				res.fail(rows.CodeDuplicate, rows.FieldPartnerInvestorID,
 					fmt.Sprintf("partnerInvestorId already appears earlier in this batch (row %d)", first))
 				continue
 			}
@@ -136,7 +173,7 @@ func (s *Service) Import(ctx context.Context, clientID string, rows []any) ([]Ro
 
 func (res *RowResult) fail(code, field, msg string) {
 	res.Status = Failed
-	res.Error = &RowError{Code: code, Field: field, Message: msg, Retryable: code == CodeUnavailable}
+	res.Error = &rows.RowError{Code: code, Field: field, Message: msg, Retryable: code == rows.CodeUnavailable}
 }
 
 func (s *Service) write(ctx context.Context, clientID string, todo []pending, results []RowResult) error {
@@ -158,7 +195,7 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 		claimer[p.row.EmailNormalized] = p
 		fresh = append(fresh, s.newPerson(clientID, p.row))
 	}
-	known := make(map[string]store.PersonRow, len(todo))
+	known := make(map[string]PersonRow, len(todo))
 	if err := s.writePeople(ctx, clientID, fresh, lookup, known); err != nil {
 		return err
 	}
@@ -172,7 +209,7 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 		}
 		first := claimer[p.row.EmailNormalized]
 		if c, ok := known[first.row.PartnerInvestorID]; ok && c.Inserted {
-			results[p.index].fail(CodeConflict, fieldEmail,
+			results[p.index].fail(rows.CodeConflict, rows.FieldEmail,
 				fmt.Sprintf("email is already used by another partnerInvestorId earlier in this batch (row %d)", first.index))
 			continue
 		}
@@ -187,7 +224,7 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 
 	// Completing a pair records its investor.created event in the same
 	// transaction: the event exists if and only if the pair was completed.
-	var pairs []store.Completion
+	var pairs []Completion
 	now := s.now()
 	for _, p := range todo {
 		if e, ok := known[p.row.PartnerInvestorID]; ok && !e.HasUser {
@@ -195,7 +232,7 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 			if err != nil {
 				return err
 			}
-			pairs = append(pairs, store.Completion{User: newUser(clientID, e), Event: ev})
+			pairs = append(pairs, Completion{User: newUser(clientID, e), Event: ev})
 		}
 	}
 	completed := map[int64]bool{}
@@ -225,11 +262,11 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 		e, ok := known[p.row.PartnerInvestorID]
 		switch {
 		case !ok:
-			res.fail(CodeConflict, fieldEmail, "email is already used by another partnerInvestorId of this tenant")
+			res.fail(rows.CodeConflict, rows.FieldEmail, "email is already used by another partnerInvestorId of this tenant")
 		case completed[e.ID]:
 			res.Status, res.ZestPersonID = Created, e.ZestPersonID
 		case !e.HasUser && pairErr != nil:
-			res.fail(CodeUnavailable, "", "the investor could not be completed because of a temporary server failure; resubmit this row")
+			res.fail(rows.CodeUnavailable, "", "the investor could not be completed because of a temporary server failure; resubmit this row")
 		default:
 			res.Status, res.ZestPersonID = AlreadyExists, e.ZestPersonID
 		}
@@ -238,17 +275,17 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 }
 
 // writePeople writes people, and records in known every person of lookup.
-func (s *Service) writePeople(ctx context.Context, clientID string, people []models.Person, lookup []string, known map[string]store.PersonRow) error {
-	rows, err := s.store.WritePeople(ctx, clientID, people, lookup)
-	for _, r := range rows {
+func (s *Service) writePeople(ctx context.Context, clientID string, people []models.Person, lookup []string, known map[string]PersonRow) error {
+	written, err := s.store.WritePeople(ctx, clientID, people, lookup)
+	for _, r := range written {
 		known[r.PartnerInvestorID] = r
 	}
 	return err
 }
 
-func (s *Service) newPerson(clientID string, r Row) models.Person {
+func (s *Service) newPerson(clientID string, r rows.Row) models.Person {
 	var flags models.StringList = []string{}
-	if r.CountryOfResidence != nil && !riskRated[*r.CountryOfResidence] {
+	if r.CountryOfResidence != nil && !rows.RiskRated(*r.CountryOfResidence) {
 		flags = append(flags, models.KYCFlagCountryNotRiskRated)
 	}
 	return models.Person{
@@ -268,7 +305,7 @@ func (s *Service) newPerson(clientID string, r Row) models.Person {
 
 // newUser returns the platform account paired to a person, with the
 // partner-onboarded defaults.
-func newUser(clientID string, p store.PersonRow) models.User {
+func newUser(clientID string, p PersonRow) models.User {
 	return models.User{
 		PersonID:        p.ID,
 		ClientID:        clientID,
@@ -290,7 +327,7 @@ func PlaceholderPhone(zestPersonID string) string {
 // Get returns the tenant's investor with that id.
 func (s *Service) Get(ctx context.Context, clientID, zestPersonID string) (models.Person, error) {
 	p, err := s.store.PersonByZestID(ctx, clientID, zestPersonID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return p, apperr.New(apperr.NotFound, "No investor with this zestPersonId.")
 	}
 	return p, err

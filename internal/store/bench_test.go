@@ -1,10 +1,12 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/models"
@@ -13,8 +15,9 @@ import (
 // BenchmarkBatchWrite measures the store's part of a 1000-row import of new
 // investors: the people, then their users and events.
 //
-//	go test ./store -run '^$' -bench BatchWrite
+//	go test ./internal/store -run '^$' -bench BatchWrite
 func BenchmarkBatchWrite(b *testing.B) {
+	ctx := context.Background()
 	for _, d := range testkit.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			db := testkit.NewDB(b, d, store.Options{})
@@ -41,10 +44,10 @@ func BenchmarkBatchWrite(b *testing.B) {
 				if err != nil || len(rows) != 1000 {
 					b.Fatalf("%d rows: %v", len(rows), err)
 				}
-				cs := make([]store.Completion, len(rows))
+				cs := make([]investors.Completion, len(rows))
 				for i, r := range rows {
 					id := r.ID
-					cs[i] = store.Completion{
+					cs[i] = investors.Completion{
 						User: models.User{PersonID: r.ID, ClientID: "acme", Email: r.Email, EmailIsVerified: true,
 							OTPMethod: models.OTPMethodEmail, Phone: "+99900000000000"},
 						Event: models.Event{EventID: "evt_" + r.ZestPersonID, ClientID: "acme", Type: models.EventInvestorCreated,

@@ -18,7 +18,6 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/ids"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -54,14 +53,36 @@ type TokenInfo struct {
 	RevokedAt  *time.Time
 }
 
+// Store is the persistence the service needs; every database driver under
+// internal/store implements it.
+type Store interface {
+	// CreateTenant stores a tenant and its first token together; it returns
+	// models.ErrExists when the tenant exists.
+	CreateTenant(ctx context.Context, t models.Tenant, tok models.APIToken) error
+	// SetTenantStatus returns models.ErrNotFound when there is no such tenant.
+	SetTenantStatus(ctx context.Context, clientID, status string) error
+	// CreateToken returns models.ErrNotFound when there is no such tenant.
+	CreateToken(ctx context.Context, tok models.APIToken) error
+	// ListTokens returns the tenant's tokens, oldest first, or
+	// models.ErrNotFound when there is no such tenant.
+	ListTokens(ctx context.Context, clientID string) ([]models.APIToken, error)
+	// RevokeToken marks a token revoked; revoking twice keeps the first time.
+	RevokeToken(ctx context.Context, id string) error
+	// TokenWithTenant returns a token and its tenant's status and, given an
+	// Idempotency-Key, that key's record of the token's tenant (nil when there
+	// is none), in one round trip: it runs on every authenticated request.
+	TokenWithTenant(ctx context.Context, id, idempotencyKey string) (models.APIToken, string, *models.IdempotencyKey, error)
+	TouchToken(ctx context.Context, id string, at time.Time) error
+}
+
 // Service manages tenants and tokens.
 type Service struct {
-	store *store.Store
+	store Store
 	now   func() time.Time
 }
 
 // New returns a Service. now defaults to time.Now.
-func New(st *store.Store, now func() time.Time) *Service {
+func New(st Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -91,7 +112,7 @@ func (s *Service) Create(ctx context.Context, clientID, name string, provisioned
 	}
 	token, row := newToken(clientID)
 	err := s.store.CreateTenant(ctx, models.Tenant{ClientID: clientID, Name: name, Status: status}, row)
-	if errors.Is(err, store.ErrExists) {
+	if errors.Is(err, models.ErrExists) {
 		return "", ErrTenantExists
 	}
 	return token, err
@@ -109,7 +130,7 @@ func (s *Service) Suspend(ctx context.Context, clientID string) error {
 
 func (s *Service) setStatus(ctx context.Context, clientID, status string) error {
 	err := s.store.SetTenantStatus(ctx, clientID, status)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return ErrTenantNotFound
 	}
 	return err
@@ -119,7 +140,7 @@ func (s *Service) setStatus(ctx context.Context, clientID, status string) error 
 func (s *Service) CreateToken(ctx context.Context, clientID string) (string, error) {
 	token, row := newToken(clientID)
 	err := s.store.CreateToken(ctx, row)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return "", ErrTenantNotFound
 	}
 	return token, err
@@ -128,7 +149,7 @@ func (s *Service) CreateToken(ctx context.Context, clientID string) (string, err
 // ListTokens describes a tenant's tokens.
 func (s *Service) ListTokens(ctx context.Context, clientID string) ([]TokenInfo, error) {
 	rows, err := s.store.ListTokens(ctx, clientID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return nil, ErrTenantNotFound
 	}
 	if err != nil {
@@ -144,7 +165,7 @@ func (s *Service) ListTokens(ctx context.Context, clientID string) ([]TokenInfo,
 // RevokeToken revokes a token by its id (tok_…).
 func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
 	err := s.store.RevokeToken(ctx, tokenID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return ErrTokenNotFound
 	}
 	return err
@@ -164,7 +185,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization, idempotencyKe
 	}
 	id := tokenIDPrefix + m[1]
 	tok, status, rec, err := s.store.TokenWithTenant(ctx, id, idempotencyKey)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return Tenant{}, invalid
 	}
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 var ctx = context.Background()
 
 func TestTokens(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 		db := testkit.NewDB(t, d, store.Options{Now: clock.Now})

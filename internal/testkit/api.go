@@ -53,7 +53,7 @@ type Options struct {
 type API struct {
 	URL         string
 	DB          *DB
-	Store       *store.Store
+	Store       store.DB
 	Tenants     *tenants.Service
 	Idempotency *idempotency.Service
 	Webhooks    *webhooks.Service
@@ -63,7 +63,7 @@ type API struct {
 }
 
 // NewAPI starts the API over a fresh, migrated database of the dialect.
-func NewAPI(t testing.TB, d store.Dialect, opts Options) *API {
+func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	t.Helper()
 	if opts.MaxBatchRows == 0 {
 		opts.MaxBatchRows = config.SpecMaxBatchRows

@@ -98,19 +98,27 @@ func SQLiteURL(t testing.TB) string {
 	return "sqlite:" + filepath.Join(t.TempDir(), "zest.db")
 }
 
-// Dialects lists the databases every conformance test runs against.
-var Dialects = []store.Dialect{store.SQLite, store.Postgres}
+// Dialect names a database that tests run against.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Dialects lists the databases every integration test runs against.
+var Dialects = []Dialect{SQLite, Postgres}
 
 // URL returns a fresh database of the dialect.
-func URL(t testing.TB, d store.Dialect) string {
-	if d == store.Postgres {
+func URL(t testing.TB, d Dialect) string {
+	if d == Postgres {
 		return PostgresURL(t)
 	}
 	return SQLiteURL(t)
 }
 
 // EachDialect runs fn as a subtest per database.
-func EachDialect(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
+func EachDialect(t *testing.T, fn func(t *testing.T, d Dialect)) {
 	for _, d := range Dialects {
 		t.Run(string(d), func(t *testing.T) { fn(t, d) })
 	}
@@ -119,14 +127,14 @@ func EachDialect(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
 // DB is a fresh, migrated database: the store under test, and a plain SQL
 // connection for the test's own checks.
 type DB struct {
-	Dialect store.Dialect
+	Dialect Dialect
 	URL     string
-	Store   *store.Store
+	Store   store.DB
 	SQL     *sql.DB
 }
 
 // NewDB opens and migrates a fresh database of the dialect.
-func NewDB(t testing.TB, d store.Dialect, opts store.Options) *DB {
+func NewDB(t testing.TB, d Dialect, opts store.Options) *DB {
 	t.Helper()
 	u := URL(t, d)
 	st, err := store.Open(context.Background(), u, opts)
@@ -138,7 +146,7 @@ func NewDB(t testing.TB, d store.Dialect, opts store.Options) *DB {
 		t.Fatalf("migrate %s: %v", d, err)
 	}
 	var raw *sql.DB
-	if d == store.Postgres {
+	if d == Postgres {
 		raw, err = sql.Open("pgx", u)
 	} else {
 		raw, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(u, "sqlite:")+"?_pragma=busy_timeout(10000)")
@@ -150,11 +158,16 @@ func NewDB(t testing.TB, d store.Dialect, opts store.Options) *DB {
 	return &DB{Dialect: d, URL: u, Store: st, SQL: raw}
 }
 
-// Rebind turns ? placeholders into PostgreSQL's $n.
+// Rebind turns ? placeholders into the database's own.
 func (db *DB) Rebind(query string) string {
-	if db.Dialect != store.Postgres {
+	if db.Dialect != Postgres {
 		return query
 	}
+	return RebindPostgres(query)
+}
+
+// RebindPostgres turns ? placeholders into PostgreSQL's $n.
+func RebindPostgres(query string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range query {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/retry"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -57,7 +56,7 @@ type DispatcherOptions struct {
 // of them at a time. Delivery is at least once: a dispatcher that dies
 // mid-attempt leaves its lease to expire and the attempt is made again.
 type Dispatcher struct {
-	store       *store.Store
+	store       Store
 	client      *http.Client
 	schedule    []time.Duration
 	timeout     time.Duration
@@ -77,7 +76,7 @@ type Stats struct {
 }
 
 // NewDispatcher returns a Dispatcher.
-func NewDispatcher(st *store.Store, o DispatcherOptions) *Dispatcher {
+func NewDispatcher(st Store, o DispatcherOptions) *Dispatcher {
 	if o.Schedule == nil {
 		o.Schedule = DefaultSchedule
 	}
@@ -185,7 +184,7 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 // claim leases up to n due deliveries. A stop does not interrupt it: a claim
 // cut short after the database committed it would strand its deliveries
 // until their leases expired.
-func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery, error) {
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]ClaimedDelivery, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
 	defer cancel()
 	now := d.now()
@@ -196,11 +195,11 @@ func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.ClaimedDelivery,
 // ends, and records their results in one statement rather than two per
 // attempt. The results wait for the claim's slowest attempt, which the
 // timeout bounds well within the lease.
-func (d *Dispatcher) deliver(ctx context.Context, claimed []store.ClaimedDelivery, done func()) error {
+func (d *Dispatcher) deliver(ctx context.Context, claimed []ClaimedDelivery, done func()) error {
 	if len(claimed) == 0 {
 		return nil
 	}
-	results := make([]store.DeliveryResult, len(claimed))
+	results := make([]DeliveryResult, len(claimed))
 	var wg sync.WaitGroup
 	for i, c := range claimed {
 		wg.Go(func() {
@@ -218,8 +217,8 @@ func (d *Dispatcher) deliver(ctx context.Context, claimed []store.ClaimedDeliver
 }
 
 // attempt makes one delivery attempt and decides what follows.
-func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store.DeliveryResult {
-	res := store.DeliveryResult{
+func (d *Dispatcher) attempt(ctx context.Context, c ClaimedDelivery) DeliveryResult {
+	res := DeliveryResult{
 		DeliveryID: c.DeliveryID, Attempts: c.Attempts, EventSeq: c.EventSeq, EndpointID: c.EndpointID,
 		Status: models.DeliveryPending,
 	}
@@ -281,7 +280,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c store.ClaimedDelivery) store
 
 // send posts the event and returns the answer's status and, for 429 and
 // 503, its Retry-After.
-func (d *Dispatcher) send(ctx context.Context, c store.ClaimedDelivery, at time.Time) (int, time.Duration, error) {
+func (d *Dispatcher) send(ctx context.Context, c ClaimedDelivery, at time.Time) (int, time.Duration, error) {
 	secrets := []string{c.Secret}
 	if c.PreviousSecret != nil && c.PreviousSecretExpiresAt != nil && at.Before(*c.PreviousSecretExpiresAt) {
 		secrets = append(secrets, *c.PreviousSecret)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/netguard"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 	"github.com/zestequity/zest-api/internal/webhooks"
 	"github.com/zestequity/zest-api/models"
@@ -57,7 +56,7 @@ type harness struct {
 
 var schedule = []time.Duration{time.Minute, 10 * time.Minute}
 
-func newHarness(t *testing.T, d store.Dialect, reply answer) *harness {
+func newHarness(t *testing.T, d testkit.Dialect, reply answer) *harness {
 	t.Helper()
 	h := &harness{clock: testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))}
 	h.api = testkit.NewAPI(t, d, testkit.Options{Now: h.clock.Now})
@@ -132,7 +131,7 @@ func within(got, lo, hi time.Time) bool { return !got.Before(lo) && !got.After(h
 // the clock reaches each retry and not before; after the last retry the
 // delivery fails and is not attempted again.
 func TestStepRetriesOnTheSchedule(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		h := newHarness(t, d, func(int) (int, http.Header) { return http.StatusInternalServerError, nil })
 		id := h.event(t, "sched-1")
@@ -184,7 +183,7 @@ func TestStepHonoursRetryAfter(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, store.SQLite, func(int) (int, http.Header) {
+			h := newHarness(t, testkit.SQLite, func(int) (int, http.Header) {
 				return c.status, http.Header{"Retry-After": {c.retryAfter}}
 			})
 			id := h.event(t, "ra-1")
@@ -200,7 +199,7 @@ func TestStepHonoursRetryAfter(t *testing.T) {
 // A 2xx settles the delivery with one signed request; stepping again sends
 // nothing more.
 func TestStepDelivers(t *testing.T) {
-	h := newHarness(t, store.SQLite, func(int) (int, http.Header) { return http.StatusNoContent, nil })
+	h := newHarness(t, testkit.SQLite, func(int) (int, http.Header) { return http.StatusNoContent, nil })
 	id := h.event(t, "ok-1")
 	h.step(t, 1)
 	dl := h.delivery(t, id)
@@ -228,7 +227,7 @@ func TestStepDelivers(t *testing.T) {
 // 410 Gone fails the delivery and disables the endpoint: later events get
 // no delivery to it.
 func TestStepGoneDisablesEndpoint(t *testing.T) {
-	h := newHarness(t, store.SQLite, func(int) (int, http.Header) { return http.StatusGone, nil })
+	h := newHarness(t, testkit.SQLite, func(int) (int, http.Header) { return http.StatusGone, nil })
 	id := h.event(t, "gone-1")
 	h.step(t, 1)
 	if dl := h.delivery(t, id); dl.Status != models.DeliveryFailed || dl.Attempts != 1 {
@@ -249,7 +248,7 @@ func TestStepGoneDisablesEndpoint(t *testing.T) {
 // A delivery claimed by a dispatcher that died waits for its lease to
 // expire, then is attempted.
 func TestStepWaitsForExpiredLeases(t *testing.T) {
-	h := newHarness(t, store.SQLite, func(int) (int, http.Header) { return http.StatusOK, nil })
+	h := newHarness(t, testkit.SQLite, func(int) (int, http.Header) { return http.StatusOK, nil })
 	id := h.event(t, "lease-1")
 	now := h.clock.Now()
 	if claimed, err := h.api.Store.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10); err != nil || len(claimed) != 1 {
@@ -267,7 +266,7 @@ func TestStepWaitsForExpiredLeases(t *testing.T) {
 // The stats tell the counters and how long the oldest undelivered event has
 // waited, by the dispatcher's clock.
 func TestLogStats(t *testing.T) {
-	h := newHarness(t, store.SQLite, func(int) (int, http.Header) { return http.StatusInternalServerError, nil })
+	h := newHarness(t, testkit.SQLite, func(int) (int, http.Header) { return http.StatusInternalServerError, nil })
 	var logs testkit.SyncBuffer
 	h.disp = webhooks.NewDispatcher(h.api.Store, webhooks.DispatcherOptions{
 		Schedule: schedule, Now: h.clock.Now, Policy: netguard.Policy{AllowPrivate: true},

@@ -13,7 +13,6 @@ import (
 	"github.com/zestequity/zest-api/internal/ids"
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/paging"
-	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -22,13 +21,13 @@ const RotationGrace = 24 * time.Hour
 
 // Service manages a tenant's endpoints and events.
 type Service struct {
-	store  *store.Store
+	store  Store
 	policy netguard.Policy
 	now    func() time.Time
 }
 
 // New returns a Service that checks endpoint URLs with policy.
-func New(st *store.Store, policy netguard.Policy, now func() time.Time) *Service {
+func New(st Store, policy netguard.Policy, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -93,7 +92,7 @@ func (s *Service) Events(ctx context.Context, clientID string, eventType, after 
 		}
 		afterSeq = seq
 	}
-	events, err := s.store.Events(ctx, store.EventsQuery{ClientID: clientID, Type: eventType, AfterSeq: afterSeq, Limit: limit + 1})
+	events, err := s.store.Events(ctx, EventsQuery{ClientID: clientID, Type: eventType, AfterSeq: afterSeq, Limit: limit + 1})
 	if err != nil {
 		return EventPage{}, err
 	}
@@ -103,13 +102,13 @@ func (s *Service) Events(ctx context.Context, clientID string, eventType, after 
 }
 
 // Event returns one of the tenant's events with its deliveries and attempts.
-func (s *Service) Event(ctx context.Context, clientID, eventID string) (store.EventDetail, error) {
+func (s *Service) Event(ctx context.Context, clientID, eventID string) (EventDetail, error) {
 	d, err := s.store.Event(ctx, clientID, eventID)
 	return d, notFound(err, "No event with this id.")
 }
 
 func notFound(err error, detail string) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) {
 		return apperr.New(apperr.NotFound, "%s", detail)
 	}
 	return err

@@ -1,4 +1,8 @@
-package investors
+// Package rows holds the investor row rules, derived from openapi.yaml's row
+// schema: the server's investor service and the import command's local check
+// apply the same rules. It depends on the spec alone, so that the import
+// command links no database code.
+package rows
 
 import (
 	"slices"
@@ -31,6 +35,15 @@ func NewRowChecker(doc *openapi3.T, now func() time.Time) (*RowChecker, error) {
 // with the row.
 func (c *RowChecker) Check(value any) (Row, *string, *RowError) {
 	return c.rows.check(value, today(c.now()))
+}
+
+// Today returns the day that dates of birth are checked against, for
+// CheckOn: a batch is checked against one day, even across midnight.
+func (c *RowChecker) Today() string { return today(c.now()) }
+
+// CheckOn is Check against a day that Today returned.
+func (c *RowChecker) CheckOn(value any, day string) (Row, *string, *RowError) {
+	return c.rows.check(value, day)
 }
 
 // Fields lists a row's fields: the required ones first, in the spec's order.

@@ -1,4 +1,4 @@
-package investors
+package rows
 
 import (
 	_ "embed"
@@ -29,3 +29,7 @@ func codeSet(data string) map[string]bool {
 	}
 	return set
 }
+
+// RiskRated reports whether the country (an ISO 3166-1 alpha-2 code) has a
+// risk rating; investors living elsewhere are flagged for review.
+func RiskRated(country string) bool { return riskRated[country] }

@@ -1,20 +1,15 @@
-package store
+package gormstore
 
 import (
 	"context"
-	"embed"
 	"fmt"
 	"io/fs"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
 )
-
-//go:embed migrations
-var migrationFiles embed.FS
 
 // Migration is one versioned schema change.
 type Migration struct {
@@ -23,10 +18,21 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations lists the dialect's migrations in version order.
-func Migrations(d Dialect) ([]Migration, error) {
-	dir := path.Join("migrations", string(d))
-	entries, err := fs.ReadDir(migrationFiles, dir)
+// Schema is a driver's versioned migrations, in its own SQL, and what running
+// them takes on its database.
+type Schema struct {
+	Name  string
+	Files fs.FS // NNNN_name.sql files at its root
+	// Lock, run first in each migration's transaction, makes concurrent
+	// migrators of one database take turns; empty when the transaction's
+	// own write lock does.
+	Lock          string
+	TimestampType string
+}
+
+// Migrations lists the schema's migrations in version order.
+func (sc Schema) Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(sc.Files, ".")
 	if err != nil {
 		return nil, err
 	}
@@ -36,9 +42,9 @@ func Migrations(d Dialect) ([]Migration, error) {
 		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("migration file %s/%s is not named NNNN_name.sql", dir, name)
+			return nil, fmt.Errorf("%s migration file %s is not named NNNN_name.sql", sc.Name, name)
 		}
-		b, err := migrationFiles.ReadFile(path.Join(dir, name))
+		b, err := fs.ReadFile(sc.Files, name)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +53,7 @@ func Migrations(d Dialect) ([]Migration, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i := range out {
 		if out[i].Version != i+1 {
-			return nil, fmt.Errorf("migrations for %s are not numbered 1, 2, 3…: found %d at position %d", d, out[i].Version, i+1)
+			return nil, fmt.Errorf("migrations for %s are not numbered 1, 2, 3…: found %d at position %d", sc.Name, out[i].Version, i+1)
 		}
 	}
 	return out, nil
@@ -55,31 +61,36 @@ func Migrations(d Dialect) ([]Migration, error) {
 
 // Migrate applies the migrations that the database has not seen yet, each in
 // its own transaction. It is idempotent, and safe to run from several
-// processes at once: on PostgreSQL they queue on an advisory lock per schema,
-// on SQLite on the database's write lock.
-func (s *Store) Migrate(ctx context.Context) (applied []Migration, err error) {
-	all, err := Migrations(s.dialect)
+// processes at once.
+func (s *Store) Migrate(ctx context.Context, sc Schema) (applied []Migration, err error) {
+	all, err := sc.Migrations()
 	if err != nil {
 		return nil, err
 	}
-	db := s.db.WithContext(ctx)
+	lock := func(tx *gorm.DB) error {
+		if sc.Lock == "" {
+			return nil
+		}
+		return tx.Exec(sc.Lock).Error
+	}
+	db := s.DB.WithContext(ctx)
 	err = db.Transaction(func(tx *gorm.DB) error {
-		if err := s.lockMigrations(tx); err != nil {
+		if err := lock(tx); err != nil {
 			return err
 		}
 		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    integer PRIMARY KEY,
 			name       text NOT NULL,
-			applied_at ` + s.timestampType() + ` NOT NULL
+			applied_at ` + sc.TimestampType + ` NOT NULL
 		)`).Error
 	})
 	if err != nil {
-		return nil, classify(fmt.Errorf("create schema_migrations: %w", err))
+		return nil, s.Classify(fmt.Errorf("create schema_migrations: %w", err))
 	}
 	for _, m := range all {
 		done := false
 		err := db.Transaction(func(tx *gorm.DB) error {
-			if err := s.lockMigrations(tx); err != nil {
+			if err := lock(tx); err != nil {
 				return err
 			}
 			var n int64
@@ -94,30 +105,14 @@ func (s *Store) Migrate(ctx context.Context) (applied []Migration, err error) {
 				return err
 			}
 			return tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.Version, m.Name, s.nowUTC()).Error
+				m.Version, m.Name, s.Now()).Error
 		})
 		if err != nil {
-			return applied, classify(fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err))
+			return applied, s.Classify(fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err))
 		}
 		if !done {
 			applied = append(applied, m)
 		}
 	}
 	return applied, nil
-}
-
-// lockMigrations makes concurrent migrators of one schema take turns, until
-// tx ends. SQLite needs nothing: its transactions here begin IMMEDIATE.
-func (s *Store) lockMigrations(tx *gorm.DB) error {
-	if s.dialect != Postgres {
-		return nil
-	}
-	return tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('zest-migrate:' || current_schema()))`).Error
-}
-
-func (s *Store) timestampType() string {
-	if s.dialect == Postgres {
-		return "timestamptz"
-	}
-	return "DATETIME"
 }

@@ -1,4 +1,4 @@
-package investors
+package rows
 
 import (
 	"encoding/json"
@@ -71,16 +71,6 @@ func TestToday(t *testing.T) {
 	}
 	if got := today(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)); got != "2026-11-27" {
 		t.Errorf("today = %s", got)
-	}
-}
-
-func TestPlaceholderPhone(t *testing.T) {
-	a, b := PlaceholderPhone("psn_a"), PlaceholderPhone("psn_b")
-	if a != PlaceholderPhone("psn_a") {
-		t.Error("not deterministic")
-	}
-	if a == b || len(a) != 15 || !strings.HasPrefix(a, "+999") {
-		t.Errorf("phones %s %s", a, b)
 	}
 }
 

@@ -1,4 +1,4 @@
-package store
+package gormstore
 
 import (
 	"context"
@@ -6,115 +6,124 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/zestequity/zest-api/models"
 )
 
-// ErrNotFound reports that a looked-up row does not exist.
-var ErrNotFound = errors.New("not found")
-
-// ErrExists reports that a row with the same key already exists.
-var ErrExists = errors.New("already exists")
-
 // CreateTenant stores a tenant and its first token together.
 func (s *Store) CreateTenant(ctx context.Context, t models.Tenant, tok models.APIToken) error {
-	now := s.nowUTC()
+	now := s.Now()
 	t.CreatedAt, t.UpdatedAt, tok.CreatedAt = now, now, now
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&t)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return ErrExists
+			return models.ErrExists
 		}
 		return tx.Create(&tok).Error
 	})
-	return classify(err)
+	return s.Classify(err)
 }
 
 // CountTenants returns how many tenants exist.
 func (s *Store) CountTenants(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.Tenant{}).Count(&n).Error
-	return n, classify(err)
+	err := s.DB.WithContext(ctx).Model(&models.Tenant{}).Count(&n).Error
+	return n, s.Classify(err)
 }
 
 // SetTenantStatus changes a tenant's status.
 func (s *Store) SetTenantStatus(ctx context.Context, clientID, status string) error {
-	res := s.db.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).
-		Updates(map[string]any{"status": status, "updated_at": s.nowUTC()})
+	res := s.DB.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).
+		Updates(map[string]any{"status": status, "updated_at": s.Now()})
 	if res.Error != nil {
-		return classify(res.Error)
+		return s.Classify(res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		return models.ErrNotFound
 	}
 	return nil
 }
 
 // CreateToken stores a new token for an existing tenant.
 func (s *Store) CreateToken(ctx context.Context, tok models.APIToken) error {
-	tok.CreatedAt = s.nowUTC()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	tok.CreatedAt = s.Now()
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", tok.ClientID).Count(&n).Error; err != nil {
 			return err
 		}
 		if n == 0 {
-			return ErrNotFound
+			return models.ErrNotFound
 		}
 		return tx.Create(&tok).Error
 	})
-	return classify(err)
+	return s.Classify(err)
 }
 
 // ListTokens returns a tenant's tokens, oldest first.
 func (s *Store) ListTokens(ctx context.Context, clientID string) ([]models.APIToken, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).Count(&n).Error; err != nil {
-		return nil, classify(err)
+	if err := s.DB.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).Count(&n).Error; err != nil {
+		return nil, s.Classify(err)
 	}
 	if n == 0 {
-		return nil, ErrNotFound
+		return nil, models.ErrNotFound
 	}
 	var toks []models.APIToken
-	err := s.db.WithContext(ctx).Where("client_id = ?", clientID).Order("created_at, id").Find(&toks).Error
-	return toks, classify(err)
+	err := s.DB.WithContext(ctx).Where("client_id = ?", clientID).Order("created_at, id").Find(&toks).Error
+	return toks, s.Classify(err)
 }
 
 // RevokeToken marks a token revoked; revoking twice keeps the first time.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
-	res := s.db.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", id).
-		Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", s.nowUTC()))
+	res := s.DB.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", id).
+		Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", s.Now()))
 	if res.Error != nil {
-		return classify(res.Error)
+		return s.Classify(res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		return models.ErrNotFound
 	}
 	return nil
 }
 
-// TokenWithTenant returns a token and its tenant's status, in one query:
-// it runs on every authenticated request, so on PostgreSQL it skips GORM.
-// Given an Idempotency-Key, the same query also returns that key's record
-// of the token's tenant (nil when there is none): a replay then costs the
-// database a single round trip.
+// TouchToken records a token's use. Callers skip it while the recorded time
+// is recent, so that authentication stays a read on the hot path.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	err := s.DB.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", id).
+		Update("last_used_at", at.UTC()).Error
+	return s.Classify(err)
+}
+
+// TokenWithTenant returns a token and its tenant's status and, given an
+// Idempotency-Key, that key's record of the token's tenant, in one query.
 func (s *Store) TokenWithTenant(ctx context.Context, id, idempotencyKey string) (models.APIToken, string, *models.IdempotencyKey, error) {
-	// Written once for both placeholder styles: key, key, id.
-	q := func(key1, key2, id string) string {
-		return `
+	tok, status, rec, err := ScanTokenWithTenant(func(dest ...any) error {
+		return s.DB.WithContext(ctx).Raw(TokenWithTenantSQL("?", "?", "?"), idempotencyKey, idempotencyKey, id).Row().Scan(dest...)
+	})
+	return tok, status, rec, s.Classify(err)
+}
+
+// TokenWithTenantSQL is TokenWithTenant's query, written once for both
+// placeholder styles: key, key, id.
+func TokenWithTenantSQL(key1, key2, id string) string {
+	return `
 		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status,
 			i.key, i.method, i.route, i.fingerprint, i.lock_id, i.locked_until,
 			i.response_status, i.response_headers, i.response_body, i.created_at, i.expires_at
 		FROM api_tokens k JOIN tenants t ON t.client_id = k.client_id
 		LEFT JOIN idempotency_keys i ON i.client_id = k.client_id AND i.key = ` + key1 + ` AND ` + key2 + ` <> ''
 		WHERE k.id = ` + id
-	}
+}
+
+// ScanTokenWithTenant reads the row of TokenWithTenantSQL; scan returns
+// sql.ErrNoRows when there is none, which becomes models.ErrNotFound.
+func ScanTokenWithTenant(scan func(dest ...any) error) (models.APIToken, string, *models.IdempotencyKey, error) {
 	var (
 		tok       models.APIToken
 		status    string
@@ -126,23 +135,14 @@ func (s *Store) TokenWithTenant(ctx context.Context, id, idempotencyKey string) 
 		route     *string
 		print     *string
 	)
-	dest := []any{&tok.ID, &tok.ClientID, &tok.SecretHash, &tok.CreatedAt, &tok.LastUsedAt, &tok.RevokedAt, &status,
+	err := scan(&tok.ID, &tok.ClientID, &tok.SecretHash, &tok.CreatedAt, &tok.LastUsedAt, &tok.RevokedAt, &status,
 		&key, &method, &route, &print, &rec.LockID, &rec.LockedUntil,
-		&rec.ResponseStatus, &rec.ResponseHeaders, &rec.ResponseBody, &createdAt, &expiresAt}
-	var err error
-	if s.dialect == Postgres {
-		err = s.pool.QueryRow(ctx, q("$1", "$1", "$2"), idempotencyKey, id).Scan(dest...)
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = sql.ErrNoRows
-		}
-	} else {
-		err = s.db.WithContext(ctx).Raw(q("?", "?", "?"), idempotencyKey, idempotencyKey, id).Row().Scan(dest...)
-	}
+		&rec.ResponseStatus, &rec.ResponseHeaders, &rec.ResponseBody, &createdAt, &expiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return tok, "", nil, ErrNotFound
+		return tok, "", nil, models.ErrNotFound
 	}
 	if err != nil {
-		return tok, "", nil, classify(err)
+		return tok, "", nil, err
 	}
 	if key == nil {
 		return tok, status, nil, nil
@@ -150,12 +150,4 @@ func (s *Store) TokenWithTenant(ctx context.Context, id, idempotencyKey string) 
 	rec.ClientID, rec.Key, rec.Method, rec.Route, rec.Fingerprint = tok.ClientID, *key, *method, *route, *print
 	rec.CreatedAt, rec.ExpiresAt = *createdAt, *expiresAt
 	return tok, status, &rec, nil
-}
-
-// TouchToken records a token's use. Callers skip it while the recorded time
-// is recent, so that authentication stays a read on the hot path.
-func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
-	err := s.db.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", id).
-		Update("last_used_at", at.UTC()).Error
-	return classify(err)
 }

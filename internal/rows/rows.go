@@ -1,4 +1,4 @@
-package investors
+package rows
 
 import (
 	"errors"
@@ -31,12 +31,12 @@ const (
 
 // Field names of a row.
 const (
-	fieldPartnerInvestorID = "partnerInvestorId"
-	fieldEmail             = "email"
-	fieldFirstName         = "firstName"
-	fieldLastName          = "lastName"
-	fieldDateOfBirth       = "dateOfBirth"
-	fieldCountry           = "countryOfResidence"
+	FieldPartnerInvestorID = "partnerInvestorId"
+	FieldEmail             = "email"
+	FieldFirstName         = "firstName"
+	FieldLastName          = "lastName"
+	FieldDateOfBirth       = "dateOfBirth"
+	FieldCountry           = "countryOfResidence"
 )
 
 // minDateOfBirth is the earliest plausible date of birth.
@@ -75,7 +75,7 @@ func newRowValidator(doc *openapi3.T) (*rowValidator, error) {
 		return nil, fmt.Errorf("openapi.yaml has no components.schemas.%s", RowSchemaName)
 	}
 	s := ref.Value
-	for _, name := range []string{fieldPartnerInvestorID, fieldEmail, fieldFirstName, fieldLastName, fieldDateOfBirth, fieldCountry} {
+	for _, name := range []string{FieldPartnerInvestorID, FieldEmail, FieldFirstName, FieldLastName, FieldDateOfBirth, FieldCountry} {
 		if s.Properties[name] == nil {
 			return nil, fmt.Errorf("openapi.yaml: %s has no property %s", RowSchemaName, name)
 		}
@@ -116,7 +116,7 @@ func (v *rowValidator) check(value any, today string) (row Row, echo *string, re
 	if !ok {
 		return row, nil, &RowError{Code: CodeFormat, Message: "each row must be a JSON object"}
 	}
-	if pid, ok := obj[fieldPartnerInvestorID].(string); ok {
+	if pid, ok := obj[FieldPartnerInvestorID].(string); ok {
 		echo = &pid
 	}
 
@@ -130,7 +130,7 @@ func (v *rowValidator) check(value any, today string) (row Row, echo *string, re
 			t := strings.TrimSpace(x)
 			if t == "" {
 				delete(obj, k)
-			} else if k != fieldPartnerInvestorID {
+			} else if k != FieldPartnerInvestorID {
 				obj[k] = t
 			}
 		}
@@ -143,19 +143,19 @@ func (v *rowValidator) check(value any, today string) (row Row, echo *string, re
 	}
 
 	row = Row{
-		PartnerInvestorID: obj[fieldPartnerInvestorID].(string),
-		Email:             obj[fieldEmail].(string),
-		FirstName:         obj[fieldFirstName].(string),
-		LastName:          obj[fieldLastName].(string),
-		DateOfBirth:       obj[fieldDateOfBirth].(string),
+		PartnerInvestorID: obj[FieldPartnerInvestorID].(string),
+		Email:             obj[FieldEmail].(string),
+		FirstName:         obj[FieldFirstName].(string),
+		LastName:          obj[FieldLastName].(string),
+		DateOfBirth:       obj[FieldDateOfBirth].(string),
 	}
 	row.EmailNormalized = strings.ToLower(row.Email)
-	if c, ok := obj[fieldCountry].(string); ok {
+	if c, ok := obj[FieldCountry].(string); ok {
 		row.CountryOfResidence = &c
 	}
 	// ISO dates compare correctly as strings.
 	if row.DateOfBirth < minDateOfBirth || row.DateOfBirth > today {
-		return row, echo, &RowError{Code: CodeOutOfRange, Field: fieldDateOfBirth,
+		return row, echo, &RowError{Code: CodeOutOfRange, Field: FieldDateOfBirth,
 			Message: "dateOfBirth must be between " + minDateOfBirth + " and today"}
 	}
 	return row, echo, nil
@@ -272,15 +272,15 @@ func unknownKey(s *openapi3.Schema, obj map[string]any) string {
 
 func formatMessage(field string) string {
 	switch field {
-	case fieldDateOfBirth:
+	case FieldDateOfBirth:
 		return "dateOfBirth must be YYYY-MM-DD"
-	case fieldEmail:
+	case FieldEmail:
 		return "email must be a valid email address"
-	case fieldCountry:
+	case FieldCountry:
 		return "countryOfResidence must be an ISO 3166-1 alpha-2 code in upper case, such as AE"
-	case fieldPartnerInvestorID:
+	case FieldPartnerInvestorID:
 		return "partnerInvestorId must not have surrounding whitespace or control characters"
-	case fieldFirstName, fieldLastName:
+	case FieldFirstName, FieldLastName:
 		return field + " must not contain control characters"
 	}
 	return field + " is not in the expected format"

@@ -1,0 +1,138 @@
+// Package gormstore is the part of the store that reads the same on every
+// database: plain CRUD through GORM, the migration runner, and the error
+// classification both drivers build on. The drivers (internal/store/postgres
+// and internal/store/sqlite) embed Store and add their own statements where
+// the databases differ.
+package gormstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/sqlcount"
+)
+
+// Store is a database behind GORM.
+type Store struct {
+	DB *gorm.DB
+	// Classify turns the driver's errors into the service's: see Classify.
+	Classify func(error) error
+	now      func() time.Time
+}
+
+// New returns a Store on db; now is the clock (time.Now when nil).
+func New(db *gorm.DB, now func() time.Time, classify func(error) error) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{DB: db, Classify: classify, now: now}
+}
+
+// Config is the GORM configuration of both drivers: no logging (the request
+// log reports failures), no implicit transactions, and the store's clock.
+func Config(now func() time.Time) *gorm.Config {
+	if now == nil {
+		now = time.Now
+	}
+	return &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return now().UTC() },
+		TranslateError:         false,
+	}
+}
+
+// Now returns the store's time.
+func (s *Store) Now() time.Time {
+	// PostgreSQL keeps microseconds; truncating here makes what a write returns
+	// equal to what a later read returns, on both databases.
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return s.Classify(sqlDB.PingContext(ctx))
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Classify wraps failures that a retry may cure (the database is down,
+// restarting, overloaded or busy) as apperr.Unavailable; others pass through
+// and become internal errors. dialect judges the driver's own errors: when
+// decided is false, err is judged as a network or connection failure.
+func Classify(err error, dialect func(error) (retry, decided bool)) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var app *apperr.Error
+	if errors.As(err, &app) {
+		return err
+	}
+	retry, decided := dialect(err)
+	if !decided {
+		var netErr net.Error
+		retry = errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone)
+	}
+	if retry {
+		return apperr.Wrap(err, apperr.Unavailable, "The service is temporarily unavailable. Retry later.")
+	}
+	return err
+}
+
+// CountStatements counts what runs through GORM for sqlcount: on SQLite that
+// is every statement but transaction control.
+func CountStatements(db *gorm.DB) error {
+	count := func(tx *gorm.DB) { sqlcount.Add(tx.Statement.Context) }
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("zest:count_create", count),
+		cb.Query().After("gorm:query").Register("zest:count_query", count),
+		cb.Update().After("gorm:update").Register("zest:count_update", count),
+		cb.Delete().After("gorm:delete").Register("zest:count_delete", count),
+		cb.Row().After("gorm:row").Register("zest:count_row", count),
+		cb.Raw().After("gorm:raw").Register("zest:count_raw", count),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SortedBy returns a copy of rows in key order: the drivers write batches in
+// key order so that overlapping concurrent batches take their locks in the
+// same order. It sorts indexes, not the rows: a row is a few hundred bytes,
+// and a batch a thousand rows.
+func SortedBy[T any, K cmp.Ordered](rows []T, key func(T) K) []T {
+	order := make([]int, len(rows))
+	keys := make([]K, len(rows))
+	for i, r := range rows {
+		order[i], keys[i] = i, key(r)
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	out := make([]T, len(rows))
+	for i, j := range order {
+		out[i] = rows[j]
+	}
+	return out
+}

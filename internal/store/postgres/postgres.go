@@ -1,0 +1,162 @@
+// Package postgres is the PostgreSQL driver of the store. GORM serves the
+// plain CRUD it shares with the SQLite driver (gormstore); the hot paths (the
+// set-based investor writes, authentication, idempotency replays, webhook
+// claims) run on pgx directly, on the same connection pool, for arrays,
+// unnest and one round trip per call.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	gormpostgres "gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"github.com/zestequity/zest-api/internal/retry"
+	"github.com/zestequity/zest-api/internal/sqlcount"
+	"github.com/zestequity/zest-api/internal/store/gormstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Schema is the driver's migrations.
+var Schema = gormstore.Schema{
+	Name:          "postgres",
+	Files:         mustSub(migrationFiles, "migrations"),
+	Lock:          `SELECT pg_advisory_xact_lock(hashtext('zest-migrate:' || current_schema()))`,
+	TimestampType: "timestamptz",
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Options tune a Store.
+type Options struct {
+	// MaxConns caps the pool (default 16).
+	MaxConns int32
+	// Now is the clock (default time.Now); tests inject their own.
+	Now func() time.Time
+}
+
+// Store is a PostgreSQL database.
+type Store struct {
+	*gormstore.Store
+	pool *pgxpool.Pool
+}
+
+// Open connects to url, a postgres:// or postgresql:// URL.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	pcfg.ConnConfig.Tracer = counter{}
+	pcfg.MaxConns = 16
+	if opts.MaxConns > 0 {
+		pcfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	db, err := gorm.Open(gormpostgres.New(gormpostgres.Config{Conn: stdlib.OpenDBFromPool(pool)}), gormstore.Config(opts.Now))
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open PostgreSQL: %w", err)
+	}
+	return &Store{Store: gormstore.New(db, opts.Now, classify), pool: pool}, nil
+}
+
+// Name names the database, for the logs.
+func (s *Store) Name() string { return "postgres" }
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.Store.Close()
+	s.pool.Close()
+	return err
+}
+
+// Migrate applies the migrations the database has not seen yet; concurrent
+// migrators of one schema queue on an advisory lock.
+func (s *Store) Migrate(ctx context.Context) ([]gormstore.Migration, error) {
+	return s.Store.Migrate(ctx, Schema)
+}
+
+// classify wraps failures that a retry may cure as apperr.Unavailable.
+func classify(err error) error {
+	return gormstore.Classify(err, func(err error) (bool, bool) {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			switch {
+			case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+				pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, starting up
+				pgErr.Code == "53300",                        // too many connections
+				pgErr.Code == "40001", pgErr.Code == "40P01": // still contended after retries
+				return true, true
+			}
+			return false, true
+		}
+		var connectErr *pgconn.ConnectError
+		if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) {
+			return true, true
+		}
+		return false, false
+	})
+}
+
+// isContention reports a deadlock or serialization failure: the statement
+// lost a race and may simply be run again.
+func isContention(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// retryContended runs fn again when it loses a deadlock or serialization race.
+// Batches are written in key order so overlapping batches cannot deadlock on
+// the same key, but rows whose emails collide can still meet in opposite
+// orders; a few jittered retries resolve those.
+func retryContended(ctx context.Context, fn func() error) error {
+	const attempts = 5
+	var err error
+	for i := range attempts {
+		if err = fn(); err == nil || !isContention(err) {
+			return err
+		}
+		if i < attempts-1 {
+			delay := retry.Jitter(time.Duration(i+1)*10*time.Millisecond, 0.5, 2.5)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(delay):
+			}
+		}
+	}
+	return err
+}
+
+// counter sees every statement, GORM's included (GORM runs on the same pgx
+// pool), transaction control too.
+type counter struct{}
+
+func (counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	sqlcount.Add(ctx)
+	return ctx
+}
+
+func (counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

@@ -1,0 +1,289 @@
+// Package storetest is the conformance suite of the store's drivers: every
+// driver runs it against its own database, so that the services can rely on
+// the same behaviour from each.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/sqlcount"
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/store/gormstore"
+	"github.com/zestequity/zest-api/models"
+)
+
+// Driver describes the driver under test.
+type Driver struct {
+	Schema gormstore.Schema
+	// New returns a fresh, empty database for one test.
+	New func(t *testing.T) Database
+	// Budget is the most statements a 1000-row import of new investors may
+	// cost (people, then their pairs), and a replay of it.
+	Budget struct{ Write, Replay int64 }
+}
+
+// Database is one test's database.
+type Database struct {
+	// Open connects anew to the database; the suite migrates it.
+	Open func(ctx context.Context) (Conn, error)
+	// SQL is a plain connection for the test's own checks; Rebind turns its
+	// ? placeholders into the driver's.
+	SQL    *sql.DB
+	Rebind func(query string) string
+	// PrimaryKeySQL lists a table's primary key columns, as the database
+	// reports them; its one parameter is the table.
+	PrimaryKeySQL string
+}
+
+// Conn is an open database, and its GORM handle for the schema checks.
+type Conn struct {
+	store.DB
+	Gorm *gorm.DB
+}
+
+var ctx = context.Background()
+
+// Run runs the suite.
+func Run(t *testing.T, d Driver) {
+	t.Run("MigrateIsIdempotentAndConcurrent", func(t *testing.T) { t.Parallel(); migrateIsIdempotentAndConcurrent(t, d) })
+	t.Run("SchemaMatchesModels", func(t *testing.T) { t.Parallel(); schemaMatchesModels(t, d) })
+	t.Run("WritePeopleMapsByKey", func(t *testing.T) { t.Parallel(); writePeopleMapsByKey(t, d) })
+	t.Run("BatchCostsAHandfulOfStatements", func(t *testing.T) { t.Parallel(); batchCostsAHandfulOfStatements(t, d) })
+}
+
+// open connects to a fresh database and migrates it.
+func open(t *testing.T, d Driver) (Conn, Database) {
+	t.Helper()
+	db := d.New(t)
+	c, err := db.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, db
+}
+
+// Migrating is idempotent, and safe from several processes at once.
+func migrateIsIdempotentAndConcurrent(t *testing.T, d Driver) {
+	db := d.New(t)
+	var wg sync.WaitGroup
+	applied := make([]int, 4)
+	for i := range applied {
+		wg.Go(func() {
+			c, err := db.Open(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			ms, err := c.Migrate(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			applied[i] = len(ms)
+		})
+	}
+	wg.Wait()
+	all, err := d.Schema.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range applied {
+		total += n
+	}
+	if total != len(all) {
+		t.Errorf("migrations applied %v times in all, want each once (%d)", applied, len(all))
+	}
+}
+
+// The migrated schema and the GORM models agree: the same columns, the same
+// nullability, and every index a model declares exists.
+func schemaMatchesModels(t *testing.T, d Driver) {
+	c, db := open(t, d)
+	gdb := c.Gorm
+	for _, m := range models.All() {
+		s, err := schema.Parse(m, &sync.Map{}, gdb.NamingStrategy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, err := gdb.Migrator().ColumnTypes(m)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Table, err)
+		}
+		pks := primaryKey(t, db, s.Table)
+		inDB := map[string]gorm.ColumnType{}
+		for _, c := range cols {
+			inDB[c.Name()] = c
+		}
+		var modelCols []string
+		for _, f := range s.Fields {
+			if f.DBName == "" {
+				continue
+			}
+			modelCols = append(modelCols, f.DBName)
+			c, ok := inDB[f.DBName]
+			if !ok {
+				t.Errorf("%s.%s: in the model, not in the database", s.Table, f.DBName)
+				continue
+			}
+			nullable, ok := c.Nullable()
+			if ok && !f.PrimaryKey && nullable == f.NotNull {
+				t.Errorf("%s.%s: nullable %v in the database, NOT NULL %v in the model", s.Table, f.DBName, nullable, f.NotNull)
+			}
+			if pk := slices.Contains(pks, f.DBName); pk != f.PrimaryKey {
+				t.Errorf("%s.%s: primary key %v in the database, %v in the model", s.Table, f.DBName, pk, f.PrimaryKey)
+			}
+		}
+		for name := range inDB {
+			if !slices.Contains(modelCols, name) {
+				t.Errorf("%s.%s: in the database, not in the model", s.Table, name)
+			}
+		}
+		for _, idx := range s.ParseIndexes() {
+			if !gdb.Migrator().HasIndex(m, idx.Name) {
+				t.Errorf("%s: index %s of the model is not in the database", s.Table, idx.Name)
+			}
+		}
+	}
+}
+
+// WritePeople reports exactly the rows it inserted, by key, when rows in
+// the middle of the batch are skipped as conflicts, and the existing ones.
+func writePeopleMapsByKey(t *testing.T, d Driver) {
+	c, db := open(t, d)
+	tenant(t, c, "acme")
+	if _, err := c.WritePeople(ctx, "acme", []models.Person{person("k-05", "k05@x.io"), person("k-12", "k12@x.io")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var batch []models.Person
+	for i := range 20 {
+		email := fmt.Sprintf("k%02d@x.io", i)
+		if i == 8 {
+			email = "K12@X.IO" // taken by k-12
+		}
+		batch = append(batch, person(fmt.Sprintf("k-%02d", i), email))
+	}
+	slices.Reverse(batch)
+	var lookup []string
+	for _, p := range batch {
+		lookup = append(lookup, p.PartnerInvestorID)
+	}
+	got, err := c.WritePeople(ctx, "acme", batch, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// k-08 lost its email to k-12: it is neither inserted nor existing.
+	if len(got) != 19 {
+		t.Fatalf("answered %d rows, want 19 (17 inserted, k-05 and k-12 existing)", len(got))
+	}
+	for _, in := range got {
+		existing := in.PartnerInvestorID == "k-05" || in.PartnerInvestorID == "k-12"
+		if in.Inserted == existing || in.PartnerInvestorID == "k-08" {
+			t.Errorf("%s reported inserted=%v", in.PartnerInvestorID, in.Inserted)
+		}
+		var pid, zid string
+		if err := db.SQL.QueryRow(db.Rebind("SELECT partner_investor_id, zest_person_id FROM people WHERE id = ?"), in.ID).Scan(&pid, &zid); err != nil {
+			t.Fatal(err)
+		}
+		if pid != in.PartnerInvestorID || zid != in.ZestPersonID {
+			t.Errorf("id %d reported for %s/%s belongs to %s/%s", in.ID, in.PartnerInvestorID, in.ZestPersonID, pid, zid)
+		}
+	}
+}
+
+// A 1000-row batch costs a handful of statements, whatever its size: one to
+// write the people, one to complete the pairs and record their events (a
+// statement per chunk of rows where the driver chunks); a replay reads the
+// known people instead.
+func batchCostsAHandfulOfStatements(t *testing.T, d Driver) {
+	c, _ := open(t, d)
+	tenant(t, c, "acme")
+	people := make([]models.Person, 1000)
+	lookup := make([]string, len(people))
+	for i := range people {
+		pid := fmt.Sprintf("s-%04d", i)
+		people[i], lookup[i] = person(pid, pid+"@x.io"), pid
+	}
+	wctx, write := sqlcount.Start(ctx)
+	rows, err := c.WritePeople(wctx, "acme", people, lookup)
+	if err != nil || len(rows) != len(people) {
+		t.Fatalf("%d rows: %v", len(rows), err)
+	}
+	if done, err := c.CompletePairs(wctx, completions(rows)); err != nil || len(done) != len(rows) {
+		t.Fatalf("%d completed: %v", len(done), err)
+	}
+	rctx, replay := sqlcount.Start(ctx)
+	if rows, err := c.WritePeople(rctx, "acme", people, lookup); err != nil || len(rows) != len(people) {
+		t.Fatalf("replay: %d rows: %v", len(rows), err)
+	}
+	if write.Count() > d.Budget.Write || replay.Count() > d.Budget.Replay {
+		t.Errorf("statements for 1000 new rows, 1000 replayed rows: %d, %d; want at most %d, %d",
+			write.Count(), replay.Count(), d.Budget.Write, d.Budget.Replay)
+	}
+}
+
+// primaryKey lists a table's primary key columns, as the database reports
+// them (GORM's SQLite migrator sees only the first of a composite key).
+func primaryKey(t *testing.T, db Database, table string) []string {
+	t.Helper()
+	rows, err := db.SQL.Query(db.Rebind(db.PrimaryKeySQL), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	if len(cols) == 0 {
+		t.Fatalf("table %s has no primary key", table)
+	}
+	return cols
+}
+
+func tenant(t *testing.T, st store.DB, clientID string) {
+	t.Helper()
+	if err := st.CreateTenant(ctx, models.Tenant{ClientID: clientID, Name: clientID, Status: models.TenantActive},
+		models.APIToken{ID: "tok_" + clientID, ClientID: clientID, SecretHash: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func person(pid, email string) models.Person {
+	return models.Person{ZestPersonID: "psn_" + strings.ReplaceAll(pid, "-", ""), ClientID: "acme", PartnerInvestorID: pid,
+		Email: email, EmailNormalized: strings.ToLower(email), FirstName: "F", LastName: "L",
+		DateOfBirth: "1990-01-01", KYCManagedBy: models.KYCManagedByPartner, KYCFlags: models.StringList{}}
+}
+
+func completions(rows []investors.PersonRow) []investors.Completion {
+	cs := make([]investors.Completion, len(rows))
+	for i, r := range rows {
+		id := r.ID
+		cs[i] = investors.Completion{
+			User: models.User{PersonID: r.ID, ClientID: "acme", Email: r.Email, EmailIsVerified: true,
+				OTPMethod: models.OTPMethodEmail, Phone: "+99900000000000"},
+			Event: models.Event{EventID: "evt_" + r.ZestPersonID, ClientID: "acme", Type: models.EventInvestorCreated,
+				PersonID: &id, Payload: `{"type":"investor.created"}`, CreatedAt: time.Now()},
+		}
+	}
+	return cs
+}
