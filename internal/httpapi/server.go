@@ -46,9 +46,8 @@ type Deps struct {
 }
 
 type server struct {
-	log         *slog.Logger
-	tenants     *tenants.Service
-	idempotency *idempotency.Service
+	log     *slog.Logger
+	tenants *tenants.Service
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -59,7 +58,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &server{log: d.Logger, tenants: d.Tenants, idempotency: d.Idempotency}
+	s := &server{log: d.Logger, tenants: d.Tenants}
 
 	doc, err := envelopeSpec(d.MaxBatchRows)
 	if err != nil {
@@ -102,7 +101,8 @@ func NewServer(d Deps) (http.Handler, error) {
 	// is settled (replayed or refused) before validation, and claimed only
 	// after it: requests that authentication or validation refuse never
 	// claim a key.
-	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), s.settle, validate, s.idempotent)
+	idem := idempotency.NewMiddleware(d.Idempotency, s.problem)
+	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), idem.Settle, validate, idem.Apply)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.
@@ -197,16 +197,12 @@ func (s *server) authenticate(needsAuth map[string]bool) gin.HandlerFunc {
 		if !needsAuth[c.Request.Method+" "+c.FullPath()] {
 			return
 		}
-		key := idempotencyKeyOf(c.Request)
-		tenant, err := s.tenants.Authenticate(c.Request.Context(), c.GetHeader("Authorization"), key)
+		tenant, err := s.tenants.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
 		if err != nil {
 			s.problem(c, err)
 			return
 		}
 		httpx.InfoFrom(c.Request.Context()).ClientID = tenant.ClientID
-		if key != "" {
-			c.Set(prefetchedKey, prefetched{record: tenant.Idempotency})
-		}
 	}
 }
 

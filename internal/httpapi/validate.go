@@ -17,6 +17,7 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/httpx"
+	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/spec"
 )
 
@@ -198,7 +199,7 @@ func clip(s string) string {
 
 func parameterProblem(reqErr *openapi3filter.RequestError) *apperr.Error {
 	p := reqErr.Parameter
-	if p.In == openapi3.ParameterInHeader && p.Name == idempotencyKeyHeader {
+	if p.In == openapi3.ParameterInHeader && p.Name == idempotency.Header {
 		return apperr.New(apperr.InvalidIdempotencyKey, "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
 	}
 	var se *openapi3.SchemaError

@@ -41,8 +41,8 @@ type Request struct {
 	Method   string
 	Route    string
 	Body     []byte
-	// Prefetched says that Record is the key's record as read moments ago
-	// (nil: there was none), so that Begin need not read it again.
+	// Prefetched says that Record is the key's record as Settle read it
+	// moments ago (nil: there was none), so that Begin need not read it again.
 	Prefetched bool
 	Record     *models.IdempotencyKey
 }
@@ -162,18 +162,22 @@ func (s *Service) Begin(ctx context.Context, r Request) (*Claim, *Response, erro
 	return nil, nil, errInUse
 }
 
-// Settle answers a request from its key's prefetched record alone, without
-// touching the database: with the stored response, or with a refusal
-// (mismatched reuse, concurrent use). It reports false when the request is
-// to run, which Begin then claims. The server settles keys before
-// validating the request: the stored response was made for this very
-// request, which passed validation then.
-func (s *Service) Settle(r Request) (*Response, bool, error) {
-	if !r.Prefetched || r.Record == nil {
+// Settle answers a request from its key's record, which it reads into r so
+// that Begin need not read it again: with the stored response, or with a
+// refusal (mismatched reuse, concurrent use). It reports false when the
+// request is to run, which Begin then claims.
+func (s *Service) Settle(ctx context.Context, r *Request) (*Response, bool, error) {
+	rec, err := s.store.IdempotencyKey(ctx, r.ClientID, r.Key)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		r.Prefetched, r.Record = true, nil
 		return nil, false, nil
+	case err != nil:
+		return nil, false, err
 	}
-	rec := models.IdempotencyKey{Method: r.Method, Route: r.Route, Fingerprint: Fingerprint(r.Body)}
-	return decide(*r.Record, rec, s.now().UTC())
+	r.Prefetched, r.Record = true, &rec
+	want := models.IdempotencyKey{Method: r.Method, Route: r.Route, Fingerprint: Fingerprint(r.Body)}
+	return decide(rec, want, s.now().UTC())
 }
 
 // decide answers a request (its method, route and fingerprint in want) from

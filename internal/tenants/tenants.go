@@ -40,9 +40,6 @@ var (
 type Tenant struct {
 	ClientID string
 	TokenID  string
-	// Idempotency is the record of the Idempotency-Key Authenticate was given,
-	// read in the same round trip; nil when the tenant has none.
-	Idempotency *models.IdempotencyKey
 }
 
 // TokenInfo describes a token without its secret.
@@ -68,10 +65,9 @@ type Store interface {
 	ListTokens(ctx context.Context, clientID string) ([]models.APIToken, error)
 	// RevokeToken marks a token revoked; revoking twice keeps the first time.
 	RevokeToken(ctx context.Context, id string) error
-	// TokenWithTenant returns a token and its tenant's status and, given an
-	// Idempotency-Key, that key's record of the token's tenant (nil when there
-	// is none), in one round trip: it runs on every authenticated request.
-	TokenWithTenant(ctx context.Context, id, idempotencyKey string) (models.APIToken, string, *models.IdempotencyKey, error)
+	// TokenWithTenant returns a token and its tenant's status, or
+	// models.ErrNotFound.
+	TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error)
 	TouchToken(ctx context.Context, id string, at time.Time) error
 }
 
@@ -171,9 +167,8 @@ func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
 	return err
 }
 
-// Authenticate resolves an Authorization header value to its tenant. Given
-// an Idempotency-Key (or ""), it also reads that key's record.
-func (s *Service) Authenticate(ctx context.Context, authorization, idempotencyKey string) (Tenant, error) {
+// Authenticate resolves an Authorization header value to its tenant.
+func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenant, error) {
 	invalid := apperr.New(apperr.InvalidToken, "The bearer token is missing, malformed, unknown or revoked.")
 	scheme, token, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -184,7 +179,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization, idempotencyKe
 		return Tenant{}, invalid
 	}
 	id := tokenIDPrefix + m[1]
-	tok, status, rec, err := s.store.TokenWithTenant(ctx, id, idempotencyKey)
+	tok, status, err := s.store.TokenWithTenant(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		return Tenant{}, invalid
 	}
@@ -208,7 +203,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization, idempotencyKe
 			return Tenant{}, err
 		}
 	}
-	return Tenant{ClientID: tok.ClientID, TokenID: id, Idempotency: rec}, nil
+	return Tenant{ClientID: tok.ClientID, TokenID: id}, nil
 }
 
 func newToken(clientID string) (string, models.APIToken) {

@@ -49,7 +49,7 @@ func TestTokens(t *testing.T) {
 			t.Errorf("stored secret_hash %x", stored)
 		}
 
-		ten, err := svc.Authenticate(ctx, "Bearer "+token, "")
+		ten, err := svc.Authenticate(ctx, "Bearer "+token)
 		if err != nil || ten.ClientID != "acme" {
 			t.Fatalf("authenticate: %+v %v", ten, err)
 		}
@@ -59,13 +59,13 @@ func TestTokens(t *testing.T) {
 		}
 		// Last use is recorded at most once a minute.
 		clock.Advance(30 * time.Second)
-		svc.Authenticate(ctx, "Bearer "+token, "")
+		svc.Authenticate(ctx, "Bearer "+token)
 		toks, _ = svc.ListTokens(ctx, "acme")
 		if !toks[0].LastUsedAt.Equal(clock.Now().Add(-30 * time.Second)) {
 			t.Errorf("last use rewritten within a minute: %v", toks[0].LastUsedAt)
 		}
 		clock.Advance(time.Minute)
-		svc.Authenticate(ctx, "Bearer "+token, "")
+		svc.Authenticate(ctx, "Bearer "+token)
 		toks, _ = svc.ListTokens(ctx, "acme")
 		if !toks[0].LastUsedAt.Equal(clock.Now()) {
 			t.Errorf("last use not recorded after a minute: %v", toks[0].LastUsedAt)
@@ -78,10 +78,10 @@ func TestTokens(t *testing.T) {
 		if err := svc.RevokeToken(ctx, toks[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Authenticate(ctx, "Bearer "+token, ""); apperr.CodeOf(err) != apperr.InvalidToken {
+		if _, err := svc.Authenticate(ctx, "Bearer "+token); apperr.CodeOf(err) != apperr.InvalidToken {
 			t.Errorf("revoked token: %v", err)
 		}
-		if _, err := svc.Authenticate(ctx, "Bearer "+second, ""); err != nil {
+		if _, err := svc.Authenticate(ctx, "Bearer "+second); err != nil {
 			t.Errorf("the other token: %v", err)
 		}
 		if err := svc.RevokeToken(ctx, "tok_nope"); err != tenants.ErrTokenNotFound {

@@ -100,54 +100,33 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
 	return s.Classify(err)
 }
 
-// TokenWithTenant returns a token and its tenant's status and, given an
-// Idempotency-Key, that key's record of the token's tenant, in one query.
-func (s *Store) TokenWithTenant(ctx context.Context, id, idempotencyKey string) (models.APIToken, string, *models.IdempotencyKey, error) {
-	tok, status, rec, err := ScanTokenWithTenant(func(dest ...any) error {
-		return s.DB.WithContext(ctx).Raw(TokenWithTenantSQL("?", "?", "?"), idempotencyKey, idempotencyKey, id).Row().Scan(dest...)
+// TokenWithTenant returns a token and its tenant's status, in one query.
+func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error) {
+	tok, status, err := ScanTokenWithTenant(func(dest ...any) error {
+		return s.DB.WithContext(ctx).Raw(TokenWithTenantSQL("?"), id).Row().Scan(dest...)
 	})
-	return tok, status, rec, s.Classify(err)
+	return tok, status, s.Classify(err)
 }
 
 // TokenWithTenantSQL is TokenWithTenant's query, written once for both
-// placeholder styles: key, key, id.
-func TokenWithTenantSQL(key1, key2, id string) string {
+// placeholder styles.
+func TokenWithTenantSQL(id string) string {
 	return `
-		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status,
-			i.key, i.method, i.route, i.fingerprint, i.lock_id, i.locked_until,
-			i.response_status, i.response_headers, i.response_body, i.created_at, i.expires_at
+		SELECT k.id, k.client_id, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at, t.status
 		FROM api_tokens k JOIN tenants t ON t.client_id = k.client_id
-		LEFT JOIN idempotency_keys i ON i.client_id = k.client_id AND i.key = ` + key1 + ` AND ` + key2 + ` <> ''
 		WHERE k.id = ` + id
 }
 
 // ScanTokenWithTenant reads the row of TokenWithTenantSQL; scan returns
 // sql.ErrNoRows when there is none, which becomes models.ErrNotFound.
-func ScanTokenWithTenant(scan func(dest ...any) error) (models.APIToken, string, *models.IdempotencyKey, error) {
+func ScanTokenWithTenant(scan func(dest ...any) error) (models.APIToken, string, error) {
 	var (
-		tok       models.APIToken
-		status    string
-		rec       models.IdempotencyKey
-		key       *string
-		createdAt *time.Time
-		expiresAt *time.Time
-		method    *string
-		route     *string
-		print     *string
+		tok    models.APIToken
+		status string
 	)
-	err := scan(&tok.ID, &tok.ClientID, &tok.SecretHash, &tok.CreatedAt, &tok.LastUsedAt, &tok.RevokedAt, &status,
-		&key, &method, &route, &print, &rec.LockID, &rec.LockedUntil,
-		&rec.ResponseStatus, &rec.ResponseHeaders, &rec.ResponseBody, &createdAt, &expiresAt)
+	err := scan(&tok.ID, &tok.ClientID, &tok.SecretHash, &tok.CreatedAt, &tok.LastUsedAt, &tok.RevokedAt, &status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return tok, "", nil, models.ErrNotFound
+		return tok, "", models.ErrNotFound
 	}
-	if err != nil {
-		return tok, "", nil, err
-	}
-	if key == nil {
-		return tok, status, nil, nil
-	}
-	rec.ClientID, rec.Key, rec.Method, rec.Route, rec.Fingerprint = tok.ClientID, *key, *method, *route, *print
-	rec.CreatedAt, rec.ExpiresAt = *createdAt, *expiresAt
-	return tok, status, &rec, nil
+	return tok, status, err
 }

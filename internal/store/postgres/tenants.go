@@ -12,19 +12,17 @@ import (
 	"github.com/zestequity/zest-api/models"
 )
 
-// TokenWithTenant returns a token and its tenant's status and, given an
-// Idempotency-Key, that key's record of the token's tenant, in one query: it
-// runs on every authenticated request, so it skips GORM, and a replay costs
-// the database a single round trip.
-func (s *Store) TokenWithTenant(ctx context.Context, id, idempotencyKey string) (models.APIToken, string, *models.IdempotencyKey, error) {
-	tok, status, rec, err := gormstore.ScanTokenWithTenant(func(dest ...any) error {
-		err := s.pool.QueryRow(ctx, gormstore.TokenWithTenantSQL("$1", "$1", "$2"), idempotencyKey, id).Scan(dest...)
+// TokenWithTenant returns a token and its tenant's status, in one query. It
+// runs on every authenticated request, so it skips GORM.
+func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error) {
+	tok, status, err := gormstore.ScanTokenWithTenant(func(dest ...any) error {
+		err := s.pool.QueryRow(ctx, gormstore.TokenWithTenantSQL("$1"), id).Scan(dest...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return sql.ErrNoRows
 		}
 		return err
 	})
-	return tok, status, rec, classify(err)
+	return tok, status, classify(err)
 }
 
 // IdempotencyKey returns a tenant's key record. A replay is this one query,
