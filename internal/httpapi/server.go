@@ -11,11 +11,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
@@ -102,7 +105,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	// is settled (replayed or refused) before validation, and claimed only
 	// after it: requests that authentication or validation refuse never
 	// claim a key.
-	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), s.settle, validate, s.idempotent)
+	api := r.Group("", s.authenticate(needsAuth), s.textParams, s.readBody(d.MaxBodyBytes), s.settle, validate, s.idempotent)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.
@@ -233,6 +236,35 @@ func securedRoutes(doc *openapi3.T) (map[string]bool, error) {
 }
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// textParams refuses path and query parameters that are not text: a NUL or
+// bytes that are not UTF-8. Neither database can compare such a value with
+// a stored one (PostgreSQL refuses it outright), and the schema's string
+// type does not exclude them. No id can hold them, so a path parameter is
+// a 404; a query parameter is the client's mistake.
+func (s *server) textParams(c *gin.Context) {
+	for _, p := range c.Params {
+		if !isText(p.Value) {
+			s.problem(c, apperr.New(apperr.NotFound, "No such %s.", p.Key))
+			return
+		}
+	}
+	query := c.Request.URL.Query()
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		if !isText(name) {
+			s.problem(c, apperr.New(apperr.InvalidRequest, "A query parameter name is not UTF-8 text without NUL characters."))
+			return
+		}
+		for _, v := range query[name] {
+			if !isText(v) {
+				s.problem(c, apperr.New(apperr.InvalidRequest, "query parameter %s must be UTF-8 text without NUL characters.", clip(name)))
+				return
+			}
+		}
+	}
+}
+
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // readBody reads the whole request body, up to max bytes, before the
 // validator sees it: an oversized body is a 413 whether or not it declared
