@@ -1,11 +1,13 @@
 package apitest
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
@@ -71,6 +73,57 @@ func TestParametersThatAreNotText(t *testing.T) {
 					}
 				})
 			}
+		}
+	})
+}
+
+// Body problems name the fields of the operation's own request body, never
+// those of another operation's.
+func TestBodyProblemsNameTheOperationsFields(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		t.Parallel()
+		e := newEnv(t, d, testkit.Options{})
+		ep := e.endpoint(t, "https://203.0.114.10/zest")
+		recoverPath := "/v1/webhook-endpoints/" + ep.Id + "/recover"
+		for _, c := range []struct {
+			name, path, body string
+			header           http.Header
+			code             string
+			detail           []string
+		}{
+			{"endpoint extra field", "/v1/webhook-endpoints", `{"url":"https://203.0.114.10/a","extra":1}`, nil, "invalid_request", []string{`"extra"`, "url", "description"}},
+			{"endpoint no body", "/v1/webhook-endpoints", "", nil, "invalid_request", []string{"required", "url"}},
+			{"endpoint no url", "/v1/webhook-endpoints", `{"description":"x"}`, nil, "invalid_request", []string{"url"}},
+			{"endpoint not an object", "/v1/webhook-endpoints", `[]`, nil, "invalid_request", []string{"JSON object", "url"}},
+			{"endpoint url not a string", "/v1/webhook-endpoints", `{"url":1}`, nil, "invalid_request", []string{"url must be", "string"}},
+			{"recover empty", recoverPath, `{}`, nil, "invalid_request", []string{"since", "date-time"}},
+			{"recover since a number", recoverPath, `{"since":1}`, nil, "invalid_request", []string{"since must be", "date-time"}},
+			{"recover since not a date", recoverPath, `{"since":"yesterday"}`, nil, "invalid_request", []string{"since must be", "date-time"}},
+			{"recover extra field", recoverPath, `{"since":"2026-01-01T00:00:00Z","until":1}`, nil, "invalid_request", []string{`"until"`, "since"}},
+			{"recover no body", recoverPath, "", nil, "invalid_request", []string{"required", "since"}},
+			{"import extra field", "/v1/investors", `{"investors":[{}],"dryRun":true}`, nil, "invalid_request", []string{`"dryRun"`, "investors"}},
+			{"import no body", "/v1/investors", "", nil, "invalid_request", []string{"required", "investors"}},
+			{"two idempotency keys", "/v1/webhook-endpoints", `{"url":"https://203.0.114.10/b"}`,
+				http.Header{"Idempotency-Key": {"k1", "k2"}}, "invalid_idempotency_key", []string{"Idempotency-Key", "once"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				resp, body := e.do(t, http.MethodPost, c.path, c.body, c.header)
+				wantProblem(t, 400, body, resp.StatusCode, c.code)
+				var p client.Problem
+				if err := json.Unmarshal(body, &p); err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range c.detail {
+					if !strings.Contains(p.Detail, want) {
+						t.Errorf("detail does not mention %s: %s", want, p.Detail)
+					}
+				}
+				for _, foreign := range []string{"investors", "rows"} {
+					if !strings.HasPrefix(c.path, "/v1/investors") && strings.Contains(p.Detail, foreign) {
+						t.Errorf("detail mentions %s: %s", foreign, p.Detail)
+					}
+				}
+			})
 		}
 	})
 }

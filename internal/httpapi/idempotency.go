@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/models"
@@ -23,13 +24,14 @@ type prefetched struct{ record *models.IdempotencyKey }
 
 // idempotencyKeyOf returns the Idempotency-Key of a POST when it is well
 // formed, "" otherwise. The spec's validator is the authority and answers a
-// malformed key with a problem later; this only keeps such a key (which may
+// malformed or repeated key with a problem later; this only keeps such a key (which may
 // hold bytes the database cannot store) away from the prefetch.
 func idempotencyKeyOf(r *http.Request) string {
-	key := r.Header.Get(idempotencyKeyHeader)
-	if r.Method != http.MethodPost || len(key) > 255 {
+	keys := r.Header.Values(idempotencyKeyHeader)
+	if r.Method != http.MethodPost || len(keys) != 1 || len(keys[0]) > 255 {
 		return ""
 	}
+	key := keys[0]
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
 			return ""
@@ -41,10 +43,19 @@ func idempotencyKeyOf(r *http.Request) string {
 // idempotencyRequest describes c's Idempotency-Key request, or is nil when
 // c carries no key (or is not a POST).
 func idempotencyRequest(c *gin.Context) (*idempotency.Request, error) {
-	key := c.GetHeader(idempotencyKeyHeader)
-	if c.Request.Method != http.MethodPost || key == "" {
+	if c.Request.Method != http.MethodPost {
 		return nil, nil
 	}
+	// The validator reads the first value alone; which of several keys the
+	// client meant is anyone's guess.
+	keys := c.Request.Header.Values(idempotencyKeyHeader)
+	if len(keys) > 1 {
+		return nil, apperr.New(apperr.InvalidIdempotencyKey, "Send the Idempotency-Key header once, not %d times.", len(keys))
+	}
+	if len(keys) == 0 || keys[0] == "" {
+		return nil, nil
+	}
+	key := keys[0]
 	// Read a copy (readBody kept the bytes), leaving Body to the handler:
 	// it carries the value the validator decoded.
 	copied, err := c.Request.GetBody()
