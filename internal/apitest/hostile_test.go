@@ -127,3 +127,14 @@ func TestBodyProblemsNameTheOperationsFields(t *testing.T) {
 		}
 	})
 }
+
+// An IPv6 literal that embeds a forbidden IPv4 address is refused at
+// registration like the IPv4 address itself.
+func TestWebhookURLEmbeddingAPrivateIPv4(t *testing.T) {
+	api := testkit.NewAPI(t, store.SQLite, testkit.Options{StrictWebhookURLs: true})
+	e := &env{api: api, token: api.Tenant(t, "acme")}
+	for _, host := range []string{"[::127.0.0.1]", "[::ffff:127.0.0.1]", "[::a9fe:a9fe]", "[64:ff9b::a00:1]", "[64:ff9b:1::808:808]", "[2002:7f00:1::]", "[2001:0:808:808::80ff:fffe]"} {
+		resp, body := e.do(t, http.MethodPost, "/v1/webhook-endpoints", `{"url":"https://`+host+`/hook"}`, nil)
+		wantProblem(t, 400, body, resp.StatusCode, "invalid_webhook_url")
+	}
+}
