@@ -1011,9 +1011,10 @@ type ClientInterface interface {
 	// GetOpenAPIYAML This contract, as YAML
 	//
 	// This document, exactly as the server was built with it, except that
-	// `servers` lists one server: the address the request reached (`https`
-	// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-	// otherwise, and the request's `Host`). Revalidate a copy with
+	// `servers` lists one server: the address the deployment publishes
+	// or, where it publishes none, the address the request reached
+	// (`https` when it came over TLS, `http` otherwise, and the request's
+	// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 	// `If-None-Match`.
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
@@ -1343,9 +1344,10 @@ func (c *Client) GetOpenAPIJSON(ctx context.Context, params *GetOpenAPIJSONParam
 // GetOpenAPIYAML This contract, as YAML
 //
 // This document, exactly as the server was built with it, except that
-// `servers` lists one server: the address the request reached (`https`
-// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-// otherwise, and the request's `Host`). Revalidate a copy with
+// `servers` lists one server: the address the deployment publishes
+// or, where it publishes none, the address the request reached
+// (`https` when it came over TLS, `http` otherwise, and the request's
+// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 // `If-None-Match`.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
@@ -2615,9 +2617,10 @@ type ClientWithResponsesInterface interface {
 	// GetOpenAPIYAMLWithResponse This contract, as YAML
 	//
 	// This document, exactly as the server was built with it, except that
-	// `servers` lists one server: the address the request reached (`https`
-	// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-	// otherwise, and the request's `Host`). Revalidate a copy with
+	// `servers` lists one server: the address the deployment publishes
+	// or, where it publishes none, the address the request reached
+	// (`https` when it came over TLS, `http` otherwise, and the request's
+	// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 	// `If-None-Match`.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4842,9 +4845,10 @@ func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, pa
 // GetOpenAPIYAMLWithResponse This contract, as YAML
 //
 // This document, exactly as the server was built with it, except that
-// `servers` lists one server: the address the request reached (`https`
-// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-// otherwise, and the request's `Host`). Revalidate a copy with
+// `servers` lists one server: the address the deployment publishes
+// or, where it publishes none, the address the request reached
+// (`https` when it came over TLS, `http` otherwise, and the request's
+// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 // `If-None-Match`.
 //
 // Returns a wrapper object for the known response body format(s).

@@ -46,10 +46,14 @@ type Deps struct {
 	Logger       *slog.Logger
 	MaxBatchRows int
 	MaxBodyBytes int64
+	// PublicURL, when set, is the server the published contract names
+	// (config.Config.PublicURL).
+	PublicURL string
 }
 
 type server struct {
 	log         *slog.Logger
+	publicURL   string
 	tenants     *tenants.Service
 	idempotency *idempotency.Service
 }
@@ -62,7 +66,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &server{log: d.Logger, tenants: d.Tenants, idempotency: d.Idempotency}
+	s := &server{log: d.Logger, publicURL: d.PublicURL, tenants: d.Tenants, idempotency: d.Idempotency}
 
 	doc, err := envelopeSpec(d.MaxBatchRows)
 	if err != nil {
@@ -121,7 +125,7 @@ func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err
 // never a name, an email or a date of birth.
 func (s *server) requestLog(c *gin.Context) {
 	start := time.Now()
-	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
+	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: s.serverURL(c.Request)}
 	ctx, statements := store.CountStatements(httpx.WithInfo(c.Request.Context(), info))
 	c.Request = c.Request.WithContext(ctx)
 	c.Writer = &requestIDWriter{ResponseWriter: c.Writer, id: info.RequestID}
@@ -160,13 +164,17 @@ func (s *server) requestLog(c *gin.Context) {
 	s.log.Log(c, level, "request", attrs...)
 }
 
-// serverURL is the address the client reached: https when the connection,
-// or the proxy in front that terminated it, says so, and the Host it asked
-// for.
-func serverURL(r *http.Request) string {
+// serverURL is the address the published contract names: the configured
+// public URL or, without one, the Host the client asked for on the
+// connection it used. X-Forwarded-* headers are not read: any client can
+// send them, and a shared cache would keep the copy they shaped for
+// everyone (a deployment behind a proxy sets ZEST_PUBLIC_URL).
+func (s *server) serverURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
 	scheme := "http"
-	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",") // the first proxy's view
-	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(proto), "https") {
+	if r.TLS != nil {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
