@@ -1749,7 +1749,8 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 }
 
 type UnauthorizedResponseHeaders struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -2159,6 +2160,7 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2275,6 +2277,7 @@ func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2408,6 +2411,7 @@ func (response ListInvestors401ApplicationProblemPlusJSONResponse) VisitListInve
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2529,6 +2533,7 @@ func (response ImportInvestors401ApplicationProblemPlusJSONResponse) VisitImport
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2714,6 +2719,7 @@ func (response GetInvestor401ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2829,6 +2835,7 @@ func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitL
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2950,6 +2957,7 @@ func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3110,6 +3118,7 @@ func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3226,6 +3235,7 @@ func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3365,6 +3375,7 @@ func (response RecoverWebhookDeliveries401ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3555,6 +3566,7 @@ func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4274,212 +4286,213 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts4lver4NNMVexdSpZkKbbl2tp1Lj3t6dw6dma+TpQ1IRKSEFOAAoCWlZSr9mn2wfZJvsIBQIIX",
-	"3RynL/v1/NET2yQIHByc+/nhayPiszlnhCnZGHxtTAmOiYB/PsXRlDzlTAme6J9jIiNB54py1hg0Qsab",
-	"kX4iHCCMIj5fohleohFB12SuAjRKFZqlUunfCHKDExpjRWI0ImMuCCI4mqJUklYjaJBbPJsnpDFouDEb",
-	"QUOQzykVJG4MlEhJ0JDRlMywnodazvWzUgnKJo27u6ChJ0mYuiBRKqhavuEJjZbVKf/AxYjGEqkpQXM8",
-	"IUhxlHAcI8yWakrZBI0FnwWICyQJ836teIAw42pKBOKCTigrTjsmY5wmqilFhB5JkowfnSI6m3g/oxgr",
-	"PDhFUi0T4v/+UcokHpMmZQll5NEpMhMuDMVHn0hkf8U4PDXCkjRTQbNfjAWekSZmEZGKC2l/vyMdn1/i",
-	"SZVsl1OCCFNULZHCE8THSE2pRJEh+qmhFVWIMhSej5uvOCPNl1hF01ATON97yyZF0g0bnw8vfry+PLuJ",
-	"O+9vruLJu0+XJy8mPw8bO879PCazOdczekvmCV7qt8oreSOIJEzpzYxRqMcMA7SYEgYsIYiccyYJooZF",
-	"NCFJnP9acYQZIlgklAik50akQguqpuZxPCMozKYRLZs/kWVYXK3+ZMNfB2HprDH4YP7wMahZ11vznfOa",
-	"5ZyhlNHPKUE0RmMuzLbYebXQzylXRO8LLHDJU9gxHCkk0/mcC1WcmiCfr9qdT/Ht4efjL91Zjz2eH4u2",
-	"6t70Fo+XxztuxluixPJsrIiozvqCRJzpU8jRAlPlBILQr1A2Kcyqs+6zM8roTJOvndGNMkUmRDTu9CTm",
-	"WJ8J5aRZKiQX9dwdMnKrzAOh4W+C5oLcUJ5KkBQt9HqOP6fkFMUcMa7QKKVJrAXFHAvNMSViRp2rl5fn",
-	"vUbQoPobn1Milo2gwfAM/mqmUlgLvn1B2ERNG4Nuux3otbmfO3Vc8ZzFc05ZLVvoFS3IaMr5NSL2uUcS",
-	"0bg4xwW5Orw+mnXnJ5974lh1bh4v+rftZfdLDz8euZnPsZrmEyf5V9duTL6Yx73Na/GOzE+kRmy/xNdE",
-	"Imw4JBM/7vxp6TmAHRtTIVXxXGJ0TZZIpEwGQ6YPvR6DElk6tfoh/dfsF24QQSJCb/T+yiHLBAGeYMrg",
-	"xHV7aMpTIVuoo/m52++juaBM4VFC0NnF0/NzFE2xwJHmwlM9BatRSKLHYXJBhERhr91GlIGcvKI5Na6u",
-	"tQAZssK29cft6Igc4+bhqBM3e/iINE+i7rjZjh+PjkkPd8aHfbd7Rpnn+1cSTis5sN8v79ocK0WEHvM/",
-	"PwyHt912czi8PXr+8V//2qjd0rHWAqAEVpw4rWrgrFnbQcunKU9itAfa94YInAQo4rMZbkqij7Ii8X4L",
-	"/XNKE70fQ6ZVUCoEyHO9cYaaWniHh+0eesUVesljOqYkDmG/eaoQRiMeL8s0XauE6inp67nGemH4gs6o",
-	"qlFG2gKR9EvRBOq362VGAoP4H7JGh3llhm+NLHTSw/zUqZeMjpNBMD7BsdUx+ier1fU/8Xye0Ajr6R7M",
-	"BR8lZPavn6Se+1c3XxhgpGlwyfkLLCZE/0KmsxkWS73VnKMZZksk+EI2gsYNTlJiPhPrWcGrV4rzqwRe",
-	"DhoxUZgmMOEba8pMsUSdfrsNg5wirNCMS4U67XYbYUEQjiIy16blPFfLQFMhuNACUv/r6iQ+vO7PjuYd",
-	"caj6N0e3J186o8O4Pz6agixTYqkPbWMwxonU0kxhlcrGoKfpqagCPnmip4sU58hN11J3qtRcDg4OYh7J",
-	"1hcilZaNatmK+OwApiEPykvV+2DPfFUA5hQ8QzOcjLmYkRhVj2+ZniuEiE9XffpKAyHD3Zm5voUsq9K3",
-	"Mzuc98WROll0loe4Hx2Rk0nn02HSZ9vT99xMH3nTR2b629N5FQk8ev/dMnFO5ZcZjf9+8frVGsIC/5eo",
-	"6ZSFlixa/Gj7wKxDD1alVG98fN2dnXw+Up2bw9v+l+NRO+rGvfHj6e6UstPdnTywEBAGuUT5qyDjxqDx",
-	"l4PcJTwwf5UHb4wAMK9U5bmjAZU5v54ixvWZRQss0VzwiEhJwAjxnEwreprGkKmbgX34IDeEYQ7GmYsJ",
-	"u6fUYly9EfyGSsqZ8RXKez7OvlDacEUYZspt9TwfxVrhBL3BQjEi0Nmb8+r+d0e9+PH4eNq+7s5688fi",
-	"WLUX3WUPP4427P9hvv8/eHPbfvPzFT3czit+TZimhWFI7fZTJVfTCNxrKpFM5Zyw+OEYoihFz9k7Se7J",
-	"GtS9W5ECRZlyRdlVKgta66zsF1JZkbZ68YomCRoRbQrmJwOB24Sw9pu046bXnBBFaqTtyadOcsj68yNx",
-	"YqXI0egk7owPSzLEmuYZC514IqQoZLX7bhazgzCpp8fDMNfZti72SoJqAWTMbS2BYs5IkcQh/NAEPzV8",
-	"CDa0jm8z83zXv5f5yDX8+5LKmTOf78HCM+/1TVycPVsQczWMq6mYShI73yqm4zHRBni2U3szoqY8DpD2",
-	"G/VB1zpxv4XeaW8HMbIATtNS0vy00lqrysZj0p50P/WS9TKy213N4N4678/i2SAPJ0GrDK0JjRNBcLw0",
-	"BDcU25beNXz/UDKWaS8QJ881ce4tXc0Ytaxp/3YF1C8IVoZSRm7nJNKWPvwZ8QgcwNjFurSIsGykLdj3",
-	"EB7wYl0FDjuarJKh6yRov2iEmdkiN9tdzLDCQh9IYhZoJIm4IQKNMU1SQVraIQaewCNudXSEUxPtjKmM",
-	"Eg4S8zNQMrS0ggiuR8KH4KFXXP3AUxbf327LXi+zD+Pqagx/9DjnFUfOl/SUst6WN0RIzs7jKnMcRn1S",
-	"zyAbTLRezh2vuEJuMtszRr6Eh+GJV3r/oikSRPJURCQPFBsL7QF31UVb6iM+EOVhWPtYo2UlUZAHc071",
-	"MRbEWI4mWlOcIqSlml5eat0sCzksL8Ox7h14Jo+8706LN3iZcBz7IZF7MLryXi8z+tx8oT5yUvFJyW1E",
-	"SCxRr3PSO2z30GhZa1OuYvmTeD3Tdzy/xC79njGS6rIe3kMtUASMSvqFIAivoT2MxmSBXtInmkdtgG3/",
-	"+/qxF0Tc0Ii8Y/gG08RQ+F78khZHKLOMNN+58h8rMY19BPJf2iIRWNBkibw3nP2cYEVElYPqfFpjt63X",
-	"qR4DWXKg4jS3Z6G6ZT4cE1mdGmGmvVoBSWytSWOs8AjLkn+huYuyWG8eiVFMErz8zb2MdwynasoF/ULi",
-	"extw4Opfase/3ogzISaIDJR5bESw0KRxUYMZlZKySZCHjQKUsmvGF0zbs4Lc8GtSo6E7eJWO3qChO9Ug",
-	"mpvo7lE08+bD8df9qfMQougds6YeiV+SmOJLoMc9hVE2VB2LeH++mulPXQHt1ykxF5z2Z6C/XGWN+tia",
-	"lkMb9Fg/Zw2PFAgmiOwEt+eRFWv8ThrNBtrCMnnC76m9spUYw4ynTInlU9jisgl4fvEaHXYeP252EE7m",
-	"U9zsosg8jzRPBCidz0GySki267dwUkxYnz1vBA19CrDSUkZyGA9G6zaCBkuTxFcvfsryrPn+49fuXU2y",
-	"Mmg8Iwm9IQLyLnPB50QoaphYDzCbm7qobBrdYG3hgd4oGI/EZ6rwYqPb7j5udjrN7tFl+2Rw2B60+61e",
-	"572/qBgr0lR0RmrWU5k4KdQAbJ/YrwzEyK06M2s9q0lU/tMVyOjnkCUKuI0pCdACErJzwmJbvHG/xbhT",
-	"mJfE2CEbQUOmkTbXiLZDtTtL4sZHnzH8v1fTr3mdwodiAYP9ZJDvc5kUxc3My3NMQZbPPPadlTy0DTe0",
-	"W92VzPD9Np+4UE5505fWEdNyg3GXXt/TE+KpClDEGSORfhwJMk6l1k1ZggHhOBZEygD9z3/9935rGw7Q",
-	"NiWLli+Lx6238byZbayXOlpM/nh5+QaZh0yEyFLOrgjCxGmSZHVg5SWX0vOHK5eSp9jXMJ3PD4W5+wRw",
-	"u1LHcc9vrCou8lkkCN6Syzrdw17/8faspo3bTarq3EZYnpppPNOv3AUNuiIYQPQiEI0DFJIbdRWiMU8S",
-	"vjCxAcwQh2orZOYAEQEU2pKmJo2hbgTMbnP6qPVms1XrMR9Pu9cns978SHTU4U3/9vhLewRZ1k91a1TW",
-	"1Fm3RqD8pdHhxR2mmeQJvI2wlFu5ic+srfO1gZPk9bgx+LDF9xt3wTo1VST1cy2aHJWWTnQHiCexNhyg",
-	"YEpTjioyk5uWXxZ1GdUaWAi89FSfndeKbX8k8xkpbgqBszOppljB8SNMn7DYnEpqfidIxIXNGO405epc",
-	"SxvoTdxTB9Wd++j27gWVNYfQnZStJue2s0LFKZYvuSCFg2xtVfvoiPOEYOZ0d17auEHIlletp5t/rzDY",
-	"Sq51ToFT0y622rKMX1TNlb/WnL0fCU7UtErNqknAr4uj8+uNGt8OUrec85m2zp3kkl4RFI5jaizQN96M",
-	"7B4UJ5mVKdVzvOALqHSl8K2gWLzk1SuhPYxiMk/4cqYl4wwvkSQKYaSlojDhqf2t+d6t6ZzNUy2HbpsT",
-	"3vS0lBjjiHy900SY4dtzM6SeEuha9/OGM5OvfCviSqhVK++xgN/XEO81g4LsNFFAJpmOZlRpb0zwRYAo",
-	"ywinJYLYmjJv+cJOpebgZfVAG6gLS7uwD5fJ4laUD7eaPBf5B4urf8sXxj2SWiEaHtZrLAl+kyJ8fktl",
-	"yUlpbzKa3HH0X+psesna3ju8U6JNLgSKU/fN+iqpLA/V2DzGgXw9fkskjQmLNqpw30W9C3Ywmnaylsjr",
-	"8RMqjEjLR+2cHPeb7V6z0y2PVWuWz6xtkA+AExqR/7A/tyI+88cxz9cMBEr+FRSR+oOd6cHqnr9eRj8k",
-	"eFJzJEEuZCVOP/3yVDOm6aIR5IaSRWvImii0u3LFuLoSVF5fQeluOMj+4u1X6OIWnEG69pFE+pWmwIqy",
-	"CUqoVKVa3Q8fvZPu9EL9J2v6Kapn/noZvcQMT0j8ZFnnBXEtfmxt4E+/PG2hs2SBlxKFc1PiFQJB8mJV",
-	"I+hJjNRU8HRis42uDsy5tubdojJzv6x1jeq28IX2tJLaTbdjZXog3hhqqrxwFzT8HOmmAd77z5bPfWGg",
-	"utkFGf/m7Ootu3iqgrqDX9pJj4/9Y75OvviuyypdnjcD2S4Rp9fnSSpR6E8hrMrrMq/dlx0eZner5lWt",
-	"BbfGcHsw/qhjiCw6U2KeAhG32M9/GrexfkshdMrH2uUMy6ZqmLkp1Z38BpdY6w2p8Gy+JtBm3OOyy/Ow",
-	"Xv23ebwuGp4tZo2zW7RGN5nXVTPQbUyAsETaSxtTEygwfZzAOo8kSOfKRn2ziVBS59Wg9vHjdgdFOCEs",
-	"xgLpxwMU/vLLL780X75sPnsWBmhE1IIQhjon7Xaz3Wm2O6bZiMe41Az565gIhU6f3iaToVJOEplqinIz",
-	"QMWyWN/S5kfn/3M4vG1DR1Hnh+Hw9uiHj//y101qcOdp5dry4Sf2EAJ5C5G4g45cdw4fIHaR2eTrwxcl",
-	"gStSYuI5rpcamrBN6K+4W1uGO8oNVVJqERFGtpMTDFMc57kL/T0b7eVG0mrymQ7PzSHqb4yevJ4Tdvbm",
-	"/BmP0pkN4VbK9+wz6LDVRrF9EO25ZKOck6jF54ThOZUtLiYHHMuDm8NWu3W4X5V9lI15vdo7e3P+SCLI",
-	"dQZaokrKGcgk79FWo2YN9uP1o7rJuwGtieTWUTyOMOn6s6SmK4IpenGQ2ZSBFv/6ydpZmiqNVYOwrIwD",
-	"go3w77gy0+wYVEZfGxRxBAoM9d1yKvxQjMlAHvstXrwkUuIJ6J03dSKluppc/fEFy/vAc6V5alvZoYvr",
-	"E6cMSqGdSipqULmUisyAEbS5Frj28gVVU2oezosGPaUTzUiTspvm0WGvU5Svne7xBvkqKyJ2798HdYK3",
-	"/uH9f68VyC5zXnfG3v7wFJ30+kfI1i8gU3MgLcxCnQ1Rl1o6s0QN0AxHU8pIU8saILN+4RSNBGbRVAsa",
-	"qoxn7PdehWiv127vm87lFZ1jhZdsvKv6HpSGZ73uKObEDDQzzYpeoYCR3mbYUjtiNuwMevEhajnFZs/t",
-	"aTFtlhJRBmfIle4XJukkrzfHTBqbpJpCVMrU2W/WNS6MYfM8V6lICgOVW9rRu7cvHNEwQ3gkeZIqgkIQ",
-	"lyH8WYs1NE9HCY1cRrL4sXK3dWHmlbp82ydpP7pNm2ThY1DWA5/ouA28X70PjJrlWmHEQzvi6t60ctsV",
-	"DJKVG8Mgvf0BYqWCYejXcr8EkQsvmsYDiLhgk7qDEfp2GtCPkLGiLYQxG27etJSpbSCCkU72B9DzX+6m",
-	"WtP+I1LGIF8oVjb5wFcrZab6g51D/1DVF4ia1+sLe2CMfs2Brpbk1K/ddZbogbrdlTy4ugmnrhfEMaDf",
-	"bRCivT4wOV7TL7C2EwAGram0hJEdHTfVSrptMrWkpY78cg1hNcyaJU/LPjRWaAHus+Bs4jFOBoxyrhAj",
-	"MDXOFKZMetmFOQQacAKzLKq5b6vPq6+72ITq4sAuCv0uTB/KhE8mjgmyXg4P9KXYt+Glxjc1IFcm6lXM",
-	"rbboK8gZkMEydTmIjpHUO2JwM/La4Y3Wfh6iWl/WoRVuYURT5llJYNjqvhpVPtXiySZscgQYYx/ocYpE",
-	"XFE4Wg2ulL/z7u25sTppTJiiY0rkhk/tXIzqOfypoBvzo1kgR0GhdRZ1s+crMNZPzq4+P9R5OW9JxG+I",
-	"uF8yVVIboCnS7eeUpKa7y6SJvLoPvVcQLctDZQgrsIlsCTbVjs6MrAigPb5stwftXTI85fwyTHktJVZl",
-	"Pj/rZdUIgB/5woBmVFe7IIIg8545TUW0pO5O2bhsBrWz54usyW8bc7iJQjd26BS3/gGNKUnigqw0/rdA",
-	"owSz68yWmWEFL0KpcAFHQD9rj6SR6do4hqMCtomyofncFLSGPIwMOp6ziTe20+1abFrcFJSAg2Je4am6",
-	"4uMrgdmEhAMUenEVMDYsYJUXzoMMkGHQVKWCODsBFMEVUCAcZBOdYqmtUkNUE8U0lnluMMVkTJkdJk6N",
-	"+UDsEGElNBQiPJ8TLGQGTkY9iQyWvkvNsXFCI2VHgngSGhFNH2ngzUxcpu4TdgesA4jeEskTQEbSH1vy",
-	"VFj30a09Nwo05ZXATFKtBIxZ0JQ0JrmtIYhRwY5G1hyweYmMabMTGjTcvjaChr9fjaBRILuWZI5+IMwM",
-	"AeCxvEGkkPDIP1GNi+oR66MK47EpVzX8boxmv6rQrVUbHRERzMj9xZQnZsFFPMFCtmtj5eTMhg1qFM40",
-	"nWGWe6bkdp5gBqaoZweRaKoZL7eC4JzIlXPKavHzMPd9DAfOkqWhj9t+SPpquqQsmurthHIPbUI6W2Ib",
-	"u6FcdGAUmGMHR6yNiiyrFKlIwKxkdkOliRGgq+LDtQnGR7L+fHu7UypXzUQK0175HgfkCCcLbQXl/vqA",
-	"zQ7F2RtWfGEe/JVygyu27WKF1RhmiT2Af7QlKFcEalBCFGEhlij0Jx6eotAoYfNnrYKNQxQWJVSlsMWO",
-	"uqJgfU1O1aYrHb7ftxT67lCz4tPJH/WN4HHqarwBCk9swy8xlVC9+ZZg2xtUW1yeh3IAp8C+dIrCCWck",
-	"dKWfEiI5rlgbhb1OG/1NP7BVVfnKCmQfGDFA4YJsqELeDTxxzREqMaUtdA2zGckMddAYtqcodKQJEWdE",
-	"oj1JSP5LQ+Rw30JT+nUmduxGviNFPsz/XplvKkqpReeIaO6ULS1CWvaPB/rIbDSUoUZaj1pkN9/lKHLN",
-	"prqN0kkxafYdHY4S45e1J9PO9JgLY99op14QCLZEgKdQk3ME/COFRxJkTEIZQSNB8HVJmdafKy9wDjgT",
-	"9anI9rH+zxP9n6f6P8835yftZlZC4VvHTGGxgoDTihMZIMbRWOBJNa+zmU1K7mkhG9s73sRGeilbcMMD",
-	"5DjLknhjDfmq+ofSQP+kanpBIkHU9qX/1blUiqWzEWu6lumEacvKPKOF3VSS6MrowRGW5HFPm/eHXSQw",
-	"i/nMAgSgiynEsTIzzRgWJn5fEocw4MvxTz+fiOO//fTLZ3G5+PTuzbPj8xdv3p/z7gv8Al8sen9ftl++",
-	"P4yOzyf/ttmxNguqr8F/X7Iuimu2lYQ26VWTFAtQOJdsk8BHr8A6FiSV5fXqt49ue9efu7Mvo5OoEx+T",
-	"w3F/8nja/sQahYOrn/zQbp7g5pdVYKnSwpZf6M22kJoQZzxL64pOzlyM/+zNuYlABUjanYpsOA6gb/J0",
-	"KTKS1MIUA1OBxQxfKTa1mmZTlzq2iNGgCUy1ibPH5H8Ug1E5Uil82z7lYpCN2gZWeNKDykMJUdK9Kk2g",
-	"TKQMSk1Nvp4KBI6jKbsbMq/ukqFRmlwjA/KrnSyaQMxolgWYh+wvf0FPOdNaVVNFO6qaxPpH7R9qfast",
-	"wIObTlhMPIRntmceyDlAT0wYeJi224cRbAH8k2irECFojJcATWpzXXMi3KbthVGi/eArGof7mu1KWwXu",
-	"s+nbyWoNnemJUZg36rpsVB7zDRyGsZ5EHrc35W3wY1DFAi+AJOlvuy8k5IZYZCOzllV5U/21vXBVY3i4",
-	"n8O3kVtFGJQGzMhsBMjH2jkLg+KEwTrPnLOwhZ5kmVT7vPVb9S8gcBkiLmAMM6Wwhd7ZIDyk313vYthr",
-	"95CX8dIfSguN3mrKY1hQ2Gv3UU2OKyiEVowqM2TjC0synqqIz0xoMnzz+uISHdx0DjJODYGYgthvQg8I",
-	"X+hhMXy4226j1z+F2e4PtBdH2SQhaISNP2xWP4akNWSbsgiPYRz4apglbEGwGYNodU5zz2Uz9STWYFgj",
-	"jN69O3+mFQFGE85jFE05jch+C106DG49xAoYbqA5BRs3B9u/JnNVgNM+dWjfeqQKVHdQzHSBEuPxEu1p",
-	"xYm1j4AlxAgDJDmMMKWKyDmOCDys5wJdIw7MfQbiet+ZYk7yFOC+gUe1XoSJ6n8EVjbkFw803c0DA2Tv",
-	"FtCfM5EM6TDZQET8RJbmUMmIzwmglRWDa6kEqC4PLq8C/qbHyRHEu120MqFormjQA1KXhDFd21ZWFIHT",
-	"s1yq9AHKT9DKXG22UzUJ132IFBqwaUNWvWpNdL3pAz1yJwz0/x0aMeBmYS+N0MLCyqC9sNduw7OdQ/N/",
-	"/XAfXj2xlA77t7dhPpHFlNoCiGuDuilIQjD0KUtuJ2NzkLBar1QCBoH4OvJgKKdcEgehgGKqJQaNmwts",
-	"Bk+Zpa22JVCJKK7vC6MZZakiLQT0yTjebjWF/ooJV4qYgqwRmeIbAiIJS8Rsj8UrskDax7OBOrSnpYLx",
-	"o4iE+PZckXg/sHlDLTRlAGp0nOAJHEI9YiYVMlbPbUp3mQuOYxIjDuVSdEZOkVFfUpscaQLDKJ5o7UXc",
-	"bNSULN3R0lLYhEoSGhFmYFWtoaC9M0GJwmJ5iiwS3UR/iRmDDJyugjWBJ4IQKJ6zPs3a9JiX8WuUTY1G",
-	"0LBlao1Bo9Nqt9qF8rasPC2rRoMv6H9M6qzsM3ufjOapublkROa3pGjZifYuFngyIQK9O983cgEzc3WK",
-	"5S85ZCAGqLQx8pYR5wa1jyq4qkYPqHXLWPCZ/+wAhOqYJppXUqaFWwhTPrD69G/PL9GBXV/LAoPoV+zV",
-	"OU13d07TXJ4zZGN7WQ5mS1S4+QZ2MzNYAHVlQtQzTZ7inRsrfJr8kQP/moC7jyVc+m67XQKfUeRWHUzV",
-	"rBSZMGbY/3n2+unlL2+eI/2AMcfMH/TPKMFs8m/DBmHDRuFvBMf+z8Au5hcV4zRz/c2jB96z//Nf/732",
-	"DoBa69dVnT4UtN2Kndw4TO3dSb8WVN5hu7fqjYwZDnxsQd9hMt1gOYo74HHiSNEbUtwx7eJAS9uHxuvM",
-	"0m581GOZQ/IVS0nU3ZrzbX6Cq6HUMiFITgmx7ermbOlxQnNGA1OTZyWezZwNmeRjtQCvAEzI2ZqTdKan",
-	"Uz1OVSbSJ/6RBFzFU++o6p8z7d1r94reqzSSqJnS5ihlcUJan2T9hS/YzmOHu3++y6GPZLG/tdHK1/B1",
-	"zJlqjvGMJsuBxEw2JRF0fLfhVg4Y9xO+wYakxeGtrH53/gTos/c1Fclg2CgI0GEjiPnsisaDYeMv+XSG",
-	"jcDaLly8E8mApUlyt7/NZOYJpqX4+9lcH3L0wnBSgP5hS6u7rTa6l9DR/PKn0NlZ6ASNnnnnVwKshWJL",
-	"vVfI6HJj3zwYYufvF6a2hj+/AZtshZ44M6R1LZz30RpTwKz4slphWNmrvfnM18p8BypROocEfFbxoXhq",
-	"nZUMS7JOOVisjI1Ss1xzWmZK0xCZsaPjDP37HTbUzmaVgVNY7ffe1Bf0hjD9OX0W1+6dL8RXbuClCzhk",
-	"bThYlqzoJZ4lYVC+ncA2n0CkaMhsHX/dVtp2GXuDy3c1nDdxg3NSSpc3QcHrhEJRdbmbx78jx0WLH8rZ",
-	"8lt4aq2e2v4dKv3JFd1DvV2lePXdxx0Yvdy7tYLjHR3/cIjVD2qGX/p+b+CCcducSH2i1pxIb4cDRG5x",
-	"pJKlHt6rNl9gCXczKlcZHdhwCDDLkGXHE7AlpNcNZkribMLTsHqOxwPpUDnVzrWNogsofct+D9U3QWWI",
-	"/B5BvavxkO25TKtLqEVaaEB45fLFRWASsaGx4hdUm3zuXkI71CM5ZOGPXKrwFIX/t/kDFwssYhI3/8WF",
-	"cm3mYcK4gBvz3pYvYAXSDFkJgn29lPrl7OWLX1NKOU74U0r9KaV+LSlleXyllILCrm1NPluc54w5E37G",
-	"0dS0DPbbh/kZrzX03hIcU23P/DFsvbzZByl8TZASeDym0UMhU/fbh5t3vgZJfx0DZBTebDHedA5MLdbK",
-	"zX8B2iTP4TyStnqrCLYI6cM5nhAZoIReE2tRFvKDLfQDTSB/Aekl6C2rsohWX8/NnDaEiV6zZOl6JFw/",
-	"keszqbtp1HaEbMcVBYSQjQrB3IS6xYO2jf4BTNs5Lt2gYWqAPhQKKTcAqriyoSJ+j4fQU1PfWymyzY5d",
-	"XvxZrJFdX1RiSxm3hjatAC9qWmbQDDYg4KMpQJxqe3GQo2DWXt0G6ZCsN+ehxEDPbP96MeDdZwuvdDa/",
-	"UrgUAV7aQtzkVzCCgNpiZsXbs75VrHmer1SW0J4QsyVjFRF28BX+/zxeHe1+S1TqOhTg4cBH262ithoj",
-	"ldSCzdYqNwN9ukV4O8cJxtL0EFJWQALeEfe37k5zQ42Hu9D822WWuaQ8Ltq5zxwSuYMukXCPvqOzb+nm",
-	"gMAfSgDk9ajjbf2/940iqPjGEmfbBaHlRgG8u9ctYnL324da4m+aR791ePyg8zhsF+fRbbf13vzhxL4P",
-	"qvzB39xu6a6BFRcM3IuopSsBDHGzteSA+5qi36iXdtQ5FjV7hR0Kp/l/v7rpbekJmcTDb6yf/kagK9PI",
-	"clf/VUDcXq2zCvDK21re2UurjG9Tq2ZqwKgcMlMpPPBgPC13uuodiBZBCbXCULZnGi61KIbq0iGzRn1W",
-	"mAg/Z5d46v+2EABUhbnRFaIRjq4RlkO2CbMqtKYbNKCC9VZFsBqyIfsn+Aw1HWTwqF0EhZpACKChhPPr",
-	"dG66XHGIpjyJ5ZApC5RUvjgRG2UMiCCumq3WNcmAnzdpeWNrmCJzv0TbfNEF+QzyR3VZ6/va6ryb2nay",
-	"OkVfA120e677N3R4/HQXWONAUID3URyqiHyTIfeKagATzc07GxTn+xICXQnN0JWP1yIU5niDGXpgDkOs",
-	"vfaVKjiHBPQA/rbRyzspYd91Mrah7zk1os7Vy8vz3i6qrIDFt9aDymTSn07Ud3eiuAB5iNJ5TnZPPeVC",
-	"7eNd0JhzWaOOTBuaSSwY/kJ7INegd0otLUyFkaUgbUHsvTk/z6v3w72sRyBAFWbeD9EMz+eUTfYzbTrH",
-	"gLUwT7AaczFD76TWSWMujKMGV23zhfHTXFkQyANehNkvgesPGejIAQotqv0H+jHMq4IzGulfg/p569Wh",
-	"DgzkgO25Hdgbv3P5jjMtewqwO3oDTKJDawQCpaXFbtwWOqvF6XXIYGMqiAEod1BNpR7fgX/zbaacpzaF",
-	"VKdfoJ8DWhes7izOyIR1zXyBuO7ibSqR62Dfw6aueZ5gk3rxSrm1UpKa7QwUQ1YNkM4hX+MrxH2Yyyte",
-	"XK2FzzA9yjnERIa1ZtHITxG0jIKr1IIeClcDbH/nt1v8QG+zgUw7jQVnAKoOmalyN/Xp0HoABoWBRZd4",
-	"TAYZfpwygCXOmNJKB0yeIat0X5ey6KV9f6sHxIKgmGRwDvGQjZa1tk4Fr/AU4boHh0yQuZkaZdBXpI9D",
-	"tqTssjzTWLVnyuRzEKZ9Q0MT9wAz0Pujbc8wMdwcwgNY2Gx21q4wZBGWWjlJwiRV9IYky31Dvq2xOYzJ",
-	"Zlab9ahkyQeQAwVkEFhk4PWQCL4YMjPbDCUkO9IiTYhEeyBLbihPTF2+eRksN+jo4Iv9gcVXK88wQCEs",
-	"Wv8j0/b6B6e/c34soK2YVhkTljmF4nmLIRNqjzTMUGQsssvY9SOZhWSANHBKLsBsc0XqhpiAcVgLuKDN",
-	"JEFnAD8z1kPKVAjtTcG1+nlDiQWDgZp3/VI0JdG1FQZ6MAe0V/3GIL8MpnvstdgEBm0v+1pNBwurbT3e",
-	"czA6gQd7s28+b6hvMXBonCWp+TibRbffqx8NtqU8YP0u5mvqttvF0fIB9AL1mOuWYL/iM4NBFcJJEWwb",
-	"LQSFbgkfc9u0pLmh1iNwo70i4M9+4RYL/66KQdYwcWoSfLbSX6tVlN9vCb0a2RWXMZT75pdb+ktEZ3Y3",
-	"4DE48O9tih9V7sHIlQPAStk2nciaGwXXyR4lHFvjYtWVHFlHCCw5b5aHr+hvgmDMdIEFKdKHLFc0UEqA",
-	"ymBHpxnY0hrgJgwjGKcSllyAbwoKEtTSDCTSGbzn/zXTXrbxyggl57tn2ENDthZ8yKLPYGVWa2Jc0pll",
-	"zPbsgbNuLQ+YzuWCI8piArCaTKEELzUrzwVXJLL9VlACorWmtMpRiwqjMofM12moXqUFtplJpuMxjayR",
-	"A/2uRsPLIdsTBFqQUCSwnOqdg7+4ThFiQhem88TqY5jJGqW8f2oNxpq2wRm+ho5UG6t2FmMwZGo5pxFO",
-	"Euio9osrTRdjExB9TD+y6ajKuo+01ZJwGCSDwMgCAMT2n/jtSnvZTmiZompWUBefoMWrqXYva8lp8RNZ",
-	"Wp8dVv+Ex8udY/222vQJlMkUS1sWvGAzy2I5SxYZW+u2P6BPfk9n+y5YMb+/v6ybX7vZ7jbbj735jfho",
-	"zeye8FFxbi+xSMhyi6l1dyuvWXFf3F0RuUALoLtvr8jM7+fK+eEJV1N7aLNkQsYP2U1qH77+OomJr1vQ",
-	"d9vPdBcnQvWXo8ObY9aZPY56t0df2p/n13C4vGvZSjeetb2LzLr5/WRt2JIZvS0T8MwRLkDYoSuChEOZ",
-	"BNb0/Y3JmsGL2SaBDJDO4s+V4OEy9LfNEG3lloC7YLc9tASum6SPsufmWRdrzWdb+WvmkNeiGVJpPTNo",
-	"dm3v3285nbrlbM1jnZzHuvbYm4bvakliDr3oYd8+CGNVEMa+67Hd5mv3PL1dj7Lt4um9v0w2dzvWJwfN",
-	"dmgrw0AjaJ8SfFoHoafdWABSMRAOpYhrTaP/ptBr/kr2xrcUQP6eE5InW4RuC4bTOXsn4aqLXmeLr70x",
-	"mO2XnL/AYmLf62+ztAzf4yWJKTa1akGj1+3uOuGXFk/htw5VG57Pgm9+jmBFsLqcTD346p/i7QqBcu9S",
-	"usAGOrMxqUrm1cRFLcQJlmXklbx6H4ogAYfegqaz+nLY7MKhLYqGaJzHZEfLWgyWndCcaoqGSnfS/W4q",
-	"h7QzP6lYPcyLuoPHZa1xBxPqQg1Fg7Lepfj5npnA+1n1XhZwzSWf22QHd3AKdtRxuyf9VumnLLPxZ/3K",
-	"77B+heYiaI2MdbWJGZrnLoUr5StuSgUsLWRwA2UGokNZlKT2eshqEUYJNfAhWgnY/Yqp3zfK/F6PgFkG",
-	"jjV1Z3SbirXMYs1BTYvdNasQKXeKAdTBTK4qRXNkf7jj/P9HFr5yCuorxPIMfISTZISj68KF/E/zCMrX",
-	"v7q7X0Y8Xv7lIBUJ2Dz1GfwL7a5Bxg9i9sIlCB10pOK21NkymlcGLemEGYPHDDkisW3gd/Nu7VL1fJon",
-	"RDmzHwWft4We5TFje8PYPQqhDZ/lVk1eV70r5EdxDe8YvbXlyXnLiasHR2/JJxIp/1YLU5Q0xQz1LTyW",
-	"1HKvdDfq0Un/6KirddqG6fuX0n7DKl4zSJyqBUeQeWtKondOM0N40wkMCpBFT/3x5dnT5sWPZ93+Y4sE",
-	"CbyAVSrKOPo3neCnPn8//vLqpP/+5N0/0s5zOf55Nv7Hq5+n7Pp9d/7phJ+8evbq4MeD+Xnv3zYtNvvM",
-	"Tov9ppA1sGeNGvjNK6W9q5U3lHY/QDHyimumt48Gl7sHl6h7e+tuNMKR9ocSEk+Ia0Z2d1GD51szwjOj",
-	"O2UBWf0UkJpTAW6ad+Qg/+Qq8lslKVxHloqKe0smVELSFgNsNBSumqRNbRuck5bYCFcowR0yi8zpEE5V",
-	"EZndAReHBgwYIMvgurcMmHjIoBV7DzPoixBcAd/uA8QfuKn6FcYXAKZWuCYIEmOMLxBnQ2ZqS1yHheKm",
-	"1qViVRmClNGYf9MEEvFuCsgP5Ba21pbW0b1tIwvIvtWB6Nw/PZL7q7+9CWoxuO8Hh31/A/beW+RBkW8w",
-	"YoP8pjmzyj9jo3/GRn+HsVGnlRCuuBFr+0wqbvvB17xf6s6I1ISoGuF6ofhcIpwkvnq1eL65FoYiXQvC",
-	"W1LDMyyutTqC9EempqTCS1uDU3XuzVyqaqgkVXs1RgK8Gf/BXNI/VLjIkHhrBgy26MEtCGGeqpIcrkTL",
-	"N3LGrnGf7PqYYkuq/a2ttKpc1eNu6ilElb+Plm5MzHd2CxVly/r+qnaTgv3zRH7nAO7Wx3E3W/553lUL",
-	"N5NsViYHwlwMapq17v2tVQ0ocFmqtKD1phliBrdUq9yJdKj8Y0Hk1EKga76N08SAWA2Z54X5em2KldVU",
-	"wYarV4cshLtRoeTdNIxM3cWm3jWmdV6WJZDdlWd+p+hv6GjBan4h2rqI8bIIqWPura2/VnYHmVG6PHcr",
-	"16m74zLyW2e9UhT3y073PrNdV3NRvcMW11xh+6cn8X2k7p+ux6/pemgxWuH3b3A7DiCcRZr53V7fQV+c",
-	"Swn6AiqNzZds15cxQKlCe3m8DU2JIPst9IO9UQta1Lu9ITO3WJSOuc2HgLYZcdvgpb/jQA3ngtxQnsoh",
-	"c3eTuZs5nK0nzT0JCwqlW9b8Tbi9HiWLitZpESBeyQyz0Y4HUSTfhvECs/udR7Cedn/4h3zy8/lUyOjp",
-	"NPn5/OU//nXUlxe/yDkfHfFnv/eoVR60ypn7d6hu/hfqjj+wGIeDCQAZ1USEdOKjTqQXsQaLl/h9+Ai1",
-	"sCvxQvOTvBUqaFC9oCLhEU4cDqODKTHtUTN8TZBIWVgYe3Bw0OketdqtdqszOG4ft0Gs2YVV5mcSeM2Z",
-	"Se/lBWWcjTgWENfyr96j5o7xPF+Zl8pUJ2/uoCMMmq3qGrxNQtzBjhVuon8kXWZpyCqFA+D+2Ly5azWr",
-	"vZKt2to1yEoUOXMZ+fp6AAf5Ym4Gw6ymuZmL/B5paLFnXNin82u1XIsYNJXlTo+9oxJ9uFCYxVjEWS3B",
-	"xz3HIovFoiXtnxeu0iDis4P9wZBhdx+cpRs04ZkF7Rl0yQCFWepU/wBQMN69fVZwDZmPvGZgDXKANgNw",
-	"oHmwWKtw6vdsm1qF/cAbKv8y2qsWDmRZSttsHVby3iHaC286QZjZFNWUPHTwhl/zyd+1vlY+f9f6OuLx",
-	"8i5E12Tpjk4+XjMmEY81l82xUG5ymaJxhpO5Ac3er2rtpPyOL9OQ6IydLFsZ+HaTuYa8ruogrygINLsN",
-	"meZHq9QMoNF4TCOKE1RhFZTQkcAwvv7MeOkuoBkyl3i2mVjbO99pZ/sAN/1BN6SULfTaodYWstJDZoAQ",
-	"oBUQKPeJKgVBwBGOrvl4HCA80qZb340b5MUeATpsD1n2Q9eQSz9g/wHtl4anOm1LTDg+MKSaCkJQjJcS",
-	"IPdxkgSFG+BMzrgQZkd7cCaGbPtwTWicVlm18IcM/Fjo5y1cfmeuUu51T7QA6LcPHY2pRFPOeGpqqL0b",
-	"zYcsrkvit9BbElNBIq/yz91c60sLKOjFCiUES5NlH3g2MhjSWAh6Q7yKG/3UkO2Vzqh/0PczeEfmfR+A",
-	"QfT8w789t3Q0TzhkdVsjBfJB71VJM+hpO4MOvXv7QpqOpVTml1Hrr8Iv9ffMgxgAq+aap4Ihmwt6gxUJ",
-	"UELZddMoQC5QlPA0bs6IwlqQuVZ3Ik9NIRJAc5gm/cWUMIOckB1k4GOTQ3LNYXCpXybUIs4Yiewacv2W",
-	"GQJV9ZbdTGEUZAF1WGZ3E2vNDcghbCywVCKN9FF3+O/+TXKZUes313oXk186LAJNNwtp7uBJCAH0ALiz",
-	"1tPOHuLx3ce7/xcAAP//",
+	"7H37cts4lver4NNMVewdSpZkKbblmtp1btOezq0TZ/rrRFkTIiEJMQUoAGhZSblqn2YfbJ/kKxwAJHjR",
+	"zXH6sl/PHz2xTYLAwcG5nx++NiI+m3NGmJKNwdfGlOCYCPjnYxxNyWPOlOCJ/jkmMhJ0rihnjUEjZLwZ",
+	"6SfCAcIo4vMlmuElGhF0ReYqQKNUoVkqlf6NINc4oTFWJEYjMuaCIIKjKUolaTWCBrnBs3lCGoOGG7MR",
+	"NAT5nFJB4sZAiZQEDRlNyQzreajlXD8rlaBs0ri9DRp6koSptyRKBVXL1zyh0bI65WdcjGgskZoSNMcT",
+	"ghRHCccxwmypppRN0FjwWYC4QJIw79eKBwgzrqZEIC7ohLLitGMyxmmimlJE6IEkyfjBKaKzifczirHC",
+	"g1Mk1TIh/u8fpEziMWlSllBGHpwiM+HCUHz0iUT2V4zDUyMsSTMVNPvFWOAZaWIWEam4kPb3O9Lx6QWe",
+	"VMl2MSWIMEXVEik8QXyM1JRKFBminxpaUYUoQ+H5uPmSM9J8gVU0DTWB8723bFIk3bDx+fDtD1cXZ9dx",
+	"5/31ZTx59+ni5Pnkp2Fjx7mfx2Q253pGb8g8wUv9VnklrwWRhCm9mTEK9ZhhgBZTwoAlBJFzziRB1LCI",
+	"JiSJ818rjjBDBIuEEoH03IhUaEHV1DyOZwSF2TSiZfNHsgyLq9WfbPjrICydNQYfzB8+BjXremO+c16z",
+	"nDOUMvo5JYjGaMyF2RY7rxb6KeWK6H2BBS55CjuGI4VkOp9zoYpTE+TzZbvzKb45/Hz8pTvrsYfzY9FW",
+	"3eve4uHyeMfNeEOUWJ6NFRHVWb8lEWf6FHK0wFQ5gSD0K5RNCrPqrPvsjDI60+RrZ3SjTJEJETCHn3/+",
+	"+SxVU825EVaknq+jKU4SwiZEs/WbZ4/Rw6N+e4DCRwQLIkKfOcx2R1gISmLE+JCFenwu6BesRwyRkZ2B",
+	"exsRIbj4+7BBGRyBS8WvCBs27Kg0G2yozypSU6zQAusdHKeSxK0hK2zQ+kF32qDboDHHWmAoJ+pTIbmo",
+	"J1HIyI0yD4Tm8BM0F+Sa8lSCGG2hV3P8OSWnKOaIcYVGKU1iLUXnWOjjVOK0qHP54uK81wgaVH/jc0rE",
+	"shE0GJ7BX81UChuNb54TNlHTxqDbbgd6493Pnboj85TFc05Z7ZnRK1qQ0ZTzK0Tscw8konFxjgtyeXh1",
+	"NOvOTz73xLHqXD9c9G/ay+6XHn44cjOfYzXNJ07yr67l2nwxD3ub1+LJkx9JjU57ga+IRNgcn0w2O27V",
+	"qmUAOzamQqqi0MLoiiyRSJkMhkxLRD0GJbIk0vRD+q/ZL9wggkSEXuv9lUOWSUk8wZSBOOr20JSnQrZQ",
+	"Rx/2br+P5oIyhUcJQWdvH5+f6+MncKS58FRPwapbkuhxmFwQIVHYa7eRY3aaU+PySkvX0hnpj9vRETnG",
+	"zcNRJ2728BFpnkTdcbMdPxwdkx7ujA/7bvfMac33ryS5V3Jgv1/etTlWigg95n9+GA5vuu3mcHhz9PTj",
+	"3/7aqN3SsVaRoCFXnDith+GsWcNKC+8pT2K0B6bJNRE4CVDEZzPclEQfZUXi/Rb6eUoTvR9DpvVzKgQo",
+	"O71xhppas4WH7R56yRV6wWM6piQOYb95qhBGIx4vyzRdq6HrKekbAY31muI5nVFVo6m1eSbpl6J92G/X",
+	"y4wEBvE/ZC0y88oM3xhF4aSH+alTozZu9dE1nAyC8RGOrQLWP1mTR/8Tz+eJ1iuUs4O54KOEzP72Seq5",
+	"f3XzhQFGmgYXnD/HYgI6SKazGRZLvdWcoxlmSyT4QjaCxjVOUmI+E+tZwauXivPLBF4OGjFRmCYw4Wtr",
+	"502xRJ1+uw2DnCKs0IxLhTrtdhthQRCOIjLXdvc8t1mAplqNaAGp/3V5Eh9e9WdH8444VP3ro5uTL53R",
+	"YdwfH01Blimx1Ie2MRjjRGppprBKZWPQ0/RUVBn9pKeLFOfITddSd6rUXA4ODmIeydYXIpWWjWrZivjs",
+	"AKYhD8pL1ftgz3xVAOYUPEMznIy5mJEYVY9vmZ4rhIhPV336SgNZrZ75MlvIsip9O7PDeV8cqZNFZ3mI",
+	"+9EROZl0Ph0mfbY9fc/N9JE3fWSmvz2dV5HAo/c/LRPnVH6R0fifb1+9XENY4P8SNZ2y0JJFix9tH5h1",
+	"6MGqlOqNj6+6s5PPR6pzfXjT/3I8akfduDd+ON2dUna6u5MHFgLCIJcofxVk3Bg0/nKQ+8sH5q/y4LUR",
+	"AOaVqjx3NKAy59dTxLg+s2DxzQWPiNQ2XyPwPXAreprGkKmbgX34IPcSYA7G040Ju6PUYly9FvyaSsqZ",
+	"caTKez7OvlDacEUYZspt9TwfxbooBL3GQjEi0Nnr8+r+d0e9+OH4eNq+6s5684fiWLUX3WUPP4w27P9h",
+	"vv/PvLltv/n5iu5v58E417QwDDlKlbaWVtMIYg9UIpnKOWHx/TFEUYqes3eS3JE1qHu3IgWKMuWSsstU",
+	"FrTWWdlpprIibfXiFU0SNCLaFMxPBgKfEmHtVILvxPWUFKmRtiefOskh68+PxImVIkejk7gzPizJEGua",
+	"Zyx04omQopBFlCGzmB2EST097oe5zraNP6wkqBZAxtzWEijmjBRJHMIPTXDiw/tgQxsVaGZhgfXvZQGE",
+	"Gv59QeXMmc93YOGZ9/omLs6eLYi5GsbVVNRuu/OtYjoeE22AZzu1NyNqyuMAab9RH3StE/db6J32dhAj",
+	"C+A0LSXNTyuttapsPCbtSfdTL1kvI7vd1QzurfPuLJ4Ncn8StMrQmtA4EQTHS0NwQ7Ft6V3D9/clY5n2",
+	"AnHyVBPnztLVjFHLmvZvl0D9gmBlKGXkZk4ibenDnxGPwAGMXSBQiwjLRtqCfQ/hAS8QWOCwo8kqGbpO",
+	"gvaLRpiZLXKz3cUMKyz0niRmgUaSiGsi0BjTJBWkpR1i4Ak84lZHRzg1oeCYyijhIDE/AyVDSysIb3sk",
+	"vA8eesnVM56y+O52W/Z6mX0YV5dj+KPHOS85cr6kp5T1trwmQnJ2HleZ4zDqk3oG2WCi9XLueMkVcpPZ",
+	"njHyJdwPT7zU+xdNkSCSpyIieRTdWGj3uKsu2rIiDM3nS8Sw9rFGy0oWJQ/mnOpjLIixHE20pjhFyNk1",
+	"vaTdulkWEnxe+mfdO/BMnpbYnRav8TLhOPZDIndgdOW9Xmb0uflCfeSk4pOSm4iQWKJe56R32O6h0bLW",
+	"plzF8ifxeqbveH6JXfodYyTVZd2/h1qgCBiV9AtBEF5DexiNyQK9oI80j9oA2/739WPfEnFNI/KO4WtM",
+	"E0PhO/FLWhyhzDLSfOfSf6zENPYRSA5qi0RgQZMl8t5w9nOCFRFVDqrzaY3dtl6negxkyYGK09yeheqW",
+	"eX9MZHVqhJn2agVk+LUmjbHCIyxL/oXmLspiyM3FKCYJXv7mXsY7hm1Gj8R3NuDA1b/Qjn+9Eeel7co8",
+	"NjIpvixqMKNSUjYJ8rBRgFJ2xfiCaXtWkGt+RWo0dAev0tEbNHSnGkRzE909imbevD/+ujt1vp2pfv75",
+	"52Y5m7zu5XLy2bKXtRZJ/ILEFF8ASe8oz7Kh6rjM+/PlTH/qErZvnR508W1/BvrLVe6qD89pUbZBFfZz",
+	"7vJIgWCCyE5wezZbscbvpBRtrC4skyf8ngowW4mx7XjKlFg+hi0uW5Hnb1+hw87Dh80Owsl8iptdFJnn",
+	"keaJAKXzOQhnCfl6/RZOijnvs6eNoKEPElZaUEkO48Fo3UbQYGmS+BrKz3qeNd9//Nq9rcl3Bo0nJKHX",
+	"REDqZi74nAhFDRPrAWZzU3eWTaMbrC3s0BsF45H4TBVebHTb3YfNTqfZPbponwwO24N2v9XrvPcXFWNF",
+	"morOSM16KhMnhTKC7WsDKgMxcqPOzFrPanKdP7saE/0cskQBzzMlAVpATndOWGyLY+62GHcK85IjO2Qj",
+	"aMg00hYf0aas9ohJ3PjoM4b/92oGNy91+FCsgbCfDPJ9LpOiuJl5+ZMpePOZx76zkoe24YZ2q7uSGb7f",
+	"5hMXDSpv+tL6clpuMO4y9Ht6QjxVAYo4YyTSj7uKoABlOQqE41gQKQP0P//13/utbThAm6UsWr4oHrfe",
+	"xvNmtrFe6mgx+cPFxWtkHjJBJks5uyKINKdJkpVSlZdcyvAfrlyKX9y1kul8fijM3SeA25U6jnt6bVVx",
+	"kc8iQfCWXNbpHvb6D7dnNW0fb1JV5zZI89hM44l+5TZo0BXxBKIXgWgcoJBcq8sQjXmS8IUJL2CGOBRs",
+	"ITMHCCqg0FZFNWkMpSdguZvTR61DnK1aj/lw2r06mfXmR6KjDq/7N8df2iNI1H6qW6Oyps66NQLlL4wO",
+	"L+4wzSRP4G2EpdzKTXxibZ2vDZwkr8aNwYctvt+4DdapqSKpn2rR5Ki0dKI7QDyJteEANVeaclSRmdy0",
+	"/LKoy6jWwELgpaf67LxWbPsDmc9IcVNonZ3JrMiQMH3C4qwU0RQeRlzYpONOU67OtbSB3sQ9dVDduY9u",
+	"755TWXMI3UnZanJuOytUnGL5ggtSOMjWVrWPjjhPCGZOd+fVkRuEbHnVerr59wqDreRa5xQ4Ne3Csy3L",
+	"+EXVXPlrzdn7geBETavUrJoE/Ko4Or/aqPHtIHXLOZ9p69xJLunVUeE4psYCfe3NyO5BcZJZpVM9xwu+",
+	"gEpiCt8KivVPXskT2sMoJvOEL2daMs7wEkmiEEZaKgoT4drfmu/dms7ZPNVy6KY54U1PS4kxjsjXW02E",
+	"Gb45N0PqKYGudT9vODP5yrciroRyt/IeC/h9DfFeMSh4TxMFZJLpaEaV9sYEXwSIsoxwWiKIrSnzhi/s",
+	"VGoOXlZStIG6sLS39uEyWdyK8uFWk+dt/sHi6t/whXGPpFaIhof1GkuC32QZn95QWXJS2puMJncc/Zc6",
+	"m16ytvcO75RokwuB4tR9s75KKstDNTaPcSBfjd8QSWPCoo0q3HdRb4MdjKadrCXyavyICiPS8lE7J8f9",
+	"ZrvX7HTLY9Wa5TNrG+QD4IRG5D/sz62Iz/xxzPM1A4GSfwl1qP5gZ3qwuuevltGzBE9qjiTIhaxK6sdf",
+	"HmvGNF1KglxTsmgNWROFdlcuGVeXgsqrS6j+DQfZX7z9Cl3cgjPI+D6QSL/SFFhRNkEJlapU7vvho3fS",
+	"nV6o/2RNv0r1zF8toxeY4QmJHy3rvCCuxY8tL/zxl8ctdJYs8FKicG6qxEIgSF7vagQ9iZGaCp5ObMLS",
+	"lZI519a8W1Rm7pe1rlHdFj7XnlZSu+l2rEwPxBtDTZUXboOGn2bdNMB7/9nyuS8MVDe7IOPfnF29ZRdP",
+	"VVB38Es76fGxf8zXyRffdVmly/NmK9to4vT6PEklCv0phFV5Xea1u7LD/exu1byqteDWGG73xh91DJFF",
+	"Z0rMUyDiFvv5s3Eb67cUQqd8rF3OsGyqhpmbUt3Jb3CJtd6QCs/mawJtxj0uuzz369V/m8frouHZYtY4",
+	"u0VrdJN5XTUD3cYECEukvbQxNYEC0ycLrPNAgnSubNQ3mwgldV4Nah8/bHdQhBPCYiyQfjxA4S+//PJL",
+	"88WL5pMnYYBGRC0IYahz0m43251mu2P6lXiMS82mv46JUGgW6m0yGSoVKZEpyCj3E1Qsi/VdcX50/j+H",
+	"w5s2NCV1ng2HN0fPPv7bXzepwZ2nlWvL+5/YfQjkLUTiDjpy3Tm8h9hFZpOvD1+UBK5IiYnnuF51aHI3",
+	"ob/ibm0Z7ij3ZEmpRUQY2WZQMExxnOcu9PdstJcbSavJZ5pEN4eovzF68mpO2Nnr8yc8Smc2hFupALTP",
+	"oMNWG8X2QbTnko1yTqIWnxOG51S2uJgccCwPrg9b7dbhflX2UTbm9Wrv7PX5A4kg1xloiSopZyCTvEdb",
+	"jZo12I/Xj+om7wa0JpJbR/E4wqTrz5Kargim6MVBZlMGWvzrJ2tnaQo9Vg3CskoQCDbCv+PKTLNjUBl9",
+	"bVDEESgw1HfLqfBDMSYDeew3ePGCSIknoHde14mU6mpy9ccXLO+zz5XmqYUKgEawT5wyqKZ2KqmoQeVS",
+	"KjIDRtDmWuDa9xdUTal5OK879JRONCNNyq6bR4e9TlG+drrHG+SrrIjYvX8f1Ane+of3/71WILvMed0Z",
+	"e/PsMTrp9Y+QrV9ApuZAWhiLOhuiLrV0ZokaoBmOppSRppY1QGb9wikaCcyiqRY0VBnP2G/fCtFer93e",
+	"N83PK5rPCi/ZeFf1Paguz9rlUcyJGWhm+h29QgEjvc2wpY7GbNgZYB1A1HKKzZ7b02I6NSWiDM6Qq/4v",
+	"TNJJXm+OmTQ2STWFqJSps9+sa1wYw+Z5LlORFAYqd8Wjd2+eO6JhhvBI8iRVBIUgLkP4sxZraJ6OEhq5",
+	"jGTxY+WG7cLMK6X9ttXSfnSbTsvCx6AyCD7RcRt4t5IhGDXLtcKIh3bE1e1t5c4tGCSrWIZBevsDxEo1",
+	"x9Dy5X4JIhdeNL0LEHHBJnUHI/TtNKClIWNFWwhjNty8aSlT24MEI53sDwA2oNyQtaaDSKSMQb5QrOwT",
+	"gq9WKlX1BzuH/qGqrzE1r9cX9sAY/ZoDXS3JqV+7a07RA3W7K3lwdR9PXTuJY0C/YSFEe31gcrym5WBt",
+	"MwEMWlOsCSM7Om4qt3TbZMpRS0395TLEapg1S56WfWis0ALcZ8HZxGOcDHjmXCFGYGqcKUyZ9LILcwg0",
+	"4ARmWVRz31biV193sQk1x+FlFFpmmD6UCZ9MHBNk7SAeqE6x9cNLjW/qYa5M1KuYW23RV8A3IINl6nIQ",
+	"HSOpd8RAb+Tlxxut/TxEtb6sQyvcwoimUrSSwLDVfTWqfKrFk03Y5CAyxj7Q4xSJuKL2tBpcKX/n3Ztz",
+	"Y3XSmDBFx5TIDZ/auZ7Vc/hTQTfmR7NAjoJa7SzqZs9XYKyfnF19fqjzct6QiF8TcbdkqqQ2QFOk208p",
+	"SU2DmEkTeXUfeq8gWpaHyhBWYBPZKm6qHZ0ZWRFAe3jRbg/au2R4yvllmPJaSqzKfH7Wy6oRAD/whcHd",
+	"qK52QQRB5j1zmopoVN2dsnHZDGpnzxdZn+A25nAThW7s0Clu/QMaU5LEBVlp/G+BRglmV5ktM8MKXoRS",
+	"4QIUgX7WHkkj07VxDEcFbBNlQ/O5KWgNeRgZdDxnE29sp9u12LTQKygBB8W8wlN1yceXArMJCQco9OIq",
+	"YGxYQDAvnAcZIMOgqUoFcXYCKIJLoEA4yCY6xVJbpYaoJoppLPPcYIrJmDI7TJwa84HYIcJKaChEeD4n",
+	"WMgM/I16EhksfZeaY+OERsqOBPEkNCKaPtLAx5m4TN0n7A5YBxC9IZInAK6kP7bkqbDuo1t7bhRoyiuB",
+	"maRaCRizoClpTHJbQxCjgh2NrDlg8xIZ02YnNGi4fW0EDX+/GkGjQHYtyRz9QJgZAsBjeY9JIeGRf6Ia",
+	"F9Uj1kcVxmNTrmr43RjNflWhW6s2OiIimJH7iylPzIKLeI2FbNfGysmZDRvUKJxpOsMs90zJzTzBDExR",
+	"zw4i0VQzXm4FwTmRK+eU1eLnYe67GA6cJUtDH7f9kPTVdElZNNXbCeUe2oR0tsQ2dkO56MAoMMcOjlgb",
+	"FVlWKVKRgFnJ7IZKEyNAV8WHaxOMD2T9+fZ2p1SumokUAOnb4wA+4WShraDcXx+w2aE4e8OK35oHf6Xc",
+	"4Ipte7vCagyzxB7Aa9oSlEsCNSghgB0uUehPPDxFoVHCocVClNYhCosSqlLYYkddUbC+Jqdq05UOIvBb",
+	"Cn13qFnx6eSP+lrwOHU13oCmJ7bhl5hKqN58Q7DtDaotLs9DOQB1YF86ReGEM5KhUEqI5LhibRT2Om30",
+	"D/3AVlXlKyuQfWzFAIULsqEKeTf8xTVHqMSUttA1zGYkM+BCY9ieotCRJkScEYn2JCH5Lw2Rw32LbunX",
+	"mdixG/mOFPkw/3tlvqkopRadI6K5U7a0CGnZPx7oI7PRUIYaaT1qkd18l6PINZvqNkonxaTZd3Q4Soxf",
+	"1p5MO9NjLox9o516QSDYEgEkQ03OESCUFB5JkDEJZQSNBMFXJWVaf668wDlAVdSnItvH+j+P9H8e6/88",
+	"3ZyftJtZCYVvHTOFxQoCTitOZIAYR2OBJ9W8zmY2KbmnhWxs73gTG+mlbMEN95DjLEvijTXkq+ofSgP9",
+	"TNX0LYkEUduX/lfnUimWzkasaXymE6YtK/OMFnZTSaJLowdHWJKHPW3eH3aRwCzmM4sxgN5OIY6VmWnG",
+	"sDDx+5I4hAFfjH/86UQc/+PHXz6Li8Wnd6+fHJ8/f/3+nHef4+f47aL3z2X7xfvD6Ph88vfNjrVZUH0N",
+	"/vuSdVFcs60ktEmvmqRYgMK5ZJsEPnoJ1rEgqSyvV799dNO7+tydfRmdRJ34mByO+5OH0/Yn1igcXP3k",
+	"h3bzBDe/rMJblRYW/q3ebIvKCXHGs7Su6OTMxfjPXp+bCFSApN2pyIbjAD0nT5ciI0kt0jEwFVjM8JVi",
+	"U6tpNnWpY4vIDZrAVJs4e0z+RzEYlYOdwrftUy4G2ahtYIUnPbQ9lBAl3avSBMpEyqDU1OTrqUDgOJqy",
+	"uyHz6i4ZGqXJFTI4wdrJognEjGZZgHnI/vIX9JgzrVU1VbSj6jdBa32rLcCD605YTDwUgbQHyEJdD9N2",
+	"+zAyANf6n0RbhQhBb70EdFOb65oT4TZtL4wS7Qdf0jjc12xX2ipwn03fTlZr6ExPjMK8Uddlo/KYb+Bg",
+	"kPUk8ri9KW+DH4Mq1noBZ0l/230hIdfEgiOZtazKm+qv7YWrGsPD/RwBjtwowqA0YEZmIwBP1s5ZGBQn",
+	"DNZ55pyFLfQoy6Ta563fqn8BgcsQcQFjmCmFLfTOBuEh/e56F8Neu4e8jJf+UFpo9FZTHsOCwl67j2py",
+	"XEEhtGJUmSEbX1iS8VRFfGZCk+HrV28v0MF15yDj1BCIKYj9JvSA8IUeFsOHu+02evVjmO3+QHtxlE0S",
+	"gkbY+MNm9WNIWkO2KYvwGMaBr4ZZwhYEmzGIVuc091w2U09iDQw2wujdu/MnWhFgNOE8RtGU04jst9CF",
+	"g/HWQ6xA8gaaU7Bx88sMrshcFRC5Tx1guB6pgvYdFDNdoMR4vER7WnFi7SNgCTHCAEkOI0ypInKOIwIP",
+	"67lA14jDg5+BuN53ppiTPAXEcOBRrRdhovofgZUN+cUOTXezwwDZuxv050wkQzpYNxARP5KlOVQy4nMC",
+	"gGfF4FoqAe3LQ9yr4MfpcXIQ8m4XrUwomisw9IDUJWFM17aVFUXs9SyXKn2M8xO0Mleb7VRNwnUfIoUG",
+	"r9qQVa9aE11v+kCP3AkD/X+HRgy4WdhLObSwsDJoL+y12/Bs59D8Xz/ch1dPLKXD/s1NmE9kMaW2AOLK",
+	"AHcKkhAMfcqS28nYHCSs1iuVgEEgvo48JMspl8RBKKCYaolB4+YCm8FTZmmrbQlUIorr+8JoRlmqSAsB",
+	"fTKOt1tNob9iwpUipiBrRKb4moBIwhIx22PxkiyQ9vFsoA7taalg/CgiIb49VyTeD2zeUAtNGYAaHSd4",
+	"AodQj5hJhYzVc5vSXZaD45jEiEO5FJ2RU2TUl9QmR5rAMIonWnsRNxs1JUt3tLQUNqGShEaEGWRWayho",
+	"70xQorBYniILZjfRX2LGIAOnq2BN4IkgBIrnrE+zNj3mZfwaZVOjETRsmVpj0Oi02q12obwtK0/LqtHg",
+	"C/ofkzor+8ze16N5am4ucZH5LTRadqK9tws8mRCB3p3vG7mAmbmaxvKXHDIQA1TaGHnLiHMD/EcVXAWk",
+	"B9S6ZSz4zH92AEJ1TBPNKynTwi2EKR9YffqPpxfowK6vZYFB9Cv2aqKmu5uoaS4nGrKxvYwIsyUq3CwE",
+	"u5kZLIC6MiHqiSZP8dqOFT5N/siBf9PA7ccStH233S6Bzyhyow6malaKTBgz7P88efX44pfXT5F+wJhj",
+	"5g/6Z5RgNvn7sEHYsFH4G8Gx/zOwi/lFxTjNXH/z6IH37P/81383NtxnUle6NyH3iY63Yic3DlN7N9Wv",
+	"hbZ32O6teiNjhgMfntB3mEw3WA4ED5CeOFL0mhR3TLs40NL2ofEqs7QbH/VY5pB8xVISdbvmfJuf4Oot",
+	"tUwIklNCbLu6OVt6nNCc0cDU5FmJZzNnQyb5WC3AKwATcrbmJJ3p6VSPU5WJ9Il/IAGa8dQ7qvrnTHv3",
+	"2r2i9yqNJGqmtDlKWZyQ1idZf2cMtvPY4W6l73LoI1nsb2208jV8HXOmmmM8o8lyIDGTTUkEHd9uuNgD",
+	"xv2Er7EhaXF4K6vfnT8C+ux9TUUyGDYKAnTYCGI+u6TxYNj4Sz6dYSOwtgsX70QyYGmS3O5vM5l5gmkp",
+	"/n4214ccPTecFKB/2dLqbquN7iR0NL/8KXR2FjpBo2fe+ZUwb6HYUu8VMrrc2Df3Bvr5+0W6reHPb8Am",
+	"W6EnzgxpXQvnXbTGFDArvqxWGFb2am8+87Uy34FKlM4hAZ9VfCieWmclg6OsUw4WK2Oj1CzXnJaZ0jRE",
+	"ZuzoOEP/focNtbNZZeAUVvu9N/U5vSZMf06fxbV75wvxlRt44QIOWRsOliUreolnSRiULziwzScQKRoy",
+	"W8dft5W2XcZeAvNdDedN3OCclNL9T1DwOqFQVF3u5vGv2XHR4vtytvwWnlqrp7Z/h0p/ckX3UG9XKV59",
+	"+3EHRi/3bq3geEfHPxzo9b2a4Re+3xu4YNw2J1KfqDUn0tvhAJEbHKlkqYf3qs0XWML1jspVRgc2HALM",
+	"MmTZ8QRsCel1g5mSOJvwNKye4/FAOlROtXNto+gCSt+y30P1TVAZIr+KUO9qPGR7LtOaX7E5Iya8cvH8",
+	"bWASsaGx4hdUm3zuakM71AM5ZOEPXKrwFIX/t/mMiwUWMYmb/+ZCuTbzMGFcwKV7b8oX3AJphqyE4r5e",
+	"Sv1y9uL5rymlHCf8KaX+lFK/lpSyPL5SSkFh17Ymny3Oc8acCT/jaGpaBvvtw/yM1xp6bwiOqbZn/hi2",
+	"Xt7sgxS+IkgJPB7T6L5w9vvtw807XwPGv44BMgpvthivOwemFmvl5j8HbZLncB5IW71VBFuE9OEcT4gM",
+	"UEKviLUoC/nBFnpGE8hfQHoJesuqLKLV11Mzpw1holcsWboeCddP5PpM6i4rtR0h23FFASFko0Iwl6lu",
+	"8aBto78H03aOS5dwmBqgD4VCyg2AKq5sqIjf4yH01NT3Vopss2OXF38Wa2TXF5XYUsatoU0rwIualhk0",
+	"gw0I+GgKEKfaXhzkKJi1t79BOiTrzbkvMdAz279eDHhX4sIrnc2vFO5VgJe2EDf5LY4goLaYWfECrm8V",
+	"a57nK5UltCfEbMlYRYQdfIX/P49XR7vfEJW6DgV4OPDRdquorcZIJbVgs7XKzUCfbhHeznGCsTQ9hJQV",
+	"kIB3xP2tuxbdUOP+7kT/dpll7jmPi3buE4dE7qBLJIk4ix2dfUs3BwT+UAIgr0cdb+v/vW8UQcU3ljjb",
+	"LggtNwrg3b1uEZO73z7UEn/TPPqtw+N7ncdhuziPbrut9+YPJ/Z9UOUP/uZ2S3cNrLhg4E5ELV0JYIib",
+	"rSUH3NcU/Ua9tKPOsajZK+xQOM3/+9VNb0tPyCQefmP99A8CXZlGlrv6rwLi9mqdVYBX3tbyzl5aZXyb",
+	"WjVTA0blkJlK4YEH42m501XvQLQISqgVhrI903CpRTFUlw6ZNeqzwkT4ObsHVP+3hQCgKsyNrhCNcHSF",
+	"sByyTZhVoTXdoAEVrLcqgtWQDdnP4DPUdJDBo3YRFGoCIYCGEs6v0rnpcsUhmvIklkOmLFBS+e5FbJQx",
+	"IIK4arZa1yQDft6k5Y2tYYrM/RJt80UX5DPIH9Vlre9rq/NuatvJ6hR9DXTR7rnu39Dh8dNdYI0DQQHe",
+	"R3GoIvJNhtwrqgFMNDfvbFCc70sIdCU0Q1c+XotQmOMNZuiBOQyx9tpXquAcEtAD+NtGL++khH3XydiG",
+	"vufUiDqXLy7Oe7uosgIW31oPKpNJfzpR392J4gLkIUrnOdk99ZQLtY+3QWPOZY06Mm1oJrFg+AvtgVyD",
+	"3im1tDAVRpaCtAWx9/r8PK/eD/eyHoEAVZh5P0QzPJ9TNtnPtOkcA9bCPMFqzMUMvZNaJ425MI4a3NbN",
+	"F8ZPc2VBIA94EWa/BK4/ZKAjByi0qPYf6McwrwrOaKR/DernjVeHOjCQA7bndmAvDc/lO8607CnA7ugN",
+	"MIkOrREIlJYWu3Fb6KwWp9chg42pIAag3EE1lXp8B/7luZlyntoUUp1+gX4OaF2wurM4IxPWNfMF4rq7",
+	"u6lEroN9D5u65nmCTerFK+XWSklqtjNQDFk1QDqHfI2vEPdhLi95cbUWPsP0KOcQExnWmkUjP0XQMgqu",
+	"Ugt6KFwNsP2d327xjN5kA5l2GgvOAFQdMlPlburTofUADAoDiy7xmAwy/DhlAEucMaWVDpg8Q1bpvi5l",
+	"0Uv7/kYPiAVBMcngHOIhGy1rbZ0KXuEpwnUPDpkgczM1yqCvSB+HbEnZZXmmsWrPlMnnIEz7hoYm7gFm",
+	"oPdH255hYrg5hAewsNnsrF1hyCIstXKShEmq6DVJlvuGfFtjcxiTzaw261HJkg8gBwrIILDIwOshEXwx",
+	"ZGa2GUpIdqRFmhCJ9kCWXFOemLp88zJYbtDRwRf7A4uvVp5hgEJYtP5Hpu31D05/5/xYQFsxrTImLHMK",
+	"xfMWQybUHmmYochYZJex60cyC8kAaeCUvAWzzRWpG2ICxmEt4II2kwSdAfzMWA8pUyG0NwU38+cNJRYM",
+	"Bmre9UvRlERXVhjowRzQXvUbg/wymO6x12ITGLS97Gs1HSystvV4z8HoBB7szb75vKG+xcChcZak5uNs",
+	"Ft1+r3402JbygPW7mK+p224XR8sH0AvUY65bgv2KzwwGVQgnRbBttBAUuiV8zG3TkuaGWo/AjfaKgD/7",
+	"hVss/LsqBlnDxKlJ8NlKf61WUX6/JfRqZFdcxlDum19u6S8RndndgMfgwL+3KX5UuQcjVw4AK2XbdCJr",
+	"bhRcJ3uUcGyNi1VXcmQdIbDkvFkevqK/CYIx0wUWpEgfslzRQCkBKoMdnWZgS2uAmzCMYJxKWHIBviko",
+	"SFBLM5BIZ/Ce/9dMe9nGKyOUnO+eYQ8N2VrwIYs+g5VZrYlxSWeWMduzB866tTxgOhcLjiiLCcBqMoUS",
+	"vNSsPBdckcj2W0EJiNaa0ipHLSqMyhwyX6ehepUW2GYmmY7HNLJGDvS7Gg0vh2xPEGhBQpHAcqp3Dv7i",
+	"OkWICV2YzhOrj2Ema5Ty/qk1GGvaBmf4CjpSbazaWYzBkKnlnEY4SaCj2i+uNF2MTUD0Mf3IpqMq6z7S",
+	"VkvCYZAMAiMLABDbf+K3K+1lO6FliqpZQV18ghavptq9rCWnxY9kaX12WP0jHi93jvXbatNHUCZTLG1Z",
+	"8ILNLIvlLFlkbK3bfo8++R2d7dtgxfz++aJufu1mu9tsP/TmN+KjNbN7xEfFub3AIiHLLabW3a28ZsV9",
+	"cbdF5AItgG6/vSIzv58r54dHXE3toc2SCRk/ZDepffj66yQmvm5B320/012cCNVfjg6vj1ln9jDq3Rx9",
+	"aX+eX8Hh8q5lK9141vYuMuvm95O1YUtm9KZMwDNHuABhh64IEg5lEljT9zcmawYvZpsEMkA6iz9XgofL",
+	"0N82Q7SVWwJug9320BK4bpI+yp6bZ12sNZ9t5a+ZQ16LZkil9cyg2bW9f7fldOqWszWPdXIe69pjbxq+",
+	"qyWJOfSih317L4xVQRj7rsd2m6/d8fR2Pcq2i6f37jLZ3O1Ynxw026GtDAONoH1K8GkdhJ52YwFIxUA4",
+	"lCKuNY3+m0Kv+SvZG99SAPl7TkiebBG6LRhO5+ydhKsuep0tvvbaYLZfcP4ci4l9r7/N0jJ8jxckptjU",
+	"qgWNXre764RfWDyF3zpUbXg+C775OYIVwepyMvXgq3+KtysEyr1L6QIb6MzGpCqZVxMXtRAnWJaRV/Lq",
+	"fSiCBBx6C5rO6sthswuHtigaonEekx0tazFYdkJzqikaKt1J97upHNLO/KRi9TAv6g4el7XGHUyoCzUU",
+	"Dcp6l+KnO2YC72bVe1nANZd8bpMd3MEp2FHH7Z70W6WfsszGn/Urv8P6FZqLoDUy1tUmZmieuxSulK+4",
+	"KRWwtJDBDZQZiA5lUZLa6yGrRRgl1MD7aCVgdyumft8o83s9AmYZONbUndFtKtYyizUHNS1216xCpNwp",
+	"BlAHM7mqFM2R/f6O8/8fWfjKKaivEMsz8BFOkhGOrgoX8j/OIyhf/+rufhnxePmXg1QkYPPUZ/DfancN",
+	"Mn4QsxcuQeigIxW3pc6W0bwyaEknzBg8ZsgRiW0Dv5t3a5eq59M8IcqZ/Sj4vC30JI8Z2xvG7lAIbfgs",
+	"t2ryuupdIT+Ka3jH6I0tT85bTlw9OHpDPpFI+bdamKKkKWaob+GxpJZ7pbtRj076R0ddrdM2TN+/lPYb",
+	"VvGKQeJULTiCzFtTEr1zmhnC605gUIAseuoPL84eN9/+cNbtP7RIkMALWKWijKN/3Ql+7PP34y8vT/rv",
+	"T979K+08leOfZuN/vfxpyq7ed+efTvjJyycvD344mJ/3/r5psdlndlrsN4WsgT1r1MBvXintXa28obT7",
+	"HoqRV1wzvX00uNw9uETdmxt3oxGOtD+UkHhCXDOyu4saPN+aEZ4Y3SkLyOqngNScCnDTvCMH+SdXkd8q",
+	"SeE6slRU3BsyoRKSthhgo6Fw1SRtatvgnLTERrhCCe6QWWROh3CqisjsDrg4NGDAAFkG171lwMRDBq3Y",
+	"e5hBX4TgCvh2HyD+wE3VrzC+ADC1wjVBkBhjfIE4GzJTW+I6LBQ3tS4Vq8oQpIzG/JsmkIh3U0B+ILew",
+	"tba0ju5sG1lA9q0OROfu6ZHcX/3tTVCLwX03OOy7G7B33iIPinyDERvkN82ZVf4ZG/0zNvo7jI06rYRw",
+	"xY1Y22dScdsPvub9UrdGpCZE1QjXt4rPJcJJ4qtXi+eba2Eo0rUgvCU1PMPiSqsjSH9kakoqvLQ1OFXn",
+	"3sylqoZKUrVXYyTAm/EfzCX9Q4WLDIm3ZsBgix7cghDmqSrJ4Uq0fCNn7Br3ya6PKbak2t/aSqvKVT3u",
+	"pp5CVPn7aOnGxHxnt1BRtqzvr2o3Kdg/T+R3DuBufRx3s+Wf5l21cDPJZmVyIMzFoKZZ687fWtWAApel",
+	"Sgtab5ohZnBLtcqdSIfKPxZETi0EuubbOE0MiNWQeV6Yr9emWFlNFWy4enXIQrgbFUreTcPI1F1s6l1j",
+	"WudlWQLZXXnid4r+ho4WrOYXoq2LGC+LkDrm3tr6a2V3kBmly3O3cp26Oy4jv3XWK0Vxv+x07zLbdTUX",
+	"1Ttscc0Vtn96Et9H6v7pevyarocWoxV+/wa34wDCWaSZ3+31HfTFuZSgL6DS2HzJdn0ZA5QqtJfH29CU",
+	"CLLfQs/sjVrQot7tDZm5xaJ0zG0+BLTNiNsGL/0dB2o4F+Sa8lQOmbubzN3M4Ww9ae5JWFAo3bLmb8Lt",
+	"9ShZVLROiwDxSmaYjXbciyL5NowXmN3vPIL1uPvsX/LRT+dTIaPH0+Sn8xf/+tuoL9/+Iud8dMSf/N6j",
+	"VnnQKmfu36G6+V+oO/7AYhwOJgBkVBMR0omPOpFexBosXuL34SPUwq7EC81P8laooEH1goqERzhxOIwO",
+	"psS0R83wFUEiZWFh7MHBQad71Gq32q3O4Lh93AaxZhdWmZ9J4DVnJr2XF5RxNuJYQFzLv3qPmjvG83xl",
+	"XipTnby5g44waLaqa/A2CXEHO1a4if6BdJmlIasUDoD7Y/PmrtWs9kq2amvXICtR5Mxl5OvrARzki7kZ",
+	"DLOa5mYu8nukocWecWGfzq/Vci1i0FSWOz32jkr04a3CLMYizmoJPu45FlksFi1p/7xwlQYRnx3sD4YM",
+	"u/vgLN2gCc8saM+gSwYozFKn+geAgvHu7bOCa8h85DUDa5ADtBmAA82DxVqFU79n29Qq7AfeUPmX0V61",
+	"cCDLUtpm67CS9w7RXnjdCcLMpqim5KGDN/yaT/629bXy+dvW1xGPl7chuiJLd3Ty8ZoxiXisuWyOhXKT",
+	"yxSNM5zMDWj2flVrJ+V3fJmGRGfsZNnKwLebzDXkdVUHeUVBoNltyDQ/WqVmAI3GYxpRnKAKq6CEjgSG",
+	"8fVnxkt3Ac2QucSzzcTa3vlOO9sHuOkPuiGlbKFXDrW2kJUeMgOEAK2AQLlPVCkIAo5wdMXH4wDhkTbd",
+	"+m7cIC/2CNBhe8iyH7qGXPoB+w9ovzQ81WlbYsLxgSHVVBCCYryUALmPkyQo3ABncsaFMDvagzMxZNuH",
+	"a0LjtMqqhT9k4MdCP2/h8jtzlXKve6IFQL996GhMJZpyxlNTQ+3daD5kcV0Sv4XekJgKEnmVf+7mWl9a",
+	"QEEvVighWJos+8CzkcGQxkLQa+JV3OinhmyvdEb9g76fwTsy7/sADKLnH/7jqaWjecIhq9saKZAPeq9K",
+	"mkFP2xl06N2b59J0LKUyv4xafxV+qb9nHsQAWDXXPBUM2VzQa6xIgBLKrppGAXKBooSncXNGFNaCzLW6",
+	"E3lqCpEAmsM06S+mhBnkhOwgAx+bHJJrDoNL/TKhFnHGSGTXkOu3zBCoqrfsZgqjIAuowzK7m1hrbkAO",
+	"YWOBpRJppI+6w3/3b5LLjFq/uda7mPzCYRFoullIcwdPQgigB8CdtZ529hCPbz/e/r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

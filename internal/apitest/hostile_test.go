@@ -138,3 +138,31 @@ func TestWebhookURLEmbeddingAPrivateIPv4(t *testing.T) {
 		wantProblem(t, 400, body, resp.StatusCode, "invalid_webhook_url")
 	}
 }
+
+// A 401 names the Bearer scheme (RFC 6750): bare when no credentials were
+// sent, with error="invalid_token" when they were refused.
+func TestUnauthorizedChallenge(t *testing.T) {
+	e := newEnv(t, store.SQLite, testkit.Options{})
+	for _, c := range []struct {
+		authorization []string
+		want          string
+	}{
+		{nil, "Bearer"},
+		{[]string{"Bearer not-a-token"}, `Bearer error="invalid_token"`},
+		{[]string{"Basic YWxhZGRpbjpvcGVuc2VzYW1l"}, `Bearer error="invalid_token"`},
+		{[]string{"Bearer"}, `Bearer error="invalid_token"`},
+	} {
+		for _, path := range []string{"/v1/investors", "/v1/events", "/v1/webhook-endpoints/we_x"} {
+			resp, body := e.do(t, http.MethodGet, path, "", http.Header{"Authorization": c.authorization})
+			wantProblem(t, 401, body, resp.StatusCode, "invalid_token")
+			if got := resp.Header.Values("WWW-Authenticate"); len(got) != 1 || got[0] != c.want {
+				t.Errorf("GET %s with Authorization %q: WWW-Authenticate %q, want %q", path, c.authorization, got, c.want)
+			}
+		}
+	}
+	// Answers other than 401 carry no challenge.
+	resp, _ := e.do(t, http.MethodGet, "/v1/investors/psn_unknown", "", nil)
+	if resp.StatusCode != 404 || resp.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("404: %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
