@@ -1,11 +1,14 @@
 package apitest
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/store"
@@ -164,5 +167,58 @@ func TestUnauthorizedChallenge(t *testing.T) {
 	resp, _ := e.do(t, http.MethodGet, "/v1/investors/psn_unknown", "", nil)
 	if resp.StatusCode != 404 || resp.Header.Get("WWW-Authenticate") != "" {
 		t.Errorf("404: %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
+
+// raw sends request bytes as they are, for requests no client would form,
+// and returns the response.
+func raw(t *testing.T, api *testkit.API, request string) (*http.Response, []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(api.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+// Malformed requests that reach the router are answered with problems, not
+// Go's or gin's plain text.
+func TestMalformedRequestsGetProblems(t *testing.T) {
+	e := newEnv(t, store.SQLite, testkit.Options{MaxBodyBytes: 4096})
+	auth := "Authorization: Bearer " + e.token + "\r\n"
+	for _, c := range []struct {
+		name, request string
+		status        int
+		code          string
+	}{
+		{"unknown method", "PROPFIND /v1/investors HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 405, "method_not_allowed"},
+		{"unknown path", "GET /v1/investors/a/b HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 404, "not_found"},
+		{"malformed chunked body", "POST /v1/investors HTTP/1.1\r\nHost: x\r\n" + auth +
+			"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400, "invalid_request"},
+		{"chunked body over the limit", "POST /v1/investors HTTP/1.1\r\nHost: x\r\n" + auth +
+			"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1400\r\n" + strings.Repeat(" ", 0x1400) + "\r\n0\r\n\r\n", 413, "payload_too_large"},
+		{"declared length over the limit", "POST /v1/investors HTTP/1.1\r\nHost: x\r\n" + auth +
+			"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{}", 413, "payload_too_large"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := raw(t, e.api, c.request)
+			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q: %s", ct, body)
+			}
+			wantProblem(t, c.status, body, resp.StatusCode, c.code)
+		})
 	}
 }

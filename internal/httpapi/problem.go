@@ -78,6 +78,12 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 		log.InfoContext(c, "request rejected", append(attrs, "detail", detail)...)
 	}
 
+	if ae.Code == apperr.PayloadTooLarge {
+		// The rest of the body stays unread. Without this, net/http would
+		// try to drain it before answering, and wait for as long as the
+		// client does not send the length it declared.
+		c.Header("Connection", "close")
+	}
 	if ae.Code == apperr.InvalidToken {
 		c.Header("WWW-Authenticate", bearerChallenge(c.Request))
 	}

@@ -62,6 +62,13 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 
 // NewServer returns the HTTP handler of the API. main and the tests build it
 // the same way.
+//
+// Every answer of the handler is a problem, down to unknown paths and
+// methods and unreadable or oversized bodies. Some malformed requests never
+// reach it: net/http answers them itself, in plain text, and no handler can
+// intercept that — a request line or header it cannot parse (400), headers
+// beyond http.Server's MaxHeaderBytes (431), an unknown Transfer-Encoding
+// (501) or Expect (417).
 func NewServer(d Deps) (http.Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
