@@ -1749,7 +1749,8 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 }
 
 type UnauthorizedResponseHeaders struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -2159,6 +2160,7 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2275,6 +2277,7 @@ func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2408,6 +2411,7 @@ func (response ListInvestors401ApplicationProblemPlusJSONResponse) VisitListInve
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2529,6 +2533,7 @@ func (response ImportInvestors401ApplicationProblemPlusJSONResponse) VisitImport
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2714,6 +2719,7 @@ func (response GetInvestor401ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2829,6 +2835,7 @@ func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitL
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2950,6 +2957,7 @@ func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3110,6 +3118,7 @@ func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3226,6 +3235,7 @@ func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3365,6 +3375,7 @@ func (response RecoverWebhookDeliveries401ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3555,6 +3566,7 @@ func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4274,211 +4286,213 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L35chs5li/8KvjYHWHpmyRFUqQlUdExIy/VpS5vZcndt2x6lGAmSMJKAjSAFEU7FDFPMw82T3IDB0Am",
-	"cuEmy7XMrf6j2pIykcDBwdnPD18bEZ/NOSNMycbga2NKcEwE/PMpjqbkKWdK8ET/HBMZCTpXlLPGoBEy",
-	"3oz0E+EAYRTx+RLN8BKNCLomcxWgUarQLJVK/0aQG5zQGCsSoxEZc0EQwdEUpZK0GkGD3OLZPCGNQcON",
-	"2QgagnxOqSBxY6BESoKGjKZkhvU81HKun5VKUDZp3N0FDT1JwtQFiVJB1fINT2i0rE75By5GNJZITQma",
-	"4wlBiqOE4xhhtlRTyiZoLPgsQFwgSZj3a8UDhBlXUyIQF3RCWXHaMRnjNFFNKSL0SJJk/OgU0dnE+xnF",
-	"WOHBKZJqmRD/949SJvGYNClLKCOPTpGZcGEoPvpEIvsrxuGpEZakmQqa/WIs8Iw0MYuIVFxI+/sd6fj8",
-	"Ek+qZLucEkSYomqJFJ4gPkZqSiWKDNFPDa2oQpSh8HzcfMUZab7EKpqGmsD53ls2KZJu2Ph8ePHj9eXZ",
-	"Tdx5f3MVT959ujx5Mfl52Nhx7ucxmc25ntFbMk/wUr9VXskbQSRhSm9mjEI9ZhigxZQwYAlB5JwzSRA1",
-	"LKIJSeL814ojzBDBIqFEID03IhVaUDU1j+MZQWE2jWjZ/Iksw+Jq9Scb/joIS2eNwQfzh49Bzbremu+c",
-	"1yznDKWMfk4JojEac2G2xc6rhX5OuSJ6X2CBS57CjuFIIZnO51yo4tQE+XzV7nyKbw8/H3/pznrs8fxY",
-	"tFX3prd4vDzecTPeEiWWZ2NFRHXWFyTiTJ9CjhaYKicQhH6FsklhVp11n51RRmeafO2MbpQpMiGicacn",
-	"Mcf6TCgnzVIhuajn7pCRW2UeCA1/EzQX5IbyVIKkaKHXc/w5Jaco5ohxhUYpTWItKOZYaI4pETPqXL28",
-	"PO81ggbV3/icErFsBA2GZ/BXM5XCWvDtC8ImatoYdNvtQK/N/dyp44rnLJ5zymrZQq9oQUZTzq8Rsc89",
-	"kojGxTkuyNXh9dGsOz/53BPHqnPzeNG/bS+7X3r48cjNfI7VNJ84yb+6dmPyxTzubV6Ld2R+IjVi+yW+",
-	"JhJhwyGZ+HHnT0vPAezYmAqpiucSo2uyRCJlMhgyfej1GJTI0qnVD+m/Zr9wgwgSEXqj91cOWSYI8ART",
-	"Bieu20NTngrZQh3Nz91+H80FZQqPEoLOLp6en6NoigWONBee6ilYjUISPQ6TCyIkCnvtNqIM5OQVzalx",
-	"da0FyJAVtq0/bkdH5Bg3D0eduNnDR6R5EnXHzXb8eHRMergzPuy73TPKPN+/knBayYH9fnnX5lgpIvSY",
-	"//lhOLzttpvD4e3R84//9tdG7ZaOtRYAJbDixGlVA2fN2g5aPk15EqM90L43ROAkQBGfzXBTEn2UFYn3",
-	"W+hfU5ro/RgyrYJSIUCe640z1NTCOzxs99ArrtBLHtMxJXEI+81ThTAa8XhZpulaJVRPSV/PNdYLwxd0",
-	"RlWNMtIWiKRfiiZQv10vMxIYxP+QNTrMKzN8a2Shkx7mp069ZHScDILxCY6tjtE/Wa2u/4nn84RGWE/3",
-	"YC74KCGzf/sk9dy/uvnCACNNg0vOX2AxIfoXMp3NsFjqreYczTBbIsEXshE0bnCSEvOZWM8KXr1SnF8l",
-	"8HLQiInCNIEJ31hTZool6vTbbRjkFGGFZlwq1Gm32wgLgnAUkbk2Lee5WgaaCsGFFpD6X1cn8eF1f3Y0",
-	"74hD1b85uj350hkdxv3x0RRkmRJLfWgbgzFOpJZmCqtUNgY9TU9FFfDJEz1dpDhHbrqWulOl5nJwcBDz",
-	"SLa+EKm0bFTLVsRnBzANeVBeqt4He+arAjCn4Bma4WTMxYzEqHp8y/RcIUR8uurTVxoIGe7OzPUtZFmV",
-	"vp3Z4bwvjtTJorM8xP3oiJxMOp8Okz7bnr7nZvrImz4y09+ezqtI4NH7H5aJcyq/zGj8j4vXr9YQFvi/",
-	"RE2nLLRk0eJH2wdmHXqwKqV64+Pr7uzk85Hq3Bze9r8cj9pRN+6NH093p5Sd7u7kgYWAMMglyl8FGTcG",
-	"jb8c5C7hgfmrPHhjBIB5pSrPHQ2ozPn1FDGuzyxaYInmgkdESgJGiOdkWtHTNIZM3Qzswwe5IQxzMM5c",
-	"TNg9pRbj6o3gN1RSzoyvUN7zcfaF0oYrwjBTbqvn+SjWCifoDRaKEYHO3pxX97876sWPx8fT9nV31ps/",
-	"Fseqvegue/hxtGH/D/P9/8Gb2/abn6/o4XZe8WvCNC0MQ2q3nyq5mkbgXlOJZCrnhMUPxxBFKXrO3kly",
-	"T9ag7t2KFCjKlCvKrlJZ0FpnZb+Qyoq01YtXNEnQiGhTMD8ZCNwmhLXfpB03veaEKFIjbU8+dZJD1p8f",
-	"iRMrRY5GJ3FnfFiSIdY0z1joxBMhRSGr3XezmB2EST09Hoa5zrZ1sVcSVAsgY25rCRRzRookDuGHJvip",
-	"4UOwoXV8m5nnu/69zEeu4d+XVM6c+XwPFp55r2/i4uzZgpirYVxNxVSS2PlWMR2PiTbAs53amxE15XGA",
-	"tN+oD7rWifst9E57O4iRBXCalpLmp5XWWlU2HpP2pPupl6yXkd3uagb31nl/Fs8GeTgJWmVoTWicCILj",
-	"pSG4odi29K7h+4eSsUx7gTh5rolzb+lqxqhlTfu3K6B+QbAylDJyOyeRtvThz4hH4ADGLtalRYRlI23B",
-	"vofwgBfrKnDY0WSVDF0nQftFI8zMFrnZ7mKGFRb6QBKzQCNJxA0RaIxpkgrS0g4x8AQecaujI5yaaGdM",
-	"ZZRwkJifgZKhpRVEcD0SPgQPveLqB56y+P52W/Z6mX0YV1dj+KPHOa84cr6kp5T1trwhQnJ2HleZ4zDq",
-	"k3oG2WCi9XLueMUVcpPZnjHyJTwMT7zS+xdNkSCSpyIieaDYWGgPuKsu2lIf8YEoD8PaxxotK4mCPJhz",
-	"qo+xIMZyNNGa4hQhLdX08lLrZlnIYXkZjnXvwDN55H13WrzBy4Tj2A+J3IPRlfd6mdHn5gv1kZOKT0pu",
-	"I0JiiXqdk95hu4dGy1qbchXLn8Trmb7j+SV26feMkVSX9fAeaoEiYFTSLwRBeA3tYTQmC/SSPtE8agNs",
-	"+9/Xj70g4oZG5B3DN5gmhsL34pe0OEKZZaT5zpX/WIlp7COQ/9IWicCCJkvkveHs5wQrIqocVOfTGrtt",
-	"vU71GMiSAxWnuT0L1S3z4ZjI6tQIM+3VCkhia00aY4VHWJb8C81dlMV680iMYpLg5W/uZbxjOFVTLugX",
-	"Et/bgANX/1I7/vVGnAkxQWSgzGMjgoUmjYsazKiUlE2CPGwUoJRdM75g2p4V5IZfkxoN3cGrdPQGDd2p",
-	"BtHcRHePopk3H46/7k+dhxBF75g19Uj8ksQUXwI97imMsqHqWMT789VMf+oKaL9OibngtD8D/eUqa9TH",
-	"1rQc2qDH+jlreKRAMEFkJ7g9j6xY43fSaDbQFpbJE35P7ZWtxBhmPGVKLJ/CFpdNwPOL1+iw8/hxs4Nw",
-	"Mp/iZhdF5nmkeSJA6XwOklVCsl2/hZNiwvrseSNo6FOAlZYyksN4MFq3ETRYmiS+evFTlmfN9x+/du9q",
-	"kpVB4xlJ6A0RkHeZCz4nQlHDxHqA2dzURWXT6AZrCw/0RsF4JD5ThRcb3Xb3cbPTaXaPLtsng8P2oN1v",
-	"9Trv/UXFWJGmojNSs57KxEmhBmD7xH5lIEZu1ZlZ61lNovJfrkBGP4csUcBtTEmAFpCQnRMW2+KN+y3G",
-	"ncK8JMYO2QgaMo20uUa0HardWRI3PvqM4f+9mn7N6xQ+FAsY7CeDfJ/LpChuZl6eYwqyfOax76zkoW24",
-	"od3qrmSG77f5xIVyypu+tI6YlhuMu/T6np4QT1WAIs4YifTjSJBxKrVuyhIMCMexIFIG6H/+67/3W9tw",
-	"gLYpWbR8WTxuvY3nzWxjvdTRYvLHy8s3yDxkIkSWcnZFECZOkySrAysvuZSeP1y5lDzFvobpfH4ozN0n",
-	"gNuVOo57fmNVcZHPIkHwllzW6R72+o+3ZzVt3G5SVec2wvLUTOOZfuUuaNAVwQCiF4FoHKCQ3KirEI15",
-	"kvCFiQ1ghjhUWyEzB4gIoNCWNDVpDHUjYHab00etN5utWo/5eNq9Ppn15keiow5v+rfHX9ojyLJ+qluj",
-	"sqbOujUC5S+NDi/uMM0kT+BthKXcyk18Zm2drw2cJK/HjcGHLb7fuAvWqakiqZ9r0eSotHSiO0A8ibXh",
-	"AAVTmnJUkZnctPyyqMuo1sBC4KWn+uy8Vmz7I5nPSHFTCJydSTXFCo4fYfqExeZUUvM7QSIubMZwpylX",
-	"51raQG/injqo7txHt3cvqKw5hO6kbDU5t50VKk6xfMkFKRxka6vaR0ecJwQzp7vz0sYNQra8aj3d/HuF",
-	"wVZyrXMKnJp2sdWWZfyiaq78tebs/UhwoqZValZNAn5dHJ1fb9T4dpC65ZzPtHXuJJf0iqBwHFNjgb7x",
-	"ZmT3oDjJrEypnuMFX0ClK4VvBcXiJa9eCe1hFJN5wpczLRlneIkkUQgjLRWFCU/tb833bk3nbJ5qOXTb",
-	"nPCmp6XEGEfk650mwgzfnpsh9ZRA17qfN5yZfOVbEVdCrVp5jwX8voZ4rxkUZKeJAjLJdDSjSntjgi8C",
-	"RFlGOC0RxNaUecsXdio1By+rB9pAXVjahX24TBa3ony41eS5yD9YXP1bvjDukdQK0fCwXmNJ8JsU4fNb",
-	"KktOSnuT0eSOo/9SZ9NL1vbe4Z0SbXIhUJy6b9ZXSWV5qMbmMQ7k6/FbImlMWLRRhfsu6l2wg9G0k7VE",
-	"Xo+fUGFEWj5q5+S432z3mp1ueaxas3xmbYN8AJzQiPyH/bkV8Zk/jnm+ZiBQ8q+giNQf7EwPVvf89TL6",
-	"IcGTmiMJciErcfrpl6eaMU0XjSA3lCxaQ9ZEod2VK8bVlaDy+gpKd8NB9hdvv0IXt+AM0rWPJNKvNAVW",
-	"lE1QQqUq1ep++OiddKcX6j9Z009RPfPXy+glZnhC4ifLOi+Ia/FjawN/+uVpC50lC7yUKJybEq8QCJIX",
-	"qxpBT2KkpoKnE5ttdHVgzrU17xaVmftlrWtUt4UvtKeV1G66HSvTA/HGUFPlhbug4edINw3w3n+2fO4L",
-	"A9XNLsj4N2dXb9nFUxXUHfzSTnp87B/zdfLFd11W6fK8Gch2iTi9Pk9SiUJ/CmFVXpd57b7s8DC7WzWv",
-	"ai24NYbbg/FHHUNk0ZkS8xSIuMV+/su4jfVbCqFTPtYuZ1g2VcPMTanu5De4xFpvSIVn8zWBNuMel12e",
-	"h/Xqv83jddHwbDFrnN2iNbrJvK6agW5jAoQl0l7amJpAgenjBNZ5JEE6Vzbqm02EkjqvBrWPH7c7KMIJ",
-	"YTEWSD8eoPCXX375pfnyZfPZszBAI6IWhDDUOWm3m+1Os90xzUY8xqVmyF/HRCh0+vQ2mQyVcpLIVFOU",
-	"mwEqlsX6ljY/Ov+fw+FtGzqKOj8Mh7dHP3z8//+6SQ3uPK1cWz78xB5CIG8hEnfQkevO4QPELjKbfH34",
-	"oiRwRUpMPMf1UkMTtgn9FXdry3BHuaFKSi0iwsh2coJhiuM8d6G/Z6O93EhaTT7T4bk5RP2N0ZPXc8LO",
-	"3pw/41E6syHcSvmefQYdttootg+iPZdslHMStficMDynssXF5IBjeXBz2Gq3Dverso+yMa9Xe2dvzh9J",
-	"BLnOQEtUSTkDmeQ92mrUrMF+vH5UN3k3oDWR3DqKxxEmXX+W1HRFMEUvDjKbMtDiXz9ZO0tTpbFqEJaV",
-	"cUCwEf4dV2aaHYPK6GuDIo5AgaG+W06FH4oxGchjv8WLl0RKPAG986ZOpFRXk6s/vmB5H3iuNE9tKzt0",
-	"cX3ilEEptFNJRQ0ql1KRGTCCNtcC116+oGpKzcN50aCndKIZaVJ20zw67HWK8rXTPd4gX2VFxO79+6BO",
-	"8NY/vP/vtQLZZc7rztjbH56ik17/CNn6BWRqDqSFWaizIepSS2eWqAGa4WhKGWlqWQNk1i+copHALJpq",
-	"QUOV8Yz93qsQ7fXa7X3Tubyic6zwko13Vd+D0vCs1x3FnJiBZqZZ0SsUMNLbDFtqR8yGnUEvPkQtp9js",
-	"uT0tps1SIsrgDLnS/cIkneT15phJY5NUU4hKmTr7zbrGhTFsnucqFUlhoHJLO3r39oUjGmYIjyRPUkVQ",
-	"COIyhD9rsYbm6SihkctIFj9W7rYuzLxSl2/7JO1Ht2mTLHwMynrgEx23gfer94FRs1wrjHhoR1zdm1Zu",
-	"u4JBsnJjGKS3P0CsVDAM/VrulyBy4UXTeAARF2xSdzBC304D+hEyVrSFMGbDzZuWMrUNRDDSyf4Aev7L",
-	"3VRr2n9EyhjkC8XKJh/4aqXMVH+wc+gfqvoCUfN6fWEPjNGvOdDVkpz6tbvOEj1Qt7uSB1c34dT1gjgG",
-	"9LsNQrTXBybHa/oF1nYCwKA1lZYwsqPjplpJt02mlrTUkV+uIayGWbPkadmHxgotwH0WnE08xsmAUc4V",
-	"YgSmxpnClEkvuzCHQANOYJZFNfdt9Xn1dRebUF0c2EWh34XpQ5nwycQxQdbL4YG+FPs2vNT4pgbkykS9",
-	"irnVFn0FOQMyWKYuB9ExknpHDG5GXju80drPQ1Tryzq0wi2MaMo8KwkMW91Xo8qnWjzZhE2OAGPsAz1O",
-	"kYgrCkerwZXyd969PTdWJ40JU3RMidzwqZ2LUT2HPxV0Y340C+QoKLTOom72fAXG+snZ1eeHOi/nLYn4",
-	"DRH3S6ZKagM0Rbr9nJLUdHeZNJFX96H3CqJleagMYQU2kS3BptrRmZEVAbTHl+32oL1LhqecX4Ypr6XE",
-	"qsznZ72sGgHwI18Y0IzqahdEEGTeM6epiJbU3Skbl82gdvZ8kTX5bWMON1Hoxg6d4tY/oDElSVyQlcb/",
-	"FmiUYHad2TIzrOBFKBUu4AjoZ+2RNDJdG8dwVMA2UTY0n5uC1pCHkUHHczbxxna6XYtNi5uCEnBQzCs8",
-	"VVd8fCUwm5BwgEIvrgLGhgWs8sJ5kAEyDJqqVBBnJ4AiuAIKhINsolMstVVqiGqimMYyzw2mmIwps8PE",
-	"qTEfiB0irISGQoTnc4KFzMDJqCeRwdJ3qTk2Tmik7EgQT0IjoukjDbyZicvUfcLugHUA0VsieQLISPpj",
-	"S54K6z66tedGgaa8EphJqpWAMQuaksYktzUEMSrY0ciaAzYvkTFtdkKDhtvXRtDw96sRNApk15LM0Q+E",
-	"mSEAPJY3iBQSHvknqnFRPWJ9VGE8NuWqht+N0exXFbq1aqMjIoIZub+Y8sQsuIgnWMh2baycnNmwQY3C",
-	"maYzzHLPlNzOE8zAFPXsIBJNNePlVhCcE7lyTlktfh7mvo/hwFmyNPRx2w9JX02XlEVTvZ1Q7qFNSGdL",
-	"bGM3lIsOjAJz7OCItVGRZZUiFQmYlcxuqDQxAnRVfLg2wfhI1p9vb3dK5aqZSGHaK9/jgBzhZKGtoNxf",
-	"H7DZoTh7w4ovzIO/Um5wxbZdrLAawyyxB/CPtgTlikANSogiLMQShf7Ew1MUGiVs/qxVsHGIwqKEqhS2",
-	"2FFXFKyvyanadKXD9/uWQt8dalZ8OvmjvhE8Tl2NN0DhiW34JaYSqjffEmx7g2qLy/NQDuAU2JdOUTjh",
-	"jISu9FNCJMcVa6Ow12mjv+sHtqoqX1mB7AMjBihckA1VyLuBJ645QiWmtIWuYTYjmaEOGsP2FIWONCHi",
-	"jEi0JwnJf2mIHO5baEq/zsSO3ch3pMiH+d8r801FKbXoHBHNnbKlRUjL/vFAH5mNhjLUSOtRi+zmuxxF",
-	"rtlUt1E6KSbNvqPDUWL8svZk2pkec2HsG+3UCwLBlgjwFGpyjoB/pPBIgoxJKCNoJAi+LinT+nPlBc4B",
-	"Z6I+Fdk+1v95ov/zVP/n+eb8pN3MSih865gpLFYQcFpxIgPEOBoLPKnmdTazSck9LWRje8eb2EgvZQtu",
-	"eIAcZ1kSb6whX1X/UBroX1RNL0gkiNq+9L86l0qxdDZiTdcynTBtWZlntLCbShJdGT04wpI87mnz/rCL",
-	"BGYxn1mAAHQxhThWZqYZw8LE70viEAZ8Of7p5xNx/PeffvksLhef3r15dnz+4s37c959gV/gi0XvH8v2",
-	"y/eH0fH55G+bHWuzoPoa/Pcl66K4ZltJaJNeNUmxAIVzyTYJfPQKrGNBUller3776LZ3/bk7+zI6iTrx",
-	"MTkc9yePp+1PrFE4uPrJD+3mCW5+WQWWKi1s+YXebAupCXHGs7Su6OTMxfjP3pybCFSApN2pyIbjAPom",
-	"T5ciI0ktTDEwFVjM8JViU6tpNnWpY4sYDZrAVJs4e0z+RzEYlSOVwrftUy4G2ahtYIUnPag8lBAl3avS",
-	"BMpEyqDU1OTrqUDgOJqyuyHz6i4ZGqXJNTIgv9rJognEjGZZgHnI/vIX9JQzrVU1VbSjqkmsf9T+oda3",
-	"2gI8uOmExcRDeGZ75oGcA/TEhIGHabt9GMEWwD+JtgoRgsZ4CdCkNtc1J8Jt2l4YJdoPvqJxuK/ZrrRV",
-	"4D6bvp2s1tCZnhiFeaOuy0blMd/AYRjrSeRxe1PeBj8GVSzwAkiS/rb7QkJuiEU2MmtZlTfVX9sLVzWG",
-	"h/s5fBu5VYRBacCMzEaAfKydszAoThis88w5C1voSZZJtc9bv1X/AgKXIeICxjBTClvonQ3CQ/rd9S6G",
-	"vXYPeRkv/aG00OitpjyGBYW9dh/V5LiCQmjFqDJDNr6wJOOpivjMhCbDN68vLtHBTecg49QQiCmI/Sb0",
-	"gPCFHhbDh7vtNnr9U5jt/kB7cZRNEoJG2PjDZvVjSFpDtimL8BjGga+GWcIWBJsxiFbnNPdcNlNPYg2G",
-	"NcLo3bvzZ1oRYDThPEbRlNOI7LfQpcPg1kOsgOEGmlOwcXOw/WsyVwU47VOH9q1HqkB1B8VMFygxHi/R",
-	"nlacWPsIWEKMMECSwwhTqoic44jAw3ou0DXiwNxnIK73nSnmJE8B7ht4VOtFmKj+R2BlQ37xQNPdPDBA",
-	"9m4B/TkTyZAOkw1ExE9kaQ6VjPicAFpZMbiWSoDq8uDyKuBvepwcQbzbRSsTiuaKBj0gdUkY07VtZUUR",
-	"OD3LpUofoPwErczVZjtVk3Ddh0ihAZs2ZNWr1kTXmz7QI3fCQP/foREDbhb20ggtLKwM2gt77TY82zk0",
-	"/9cP9+HVE0vpsH97G+YTWUypLYC4NqibgiQEQ5+y5HYyNgcJq/VKJWAQiK8jD4ZyyiVxEAooplpi0Li5",
-	"wGbwlFnaalsClYji+r4wmlGWKtJCQJ+M4+1WU+ivmHCliCnIGpEpviEgkrBEzPZYvCILpH08G6hDe1oq",
-	"GD+KSIhvzxWJ9wObN9RCUwagRscJnsAh1CNmUiFj9dymdJe54DgmMeJQLkVn5BQZ9SW1yZEmMIziidZe",
-	"xM1GTcnSHS0thU2oJKERYQZW1RoK2jsTlCgslqfIItFN9JeYMcjA6SpYE3giCIHiOevTrE2PeRm/RtnU",
-	"aAQNW6bWGDQ6rXarXShvy8rTsmo0+IL+x6TOyj6z98lonpqbS0ZkfkuKlp1o72KBJxMi0LvzfSMXMDNX",
-	"p1j+kkMGYoBKGyNvGXFuUPuogqtq9IBat4wFn/nPDkCojmmieSVlWriFMOUDq0///vwSHdj1tSwwiH7F",
-	"Xp3TdHfnNM3lOUM2tpflYLZEhZtvYDczgwVQVyZEPdPkKd65scKnyR858K8JuPtYwqXvttsl8BlFbtXB",
-	"VM1KkQljhv1/z14/vfzlzXOkHzDmmPmD/hklmE3+NmwQNmwU/kZw7P8M7GJ+UTFOM9ffPHrgPfs///Xf",
-	"a+8AqLV+XdXpQ0HbrdjJjcPU3p30a0HlHbZ7q97ImOHAxxb0HSbTDZajuAMeJ44UvSHFHdMuDrS0fWi8",
-	"ziztxkc9ljkkX7GURN2tOd/mJ7gaSi0TguSUENuubs6WHic0ZzQwNXlW4tnM2ZBJPlYL8ArAhJytOUln",
-	"ejrV41RlIn3iH0nAVTz1jqr+OdPevXav6L1KI4maKW2OUhYnpPVJ1l/4gu08drj757sc+kgW+1sbrXwN",
-	"X8ecqeYYz2iyHEjMZFMSQcd3G27lgHE/4RtsSFoc3srqd+dPgD57X1ORDIaNggAdNoKYz65oPBg2/pJP",
-	"Z9gIrO3CxTuRDFiaJHf720xmnmBair+fzfUhRy8MJwXon7a0uttqo3sJHc0vfwqdnYVO0OiZd34lwFoo",
-	"ttR7hYwuN/bNgyF2/n5hamv48xuwyVboiTNDWtfCeR+tMQXMii+rFYaVvdqbz3ytzHegEqVzSMBnFR+K",
-	"p9ZZybAk65SDxcrYKDXLNadlpjQNkRk7Os7Qv99hQ+1sVhk4hdV+7019QW8I05/TZ3Ht3vlCfOUGXrqA",
-	"Q9aGg2XJil7iWRIG5dsJbPMJRIqGzNbx122lbZexN7h8V8N5Ezc4J6V0eRMUvE4oFFWXu3n8O3JctPih",
-	"nC2/hafW6qnt36HSn1zRPdTbVYpX333cgdHLvVsrON7R8Q+HWP2gZvil7/cGLhi3zYnUJ2rNifR2OEDk",
-	"FkcqWerhvWrzBZZwN6NyldGBDYcAswxZdjwBW0J63WCmJM4mPAttM1C6TmK0Z7OkQ+ayYZE+8RAbuXxx",
-	"gRy+fPh/mj9wscAiJnHzjeCKD5B5MzCJ1nBo6uwWVNt07uJB+7lHEoU/cqlM6Kx0dyp8YMhK6OnrBcwv",
-	"Zy9f/JoCxm3inwLmTwHzawkYy+MrBQzUZG1rrdm6OmeHmcgxjqam26/fPkTZ6a210d4SHFNtivwxzLS8",
-	"TwcpfE2QEng8ptFDgUr324ebd74GBH8dA2QU3mzs3XQOTBnVys1/AYogT788krbwqoiTCJm/OZ4QGaCE",
-	"XhNrDBZSey30A00g9QB6ANrCqiyiNc9zM6cNEZ7XLFm69gbXCuRaROouCbXNHNtxRQHcY6NCMJeYbvGg",
-	"7YB/AKt0jkuXX5jynQ+FGsgNWCiu4qcIveOB69SU5lbqY7Njl9dtFstb19eD2CrErVFJK5iJmpYZqoL1",
-	"5X0gBAgxbS8OcgDL2lvXIJORtdU8lBjome1fLwa8q2jhlc7mVwr3GcBLW4ib/PZEEFBbzKx48dW3ijXP",
-	"aZXKEtoTYrbaqyLCDr7C/5/HqwPVb4lKXXMBPBz4QLlVwFVjfpJanNha5WZQS7eITOcQv1ia9j/KCiC+",
-	"O0L21l1HbqjxcHeRf7vMMveLx0U795kDEXeoIxKuwHd09i3dHMv3Qwk7vB4wvK3/975RxAPfWJ1sGxi0",
-	"3Cjgbve6RTjtfvtQS/xN8+i3Do8fdB6H7eI8uu223ps/nNj38ZA/+JvbLV0TsOJugHsRtYTmb4ibrSXH",
-	"ytcU/Ua9tKPOsYDXK+xQOM3/+9VNb0tPyOQMfmP99HcCDZVGlrvSrQJY9mqdVUBG3tbyzl5aZXybMjNT",
-	"vkXlkJki34GHwGm50xXeQKAHqp8Vhoo70yupRTEUhg6ZNeqzmkL4Obt/U/+3hQBbKsyNrhCNcHSNsByy",
-	"TXBToTXdoHcUrLcq+NSQDdm/wGeoaf6CR+0iKJTzQewLJZxfp3PToIpDNOVJLIdMWYyj8p2H2ChjAPNw",
-	"hWi1rkmG2bxJyxtbw9SH+9XV5osuPmdAO6rLWt+SVufd1HaC1Sn6GtSh3dPUv6HD42eqwBoHggIyj+JQ",
-	"AOSbDLlXVIN1aC7N2aA435fA40pAhK7yuxZcMIcKzID/cgRh7bWvVME5mp+HzbeNXt5JCfuuk7ENfc+p",
-	"EXWuXl6e93ZRZQUYvbUeVCaT/nSivrsTxQXIQ5TOc7J76ikXah/vgsacyxp1ZDrITE7A8BfaA7kGbU9q",
-	"aREmjCwFaWvu+j8/zwvvw72svD9AFWbeD9EMz+eUTfYzbTrHAJMwT7AaczFD76TWSWMujKMGt2TzhfHT",
-	"XEUPyANeRMgv4eIPGejIAQotIP0H+jHMC3ozGulfg/p565WQDgxagG2XHdjLunP5jjMtewqIOXoDTApD",
-	"awQCVaHFRtoWOquF2HWgXmMqiMEWdyhLpfbcgX9pbaacpzb7U6dfoBUDug6s7izOyIR1zXyBuO7ObCqR",
-	"az7fw6YkeZ5gk3rxqrC1UpKa7QyKQpbIT+eQr/EV4j7M5RUvrtYiX5j24hwdIoNJs0Dipwi6PcFVakH7",
-	"gyvftb/zOyV+oLfZQKYTxuIqAFWHzBSom9Jy6BoAg8Igmks8JoMM+k0ZrBFnTGmlAybPkFUap0sJ8NK+",
-	"v9UDYkFQTDIkhnjIRstaW6cCNXiKcN2DQybI3EyNMmgJ0schW1J2z53pidozFe45ftK+oaGJe4AZ6P3R",
-	"dlaYGG6OvgEsbDY76zQYsghLrZwkYZIqekOS5b4h39awGsZkM6vN2kuy5APIgQKoBywy8No/BF8MmZlt",
-	"BvCRHWmRJkSiPZAlN5QnpqTevAyWGzRj8MX+wEKjlWcYoBAWrf+RaXv9g9PfOT8WgFJMl4sJy5xC3buF",
-	"fwm1RxpmADAWlGXsWonMQjIsGTglF2C2ufpyQ0yAJ6zFStBmkqAzQI4Z6yFlKoT2puBG/LwXxOK4QLm6",
-	"fimakujaCgM9mMPIq35jkN/j0j32umMCA5SXfa2m+YTVdg3vOQScwEOs2TefN9S38DU0zlLUfJzNotvv",
-	"1Y8G21IesH4X8zV12+3iaPkAeoF6zHVLsF/xmcEAAuGkiJONFoJCo4MPl226ydxQ68Gz0V4Rq2e/cAGF",
-	"f83EIOt1ODUJPlukr9Uqyq+mhDaL7HbKGCp183sp/SWiM7sb8BgceNN1CgqjdIVFrhwAEcp22ETW3Ci4",
-	"TvYo4dgaF6tu08iaOWDJeZ87fEV/EwRjpgssvpA+ZLmigVICVMYpOs1wktZgLmEYwTiVsOQC8lJQkKCW",
-	"ZiCRzuA9/6+Z9rI9U0YoOd89gw0asrW4QRY4BiuzWhPjks4sY7bdDpx1a3nAdC4XHFEWE0DEZAoleKlZ",
-	"eS64IpFtlYICEK01pVWOWlQYlTlkvk5D9SotsH1IMh2PaWSNHGhVNRpeDtmeINA9hCKB5VTvHPzFNXkQ",
-	"E7owTSNWH8NM1ijl/VNrMNZ0/M3wNTST2li1sxiDIVPLOY1wkkAztF8XaRoQmwDGY1qJTTNU1jikrZaE",
-	"wyAZekUWACC2dcTvNNrLdkLLFFWzgrr4BC3eKrV7WUtOi5/I0vrssPonPF7uHOu3haJPoEymWNqy4AWb",
-	"WRbLWbLI2Fq3/QF98ns623fBivn942Xd/NrNdrfZfuzNb8RHa2b3hI+Kc3uJRUKWW0ytu1t5zYqr3u6K",
-	"oANaAN19ezFlfrVWzg9PuJraQ5slEzJ+yC5B+/D110lMfN2Cvtt+prs4Eaq/HB3eHLPO7HHUuz360v48",
-	"v4bD5d2oVrqsrO3dQdbNrxZrw5bM6G2ZgGeOcAHCDhgRJBzKJLCm729M1gwZzNb3Z1hyFjquhOyWAbdt",
-	"RlcrV/PfBbvtoSVw3SR9gDw3z7pYaz7byl8zh7wWiJBK65lBn2p7/37L6dQtZ2se6+Q81rXH3vRqV0sS",
-	"c9RED7b2QRirAg72XY/tNl+75+ntepRtF0/v/WWyuZaxPjlotkNbGQbVQPuU4NM69DvtxgIGikFfKEVc",
-	"a3r0N4Ve81eyN76lAPL3nJA82SJ0WzCcztk7CbdU9DpbfO2NgVu/5PwFFhP7Xn+bpWXQHC9JTLGpVQsa",
-	"vW531wm/tFAIv3Wo2vB8FnzzcwQrgtXlZOrBV/8Ub1cIlHuX0gU20JmNSVUyryYuatFJsCyDpuSF91AE",
-	"CRDyFu+c1ZfDZncFbVE0ROM8Jjta1sKn7ATEVFM0VLpO7ndTOaSd+UnF6mFe1B08LmuNO4RPF2ooGpT1",
-	"LsXP98wE3s+q97KAa+7n3CY7uINTsKOO2z3pt0o/ZZmNP+tXfof1KzQXQWtkrKtNzIA4dylcKd9OUypg",
-	"aSED+Scz/BvKoiS1NztWizBKgH8P0UrA7ldM/b5R5vd68Moy5qupO6PbVKxlFmuOR1rsrlkFJrlTDKAO",
-	"IXJVKZoj+8Md5/83svCVU1BfIZZn4COcJCMcXRfu0n+aR1C+/tVd2zLi8fIvB6lIwOapz+BfaHcNMn4Q",
-	"sxcuQehQHxW3pc6W0bwyaEknzBg8ZsgRiW3vvZt3a5eq59M8IcqZ/Sj4vC30LI8Z28vB7lEIbfgst2ry",
-	"uupd0TqKa3jH6K0tT85bTlw9OHpLPpFI+RdSmKKkKWaob5GtpJZ7pWtNj076R0ddrdM2TN+/T/YbVvGa",
-	"QeJULTiCzFtTEr1zmhnCm05gAHws8OmPL8+eNi9+POv2H1sQR+AFrFJRhsC/6QQ/9fn78ZdXJ/33J+/+",
-	"mXaey/HPs/E/X/08Zdfvu/NPJ/zk1bNXBz8ezM97f9u02OwzOy32m0LWwJ41auA3r5T2bkXeUNr9AMXI",
-	"K26I3j4aXO4eXKLu7a27jAhH2h9KSDyxyb38GmnwfGtGeGZ0pyyAop8CyHIqwE3zjhzkn1xFfqskhevI",
-	"UlFxb8mESkjaYkB8hsJVk7SpbYNz0hIb4QoluENmQTUdOKkqgqo7zOHQ4PgC2hjc1JZhCg/ZlAiC9jCD",
-	"vgjBFfDtPqDzgZuqX2F8AThohRt+IDHG+AJxNmSmtsR1WChual0qVpUhSBlI+TdNIBEP5D8/kFvYWlta",
-	"R/e2jSyW+lYHonP/9Ejur/72JqiFz74fkvX9Ddh7b5GHIr7BiA3yS+LMKv+Mjf4ZG/0dxkadVkK44kas",
-	"7TOpuO0HX/N+qTsjUhOiaoTrheJziXCS+OrVQvHmWhiKdC1+bkkNz7C41uoI0h+ZmpIKL20NTtW5N3Op",
-	"qqGSVO3VGAnwZvwHc0n/UOEiQ+KtGTDYoge3IIR5qkpyuBIt38gZu8Z9sptfii2p9re20qpyy467ZKcQ",
-	"Vf4+WroxMd/ZLVSULev7q9pNCvbPE/mdA7hbH8fdbPnneVctXCqyWZkcCHOnp2nWuve3VjWgwD2n0uLN",
-	"m2aIGVwwrXIn0gHqjwWRU4tervk2ThMSmB4Uzwvz9doUK6upgg23pg5ZCNeaQsm7aRiZujtJvRtI67ws",
-	"SyC7K8/8TtHf0NGC1fxCtHUR42URUsdcOVt/I+wOMqN07+1WrlN3x2XkF8Z6pSjul53ufWa7ruaiev0s",
-	"rrl99k9P4vtI3T9dj1/T9dBitMLv3+B2HEA4izTza7m+g744lxL0BVQamy/Zri9jgFKF9vJ4G5oSQfZb",
-	"6Ad7GRa0qHd7Q2YuoCgdc5sPAW0z4rbBS3/HwRXOBbmhPJVD5q4Vc5dqOFtPmisOFhRKt6z5m3B7s0kW",
-	"Fa3TIkC8khlmox0Poki+DeMFZvc7j2A97f7wT/nk5/OpkNHTafLz+ct//tuoLy9+kXM+OuLPfu9Rqzxo",
-	"lTP371Dd/C/UHX9gMQ4HEwAyqokI6cRHnUgvYg0W79/78BFqYVfiheYneStU0KB6t0TCI5w4HEYHU2La",
-	"o2b4miCRsrAw9uDgoNM9arVb7VZncNw+boNYswurzM8k8Jozk97LC8o4G3EsIK7l35pHzfXgeb4yL5Wp",
-	"Tt5cH0cYNFvVNXibhLiDHStcIv9IuszSkFUKB8D9sXlz12pWe5tatbVrkJUocuYy8vX1AA7yxVzqhVlN",
-	"czMX+RXQ0GLPuLBP5zdiuRYxaCrLnR57vST6cKEwi7GIs1qCj3uORRaLRUvaPy9cpUHEZwf7gyHD7io3",
-	"SzdowjML2jPokgEKs9Sp/gGgYLwr96zgGjIfec3AGuQAbQbgQPNgsVbh1O/ZNrUK+4E3VP5ltFctHMiy",
-	"lLbZOqzkvUO0F950gjCzKaopeejgDb/mk79rfa18/q71dcTj5V2IrsnSHZ18vGZMIh5rLptjodzkMkXj",
-	"DCdzeZm9GtXaSfn1XKYh0Rk7WbYy8O0mc4N4XdVBXlEQaHYbMs2PVqkZQKPxmEYUJ6jCKiihI4FhfP2Z",
-	"8dLdHTNkLvFsM7G2d77TzvYBLumDbkgpW+i1Q60tZKWHzAAhQCsgUO4TVQqCgCMcXfPxOEB4pE23vhs3",
-	"yIs9AnTYHrLsh64hl37A/gPaLw1PddqWmHB8YEg1FYSgGC8loOXjJAkKl7eZnHEhzI724EwM2fbhmtA4",
-	"rbJq4Q8Z+LHQz1u4t87cgtzrnmgB0G8fOhpTiaac8dTUUHuXkQ9ZXJfEb6G3JKaCRF7ln7t01pcWUNCL",
-	"FUoIlibLPvBsZDCksRD0hngVN/qpIdsrnVH/oO9n8I7M+z4Ag+j5h39/bulonnCg6LZGCuSD3quSZtDT",
-	"dgYdevf2hTQdS6nM75HWX4Vf6u+ZBzEAVs01TwVDNhf0BisSoISy66ZRgFygKOFp3JwRhbUgc63uRJ6a",
-	"QiSA5jBN+ospYQY5ITvIwMcmh+Saw+A+vkyoRZwxEtk15PotMwSq6i27VMIoyALqsMyuFdaaG5BD2Fhg",
-	"qUQa6aPukN39S+Ayo9ZvrvXuFL90WASabhbS3MGTEALoAXDdrKedPcTju493/zcAAP//",
+	"7H37cts4lver4NNMVewdSpZkKbblmtp1btOezq0TZ/rrRFkTIiEJMQUoAGhZSblqn2YfbJ/kKxwAJHjR",
+	"zXH6sl/PHz2xTYLAwcG5nx++NiI+m3NGmJKNwdfGlOCYCPjnYxxNyWPOlOCJ/jkmMhJ0rihnjUEjZLwZ",
+	"6SfCAcIo4vMlmuElGhF0ReYqQKNUoVkqlf6NINc4oTFWJEYjMuaCIIKjKUolaTWCBrnBs3lCGoOGG7MR",
+	"NAT5nFJB4sZAiZQEDRlNyQzreajlXD8rlaBs0ri9DRp6koSptyRKBVXL1zyh0bI65WdcjGgskZoSNMcT",
+	"ghRHCccxwmypppRN0FjwWYC4QJIw79eKBwgzrqZEIC7ohLLitGMyxmmimlJE6IEkyfjBKaKzifczirHC",
+	"g1Mk1TIh/u8fpEziMWlSllBGHpwiM+HCUHz0iUT2V4zDUyMsSTMVNPvFWOAZaWIWEam4kPb3O9Lx6QWe",
+	"VMl2MSWIMEXVEik8QXyM1JRKFBminxpaUYUoQ+H5uPmSM9J8gVU0DTWB8723bFIk3bDx+fDtD1cXZ9dx",
+	"5/31ZTx59+ni5Pnkp2Fjx7mfx2Q253pGb8g8wUv9VnklrwWRhCm9mTEK9ZhhgBZTwoAlBJFzziRB1LCI",
+	"JiSJ818rjjBDBIuEEoH03IhUaEHV1DyOZwSF2TSiZfNHsgyLq9WfbPjrICydNQYfzB8+BjXremO+c16z",
+	"nDOUMvo5JYjGaMyF2RY7rxb6KeWK6H2BBS55CjuGI4VkOp9zoYpTE+TzZbvzKb45/Hz8pTvrsYfzY9FW",
+	"3eve4uHyeMfNeEOUWJ6NFRHVWb8lEWf6FHK0wFQ5gSD0K5RNCrPqrPvsjDI60+RrZ3SjTJEJETCHn3/+",
+	"+SxVU825EVaknq+jKU4SwiZEs/WbZ4/Rw6N+e4DCRwQLIkKfOcx2R1gISmLE+JCFenwu6BesRwyRkZ2B",
+	"exsRIbj4+7BBGRyBS8WvCBs27Kg0G2yozypSU6zQAusdHKeSxK0hK2zQ+kF32qDboDHHWmAoJ+pTIbmo",
+	"J1HIyI0yD4Tm8BM0F+Sa8lSCGG2hV3P8OSWnKOaIcYVGKU1iLUXnWOjjVOK0qHP54uK81wgaVH/jc0rE",
+	"shE0GJ7BX81UChuNb54TNlHTxqDbbgd6493Pnboj85TFc05Z7ZnRK1qQ0ZTzK0Tscw8konFxjgtyeXh1",
+	"NOvOTz73xLHqXD9c9G/ay+6XHn44cjOfYzXNJ07yr67l2nwxD3ub1+LJkx9JjU57ga+IRNgcn0w2O27V",
+	"qmUAOzamQqqi0MLoiiyRSJkMhkxLRD0GJbIk0vRD+q/ZL9wggkSEXuv9lUOWSUk8wZSBOOr20JSnQrZQ",
+	"Rx/2br+P5oIyhUcJQWdvH5+f6+MncKS58FRPwapbkuhxmFwQIVHYa7eRY3aaU+PySkvX0hnpj9vRETnG",
+	"zcNRJ2728BFpnkTdcbMdPxwdkx7ujA/7bvfMac33ryS5V3Jgv1/etTlWigg95n9+GA5vuu3mcHhz9PTj",
+	"3/7aqN3SsVaRoCFXnDith+GsWcNKC+8pT2K0B6bJNRE4CVDEZzPclEQfZUXi/Rb6eUoTvR9DpvVzKgQo",
+	"O71xhppas4WH7R56yRV6wWM6piQOYb95qhBGIx4vyzRdq6HrKekbAY31muI5nVFVo6m1eSbpl6J92G/X",
+	"y4wEBvE/ZC0y88oM3xhF4aSH+alTozZu9dE1nAyC8RGOrQLWP1mTR/8Tz+eJ1iuUs4O54KOEzP72Seq5",
+	"f3XzhQFGmgYXnD/HYgI6SKazGRZLvdWcoxlmSyT4QjaCxjVOUmI+E+tZwauXivPLBF4OGjFRmCYw4Wtr",
+	"502xRJ1+uw2DnCKs0IxLhTrtdhthQRCOIjLXdvc8t1mAplqNaAGp/3V5Eh9e9WdH8444VP3ro5uTL53R",
+	"YdwfH01Blimx1Ie2MRjjRGppprBKZWPQ0/RUVBn9pKeLFOfITddSd6rUXA4ODmIeydYXIpWWjWrZivjs",
+	"AKYhD8pL1ftgz3xVAOYUPEMznIy5mJEYVY9vmZ4rhIhPV336SgNZrZ75MlvIsip9O7PDeV8cqZNFZ3mI",
+	"+9EROZl0Ph0mfbY9fc/N9JE3fWSmvz2dV5HAo/c/LRPnVH6R0fifb1+9XENY4P8SNZ2y0JJFix9tH5h1",
+	"6MGqlOqNj6+6s5PPR6pzfXjT/3I8akfduDd+ON2dUna6u5MHFgLCIJcofxVk3Bg0/nKQ+8sH5q/y4LUR",
+	"AOaVqjx3NKAy59dTxLg+s2DxzQWPiNQ2XyPwPXAreprGkKmbgX34IPcSYA7G040Ju6PUYly9FvyaSsqZ",
+	"caTKez7OvlDacEUYZspt9TwfxbooBL3GQjEi0Nnr8+r+d0e9+OH4eNq+6s5684fiWLUX3WUPP4w27P9h",
+	"vv/PvLltv/n5iu5v58E417QwDDlKlbaWVtMIYg9UIpnKOWHx/TFEUYqes3eS3JE1qHu3IgWKMuWSsstU",
+	"FrTWWdlpprIibfXiFU0SNCLaFMxPBgKfEmHtVILvxPWUFKmRtiefOskh68+PxImVIkejk7gzPizJEGua",
+	"Zyx04omQopBFlCGzmB2EST097oe5zraNP6wkqBZAxtzWEijmjBRJHMIPTXDiw/tgQxsVaGZhgfXvZQGE",
+	"Gv59QeXMmc93YOGZ9/omLs6eLYi5GsbVVNRuu/OtYjoeE22AZzu1NyNqyuMAab9RH3StE/db6J32dhAj",
+	"C+A0LSXNTyuttapsPCbtSfdTL1kvI7vd1QzurfPuLJ4Ncn8StMrQmtA4EQTHS0NwQ7Ft6V3D9/clY5n2",
+	"AnHyVBPnztLVjFHLmvZvl0D9gmBlKGXkZk4ibenDnxGPwAGMXSBQiwjLRtqCfQ/hAS8QWOCwo8kqGbpO",
+	"gvaLRpiZLXKz3cUMKyz0niRmgUaSiGsi0BjTJBWkpR1i4Ak84lZHRzg1oeCYyijhIDE/AyVDSysIb3sk",
+	"vA8eesnVM56y+O52W/Z6mX0YV5dj+KPHOS85cr6kp5T1trwmQnJ2HleZ4zDqk3oG2WCi9XLueMkVcpPZ",
+	"njHyJdwPT7zU+xdNkSCSpyIieRTdWGj3uKsu2rIiDM3nS8Sw9rFGy0oWJQ/mnOpjLIixHE20pjhFyNk1",
+	"vaTdulkWEnxe+mfdO/BMnpbYnRav8TLhOPZDIndgdOW9Xmb0uflCfeSk4pOSm4iQWKJe56R32O6h0bLW",
+	"plzF8ifxeqbveH6JXfodYyTVZd2/h1qgCBiV9AtBEF5DexiNyQK9oI80j9oA2/739WPfEnFNI/KO4WtM",
+	"E0PhO/FLWhyhzDLSfOfSf6zENPYRSA5qi0RgQZMl8t5w9nOCFRFVDqrzaY3dtl6negxkyYGK09yeheqW",
+	"eX9MZHVqhJn2agVk+LUmjbHCIyxL/oXmLspiyM3FKCYJXv7mXsY7hm1Gj8R3NuDA1b/Qjn+9Eeel7co8",
+	"NjIpvixqMKNSUjYJ8rBRgFJ2xfiCaXtWkGt+RWo0dAev0tEbNHSnGkRzE909imbevD/+ujt1vp2pfv75",
+	"52Y5m7zu5XLy2bKXtRZJ/ILEFF8ASe8oz7Kh6rjM+/PlTH/qErZvnR508W1/BvrLVe6qD89pUbZBFfZz",
+	"7vJIgWCCyE5wezZbscbvpBRtrC4skyf8ngowW4mx7XjKlFg+hi0uW5Hnb1+hw87Dh80Owsl8iptdFJnn",
+	"keaJAKXzOQhnCfl6/RZOijnvs6eNoKEPElZaUEkO48Fo3UbQYGmS+BrKz3qeNd9//Nq9rcl3Bo0nJKHX",
+	"REDqZi74nAhFDRPrAWZzU3eWTaMbrC3s0BsF45H4TBVebHTb3YfNTqfZPbponwwO24N2v9XrvPcXFWNF",
+	"morOSM16KhMnhTKC7WsDKgMxcqPOzFrPanKdP7saE/0cskQBzzMlAVpATndOWGyLY+62GHcK85IjO2Qj",
+	"aMg00hYf0aas9ohJ3PjoM4b/92oGNy91+FCsgbCfDPJ9LpOiuJl5+ZMpePOZx76zkoe24YZ2q7uSGb7f",
+	"5hMXDSpv+tL6clpuMO4y9Ht6QjxVAYo4YyTSj7uKoABlOQqE41gQKQP0P//13/utbThAm6UsWr4oHrfe",
+	"xvNmtrFe6mgx+cPFxWtkHjJBJks5uyKINKdJkpVSlZdcyvAfrlyKX9y1kul8fijM3SeA25U6jnt6bVVx",
+	"kc8iQfCWXNbpHvb6D7dnNW0fb1JV5zZI89hM44l+5TZo0BXxBKIXgWgcoJBcq8sQjXmS8IUJL2CGOBRs",
+	"ITMHCCqg0FZFNWkMpSdguZvTR61DnK1aj/lw2r06mfXmR6KjDq/7N8df2iNI1H6qW6Oyps66NQLlL4wO",
+	"L+4wzSRP4G2EpdzKTXxibZ2vDZwkr8aNwYctvt+4DdapqSKpn2rR5Ki0dKI7QDyJteEANVeaclSRmdy0",
+	"/LKoy6jWwELgpaf67LxWbPsDmc9IcVNonZ3JrMiQMH3C4qwU0RQeRlzYpONOU67OtbSB3sQ9dVDduY9u",
+	"755TWXMI3UnZanJuOytUnGL5ggtSOMjWVrWPjjhPCGZOd+fVkRuEbHnVerr59wqDreRa5xQ4Ne3Csy3L",
+	"+EXVXPlrzdn7geBETavUrJoE/Ko4Or/aqPHtIHXLOZ9p69xJLunVUeE4psYCfe3NyO5BcZJZpVM9xwu+",
+	"gEpiCt8KivVPXskT2sMoJvOEL2daMs7wEkmiEEZaKgoT4drfmu/dms7ZPNVy6KY54U1PS4kxjsjXW02E",
+	"Gb45N0PqKYGudT9vODP5yrciroRyt/IeC/h9DfFeMSh4TxMFZJLpaEaV9sYEXwSIsoxwWiKIrSnzhi/s",
+	"VGoOXlZStIG6sLS39uEyWdyK8uFWk+dt/sHi6t/whXGPpFaIhof1GkuC32QZn95QWXJS2puMJncc/Zc6",
+	"m16ytvcO75RokwuB4tR9s75KKstDNTaPcSBfjd8QSWPCoo0q3HdRb4MdjKadrCXyavyICiPS8lE7J8f9",
+	"ZrvX7HTLY9Wa5TNrG+QD4IRG5D/sz62Iz/xxzPM1A4GSfwl1qP5gZ3qwuuevltGzBE9qjiTIhaxK6sdf",
+	"HmvGNF1KglxTsmgNWROFdlcuGVeXgsqrS6j+DQfZX7z9Cl3cgjPI+D6QSL/SFFhRNkEJlapU7vvho3fS",
+	"nV6o/2RNv0r1zF8toxeY4QmJHy3rvCCuxY8tL/zxl8ctdJYs8FKicG6qxEIgSF7vagQ9iZGaCp5ObMLS",
+	"lZI519a8W1Rm7pe1rlHdFj7XnlZSu+l2rEwPxBtDTZUXboOGn2bdNMB7/9nyuS8MVDe7IOPfnF29ZRdP",
+	"VVB38Es76fGxf8zXyRffdVmly/NmK9to4vT6PEklCv0phFV5Xea1u7LD/exu1byqteDWGG73xh91DJFF",
+	"Z0rMUyDiFvv5s3Eb67cUQqd8rF3OsGyqhpmbUt3Jb3CJtd6QCs/mawJtxj0uuzz369V/m8frouHZYtY4",
+	"u0VrdJN5XTUD3cYECEukvbQxNYEC0ycLrPNAgnSubNQ3mwgldV4Nah8/bHdQhBPCYiyQfjxA4S+//PJL",
+	"88WL5pMnYYBGRC0IYahz0m43251mu2P6lXiMS82mv46JUGgW6m0yGSoVKZEpyCj3E1Qsi/VdcX50/j+H",
+	"w5s2NCV1ng2HN0fPPv7bXzepwZ2nlWvL+5/YfQjkLUTiDjpy3Tm8h9hFZpOvD1+UBK5IiYnnuF51aHI3",
+	"ob/ibm0Z7ij3ZEmpRUQY2WZQMExxnOcu9PdstJcbSavJZ5pEN4eovzF68mpO2Nnr8yc8Smc2hFupALTP",
+	"oMNWG8X2QbTnko1yTqIWnxOG51S2uJgccCwPrg9b7dbhflX2UTbm9Wrv7PX5A4kg1xloiSopZyCTvEdb",
+	"jZo12I/Xj+om7wa0JpJbR/E4wqTrz5Kargim6MVBZlMGWvzrJ2tnaQo9Vg3CskoQCDbCv+PKTLNjUBl9",
+	"bVDEESgw1HfLqfBDMSYDeew3ePGCSIknoHde14mU6mpy9ccXLO+zz5XmqYUKgEawT5wyqKZ2KqmoQeVS",
+	"KjIDRtDmWuDa9xdUTal5OK879JRONCNNyq6bR4e9TlG+drrHG+SrrIjYvX8f1Ane+of3/71WILvMed0Z",
+	"e/PsMTrp9Y+QrV9ApuZAWhiLOhuiLrV0ZokaoBmOppSRppY1QGb9wikaCcyiqRY0VBnP2G/fCtFer93e",
+	"N83PK5rPCi/ZeFf1Paguz9rlUcyJGWhm+h29QgEjvc2wpY7GbNgZYB1A1HKKzZ7b02I6NSWiDM6Qq/4v",
+	"TNJJXm+OmTQ2STWFqJSps9+sa1wYw+Z5LlORFAYqd8Wjd2+eO6JhhvBI8iRVBIUgLkP4sxZraJ6OEhq5",
+	"jGTxY+WG7cLMK6X9ttXSfnSbTsvCx6AyCD7RcRt4t5IhGDXLtcKIh3bE1e1t5c4tGCSrWIZBevsDxEo1",
+	"x9Dy5X4JIhdeNL0LEHHBJnUHI/TtNKClIWNFWwhjNty8aSlT24MEI53sDwA2oNyQtaaDSKSMQb5QrOwT",
+	"gq9WKlX1BzuH/qGqrzE1r9cX9sAY/ZoDXS3JqV+7a07RA3W7K3lwdR9PXTuJY0C/YSFEe31gcrym5WBt",
+	"MwEMWlOsCSM7Om4qt3TbZMpRS0395TLEapg1S56WfWis0ALcZ8HZxGOcDHjmXCFGYGqcKUyZ9LILcwg0",
+	"4ARmWVRz31biV193sQk1x+FlFFpmmD6UCZ9MHBNk7SAeqE6x9cNLjW/qYa5M1KuYW23RV8A3IINl6nIQ",
+	"HSOpd8RAb+Tlxxut/TxEtb6sQyvcwoimUrSSwLDVfTWqfKrFk03Y5CAyxj7Q4xSJuKL2tBpcKX/n3Ztz",
+	"Y3XSmDBFx5TIDZ/auZ7Vc/hTQTfmR7NAjoJa7SzqZs9XYKyfnF19fqjzct6QiF8TcbdkqqQ2QFOk208p",
+	"SU2DmEkTeXUfeq8gWpaHyhBWYBPZKm6qHZ0ZWRFAe3jRbg/au2R4yvllmPJaSqzKfH7Wy6oRAD/whcHd",
+	"qK52QQRB5j1zmopoVN2dsnHZDGpnzxdZn+A25nAThW7s0Clu/QMaU5LEBVlp/G+BRglmV5ktM8MKXoRS",
+	"4QIUgX7WHkkj07VxDEcFbBNlQ/O5KWgNeRgZdDxnE29sp9u12LTQKygBB8W8wlN1yceXArMJCQco9OIq",
+	"YGxYQDAvnAcZIMOgqUoFcXYCKIJLoEA4yCY6xVJbpYaoJoppLPPcYIrJmDI7TJwa84HYIcJKaChEeD4n",
+	"WMgM/I16EhksfZeaY+OERsqOBPEkNCKaPtLAx5m4TN0n7A5YBxC9IZInAK6kP7bkqbDuo1t7bhRoyiuB",
+	"maRaCRizoClpTHJbQxCjgh2NrDlg8xIZ02YnNGi4fW0EDX+/GkGjQHYtyRz9QJgZAsBjeY9JIeGRf6Ia",
+	"F9Uj1kcVxmNTrmr43RjNflWhW6s2OiIimJH7iylPzIKLeI2FbNfGysmZDRvUKJxpOsMs90zJzTzBDExR",
+	"zw4i0VQzXm4FwTmRK+eU1eLnYe67GA6cJUtDH7f9kPTVdElZNNXbCeUe2oR0tsQ2dkO56MAoMMcOjlgb",
+	"FVlWKVKRgFnJ7IZKEyNAV8WHaxOMD2T9+fZ2p1SumokUAOnb4wA+4WShraDcXx+w2aE4e8OK35oHf6Xc",
+	"4Ipte7vCagyzxB7Aa9oSlEsCNSghgB0uUehPPDxFoVHCocVClNYhCosSqlLYYkddUbC+Jqdq05UOIvBb",
+	"Cn13qFnx6eSP+lrwOHU13oCmJ7bhl5hKqN58Q7DtDaotLs9DOQB1YF86ReGEM5KhUEqI5LhibRT2Om30",
+	"D/3AVlXlKyuQfWzFAIULsqEKeTf8xTVHqMSUttA1zGYkM+BCY9ieotCRJkScEYn2JCH5Lw2Rw32LbunX",
+	"mdixG/mOFPkw/3tlvqkopRadI6K5U7a0CGnZPx7oI7PRUIYaaT1qkd18l6PINZvqNkonxaTZd3Q4Soxf",
+	"1p5MO9NjLox9o516QSDYEgEkQ03OESCUFB5JkDEJZQSNBMFXJWVaf668wDlAVdSnItvH+j+P9H8e6/88",
+	"3ZyftJtZCYVvHTOFxQoCTitOZIAYR2OBJ9W8zmY2KbmnhWxs73gTG+mlbMEN95DjLEvijTXkq+ofSgP9",
+	"TNX0LYkEUduX/lfnUimWzkasaXymE6YtK/OMFnZTSaJLowdHWJKHPW3eH3aRwCzmM4sxgN5OIY6VmWnG",
+	"sDDx+5I4hAFfjH/86UQc/+PHXz6Li8Wnd6+fHJ8/f/3+nHef4+f47aL3z2X7xfvD6Ph88vfNjrVZUH0N",
+	"/vuSdVFcs60ktEmvmqRYgMK5ZJsEPnoJ1rEgqSyvV799dNO7+tydfRmdRJ34mByO+5OH0/Yn1igcXP3k",
+	"h3bzBDe/rMJblRYW/q3ebIvKCXHGs7Su6OTMxfjPXp+bCFSApN2pyIbjAD0nT5ciI0kt0jEwFVjM8JVi",
+	"U6tpNnWpY4vIDZrAVJs4e0z+RzEYlYOdwrftUy4G2ahtYIUnPbQ9lBAl3avSBMpEyqDU1OTrqUDgOJqy",
+	"uyHz6i4ZGqXJFTI4wdrJognEjGZZgHnI/vIX9JgzrVU1VbSj6jdBa32rLcCD605YTDwUgbQHyEJdD9N2",
+	"+zAyANf6n0RbhQhBb70EdFOb65oT4TZtL4wS7Qdf0jjc12xX2ipwn03fTlZr6ExPjMK8Uddlo/KYb+Bg",
+	"kPUk8ri9KW+DH4Mq1noBZ0l/230hIdfEgiOZtazKm+qv7YWrGsPD/RwBjtwowqA0YEZmIwBP1s5ZGBQn",
+	"DNZ55pyFLfQoy6Ta563fqn8BgcsQcQFjmCmFLfTOBuEh/e56F8Neu4e8jJf+UFpo9FZTHsOCwl67j2py",
+	"XEEhtGJUmSEbX1iS8VRFfGZCk+HrV28v0MF15yDj1BCIKYj9JvSA8IUeFsOHu+02evVjmO3+QHtxlE0S",
+	"gkbY+MNm9WNIWkO2KYvwGMaBr4ZZwhYEmzGIVuc091w2U09iDQw2wujdu/MnWhFgNOE8RtGU04jst9CF",
+	"g/HWQ6xA8gaaU7Bx88sMrshcFRC5Tx1guB6pgvYdFDNdoMR4vER7WnFi7SNgCTHCAEkOI0ypInKOIwIP",
+	"67lA14jDg5+BuN53ppiTPAXEcOBRrRdhovofgZUN+cUOTXezwwDZuxv050wkQzpYNxARP5KlOVQy4nMC",
+	"gGfF4FoqAe3LQ9yr4MfpcXIQ8m4XrUwomisw9IDUJWFM17aVFUXs9SyXKn2M8xO0Mleb7VRNwnUfIoUG",
+	"r9qQVa9aE11v+kCP3AkD/X+HRgy4WdhLObSwsDJoL+y12/Bs59D8Xz/ch1dPLKXD/s1NmE9kMaW2AOLK",
+	"AHcKkhAMfcqS28nYHCSs1iuVgEEgvo48JMspl8RBKKCYaolB4+YCm8FTZmmrbQlUIorr+8JoRlmqSAsB",
+	"fTKOt1tNob9iwpUipiBrRKb4moBIwhIx22PxkiyQ9vFsoA7taalg/CgiIb49VyTeD2zeUAtNGYAaHSd4",
+	"AodQj5hJhYzVc5vSXZaD45jEiEO5FJ2RU2TUl9QmR5rAMIonWnsRNxs1JUt3tLQUNqGShEaEGWRWayho",
+	"70xQorBYniILZjfRX2LGIAOnq2BN4IkgBIrnrE+zNj3mZfwaZVOjETRsmVpj0Oi02q12obwtK0/LqtHg",
+	"C/ofkzor+8ze16N5am4ucZH5LTRadqK9tws8mRCB3p3vG7mAmbmaxvKXHDIQA1TaGHnLiHMD/EcVXAWk",
+	"B9S6ZSz4zH92AEJ1TBPNKynTwi2EKR9YffqPpxfowK6vZYFB9Cv2aqKmu5uoaS4nGrKxvYwIsyUq3CwE",
+	"u5kZLIC6MiHqiSZP8dqOFT5N/siBf9PA7ccStH233S6Bzyhyow6malaKTBgz7P88efX44pfXT5F+wJhj",
+	"5g/6Z5RgNvn7sEHYsFH4G8Gx/zOwi/lFxTjNXH/z6IH37P/81383NtxnUle6NyH3iY63Yic3DlN7N9Wv",
+	"hbZ32O6teiNjhgMfntB3mEw3WA4ED5CeOFL0mhR3TLs40NL2ofEqs7QbH/VY5pB8xVISdbvmfJuf4Oot",
+	"tUwIklNCbLu6OVt6nNCc0cDU5FmJZzNnQyb5WC3AKwATcrbmJJ3p6VSPU5WJ9Il/IAGa8dQ7qvrnTHv3",
+	"2r2i9yqNJGqmtDlKWZyQ1idZf2cMtvPY4W6l73LoI1nsb2208jV8HXOmmmM8o8lyIDGTTUkEHd9uuNgD",
+	"xv2Er7EhaXF4K6vfnT8C+ux9TUUyGDYKAnTYCGI+u6TxYNj4Sz6dYSOwtgsX70QyYGmS3O5vM5l5gmkp",
+	"/n4214ccPTecFKB/2dLqbquN7iR0NL/8KXR2FjpBo2fe+ZUwb6HYUu8VMrrc2Df3Bvr5+0W6reHPb8Am",
+	"W6EnzgxpXQvnXbTGFDArvqxWGFb2am8+87Uy34FKlM4hAZ9VfCieWmclg6OsUw4WK2Oj1CzXnJaZ0jRE",
+	"ZuzoOEP/focNtbNZZeAUVvu9N/U5vSZMf06fxbV75wvxlRt44QIOWRsOliUreolnSRiULziwzScQKRoy",
+	"W8dft5W2XcZeAvNdDedN3OCclNL9T1DwOqFQVF3u5vGv2XHR4vtytvwWnlqrp7Z/h0p/ckX3UG9XKV59",
+	"+3EHRi/3bq3geEfHPxzo9b2a4Re+3xu4YNw2J1KfqDUn0tvhAJEbHKlkqYf3qs0XWML1jspVRgc2HALM",
+	"MmTZ8QRsCel1g5mSOJvwNKye4/FAOlROtXNto+gCSt+y30P1TVAZIr+KUO9qPGR7LtOaX7E5Iya8cvH8",
+	"bWASsaGx4hdUm3zuakM71AM5ZOEPXKrwFIX/t/mMiwUWMYmb/+ZCuTbzMGFcwKV7b8oX3AJphqyE4r5e",
+	"Sv1y9uL5rymlHCf8KaX+lFK/lpSyPL5SSkFh17Ymny3Oc8acCT/jaGpaBvvtw/yM1xp6bwiOqbZn/hi2",
+	"Xt7sgxS+IkgJPB7T6L5w9vvtw807XwPGv44BMgpvthivOwemFmvl5j8HbZLncB5IW71VBFuE9OEcT4gM",
+	"UEKviLUoC/nBFnpGE8hfQHoJesuqLKLV11Mzpw1holcsWboeCddP5PpM6i4rtR0h23FFASFko0Iwl6lu",
+	"8aBto78H03aOS5dwmBqgD4VCyg2AKq5sqIjf4yH01NT3Vopss2OXF38Wa2TXF5XYUsatoU0rwIualhk0",
+	"gw0I+GgKEKfaXhzkKJi1t79BOiTrzbkvMdAz279eDHhX4sIrnc2vFO5VgJe2EDf5LY4goLaYWfECrm8V",
+	"a57nK5UltCfEbMlYRYQdfIX/P49XR7vfEJW6DgV4OPDRdquorcZIJbVgs7XKzUCfbhHeznGCsTQ9hJQV",
+	"kIB3xP2tuxbdUOP+7kT/dpll7jmPi3buE4dE7qBLJIk4ix2dfUs3BwT+UAIgr0cdb+v/vW8UQcU3ljjb",
+	"LggtNwrg3b1uEZO73z7UEn/TPPqtw+N7ncdhuziPbrut9+YPJ/Z9UOUP/uZ2S3cNrLhg4E5ELV0JYIib",
+	"rSUH3NcU/Ua9tKPOsajZK+xQOM3/+9VNb0tPyCQefmP99A8CXZlGlrv6rwLi9mqdVYBX3tbyzl5aZXyb",
+	"WjVTA0blkJlK4YEH42m501XvQLQISqgVhrI903CpRTFUlw6ZNeqzwkT4ObsHVP+3hQCgKsyNrhCNcHSF",
+	"sByyTZhVoTXdoAEVrLcqgtWQDdnP4DPUdJDBo3YRFGoCIYCGEs6v0rnpcsUhmvIklkOmLFBS+e5FbJQx",
+	"IIK4arZa1yQDft6k5Y2tYYrM/RJt80UX5DPIH9Vlre9rq/NuatvJ6hR9DXTR7rnu39Dh8dNdYI0DQQHe",
+	"R3GoIvJNhtwrqgFMNDfvbFCc70sIdCU0Q1c+XotQmOMNZuiBOQyx9tpXquAcEtAD+NtGL++khH3XydiG",
+	"vufUiDqXLy7Oe7uosgIW31oPKpNJfzpR392J4gLkIUrnOdk99ZQLtY+3QWPOZY06Mm1oJrFg+AvtgVyD",
+	"3im1tDAVRpaCtAWx9/r8PK/eD/eyHoEAVZh5P0QzPJ9TNtnPtOkcA9bCPMFqzMUMvZNaJ425MI4a3NbN",
+	"F8ZPc2VBIA94EWa/BK4/ZKAjByi0qPYf6McwrwrOaKR/DernjVeHOjCQA7bndmAvDc/lO8607CnA7ugN",
+	"MIkOrREIlJYWu3Fb6KwWp9chg42pIAag3EE1lXp8B/7luZlyntoUUp1+gX4OaF2wurM4IxPWNfMF4rq7",
+	"u6lEroN9D5u65nmCTerFK+XWSklqtjNQDFk1QDqHfI2vEPdhLi95cbUWPsP0KOcQExnWmkUjP0XQMgqu",
+	"Ugt6KFwNsP2d327xjN5kA5l2GgvOAFQdMlPlburTofUADAoDiy7xmAwy/DhlAEucMaWVDpg8Q1bpvi5l",
+	"0Uv7/kYPiAVBMcngHOIhGy1rbZ0KXuEpwnUPDpkgczM1yqCvSB+HbEnZZXmmsWrPlMnnIEz7hoYm7gFm",
+	"oPdH255hYrg5hAewsNnsrF1hyCIstXKShEmq6DVJlvuGfFtjcxiTzaw261HJkg8gBwrIILDIwOshEXwx",
+	"ZGa2GUpIdqRFmhCJ9kCWXFOemLp88zJYbtDRwRf7A4uvVp5hgEJYtP5Hpu31D05/5/xYQFsxrTImLHMK",
+	"xfMWQybUHmmYochYZJex60cyC8kAaeCUvAWzzRWpG2ICxmEt4II2kwSdAfzMWA8pUyG0NwU38+cNJRYM",
+	"Bmre9UvRlERXVhjowRzQXvUbg/wymO6x12ITGLS97Gs1HSystvV4z8HoBB7szb75vKG+xcChcZak5uNs",
+	"Ft1+r3402JbygPW7mK+p224XR8sH0AvUY65bgv2KzwwGVQgnRbBttBAUuiV8zG3TkuaGWo/AjfaKgD/7",
+	"hVss/LsqBlnDxKlJ8NlKf61WUX6/JfRqZFdcxlDum19u6S8RndndgMfgwL+3KX5UuQcjVw4AK2XbdCJr",
+	"bhRcJ3uUcGyNi1VXcmQdIbDkvFkevqK/CYIx0wUWpEgfslzRQCkBKoMdnWZgS2uAmzCMYJxKWHIBviko",
+	"SFBLM5BIZ/Ce/9dMe9nGKyOUnO+eYQ8N2VrwIYs+g5VZrYlxSWeWMduzB866tTxgOhcLjiiLCcBqMoUS",
+	"vNSsPBdckcj2W0EJiNaa0ipHLSqMyhwyX6ehepUW2GYmmY7HNLJGDvS7Gg0vh2xPEGhBQpHAcqp3Dv7i",
+	"OkWICV2YzhOrj2Ema5Ty/qk1GGvaBmf4CjpSbazaWYzBkKnlnEY4SaCj2i+uNF2MTUD0Mf3IpqMq6z7S",
+	"VkvCYZAMAiMLABDbf+K3K+1lO6FliqpZQV18ghavptq9rCWnxY9kaX12WP0jHi93jvXbatNHUCZTLG1Z",
+	"8ILNLIvlLFlkbK3bfo8++R2d7dtgxfz++aJufu1mu9tsP/TmN+KjNbN7xEfFub3AIiHLLabW3a28ZsV9",
+	"cbdF5AItgG6/vSIzv58r54dHXE3toc2SCRk/ZDepffj66yQmvm5B320/012cCNVfjg6vj1ln9jDq3Rx9",
+	"aX+eX8Hh8q5lK9141vYuMuvm95O1YUtm9KZMwDNHuABhh64IEg5lEljT9zcmawYvZpsEMkA6iz9XgofL",
+	"0N82Q7SVWwJug9320BK4bpI+yp6bZ12sNZ9t5a+ZQ16LZkil9cyg2bW9f7fldOqWszWPdXIe69pjbxq+",
+	"qyWJOfSih317L4xVQRj7rsd2m6/d8fR2Pcq2i6f37jLZ3O1Ynxw026GtDAONoH1K8GkdhJ52YwFIxUA4",
+	"lCKuNY3+m0Kv+SvZG99SAPl7TkiebBG6LRhO5+ydhKsuep0tvvbaYLZfcP4ci4l9r7/N0jJ8jxckptjU",
+	"qgWNXre764RfWDyF3zpUbXg+C775OYIVwepyMvXgq3+KtysEyr1L6QIb6MzGpCqZVxMXtRAnWJaRV/Lq",
+	"fSiCBBx6C5rO6sthswuHtigaonEekx0tazFYdkJzqikaKt1J97upHNLO/KRi9TAv6g4el7XGHUyoCzUU",
+	"Dcp6l+KnO2YC72bVe1nANZd8bpMd3MEp2FHH7Z70W6WfsszGn/Urv8P6FZqLoDUy1tUmZmieuxSulK+4",
+	"KRWwtJDBDZQZiA5lUZLa6yGrRRgl1MD7aCVgdyumft8o83s9AmYZONbUndFtKtYyizUHNS1216xCpNwp",
+	"BlAHM7mqFM2R/f6O8/8fWfjKKaivEMsz8BFOkhGOrgoX8j/OIyhf/+rufhnxePmXg1QkYPPUZ/DfancN",
+	"Mn4QsxcuQeigIxW3pc6W0bwyaEknzBg8ZsgRiW0Dv5t3a5eq59M8IcqZ/Sj4vC30JI8Z2xvG7lAIbfgs",
+	"t2ryuupdIT+Ka3jH6I0tT85bTlw9OHpDPpFI+bdamKKkKWaob+GxpJZ7pbtRj076R0ddrdM2TN+/lPYb",
+	"VvGKQeJULTiCzFtTEr1zmhnC605gUIAseuoPL84eN9/+cNbtP7RIkMALWKWijKN/3Ql+7PP34y8vT/rv",
+	"T979K+08leOfZuN/vfxpyq7ed+efTvjJyycvD344mJ/3/r5psdlndlrsN4WsgT1r1MBvXintXa28obT7",
+	"HoqRV1wzvX00uNw9uETdmxt3oxGOtD+UkHhCXDOyu4saPN+aEZ4Y3SkLyOqngNScCnDTvCMH+SdXkd8q",
+	"SeE6slRU3BsyoRKSthhgo6Fw1SRtatvgnLTERrhCCe6QWWROh3CqisjsDrg4NGDAAFkG171lwMRDBq3Y",
+	"e5hBX4TgCvh2HyD+wE3VrzC+ADC1wjVBkBhjfIE4GzJTW+I6LBQ3tS4Vq8oQpIzG/JsmkIh3U0B+ILew",
+	"tba0ju5sG1lA9q0OROfu6ZHcX/3tTVCLwX03OOy7G7B33iIPinyDERvkN82ZVf4ZG/0zNvo7jI06rYRw",
+	"xY1Y22dScdsPvub9UrdGpCZE1QjXt4rPJcJJ4qtXi+eba2Eo0rUgvCU1PMPiSqsjSH9kakoqvLQ1OFXn",
+	"3sylqoZKUrVXYyTAm/EfzCX9Q4WLDIm3ZsBgix7cghDmqSrJ4Uq0fCNn7Br3ya6PKbak2t/aSqvKVT3u",
+	"pp5CVPn7aOnGxHxnt1BRtqzvr2o3Kdg/T+R3DuBufRx3s+Wf5l21cDPJZmVyIMzFoKZZ687fWtWAApel",
+	"Sgtab5ohZnBLtcqdSIfKPxZETi0EuubbOE0MiNWQeV6Yr9emWFlNFWy4enXIQrgbFUreTcPI1F1s6l1j",
+	"WudlWQLZXXnid4r+ho4WrOYXoq2LGC+LkDrm3tr6a2V3kBmly3O3cp26Oy4jv3XWK0Vxv+x07zLbdTUX",
+	"1Ttscc0Vtn96Et9H6v7pevyarocWoxV+/wa34wDCWaSZ3+31HfTFuZSgL6DS2HzJdn0ZA5QqtJfH29CU",
+	"CLLfQs/sjVrQot7tDZm5xaJ0zG0+BLTNiNsGL/0dB2o4F+Sa8lQOmbubzN3M4Ww9ae5JWFAo3bLmb8Lt",
+	"9ShZVLROiwDxSmaYjXbciyL5NowXmN3vPIL1uPvsX/LRT+dTIaPH0+Sn8xf/+tuoL9/+Iud8dMSf/N6j",
+	"VnnQKmfu36G6+V+oO/7AYhwOJgBkVBMR0omPOpFexBosXuL34SPUwq7EC81P8laooEH1goqERzhxOIwO",
+	"psS0R83wFUEiZWFh7MHBQad71Gq32q3O4Lh93AaxZhdWmZ9J4DVnJr2XF5RxNuJYQFzLv3qPmjvG83xl",
+	"XipTnby5g44waLaqa/A2CXEHO1a4if6BdJmlIasUDoD7Y/PmrtWs9kq2amvXICtR5Mxl5OvrARzki7kZ",
+	"DLOa5mYu8nukocWecWGfzq/Vci1i0FSWOz32jkr04a3CLMYizmoJPu45FlksFi1p/7xwlQYRnx3sD4YM",
+	"u/vgLN2gCc8saM+gSwYozFKn+geAgvHu7bOCa8h85DUDa5ADtBmAA82DxVqFU79n29Qq7AfeUPmX0V61",
+	"cCDLUtpm67CS9w7RXnjdCcLMpqim5KGDN/yaT/629bXy+dvW1xGPl7chuiJLd3Ty8ZoxiXisuWyOhXKT",
+	"yxSNM5zMDWj2flVrJ+V3fJmGRGfsZNnKwLebzDXkdVUHeUVBoNltyDQ/WqVmAI3GYxpRnKAKq6CEjgSG",
+	"8fVnxkt3Ac2QucSzzcTa3vlOO9sHuOkPuiGlbKFXDrW2kJUeMgOEAK2AQLlPVCkIAo5wdMXH4wDhkTbd",
+	"+m7cIC/2CNBhe8iyH7qGXPoB+w9ovzQ81WlbYsLxgSHVVBCCYryUALmPkyQo3ABncsaFMDvagzMxZNuH",
+	"a0LjtMqqhT9k4MdCP2/h8jtzlXKve6IFQL996GhMJZpyxlNTQ+3daD5kcV0Sv4XekJgKEnmVf+7mWl9a",
+	"QEEvVighWJos+8CzkcGQxkLQa+JV3OinhmyvdEb9g76fwTsy7/sADKLnH/7jqaWjecIhq9saKZAPeq9K",
+	"mkFP2xl06N2b59J0LKUyv4xafxV+qb9nHsQAWDXXPBUM2VzQa6xIgBLKrppGAXKBooSncXNGFNaCzLW6",
+	"E3lqCpEAmsM06S+mhBnkhOwgAx+bHJJrDoNL/TKhFnHGSGTXkOu3zBCoqrfsZgqjIAuowzK7m1hrbkAO",
+	"YWOBpRJppI+6w3/3b5LLjFq/uda7mPzCYRFoullIcwdPQgigB8CdtZ529hCPbz/e/r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

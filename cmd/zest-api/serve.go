@@ -66,6 +66,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger:       log,
 		MaxBatchRows: cfg.MaxBatchRows,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		PublicURL:    cfg.PublicURL,
 	})
 	if err != nil {
 		return err

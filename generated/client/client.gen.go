@@ -1011,9 +1011,10 @@ type ClientInterface interface {
 	// GetOpenAPIYAML This contract, as YAML
 	//
 	// This document, exactly as the server was built with it, except that
-	// `servers` lists one server: the address the request reached (`https`
-	// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-	// otherwise, and the request's `Host`). Revalidate a copy with
+	// `servers` lists one server: the address the deployment publishes
+	// or, where it publishes none, the address the request reached
+	// (`https` when it came over TLS, `http` otherwise, and the request's
+	// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 	// `If-None-Match`.
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
@@ -1343,9 +1344,10 @@ func (c *Client) GetOpenAPIJSON(ctx context.Context, params *GetOpenAPIJSONParam
 // GetOpenAPIYAML This contract, as YAML
 //
 // This document, exactly as the server was built with it, except that
-// `servers` lists one server: the address the request reached (`https`
-// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-// otherwise, and the request's `Host`). Revalidate a copy with
+// `servers` lists one server: the address the deployment publishes
+// or, where it publishes none, the address the request reached
+// (`https` when it came over TLS, `http` otherwise, and the request's
+// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 // `If-None-Match`.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
@@ -2615,9 +2617,10 @@ type ClientWithResponsesInterface interface {
 	// GetOpenAPIYAMLWithResponse This contract, as YAML
 	//
 	// This document, exactly as the server was built with it, except that
-	// `servers` lists one server: the address the request reached (`https`
-	// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-	// otherwise, and the request's `Host`). Revalidate a copy with
+	// `servers` lists one server: the address the deployment publishes
+	// or, where it publishes none, the address the request reached
+	// (`https` when it came over TLS, `http` otherwise, and the request's
+	// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 	// `If-None-Match`.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3252,7 +3255,8 @@ type ListEventsResponse400Headers struct {
 
 // ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
 type ListEventsResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // ListEventsResponse403Headers the declared response headers of an HTTP 403 response for ListEvents
@@ -3371,7 +3375,8 @@ type GetEventResponse400Headers struct {
 
 // GetEventResponse401Headers the declared response headers of an HTTP 401 response for GetEvent
 type GetEventResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // GetEventResponse403Headers the declared response headers of an HTTP 403 response for GetEvent
@@ -3504,7 +3509,8 @@ type ListInvestorsResponse400Headers struct {
 
 // ListInvestorsResponse401Headers the declared response headers of an HTTP 401 response for ListInvestors
 type ListInvestorsResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // ListInvestorsResponse403Headers the declared response headers of an HTTP 403 response for ListInvestors
@@ -3624,7 +3630,8 @@ type ImportInvestorsResponse400Headers struct {
 
 // ImportInvestorsResponse401Headers the declared response headers of an HTTP 401 response for ImportInvestors
 type ImportInvestorsResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // ImportInvestorsResponse403Headers the declared response headers of an HTTP 403 response for ImportInvestors
@@ -3800,7 +3807,8 @@ type GetInvestorResponse400Headers struct {
 
 // GetInvestorResponse401Headers the declared response headers of an HTTP 401 response for GetInvestor
 type GetInvestorResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // GetInvestorResponse403Headers the declared response headers of an HTTP 403 response for GetInvestor
@@ -3928,7 +3936,8 @@ type ListWebhookEndpointsResponse200Headers struct {
 
 // ListWebhookEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // ListWebhookEndpointsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookEndpoints
@@ -4039,7 +4048,8 @@ type CreateWebhookEndpointResponse400Headers struct {
 
 // CreateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // CreateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookEndpoint
@@ -4210,7 +4220,8 @@ type DeleteWebhookEndpointResponse204Headers struct {
 
 // DeleteWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // DeleteWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for DeleteWebhookEndpoint
@@ -4322,7 +4333,8 @@ type GetWebhookEndpointResponse200Headers struct {
 
 // GetWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for GetWebhookEndpoint
 type GetWebhookEndpointResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // GetWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for GetWebhookEndpoint
@@ -4447,7 +4459,8 @@ type RecoverWebhookDeliveriesResponse400Headers struct {
 
 // RecoverWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for RecoverWebhookDeliveries
 type RecoverWebhookDeliveriesResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // RecoverWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for RecoverWebhookDeliveries
@@ -4633,7 +4646,8 @@ type RotateWebhookEndpointSecretResponse200Headers struct {
 
 // RotateWebhookEndpointSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateWebhookEndpointSecret
 type RotateWebhookEndpointSecretResponse401Headers struct {
-	RequestId string
+	RequestId       string
+	WWWAuthenticate string
 }
 
 // RotateWebhookEndpointSecretResponse403Headers the declared response headers of an HTTP 403 response for RotateWebhookEndpointSecret
@@ -4842,9 +4856,10 @@ func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, pa
 // GetOpenAPIYAMLWithResponse This contract, as YAML
 //
 // This document, exactly as the server was built with it, except that
-// `servers` lists one server: the address the request reached (`https`
-// when it came over TLS or with `X-Forwarded-Proto: https`, `http`
-// otherwise, and the request's `Host`). Revalidate a copy with
+// `servers` lists one server: the address the deployment publishes
+// or, where it publishes none, the address the request reached
+// (`https` when it came over TLS, `http` otherwise, and the request's
+// `Host`; `X-Forwarded-*` headers are ignored). Revalidate a copy with
 // `If-None-Match`.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5734,6 +5749,13 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			}
 			headers.RequestId = value
 		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers ListEventsResponse403Headers
@@ -5871,6 +5893,13 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -6012,6 +6041,13 @@ func ParseListInvestorsResponse(rsp *http.Response) (*ListInvestorsResponse, err
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -6178,6 +6214,13 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -6364,6 +6407,13 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 			}
 			headers.RequestId = value
 		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers GetInvestorResponse403Headers
@@ -6487,6 +6537,13 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -6654,6 +6711,13 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			}
 			headers.RequestId = value
 		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers CreateWebhookEndpointResponse403Headers
@@ -6818,6 +6882,13 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			}
 			headers.RequestId = value
 		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers DeleteWebhookEndpointResponse403Headers
@@ -6948,6 +7019,13 @@ func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointRes
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -7131,6 +7209,13 @@ func ParseRecoverWebhookDeliveriesResponse(rsp *http.Response) (*RecoverWebhookD
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -7330,6 +7415,13 @@ func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhoo
 				return nil, err
 			}
 			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:

@@ -28,7 +28,7 @@ func TestEnvelopeErrors(t *testing.T) {
 			{"no investors", "application/json", `{}`, 400, "invalid_request", "investors"},
 			{"investors not an array", "application/json", `{"investors":{"a":1}}`, 400, "invalid_request", "array"},
 			{"null investors", "application/json", `{"investors":null}`, 400, "invalid_request", "investors"},
-			{"empty array", "application/json", `{"investors":[]}`, 400, "invalid_request", "at least one row"},
+			{"empty array", "application/json", `{"investors":[]}`, 400, "invalid_request", "investors must contain at least 1 item."},
 			{"unknown top-level field", "application/json", `{"investors":[` + valid + `],"dryRun":true}`, 400, "invalid_request", "dryRun"},
 			{"too many rows", "application/json", `{"investors":[` + strings.Repeat(valid+",", 3) + valid + `]}`, 400, "batch_too_large", "investors has 4 rows; at most 3"},
 			{"wrong content type", "text/plain", `{"investors":[` + valid + `]}`, 415, "unsupported_media_type", "application/json"},

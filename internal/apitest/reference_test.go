@@ -34,6 +34,9 @@ func fetch(t *testing.T, api *testkit.API, path string, header map[string]string
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	if host := header["Host"]; host != "" {
+		req.Host = host
+	}
 	resp, err := api.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +61,7 @@ func wantHeader(t *testing.T, resp *http.Response, name, want string) {
 func TestPublishedContract(t *testing.T) {
 	t.Parallel()
 	api := newReferenceAPI(t)
-	host := strings.TrimPrefix(api.URL, "http://")
+	_, port, _ := strings.Cut(strings.TrimPrefix(api.URL, "http://"), ":")
 	for _, c := range []struct{ path, contentType string }{
 		{"/openapi.yaml", "application/yaml"},
 		{"/openapi.json", "application/json"},
@@ -72,9 +75,9 @@ func TestPublishedContract(t *testing.T) {
 			wantHeader(t, resp, "Cache-Control", "no-cache")
 			wantContract(t, body, api.URL)
 
-			// Behind a proxy that terminated TLS.
-			_, body = fetch(t, api, c.path, map[string]string{"X-Forwarded-Proto": "https"})
-			wantContract(t, body, "https://"+host)
+			// Any client can send X-Forwarded-*: they change nothing.
+			_, body = fetch(t, api, c.path, map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"})
+			wantContract(t, body, api.URL)
 
 			tag := resp.Header.Get("ETag")
 			if tag == "" {
@@ -93,10 +96,11 @@ func TestPublishedContract(t *testing.T) {
 				}
 			}
 			// The copy of another address is another representation.
-			resp, _ = fetch(t, api, c.path, map[string]string{"If-None-Match": tag, "X-Forwarded-Proto": "https"})
+			resp, body = fetch(t, api, c.path, map[string]string{"If-None-Match": tag, "Host": "api.example:" + port})
 			if resp.StatusCode != http.StatusOK {
-				t.Errorf("the https copy answered %d to the http copy's ETag", resp.StatusCode)
+				t.Errorf("the copy for another Host answered %d to this copy's ETag", resp.StatusCode)
 			}
+			wantContract(t, body, "http://api.example:"+port)
 		})
 	}
 
@@ -109,6 +113,32 @@ func TestPublishedContract(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(body), src[:start+1]) || !strings.HasSuffix(string(body), src[end:]) {
 		t.Error("the served YAML differs from openapi.yaml outside its servers section")
+	}
+}
+
+// With ZEST_PUBLIC_URL set, the published contract names it whatever Host
+// and X-Forwarded-* headers a client sends: a shared cache cannot be made to
+// keep a copy that points readers elsewhere.
+func TestPublishedContractPublicURL(t *testing.T) {
+	t.Parallel()
+	const public = "https://api.zestequity.example"
+	api := testkit.NewAPI(t, testkit.SQLite, testkit.Options{PublicURL: public})
+	for _, path := range []string{"/openapi.yaml", "/openapi.json"} {
+		resp, plain := fetch(t, api, path, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+		wantContract(t, plain, public)
+		for _, header := range []map[string]string{
+			{"Host": "evil.example"},
+			{"Host": "evil.example", "X-Forwarded-Proto": "https"},
+			{"X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example", "Forwarded": "host=evil.example;proto=https"},
+		} {
+			hostile, body := fetch(t, api, path, header)
+			if !bytes.Equal(body, plain) || hostile.Header.Get("ETag") != resp.Header.Get("ETag") {
+				t.Errorf("%s with %v differs from the plain copy", path, header)
+			}
+		}
 	}
 }
 

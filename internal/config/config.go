@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -31,6 +32,11 @@ type Config struct {
 
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
+
+	// PublicURL, when set, is the scheme and host (and port) clients reach
+	// the API at, and the one server the published contract names; unset,
+	// the contract names the Host each request asked for.
+	PublicURL string
 
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) there, on a
 	// listener of its own that the API's clients cannot reach.
@@ -115,6 +121,14 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("ZEST_LOG_LEVEL must be debug, info, warn or error, got %q", v))
 		}
+	}
+	if v := get("ZEST_PUBLIC_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(v, "#") {
+			errs = append(errs, fmt.Errorf("ZEST_PUBLIC_URL must be an absolute http or https URL without a path, query or credentials, such as https://api.zestequity.com, got %q", v))
+		}
+		c.PublicURL = strings.TrimSuffix(v, "/")
 	}
 	if v := get("ZEST_DEBUG_ADDR"); v != "" {
 		if host, _, err := net.SplitHostPort(v); err != nil || !isLoopback(host) {

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if c.DatabaseURL != "sqlite:zest.db" || !c.Embedded() || c.Addr != "127.0.0.1:8080" || c.MaxBatchRows != 1000 ||
 		c.MaxBodyBytes != 4<<20 || c.LogLevel != slog.LevelInfo || !c.AutoMigrate ||
 		c.IdempotencyTTL != 24*time.Hour || c.IdempotencyLockTimeout != time.Minute ||
-		!c.Dispatcher || c.WebhookSchedule != nil || c.WebhookTimeout != 10*time.Second || c.WebhookAllowPrivate {
+		!c.Dispatcher || c.WebhookSchedule != nil || c.WebhookTimeout != 10*time.Second || c.WebhookAllowPrivate || c.PublicURL != "" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -31,7 +31,7 @@ func TestValues(t *testing.T) {
 		"ZEST_MAX_BODY_BYTES": "65536", "ZEST_LOG_LEVEL": "debug", "ZEST_AUTO_MIGRATE": "false",
 		"ZEST_IDEMPOTENCY_TTL": "2h", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT": "90s",
 		"ZEST_DISPATCHER": "false", "ZEST_WEBHOOK_RETRY_SCHEDULE": "1s, 2s,3m", "ZEST_WEBHOOK_TIMEOUT": "2s",
-		"ZEST_WEBHOOK_CONCURRENCY": "8", "ZEST_WEBHOOK_ALLOW_PRIVATE": "true",
+		"ZEST_WEBHOOK_CONCURRENCY": "8", "ZEST_WEBHOOK_ALLOW_PRIVATE": "true", "ZEST_PUBLIC_URL": "https://api.zestequity.com/",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestValues(t *testing.T) {
 	if c.Embedded() || c.Addr != ":9000" || c.MaxBatchRows != 250 || c.MaxBodyBytes != 65536 || c.LogLevel != slog.LevelDebug || c.AutoMigrate ||
 		c.IdempotencyTTL != 2*time.Hour || c.IdempotencyLockTimeout != 90*time.Second ||
 		c.Dispatcher || fmt.Sprint(c.WebhookSchedule) != "[1s 2s 3m0s]" || c.WebhookTimeout != 2*time.Second ||
-		c.WebhookConcurrency != 8 || !c.WebhookAllowPrivate {
+		c.WebhookConcurrency != 8 || !c.WebhookAllowPrivate || c.PublicURL != "https://api.zestequity.com" {
 		t.Errorf("values: %+v", c)
 	}
 }
@@ -51,15 +51,43 @@ func TestInvalid(t *testing.T) {
 		"ZEST_MAX_BODY_BYTES": "ten", "ZEST_LOG_LEVEL": "loud", "ZEST_AUTO_MIGRATE": "maybe",
 		"ZEST_IDEMPOTENCY_TTL": "forever", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT": "0s",
 		"ZEST_DISPATCHER": "sometimes", "ZEST_WEBHOOK_RETRY_SCHEDULE": "5s,-1s", "ZEST_WEBHOOK_TIMEOUT": "1ns",
-		"ZEST_WEBHOOK_CONCURRENCY": "0", "ZEST_WEBHOOK_ALLOW_PRIVATE": "yes please",
+		"ZEST_WEBHOOK_CONCURRENCY": "0", "ZEST_WEBHOOK_ALLOW_PRIVATE": "yes please", "ZEST_PUBLIC_URL": "api.zestequity.com",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"DATABASE_URL", "ZEST_ADDR", "ZEST_MAX_BATCH_ROWS", "ZEST_MAX_BODY_BYTES", "ZEST_LOG_LEVEL", "ZEST_AUTO_MIGRATE", "ZEST_IDEMPOTENCY_TTL", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT",
-		"ZEST_DISPATCHER", "ZEST_WEBHOOK_RETRY_SCHEDULE", "ZEST_WEBHOOK_TIMEOUT", "ZEST_WEBHOOK_CONCURRENCY", "ZEST_WEBHOOK_ALLOW_PRIVATE"} {
+		"ZEST_DISPATCHER", "ZEST_WEBHOOK_RETRY_SCHEDULE", "ZEST_WEBHOOK_TIMEOUT", "ZEST_WEBHOOK_CONCURRENCY", "ZEST_WEBHOOK_ALLOW_PRIVATE", "ZEST_PUBLIC_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+// ZEST_PUBLIC_URL is what the published contract names as its server, so
+// only a bare http(s) origin is accepted.
+func TestPublicURL(t *testing.T) {
+	for v, want := range map[string]string{
+		"https://api.zestequity.com":      "https://api.zestequity.com",
+		"https://api.zestequity.com/":     "https://api.zestequity.com",
+		"http://127.0.0.1:8080":           "http://127.0.0.1:8080",
+		"https://[2001:db8::1]:8443":      "https://[2001:db8::1]:8443",
+		"api.zestequity.com":              "",
+		"ftp://api.zestequity.com":        "",
+		"https://":                        "",
+		"https://api.zestequity.com/v1":   "",
+		"https://api.zestequity.com?x=1":  "",
+		"https://api.zestequity.com?":     "",
+		"https://api.zestequity.com/#top": "",
+		"https://user:pw@api.example":     "",
+		"https://api.zestequity.com:x":    "",
+	} {
+		c, err := Parse(env(map[string]string{"ZEST_PUBLIC_URL": v}))
+		switch {
+		case want == "" && (err == nil || !strings.Contains(err.Error(), "ZEST_PUBLIC_URL")):
+			t.Errorf("ZEST_PUBLIC_URL=%s: accepted as %q", v, c.PublicURL)
+		case want != "" && (err != nil || c.PublicURL != want):
+			t.Errorf("ZEST_PUBLIC_URL=%s: %q, %v; want %q", v, c.PublicURL, err, want)
 		}
 	}
 }

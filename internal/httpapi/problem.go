@@ -78,6 +78,15 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 		log.InfoContext(c, "request rejected", append(attrs, "detail", detail)...)
 	}
 
+	if ae.Code == apperr.PayloadTooLarge {
+		// The rest of the body stays unread. Without this, net/http would
+		// try to drain it before answering, and wait for as long as the
+		// client does not send the length it declared.
+		c.Header("Connection", "close")
+	}
+	if ae.Code == apperr.InvalidToken {
+		c.Header("WWW-Authenticate", bearerChallenge(c.Request))
+	}
 	if kind.retryable && kind.status != http.StatusInternalServerError {
 		c.Header("Retry-After", retryAfterSeconds)
 	}
@@ -92,4 +101,14 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 		ErrorId:   errorID,
 		Retryable: kind.retryable,
 	})
+}
+
+// bearerChallenge is the WWW-Authenticate of a 401 (RFC 6750, section 3):
+// a request that sent no credentials is only told the scheme; one whose
+// credentials were refused is told why.
+func bearerChallenge(r *http.Request) string {
+	if r.Header.Get("Authorization") == "" {
+		return "Bearer"
+	}
+	return `Bearer error="invalid_token"`
 }

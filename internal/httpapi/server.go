@@ -11,11 +11,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
@@ -43,22 +46,33 @@ type Deps struct {
 	Logger       *slog.Logger
 	MaxBatchRows int
 	MaxBodyBytes int64
+	// PublicURL, when set, is the server the published contract names
+	// (config.Config.PublicURL).
+	PublicURL string
 }
 
 type server struct {
-	log     *slog.Logger
-	tenants *tenants.Service
+	log       *slog.Logger
+	publicURL string
+	tenants   *tenants.Service
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
 // NewServer returns the HTTP handler of the API. main and the tests build it
 // the same way.
+//
+// Every answer of the handler is a problem, down to unknown paths and
+// methods and unreadable or oversized bodies. Some malformed requests never
+// reach it: net/http answers them itself, in plain text, and no handler can
+// intercept that — a request line or header it cannot parse (400), headers
+// beyond http.Server's MaxHeaderBytes (431), an unknown Transfer-Encoding
+// (501) or Expect (417).
 func NewServer(d Deps) (http.Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &server{log: d.Logger, tenants: d.Tenants}
+	s := &server{log: d.Logger, publicURL: d.PublicURL, tenants: d.Tenants}
 
 	doc, err := envelopeSpec(d.MaxBatchRows)
 	if err != nil {
@@ -102,7 +116,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	// after it: requests that authentication or validation refuse never
 	// claim a key.
 	idem := idempotency.NewMiddleware(d.Idempotency, s.problem)
-	api := r.Group("", s.authenticate(needsAuth), s.readBody(d.MaxBodyBytes), idem.Settle, validate, idem.Apply)
+	api := r.Group("", s.authenticate(needsAuth), s.textParams, s.readBody(d.MaxBodyBytes), idem.Settle, validate, idem.Apply)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.
@@ -118,7 +132,7 @@ func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err
 // never a name, an email or a date of birth.
 func (s *server) requestLog(c *gin.Context) {
 	start := time.Now()
-	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: serverURL(c.Request)}
+	info := &httpx.Info{RequestID: ids.New("req_"), ServerURL: s.serverURL(c.Request)}
 	ctx, statements := sqlcount.Start(httpx.WithInfo(c.Request.Context(), info))
 	c.Request = c.Request.WithContext(ctx)
 	c.Writer = &requestIDWriter{ResponseWriter: c.Writer, id: info.RequestID}
@@ -157,13 +171,17 @@ func (s *server) requestLog(c *gin.Context) {
 	s.log.Log(c, level, "request", attrs...)
 }
 
-// serverURL is the address the client reached: https when the connection,
-// or the proxy in front that terminated it, says so, and the Host it asked
-// for.
-func serverURL(r *http.Request) string {
+// serverURL is the address the published contract names: the configured
+// public URL or, without one, the Host the client asked for on the
+// connection it used. X-Forwarded-* headers are not read: any client can
+// send them, and a shared cache would keep the copy they shaped for
+// everyone (a deployment behind a proxy sets ZEST_PUBLIC_URL).
+func (s *server) serverURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
 	scheme := "http"
-	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",") // the first proxy's view
-	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(proto), "https") {
+	if r.TLS != nil {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
@@ -229,6 +247,35 @@ func securedRoutes(doc *openapi3.T) (map[string]bool, error) {
 }
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// textParams refuses path and query parameters that are not text: a NUL or
+// bytes that are not UTF-8. Neither database can compare such a value with
+// a stored one (PostgreSQL refuses it outright), and the schema's string
+// type does not exclude them. No id can hold them, so a path parameter is
+// a 404; a query parameter is the client's mistake.
+func (s *server) textParams(c *gin.Context) {
+	for _, p := range c.Params {
+		if !isText(p.Value) {
+			s.problem(c, apperr.New(apperr.NotFound, "No such %s.", p.Key))
+			return
+		}
+	}
+	query := c.Request.URL.Query()
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		if !isText(name) {
+			s.problem(c, apperr.New(apperr.InvalidRequest, "A query parameter name is not UTF-8 text without NUL characters."))
+			return
+		}
+		for _, v := range query[name] {
+			if !isText(v) {
+				s.problem(c, apperr.New(apperr.InvalidRequest, "query parameter %s must be UTF-8 text without NUL characters.", clip(name)))
+				return
+			}
+		}
+	}
+}
+
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // readBody reads the whole request body, up to max bytes, before the
 // validator sees it: an oversized body is a 413 whether or not it declared

@@ -6,29 +6,31 @@ import (
 	"testing"
 )
 
-// The published contract names the address the client reached.
+// The published contract names the configured public URL or, without one,
+// the address the client reached; headers any client can forge change
+// neither.
 func TestServerURL(t *testing.T) {
 	for _, c := range []struct {
-		name, proto string
-		tls         bool
-		want        string
+		name, public, host, proto string
+		tls                       bool
+		want                      string
 	}{
-		{"plain", "", false, "http://api.example:8080"},
-		{"TLS", "", true, "https://api.example:8080"},
-		{"behind a TLS proxy", "https", false, "https://api.example:8080"},
-		{"proxy header in capitals", "HTTPS", false, "https://api.example:8080"},
-		{"first of a chain of proxies", "https, http", false, "https://api.example:8080"},
-		{"plain behind a proxy", "http", false, "http://api.example:8080"},
-		{"not a scheme", "ftp", false, "http://api.example:8080"},
+		{"plain", "", "api.example:8080", "", false, "http://api.example:8080"},
+		{"TLS", "", "api.example:8080", "", true, "https://api.example:8080"},
+		{"forwarded proto ignored", "", "api.example:8080", "https", false, "http://api.example:8080"},
+		{"public URL", "https://api.zestequity.com", "api.example:8080", "", false, "https://api.zestequity.com"},
+		{"public URL against a hostile Host", "https://api.zestequity.com", "evil.example", "http", true, "https://api.zestequity.com"},
+		{"public http URL against a forwarded https", "http://127.0.0.1:8080", "evil.example", "https", false, "http://127.0.0.1:8080"},
 	} {
-		r := httptest.NewRequest("GET", "http://api.example:8080/openapi.json", nil)
+		r := httptest.NewRequest("GET", "http://"+c.host+"/openapi.json", nil)
 		if c.proto != "" {
 			r.Header.Set("X-Forwarded-Proto", c.proto)
 		}
+		r.Header.Set("X-Forwarded-Host", "forwarded.example")
 		if c.tls {
 			r.TLS = &tls.ConnectionState{}
 		}
-		if got := serverURL(r); got != c.want {
+		if got := (&server{publicURL: c.public}).serverURL(r); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}

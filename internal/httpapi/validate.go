@@ -138,7 +138,7 @@ func oneProblem(err error) *apperr.Error {
 	case strings.HasPrefix(reqErr.Reason, "header Content-Type has unexpected value"):
 		return apperr.New(apperr.UnsupportedMediaType, "The request body must be application/json.")
 	case errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired):
-		return apperr.New(apperr.InvalidRequest, "The request body is required: a JSON object with an investors array.")
+		return apperr.New(apperr.InvalidRequest, "The request body is required: %s.", describe(jsonBodySchema(reqErr.RequestBody)))
 	case reqErr.Reason == "failed to decode request body":
 		return apperr.Wrap(err, apperr.InvalidJSON, "The request body is not valid JSON.")
 	}
@@ -149,8 +149,15 @@ func oneProblem(err error) *apperr.Error {
 	return apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema.")
 }
 
+// bodySchemaProblem explains a body that fails its schema in terms of that
+// schema, so that every operation's problems name its own fields.
 func bodySchemaProblem(se *openapi3.SchemaError) *apperr.Error {
-	path := strings.Join(se.JSONPointer(), ".")
+	pointer := se.JSONPointer()
+	path := strings.Join(pointer, ".")
+	where := path
+	if where == "" {
+		where = "The request body"
+	}
 	switch se.SchemaField {
 	case "maxItems":
 		n := 0
@@ -163,9 +170,16 @@ func bodySchemaProblem(se *openapi3.SchemaError) *apperr.Error {
 		}
 		return apperr.New(apperr.BatchTooLarge, "%s has %d rows; at most %d are accepted per request.", path, n, max)
 	case "minItems":
-		return apperr.New(apperr.InvalidRequest, "%s must contain at least one row.", path)
+		if se.Schema != nil {
+			return apperr.New(apperr.InvalidRequest, "%s must contain at least %d %s.", where, se.Schema.MinItems, plural(se.Schema.MinItems, "item", "items"))
+		}
 	case "required":
-		return apperr.New(apperr.InvalidRequest, "The request body must have an %s array.", path)
+		// The pointer ends with the missing field; the schema is its parent's.
+		if n := len(pointer); n > 0 && se.Schema != nil {
+			if field := se.Schema.Properties[pointer[n-1]]; field != nil {
+				return apperr.New(apperr.InvalidRequest, "%s is required: %s.", path, describe(field.Value))
+			}
+		}
 	case "properties":
 		// An unknown property: kin-openapi names it only in its reason.
 		if obj, ok := se.Value.(map[string]any); ok && se.Schema != nil {
@@ -176,16 +190,87 @@ func bodySchemaProblem(se *openapi3.SchemaError) *apperr.Error {
 				}
 			}
 			if len(unknown) > 0 {
-				return apperr.New(apperr.InvalidRequest, "%q is not a field of the request body, which is {\"investors\": [...]}.", clip(slices.Min(unknown)))
+				return apperr.New(apperr.InvalidRequest, "%q is not a field of %s, which is %s.",
+					clip(slices.Min(unknown)), strings.ToLower(where[:1])+where[1:], describe(se.Schema))
 			}
 		}
-	case "type":
-		if path == "" {
-			return apperr.New(apperr.InvalidRequest, "The request body must be a JSON object with an investors array.")
-		}
-		return apperr.New(apperr.InvalidRequest, "%s must be an array of investor rows.", path)
+	case "type", "format", "nullable":
+		return apperr.New(apperr.InvalidRequest, "%s must be %s.", where, describe(se.Schema))
 	}
 	return apperr.New(apperr.InvalidRequest, "The request body does not match the API schema at %q.", path)
+}
+
+// jsonBodySchema is the schema of an operation's JSON request body.
+func jsonBodySchema(body *openapi3.RequestBody) *openapi3.Schema {
+	if body == nil {
+		return nil
+	}
+	if mt := body.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+		return mt.Schema.Value
+	}
+	return nil
+}
+
+// describe says what a value of schema s is, as a client would write it:
+// "a date-time string", or "a JSON object with the required field url and
+// the optional field description".
+func describe(s *openapi3.Schema) string {
+	switch {
+	case s == nil:
+		return "a value of the documented schema"
+	case s.Type.Is("object"):
+		return "a JSON object" + fieldsOf(s)
+	case s.Type.Is("array"):
+		return "an array"
+	case s.Type.Is("string") && s.Format != "":
+		return "a " + s.Format + " string"
+	case s.Type.Is("string"):
+		return "a string"
+	case s.Type.Is("integer"):
+		return "an integer"
+	case s.Type.Is("number"):
+		return "a number"
+	case s.Type.Is("boolean"):
+		return "true or false"
+	}
+	return "a value of the documented schema"
+}
+
+func fieldsOf(s *openapi3.Schema) string {
+	var required, optional []string
+	for name := range s.Properties {
+		if slices.Contains(s.Required, name) {
+			required = append(required, name)
+		} else {
+			optional = append(optional, name)
+		}
+	}
+	var parts []string
+	if len(required) > 0 {
+		parts = append(parts, "the required "+plural(uint64(len(required)), "field ", "fields ")+list(required))
+	}
+	if len(optional) > 0 {
+		parts = append(parts, "the optional "+plural(uint64(len(optional)), "field ", "fields ")+list(optional))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(parts, " and ")
+}
+
+func list(names []string) string {
+	slices.Sort(names)
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // clip shortens a client-supplied name before it is echoed back.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/httpx"
 )
 
@@ -38,12 +39,22 @@ const settledKey = "zest.idempotency.request"
 // the stored response, or with a refusal. The stored response was made for
 // this very request, which passed validation then.
 func (m *Middleware) Settle(c *gin.Context) {
-	key := c.GetHeader(Header)
-	if c.Request.Method != http.MethodPost || key == "" || !wellFormed(key) {
+	if c.Request.Method != http.MethodPost {
+		return
+	}
+	// The validator reads the first value alone; which of several keys the
+	// client meant is anyone's guess.
+	keys := c.Request.Header.Values(Header)
+	if len(keys) > 1 {
+		m.problem(c, apperr.New(apperr.InvalidIdempotencyKey, "Send the Idempotency-Key header once, not %d times.", len(keys)))
+		return
+	}
+	if len(keys) == 0 || keys[0] == "" || !wellFormed(keys[0]) {
 		// A malformed key (which may hold bytes the database cannot store)
 		// is the validator's to refuse, with the spec's own message.
 		return
 	}
+	key := keys[0]
 	// Read a copy (the body reader kept the bytes), leaving Body to the
 	// handler: it carries the value the validator decodes.
 	copied, err := c.Request.GetBody()

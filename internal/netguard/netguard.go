@@ -227,12 +227,14 @@ var forbidden = []addrRange{
 	{netip.MustParsePrefix("255.255.255.255/32"), "a broadcast address"},
 	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved address"},
 
-	{netip.MustParsePrefix("::/128"), "an unspecified address"},
-	{netip.MustParsePrefix("::1/128"), "a loopback address"},
 	// IPv6 counterpart of 192.0.0.0/24; includes Teredo and the
 	// benchmarking range 2001:2::/48.
 	{netip.MustParsePrefix("2001::/23"), "an IETF protocol assignment address"},
 	{netip.MustParsePrefix("2001:db8::/32"), "a documentation address"},
+	// Not globally reachable (RFC 8215), and each network places the IPv4
+	// address inside it where it likes (RFC 6052 allows prefix lengths 48
+	// to 96), so what it embeds cannot be read with certainty.
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64 address"},
 	{netip.MustParsePrefix("3fff::/20"), "a documentation address"},
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "a cloud metadata address"},
 	{netip.MustParsePrefix("fc00::/7"), "a private address"},
@@ -242,39 +244,80 @@ var forbidden = []addrRange{
 	{netip.MustParsePrefix("ff00::/8"), "a multicast address"},
 }
 
-var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour = netip.MustParsePrefix("2002::/16")
-)
+// embedding is an IPv6 range whose addresses carry an IPv4 address that
+// some translator, tunnel or dual stack forwards to: such a destination is
+// judged by the IPv4 addresses it embeds. IPv4-mapped addresses are the
+// IPv4 address itself, and classify unmaps them first.
+type embedding struct {
+	prefix netip.Prefix
+	scheme string // with its article
+	ipv4   func(b [16]byte) []netip.Addr
+}
+
+func v4(b ...byte) netip.Addr { return netip.AddrFrom4([4]byte(b)) }
+
+var embeddings = []embedding{
+	// Deprecated (RFC 4291), but dual stacks still route "::a.b.c.d" to
+	// a.b.c.d.
+	{netip.MustParsePrefix("::/96"), "an IPv4-compatible", func(b [16]byte) []netip.Addr {
+		return []netip.Addr{v4(b[12:16]...)}
+	}},
+	{netip.MustParsePrefix("64:ff9b::/96"), "a NAT64", func(b [16]byte) []netip.Addr {
+		return []netip.Addr{v4(b[12:16]...)}
+	}},
+	// Read as the usual /96 translation prefix; the range is refused
+	// whatever it embeds (see forbidden).
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64", func(b [16]byte) []netip.Addr {
+		return []netip.Addr{v4(b[12:16]...)}
+	}},
+	{netip.MustParsePrefix("2002::/16"), "a 6to4", func(b [16]byte) []netip.Addr {
+		return []netip.Addr{v4(b[2:6]...)}
+	}},
+	// Teredo (RFC 4380) carries its server's address, and its client's with
+	// every bit inverted.
+	{netip.MustParsePrefix("2001::/32"), "a Teredo", func(b [16]byte) []netip.Addr {
+		return []netip.Addr{v4(b[4:8]...), v4(^b[12], ^b[13], ^b[14], ^b[15])}
+	}},
+}
 
 // classify describes why ip is forbidden, with an article ("a private
 // address"), or returns "" if ip is a public unicast address.
 func classify(ip netip.Addr) string {
-	// Prefix.Contains never matches a zoned address, and an IPv4-mapped
-	// address reaches the IPv4 host it embeds.
-	ip = ip.WithZone("").Unmap()
-	if !ip.IsValid() {
+	// Prefix.Contains never matches a zoned address.
+	ip = ip.WithZone("")
+	switch {
+	case !ip.IsValid():
 		return "an invalid address"
+	// Inside ::/96, but not IPv4-compatible addresses (RFC 4291).
+	case ip == netip.IPv6Unspecified():
+		return "an unspecified address"
+	case ip == netip.IPv6Loopback():
+		return "a loopback address"
+	case ip.Is4In6():
+		// An IPv4-mapped address is how dual stacks write the IPv4 address
+		// itself: it reaches that host, and is judged as it.
+		return classify(ip.Unmap())
+	}
+	if ip.Is6() {
+		b := ip.As16()
+		for _, e := range embeddings {
+			if !e.prefix.Contains(ip) {
+				continue
+			}
+			for _, v4 := range e.ipv4(b) {
+				if kind := classify(v4); kind != "" {
+					return fmt.Sprintf("%s address embedding %s, %s", e.scheme, v4, kind)
+				}
+			}
+			// A public embedded address is judged by the IPv6 rules too:
+			// Teredo stays inside the refused 2001::/23.
+			break
+		}
 	}
 	for _, r := range forbidden {
 		if r.prefix.Contains(ip) {
 			return r.kind
 		}
-	}
-	// Translators forward these to the IPv4 address they embed.
-	b := ip.As16()
-	switch {
-	case nat64.Contains(ip):
-		return embedded("NAT64", netip.AddrFrom4([4]byte(b[12:16])))
-	case sixToFour.Contains(ip):
-		return embedded("6to4", netip.AddrFrom4([4]byte(b[2:6])))
-	}
-	return ""
-}
-
-func embedded(scheme string, v4 netip.Addr) string {
-	if kind := classify(v4); kind != "" {
-		return fmt.Sprintf("a %s address embedding %s, %s", scheme, v4, kind)
 	}
 	return ""
 }

@@ -55,7 +55,8 @@ func TestCheckIPForbidden(t *testing.T) {
 		{"2001:2::1", "IETF protocol assignment"},
 		{"192.0.0.0", "IETF protocol assignment"},
 		{"192.0.0.255", "IETF protocol assignment"},
-		{"2001::1", "IETF protocol assignment"},
+		{"2001::1", "Teredo address embedding 0.0.0.0, an unspecified"},
+		{"2001:1::1", "IETF protocol assignment"},
 		{"2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", "IETF protocol assignment"},
 		{"192.0.2.0", "documentation"},
 		{"192.0.2.255", "documentation"},
@@ -75,6 +76,30 @@ func TestCheckIPForbidden(t *testing.T) {
 		{"::ffff:10.1.2.3", "private"},
 		{"::ffff:169.254.169.254", "cloud metadata"},
 		{"::ffff:0.0.0.0", "unspecified"},
+		// Every IPv6 form that embeds an IPv4 address is judged by it.
+		{"::127.0.0.1", "IPv4-compatible address embedding 127.0.0.1, a loopback"},
+		{"::7f00:1", "IPv4-compatible address embedding 127.0.0.1, a loopback"},
+		{"::10.1.2.3", "IPv4-compatible address embedding 10.1.2.3, a private"},
+		{"::169.254.169.254", "IPv4-compatible address embedding 169.254.169.254, a cloud metadata"},
+		{"::0.0.0.2", "IPv4-compatible address embedding 0.0.0.2, an unspecified"},
+		{"::ffff:7f00:1", "loopback"},
+		{"::ffff:192.168.1.1", "private"},
+		{"64:ff9b::127.0.0.1", "NAT64 address embedding 127.0.0.1, a loopback"},
+		{"64:ff9b::100.64.0.1", "NAT64 address embedding 100.64.0.1, a CGNAT"},
+		{"64:ff9b:1::7f00:1", "local-use NAT64 address embedding 127.0.0.1, a loopback"},
+		{"64:ff9b:1::a00:1", "local-use NAT64 address embedding 10.0.0.1, a private"},
+		{"64:ff9b:1::808:808", "a local-use NAT64 address"},
+		{"64:ff9b:1:7f00:1::", "a local-use NAT64 address"},
+		{"2002:a9fe:a9fe::", "6to4 address embedding 169.254.169.254, a cloud metadata"},
+		{"2002:a00:1:ffff::1", "6to4 address embedding 10.0.0.1, a private"},
+		{"2002:e000:1::", "6to4 address embedding 224.0.0.1, a multicast"},
+		// Teredo: the server's address, then the client's with every bit
+		// inverted (80ff:fffe is 127.0.0.1).
+		{"2001:0:7f00:1::1", "Teredo address embedding 127.0.0.1, a loopback"},
+		{"2001:0:808:808::80ff:fffe", "Teredo address embedding 127.0.0.1, a loopback"},
+		{"2001:0:808:808::f5ff:fffe", "Teredo address embedding 10.0.0.1, a private"},
+		// Teredo with public addresses stays inside 2001::/23.
+		{"2001:0:808:808::f7f7:f7f7", "IETF protocol assignment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ip, func(t *testing.T) {
@@ -102,6 +127,8 @@ func TestCheckIPAllowed(t *testing.T) {
 		"::ffff:8.8.8.8",
 		"64:ff9b::808:808",
 		"2002:808:808::1",
+		"::8.8.8.8",
+		"::1.1.1.1",
 		// Just outside the forbidden ranges.
 		"1.0.0.0",
 		"9.255.255.255",
@@ -167,6 +194,7 @@ func TestCheckURL(t *testing.T) {
 		"internal.corp.com": {"10.0.0.5"},
 		"mixed.example.com": {"8.8.8.8", "192.168.1.10"},
 		"mapped.example":    {"::ffff:127.0.0.1"},
+		"compat.example":    {"::10.0.0.1"},
 		"meta.example.com":  {"169.254.169.254"},
 		"v6.example.com":    {"fd12::1"},
 	}
@@ -185,6 +213,11 @@ func TestCheckURL(t *testing.T) {
 		{"public IPv6", strict, "https://[2606:4700:4700::1111]/hook", ""},
 		{"public IPv6 with port", strict, "https://[2606:4700:4700::1111]:8443/hook", ""},
 		{"public IPv4-mapped", strict, "https://[::ffff:8.8.8.8]/hook", ""},
+		{"public IPv4-compatible", strict, "https://[::8.8.8.8]/hook", ""},
+		{"IPv4-compatible loopback", strict, "https://[::127.0.0.1]/", "url host ::127.0.0.1 is an IPv4-compatible address embedding 127.0.0.1, a loopback address"},
+		{"IPv4-compatible metadata", strict, "https://[::a9fe:a9fe]/", "url host ::a9fe:a9fe is an IPv4-compatible address embedding 169.254.169.254, a cloud metadata address"},
+		{"resolves IPv4-compatible", strict, "https://compat.example/", "url host resolves to ::a00:1, an IPv4-compatible address embedding 10.0.0.1, a private address"},
+		{"Teredo client loopback", strict, "https://[2001:0:808:808::80ff:fffe]/", "url host 2001:0:808:808::80ff:fffe is a Teredo address embedding 127.0.0.1, a loopback address"},
 		{"uppercase scheme", strict, "HTTPS://example.com/", ""},
 		{"resolver error accepted", strict, "https://nxdomain.example.org/", ""},
 		{"max port", strict, "https://example.com:65535/", ""},
@@ -341,7 +374,10 @@ func TestDialContext(t *testing.T) {
 	if dialer.ControlContext != nil {
 		t.Error("DialContext modified the caller's dialer")
 	}
-	for _, target := range []string{addr, net.JoinHostPort("localhost", port)} {
+	// The embedded forms are refused at connect time too, before a packet
+	// leaves for a translator.
+	for _, target := range []string{addr, net.JoinHostPort("localhost", port),
+		net.JoinHostPort("::127.0.0.1", port), net.JoinHostPort("64:ff9b::7f00:1", port), net.JoinHostPort("2002:7f00:1::", port)} {
 		conn, err := strict(ctx, "tcp", target)
 		if err == nil {
 			conn.Close()

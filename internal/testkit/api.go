@@ -47,6 +47,8 @@ type Options struct {
 	// StrictWebhookURLs applies the production URL policy; by default tests
 	// may register local receivers.
 	StrictWebhookURLs bool
+	// PublicURL is ZEST_PUBLIC_URL.
+	PublicURL string
 }
 
 // API is a running server on a fresh database.
@@ -97,7 +99,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	hooks := webhooks.New(st, netguard.Policy{AllowPrivate: !opts.StrictWebhookURLs}, opts.Now)
 	h, err := httpapi.NewServer(httpapi.Deps{
 		Investors: inv, Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
-		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes,
+		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
 	})
 	if err != nil {
 		t.Fatal(err)
