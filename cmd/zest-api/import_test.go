@@ -12,7 +12,7 @@ import (
 
 // zest-api import against a served database: a good file exits 0 with a
 // result per row, and running it again sends nothing and changes nothing; a
-// bad row, a bad token and a bad command line exit 1, 1 and 2.
+// bad row exits 1, a bad token and a bad command line 2.
 func TestImportCommand(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
@@ -81,12 +81,12 @@ func TestImportCommand(t *testing.T) {
 	other := filepath.Join(dir, "other.csv")
 	os.WriteFile(other, []byte(content.String()), 0o600)
 	_, errs, code = importFile("--token", "zest_aaaaaaaaaaaaaaaa_"+strings.Repeat("b", 52), other)
-	if code != 1 || !strings.Contains(errs, "401 invalid_token: The bearer token is missing, malformed, unknown or revoked.") {
+	if code != 2 || !strings.Contains(errs, "401 invalid_token: The bearer token is missing, malformed, unknown or revoked.") || !strings.Contains(errs, "check --token") {
 		t.Errorf("bad token: %d %q", code, errs)
 	}
 
 	for _, args := range [][]string{{file}, {"--token", token}, {"--token", token, "--batch-size", "1001", file}, {"--token", token, "--nope", file}} {
-		if _, errs, code := importFile(args...); code != 2 || !strings.Contains(errs, "usage:") {
+		if _, errs, code := importFile(args...); code != 2 || !strings.Contains(errs, "Usage:") {
 			t.Errorf("%q: %d %q", args, code, errs)
 		}
 	}

@@ -118,7 +118,7 @@ func TestOperatorCommands(t *testing.T) {
 		if _, errs, code := run("tokens", "revoke", "tok_nope"); code != 1 || !strings.Contains(errs, "no token") {
 			t.Errorf("revoke unknown: %d %q", code, errs)
 		}
-		if _, errs, code := run("frobnicate"); code != 2 || !strings.Contains(errs, "usage") {
+		if _, errs, code := run("frobnicate"); code != 2 || !strings.Contains(errs, "Usage:") {
 			t.Errorf("unknown command: %d %q", code, errs)
 		}
 		if _, errs, code := run("tenants", "create"); code != 2 || !strings.Contains(errs, "argument") {

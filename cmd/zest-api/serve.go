@@ -33,12 +33,22 @@ const (
 	statsEvery = time.Minute // the dispatcher's counters are logged
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	demo := fs.Bool("demo", false, "on the embedded database, create a demo tenant when there is none and print its token")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
+var serveCommand = &command{
+	name:    "serve",
+	summary: "serve the API (the default command)",
+	about: `Runs the database migrations first unless ZEST_AUTO_MIGRATE=false, and the
+webhook dispatcher unless ZEST_DISPATCHER=false. On SIGTERM or Ctrl-C it
+stops accepting connections, lets the requests in flight finish, and exits 0.
+The environment variables that configure it are listed by ` + "`zest-api help`" + `.`,
+	setup: func(fs *flag.FlagSet) runner {
+		demo := fs.Bool("demo", false, "on the embedded database, create a demo tenant when there is none and print its token and a request to try")
+		return func(ctx context.Context, _ []string, out streams) error {
+			return serve(ctx, *demo, out.stdout, out.stderr)
+		}
+	},
+}
+
+func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	cfg, log, st, err := start(ctx, stderr)
 	if err != nil {
 		return err
@@ -75,7 +85,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on ZEST_ADDR %s: %w", cfg.Addr, err)
 	}
-	if *demo {
+	if demo {
 		if err := seedDemo(ctx, cfg, st, ten, ln.Addr().String(), stdout); err != nil {
 			ln.Close()
 			return err
@@ -147,12 +157,18 @@ func serveDebug(addr string, log *slog.Logger) error {
 	return nil
 }
 
-// worker runs the webhook dispatcher alone, for deployments that separate it
-// from the API servers.
-func worker(ctx context.Context, args []string, stderr io.Writer) error {
-	if _, err := parseArgs(flag.NewFlagSet("worker", flag.ContinueOnError), args, 0); err != nil {
-		return err
-	}
+// The worker is for deployments that separate the dispatcher from the API
+// servers.
+var workerCommand = &command{
+	name:    "worker",
+	summary: "run the webhook dispatcher alone; run any number of them",
+	about:   "It delivers the events that serve records, until SIGTERM or Ctrl-C.",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, _ []string, out streams) error { return worker(ctx, out.stderr) }
+	},
+}
+
+func worker(ctx context.Context, stderr io.Writer) error {
 	cfg, log, st, err := start(ctx, stderr)
 	if err != nil {
 		return err
