@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"sync"
 	"time"
 
@@ -220,32 +221,53 @@ func dispatcher(cfg config.Config, st *store.Store, log *slog.Logger) *webhooks.
 }
 
 // seedDemo gives a newcomer a tenant to try the API with: only on the
-// embedded database, only when it has no tenant, and so only once.
+// embedded database, only when it has no tenant, and so only once. Every
+// run says where the reference is and how to get a token, since the first
+// run's token is shown once and easily lost.
 func seedDemo(ctx context.Context, cfg config.Config, st *store.Store, ten *tenants.Service, addr string, stdout io.Writer) error {
+	base := "http://" + addr
 	if !cfg.Embedded() {
-		fmt.Fprintln(stdout, "--demo creates tenants only on the embedded database; use `zest-api tenants create` on PostgreSQL.")
+		fmt.Fprintf(stdout, "--demo creates tenants only on the embedded database; use `zest-api tenants create` on PostgreSQL.\nAPI reference: %s/docs\n", base)
 		return nil
 	}
+	// The command runs on the same database file, whatever DATABASE_URL
+	// the operator's shell holds.
+	newToken := fmt.Sprintf("DATABASE_URL=%s %s tokens create", cfg.DatabaseURL, os.Args[0])
 	n, err := st.CountTenants(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		_, err := ten.ListTokens(ctx, "demo")
+		switch {
+		case errors.Is(err, tenants.ErrTenantNotFound):
+			fmt.Fprintf(stdout, "\n--demo creates the demo tenant only on a database without tenants. For a token of one of yours, run (in this directory):\n\n  %s CLIENT_ID\n", newToken)
+		case err != nil:
+			return err
+		default:
+			fmt.Fprintf(stdout, "\nThe demo tenant exists; its token was shown on the first run. For a new one, run (in this directory):\n\n  %s demo\n", newToken)
+		}
+		fmt.Fprintf(stdout, "\nAPI reference: %s/docs\n\n", base)
+		return nil
 	}
 	token, err := ten.Create(ctx, "demo", "Demo partner", true)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, `
-Created the demo tenant. Its API token is shown this once:
+Created the demo tenant. Its API token is shown this once (for another, run %s demo):
 
   %s
 
 Try it:
 
-curl -s http://%s/v1/investors \
+curl -s %s/v1/investors \
   -H 'Authorization: Bearer %s' \
   -H 'Content-Type: application/json' \
   -d '{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"},{"partnerInvestorId":"acme-inv-7342","email":"bob@example.com","firstName":"Bob","lastName":"Marley","dateOfBirth":"1980-02-06","countryOfResidence":"JM"}]}'
 
-`, token, addr, token)
+API reference: %s/docs
+
+`, newToken, token, base, token, base)
 	return nil
 }
