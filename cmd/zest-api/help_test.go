@@ -118,4 +118,3 @@ func TestImportHelpDocumentsTheFile(t *testing.T) {
 		}
 	}
 }
-
