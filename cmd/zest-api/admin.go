@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
 
@@ -38,116 +37,139 @@ func withTenants(ctx context.Context, fn func(*tenants.Service) error) error {
 	return fn(tenants.New(st, nil))
 }
 
-func migrate(ctx context.Context, args []string, stdout io.Writer) error {
-	if _, err := parseArgs(flag.NewFlagSet("migrate", flag.ContinueOnError), args, 0); err != nil {
-		return err
-	}
-	_, st, err := openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	applied, err := st.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	if len(applied) == 0 {
-		fmt.Fprintln(stdout, "schema is up to date")
-	}
-	for _, m := range applied {
-		fmt.Fprintf(stdout, "applied %04d_%s\n", m.Version, m.Name)
-	}
-	return nil
-}
-
-func tenantsCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: tenants needs a subcommand: create, provision or suspend", errUsage)
-	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "create":
-		fs := flag.NewFlagSet("tenants create", flag.ContinueOnError)
-		name := fs.String("name", "", "display name (default: the client id)")
-		unprovisioned := fs.Bool("unprovisioned", false, "create the tenant without API access")
-		pos, err := parseArgs(fs, rest, 1)
-		if err != nil {
-			return err
-		}
-		return withTenants(ctx, func(t *tenants.Service) error {
-			token, err := t.Create(ctx, pos[0], *name, !*unprovisioned)
+var migrateCommand = &command{
+	name:    "migrate",
+	summary: "apply the database migrations (idempotent, safe to run concurrently)",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, _ []string, out streams) error {
+			_, st, err := openStore(ctx)
 			if err != nil {
-				return tenantErr(err, pos[0])
-			}
-			fmt.Fprintln(stdout, token)
-			return nil
-		})
-	case "provision", "suspend":
-		pos, err := parseArgs(flag.NewFlagSet("tenants "+sub, flag.ContinueOnError), rest, 1)
-		if err != nil {
-			return err
-		}
-		return withTenants(ctx, func(t *tenants.Service) error {
-			set := t.Provision
-			if sub == "suspend" {
-				set = t.Suspend
-			}
-			if err := set(ctx, pos[0]); err != nil {
-				return tenantErr(err, pos[0])
-			}
-			fmt.Fprintf(stdout, "tenant %s %sed\n", pos[0], sub)
-			return nil
-		})
-	default:
-		return fmt.Errorf("%w: unknown tenants subcommand %q", errUsage, sub)
-	}
-}
-
-func tokensCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: tokens needs a subcommand: create, list or revoke", errUsage)
-	}
-	sub, rest := args[0], args[1:]
-	pos, err := parseArgs(flag.NewFlagSet("tokens "+sub, flag.ContinueOnError), rest, 1)
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "create":
-		return withTenants(ctx, func(t *tenants.Service) error {
-			token, err := t.CreateToken(ctx, pos[0])
-			if err != nil {
-				return tenantErr(err, pos[0])
-			}
-			fmt.Fprintln(stdout, token)
-			return nil
-		})
-	case "list":
-		return withTenants(ctx, func(t *tenants.Service) error {
-			toks, err := t.ListTokens(ctx, pos[0])
-			if err != nil {
-				return tenantErr(err, pos[0])
-			}
-			w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tCREATED\tLAST USED\tREVOKED")
-			for _, tk := range toks {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", tk.ID, stamp(&tk.CreatedAt), stamp(tk.LastUsedAt), stamp(tk.RevokedAt))
-			}
-			return w.Flush()
-		})
-	case "revoke":
-		return withTenants(ctx, func(t *tenants.Service) error {
-			if err := t.RevokeToken(ctx, pos[0]); err != nil {
-				if errors.Is(err, tenants.ErrTokenNotFound) {
-					return fmt.Errorf("no token %s", pos[0])
-				}
 				return err
 			}
-			fmt.Fprintf(stdout, "token %s revoked\n", pos[0])
+			defer st.Close()
+			applied, err := st.Migrate(ctx)
+			if err != nil {
+				return err
+			}
+			if len(applied) == 0 {
+				fmt.Fprintln(out.stdout, "schema is up to date")
+			}
+			for _, m := range applied {
+				fmt.Fprintf(out.stdout, "applied %04d_%s\n", m.Version, m.Name)
+			}
 			return nil
-		})
-	default:
-		return fmt.Errorf("%w: unknown tokens subcommand %q", errUsage, sub)
+		}
+	},
+}
+
+var tenantsCreateCommand = &command{
+	name:    "tenants create",
+	args:    "CLIENT_ID",
+	nargs:   1,
+	summary: "create a tenant and print its first token, alone on a line",
+	about:   "The token is shown this once; `zest-api tokens create CLIENT_ID` makes another.",
+	setup: func(fs *flag.FlagSet) runner {
+		name := fs.String("name", "", "the tenant's display `name` (default: the client id)")
+		unprovisioned := fs.Bool("unprovisioned", false, "create the tenant without API access, until it is provisioned")
+		return func(ctx context.Context, pos []string, out streams) error {
+			return withTenants(ctx, func(t *tenants.Service) error {
+				token, err := t.Create(ctx, pos[0], *name, !*unprovisioned)
+				if err != nil {
+					return tenantErr(err, pos[0])
+				}
+				fmt.Fprintln(out.stdout, token)
+				return nil
+			})
+		}
+	},
+}
+
+var tenantsProvisionCommand = tenantStatusCommand("provision", "give the tenant API access", (*tenants.Service).Provision)
+
+var tenantsSuspendCommand = tenantStatusCommand("suspend", "take the tenant's API access away; its tokens are answered 403", (*tenants.Service).Suspend)
+
+func tenantStatusCommand(sub, summary string, set func(*tenants.Service, context.Context, string) error) *command {
+	return &command{
+		name:    "tenants " + sub,
+		args:    "CLIENT_ID",
+		nargs:   1,
+		summary: summary,
+		setup: func(*flag.FlagSet) runner {
+			return func(ctx context.Context, pos []string, out streams) error {
+				return withTenants(ctx, func(t *tenants.Service) error {
+					if err := set(t, ctx, pos[0]); err != nil {
+						return tenantErr(err, pos[0])
+					}
+					fmt.Fprintf(out.stdout, "tenant %s %sed\n", pos[0], sub)
+					return nil
+				})
+			}
+		},
 	}
+}
+
+var tokensCreateCommand = &command{
+	name:    "tokens create",
+	args:    "CLIENT_ID",
+	nargs:   1,
+	summary: "create another token for the tenant and print it, alone on a line",
+	about:   "The token is shown this once; only a hash of its secret is stored.",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, pos []string, out streams) error {
+			return withTenants(ctx, func(t *tenants.Service) error {
+				token, err := t.CreateToken(ctx, pos[0])
+				if err != nil {
+					return tenantErr(err, pos[0])
+				}
+				fmt.Fprintln(out.stdout, token)
+				return nil
+			})
+		}
+	},
+}
+
+var tokensListCommand = &command{
+	name:    "tokens list",
+	args:    "CLIENT_ID",
+	nargs:   1,
+	summary: "list the tenant's tokens: ids, creation, last use and revocation times, never secrets",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, pos []string, out streams) error {
+			return withTenants(ctx, func(t *tenants.Service) error {
+				toks, err := t.ListTokens(ctx, pos[0])
+				if err != nil {
+					return tenantErr(err, pos[0])
+				}
+				w := tabwriter.NewWriter(out.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tCREATED\tLAST USED\tREVOKED")
+				for _, tk := range toks {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", tk.ID, stamp(&tk.CreatedAt), stamp(tk.LastUsedAt), stamp(tk.RevokedAt))
+				}
+				return w.Flush()
+			})
+		}
+	},
+}
+
+var tokensRevokeCommand = &command{
+	name:    "tokens revoke",
+	args:    "TOKEN_ID",
+	nargs:   1,
+	summary: "revoke a token, by the id that `tokens list` shows",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, pos []string, out streams) error {
+			return withTenants(ctx, func(t *tenants.Service) error {
+				if err := t.RevokeToken(ctx, pos[0]); err != nil {
+					if errors.Is(err, tenants.ErrTokenNotFound) {
+						return fmt.Errorf("no token %s", pos[0])
+					}
+					return err
+				}
+				fmt.Fprintf(out.stdout, "token %s revoked\n", pos[0])
+				return nil
+			})
+		}
+	},
 }
 
 func tenantErr(err error, clientID string) error {

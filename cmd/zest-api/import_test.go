@@ -3,16 +3,22 @@ package main_test
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // zest-api import against a served database: a good file exits 0 with a
 // result per row, and running it again sends nothing and changes nothing; a
-// bad row, a bad token and a bad command line exit 1, 1 and 2.
+// bad row exits 1, a bad token and a bad command line 2.
 func TestImportCommand(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
@@ -81,14 +87,81 @@ func TestImportCommand(t *testing.T) {
 	other := filepath.Join(dir, "other.csv")
 	os.WriteFile(other, []byte(content.String()), 0o600)
 	_, errs, code = importFile("--token", "zest_aaaaaaaaaaaaaaaa_"+strings.Repeat("b", 52), other)
-	if code != 1 || !strings.Contains(errs, "401 invalid_token: The bearer token is missing, malformed, unknown or revoked.") {
+	if code != 2 || !strings.Contains(errs, "401 invalid_token: The bearer token is missing, malformed, unknown or revoked.") || !strings.Contains(errs, "check --token") {
 		t.Errorf("bad token: %d %q", code, errs)
 	}
 
 	for _, args := range [][]string{{file}, {"--token", token}, {"--token", token, "--batch-size", "1001", file}, {"--token", token, "--nope", file}} {
-		if _, errs, code := importFile(args...); code != 2 || !strings.Contains(errs, "usage:") {
+		if _, errs, code := importFile(args...); code != 2 || !strings.Contains(errs, "Usage:") {
 			t.Errorf("%q: %d %q", args, code, errs)
 		}
 	}
 	s.stop(t)
+}
+
+// The import's exit statuses other than 0 and 1, each with a message in
+// words: 2 when it could not run, 3 when interrupted.
+func TestImportExitStatuses(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "investors.csv")
+	os.WriteFile(file, []byte("partnerInvestorId,email,firstName,lastName,dateOfBirth\nx-1,x-1@example.com,A,B,1985-04-12\n"), 0o600)
+	token := "zest_aaaaaaaaaaaaaaaa_" + strings.Repeat("b", 52)
+	importFile := func(url string, args ...string) (string, string, int) {
+		return cli(t, "", nil, append([]string{"import", "--url", url, "--token", token}, args...)...)
+	}
+	const hint = "--url is the API's base URL"
+
+	notFound := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"type":"about:blank","title":"Not Found","status":404,"code":"not_found","detail":"No such path."}`)
+	}))
+	defer notFound.Close()
+	if _, errs, code := importFile(notFound.URL+"/api", file); code != 2 || !strings.Contains(errs, "No such path") || !strings.Contains(errs, hint) {
+		t.Errorf("404: exit %d, %q", code, errs)
+	}
+	if _, errs, code := importFile(notFound.URL+"/v1/", file); code != 2 || !strings.Contains(errs, hint) || !strings.Contains(errs, "Usage:") {
+		t.Errorf("--url ending in /v1: exit %d, %q", code, errs)
+	}
+	if _, errs, code := importFile(notFound.URL, filepath.Join(dir, "nope.csv")); code != 2 || !strings.Contains(errs, "nope.csv: no such file") {
+		t.Errorf("missing file: exit %d, %q", code, errs)
+	}
+
+	// The server holds the request until the import is interrupted.
+	arrived := make(chan struct{}, 1)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The server notices the client is gone only once the body is read.
+		io.Copy(io.Discard, r.Body)
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	cmd := exec.Command(binary, "import", "--url", hang.URL, "--token", token, file)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the import sent nothing")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("interrupted: %v, want exit 3", err)
+	}
+	errs := stderr.String()
+	if !strings.Contains(errs, "interrupted") || !strings.Contains(errs, "run the same command again") || strings.Contains(errs, "context canceled") {
+		t.Errorf("interrupted: %q", errs)
+	}
+	if got, _ := os.ReadFile(file + ".results.csv"); !strings.Contains(string(got), "x-1,pending") {
+		t.Errorf("interrupted results: %q", got)
+	}
 }

@@ -117,7 +117,7 @@ func TestOperatorCommands(t *testing.T) {
 		if _, errs, code := run("tokens", "revoke", "tok_nope"); code != 1 || !strings.Contains(errs, "no token") {
 			t.Errorf("revoke unknown: %d %q", code, errs)
 		}
-		if _, errs, code := run("frobnicate"); code != 2 || !strings.Contains(errs, "usage") {
+		if _, errs, code := run("frobnicate"); code != 2 || !strings.Contains(errs, "Usage:") {
 			t.Errorf("unknown command: %d %q", code, errs)
 		}
 		if _, errs, code := run("tenants", "create"); code != 2 || !strings.Contains(errs, "argument") {
@@ -222,14 +222,15 @@ func (s *server) stop(t *testing.T) {
 const batch = `{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}]}`
 
 // make run's first start creates the demo tenant and prints a working curl
-// command; later starts print no token.
+// command; later starts print no token but a working command that makes
+// one; every start prints where the reference is.
 func TestDemoTenant(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	s := startServer(t, dir, db, "--demo")
 	out := s.waitOutput(t, "curl")
 	token := regexp.MustCompile(`zest_[a-z2-7]{16}_[a-z2-7]{52}`).FindString(out)
-	if token == "" || !strings.Contains(out, "curl -s http://"+s.addr+"/v1/investors") {
+	if token == "" || !strings.Contains(out, "curl -s http://"+s.addr+"/v1/investors") || !strings.Contains(out, "http://"+s.addr+"/docs") {
 		t.Fatalf("demo output: %q", out)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/v1/investors", strings.NewReader(batch))
@@ -247,8 +248,18 @@ func TestDemoTenant(t *testing.T) {
 
 	again := startServer(t, dir, db, "--demo")
 	again.stop(t) // all output is in once the process has exited
-	if strings.Contains(again.stdout.String(), "zest_") {
-		t.Errorf("second start printed a token: %q", again.stdout.String())
+	out = again.stdout.String()
+	if strings.Contains(out, "zest_") || !strings.Contains(out, "http://"+again.addr+"/docs") {
+		t.Errorf("second start: %q", out)
+	}
+	hint := regexp.MustCompile(`DATABASE_URL=(\S+) (\S+) (tokens create demo)\n`).FindStringSubmatch(out)
+	if hint == nil {
+		t.Fatalf("second start says nothing of how to get a token: %q", out)
+	}
+	cmd := exec.Command(hint[2], strings.Fields(hint[3])...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "DATABASE_URL="+hint[1])
+	if newToken, err := cmd.Output(); err != nil || !tokenLine.Match(newToken) {
+		t.Errorf("the hint's command: %v %q", err, newToken)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"sync"
 	"time"
 
@@ -33,12 +34,22 @@ const (
 	statsEvery = time.Minute // the dispatcher's counters are logged
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	demo := fs.Bool("demo", false, "on the embedded database, create a demo tenant when there is none and print its token")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
+var serveCommand = &command{
+	name:    "serve",
+	summary: "serve the API (the default command)",
+	about: `Runs the database migrations first unless ZEST_AUTO_MIGRATE=false, and the
+webhook dispatcher unless ZEST_DISPATCHER=false. On SIGTERM or Ctrl-C it
+stops accepting connections, lets the requests in flight finish, and exits 0.
+The environment variables that configure it are listed by ` + "`zest-api help`" + `.`,
+	setup: func(fs *flag.FlagSet) runner {
+		demo := fs.Bool("demo", false, "on the embedded database, create a demo tenant when there is none and print its token and a request to try")
+		return func(ctx context.Context, _ []string, out streams) error {
+			return serve(ctx, *demo, out.stdout, out.stderr)
+		}
+	},
+}
+
+func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	cfg, log, st, err := start(ctx, stderr)
 	if err != nil {
 		return err
@@ -76,7 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on ZEST_ADDR %s: %w", cfg.Addr, err)
 	}
-	if *demo {
+	if demo {
 		if err := seedDemo(ctx, cfg, st, ten, ln.Addr().String(), stdout); err != nil {
 			ln.Close()
 			return err
@@ -148,12 +159,18 @@ func serveDebug(addr string, log *slog.Logger) error {
 	return nil
 }
 
-// worker runs the webhook dispatcher alone, for deployments that separate it
-// from the API servers.
-func worker(ctx context.Context, args []string, stderr io.Writer) error {
-	if _, err := parseArgs(flag.NewFlagSet("worker", flag.ContinueOnError), args, 0); err != nil {
-		return err
-	}
+// The worker is for deployments that separate the dispatcher from the API
+// servers.
+var workerCommand = &command{
+	name:    "worker",
+	summary: "run the webhook dispatcher alone; run any number of them",
+	about:   "It delivers the events that serve records, until SIGTERM or Ctrl-C.",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, _ []string, out streams) error { return worker(ctx, out.stderr) }
+	},
+}
+
+func worker(ctx context.Context, stderr io.Writer) error {
 	cfg, log, st, err := start(ctx, stderr)
 	if err != nil {
 		return err
@@ -205,32 +222,53 @@ func dispatcher(cfg config.Config, st store.DB, log *slog.Logger) *webhooks.Disp
 }
 
 // seedDemo gives a newcomer a tenant to try the API with: only on the
-// embedded database, only when it has no tenant, and so only once.
+// embedded database, only when it has no tenant, and so only once. Every
+// run says where the reference is and how to get a token, since the first
+// run's token is shown once and easily lost.
 func seedDemo(ctx context.Context, cfg config.Config, st store.DB, ten *tenants.Service, addr string, stdout io.Writer) error {
+	base := "http://" + addr
 	if !cfg.Embedded() {
-		fmt.Fprintln(stdout, "--demo creates tenants only on the embedded database; use `zest-api tenants create` on PostgreSQL.")
+		fmt.Fprintf(stdout, "--demo creates tenants only on the embedded database; use `zest-api tenants create` on PostgreSQL.\nAPI reference: %s/docs\n", base)
 		return nil
 	}
+	// The command runs on the same database file, whatever DATABASE_URL
+	// the operator's shell holds.
+	newToken := fmt.Sprintf("DATABASE_URL=%s %s tokens create", cfg.DatabaseURL, os.Args[0])
 	n, err := st.CountTenants(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		_, err := ten.ListTokens(ctx, "demo")
+		switch {
+		case errors.Is(err, tenants.ErrTenantNotFound):
+			fmt.Fprintf(stdout, "\n--demo creates the demo tenant only on a database without tenants. For a token of one of yours, run (in this directory):\n\n  %s CLIENT_ID\n", newToken)
+		case err != nil:
+			return err
+		default:
+			fmt.Fprintf(stdout, "\nThe demo tenant exists; its token was shown on the first run. For a new one, run (in this directory):\n\n  %s demo\n", newToken)
+		}
+		fmt.Fprintf(stdout, "\nAPI reference: %s/docs\n\n", base)
+		return nil
 	}
 	token, err := ten.Create(ctx, "demo", "Demo partner", true)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, `
-Created the demo tenant. Its API token is shown this once:
+Created the demo tenant. Its API token is shown this once (for another, run %s demo):
 
   %s
 
 Try it:
 
-curl -s http://%s/v1/investors \
+curl -s %s/v1/investors \
   -H 'Authorization: Bearer %s' \
   -H 'Content-Type: application/json' \
   -d '{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"},{"partnerInvestorId":"acme-inv-7342","email":"bob@example.com","firstName":"Bob","lastName":"Marley","dateOfBirth":"1980-02-06","countryOfResidence":"JM"}]}'
 
-`, token, addr, token)
+API reference: %s/docs
+
+`, newToken, token, base, token, base)
 	return nil
 }

@@ -49,6 +49,33 @@ type Config struct {
 	WebhookAllowPrivate bool
 }
 
+// Var is an environment variable that the configuration reads.
+type Var struct {
+	Name    string
+	Default string // as the operator would write it; empty when unset means off
+	Meaning string
+}
+
+// Vars lists every variable Parse reads, for the command's usage; a test
+// keeps it complete.
+var Vars = []Var{
+	{"DATABASE_URL", "sqlite:" + DefaultSQLitePath, "postgres://… for production, or sqlite:PATH"},
+	{"ZEST_ADDR", "127.0.0.1:8080", "the address to listen on, host:port"},
+	{"ZEST_MAX_BATCH_ROWS", strconv.Itoa(SpecMaxBatchRows), fmt.Sprintf("rows per import request, 1 to %d", SpecMaxBatchRows)},
+	{"ZEST_MAX_BODY_BYTES", strconv.Itoa(4 << 20), "request body limit; larger bodies get 413"},
+	{"ZEST_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"ZEST_AUTO_MIGRATE", "true", "whether serve migrates the database at start"},
+	{"ZEST_IDEMPOTENCY_TTL", "24h", "how long an Idempotency-Key response is replayed, 1s to 720h"},
+	{"ZEST_IDEMPOTENCY_LOCK_TIMEOUT", "1m", "after this, a key claimed by a request that never finished may run again, 1s to 1h"},
+	{"ZEST_DEBUG_ADDR", "", "a loopback host:port on which to serve Go's profiler (/debug/pprof/)"},
+	{"ZEST_DISPATCHER", "true", "whether serve also dispatches webhooks"},
+	{"ZEST_WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h", "delays before the 2nd, 3rd, … delivery attempt"},
+	{"ZEST_WEBHOOK_TIMEOUT", "10s", "how long an endpoint has to answer, 100ms to 5m"},
+	{"ZEST_WEBHOOK_CONCURRENCY", "64", "delivery attempts in flight per dispatcher, 1 to 1024"},
+	{"ZEST_WEBHOOK_ALLOW_PRIVATE", "false", "allow http and private, loopback and link-local endpoints (development only)"},
+	{"ZEST_PUBLIC_URL", "", "the origin the published contract names as its server, such as https://api.zestequity.com; unset, the request's Host (set it in production)"},
+}
+
 // Embedded reports whether the configuration uses the embedded SQLite database.
 func (c Config) Embedded() bool { return strings.HasPrefix(c.DatabaseURL, "sqlite:") }
 
@@ -166,6 +193,8 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 			c.WebhookSchedule = append(c.WebhookSchedule, d)
 		}
 	}
+	// The example is the default, which lies inside the range by
+	// construction, so that the suggestion is always a value that works.
 	duration := func(name string, dst *time.Duration, min, max time.Duration) {
 		v := get(name)
 		if v == "" {
@@ -173,7 +202,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < min || d > max {
-			errs = append(errs, fmt.Errorf("%s must be a duration from %s to %s (such as 90s or 24h), got %q", name, min, max, v))
+			errs = append(errs, fmt.Errorf("%s must be a duration from %s to %s (such as %s), got %q", name, shortDuration(min), shortDuration(max), shortDuration(*dst), v))
 			return
 		}
 		*dst = d
@@ -182,4 +211,16 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
 	return c, errors.Join(errs...)
+}
+
+// shortDuration writes d as an operator would type it: 5m, not 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

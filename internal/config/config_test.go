@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,52 @@ func TestPublicURL(t *testing.T) {
 		case want != "" && (err != nil || c.PublicURL != want):
 			t.Errorf("ZEST_PUBLIC_URL=%s: %q, %v; want %q", v, c.PublicURL, err, want)
 		}
+	}
+}
+
+// readNames returns the names of the variables Parse asks for, each set to
+// value.
+func readNames(value string) []string {
+	var names []string
+	Parse(func(k string) (string, bool) { names = append(names, k); return value, true })
+	return names
+}
+
+// Vars, which the usage prints, names every variable that Parse reads.
+func TestVarsListsEveryVariableRead(t *testing.T) {
+	listed := map[string]bool{}
+	for _, v := range Vars {
+		listed[v.Name] = true
+	}
+	read := readNames("")
+	for _, name := range read {
+		if !listed[name] {
+			t.Errorf("Parse reads %s, which Vars does not list", name)
+		}
+	}
+	if len(read) != len(Vars) {
+		t.Errorf("Parse reads %d variables, Vars lists %d", len(read), len(Vars))
+	}
+}
+
+// A value an error message suggests is one that Parse accepts.
+func TestSuggestionsAreAccepted(t *testing.T) {
+	suggestion := regexp.MustCompile(`^(\S+) must .*\(such as ([^)\s]+)\)`)
+	for _, name := range readNames("") {
+		_, err := Parse(env(map[string]string{name: "nonsense"}))
+		if err == nil {
+			continue
+		}
+		m := suggestion.FindStringSubmatch(err.Error())
+		if m == nil {
+			continue
+		}
+		if _, err := Parse(env(map[string]string{name: m[2]})); err != nil {
+			t.Errorf("%s suggests %s, which is refused: %v", name, m[2], err)
+		}
+	}
+	_, err := Parse(env(map[string]string{"ZEST_WEBHOOK_TIMEOUT": "24h"}))
+	if err == nil || !strings.Contains(err.Error(), "from 100ms to 5m (such as 10s)") {
+		t.Errorf("ZEST_WEBHOOK_TIMEOUT=24h: %v", err)
 	}
 }

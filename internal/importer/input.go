@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,7 +44,12 @@ func detectFormat(path string) (string, bool) {
 // content, which identifies the file across runs whatever its name.
 func readInput(path, format string, rules *rowRules) ([]record, string, error) {
 	f, err := os.Open(path)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", fmt.Errorf("%s: no such file", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, "", fmt.Errorf("%s: permission denied: the file cannot be read", path)
+	case err != nil:
 		return nil, "", err
 	}
 	defer f.Close()

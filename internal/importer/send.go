@@ -3,9 +3,13 @@ package importer
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/zestequity/zest-api/generated/client"
@@ -86,7 +90,7 @@ func (s *sender) send(ctx context.Context, b *batch) ([]client.RowResult, error)
 		var floor time.Duration
 		switch {
 		case err != nil:
-			why = err.Error()
+			why = transportProblem(err)
 		case resp.JSON200 != nil:
 			if n := len(resp.JSON200.Results); n != len(b.rows) {
 				return nil, fmt.Errorf("%s: the server answered %d results for %d rows", b.label, n, len(b.rows))
@@ -124,6 +128,25 @@ func problemOf(resp *client.ImportInvestorsResponse) client.Problem {
 
 func retryable(status int, p client.Problem) bool {
 	return status == http.StatusTooManyRequests || status >= 500 || p.Code == "idempotency_key_in_use" || p.Retryable
+}
+
+// transportProblem says in words why a request got no answer: the Go error
+// names calls and addresses that a partner cannot act on.
+func transportProblem(err error) string {
+	var timeout interface{ Timeout() bool }
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &dns):
+		return fmt.Sprintf("the server's host name %s was not found; check --url", dns.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the server refused the connection; check --url, and that the server is running"
+	case errors.As(err, &cert):
+		return "the server's TLS certificate was not accepted"
+	case errors.As(err, &timeout) && timeout.Timeout():
+		return "the server did not answer in time"
+	}
+	return "the connection to the server failed"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
