@@ -241,7 +241,7 @@ type Delivery struct {
 	// DeliveredAt Example: 2026-11-27T09:30:05.41Z
 	DeliveredAt *time.Time `json:"deliveredAt"`
 
-	// EndpointId Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// EndpointId Example: we_yvxrzwfuk7airbq6lencgpntia
 	EndpointId string `json:"endpointId"`
 
 	// NextAttemptAt When the next attempt is due, while pending.
@@ -259,7 +259,7 @@ type DeliveryAttempt struct {
 	// AttemptedAt Example: 2026-11-27T09:30:00.2Z
 	AttemptedAt time.Time `json:"attemptedAt"`
 
-	// EndpointId Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// EndpointId Example: we_yvxrzwfuk7airbq6lencgpntia
 	EndpointId string `json:"endpointId"`
 
 	// Error Why there was no answer (timeout, connection refused, forbidden address, …).
@@ -284,7 +284,7 @@ type Event struct {
 
 	// Id The event id, `evt_` followed by an opaque string; the `webhook-id` of its deliveries.
 	//
-	// Example: evt_6h2k9m4p7r1t3v5x8z0b2d4f6j
+	// Example: evt_06h52mhvassg59rw3d9y5d7a292ty8esmec0
 	Id string `json:"id"`
 
 	// Type Example: investor.created
@@ -307,7 +307,7 @@ type EventDetail struct {
 
 	// Id The event id, `evt_` followed by an opaque string; the `webhook-id` of its deliveries.
 	//
-	// Example: evt_6h2k9m4p7r1t3v5x8z0b2d4f6j
+	// Example: evt_06h52mhvassg59rw3d9y5d7a292ty8esmec0
 	Id string `json:"id"`
 
 	// Type Example: investor.created
@@ -403,7 +403,7 @@ type Investor struct {
 
 	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 	//
-	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 	ZestPersonId ZestPersonId `json:"zestPersonId"`
 }
 
@@ -430,7 +430,7 @@ type InvestorCreatedData struct {
 
 	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 	//
-	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 	ZestPersonId ZestPersonId `json:"zestPersonId"`
 }
 
@@ -537,7 +537,7 @@ type Problem struct {
 
 	// ErrorId A unique id of this error occurrence, logged with its cause. Quote it to support.
 	//
-	// Example: err_4f8k2m9q7t1v3x5z8b0c2d4f6h
+	// Example: err_ywi7o43qpyfpz5cjsrzg27bgwy
 	ErrorId string `json:"errorId"`
 
 	// Retryable True when the same request may succeed if sent again later.
@@ -637,7 +637,7 @@ type RowResult struct {
 
 	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 	//
-	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 	ZestPersonId *ZestPersonId `json:"zestPersonId,omitempty"`
 }
 
@@ -659,7 +659,7 @@ type WebhookEndpoint struct {
 
 	// Id The endpoint's id, `we_` followed by an opaque string.
 	//
-	// Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// Example: we_yvxrzwfuk7airbq6lencgpntia
 	Id string `json:"id"`
 
 	// Status `enabled` endpoints receive events; `disabled` ones (see `disabledReason`) do not.
@@ -707,7 +707,7 @@ type WebhookEndpointWithSecret struct {
 
 	// Id The endpoint's id, `we_` followed by an opaque string.
 	//
-	// Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// Example: we_yvxrzwfuk7airbq6lencgpntia
 	Id string `json:"id"`
 
 	// Secret The signing secret, `whsec_` and base64 of 32 random bytes. Shown only when it is issued.
@@ -731,7 +731,7 @@ type WebhookEndpointWithSecretStatus string
 
 // ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 //
-// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 type ZestPersonId = string
 
 // Cursor defines model for Cursor.
@@ -4286,213 +4286,215 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts4lver4NNMVewdSpZkKbblmtp1btOezq0TZ/rrRFkTIiEJMQUoAGhZSblqn2YfbJ/kKxwAJHjR",
-	"zXH6sl/PHz2xTYLAwcG5nx++NiI+m3NGmJKNwdfGlOCYCPjnYxxNyWPOlOCJ/jkmMhJ0rihnjUEjZLwZ",
-	"6SfCAcIo4vMlmuElGhF0ReYqQKNUoVkqlf6NINc4oTFWJEYjMuaCIIKjKUolaTWCBrnBs3lCGoOGG7MR",
-	"NAT5nFJB4sZAiZQEDRlNyQzreajlXD8rlaBs0ri9DRp6koSptyRKBVXL1zyh0bI65WdcjGgskZoSNMcT",
-	"ghRHCccxwmypppRN0FjwWYC4QJIw79eKBwgzrqZEIC7ohLLitGMyxmmimlJE6IEkyfjBKaKzifczirHC",
-	"g1Mk1TIh/u8fpEziMWlSllBGHpwiM+HCUHz0iUT2V4zDUyMsSTMVNPvFWOAZaWIWEam4kPb3O9Lx6QWe",
-	"VMl2MSWIMEXVEik8QXyM1JRKFBminxpaUYUoQ+H5uPmSM9J8gVU0DTWB8723bFIk3bDx+fDtD1cXZ9dx",
-	"5/31ZTx59+ni5Pnkp2Fjx7mfx2Q253pGb8g8wUv9VnklrwWRhCm9mTEK9ZhhgBZTwoAlBJFzziRB1LCI",
-	"JiSJ818rjjBDBIuEEoH03IhUaEHV1DyOZwSF2TSiZfNHsgyLq9WfbPjrICydNQYfzB8+BjXremO+c16z",
-	"nDOUMvo5JYjGaMyF2RY7rxb6KeWK6H2BBS55CjuGI4VkOp9zoYpTE+TzZbvzKb45/Hz8pTvrsYfzY9FW",
-	"3eve4uHyeMfNeEOUWJ6NFRHVWb8lEWf6FHK0wFQ5gSD0K5RNCrPqrPvsjDI60+RrZ3SjTJEJETCHn3/+",
-	"+SxVU825EVaknq+jKU4SwiZEs/WbZ4/Rw6N+e4DCRwQLIkKfOcx2R1gISmLE+JCFenwu6BesRwyRkZ2B",
-	"exsRIbj4+7BBGRyBS8WvCBs27Kg0G2yozypSU6zQAusdHKeSxK0hK2zQ+kF32qDboDHHWmAoJ+pTIbmo",
-	"J1HIyI0yD4Tm8BM0F+Sa8lSCGG2hV3P8OSWnKOaIcYVGKU1iLUXnWOjjVOK0qHP54uK81wgaVH/jc0rE",
-	"shE0GJ7BX81UChuNb54TNlHTxqDbbgd6493Pnboj85TFc05Z7ZnRK1qQ0ZTzK0Tscw8konFxjgtyeXh1",
-	"NOvOTz73xLHqXD9c9G/ay+6XHn44cjOfYzXNJ07yr67l2nwxD3ub1+LJkx9JjU57ga+IRNgcn0w2O27V",
-	"qmUAOzamQqqi0MLoiiyRSJkMhkxLRD0GJbIk0vRD+q/ZL9wggkSEXuv9lUOWSUk8wZSBOOr20JSnQrZQ",
-	"Rx/2br+P5oIyhUcJQWdvH5+f6+MncKS58FRPwapbkuhxmFwQIVHYa7eRY3aaU+PySkvX0hnpj9vRETnG",
-	"zcNRJ2728BFpnkTdcbMdPxwdkx7ujA/7bvfMac33ryS5V3Jgv1/etTlWigg95n9+GA5vuu3mcHhz9PTj",
-	"3/7aqN3SsVaRoCFXnDith+GsWcNKC+8pT2K0B6bJNRE4CVDEZzPclEQfZUXi/Rb6eUoTvR9DpvVzKgQo",
-	"O71xhppas4WH7R56yRV6wWM6piQOYb95qhBGIx4vyzRdq6HrKekbAY31muI5nVFVo6m1eSbpl6J92G/X",
-	"y4wEBvE/ZC0y88oM3xhF4aSH+alTozZu9dE1nAyC8RGOrQLWP1mTR/8Tz+eJ1iuUs4O54KOEzP72Seq5",
-	"f3XzhQFGmgYXnD/HYgI6SKazGRZLvdWcoxlmSyT4QjaCxjVOUmI+E+tZwauXivPLBF4OGjFRmCYw4Wtr",
-	"502xRJ1+uw2DnCKs0IxLhTrtdhthQRCOIjLXdvc8t1mAplqNaAGp/3V5Eh9e9WdH8444VP3ro5uTL53R",
-	"YdwfH01Blimx1Ie2MRjjRGppprBKZWPQ0/RUVBn9pKeLFOfITddSd6rUXA4ODmIeydYXIpWWjWrZivjs",
-	"AKYhD8pL1ftgz3xVAOYUPEMznIy5mJEYVY9vmZ4rhIhPV336SgNZrZ75MlvIsip9O7PDeV8cqZNFZ3mI",
-	"+9EROZl0Ph0mfbY9fc/N9JE3fWSmvz2dV5HAo/c/LRPnVH6R0fifb1+9XENY4P8SNZ2y0JJFix9tH5h1",
-	"6MGqlOqNj6+6s5PPR6pzfXjT/3I8akfduDd+ON2dUna6u5MHFgLCIJcofxVk3Bg0/nKQ+8sH5q/y4LUR",
-	"AOaVqjx3NKAy59dTxLg+s2DxzQWPiNQ2XyPwPXAreprGkKmbgX34IPcSYA7G040Ju6PUYly9FvyaSsqZ",
-	"caTKez7OvlDacEUYZspt9TwfxbooBL3GQjEi0Nnr8+r+d0e9+OH4eNq+6s5684fiWLUX3WUPP4w27P9h",
-	"vv/PvLltv/n5iu5v58E417QwDDlKlbaWVtMIYg9UIpnKOWHx/TFEUYqes3eS3JE1qHu3IgWKMuWSsstU",
-	"FrTWWdlpprIibfXiFU0SNCLaFMxPBgKfEmHtVILvxPWUFKmRtiefOskh68+PxImVIkejk7gzPizJEGua",
-	"Zyx04omQopBFlCGzmB2EST097oe5zraNP6wkqBZAxtzWEijmjBRJHMIPTXDiw/tgQxsVaGZhgfXvZQGE",
-	"Gv59QeXMmc93YOGZ9/omLs6eLYi5GsbVVNRuu/OtYjoeE22AZzu1NyNqyuMAab9RH3StE/db6J32dhAj",
-	"C+A0LSXNTyuttapsPCbtSfdTL1kvI7vd1QzurfPuLJ4Ncn8StMrQmtA4EQTHS0NwQ7Ft6V3D9/clY5n2",
-	"AnHyVBPnztLVjFHLmvZvl0D9gmBlKGXkZk4ibenDnxGPwAGMXSBQiwjLRtqCfQ/hAS8QWOCwo8kqGbpO",
-	"gvaLRpiZLXKz3cUMKyz0niRmgUaSiGsi0BjTJBWkpR1i4Ak84lZHRzg1oeCYyijhIDE/AyVDSysIb3sk",
-	"vA8eesnVM56y+O52W/Z6mX0YV5dj+KPHOS85cr6kp5T1trwmQnJ2HleZ4zDqk3oG2WCi9XLueMkVcpPZ",
-	"njHyJdwPT7zU+xdNkSCSpyIieRTdWGj3uKsu2rIiDM3nS8Sw9rFGy0oWJQ/mnOpjLIixHE20pjhFyNk1",
-	"vaTdulkWEnxe+mfdO/BMnpbYnRav8TLhOPZDIndgdOW9Xmb0uflCfeSk4pOSm4iQWKJe56R32O6h0bLW",
-	"plzF8ifxeqbveH6JXfodYyTVZd2/h1qgCBiV9AtBEF5DexiNyQK9oI80j9oA2/739WPfEnFNI/KO4WtM",
-	"E0PhO/FLWhyhzDLSfOfSf6zENPYRSA5qi0RgQZMl8t5w9nOCFRFVDqrzaY3dtl6negxkyYGK09yeheqW",
-	"eX9MZHVqhJn2agVk+LUmjbHCIyxL/oXmLspiyM3FKCYJXv7mXsY7hm1Gj8R3NuDA1b/Qjn+9Eeel7co8",
-	"NjIpvixqMKNSUjYJ8rBRgFJ2xfiCaXtWkGt+RWo0dAev0tEbNHSnGkRzE909imbevD/+ujt1vp2pfv75",
-	"52Y5m7zu5XLy2bKXtRZJ/ILEFF8ASe8oz7Kh6rjM+/PlTH/qErZvnR508W1/BvrLVe6qD89pUbZBFfZz",
-	"7vJIgWCCyE5wezZbscbvpBRtrC4skyf8ngowW4mx7XjKlFg+hi0uW5Hnb1+hw87Dh80Owsl8iptdFJnn",
-	"keaJAKXzOQhnCfl6/RZOijnvs6eNoKEPElZaUEkO48Fo3UbQYGmS+BrKz3qeNd9//Nq9rcl3Bo0nJKHX",
-	"REDqZi74nAhFDRPrAWZzU3eWTaMbrC3s0BsF45H4TBVebHTb3YfNTqfZPbponwwO24N2v9XrvPcXFWNF",
-	"morOSM16KhMnhTKC7WsDKgMxcqPOzFrPanKdP7saE/0cskQBzzMlAVpATndOWGyLY+62GHcK85IjO2Qj",
-	"aMg00hYf0aas9ohJ3PjoM4b/92oGNy91+FCsgbCfDPJ9LpOiuJl5+ZMpePOZx76zkoe24YZ2q7uSGb7f",
-	"5hMXDSpv+tL6clpuMO4y9Ht6QjxVAYo4YyTSj7uKoABlOQqE41gQKQP0P//13/utbThAm6UsWr4oHrfe",
-	"xvNmtrFe6mgx+cPFxWtkHjJBJks5uyKINKdJkpVSlZdcyvAfrlyKX9y1kul8fijM3SeA25U6jnt6bVVx",
-	"kc8iQfCWXNbpHvb6D7dnNW0fb1JV5zZI89hM44l+5TZo0BXxBKIXgWgcoJBcq8sQjXmS8IUJL2CGOBRs",
-	"ITMHCCqg0FZFNWkMpSdguZvTR61DnK1aj/lw2r06mfXmR6KjDq/7N8df2iNI1H6qW6Oyps66NQLlL4wO",
-	"L+4wzSRP4G2EpdzKTXxibZ2vDZwkr8aNwYctvt+4DdapqSKpn2rR5Ki0dKI7QDyJteEANVeaclSRmdy0",
-	"/LKoy6jWwELgpaf67LxWbPsDmc9IcVNonZ3JrMiQMH3C4qwU0RQeRlzYpONOU67OtbSB3sQ9dVDduY9u",
-	"755TWXMI3UnZanJuOytUnGL5ggtSOMjWVrWPjjhPCGZOd+fVkRuEbHnVerr59wqDreRa5xQ4Ne3Csy3L",
-	"+EXVXPlrzdn7geBETavUrJoE/Ko4Or/aqPHtIHXLOZ9p69xJLunVUeE4psYCfe3NyO5BcZJZpVM9xwu+",
-	"gEpiCt8KivVPXskT2sMoJvOEL2daMs7wEkmiEEZaKgoT4drfmu/dms7ZPNVy6KY54U1PS4kxjsjXW02E",
-	"Gb45N0PqKYGudT9vODP5yrciroRyt/IeC/h9DfFeMSh4TxMFZJLpaEaV9sYEXwSIsoxwWiKIrSnzhi/s",
-	"VGoOXlZStIG6sLS39uEyWdyK8uFWk+dt/sHi6t/whXGPpFaIhof1GkuC32QZn95QWXJS2puMJncc/Zc6",
-	"m16ytvcO75RokwuB4tR9s75KKstDNTaPcSBfjd8QSWPCoo0q3HdRb4MdjKadrCXyavyICiPS8lE7J8f9",
-	"ZrvX7HTLY9Wa5TNrG+QD4IRG5D/sz62Iz/xxzPM1A4GSfwl1qP5gZ3qwuuevltGzBE9qjiTIhaxK6sdf",
-	"HmvGNF1KglxTsmgNWROFdlcuGVeXgsqrS6j+DQfZX7z9Cl3cgjPI+D6QSL/SFFhRNkEJlapU7vvho3fS",
-	"nV6o/2RNv0r1zF8toxeY4QmJHy3rvCCuxY8tL/zxl8ctdJYs8FKicG6qxEIgSF7vagQ9iZGaCp5ObMLS",
-	"lZI519a8W1Rm7pe1rlHdFj7XnlZSu+l2rEwPxBtDTZUXboOGn2bdNMB7/9nyuS8MVDe7IOPfnF29ZRdP",
-	"VVB38Es76fGxf8zXyRffdVmly/NmK9to4vT6PEklCv0phFV5Xea1u7LD/exu1byqteDWGG73xh91DJFF",
-	"Z0rMUyDiFvv5s3Eb67cUQqd8rF3OsGyqhpmbUt3Jb3CJtd6QCs/mawJtxj0uuzz369V/m8frouHZYtY4",
-	"u0VrdJN5XTUD3cYECEukvbQxNYEC0ycLrPNAgnSubNQ3mwgldV4Nah8/bHdQhBPCYiyQfjxA4S+//PJL",
-	"88WL5pMnYYBGRC0IYahz0m43251mu2P6lXiMS82mv46JUGgW6m0yGSoVKZEpyCj3E1Qsi/VdcX50/j+H",
-	"w5s2NCV1ng2HN0fPPv7bXzepwZ2nlWvL+5/YfQjkLUTiDjpy3Tm8h9hFZpOvD1+UBK5IiYnnuF51aHI3",
-	"ob/ibm0Z7ij3ZEmpRUQY2WZQMExxnOcu9PdstJcbSavJZ5pEN4eovzF68mpO2Nnr8yc8Smc2hFupALTP",
-	"oMNWG8X2QbTnko1yTqIWnxOG51S2uJgccCwPrg9b7dbhflX2UTbm9Wrv7PX5A4kg1xloiSopZyCTvEdb",
-	"jZo12I/Xj+om7wa0JpJbR/E4wqTrz5Kargim6MVBZlMGWvzrJ2tnaQo9Vg3CskoQCDbCv+PKTLNjUBl9",
-	"bVDEESgw1HfLqfBDMSYDeew3ePGCSIknoHde14mU6mpy9ccXLO+zz5XmqYUKgEawT5wyqKZ2KqmoQeVS",
-	"KjIDRtDmWuDa9xdUTal5OK879JRONCNNyq6bR4e9TlG+drrHG+SrrIjYvX8f1Ane+of3/71WILvMed0Z",
-	"e/PsMTrp9Y+QrV9ApuZAWhiLOhuiLrV0ZokaoBmOppSRppY1QGb9wikaCcyiqRY0VBnP2G/fCtFer93e",
-	"N83PK5rPCi/ZeFf1Paguz9rlUcyJGWhm+h29QgEjvc2wpY7GbNgZYB1A1HKKzZ7b02I6NSWiDM6Qq/4v",
-	"TNJJXm+OmTQ2STWFqJSps9+sa1wYw+Z5LlORFAYqd8Wjd2+eO6JhhvBI8iRVBIUgLkP4sxZraJ6OEhq5",
-	"jGTxY+WG7cLMK6X9ttXSfnSbTsvCx6AyCD7RcRt4t5IhGDXLtcKIh3bE1e1t5c4tGCSrWIZBevsDxEo1",
-	"x9Dy5X4JIhdeNL0LEHHBJnUHI/TtNKClIWNFWwhjNty8aSlT24MEI53sDwA2oNyQtaaDSKSMQb5QrOwT",
-	"gq9WKlX1BzuH/qGqrzE1r9cX9sAY/ZoDXS3JqV+7a07RA3W7K3lwdR9PXTuJY0C/YSFEe31gcrym5WBt",
-	"MwEMWlOsCSM7Om4qt3TbZMpRS0395TLEapg1S56WfWis0ALcZ8HZxGOcDHjmXCFGYGqcKUyZ9LILcwg0",
-	"4ARmWVRz31biV193sQk1x+FlFFpmmD6UCZ9MHBNk7SAeqE6x9cNLjW/qYa5M1KuYW23RV8A3IINl6nIQ",
-	"HSOpd8RAb+Tlxxut/TxEtb6sQyvcwoimUrSSwLDVfTWqfKrFk03Y5CAyxj7Q4xSJuKL2tBpcKX/n3Ztz",
-	"Y3XSmDBFx5TIDZ/auZ7Vc/hTQTfmR7NAjoJa7SzqZs9XYKyfnF19fqjzct6QiF8TcbdkqqQ2QFOk208p",
-	"SU2DmEkTeXUfeq8gWpaHyhBWYBPZKm6qHZ0ZWRFAe3jRbg/au2R4yvllmPJaSqzKfH7Wy6oRAD/whcHd",
-	"qK52QQRB5j1zmopoVN2dsnHZDGpnzxdZn+A25nAThW7s0Clu/QMaU5LEBVlp/G+BRglmV5ktM8MKXoRS",
-	"4QIUgX7WHkkj07VxDEcFbBNlQ/O5KWgNeRgZdDxnE29sp9u12LTQKygBB8W8wlN1yceXArMJCQco9OIq",
-	"YGxYQDAvnAcZIMOgqUoFcXYCKIJLoEA4yCY6xVJbpYaoJoppLPPcYIrJmDI7TJwa84HYIcJKaChEeD4n",
-	"WMgM/I16EhksfZeaY+OERsqOBPEkNCKaPtLAx5m4TN0n7A5YBxC9IZInAK6kP7bkqbDuo1t7bhRoyiuB",
-	"maRaCRizoClpTHJbQxCjgh2NrDlg8xIZ02YnNGi4fW0EDX+/GkGjQHYtyRz9QJgZAsBjeY9JIeGRf6Ia",
-	"F9Uj1kcVxmNTrmr43RjNflWhW6s2OiIimJH7iylPzIKLeI2FbNfGysmZDRvUKJxpOsMs90zJzTzBDExR",
-	"zw4i0VQzXm4FwTmRK+eU1eLnYe67GA6cJUtDH7f9kPTVdElZNNXbCeUe2oR0tsQ2dkO56MAoMMcOjlgb",
-	"FVlWKVKRgFnJ7IZKEyNAV8WHaxOMD2T9+fZ2p1SumokUAOnb4wA+4WShraDcXx+w2aE4e8OK35oHf6Xc",
-	"4Ipte7vCagyzxB7Aa9oSlEsCNSghgB0uUehPPDxFoVHCocVClNYhCosSqlLYYkddUbC+Jqdq05UOIvBb",
-	"Cn13qFnx6eSP+lrwOHU13oCmJ7bhl5hKqN58Q7DtDaotLs9DOQB1YF86ReGEM5KhUEqI5LhibRT2Om30",
-	"D/3AVlXlKyuQfWzFAIULsqEKeTf8xTVHqMSUttA1zGYkM+BCY9ieotCRJkScEYn2JCH5Lw2Rw32LbunX",
-	"mdixG/mOFPkw/3tlvqkopRadI6K5U7a0CGnZPx7oI7PRUIYaaT1qkd18l6PINZvqNkonxaTZd3Q4Soxf",
-	"1p5MO9NjLox9o516QSDYEgEkQ03OESCUFB5JkDEJZQSNBMFXJWVaf668wDlAVdSnItvH+j+P9H8e6/88",
-	"3ZyftJtZCYVvHTOFxQoCTitOZIAYR2OBJ9W8zmY2KbmnhWxs73gTG+mlbMEN95DjLEvijTXkq+ofSgP9",
-	"TNX0LYkEUduX/lfnUimWzkasaXymE6YtK/OMFnZTSaJLowdHWJKHPW3eH3aRwCzmM4sxgN5OIY6VmWnG",
-	"sDDx+5I4hAFfjH/86UQc/+PHXz6Li8Wnd6+fHJ8/f/3+nHef4+f47aL3z2X7xfvD6Ph88vfNjrVZUH0N",
-	"/vuSdVFcs60ktEmvmqRYgMK5ZJsEPnoJ1rEgqSyvV799dNO7+tydfRmdRJ34mByO+5OH0/Yn1igcXP3k",
-	"h3bzBDe/rMJblRYW/q3ebIvKCXHGs7Su6OTMxfjPXp+bCFSApN2pyIbjAD0nT5ciI0kt0jEwFVjM8JVi",
-	"U6tpNnWpY4vIDZrAVJs4e0z+RzEYlYOdwrftUy4G2ahtYIUnPbQ9lBAl3avSBMpEyqDU1OTrqUDgOJqy",
-	"uyHz6i4ZGqXJFTI4wdrJognEjGZZgHnI/vIX9JgzrVU1VbSj6jdBa32rLcCD605YTDwUgbQHyEJdD9N2",
-	"+zAyANf6n0RbhQhBb70EdFOb65oT4TZtL4wS7Qdf0jjc12xX2ipwn03fTlZr6ExPjMK8Uddlo/KYb+Bg",
-	"kPUk8ri9KW+DH4Mq1noBZ0l/230hIdfEgiOZtazKm+qv7YWrGsPD/RwBjtwowqA0YEZmIwBP1s5ZGBQn",
-	"DNZ55pyFLfQoy6Ta563fqn8BgcsQcQFjmCmFLfTOBuEh/e56F8Neu4e8jJf+UFpo9FZTHsOCwl67j2py",
-	"XEEhtGJUmSEbX1iS8VRFfGZCk+HrV28v0MF15yDj1BCIKYj9JvSA8IUeFsOHu+02evVjmO3+QHtxlE0S",
-	"gkbY+MNm9WNIWkO2KYvwGMaBr4ZZwhYEmzGIVuc091w2U09iDQw2wujdu/MnWhFgNOE8RtGU04jst9CF",
-	"g/HWQ6xA8gaaU7Bx88sMrshcFRC5Tx1guB6pgvYdFDNdoMR4vER7WnFi7SNgCTHCAEkOI0ypInKOIwIP",
-	"67lA14jDg5+BuN53ppiTPAXEcOBRrRdhovofgZUN+cUOTXezwwDZuxv050wkQzpYNxARP5KlOVQy4nMC",
-	"gGfF4FoqAe3LQ9yr4MfpcXIQ8m4XrUwomisw9IDUJWFM17aVFUXs9SyXKn2M8xO0Mleb7VRNwnUfIoUG",
-	"r9qQVa9aE11v+kCP3AkD/X+HRgy4WdhLObSwsDJoL+y12/Bs59D8Xz/ch1dPLKXD/s1NmE9kMaW2AOLK",
-	"AHcKkhAMfcqS28nYHCSs1iuVgEEgvo48JMspl8RBKKCYaolB4+YCm8FTZmmrbQlUIorr+8JoRlmqSAsB",
-	"fTKOt1tNob9iwpUipiBrRKb4moBIwhIx22PxkiyQ9vFsoA7taalg/CgiIb49VyTeD2zeUAtNGYAaHSd4",
-	"AodQj5hJhYzVc5vSXZaD45jEiEO5FJ2RU2TUl9QmR5rAMIonWnsRNxs1JUt3tLQUNqGShEaEGWRWayho",
-	"70xQorBYniILZjfRX2LGIAOnq2BN4IkgBIrnrE+zNj3mZfwaZVOjETRsmVpj0Oi02q12obwtK0/LqtHg",
-	"C/ofkzor+8ze16N5am4ucZH5LTRadqK9tws8mRCB3p3vG7mAmbmaxvKXHDIQA1TaGHnLiHMD/EcVXAWk",
-	"B9S6ZSz4zH92AEJ1TBPNKynTwi2EKR9YffqPpxfowK6vZYFB9Cv2aqKmu5uoaS4nGrKxvYwIsyUq3CwE",
-	"u5kZLIC6MiHqiSZP8dqOFT5N/siBf9PA7ccStH233S6Bzyhyow6malaKTBgz7P88efX44pfXT5F+wJhj",
-	"5g/6Z5RgNvn7sEHYsFH4G8Gx/zOwi/lFxTjNXH/z6IH37P/81383NtxnUle6NyH3iY63Yic3DlN7N9Wv",
-	"hbZ32O6teiNjhgMfntB3mEw3WA4ED5CeOFL0mhR3TLs40NL2ofEqs7QbH/VY5pB8xVISdbvmfJuf4Oot",
-	"tUwIklNCbLu6OVt6nNCc0cDU5FmJZzNnQyb5WC3AKwATcrbmJJ3p6VSPU5WJ9Il/IAGa8dQ7qvrnTHv3",
-	"2r2i9yqNJGqmtDlKWZyQ1idZf2cMtvPY4W6l73LoI1nsb2208jV8HXOmmmM8o8lyIDGTTUkEHd9uuNgD",
-	"xv2Er7EhaXF4K6vfnT8C+ux9TUUyGDYKAnTYCGI+u6TxYNj4Sz6dYSOwtgsX70QyYGmS3O5vM5l5gmkp",
-	"/n4214ccPTecFKB/2dLqbquN7iR0NL/8KXR2FjpBo2fe+ZUwb6HYUu8VMrrc2Df3Bvr5+0W6reHPb8Am",
-	"W6EnzgxpXQvnXbTGFDArvqxWGFb2am8+87Uy34FKlM4hAZ9VfCieWmclg6OsUw4WK2Oj1CzXnJaZ0jRE",
-	"ZuzoOEP/focNtbNZZeAUVvu9N/U5vSZMf06fxbV75wvxlRt44QIOWRsOliUreolnSRiULziwzScQKRoy",
-	"W8dft5W2XcZeAvNdDedN3OCclNL9T1DwOqFQVF3u5vGv2XHR4vtytvwWnlqrp7Z/h0p/ckX3UG9XKV59",
-	"+3EHRi/3bq3geEfHPxzo9b2a4Re+3xu4YNw2J1KfqDUn0tvhAJEbHKlkqYf3qs0XWML1jspVRgc2HALM",
-	"MmTZ8QRsCel1g5mSOJvwNKye4/FAOlROtXNto+gCSt+y30P1TVAZIr+KUO9qPGR7LtOaX7E5Iya8cvH8",
-	"bWASsaGx4hdUm3zuakM71AM5ZOEPXKrwFIX/t/mMiwUWMYmb/+ZCuTbzMGFcwKV7b8oX3AJphqyE4r5e",
-	"Sv1y9uL5rymlHCf8KaX+lFK/lpSyPL5SSkFh17Ymny3Oc8acCT/jaGpaBvvtw/yM1xp6bwiOqbZn/hi2",
-	"Xt7sgxS+IkgJPB7T6L5w9vvtw807XwPGv44BMgpvthivOwemFmvl5j8HbZLncB5IW71VBFuE9OEcT4gM",
-	"UEKviLUoC/nBFnpGE8hfQHoJesuqLKLV11Mzpw1holcsWboeCddP5PpM6i4rtR0h23FFASFko0Iwl6lu",
-	"8aBto78H03aOS5dwmBqgD4VCyg2AKq5sqIjf4yH01NT3Vopss2OXF38Wa2TXF5XYUsatoU0rwIualhk0",
-	"gw0I+GgKEKfaXhzkKJi1t79BOiTrzbkvMdAz279eDHhX4sIrnc2vFO5VgJe2EDf5LY4goLaYWfECrm8V",
-	"a57nK5UltCfEbMlYRYQdfIX/P49XR7vfEJW6DgV4OPDRdquorcZIJbVgs7XKzUCfbhHeznGCsTQ9hJQV",
-	"kIB3xP2tuxbdUOP+7kT/dpll7jmPi3buE4dE7qBLJIk4ix2dfUs3BwT+UAIgr0cdb+v/vW8UQcU3ljjb",
-	"LggtNwrg3b1uEZO73z7UEn/TPPqtw+N7ncdhuziPbrut9+YPJ/Z9UOUP/uZ2S3cNrLhg4E5ELV0JYIib",
-	"rSUH3NcU/Ua9tKPOsajZK+xQOM3/+9VNb0tPyCQefmP99A8CXZlGlrv6rwLi9mqdVYBX3tbyzl5aZXyb",
-	"WjVTA0blkJlK4YEH42m501XvQLQISqgVhrI903CpRTFUlw6ZNeqzwkT4ObsHVP+3hQCgKsyNrhCNcHSF",
-	"sByyTZhVoTXdoAEVrLcqgtWQDdnP4DPUdJDBo3YRFGoCIYCGEs6v0rnpcsUhmvIklkOmLFBS+e5FbJQx",
-	"IIK4arZa1yQDft6k5Y2tYYrM/RJt80UX5DPIH9Vlre9rq/NuatvJ6hR9DXTR7rnu39Dh8dNdYI0DQQHe",
-	"R3GoIvJNhtwrqgFMNDfvbFCc70sIdCU0Q1c+XotQmOMNZuiBOQyx9tpXquAcEtAD+NtGL++khH3XydiG",
-	"vufUiDqXLy7Oe7uosgIW31oPKpNJfzpR392J4gLkIUrnOdk99ZQLtY+3QWPOZY06Mm1oJrFg+AvtgVyD",
-	"3im1tDAVRpaCtAWx9/r8PK/eD/eyHoEAVZh5P0QzPJ9TNtnPtOkcA9bCPMFqzMUMvZNaJ425MI4a3NbN",
-	"F8ZPc2VBIA94EWa/BK4/ZKAjByi0qPYf6McwrwrOaKR/DernjVeHOjCQA7bndmAvDc/lO8607CnA7ugN",
-	"MIkOrREIlJYWu3Fb6KwWp9chg42pIAag3EE1lXp8B/7luZlyntoUUp1+gX4OaF2wurM4IxPWNfMF4rq7",
-	"u6lEroN9D5u65nmCTerFK+XWSklqtjNQDFk1QDqHfI2vEPdhLi95cbUWPsP0KOcQExnWmkUjP0XQMgqu",
-	"Ugt6KFwNsP2d327xjN5kA5l2GgvOAFQdMlPlburTofUADAoDiy7xmAwy/DhlAEucMaWVDpg8Q1bpvi5l",
-	"0Uv7/kYPiAVBMcngHOIhGy1rbZ0KXuEpwnUPDpkgczM1yqCvSB+HbEnZZXmmsWrPlMnnIEz7hoYm7gFm",
-	"oPdH255hYrg5hAewsNnsrF1hyCIstXKShEmq6DVJlvuGfFtjcxiTzaw261HJkg8gBwrIILDIwOshEXwx",
-	"ZGa2GUpIdqRFmhCJ9kCWXFOemLp88zJYbtDRwRf7A4uvVp5hgEJYtP5Hpu31D05/5/xYQFsxrTImLHMK",
-	"xfMWQybUHmmYochYZJex60cyC8kAaeCUvAWzzRWpG2ICxmEt4II2kwSdAfzMWA8pUyG0NwU38+cNJRYM",
-	"Bmre9UvRlERXVhjowRzQXvUbg/wymO6x12ITGLS97Gs1HSystvV4z8HoBB7szb75vKG+xcChcZak5uNs",
-	"Ft1+r3402JbygPW7mK+p224XR8sH0AvUY65bgv2KzwwGVQgnRbBttBAUuiV8zG3TkuaGWo/AjfaKgD/7",
-	"hVss/LsqBlnDxKlJ8NlKf61WUX6/JfRqZFdcxlDum19u6S8RndndgMfgwL+3KX5UuQcjVw4AK2XbdCJr",
-	"bhRcJ3uUcGyNi1VXcmQdIbDkvFkevqK/CYIx0wUWpEgfslzRQCkBKoMdnWZgS2uAmzCMYJxKWHIBviko",
-	"SFBLM5BIZ/Ce/9dMe9nGKyOUnO+eYQ8N2VrwIYs+g5VZrYlxSWeWMduzB866tTxgOhcLjiiLCcBqMoUS",
-	"vNSsPBdckcj2W0EJiNaa0ipHLSqMyhwyX6ehepUW2GYmmY7HNLJGDvS7Gg0vh2xPEGhBQpHAcqp3Dv7i",
-	"OkWICV2YzhOrj2Ema5Ty/qk1GGvaBmf4CjpSbazaWYzBkKnlnEY4SaCj2i+uNF2MTUD0Mf3IpqMq6z7S",
-	"VkvCYZAMAiMLABDbf+K3K+1lO6FliqpZQV18ghavptq9rCWnxY9kaX12WP0jHi93jvXbatNHUCZTLG1Z",
-	"8ILNLIvlLFlkbK3bfo8++R2d7dtgxfz++aJufu1mu9tsP/TmN+KjNbN7xEfFub3AIiHLLabW3a28ZsV9",
-	"cbdF5AItgG6/vSIzv58r54dHXE3toc2SCRk/ZDepffj66yQmvm5B320/012cCNVfjg6vj1ln9jDq3Rx9",
-	"aX+eX8Hh8q5lK9141vYuMuvm95O1YUtm9KZMwDNHuABhh64IEg5lEljT9zcmawYvZpsEMkA6iz9XgofL",
-	"0N82Q7SVWwJug9320BK4bpI+yp6bZ12sNZ9t5a+ZQ16LZkil9cyg2bW9f7fldOqWszWPdXIe69pjbxq+",
-	"qyWJOfSih317L4xVQRj7rsd2m6/d8fR2Pcq2i6f37jLZ3O1Ynxw026GtDAONoH1K8GkdhJ52YwFIxUA4",
-	"lCKuNY3+m0Kv+SvZG99SAPl7TkiebBG6LRhO5+ydhKsuep0tvvbaYLZfcP4ci4l9r7/N0jJ8jxckptjU",
-	"qgWNXre764RfWDyF3zpUbXg+C775OYIVwepyMvXgq3+KtysEyr1L6QIb6MzGpCqZVxMXtRAnWJaRV/Lq",
-	"fSiCBBx6C5rO6sthswuHtigaonEekx0tazFYdkJzqikaKt1J97upHNLO/KRi9TAv6g4el7XGHUyoCzUU",
-	"Dcp6l+KnO2YC72bVe1nANZd8bpMd3MEp2FHH7Z70W6WfsszGn/Urv8P6FZqLoDUy1tUmZmieuxSulK+4",
-	"KRWwtJDBDZQZiA5lUZLa6yGrRRgl1MD7aCVgdyumft8o83s9AmYZONbUndFtKtYyizUHNS1216xCpNwp",
-	"BlAHM7mqFM2R/f6O8/8fWfjKKaivEMsz8BFOkhGOrgoX8j/OIyhf/+rufhnxePmXg1QkYPPUZ/DfancN",
-	"Mn4QsxcuQeigIxW3pc6W0bwyaEknzBg8ZsgRiW0Dv5t3a5eq59M8IcqZ/Sj4vC30JI8Z2xvG7lAIbfgs",
-	"t2ryuupdIT+Ka3jH6I0tT85bTlw9OHpDPpFI+bdamKKkKWaob+GxpJZ7pbtRj076R0ddrdM2TN+/lPYb",
-	"VvGKQeJULTiCzFtTEr1zmhnC605gUIAseuoPL84eN9/+cNbtP7RIkMALWKWijKN/3Ql+7PP34y8vT/rv",
-	"T979K+08leOfZuN/vfxpyq7ed+efTvjJyycvD344mJ/3/r5psdlndlrsN4WsgT1r1MBvXintXa28obT7",
-	"HoqRV1wzvX00uNw9uETdmxt3oxGOtD+UkHhCXDOyu4saPN+aEZ4Y3SkLyOqngNScCnDTvCMH+SdXkd8q",
-	"SeE6slRU3BsyoRKSthhgo6Fw1SRtatvgnLTERrhCCe6QWWROh3CqisjsDrg4NGDAAFkG171lwMRDBq3Y",
-	"e5hBX4TgCvh2HyD+wE3VrzC+ADC1wjVBkBhjfIE4GzJTW+I6LBQ3tS4Vq8oQpIzG/JsmkIh3U0B+ILew",
-	"tba0ju5sG1lA9q0OROfu6ZHcX/3tTVCLwX03OOy7G7B33iIPinyDERvkN82ZVf4ZG/0zNvo7jI06rYRw",
-	"xY1Y22dScdsPvub9UrdGpCZE1QjXt4rPJcJJ4qtXi+eba2Eo0rUgvCU1PMPiSqsjSH9kakoqvLQ1OFXn",
-	"3sylqoZKUrVXYyTAm/EfzCX9Q4WLDIm3ZsBgix7cghDmqSrJ4Uq0fCNn7Br3ya6PKbak2t/aSqvKVT3u",
-	"pp5CVPn7aOnGxHxnt1BRtqzvr2o3Kdg/T+R3DuBufRx3s+Wf5l21cDPJZmVyIMzFoKZZ687fWtWAApel",
-	"Sgtab5ohZnBLtcqdSIfKPxZETi0EuubbOE0MiNWQeV6Yr9emWFlNFWy4enXIQrgbFUreTcPI1F1s6l1j",
-	"WudlWQLZXXnid4r+ho4WrOYXoq2LGC+LkDrm3tr6a2V3kBmly3O3cp26Oy4jv3XWK0Vxv+x07zLbdTUX",
-	"1Ttscc0Vtn96Et9H6v7pevyarocWoxV+/wa34wDCWaSZ3+31HfTFuZSgL6DS2HzJdn0ZA5QqtJfH29CU",
-	"CLLfQs/sjVrQot7tDZm5xaJ0zG0+BLTNiNsGL/0dB2o4F+Sa8lQOmbubzN3M4Ww9ae5JWFAo3bLmb8Lt",
-	"9ShZVLROiwDxSmaYjXbciyL5NowXmN3vPIL1uPvsX/LRT+dTIaPH0+Sn8xf/+tuoL9/+Iud8dMSf/N6j",
-	"VnnQKmfu36G6+V+oO/7AYhwOJgBkVBMR0omPOpFexBosXuL34SPUwq7EC81P8laooEH1goqERzhxOIwO",
-	"psS0R83wFUEiZWFh7MHBQad71Gq32q3O4Lh93AaxZhdWmZ9J4DVnJr2XF5RxNuJYQFzLv3qPmjvG83xl",
-	"XipTnby5g44waLaqa/A2CXEHO1a4if6BdJmlIasUDoD7Y/PmrtWs9kq2amvXICtR5Mxl5OvrARzki7kZ",
-	"DLOa5mYu8nukocWecWGfzq/Vci1i0FSWOz32jkr04a3CLMYizmoJPu45FlksFi1p/7xwlQYRnx3sD4YM",
-	"u/vgLN2gCc8saM+gSwYozFKn+geAgvHu7bOCa8h85DUDa5ADtBmAA82DxVqFU79n29Qq7AfeUPmX0V61",
-	"cCDLUtpm67CS9w7RXnjdCcLMpqim5KGDN/yaT/629bXy+dvW1xGPl7chuiJLd3Ty8ZoxiXisuWyOhXKT",
-	"yxSNM5zMDWj2flVrJ+V3fJmGRGfsZNnKwLebzDXkdVUHeUVBoNltyDQ/WqVmAI3GYxpRnKAKq6CEjgSG",
-	"8fVnxkt3Ac2QucSzzcTa3vlOO9sHuOkPuiGlbKFXDrW2kJUeMgOEAK2AQLlPVCkIAo5wdMXH4wDhkTbd",
-	"+m7cIC/2CNBhe8iyH7qGXPoB+w9ovzQ81WlbYsLxgSHVVBCCYryUALmPkyQo3ABncsaFMDvagzMxZNuH",
-	"a0LjtMqqhT9k4MdCP2/h8jtzlXKve6IFQL996GhMJZpyxlNTQ+3daD5kcV0Sv4XekJgKEnmVf+7mWl9a",
-	"QEEvVighWJos+8CzkcGQxkLQa+JV3OinhmyvdEb9g76fwTsy7/sADKLnH/7jqaWjecIhq9saKZAPeq9K",
-	"mkFP2xl06N2b59J0LKUyv4xafxV+qb9nHsQAWDXXPBUM2VzQa6xIgBLKrppGAXKBooSncXNGFNaCzLW6",
-	"E3lqCpEAmsM06S+mhBnkhOwgAx+bHJJrDoNL/TKhFnHGSGTXkOu3zBCoqrfsZgqjIAuowzK7m1hrbkAO",
-	"YWOBpRJppI+6w3/3b5LLjFq/uda7mPzCYRFoullIcwdPQgigB8CdtZ529hCPbz/e/r8AAAD//w==",
+	"7H37cts4lver4NNMVewdSpZkKY7tmtp1btOezq1zmf46UdaESEhCTAEMAEpWUq7ap9kH2yf5CgcACV50",
+	"seP0Zb+eP3pimwSBg4NzPz98bUV8nnJGmJKtk6+tGcExEfDPRziakUecKcET/XNMZCRoqihnrZNWyHg7",
+	"0k+EJwijiKcrNMcrNCbokqQqQONMoXkmlf6NIAuc0BgrEqMxmXBBEMHRDGWSdFpBi1zheZqQ1knLjdkK",
+	"WoJ8zqggcetEiYwELRnNyBzreahVqp+VSlA2bV1fBy09ScLUGxJlgqrVK57QaFWf8lMuxjSWSM0ISvGU",
+	"IMVRwnGMMFupGWVTNBF8HiAukCTM+7XiAcKMqxkRiAs6paw87ZhMcJaothQRuidJMrl3iuh86v2MYqzw",
+	"ySmSapUQ//f3MibxhLQpSygj906RmXBpKD7+RCL7K8bhqTGWpJ0Jmv9iIvCctDGLiFRcSPv7G9LxyVs8",
+	"rZPt7YwgwhRVK6TwFPEJUjMqUWSIfmpoRRWiDIXnk/YLzkj7OVbRLNQELvbeskmZdKPW58M3P1y+PVvE",
+	"vfeLi3j67tPb42fTn0atG879PCbzlOsZvSZpglf6repKXgkiCVN6M2MU6jHDAC1nhAFLCCJTziRB1LCI",
+	"JiSJi18rjjBDBIuEEoH03IhUaEnVzDyO5wSF+TSiVftHsgrLq9WfbPnrICybt04+mD98DBrW9dp857xh",
+	"OWcoY/RzRhCN0YQLsy12Xh30U8YV0fsCC1zxDHYMRwrJLE25UOWpCfL5YryIoqt0PCH3D+MrMhjyy6P4",
+	"fspTNrjhZrwmSqzOJoqI+qzfkIgzfQo5WmKqnEAQ+hXKpqVZ9TZ9dk4ZnWvydXO6UabIlAiYw88//3yW",
+	"qZnm3Agr0szX0QwnCWFTotn69dNH6P7RsHuCwocECyJCnznMdkdYCEpixPiIhXp8LugXrEcMkZGdgXsb",
+	"ESG4+PuoRRkcgQvFLwkbteyoNB9spM8qUjOs0BLrHZxkksSdEStt0OZBb7RB10ErxVpgKCfqMyG5aCZR",
+	"yMiVMg+E5vATlAqyoDyTIEY76GWKP2fkFMUcMa7QOKNJrKVoioU+ThVOi3oXz9+ea5ai+hufMyJWraDF",
+	"8Bz+aqZS2mh89YywqZq1TvrdbqA33v3cazoyT1iccsoaz4xe0ZKMZ5xfImKfuycRjctzXJKL1eJKfFlO",
+	"sssjTMX48/2EsGiaMkWxm3mK1ayYOCm+upFri8XcH2xfiydPfiQNOu05viQSYXN8ctnsuFWrlhPYsQkV",
+	"UpWFFkaXZIVExmQwYloi6jEokRWRph/Sf81/4QYRJCJ0ofdXjlguJfEUUwbiqD9AM54J2UE9fdj7wyFK",
+	"BWUKjxOCzt48Oj/Xx0/gSHPhqZ6CVbck0eMwuSRConDQ7SLH7LSgxsWllq6VMzKcdKMj8gC3D8e9uD3A",
+	"R6R9HPUn7W58f/yADHBvcjh0u2dOa7F/Fcm9lgOHw+qupVgpIvSY//lhNLrqd9uj0dXRk49/+2urcUsn",
+	"WkWChlxz4rQehrNmDSstvGc8idEemCYLInASoIjP57gtiT7KisT7HfTzjCZ6P0ZM6+dMCFB2euMMNbVm",
+	"Cw+7A/SCK/Scx3RCSRzCfvNMIYzGPF5VabpRQzdT0jcCWps1xTM6p6pBU2vzTNIvZftw2G2WGQkM4n/I",
+	"WmTmlTm+MorCSQ/zU69BbVzro2s4GQTjQxxbBax/siaP/idO00TrFcrZQSr4OCHzv32Seu5f3XxhgLGm",
+	"wVvOn2ExBR0ks/kci5Xeas7RHLMVEnwpW0FrgZOMmM/Eelbw6oXi/CKBl4NWTBSmCUx4Ye28GZaoN+x2",
+	"YZBThBWac6lQr9vtIiwIwlFEUm13p4XNAjTVakQLSP2vi0OqsLgvspgdzoZ42f8cHR2JxeJLhEGWKbHS",
+	"h7Z1MsGJ1NJMYZXJ1slA01NRZfSTni5SnCM3XUvdmVKpPDk4iHkkO1+IVFo2qlUn4vMDmIY8qC5V74M9",
+	"83UBWFDwDM1xMuFiTmJUP75Veq4RIj5d9emrDGS1eu7L7CDL6vSNRZTE94VYXEp+P1LRp/t00D+Sakp3",
+	"p++5mT7ypo/M9Hen8zoSePT+p2XigsrPcxr/883LFxsIC/xfoaZTFlqyaPGj7QOzDj1YnVKrJT3ig8PP",
+	"6WqSfhlGn6T4Mu0fjafL1c0pZad7c/LAQkAYFBLlr4JMWietvxwU/vKB+as8eGUEgHmlLs8dDags+PUU",
+	"Ma7PLFh8qeARkdrmawW+B25FT9sYMk0zsA8fFF4CzMF4ujFht5RajKtXgi+opJwZR6q655P8C5UNV4Rh",
+	"ptxWp8Uo1kUh6BUWihGBzl6d1/d/Mebxl/uDeJ5Qdtk/WgypWs7GR5PVtpNyWOz/U29uu29+saK723kw",
+	"zjUtDEOOM6WtpfU0gtgDlUhmMiUsvjuGKEvRc/ZOkluyBnXv1qRAWaZcUHaRyZLWOqs6zVTWpK1evKJJ",
+	"gsZEm4LFyUDgUyKsnUrwnbiekiIN0lZGn46ukni45INDMpvT4ZDc7yf9YTIo85A1zXMWOvZESFnIIsqQ",
+	"WcwNhEkzPe6Guc52jT+sJagWQMbc1hIo5oyUSRzCD21w4sO7YEMbFWjnYYHN7+UBhAb+fU7l3JnPt2Dh",
+	"uff6Ni7Ony2JuQbG1VTUbrvzrWI6mRBtgOc7tTcnasbjAGm/UR90rRP3O+id9nYQI0vgNC0lzU9rrbXL",
+	"y8EwjfBsIIbz6EpMh4NL2V8Mrw7nm2Vkv7+ewb113p7F80HuToLWGVoTGieC4HhlCG4otiu9G/j+rmQs",
+	"014gTp5o4txaupoxGlnT/u0CqF8SrAxljFylJNKWPvwZ8QgcwNgFArWIsGykLdj3EB7wAoElDvsym6ZH",
+	"Ih7MvrDL5acVUYt+Qg6xusKbJOiwbISZ2SI325uYYaWF3pHELNFIErEgAk0wTTJBOtohBp7AY251dIQz",
+	"EwqOqYwSDhLzM1AytLSC8LZHwrvgoRdcPeUZi29vt+WvV9mHcXUxgT96nPOCI+dLekpZb8srIiRn53Gd",
+	"OQbRjH6ZpNky5erw8NMXevh5QMb3l2SL+OkOCu54wRVyk9mdMYol3A1PvND7F82QIJJnIiJFFN1YaHe4",
+	"qy7asiYMzdMVYlj7WONVLYtSBHNO9TEWxFiOJlpTniLk7Npe0m7TLEsJPi/9s+kdeKZIS9ycFq/wKuE4",
+	"9kMit2B05b1eZfTUfKE5clLzSclVREgs0aB3PDjsDtB41WhTjr/Q5ZjzaHj1eZz057Hof44G/eVgm1/S",
+	"8/wSu/Rbxkjqy7p7D7VEETAq6ReCILyG9jCakCV6Th9qHrUBtv3v68e+IWJBI/KO4QWmiaHwrfglK49Q",
+	"ZRlpvnPhP1ZhGvsIJAe1RSKwoMkKeW84+znBiog6B/WHh5++LIdXX1iWZZefJ4OpkJ8E5uNss071GMiS",
+	"A5WnuTsLNS3z7pjI6tQIM+3VCsjwa00aY4XHWFb8C81dlMWQm4tRTBK8+s29jHcM24weiW9twIGr/1Y7",
+	"/s1GnJe2q/LY2KT48qjBnEpJ2TQowkYBytgl40um7VlBFvySNGjoNBrMp/2ML/jVl0F6KFbTyyz5srh/",
+	"NNiioXv1IJqb6M2jaObNu+Ov21Pn25nq559/blezyZteriafLXtZa5HEz0lM8Vsg6S3lWT5UE5d5f76Y",
+	"609dwPZt0oMuvu3PQH+5wTnA49UlwXR4dZjMFiQTicrUapWmW5IFvWHBXR4pEEwQ2QnuzmZr1vidlKKN",
+	"1YVV8oTfUwHmKzG2Hc+YEqtHsMVVK/L8zUt02Lt/v91DOElnuN1HkXkeaZ4IUJamIJwl5Ov1Wzgp57zP",
+	"nrSClj5IWGlBJTmMB6P1W0GLZUniayg/63nWfv/xa/+6Id8ZtB6ThC6IgNRNKnhKhKKGifUA89TUneXT",
+	"6AcbCzv0RsF4JD5TpRdb/W7/frvXa/eP3naPTw67J91hZ9B77y8qxoq0FZ2ThvXUJk5KZQS71wbUBmLk",
+	"Sp2ZtZ415Dp/djUm+jlkiQKeZ0YCtIScbkpYbItjbrcYdwqLkiM7ZCtoySzSFh/Rzpj2iEnc+ugzhv/3",
+	"ega3KHX4UK6BsJ8Min2ukqK8mUX5kyl485nHvrOWh3bhhm6nv5YZvt/mExcNqm76yvpyWm4w7jL0e3pC",
+	"PFMBijhjJNKPu4qgAOU5CoTjWBApA/Q///Xf+51dOECbpSxaPS8ft8HW82a2sVnqaDH5w9u3r5B5yASZ",
+	"LOXsiiDSnCVJXkpVXXIlw3+4dil+cddapvP5oTR3nwBuV5o47snCquIyn0WC4B25rNc/HAzv785q2j7e",
+	"pqrObZDmkZnGY/3KddCia+IJRC8C0ThAIVmoixBNeJLwpQkvYIY4FGwhMwcIKqDQVkW1aQylJ2C5m9NH",
+	"rUOcr1qP2b0/G/bnswWWcjo8FsvD+Hg1jI9w/7ivVg+InJOo27RaZY2eTauFPXhrtHl5r2kugwJvSywN",
+	"127nY2v1fG3hJHk5aZ182OH7retgk8IqE/2JFlKOXisnxAPEk1ibEFB9pWlIFZnLbcuvCr2cai0sBF55",
+	"StDOaw0D3JPFjBQ3Jdf56czLDQnTZy3OixJNCWLEhU0/3mjK9blWNtCbuKcY6jv30e3dMyobjqM7MztN",
+	"zm1njYozLJ9zQUpH2lqt9tEx5wnBzGnxok5yi7itrlpPt/heabC1XOvcA6ewXaC2Yxm/rKRrf204ez8Q",
+	"nKhZnZp144Bflkfnl1t1vx2kaTnnc22nOxkmvYoqHMfU2KKvvBnZPShPMq95auZ4wZdQU0zhW0G5Esor",
+	"fkJ7GMUkTfhqrmXkHK+QJAphpOWjMLGu/Z353q3pnKWZlkNX7Slve/pKTHBEvl5rIszx1bkZUk8JtK77",
+	"ecuZKVa+E3ElFL5V91jA7xuI95JB6XuWKCCTzMZzqrRfJvgyQJTlhNMSQexMmdd8aafScPDy4qIt1IWl",
+	"vbEPV8niVlQMt548b4oPllf/mi+NoyS1ajQ8rNdYEfwm3/jkisqKu9LdZj654+i/1Nv2krXCb/BOhTaF",
+	"EChP3Tfw66SyPNRg/RhX8uXkNZE0JizaqsJ9Z/U6uIH5dCO7ibycPKTCiLRi1N7xg2G7O2j3+tWxGg30",
+	"ubUNigFwQiPyH/bnTsTn/jjm+YaBQMm/gIpUf7AzPVjT85er6GmCpw1HEuRCXi/14y+PNGOafiVBFpQs",
+	"OyPWRqHdlQvG1YWg8vIC6oDDk/wv3n6FLoLBGeR+70mkX2kLrCibooRKVSn8/fDRO+lOLzR/sqFzpX7m",
+	"L1fRc8zwlMQPV03+ENfixxYa/vjLow46S5Z4JVGYmnqxEAhSVL4aQU9ipGaCZ1ObunRFZc7JNe+WlZn7",
+	"ZaOT1LSFz7TPlTRuuh0r1wPx1qBT7YXroOUnXLcN8N5/tnruSwM1zS7I+bdgV2/Z5VMVNB38yk56fOwf",
+	"803yxXdi1unyou3Ktpw4vZ4mmUShP4WwLq+rvHZbdrib3a2bV40W3AbD7c74o4kh8jhNhXlKRNxhP382",
+	"DmTzlkIQlU+08xlWTdUwd1PqO/kNzrHWG1Lheboh5GYc5arLc7f+/bd5vC4uni9mg7Nbtka3mdd1M9Bt",
+	"TICwRNpLm1ATMjAds8A69yRI59pGfbOJUFHn9fD2g/vdHopwQliMBdKPByj85Zdffmk/f95+/DgM0Jio",
+	"JSEM9Y673Xa31+72TOcSj3Gl7fTXMRFKbUODbSZDrTYlMqUZ1c6CmmWxuT/Oj9P/52h01YX2pN7T0ejq",
+	"6OnHf/vrNjV442kV2vLuJ3YXAnkHkXgDHbnpHN5B7CK3yTeHLyoCV2TExHNc1zq0u5sgYHm3dgx3VLuz",
+	"pNQiIoxsWygYpjgushj6ezbuy42k1eQz7aLbg9XfGD15mRJ29ur8MY+yuQ3m1moB7TPosNNFsX0Q7bm0",
+	"o0xJ1OEpYTilssPF9IBjebA47HQ7h/t12UfZhDervbNX5/ckgqxnoCWqpJyBTPIe7bQa1mA/3jyqm7wb",
+	"0JpIbh3l4wiTbj5LarYmmKIXBzlOGWjxr59snKUp+Vg3CMtrQiDYCP+OazPNj0Ft9I1BEUegwFDfLafG",
+	"D+WYDGS0X+PlcyIlnoLeedUkUuqrKdQfX7Ki475QmqcWNABawj5xyqCu2qmksgaVK6nIHBhBm2uBa+Rf",
+	"UjWj5uGiAtFTOtGctClbtI8OB72yfO31H2yRr7ImYvf+/aRJ8DY/vP/vjQLZ5dCbztjrp4/Q8WB4hGwl",
+	"AzLVB9ICWjTZEE1JpjNL1ADNcTSjjLS1rAEy6xdO0VhgFs20oKHKeMZ+I1eI9gbd7r5pg17ThlZ6yca7",
+	"6u9BnXneOI9iTsxAc9P56JUMGOlthq30NubDzgH1AKKWM2z23J4W07MpEWVwhlwfQGmSTvJ6c8ylsUmv",
+	"KUSlzJz9Zl3j0hg243ORiaQ0ULU/Hr17/cwRDTOEx5InmSIoBHEZwp+1WENpNk5o5HKT5Y9VW7dLM68V",
+	"+dumS/vRXXouSx+DGiH4RM9t4O2Kh2DUPOsKIx7aEdc3ulV7uGCQvHYZBhnsnyBWqT6G5i/3SxC58KLp",
+	"YoCICzZJPBhhaKcBzQ05K9qSGLPh5k1LmcZuJBjpeP8EAASqrVkbeolExhhkDsXajiH4aq1mVX+wd+gf",
+	"quZqU/N6c4kPjDFsOND14pzmtbs2FT1Qv7+WB9d39DQ1ljgG9FsXQrQ3BCbHG5oPNrYVwKANZZswsqPj",
+	"tsJLt02mMLXS3l8tSKyHWfPkadWHxgotwX0WnE09xskhaM4VYgSmxpnClEkvu5BCoAEnMMuymvu2Yr/m",
+	"Coxt+DkOOaPUPMP0oUz4dOqYIG8M8eB1yk0gXpJ8WzdzbaJe7dx6i74GwwEZLFOhg+gESb0jBoSjKETe",
+	"au0XIarNBR5a4ZZGNDWjtQSGrfNrUOUzLZ5swqaAkzH2gR6nTMQ1Vaj14Er1O+9enxurk8aEKTqhRG75",
+	"1I0rWz2HPxN0a340D+QoqNrOo272fAXG+inY1eeHJi/nNYn4gojbJVMltQGaMt1+ykhmWsVMmsirANF7",
+	"BdGyIlSGsAKbyNZzU+3ozMmaANr9t93uSfcmGZ5qfhmmvJES6zKfn/WyGgTAD3xpEDjqq10SQZB5z5ym",
+	"Mi5V/0bZuHwGjbPny7xjcBdzuI1CN3boFLf+AU0oSeKSrDT+t0DjBLPL3JaZYwUvQtFwCZRAP2uPpJHp",
+	"2jiGowK2ibKh+cIUtIY8jAw6nrOpN7bT7VpsWhAWlICDYl7hmbrgkwuB2ZSEJyj04ipgbFhoMC+cBxkg",
+	"w6CZygRxdgIoggugQHiST3SGpbZKDVFNFNNY5oXBFJMJZXaYODPmA7FDhLXQUIhwmhIsZA4DRz2JDJa+",
+	"S82xSUIjZUeCeBIaE00faYDkTFym6RN2B6wDiF4TyROAWdIfW/FMWPfRrb0wCjTllcBMUq0EjFnQljQm",
+	"ha0hiFHBjkbWHLB5iZxp8xMatNy+toKWv1+toFUiu5Zkjn4gzAwB4LGi26SU8Cg+UY+L6hGbowqTiSlc",
+	"NfxujGa/vtCtVRsdERHMyP3ljCdmwWXkxlK2a2sN5dyGDRoUziybY1Z4puQqTTADU9Szg0g004xXWEFw",
+	"TuTaOeVV+UWY+zaGA2fJytDHbT8kfTVdMhbN9HZCuYc2IZ0tsYvdUC06MArMsYMj1lZFlleK1CRgXjy7",
+	"pdLECNB18eHGBOM92Xy+vd2pFK7mIgXg+vY4wFA4WWhrKfc3B2xuUKa9ZcVvzIO/Um5wzba9WWM1hnli",
+	"D4A2bQnKBYEalBBgD1co9CcenqLQKOHQoiJK6xCFZQlVK2yxo64pXd+QU7XpSgcW+C0lvzeoWfHp5I/6",
+	"SvA4c9XegKsnduGXmEqo3nxNsO0SaiwzL0I5AHpgXzpF4ZQzkuNRSojkuLJtFA56XfQP/cBO9eVra5F9",
+	"lMUAhUuypR75ZkiMG45QhSltoWuYz0jmEIbGsD1FoSNNiDgjEu1JQopfGiKH+xbn0q8zsWO3ih0p82Hx",
+	"99p8M1FJLTpHRHOn7GgR0rF/PNBHZquhDDXSetQyu/kuR5lrttVtVE6KSbPf0OGoMH5VezLtTE+4MPaN",
+	"duoFgWBLBOAMDTlHAFNSeCxBxiSUETQWBF9WlGnzufIC5wBa0ZyK7D7Q/3mo//NI/+fJ9vyk3cxaKHzn",
+	"mCksVhBwWnEiA8Q4mgg8red1trNJxT0tZWMHD7axkV7KDtxwBznOqiTeWkO+rv6hMtDPVM3ekEgQtXvp",
+	"f30utWLpfMSGFmg6ZdqyMs9oYTeTJLowenCMJbk/0Ob9YR8JzGI+t2gD6M0M4li5mWYMCxO/r4hDGPD5",
+	"5MefjsWDf/z4y2fxdvnp3avHD86fvXp/zvvP8DP8Zjn456r7/P1h9OB8+vftjrVZUHMN/vuKdVFes60k",
+	"tEmvhqRYgMJUsm0CH70A61iQTFbXq992rSbHV1fxOLp80H8wOGTxfHB5pD5FEZl+ih50W6VDrN/60G0f",
+	"4/aXdSis0oLFv9Ebb7E6IeZ4ljUVoJy5eP/Zq3MTjQqQtLsW2dAcYOoUqVNkpKrFPwYGA+sZvlJudTUt",
+	"qC6NbHG6QSuYyhNnm8n/KAemCghU+LZ9ysUjW41trfCkh8GHEqKke1WaoJnIGJSdmtw9FQicSFOCN2Je",
+	"DSZD4yy5RAY9WDtcNIH40TwPNo/YX/6CHnGmNayminZa/dZorXu1NXiw6IXlJEQZXvsEWQDsUdbtHkYG",
+	"9lr/k2gLESHouJeAeWrzXikRbtP2wijRPvEFjcN9zYKVrQJX2vTw5HWHzgzFKCzad11mqoj/Bg4cWU+i",
+	"iOGbUjf4MagjsJfQl/S33RcSsiAWMsmsZV0OVX9tL1zXLh7uF7hw5EoRBmUCczIfA6SydtTCoDxhsNRz",
+	"Ry3soId5VtU+b31Y/QsIYoaICxjDTCnsoHc2IA+peNfRGA66A+Rlv/SHslL7t5rxGBYUDrpD1JDvCkph",
+	"FqPWDNn40pKMZyricxOmDF+9fPMWHSx6BzmnhkBMQew3oR+EL/WwGD7c73bRyx/DfPdPtEdH2TQhaIyN",
+	"b2xWP4EENmSe8miPYRz4apgnb0HIGeNofX5zz2U29SQ2gGMjjN69O3+slQJGU85jFM04jch+B7114N56",
+	"iDX43kBzCvZuccXBJUlVCaf71MGI65FqGOBBOesFCo3HK7SnlSjW/gKWEC8MkOQwwowqIlMcEXhYzwU6",
+	"SBxK/BzE9b4zy5zkKeGIA49qHQkT1f8IrGworntou/seTpC90UF/zkQ1pAN7AxHxI1mZQyUjnhKAQSsH",
+	"2jIJGGAeDl8NVU6PU0CT9/tobXLRXIyhB6QuIWN6ua2sKCOy53lV6SOfH6O1edt8pxqSr/sQNTQo1oas",
+	"etWa6HrTT/TIvTDQ/3doxICbhb2qQwsLK4P2wkG3C8/2Ds3/DcN9ePXYUjocXl2FxUSWM2qLIS4NnKcg",
+	"CcHQvSy5nYzNR8JqvbIJGARi7cjDt5xxSRywAoqplhg0bi+xGTxjlrbarkAVorgeMIzmlGWKdBDQJ+d4",
+	"u9UUei2mXCliirPGZIYXBEQSlojZfosXZIm0v2eDdmhPSwXjUxEJse5UkXg/sDlELTRlAGp0kuApHEI9",
+	"Yi4VclYv7Et3hQ6OYxIjDqVTdE5OkVFfUpscWQLDKJ5o7UXcbNSMrNzR0lLYhE0SGhFm8FqtoaA9NUGJ",
+	"wmJ1iizE3VR/iRnjDBywkjWBp4IQKKSz/s3GVJmX/WtVTY1W0LIla62TVq/T7XRLpW55qVpemQZf0P+Y",
+	"NlncZ/YWH81TqbnaRRZ302jZifbeLPF0SgR6d75v5AJm5sIay19yxEAMUGnj5R0jzg0cIFVwQZAeUOuW",
+	"ieBz/9kTEKoTmmheyZgWbiFM+cDq0388eYsO7Po6Fi5Ev2IvLGq7G4va5sqiEZvYK4owW6HSfUOwm7nB",
+	"AlgsU6Iea/KUL/NY498Ujxz49w9cf6wA3ve73QokjSJX6mCm5pUohTHD/s/jl4/e/vLqCdIPGHPM/EH/",
+	"jBLMpn8ftQgbtUp/Izj2fwZ2Mb+oGad5GMA8euA9+z//9d+tLbecNJXxTcldYuat2cmtwzTeWPVrYfAd",
+	"dgfr3siZ4cAHLfQdJtMZVsDDA9AnjhRdkPKOaRcH2ts+tF7mlnbrox7LHJKvWEqirjecb/MTXMilVglB",
+	"ckaIbV03Z0uPE5ozGpj6PCvxbBZtxCSfqCV4BWBCzjecpDM9nfpxqjORPvH3JAA2nnpHVf+ca+9Bd1D2",
+	"ZKWRRO2MtscZixPS+SSbb5LBdh43uHHpuxz6SJZ7XVudYg1fJ5yp9gTPabI6kZjJtiSCTq63XPcB437C",
+	"C2xIWh7eyup35w+BPntfM5GcjFolATpqBTGfX9D4ZNT6SzGdUSuwtgsX70RywrIkud7fZTJpgmklFn+W",
+	"6kOOnhlOCtC/bJl1v9NFtxI6ml/+FDo3FjpBa2De+ZWQcKHwUu8VMrrc2Dd3BgX6+8W/beDPb0AsW6Mn",
+	"zgxpXTvnbbTGDPArvqxXGFb2am8+97Vy34FKlKWQjM+rPxTPrLOSg1Q2KQeLm7FValbrT6tMaZojc3Z0",
+	"nKF/f4MNtbNZZ+CUVvu9N/UZXRCmP6fP4sa984X42g186wIOeUsOlhUreoXnSRhUrz2wjSgQKRoxW9Pf",
+	"tJW2dcZeDfNdDedt3OCclMqtUFD8OqVQYF3t7PEv33HR4rtytvx2nkarp7GXh0p/cmX3UG9XJV59/fEG",
+	"jF7t41rD8Y6Ofzgo7Ds1w9/6fm/ggnG7nEh9ojacSG+HA0SucKSSlR7eqzxfYgmXPipXJR3YcAgwy4jl",
+	"xxNwJqTXGWbK42zy07B6gc0DqVE50861jaILKIPLfw+VOEFtiOKCQr2r8YjtuaxrcfHmnJjwyttnbwKT",
+	"lA2NFb+k2uRzFx7aoe7JEQt/4FKFpyj8v+2nXCyxiEnc/jcXyrWZhynjAq7ie1299hZIM2IVbPfNUuqX",
+	"s+fPfk0p5TjhTyn1p5T6taSU5fG1UgqKvHY1+WyhnjPmTPgZRzPTPjjsHhZnvNHQe01wTLU988ew9YrG",
+	"H6TwJUFK4MmERneFvj/sHm7f+QaI/k0MkFN4u8W46B2Yuqy1m/8MtEmRw7knbSVXGXgR0ocpnhIZoIRe",
+	"EmtRlvKDHfSUJpC/gPQS9JnVWUSrrydmTlvCRC9ZsnL9Eq63yPWcNF1hartDduOKElrIVoVgrljd4UHb",
+	"Un8Hpm2KK1dzmHqgD6Wiyi3gKq6EqIzl46H1NNT61gpu82NXFIKW62V3LzCxJY63AD+tQTNqCufgDTZM",
+	"4OMtQPRqdyFR4GQ23hQHSZK8e+euhMPAMMVm4eBdnwuv9La/UrqDAV7aQQgVNz6C2NphZuXLur5V2Hn+",
+	"sFSW0J5os0VlNcF28BX+/zxeHwN/TVTmehjg4cBH5q3juhrTlTTC0TaqPAOOukPQu8AUxtJ0GVJWQg2+",
+	"NUZw02Xqhi53d5P6t8s0czt6XLaDHzv8cgdzIknEWewo7lvCBXjwhwpseTNWeVf/732rDEW+tRzadkxo",
+	"CVKC/B70y0jew+6h1gjb5jHsHD6403kcdsvz6He7em/+0GrBB2P+4G90v3JbwZorCm5F4MqlAobQ+boK",
+	"yH5N3TvTWzfUSRZ3e431Cmf8f786GuzoP5l0xW+sv/5BoK/TyHpXNVbC7F6v00oAzbva6/lL60x2U+Fm",
+	"KseoHDFTa3ziAYFa7nQ1PxBjgiJshaHYz7RsagENNakjZl2BvJwRfs7vFNX/7SCAuAoLoyxEYxxdIixH",
+	"bBvqVWhNO2hhBeuujoE1YiP2M3gaDT1o8KhdBIVKQgi7oYTzyyw1fbI4RDOexHLElIVaqt7jiI2yBkwR",
+	"VwPX6NDk0NHbrABji5gydb/I23zRhQYNdkh9WZs745p8osaGtCb13wB+dPMM+W/oJvlJMrDWgaAAEKQ4",
+	"1B75hkThSzVALppbfLao0/cVDLsKHqIrOm/EOCwQC3P8wQLIWPv6axVzASroQQTuoq1vrZp9N8tYj76X",
+	"1Yp6F8/fng9uotZKyH4bva1cPv3pcH13h4sLkI0oSwuye6qqEHAfr4NWymWDajJNbSY1YXgN7YGMg04s",
+	"tbKgF0auguQFEfjq/Lyo/w/38i6DANUYez9Ec5ymlE33c82aYkBuSBOsJlzM0Tup9dOEC+PUwS3gfGl8",
+	"OldYBLKBl0H7K1D9Iwb68gSFFiP/A/0YFnXFOY30r0EVvfYqWU8MgIHt4D2xl5EXsh7nGvcUQHz0BphU",
+	"idYOBIpTy729HXTWiPrrcMYmVBADd+6Anyodwyf+pby5op7ZJFSTroGOEGh+sHq0PCMTGDbzBeK6O8Gp",
+	"RK4ffg+byug0wSZ54xWDawUlNdsZYIe8niBLIePjK8d9mMsLXl6tBeMwHc8FYEWO3GaxzU8RNKCCM9WB",
+	"LgxXRWx/5zdsPKVX+UCmIcdCPQBVR8zUyZsKd2heAOPCgKxLPCEnORqdMvAnzrDSCgjMnxGr9XJX8vCV",
+	"fX+tB8SCoJjk4BDxiI1XjXZPDf3wFOGmB0dMkNRMjTLoTNLHIV9Sfgmfac3aM4X2BaTTvqGhiZGASej9",
+	"0TZ4mChwAQgCLGw2O294GLEIS62oJGGSKrogyWrfkG9npA9jvpnV5l0uefoC5EAJZwQWGXhdKIIvR8zM",
+	"NsccyY+0yBIi0R7IkgXliansNy+DFQc9IXy5f2LR2qozDFAIi9b/yDW//sHp8oIfS9gtptnGBG5Oofze",
+	"ItKE2k8Nc0waixMzcR1NZiE5vA2ckjdgwrkyd0NMQExshG/QJpOgcwCzmeghZSaE9qzgxv+iJcVCy0DV",
+	"vH4pmpHo0goDPZiD7at/46S4Wqb/wGvSCQx2X/61hh4Y1tjIvOdAeQIPRGfffN5Q3yLq0DhPc/NJPov+",
+	"cNA8GmxLdcDmXSzW1O92y6MVA+gF6jE3LcF+xWcGg1GEkzJ0N1oKCv0WPoK3aWpzQ23G80Z7Zfig/dKd",
+	"GP7NFyd5y8WpSRHaXgGtVlFxbyZ0e+RXZ8ZQMFxcmukvEZ3Z3YDH4MC/t0UCqHarRqEcAKTKNvpE1two",
+	"uVH2KOHYGhfrLvjIe0pgyUXrPXxFfxMEY64LLOSRPmSFooFiBFSFTjrNoZs2wEBhGME4mLDkEhhUUJKg",
+	"lmYgkc7gPf+vufayrVtGKDk/PkcyGrGNUEYWywYrs1oT+ZLOLGO26w8cd2t5wHTeLjmiLCYA0skUSvBK",
+	"s3IquCKR7diCIhKtNaVVjlpUGJU5Yr5OQ80qLbDtUDKbTGhkjRzomDUaXo7YniDQxIQigeVM7xz8xfWa",
+	"EBPGML0rVh/DTDYo5f1TazA2NB7O8SX0tNpotrMYgxFTq5RGOEmgP9svzzR9kG3ABzIdzaYnK+9f0lZL",
+	"wmGQHFAjDwYQ28HiNzzt5TuhZYpqWEFTrIKWL7q6eWFMQYsfycr677D6hzxe3TgbYOtVH0KhTbk4ZslL",
+	"NrMsF8TkUbKNLvwd+ue3dLyvgzXz++fzpvl1291+u3vfm9+YjzfM7iEfl+f2HIuErHaYWv9mBTprbp+7",
+	"LuMgaAF0/e01ncVtXwU/PORqZg9tnm7I+SG/l+3D118/dfF1B1rf9JP4+MvhZzzHl4NB+kDJ3mL+aXH8",
+	"5XI5u1yakIx3+VvlXrWud11av7gFrQtbNadXVcKeOYIGCDsMR5B8KJfMmu6/I3LngGa2FSGHwLOIdxVA",
+	"uhxvbjsoXLXx4Dq42d5aYjdN0sf1c/Nsis0Ws639NXfaG/ETqbTeG7TUdvdvt5xe03J25rdewW99KxpM",
+	"W3m98LEAe/TQdu+EyWqYZr/a0b7Jl7/hhPc9infLJ/z28tzcMtmcZDTbpC0UA8yg/VHwhx2Yn3aBAcbF",
+	"AEhUorUNMAPbwrbFK/kb31J++XtObB7vEPYtGV3n7J2ESzcGvR2+9sqgx7/l/BkWU/vecJel5egiz0lM",
+	"samUC1qDfv+mE35u0Rx+6zC34fk8cOfnF9YEuqtJ2YOv/onereCo8EylC4qgMxvPqmVwTUzVAqxgWcV9",
+	"KXoHoAQTEPEtfDtrLsbNrz7aoTiJxkU8d7xqRIC5Na5UQ3lS5aa8302N0iTB02nNSmJe9B48N2vVO/BS",
+	"F7IoG6bNrslPt8wu3s478DKLG64e3SXjeAPn4ht0380Tiev0Vp4t+bM+5ndYH0ML0bRB9rrayBxv9CaF",
+	"MdVLeCoFMh1kkA1lDu1DWZRk9gLLepFHBdfwLhoc2O1KvN+3qvzejNFZhbY1FW50l9q43KotYFfLPT/r",
+	"MDNvFFdoAsJcV+rmyH53x/n/j8x+7RQ0V6AVWf0IJ8kYR5fSj7U9KqIyX//qbqcZ83j1l4NMJGALNVcF",
+	"vNHuHWQRIQ8gXNLRgVsqbkutLaN5ZdiSTpkxhMyQYxJbWAE3785Nqq5PiyQrZ/aj4CN30OMiDm3vQPum",
+	"QmzDcYWtU1R43xSSpLyad4xe2fLooiXGVaaj1+QTiZR/A4cpf5phhoYWvktqCVi5x/XoeHh01Nfabcv0",
+	"/Qt0v2EVLxmkZdWSI8jrtSXRe6jZIlz0AoNSZJFef3h+9qj95oez/vC+RaoErsAqE1XM/0Uv+HHI30++",
+	"vDgevj9+96+s90ROfppP/vXipxm7fN9PPx3z4xePXxz8cJCeD/6+bbH5Z2602G8KiAOjNiiE31Wltncl",
+	"9JYy8zsogV5zPfbucedqp+MK9a+u3E1MONLeU0LiKXGN0+4ObfCTG0Z4bDSqLCHCnwLCdCbAqfOOH2S6",
+	"XHdApyKbm8hSU3yvyZRKSA9jgLuGclmTHmps2XMyFBuRC4W/I2ZRRB0aqyojyjvA5dCAGAO8GlxTlwMq",
+	"jxi0je9hBj0agivg4X2AIwSnVr/C+BKA30rXG0EKjvEl4mzETBWL6/ZQ3FTV1GwtQ5AqivRvmqoi3g0H",
+	"xeHcwQLb0Wa6tcVkgeR3OhC92ydiCo/2tzdMLXb47WC8b2/W3nqLPAj1LaZtUNyQZ1b5ZyT1z0jq7zCS",
+	"6rQSwjXnYmN3S82ZP/ha9GtdG5GaENUgXN8onkqEk8RXrxZ7uNDCUA5sAYMraniOxaVWR5AsydWUVHhl",
+	"q33qLr+ZS10NVaTqoMFIgDfjP5ij+ocKIhkS78yAwQ6dwSUhzDNVkcO12PpWzrhpNCi/9qbcHmt/a2u6",
+	"alcMuRuGSnHn76OlW1PznZsFkPJlfX9Vu03B/nkiv3NYd+fjeDNb/knR1Qs3qmxXJgfCXGhqWsRu/a11",
+	"rS5wyau0APum7WIOt2urwol0NwhMBJEzC9eu+TbOEgO4NWKeF+brtRlWVlMFW66MHbEQ7nSF4nrTmjJz",
+	"F7J61682eVmWQHZXHvv9qb+howWr+YVo6yLGqzL8j7lvt/k63BvIjMqlvzu5Tv0bLqO4LdcraHG/7PVv",
+	"M9tNFRr1u3dxw9W7f3oS30fq/ul6/JquhxajNX7/BrfjAMJZpF3cSfYd9MW5lKAvoKbZfMn2lxkDlCq0",
+	"V8Tb0IwIst9BT+1NYNAY3x+MmLlxo3LMbZYEtM2Y21Yy/R0HwJgKsqA8kyPm7lRzt4g4W0+aOx2WFAq9",
+	"rPmbcHuVSx4VbdIiQLyKGWajHXeiSL4NbwZm9zuPYD3qP/2XfPjT+UzI6NEs+en8+b/+Nh7KN7/IlI+P",
+	"+OPfe9SqCFoVzP07VDf/C3XHH1iMw8EEWI56IkI68dEk0su4iOULBz98hMrZtdimxUneCcE0qF+mkfAI",
+	"Jw4z0oGjmEasOb4kSGQsLI19cnDQ6x91up1up3fyoGsRFezCavMzybz23KT6ipIzzsYcC4hr+dcEUnM3",
+	"epG7LApo6pM39+URBm1dTa3kJk3uwNBKN+jfky6zNGK1cgJwf2w23TW1NV4fV28iO8kLGjlzefrmKgEH",
+	"NGNuMcOsoY2ai+L+a2jmZ1zYp4srwFwzGrSvFU6PvVsTfXijMIuxiPMKg497jkWWy2VH2j8vXf1BxOcH",
+	"+ycjht3ddZZu0O5nFrRnkDADFOapU/0DANB4dwxawTViPh6cAVAoYOMMlILmwXIFw6nfHW4qGPYDb6ji",
+	"y2ivXkSQZyltW3dYy4GHaC9c9IIwtynq6XnoFQ6/FpO/7nytff6683XM49V1iC7Jyh2dYrx2TCIeay5L",
+	"sVBucrmicYaTua3N3gtr7aTiPjLT+uiMnTxbGfh2k7k+vakCoaguCDS7jZjmR6vUDIzSZEIjihNUYxWU",
+	"0LHAML7+zGTlLssZMZd4tplY26Xf6+b7ALcSQt+llB300iHslrLSI2YgF6DpECj3iSoFQcAxji75ZBIg",
+	"PNam29CNGxSFHwE67I5Y/kPfkEs/YP8BjZ6Gp3pdS0w4PjCkmglCUIxXEq4HwEkSlG6rMznjUpgd7cGZ",
+	"GLHdwzWhcVpl3cIfMfBjoXO4dFGfuQJ60D/WAmDYPXQ0phLNOOOZqbj2bmIfsbgpid9Br0lMBYm8ekB3",
+	"464vLaDkFyuUECxNlv3Es5HBkMZC0AXxqm/0UyO2Vzmj/kHfz0Enmfd9gCDR8w//8cTS0TzhUOBt5RTI",
+	"B71XFc2gp+0MOvTu9TNp+p4yWVyirb8Kv9TfMw9igMlKNU8FI5YKusCKBCih7LJtFCAXKEp4FrfnRGEt",
+	"yFxTPZGnpigJQEAMHMByRpjBaMgPMvCxySG5djO4gDAXahFnjER2DYV+yw2BunrLb9EwCrKEkCzzO5W1",
+	"5gaMEjYRWCqRRfqoO6x6/9a73Kj123i9C9XfOtQDTTcLv+6AUAgBnAK4X9fTzh468/XH6/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -237,7 +237,7 @@ type Delivery struct {
 	// DeliveredAt Example: 2026-11-27T09:30:05.41Z
 	DeliveredAt *time.Time `json:"deliveredAt"`
 
-	// EndpointId Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// EndpointId Example: we_yvxrzwfuk7airbq6lencgpntia
 	EndpointId string `json:"endpointId"`
 
 	// NextAttemptAt When the next attempt is due, while pending.
@@ -255,7 +255,7 @@ type DeliveryAttempt struct {
 	// AttemptedAt Example: 2026-11-27T09:30:00.2Z
 	AttemptedAt time.Time `json:"attemptedAt"`
 
-	// EndpointId Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// EndpointId Example: we_yvxrzwfuk7airbq6lencgpntia
 	EndpointId string `json:"endpointId"`
 
 	// Error Why there was no answer (timeout, connection refused, forbidden address, …).
@@ -280,7 +280,7 @@ type Event struct {
 
 	// Id The event id, `evt_` followed by an opaque string; the `webhook-id` of its deliveries.
 	//
-	// Example: evt_6h2k9m4p7r1t3v5x8z0b2d4f6j
+	// Example: evt_06h52mhvassg59rw3d9y5d7a292ty8esmec0
 	Id string `json:"id"`
 
 	// Type Example: investor.created
@@ -303,7 +303,7 @@ type EventDetail struct {
 
 	// Id The event id, `evt_` followed by an opaque string; the `webhook-id` of its deliveries.
 	//
-	// Example: evt_6h2k9m4p7r1t3v5x8z0b2d4f6j
+	// Example: evt_06h52mhvassg59rw3d9y5d7a292ty8esmec0
 	Id string `json:"id"`
 
 	// Type Example: investor.created
@@ -399,7 +399,7 @@ type Investor struct {
 
 	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 	//
-	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 	ZestPersonId ZestPersonId `json:"zestPersonId"`
 }
 
@@ -426,7 +426,7 @@ type InvestorCreatedData struct {
 
 	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 	//
-	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 	ZestPersonId ZestPersonId `json:"zestPersonId"`
 }
 
@@ -547,7 +547,7 @@ type Problem struct {
 
 	// ErrorId A unique id of this error occurrence, logged with its cause. Quote it to support.
 	//
-	// Example: err_4f8k2m9q7t1v3x5z8b0c2d4f6h
+	// Example: err_ywi7o43qpyfpz5cjsrzg27bgwy
 	ErrorId string `json:"errorId"`
 
 	// Retryable True when the same request may succeed if sent again later.
@@ -647,7 +647,7 @@ type RowResult struct {
 
 	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 	//
-	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 	ZestPersonId *ZestPersonId `json:"zestPersonId,omitempty"`
 }
 
@@ -669,7 +669,7 @@ type WebhookEndpoint struct {
 
 	// Id The endpoint's id, `we_` followed by an opaque string.
 	//
-	// Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// Example: we_yvxrzwfuk7airbq6lencgpntia
 	Id string `json:"id"`
 
 	// Status `enabled` endpoints receive events; `disabled` ones (see `disabledReason`) do not.
@@ -717,7 +717,7 @@ type WebhookEndpointWithSecret struct {
 
 	// Id The endpoint's id, `we_` followed by an opaque string.
 	//
-	// Example: we_3k7m2p9q4r8t1v6w5x0y2z4a6b
+	// Example: we_yvxrzwfuk7airbq6lencgpntia
 	Id string `json:"id"`
 
 	// Secret The signing secret, `whsec_` and base64 of 32 random bytes. Shown only when it is issued.
@@ -741,7 +741,7 @@ type WebhookEndpointWithSecretStatus string
 
 // ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
 //
-// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
 type ZestPersonId = string
 
 // Cursor defines model for Cursor.

@@ -246,6 +246,12 @@ func (v *rowValidator) rowError(se *openapi3.SchemaError, obj map[string]any) *R
 	case "type":
 		return &RowError{Code: CodeFormat, Field: field, Message: field + " must be a string"}
 	case "format", "pattern":
+		if field == FieldDateOfBirth {
+			if v, ok := obj[field].(string); ok && impossibleDate(v) {
+				return &RowError{Code: CodeFormat, Field: field,
+					Message: "dateOfBirth is written as YYYY-MM-DD but that day does not exist"}
+			}
+		}
 		return &RowError{Code: CodeFormat, Field: field, Message: formatMessage(field)}
 	}
 	return nil
@@ -268,6 +274,22 @@ func unknownKey(s *openapi3.Schema, obj map[string]any) string {
 		k = append(k[:64], '…')
 	}
 	return string(k)
+}
+
+// impossibleDate reports whether v has the shape YYYY-MM-DD but names no
+// calendar day (1985-02-30, 2001-02-29, 1990-13-01): the partner then needs
+// to check the value, not its format.
+func impossibleDate(v string) bool {
+	if len(v) != 10 || v[4] != '-' || v[7] != '-' {
+		return false
+	}
+	for i, c := range []byte(v) {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	_, err := time.Parse(time.DateOnly, v)
+	return err != nil
 }
 
 func formatMessage(field string) string {

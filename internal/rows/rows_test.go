@@ -155,3 +155,22 @@ func FuzzQuickCheckAgreesWithKinOpenAPI(f *testing.F) {
 		}
 	})
 }
+
+// A well-formed date that names no day keeps the code format, and says the
+// day does not exist rather than repeating the format.
+func TestImpossibleDateSaysTheDayDoesNotExist(t *testing.T) {
+	v := validator(t)
+	for dob, want := range map[string]string{
+		"1985-02-30": "that day does not exist",
+		"2001-02-29": "that day does not exist",
+		"1990-13-01": "that day does not exist",
+		"1985-2-3":   "dateOfBirth must be YYYY-MM-DD",
+		"85-02-03xx": "dateOfBirth must be YYYY-MM-DD",
+	} {
+		row := `{"partnerInvestorId":"p","email":"a@b.co","firstName":"A","lastName":"B","dateOfBirth":"` + dob + `"}`
+		_, _, err := v.check(decode(t, row), "2026-11-27")
+		if err == nil || err.Code != CodeFormat || err.Field != FieldDateOfBirth || !strings.Contains(err.Message, want) {
+			t.Errorf("%s: got %+v, want format on dateOfBirth saying %q", dob, err, want)
+		}
+	}
+}
