@@ -80,7 +80,7 @@ func TestImportCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "2 rows: 1 created, 0 already_exists, 1 failed") || !strings.Contains(errs, "1 of 2 rows were not imported") {
 		t.Errorf("bad row: %d %q %q", code, out, errs)
 	}
-	if got, _ := os.ReadFile(filepath.Join(dir, "bad.out.csv")); !strings.Contains(string(got), "2,cli-10,failed,,format,dateOfBirth must be YYYY-MM-DD") {
+	if got, _ := os.ReadFile(filepath.Join(dir, "bad.out.csv")); !strings.Contains(string(got), "2,cli-10,failed,,format,dateOfBirth is written as YYYY-MM-DD but that day does not exist") {
 		t.Errorf("bad row results: %q", got)
 	}
 

@@ -100,7 +100,7 @@ func TestRowValidation(t *testing.T) {
 		{name: "control character in an email", row: `{"partnerInvestorId":"r28","email":"r\u0000@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "email", echo: ptr("r28")},
 		{name: "numeric last name", row: `{"partnerInvestorId":"r14","email":"r14@example.com","firstName":"A","lastName":42,"dateOfBirth":"1985-04-12"}`, code: client.RowErrorCodeFormat, field: "lastName", echo: ptr("r14")},
 		{name: "missing date", row: `{"partnerInvestorId":"r15","email":"r15@example.com","firstName":"A","lastName":"B"}`, code: client.RowErrorCodeRequired, field: "dateOfBirth", msg: "dateOfBirth is required", echo: ptr("r15")},
-		{name: "impossible date", row: `{"partnerInvestorId":"r16","email":"r16@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-02-30"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r16")},
+		{name: "impossible date", row: `{"partnerInvestorId":"r16","email":"r16@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-02-30"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth is written as YYYY-MM-DD but that day does not exist", echo: ptr("r16")},
 		{name: "US date", row: `{"partnerInvestorId":"r17","email":"r17@example.com","firstName":"A","lastName":"B","dateOfBirth":"12/04/1985"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r17")},
 		{name: "numeric date", row: `{"partnerInvestorId":"r18","email":"r18@example.com","firstName":"A","lastName":"B","dateOfBirth":19850412}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", echo: ptr("r18")},
 		{name: "date with time", row: `{"partnerInvestorId":"r19","email":"r19@example.com","firstName":"A","lastName":"B","dateOfBirth":"1985-04-12T00:00:00Z"}`, code: client.RowErrorCodeFormat, field: "dateOfBirth", msg: "dateOfBirth must be YYYY-MM-DD", echo: ptr("r19")},
@@ -185,8 +185,8 @@ func TestDuplicatesWithinBatch(t *testing.T) {
 		wantRow(t, res, 1, client.RowStatusCreated, "", "")
 		wantRow(t, res, 2, client.RowStatusFailed, client.RowErrorCodeDuplicate, "partnerInvestorId")
 		wantRow(t, res, 3, client.RowStatusFailed, client.RowErrorCodeDuplicate, "partnerInvestorId")
-		if m := res.Results[2].Error.Message; !strings.Contains(m, "row 0") {
-			t.Errorf("duplicate message %q does not point at row 0", m)
+		if m := res.Results[2].Error.Message; !strings.Contains(m, "(row 1, counting from 1)") {
+			t.Errorf("duplicate message %q does not point at row 1", m)
 		}
 
 		res = e.importRawRows(t,

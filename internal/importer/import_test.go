@@ -62,7 +62,7 @@ func TestImportCSV(t *testing.T) {
 		}{
 			{2, "inv-01", "created", "", ""},
 			{3, "inv-02", "created", "", ""},
-			{4, "inv-03", "failed", "format", "dateOfBirth must be YYYY-MM-DD"},
+			{4, "inv-03", "failed", "format", "dateOfBirth is written as YYYY-MM-DD but that day does not exist"},
 			{5, "inv-04", "failed", "format", "email must be a valid email address"},
 			{6, "inv-01", "failed", "duplicate", "partnerInvestorId already appears earlier in this file (line 2)"},
 			{7, "inv-05", "failed", "required", "email is required"},
@@ -72,7 +72,7 @@ func TestImportCSV(t *testing.T) {
 			{11, " inv-09", "failed", "format", "partnerInvestorId must not have surrounding whitespace"},
 			{12, "inv-10", "failed", "format", "lastName must not contain control characters"},
 			{14, "inv-11", "created", "", ""},
-			{15, "inv-12", "failed", "conflict", "email is already used by another partnerInvestorId"},
+			{15, "inv-12", "failed", "conflict", "email is already used by partnerInvestorId inv-11, earlier in this batch"},
 			{16, "inv-13", "created", "", ""},
 		}
 		if len(rs) != len(want) {

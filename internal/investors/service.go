@@ -151,7 +151,7 @@ func (s *Service) Import(ctx context.Context, clientID string, batch []any) ([]R
 		if echo != nil && strings.TrimSpace(*echo) != "" {
 			if first, seen := firstByID[*echo]; seen {
 				res.fail(rows.CodeDuplicate, rows.FieldPartnerInvestorID,
-					fmt.Sprintf("partnerInvestorId already appears earlier in this batch (row %d)", first))
+					fmt.Sprintf("partnerInvestorId already appears earlier in this batch (row %d, counting from 1)", first+1))
 				continue
 			}
 			firstByID[*echo] = i
@@ -210,7 +210,7 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 		first := claimer[p.row.EmailNormalized]
 		if c, ok := known[first.row.PartnerInvestorID]; ok && c.Inserted {
 			results[p.index].fail(rows.CodeConflict, rows.FieldEmail,
-				fmt.Sprintf("email is already used by another partnerInvestorId earlier in this batch (row %d)", first.index))
+				"email is already used by partnerInvestorId "+first.row.PartnerInvestorID+", earlier in this batch")
 			continue
 		}
 		retry = append(retry, s.newPerson(clientID, p.row))
