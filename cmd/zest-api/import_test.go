@@ -91,6 +91,16 @@ func TestImportCommand(t *testing.T) {
 		t.Errorf("bad token: %d %q", code, errs)
 	}
 
+	// A run refused by the server does not replace a complete results file
+	// with one of pending rows: it writes beside it.
+	_, errs, code = importFile("--token", "zest_aaaaaaaaaaaaaaaa_"+strings.Repeat("b", 52), file)
+	if again, _ := os.ReadFile(file + ".results.csv"); code != 2 || !bytes.Equal(again, results) {
+		t.Errorf("a refused run replaced the results (exit %d, %q):\n%s", code, errs, again)
+	}
+	if incomplete, err := os.ReadFile(file + ".results.incomplete.csv"); err != nil || !strings.Contains(string(incomplete), "pending") {
+		t.Errorf("the refused run's results: %v %q", err, incomplete)
+	}
+
 	for _, args := range [][]string{{file}, {"--token", token}, {"--token", token, "--batch-size", "1001", file}, {"--token", token, "--nope", file}} {
 		if _, errs, code := importFile(args...); code != 2 || !strings.Contains(errs, "Usage:") {
 			t.Errorf("%q: %d %q", args, code, errs)

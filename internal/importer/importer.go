@@ -166,10 +166,15 @@ func (r *run) openJournal() (map[string]bool, error) {
 // finish writes the results and sums up.
 func (r *run) finish(err error) (Summary, error) {
 	err = errors.Join(err, r.journal.close())
-	if werr := writeResults(r.opts.ResultsPath, r.rows); werr != nil {
+	sum := r.summary()
+	if finishedRows(sum.Results) > sum.Rows-sum.Pending {
+		// A run that got less far than an earlier one (a refused token, an
+		// unreachable server) must not replace the better record.
+		sum.Results = strings.TrimSuffix(sum.Results, ".csv") + ".incomplete.csv"
+	}
+	if werr := writeResults(sum.Results, r.rows); werr != nil {
 		err = errors.Join(err, fmt.Errorf("results: %w", werr))
 	}
-	sum := r.summary()
 	if unfinished := sum.Pending + r.counts.resend; err != nil && unfinished > 0 {
 		err = fmt.Errorf("%w; %d of %d rows are not finished: run the same import again to finish them", err, unfinished, sum.Rows)
 	}

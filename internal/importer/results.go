@@ -59,3 +59,24 @@ func writeResults(path string, rows []row) (err error) {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// finishedRows counts the rows of the results file at path that an import
+// answered (any status but pending); 0 when there is no readable file.
+func finishedRows(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return 0
+	}
+	n := 0
+	for _, rec := range recs[1:] {
+		if len(rec) > 2 && rec[2] != statusPending {
+			n++
+		}
+	}
+	return n
+}
