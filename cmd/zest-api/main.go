@@ -1,8 +1,9 @@
 // Command zest-api serves the Zest Partner API and administers its tenants.
 //
 //	zest-api [serve]                 serve the API (the default)
-//	zest-api worker                  run the webhook dispatcher alone
+//	zest-api worker                  run the webhook dispatcher and the pair completer alone
 //	zest-api migrate                 apply database migrations
+//	zest-api check [--repair]        report (and mend) broken investor invariants
 //	zest-api tenants create CLIENT_ID [--name NAME] [--unprovisioned]
 //	zest-api tenants provision CLIENT_ID
 //	zest-api tenants suspend CLIENT_ID
@@ -27,8 +28,9 @@ import (
 
 const usage = `usage:
   zest-api [serve [--demo]]        serve the API (the default)
-  zest-api worker                  run the webhook dispatcher alone
+  zest-api worker                  run the webhook dispatcher and the pair completer alone
   zest-api migrate                 apply database migrations
+  zest-api check [--repair]        report (and mend) broken investor invariants
   zest-api tenants create CLIENT_ID [--name NAME] [--unprovisioned]
   zest-api tenants provision CLIENT_ID
   zest-api tenants suspend CLIENT_ID
@@ -39,7 +41,7 @@ const usage = `usage:
 
 Configuration (environment): DATABASE_URL, ZEST_ADDR, ZEST_MAX_BATCH_ROWS,
 ZEST_MAX_BODY_BYTES, ZEST_LOG_LEVEL, ZEST_AUTO_MIGRATE, ZEST_IDEMPOTENCY_TTL,
-ZEST_IDEMPOTENCY_LOCK_TIMEOUT, ZEST_DISPATCHER, ZEST_WEBHOOK_RETRY_SCHEDULE,
+ZEST_IDEMPOTENCY_LOCK_TIMEOUT, ZEST_COMPLETE_AFTER, ZEST_DISPATCHER, ZEST_WEBHOOK_RETRY_SCHEDULE,
 ZEST_WEBHOOK_TIMEOUT, ZEST_WEBHOOK_CONCURRENCY, ZEST_WEBHOOK_ALLOW_PRIVATE,
 ZEST_PUBLIC_URL.
 See README.md.
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return worker(ctx, rest, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout)
+	case "check":
+		return check(ctx, rest, stdout)
 	case "tenants":
 		return tenantsCmd(ctx, rest, stdout)
 	case "tokens":

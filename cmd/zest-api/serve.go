@@ -45,11 +45,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	doc, err := spec.Load()
-	if err != nil {
-		return err
-	}
-	inv, err := investors.New(st, doc, investors.Options{Logger: log})
+	inv, err := newInvestors(cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -105,6 +101,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var jobs sync.WaitGroup
 	defer func() { stopBackground(); jobs.Wait() }()
 	jobs.Go(func() { idem.RunSweeper(background, sweepEvery) })
+	jobs.Go(func() { inv.RunCompleter(background, completeEvery(cfg)) })
 	if cfg.Dispatcher {
 		d := dispatcher(cfg, st, log)
 		jobs.Go(func() { d.Run(background) })
@@ -148,8 +145,8 @@ func serveDebug(addr string, log *slog.Logger) error {
 	return nil
 }
 
-// worker runs the webhook dispatcher alone, for deployments that separate it
-// from the API servers.
+// worker runs the webhook dispatcher and the pair completer alone, for
+// deployments that separate them from the API servers.
 func worker(ctx context.Context, args []string, stderr io.Writer) error {
 	if _, err := parseArgs(flag.NewFlagSet("worker", flag.ContinueOnError), args, 0); err != nil {
 		return err
@@ -159,10 +156,16 @@ func worker(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	inv, err := newInvestors(cfg, st, log)
+	if err != nil {
+		return err
+	}
 	d := dispatcher(cfg, st, log)
-	stats, stopStats := context.WithCancel(ctx)
-	defer stopStats()
-	go d.RunStats(stats, statsEvery)
+	side, stopSide := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	defer func() { stopSide(); jobs.Wait() }()
+	jobs.Go(func() { d.RunStats(side, statsEvery) })
+	jobs.Go(func() { inv.RunCompleter(side, completeEvery(cfg)) })
 	log.Info("dispatching webhooks", "database", st.Name())
 	d.Run(ctx) // returns once ctx ends and the attempts in flight are recorded
 	log.Info("stopped")
@@ -192,6 +195,21 @@ func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, 
 		}
 	}
 	return cfg, log, st, nil
+}
+
+// newInvestors returns the investors service of the composition roots.
+func newInvestors(cfg config.Config, st store.DB, log *slog.Logger) (*investors.Service, error) {
+	doc, err := spec.Load()
+	if err != nil {
+		return nil, err
+	}
+	return investors.New(st, doc, investors.Options{Logger: log, CompleteAfter: cfg.CompleteAfter})
+}
+
+// completeEvery is how often the completer looks for incomplete pairs: as
+// often as they may become due, within bounds.
+func completeEvery(cfg config.Config) time.Duration {
+	return min(max(cfg.CompleteAfter, time.Second), time.Minute)
 }
 
 func dispatcher(cfg config.Config, st store.DB, log *slog.Logger) *webhooks.Dispatcher {

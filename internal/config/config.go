@@ -33,6 +33,11 @@ type Config struct {
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
 
+	// CompleteAfter is how long a Person may lack its User before the
+	// completer (and check --repair) creates it: past the investors'
+	// WriteTimeout, so that it never races the request writing the pair.
+	CompleteAfter time.Duration
+
 	// PublicURL, when set, is the scheme and host (and port) clients reach
 	// the API at, and the one server the published contract names; unset,
 	// the contract names the Host each request asked for.
@@ -80,6 +85,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
+		CompleteAfter:          time.Minute,
 
 		Dispatcher:         true,
 		WebhookTimeout:     10 * time.Second,
@@ -180,6 +186,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	}
 	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
+	duration("ZEST_COMPLETE_AFTER", &c.CompleteAfter, 0, 24*time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
 	return c, errors.Join(errs...)
 }
