@@ -5,8 +5,8 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
