@@ -194,3 +194,21 @@ func (e *env) list(t testing.TB, params *client.ListInvestorsParams) client.Inve
 	}
 	return *resp.JSON200
 }
+
+// A request whose client has gone before the database answered is the
+// client's doing: logged as 499 at info/warn level, never as a server error.
+func TestHangUpBeforeAnswerIsNotAnError(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+		t.Parallel()
+		e := newEnv(t, d, testkit.Options{})
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		req := httptest.NewRequestWithContext(gone, http.MethodGet, "/v1/investors", nil)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		e.api.Handler.ServeHTTP(httptest.NewRecorder(), req)
+		logs := e.api.Logs.String()
+		if strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, `"status":499`) {
+			t.Errorf("logs of a request whose client left:\n%s", logs)
+		}
+	})
+}
