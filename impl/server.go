@@ -69,6 +69,7 @@ func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvest
 		}
 		if e := r.Error; e != nil {
 			out.Error = &generated.RowError{Code: generated.RowErrorCode(e.Code), Message: e.Message, Retryable: e.Retryable}
+			info.Retryable = info.Retryable || e.Retryable
 			if e.Field != "" {
 				out.Error.Field = &e.Field
 			}

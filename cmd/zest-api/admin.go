@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -187,4 +189,72 @@ func stamp(t *time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// errViolations reports that check found invariant violations it left.
+var errViolations = errors.New("invariant violations remain")
+
+// check reports every violation of the investor pair's and the outbox's
+// invariants, and with --repair first completes the pairs the completer
+// would (those older than ZEST_COMPLETE_AFTER). It fails while any
+// violation remains, so that it can gate a deployment or a test.
+var checkCommand = &command{
+	name:    "check",
+	summary: "report investors whose Person, User or event is missing (exit 1 if any); --repair mends what it can",
+	about: "It counts every broken invariant: people without a user, users without a person, events without a\n" +
+		"person, users without an investor.created event, deliveries without an event. --repair first\n" +
+		"completes the people whose user is missing (older than ZEST_COMPLETE_AFTER), as the completer does.",
+	setup: func(fs *flag.FlagSet) runner {
+		repair := fs.Bool("repair", false, "complete the pairs the completer would, then report what remains")
+		return func(ctx context.Context, _ []string, out streams) error { return check(ctx, *repair, out.stdout) }
+	},
+}
+
+func check(ctx context.Context, repair bool, stdout io.Writer) error {
+	cfg, st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	inv, err := newInvestors(cfg, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	if repair {
+		n, err := inv.CompleteAll(ctx)
+		fmt.Fprintf(stdout, "completed %d pairs (with their investor.created events)\n", n)
+		if err != nil {
+			return err
+		}
+	}
+	r, err := inv.Check(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, line := range []struct {
+		what string
+		n    int64
+	}{
+		{"people without a user", r.PeopleWithoutUser},
+		{"users without a person", r.UsersWithoutPerson},
+		{"investor.created events without a person", r.EventsWithoutPerson},
+		{"users without an investor.created event", r.PairsWithoutEvent},
+		{"webhook deliveries without an event", r.DeliveriesWithoutEvent},
+	} {
+		fmt.Fprintf(w, "%s\t%d\n", line.what, line.n)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if n := r.Violations(); n > 0 {
+		if repair && r.PeopleWithoutUser > 0 {
+			fmt.Fprintf(stdout, "people without a user younger than ZEST_COMPLETE_AFTER (%s) may still be being written; the others could not be completed\n", cfg.CompleteAfter)
+		}
+		return fmt.Errorf("%w: %d", errViolations, n)
+	}
+	return nil
 }

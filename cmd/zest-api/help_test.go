@@ -22,6 +22,7 @@ func TestHelp(t *testing.T) {
 		{"serve", []string{"--demo"}},
 		{"worker", nil},
 		{"migrate", nil},
+		{"check", []string{"--repair"}},
 		{"tenants create", []string{"--name", "--unprovisioned"}},
 		{"tenants provision", nil},
 		{"tenants suspend", nil},

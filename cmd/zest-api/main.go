@@ -45,6 +45,7 @@ var commands = []*command{
 	serveCommand,
 	workerCommand,
 	migrateCommand,
+	checkCommand,
 	tenantsCreateCommand,
 	tenantsProvisionCommand,
 	tenantsSuspendCommand,

@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/testkit"
+	"github.com/zestequity/zest-api/models"
 )
 
 var binary string
@@ -381,4 +384,48 @@ func TestWorkerDeliversWhatServeRecorded(t *testing.T) {
 	}
 	w.stop(t)
 	api.stop(t)
+}
+
+// check reports a person left without its User and fails; --repair
+// completes it once it is older than ZEST_COMPLETE_AFTER, and check then
+// passes.
+func TestCheckReportsAndRepairs(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+		t.Parallel()
+		db := testkit.NewDB(t, d, store.Options{})
+		if _, err := tenants.New(db.Store, nil).Create(context.Background(), "acme", "", true); err != nil {
+			t.Fatal(err)
+		}
+		orphan := models.Person{ZestPersonID: "psn_orphanedbyacrash", ClientID: "acme", PartnerInvestorID: "acme-inv-1",
+			Email: "a@example.com", EmailNormalized: "a@example.com", FirstName: "A", LastName: "B",
+			DateOfBirth: "1985-04-12", KYCManagedBy: models.KYCManagedByPartner, KYCFlags: models.StringList{}}
+		if _, err := db.Store.WritePeople(context.Background(), "acme", []models.Person{orphan}, nil); err != nil {
+			t.Fatal(err)
+		}
+		peopleWithoutUser := regexp.MustCompile(`(?m)^people without a user +(\d+)$`)
+		count := func(out string) string {
+			m := peopleWithoutUser.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no count of people without a user in %q", out)
+			}
+			return m[1]
+		}
+		if out, errs, code := cli(t, db.URL, nil, "check"); code != 1 || count(out) != "1" || !strings.Contains(errs, "invariant violations remain: 1") {
+			t.Errorf("check: %d %q %q", code, out, errs)
+		}
+		if out, _, code := cli(t, db.URL, []string{"ZEST_COMPLETE_AFTER=1h"}, "check", "--repair"); code != 1 || count(out) != "1" ||
+			!strings.Contains(out, "completed 0 pairs") {
+			t.Errorf("repair within the grace period: %d %q", code, out)
+		}
+		if out, errs, code := cli(t, db.URL, []string{"ZEST_COMPLETE_AFTER=0s"}, "check", "--repair"); code != 0 || count(out) != "0" ||
+			!strings.Contains(out, "completed 1 pairs") {
+			t.Errorf("repair: %d %q %q", code, out, errs)
+		}
+		if n := db.Count(t, "events"); n != 1 {
+			t.Errorf("%d events after the repair, want 1", n)
+		}
+		if out, _, code := cli(t, db.URL, nil, "check"); code != 0 || strings.Contains(out, "\t1") {
+			t.Errorf("check after the repair: %d %q", code, out)
+		}
+	})
 }

@@ -56,11 +56,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	doc, err := spec.Load()
-	if err != nil {
-		return err
-	}
-	inv, err := investors.New(st, doc, investors.Options{Logger: log})
+	inv, err := newInvestors(cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -116,6 +112,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	var jobs sync.WaitGroup
 	defer func() { stopBackground(); jobs.Wait() }()
 	jobs.Go(func() { idem.RunSweeper(background, sweepEvery) })
+	jobs.Go(func() { inv.RunCompleter(background, completeEvery(cfg)) })
 	if cfg.Dispatcher {
 		d := dispatcher(cfg, st, log)
 		jobs.Go(func() { d.Run(background) })
@@ -159,12 +156,12 @@ func serveDebug(addr string, log *slog.Logger) error {
 	return nil
 }
 
-// The worker is for deployments that separate the dispatcher from the API
-// servers.
+// The worker is for deployments that separate the dispatcher and the pair
+// completer from the API servers.
 var workerCommand = &command{
 	name:    "worker",
-	summary: "run the webhook dispatcher alone; run any number of them",
-	about:   "It delivers the events that serve records, until SIGTERM or Ctrl-C.",
+	summary: "run the webhook dispatcher and the pair completer alone; run any number of them",
+	about:   "It delivers the events that serve records, and completes the investors a crash left half-written, until SIGTERM or Ctrl-C.",
 	setup: func(*flag.FlagSet) runner {
 		return func(ctx context.Context, _ []string, out streams) error { return worker(ctx, out.stderr) }
 	},
@@ -176,10 +173,16 @@ func worker(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	inv, err := newInvestors(cfg, st, log)
+	if err != nil {
+		return err
+	}
 	d := dispatcher(cfg, st, log)
-	stats, stopStats := context.WithCancel(ctx)
-	defer stopStats()
-	go d.RunStats(stats, statsEvery)
+	side, stopSide := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	defer func() { stopSide(); jobs.Wait() }()
+	jobs.Go(func() { d.RunStats(side, statsEvery) })
+	jobs.Go(func() { inv.RunCompleter(side, completeEvery(cfg)) })
 	log.Info("dispatching webhooks", "database", st.Name())
 	d.Run(ctx) // returns once ctx ends and the attempts in flight are recorded
 	log.Info("stopped")
@@ -209,6 +212,21 @@ func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, 
 		}
 	}
 	return cfg, log, st, nil
+}
+
+// newInvestors returns the investors service of the composition roots.
+func newInvestors(cfg config.Config, st store.DB, log *slog.Logger) (*investors.Service, error) {
+	doc, err := spec.Load()
+	if err != nil {
+		return nil, err
+	}
+	return investors.New(st, doc, investors.Options{Logger: log, CompleteAfter: cfg.CompleteAfter})
+}
+
+// completeEvery is how often the completer looks for incomplete pairs: as
+// often as they may become due, within bounds.
+func completeEvery(cfg config.Config) time.Duration {
+	return min(max(cfg.CompleteAfter, time.Second), time.Minute)
 }
 
 func dispatcher(cfg config.Config, st store.DB, log *slog.Logger) *webhooks.Dispatcher {

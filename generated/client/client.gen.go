@@ -1051,6 +1051,9 @@ type ClientInterface interface {
 	// With `partnerInvestorId` the listing is an exact lookup: `data` holds
 	// the one investor with that id, or nothing.
 	//
+	// Only completely created investors are listed: one whose creation was
+	// interrupted appears once it is completed (see `POST /v1/investors`).
+	//
 	// Corresponds with GET /v1/investors (the `ListInvestors` operationId).
 	ListInvestors(ctx context.Context, params *ListInvestorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1104,7 +1107,18 @@ type ClientInterface interface {
 	//
 	// A row fails with `retryable: true` only after a transient
 	// server-side failure; resubmitting that row succeeds and then reports
-	// `created`.
+	// `created`. A response holding such a row is not stored under its
+	// `Idempotency-Key`: resubmitting with the same key runs the request
+	// again.
+	//
+	// Once the batch starts being written, it is written to the end even if
+	// the client disconnects. An investor becomes visible to
+	// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+	// it is completely created (its Person and its User both exist), so a
+	// `zestPersonId` that a read returns always resolves downstream. A
+	// write interrupted by a server crash is completed by Zest within
+	// minutes (the `investor.created` webhook then fires); resubmitting the
+	// row completes it at once and reports `created`.
 	//
 	// Two independent layers protect against replays: rows are always
 	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -1169,7 +1183,18 @@ type ClientInterface interface {
 	//
 	// A row fails with `retryable: true` only after a transient
 	// server-side failure; resubmitting that row succeeds and then reports
-	// `created`.
+	// `created`. A response holding such a row is not stored under its
+	// `Idempotency-Key`: resubmitting with the same key runs the request
+	// again.
+	//
+	// Once the batch starts being written, it is written to the end even if
+	// the client disconnects. An investor becomes visible to
+	// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+	// it is completely created (its Person and its User both exist), so a
+	// `zestPersonId` that a read returns always resolves downstream. A
+	// write interrupted by a server crash is completed by Zest within
+	// minutes (the `investor.created` webhook then fires); resubmitting the
+	// row completes it at once and reports `created`.
 	//
 	// Two independent layers protect against replays: rows are always
 	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -1186,7 +1211,7 @@ type ClientInterface interface {
 
 	// GetInvestor Get an investor
 	//
-	// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one.
+	// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one, and so is an investor whose creation was interrupted, until it is completed (see `POST /v1/investors`).
 	//
 	// Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 	GetInvestor(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1424,6 +1449,9 @@ func (c *Client) GetEvent(ctx context.Context, eventId string, reqEditors ...Req
 // With `partnerInvestorId` the listing is an exact lookup: `data` holds
 // the one investor with that id, or nothing.
 //
+// Only completely created investors are listed: one whose creation was
+// interrupted appears once it is completed (see `POST /v1/investors`).
+//
 // Corresponds with GET /v1/investors (the `ListInvestors` operationId).
 func (c *Client) ListInvestors(ctx context.Context, params *ListInvestorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListInvestorsRequest(c.Server, params)
@@ -1487,7 +1515,18 @@ func (c *Client) ListInvestors(ctx context.Context, params *ListInvestorsParams,
 //
 // A row fails with `retryable: true` only after a transient
 // server-side failure; resubmitting that row succeeds and then reports
-// `created`.
+// `created`. A response holding such a row is not stored under its
+// `Idempotency-Key`: resubmitting with the same key runs the request
+// again.
+//
+// Once the batch starts being written, it is written to the end even if
+// the client disconnects. An investor becomes visible to
+// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+// it is completely created (its Person and its User both exist), so a
+// `zestPersonId` that a read returns always resolves downstream. A
+// write interrupted by a server crash is completed by Zest within
+// minutes (the `investor.created` webhook then fires); resubmitting the
+// row completes it at once and reports `created`.
 //
 // Two independent layers protect against replays: rows are always
 // deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -1562,7 +1601,18 @@ func (c *Client) ImportInvestorsWithBody(ctx context.Context, params *ImportInve
 //
 // A row fails with `retryable: true` only after a transient
 // server-side failure; resubmitting that row succeeds and then reports
-// `created`.
+// `created`. A response holding such a row is not stored under its
+// `Idempotency-Key`: resubmitting with the same key runs the request
+// again.
+//
+// Once the batch starts being written, it is written to the end even if
+// the client disconnects. An investor becomes visible to
+// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+// it is completely created (its Person and its User both exist), so a
+// `zestPersonId` that a read returns always resolves downstream. A
+// write interrupted by a server crash is completed by Zest within
+// minutes (the `investor.created` webhook then fires); resubmitting the
+// row completes it at once and reports `created`.
 //
 // Two independent layers protect against replays: rows are always
 // deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -1589,7 +1639,7 @@ func (c *Client) ImportInvestors(ctx context.Context, params *ImportInvestorsPar
 
 // GetInvestor Get an investor
 //
-// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one.
+// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one, and so is an investor whose creation was interrupted, until it is completed (see `POST /v1/investors`).
 //
 // Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 func (c *Client) GetInvestor(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2665,6 +2715,9 @@ type ClientWithResponsesInterface interface {
 	// With `partnerInvestorId` the listing is an exact lookup: `data` holds
 	// the one investor with that id, or nothing.
 	//
+	// Only completely created investors are listed: one whose creation was
+	// interrupted appears once it is completed (see `POST /v1/investors`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/investors (the `ListInvestors` operationId).
@@ -2720,7 +2773,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// A row fails with `retryable: true` only after a transient
 	// server-side failure; resubmitting that row succeeds and then reports
-	// `created`.
+	// `created`. A response holding such a row is not stored under its
+	// `Idempotency-Key`: resubmitting with the same key runs the request
+	// again.
+	//
+	// Once the batch starts being written, it is written to the end even if
+	// the client disconnects. An investor becomes visible to
+	// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+	// it is completely created (its Person and its User both exist), so a
+	// `zestPersonId` that a read returns always resolves downstream. A
+	// write interrupted by a server crash is completed by Zest within
+	// minutes (the `investor.created` webhook then fires); resubmitting the
+	// row completes it at once and reports `created`.
 	//
 	// Two independent layers protect against replays: rows are always
 	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -2785,7 +2849,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// A row fails with `retryable: true` only after a transient
 	// server-side failure; resubmitting that row succeeds and then reports
-	// `created`.
+	// `created`. A response holding such a row is not stored under its
+	// `Idempotency-Key`: resubmitting with the same key runs the request
+	// again.
+	//
+	// Once the batch starts being written, it is written to the end even if
+	// the client disconnects. An investor becomes visible to
+	// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+	// it is completely created (its Person and its User both exist), so a
+	// `zestPersonId` that a read returns always resolves downstream. A
+	// write interrupted by a server crash is completed by Zest within
+	// minutes (the `investor.created` webhook then fires); resubmitting the
+	// row completes it at once and reports `created`.
 	//
 	// Two independent layers protect against replays: rows are always
 	// deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -2802,7 +2877,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetInvestorWithResponse Get an investor
 	//
-	// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one.
+	// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one, and so is an investor whose creation was interrupted, until it is completed (see `POST /v1/investors`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4928,6 +5003,9 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, eventId 
 // With `partnerInvestorId` the listing is an exact lookup: `data` holds
 // the one investor with that id, or nothing.
 //
+// Only completely created investors are listed: one whose creation was
+// interrupted appears once it is completed (see `POST /v1/investors`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/investors (the `ListInvestors` operationId).
@@ -4989,7 +5067,18 @@ func (c *ClientWithResponses) ListInvestorsWithResponse(ctx context.Context, par
 //
 // A row fails with `retryable: true` only after a transient
 // server-side failure; resubmitting that row succeeds and then reports
-// `created`.
+// `created`. A response holding such a row is not stored under its
+// `Idempotency-Key`: resubmitting with the same key runs the request
+// again.
+//
+// Once the batch starts being written, it is written to the end even if
+// the client disconnects. An investor becomes visible to
+// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+// it is completely created (its Person and its User both exist), so a
+// `zestPersonId` that a read returns always resolves downstream. A
+// write interrupted by a server crash is completed by Zest within
+// minutes (the `investor.created` webhook then fires); resubmitting the
+// row completes it at once and reports `created`.
 //
 // Two independent layers protect against replays: rows are always
 // deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -5060,7 +5149,18 @@ func (c *ClientWithResponses) ImportInvestorsWithBodyWithResponse(ctx context.Co
 //
 // A row fails with `retryable: true` only after a transient
 // server-side failure; resubmitting that row succeeds and then reports
-// `created`.
+// `created`. A response holding such a row is not stored under its
+// `Idempotency-Key`: resubmitting with the same key runs the request
+// again.
+//
+// Once the batch starts being written, it is written to the end even if
+// the client disconnects. An investor becomes visible to
+// `GET /v1/investors` and `GET /v1/investors/{zestPersonId}` only once
+// it is completely created (its Person and its User both exist), so a
+// `zestPersonId` that a read returns always resolves downstream. A
+// write interrupted by a server crash is completed by Zest within
+// minutes (the `investor.created` webhook then fires); resubmitting the
+// row completes it at once and reports `created`.
 //
 // Two independent layers protect against replays: rows are always
 // deduplicated by `partnerInvestorId`, which suffices for bulk imports
@@ -5083,7 +5183,7 @@ func (c *ClientWithResponses) ImportInvestorsWithResponse(ctx context.Context, p
 
 // GetInvestorWithResponse Get an investor
 //
-// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one.
+// Returns the investor as stored. Another tenant's investor is reported as `404 not_found`, exactly like an unknown one, and so is an investor whose creation was interrupted, until it is completed (see `POST /v1/investors`).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/generated/client"
+	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/testkit"
@@ -232,6 +233,29 @@ func TestServerErrorIsNotStored(t *testing.T) {
 		if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" || r.JSON200.Results[0].Status != client.RowStatusCreated {
 			t.Errorf("retry after a 500: %d %v %s", r.StatusCode(), r.HTTPResponse.Header, r.Body)
 		}
+	})
+}
+
+// A response holding a retryable row failure is not stored: the README tells
+// the partner to retry with the same key, and that retry runs anew.
+func TestRetryableRowFailureIsNotStored(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+		t.Parallel()
+		fp := &failingPairs{}
+		e := newEnv(t, d, testkit.Options{WrapStore: func(s investors.Store) investors.Store { fp.Store = s; return fp }})
+		fp.failWith(apperr.Wrap(errors.New("terminating connection"), apperr.Unavailable, "unavailable"))
+		r := e.post(t, oneRow, withKey("key-retryable"))
+		if r.StatusCode() != 200 {
+			t.Fatalf("status %d %s", r.StatusCode(), r.Body)
+		}
+		wantRow(t, *r.JSON200, 0, client.RowStatusFailed, client.RowErrorCodeUnavailable, "")
+		fp.heal()
+		r = e.post(t, oneRow, withKey("key-retryable"))
+		if r.StatusCode() != 200 || r.HTTPResponse.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("retry after a retryable failure: %d %v %s", r.StatusCode(), r.HTTPResponse.Header, r.Body)
+		}
+		wantRow(t, *r.JSON200, 0, client.RowStatusCreated, "", "")
+		checkPairs(t, e.api.DB)
 	})
 }
 

@@ -33,6 +33,11 @@ type Config struct {
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
 
+	// CompleteAfter is how long a Person may lack its User before the
+	// completer (and check --repair) creates it: past the investors'
+	// WriteTimeout, so that it never races the request writing the pair.
+	CompleteAfter time.Duration
+
 	// PublicURL, when set, is the scheme and host (and port) clients reach
 	// the API at, and the one server the published contract names; unset,
 	// the contract names the Host each request asked for.
@@ -67,6 +72,7 @@ var Vars = []Var{
 	{"ZEST_AUTO_MIGRATE", "true", "whether serve migrates the database at start"},
 	{"ZEST_IDEMPOTENCY_TTL", "24h", "how long an Idempotency-Key response is replayed, 1s to 720h"},
 	{"ZEST_IDEMPOTENCY_LOCK_TIMEOUT", "1m", "after this, a key claimed by a request that never finished may run again, 1s to 1h"},
+	{"ZEST_COMPLETE_AFTER", "1m", "how long an investor may lack its User before the completer writes it, 0s to 24h"},
 	{"ZEST_DEBUG_ADDR", "", "a loopback host:port on which to serve Go's profiler (/debug/pprof/)"},
 	{"ZEST_DISPATCHER", "true", "whether serve also dispatches webhooks"},
 	{"ZEST_WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h", "delays before the 2nd, 3rd, … delivery attempt"},
@@ -107,6 +113,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
+		CompleteAfter:          time.Minute,
 
 		Dispatcher:         true,
 		WebhookTimeout:     10 * time.Second,
@@ -209,6 +216,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	}
 	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
+	duration("ZEST_COMPLETE_AFTER", &c.CompleteAfter, 0, 24*time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
 	return c, errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -72,9 +73,13 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 	if ae.Cause != nil {
 		attrs = append(attrs, "cause", ae.Cause.Error())
 	}
-	if kind.status >= 500 {
+	switch {
+	case c.Request.Context().Err() != nil && errors.Is(err, context.Canceled):
+		// The client hung up, which cancelled the work: nothing failed.
+		log.InfoContext(c, "request abandoned by the client", attrs...)
+	case kind.status >= 500:
 		log.ErrorContext(c, "request failed", attrs...)
-	} else {
+	default:
 		log.InfoContext(c, "request rejected", append(attrs, "detail", detail)...)
 	}
 

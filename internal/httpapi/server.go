@@ -128,6 +128,10 @@ func NewServer(d Deps) (http.Handler, error) {
 
 func (s *server) problem(c *gin.Context, err error) { writeProblem(c, s.log, err) }
 
+// statusClientClosedRequest is what the request log records for a request
+// whose client hung up before the answer; no client ever receives it.
+const statusClientClosedRequest = 499
+
 // requestLog gives each request its id and writes one line when it ends:
 // never a name, an email or a date of birth.
 func (s *server) requestLog(c *gin.Context) {
@@ -144,6 +148,19 @@ func (s *server) requestLog(c *gin.Context) {
 		route = "unmatched"
 	}
 	status := c.Writer.Status()
+	level := slog.LevelInfo
+	var closed []any
+	switch {
+	case c.Request.Context().Err() != nil:
+		// The client closed the connection before the answer: its doing
+		// (nginx's 499), not a server failure, whatever the handler made of
+		// the cancellation.
+		level = slog.LevelWarn
+		closed = []any{"client_closed", true, "handler_status", status}
+		status = statusClientClosedRequest
+	case status >= 500:
+		level = slog.LevelError
+	}
 	attrs := []any{
 		"request_id", info.RequestID,
 		"method", c.Request.Method,
@@ -164,10 +181,7 @@ func (s *server) requestLog(c *gin.Context) {
 	if info.ErrorID != "" {
 		attrs = append(attrs, "error_id", info.ErrorID, "error_code", info.ErrorCode)
 	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
+	attrs = append(attrs, closed...)
 	s.log.Log(c, level, "request", attrs...)
 }
 

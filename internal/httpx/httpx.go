@@ -18,6 +18,10 @@ type Info struct {
 	ClientID  string         // set once the bearer token is authenticated
 	Rows      map[string]int // row outcomes of an import, by status
 	Replayed  bool           // answered from an Idempotency-Key record
+	// Retryable marks a response that holds a failure a retry may cure:
+	// storing it under an Idempotency-Key would answer every retry with
+	// that failure.
+	Retryable bool
 	ErrorID   string
 	ErrorCode string
 }

@@ -126,7 +126,9 @@ func (m *Middleware) Apply(c *gin.Context) {
 	}()
 	c.Next()
 	done = true
-	if status := rec.Status(); Storable(status) {
+	// A response holding a retryable row failure is released like a 5xx: the
+	// partner is told to retry with the same key, and the retry must run.
+	if status := rec.Status(); Storable(status) && !httpx.InfoFrom(ctx).Retryable {
 		m.svc.Complete(store, claim, Response{
 			Status: status, ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes(),
 		})

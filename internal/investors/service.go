@@ -38,9 +38,32 @@ type Store interface {
 	// completed and queues its deliveries. It returns the ids of the people
 	// whose pair it completed: for those, and only those, an event now exists.
 	CompletePairs(ctx context.Context, cs []Completion) ([]int64, error)
-	// PersonByZestID returns models.ErrNotFound when there is no such person.
+	// PersonByZestID returns models.ErrNotFound when there is no such person,
+	// or when its pair is incomplete (it has no User yet).
 	PersonByZestID(ctx context.Context, clientID, zestPersonID string) (models.Person, error)
+	// ListPeople lists people whose pair is complete.
 	ListPeople(ctx context.Context, q PeopleQuery) ([]models.Person, error)
+	// IncompletePeople returns up to limit people of every tenant, created
+	// before createdBefore and still without their User, oldest first.
+	IncompletePeople(ctx context.Context, createdBefore time.Time, limit int) ([]models.Person, error)
+	// Integrity counts the rows that break the pair's and the outbox's
+	// invariants.
+	Integrity(ctx context.Context) (Integrity, error)
+}
+
+// Integrity counts the violations of each invariant of the investor pair
+// and its outbox; all are zero in a sound database.
+type Integrity struct {
+	PeopleWithoutUser      int64 // mended by completing the pair
+	UsersWithoutPerson     int64
+	EventsWithoutPerson    int64 // investor.created events
+	PairsWithoutEvent      int64 // users whose person has no investor.created event
+	DeliveriesWithoutEvent int64
+}
+
+// Violations is the number of rows breaking any invariant.
+func (i Integrity) Violations() int64 {
+	return i.PeopleWithoutUser + i.UsersWithoutPerson + i.EventsWithoutPerson + i.PairsWithoutEvent + i.DeliveriesWithoutEvent
 }
 
 // PersonRow is what an import needs to know about a person of the batch.
@@ -87,16 +110,30 @@ type RowResult struct {
 
 // Service is the investor onboarding service.
 type Service struct {
-	store Store
-	rows  *rows.RowChecker
-	now   func() time.Time
-	log   *slog.Logger
+	store         Store
+	rows          *rows.RowChecker
+	now           func() time.Time
+	log           *slog.Logger
+	completeAfter time.Duration
 }
+
+// WriteTimeout bounds an import's writes once they have started; they no
+// longer depend on the client's connection.
+const WriteTimeout = 30 * time.Second
+
+// completeBatch bounds the people one completer step reads.
+const completeBatch = 1000
 
 // Options configure a Service.
 type Options struct {
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+	// CompleteAfter is the grace period of CompletePending: how old an
+	// incomplete pair must be before it completes it. It should well exceed
+	// WriteTimeout, so that the completer does not race the request still
+	// writing the pair (which would then report its row already_exists
+	// rather than created). Zero completes every incomplete pair.
+	CompleteAfter time.Duration
 }
 
 // New returns a Service that validates rows against doc's row schema.
@@ -111,7 +148,7 @@ func New(st Store, doc *openapi3.T, opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{store: st, rows: rc, now: opts.Now, log: opts.Logger}, nil
+	return &Service{store: st, rows: rc, now: opts.Now, log: opts.Logger, completeAfter: opts.CompleteAfter}, nil
 }
 
 // pending is a valid row on its way to the database.
@@ -165,7 +202,12 @@ func (s *Service) Import(ctx context.Context, clientID string, batch []any) ([]R
 	if len(todo) == 0 {
 		return results, nil
 	}
-	if err := s.write(ctx, clientID, todo, results); err != nil {
+	// A client that hangs up must not stop the writes halfway: the people
+	// would be left without their Users. What has started finishes, within
+	// its own bound; the completer mends what a crash still interrupts.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteTimeout)
+	defer cancel()
+	if err := s.write(wctx, clientID, todo, results); err != nil {
 		return nil, err
 	}
 	return results, nil
@@ -228,11 +270,11 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 	now := s.now()
 	for _, p := range todo {
 		if e, ok := known[p.row.PartnerInvestorID]; ok && !e.HasUser {
-			ev, err := webhooks.InvestorCreated(clientID, e.ID, e.PartnerInvestorID, e.ZestPersonID, now)
+			c, err := completion(clientID, e, now)
 			if err != nil {
 				return err
 			}
-			pairs = append(pairs, Completion{User: newUser(clientID, e), Event: ev})
+			pairs = append(pairs, c)
 		}
 	}
 	completed := map[int64]bool{}
@@ -301,6 +343,14 @@ func (s *Service) newPerson(clientID string, r rows.Row) models.Person {
 		KYCManagedBy:       models.KYCManagedByPartner,
 		KYCFlags:           flags,
 	}
+}
+
+// completion is the User and the investor.created event that complete a
+// person's pair: the same whether a replay of its row or the completer
+// completes it.
+func completion(clientID string, p PersonRow, now time.Time) (Completion, error) {
+	ev, err := webhooks.InvestorCreated(clientID, p.ID, p.PartnerInvestorID, p.ZestPersonID, now)
+	return Completion{User: newUser(clientID, p), Event: ev}, err
 }
 
 // newUser returns the platform account paired to a person, with the

@@ -49,12 +49,19 @@ type Options struct {
 	StrictWebhookURLs bool
 	// PublicURL is ZEST_PUBLIC_URL.
 	PublicURL string
+	// CompleteAfter is ZEST_COMPLETE_AFTER (default: none, so that a test's
+	// step of the completer completes every incomplete pair).
+	CompleteAfter time.Duration
 }
 
 // API is a running server on a fresh database.
 type API struct {
-	URL         string
+	URL string
+	// Handler is the server's handler, for requests a test must control
+	// beyond what a client can (its context, say).
+	Handler     http.Handler
 	DB          *DB
+	Investors   *investors.Service
 	Store       store.DB
 	Tenants     *tenants.Service
 	Idempotency *idempotency.Service
@@ -88,7 +95,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := investors.New(svcStore, doc, investors.Options{Now: opts.Now, Logger: log})
+	inv, err := investors.New(svcStore, doc, investors.Options{Now: opts.Now, Logger: log, CompleteAfter: opts.CompleteAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +113,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &API{URL: srv.URL, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t), now: opts.Now}
+	return &API{URL: srv.URL, Handler: h, Investors: inv, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t), now: opts.Now}
 }
 
 // Dispatcher returns a webhook dispatcher on the API's database, on the

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,6 +61,7 @@ func Run(t *testing.T, d Driver) {
 	t.Run("SchemaMatchesModels", func(t *testing.T) { t.Parallel(); schemaMatchesModels(t, d) })
 	t.Run("WritePeopleMapsByKey", func(t *testing.T) { t.Parallel(); writePeopleMapsByKey(t, d) })
 	t.Run("BatchCostsAHandfulOfStatements", func(t *testing.T) { t.Parallel(); batchCostsAHandfulOfStatements(t, d) })
+	t.Run("IncompletePairsAreHiddenAndFound", func(t *testing.T) { t.Parallel(); incompletePairsAreHiddenAndFound(t, d) })
 }
 
 // open connects to a fresh database and migrates it.
@@ -234,6 +236,65 @@ func batchCostsAHandfulOfStatements(t *testing.T, d Driver) {
 	if write.Count() > d.Budget.Write || replay.Count() > d.Budget.Replay {
 		t.Errorf("statements for 1000 new rows, 1000 replayed rows: %d, %d; want at most %d, %d",
 			write.Count(), replay.Count(), d.Budget.Write, d.Budget.Replay)
+	}
+}
+
+// A person without its User is invisible to the reads, found by
+// IncompletePeople once old enough, and counted by Integrity, until its pair
+// is completed.
+func incompletePairsAreHiddenAndFound(t *testing.T, d Driver) {
+	c, db := open(t, d)
+	tenant(t, c, "acme")
+	rows, err := c.WritePeople(ctx, "acme", []models.Person{person("h-1", "h1@x.io"), person("h-2", "h2@x.io")}, nil)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d rows: %v", len(rows), err)
+	}
+	slices.SortFunc(rows, func(a, b investors.PersonRow) int { return strings.Compare(a.PartnerInvestorID, b.PartnerInvestorID) })
+	if _, err := c.CompletePairs(ctx, completions(rows[:1])); err != nil {
+		t.Fatal(err)
+	}
+	done, pending := rows[0], rows[1]
+
+	if _, err := c.PersonByZestID(ctx, "acme", pending.ZestPersonID); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("PersonByZestID of a person without a user: %v, want ErrNotFound", err)
+	}
+	if p, err := c.PersonByZestID(ctx, "acme", done.ZestPersonID); err != nil || p.ID != done.ID {
+		t.Errorf("PersonByZestID of a paired person: %+v %v", p, err)
+	}
+	list, err := c.ListPeople(ctx, investors.PeopleQuery{ClientID: "acme", Limit: 10})
+	if err != nil || len(list) != 1 || list[0].ID != done.ID {
+		t.Errorf("ListPeople: %d people %v, want only %s", len(list), err, done.PartnerInvestorID)
+	}
+	list, err = c.ListPeople(ctx, investors.PeopleQuery{ClientID: "acme", PartnerInvestorID: &pending.PartnerInvestorID, Limit: 10})
+	if err != nil || len(list) != 0 {
+		t.Errorf("ListPeople by the partnerInvestorId of a person without a user: %d people %v", len(list), err)
+	}
+
+	var created time.Time
+	if err := db.SQL.QueryRow(db.Rebind("SELECT created_at FROM people WHERE id = ?"), pending.ID).Scan(&created); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.IncompletePeople(ctx, created, 10); err != nil || len(got) != 0 {
+		t.Errorf("IncompletePeople before the person was created: %d %v", len(got), err)
+	}
+	got, err := c.IncompletePeople(ctx, created.Add(time.Second), 10)
+	if err != nil || len(got) != 1 || got[0].ID != pending.ID || got[0].ClientID != "acme" || got[0].ZestPersonID != pending.ZestPersonID {
+		t.Fatalf("IncompletePeople: %+v %v, want %s", got, err, pending.PartnerInvestorID)
+	}
+	if r, err := c.Integrity(ctx); err != nil || r != (investors.Integrity{PeopleWithoutUser: 1}) {
+		t.Errorf("Integrity: %+v %v, want one person without a user", r, err)
+	}
+	if _, err := c.CompletePairs(ctx, completions(rows[1:])); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Integrity(ctx); err != nil || r.Violations() != 0 {
+		t.Errorf("Integrity after completion: %+v %v", r, err)
+	}
+	if _, err := db.SQL.Exec(db.Rebind("DELETE FROM events WHERE person_id = ?"), pending.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Integrity(ctx); err != nil || r != (investors.Integrity{PairsWithoutEvent: 1}) {
+		t.Errorf("Integrity with an event deleted: %+v %v, want one pair without event", r, err)
 	}
 }
 
