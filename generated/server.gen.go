@@ -509,7 +509,7 @@ type PartnerInvestorId = string
 // Problem An RFC 9457 problem details object.
 type Problem struct {
 	// Code A stable, machine-readable code; branch on it.
-	// - `invalid_json` (400): the body is not valid JSON.
+	// - `invalid_json` (400): the body is not valid JSON, or not UTF-8 text.
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
@@ -521,10 +521,11 @@ type Problem struct {
 	// - `method_not_allowed` (405): the path does not support this method.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
-	// - `unsupported_media_type` (415): the body is not `application/json`.
+	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8.
 	// - `idempotency_key_mismatch` (422): the `Idempotency-Key` was used with a different method, path or body.
+	// - `rate_limited` (429): the tenant sends requests faster than the server's limit, or runs too many imports at once; retry after `Retry-After`.
 	// - `internal_error` (500): an unexpected server failure; quote `errorId` to support.
-	// - `service_unavailable` (503): the server cannot reach its database; retry later.
+	// - `service_unavailable` (503): the server cannot reach its database, or is receiving too many request bodies at once; retry after `Retry-After`.
 	//
 	//
 	// Example: invalid_token
@@ -580,7 +581,7 @@ type RecoverResult struct {
 // RowError defines model for RowError.
 type RowError struct {
 	// Code - `required`: a required field is missing, null or blank.
-	// - `format`: a value is malformed or of the wrong JSON type, or the row is not an object.
+	// - `format`: a value is malformed or of the wrong JSON type, or is not UTF-8 text; or the row is not an object, or has a field name that is not UTF-8 text.
 	// - `too_long`: a value exceeds its maximum length.
 	// - `out_of_range`: `dateOfBirth` is before 1900-01-01 or in the future.
 	// - `unknown_field`: the row has a property the schema does not define.
@@ -609,7 +610,7 @@ type RowError struct {
 }
 
 // RowErrorCode - `required`: a required field is missing, null or blank.
-// - `format`: a value is malformed or of the wrong JSON type, or the row is not an object.
+// - `format`: a value is malformed or of the wrong JSON type, or is not UTF-8 text; or the row is not an object, or has a field name that is not UTF-8 text.
 // - `too_long`: a value exceeds its maximum length.
 // - `out_of_range`: `dateOfBirth` is before 1900-01-01 or in the future.
 // - `unknown_field`: the row has a property the schema does not define.
@@ -772,6 +773,9 @@ type PayloadTooLarge = Problem
 
 // ServiceUnavailable An RFC 9457 problem details object.
 type ServiceUnavailable = Problem
+
+// TooManyRequests An RFC 9457 problem details object.
+type TooManyRequests = Problem
 
 // Unauthorized An RFC 9457 problem details object.
 type Unauthorized = Problem
@@ -1748,6 +1752,18 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Headers ServiceUnavailableResponseHeaders
 }
 
+type TooManyRequestsResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       string
+	RetryAfter      int
+}
+type TooManyRequestsApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	RequestId       string
 	WWWAuthenticate string
@@ -2183,6 +2199,30 @@ func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsR
 	return err
 }
 
+type ListEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEvents500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2317,6 +2357,30 @@ func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 	return err
 }
 
+type GetEvent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent429ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEvent500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2430,6 +2494,30 @@ func (response ListInvestors403ApplicationProblemPlusJSONResponse) VisitListInve
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvestors429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvestors429ApplicationProblemPlusJSONResponse) VisitListInvestorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2625,6 +2713,30 @@ func (response ImportInvestors422ApplicationProblemPlusJSONResponse) VisitImport
 	return err
 }
 
+type ImportInvestors429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInvestors429ApplicationProblemPlusJSONResponse) VisitImportInvestorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ImportInvestors500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2759,6 +2871,30 @@ func (response GetInvestor404ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	return err
 }
 
+type GetInvestor429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvestor429ApplicationProblemPlusJSONResponse) VisitGetInvestorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvestor500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2854,6 +2990,30 @@ func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitL
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3049,6 +3209,30 @@ func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -3154,6 +3338,30 @@ func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) Visit
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3271,6 +3479,30 @@ func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGet
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3484,6 +3716,30 @@ func (response RecoverWebhookDeliveries422ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type RecoverWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RecoverWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -3637,6 +3893,30 @@ func (response RotateWebhookEndpointSecret422ApplicationProblemPlusJSONResponse)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4286,213 +4566,224 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts4lver4NNMVewdSpZkKbblmtp1btOezq0TZ/rrRFkTIiEJMQUoAGhZSblqn2YfbJ/kKxwAJHjR",
-	"zXH6sl/PHz2xTYLAwcG5nx++NiI+m3NGmJKNwdfGlOCYCPjnYxxNyWPOlOCJ/jkmMhJ0rihnjUEjZLwZ",
-	"6SfCAcIo4vMlmuElGhF0ReYqQKNUoVkqlf6NINc4oTFWJEYjMuaCIIKjKUolaTWCBrnBs3lCGoOGG7MR",
-	"NAT5nFJB4sZAiZQEDRlNyQzreajlXD8rlaBs0ri9DRp6koSptyRKBVXL1zyh0bI65WdcjGgskZoSNMcT",
-	"ghRHCccxwmypppRN0FjwWYC4QJIw79eKBwgzrqZEIC7ohLLitGMyxmmimlJE6IEkyfjBKaKzifczirHC",
-	"g1Mk1TIh/u8fpEziMWlSllBGHpwiM+HCUHz0iUT2V4zDUyMsSTMVNPvFWOAZaWIWEam4kPb3O9Lx6QWe",
-	"VMl2MSWIMEXVEik8QXyM1JRKFBminxpaUYUoQ+H5uPmSM9J8gVU0DTWB8723bFIk3bDx+fDtD1cXZ9dx",
-	"5/31ZTx59+ni5Pnkp2Fjx7mfx2Q253pGb8g8wUv9VnklrwWRhCm9mTEK9ZhhgBZTwoAlBJFzziRB1LCI",
-	"JiSJ818rjjBDBIuEEoH03IhUaEHV1DyOZwSF2TSiZfNHsgyLq9WfbPjrICydNQYfzB8+BjXremO+c16z",
-	"nDOUMvo5JYjGaMyF2RY7rxb6KeWK6H2BBS55CjuGI4VkOp9zoYpTE+TzZbvzKb45/Hz8pTvrsYfzY9FW",
-	"3eve4uHyeMfNeEOUWJ6NFRHVWb8lEWf6FHK0wFQ5gSD0K5RNCrPqrPvsjDI60+RrZ3SjTJEJETCHn3/+",
-	"+SxVU825EVaknq+jKU4SwiZEs/WbZ4/Rw6N+e4DCRwQLIkKfOcx2R1gISmLE+JCFenwu6BesRwyRkZ2B",
-	"exsRIbj4+7BBGRyBS8WvCBs27Kg0G2yozypSU6zQAusdHKeSxK0hK2zQ+kF32qDboDHHWmAoJ+pTIbmo",
-	"J1HIyI0yD4Tm8BM0F+Sa8lSCGG2hV3P8OSWnKOaIcYVGKU1iLUXnWOjjVOK0qHP54uK81wgaVH/jc0rE",
-	"shE0GJ7BX81UChuNb54TNlHTxqDbbgd6493Pnboj85TFc05Z7ZnRK1qQ0ZTzK0Tscw8konFxjgtyeXh1",
-	"NOvOTz73xLHqXD9c9G/ay+6XHn44cjOfYzXNJ07yr67l2nwxD3ub1+LJkx9JjU57ga+IRNgcn0w2O27V",
-	"qmUAOzamQqqi0MLoiiyRSJkMhkxLRD0GJbIk0vRD+q/ZL9wggkSEXuv9lUOWSUk8wZSBOOr20JSnQrZQ",
-	"Rx/2br+P5oIyhUcJQWdvH5+f6+MncKS58FRPwapbkuhxmFwQIVHYa7eRY3aaU+PySkvX0hnpj9vRETnG",
-	"zcNRJ2728BFpnkTdcbMdPxwdkx7ujA/7bvfMac33ryS5V3Jgv1/etTlWigg95n9+GA5vuu3mcHhz9PTj",
-	"3/7aqN3SsVaRoCFXnDith+GsWcNKC+8pT2K0B6bJNRE4CVDEZzPclEQfZUXi/Rb6eUoTvR9DpvVzKgQo",
-	"O71xhppas4WH7R56yRV6wWM6piQOYb95qhBGIx4vyzRdq6HrKekbAY31muI5nVFVo6m1eSbpl6J92G/X",
-	"y4wEBvE/ZC0y88oM3xhF4aSH+alTozZu9dE1nAyC8RGOrQLWP1mTR/8Tz+eJ1iuUs4O54KOEzP72Seq5",
-	"f3XzhQFGmgYXnD/HYgI6SKazGRZLvdWcoxlmSyT4QjaCxjVOUmI+E+tZwauXivPLBF4OGjFRmCYw4Wtr",
-	"502xRJ1+uw2DnCKs0IxLhTrtdhthQRCOIjLXdvc8t1mAplqNaAGp/3V5Eh9e9WdH8444VP3ro5uTL53R",
-	"YdwfH01Blimx1Ie2MRjjRGppprBKZWPQ0/RUVBn9pKeLFOfITddSd6rUXA4ODmIeydYXIpWWjWrZivjs",
-	"AKYhD8pL1ftgz3xVAOYUPEMznIy5mJEYVY9vmZ4rhIhPV336SgNZrZ75MlvIsip9O7PDeV8cqZNFZ3mI",
-	"+9EROZl0Ph0mfbY9fc/N9JE3fWSmvz2dV5HAo/c/LRPnVH6R0fifb1+9XENY4P8SNZ2y0JJFix9tH5h1",
-	"6MGqlOqNj6+6s5PPR6pzfXjT/3I8akfduDd+ON2dUna6u5MHFgLCIJcofxVk3Bg0/nKQ+8sH5q/y4LUR",
-	"AOaVqjx3NKAy59dTxLg+s2DxzQWPiNQ2XyPwPXAreprGkKmbgX34IPcSYA7G040Ju6PUYly9FvyaSsqZ",
-	"caTKez7OvlDacEUYZspt9TwfxbooBL3GQjEi0Nnr8+r+d0e9+OH4eNq+6s5684fiWLUX3WUPP4w27P9h",
-	"vv/PvLltv/n5iu5v58E417QwDDlKlbaWVtMIYg9UIpnKOWHx/TFEUYqes3eS3JE1qHu3IgWKMuWSsstU",
-	"FrTWWdlpprIibfXiFU0SNCLaFMxPBgKfEmHtVILvxPWUFKmRtiefOskh68+PxImVIkejk7gzPizJEGua",
-	"Zyx04omQopBFlCGzmB2EST097oe5zraNP6wkqBZAxtzWEijmjBRJHMIPTXDiw/tgQxsVaGZhgfXvZQGE",
-	"Gv59QeXMmc93YOGZ9/omLs6eLYi5GsbVVNRuu/OtYjoeE22AZzu1NyNqyuMAab9RH3StE/db6J32dhAj",
-	"C+A0LSXNTyuttapsPCbtSfdTL1kvI7vd1QzurfPuLJ4Ncn8StMrQmtA4EQTHS0NwQ7Ft6V3D9/clY5n2",
-	"AnHyVBPnztLVjFHLmvZvl0D9gmBlKGXkZk4ibenDnxGPwAGMXSBQiwjLRtqCfQ/hAS8QWOCwo8kqGbpO",
-	"gvaLRpiZLXKz3cUMKyz0niRmgUaSiGsi0BjTJBWkpR1i4Ak84lZHRzg1oeCYyijhIDE/AyVDSysIb3sk",
-	"vA8eesnVM56y+O52W/Z6mX0YV5dj+KPHOS85cr6kp5T1trwmQnJ2HleZ4zDqk3oG2WCi9XLueMkVcpPZ",
-	"njHyJdwPT7zU+xdNkSCSpyIieRTdWGj3uKsu2rIiDM3nS8Sw9rFGy0oWJQ/mnOpjLIixHE20pjhFyNk1",
-	"vaTdulkWEnxe+mfdO/BMnpbYnRav8TLhOPZDIndgdOW9Xmb0uflCfeSk4pOSm4iQWKJe56R32O6h0bLW",
-	"plzF8ifxeqbveH6JXfodYyTVZd2/h1qgCBiV9AtBEF5DexiNyQK9oI80j9oA2/739WPfEnFNI/KO4WtM",
-	"E0PhO/FLWhyhzDLSfOfSf6zENPYRSA5qi0RgQZMl8t5w9nOCFRFVDqrzaY3dtl6negxkyYGK09yeheqW",
-	"eX9MZHVqhJn2agVk+LUmjbHCIyxL/oXmLspiyM3FKCYJXv7mXsY7hm1Gj8R3NuDA1b/Qjn+9Eeel7co8",
-	"NjIpvixqMKNSUjYJ8rBRgFJ2xfiCaXtWkGt+RWo0dAev0tEbNHSnGkRzE909imbevD/+ujt1vp2pfv75",
-	"52Y5m7zu5XLy2bKXtRZJ/ILEFF8ASe8oz7Kh6rjM+/PlTH/qErZvnR508W1/BvrLVe6qD89pUbZBFfZz",
-	"7vJIgWCCyE5wezZbscbvpBRtrC4skyf8ngowW4mx7XjKlFg+hi0uW5Hnb1+hw87Dh80Owsl8iptdFJnn",
-	"keaJAKXzOQhnCfl6/RZOijnvs6eNoKEPElZaUEkO48Fo3UbQYGmS+BrKz3qeNd9//Nq9rcl3Bo0nJKHX",
-	"REDqZi74nAhFDRPrAWZzU3eWTaMbrC3s0BsF45H4TBVebHTb3YfNTqfZPbponwwO24N2v9XrvPcXFWNF",
-	"morOSM16KhMnhTKC7WsDKgMxcqPOzFrPanKdP7saE/0cskQBzzMlAVpATndOWGyLY+62GHcK85IjO2Qj",
-	"aMg00hYf0aas9ohJ3PjoM4b/92oGNy91+FCsgbCfDPJ9LpOiuJl5+ZMpePOZx76zkoe24YZ2q7uSGb7f",
-	"5hMXDSpv+tL6clpuMO4y9Ht6QjxVAYo4YyTSj7uKoABlOQqE41gQKQP0P//13/utbThAm6UsWr4oHrfe",
-	"xvNmtrFe6mgx+cPFxWtkHjJBJks5uyKINKdJkpVSlZdcyvAfrlyKX9y1kul8fijM3SeA25U6jnt6bVVx",
-	"kc8iQfCWXNbpHvb6D7dnNW0fb1JV5zZI89hM44l+5TZo0BXxBKIXgWgcoJBcq8sQjXmS8IUJL2CGOBRs",
-	"ITMHCCqg0FZFNWkMpSdguZvTR61DnK1aj/lw2r06mfXmR6KjDq/7N8df2iNI1H6qW6Oyps66NQLlL4wO",
-	"L+4wzSRP4G2EpdzKTXxibZ2vDZwkr8aNwYctvt+4DdapqSKpn2rR5Ki0dKI7QDyJteEANVeaclSRmdy0",
-	"/LKoy6jWwELgpaf67LxWbPsDmc9IcVNonZ3JrMiQMH3C4qwU0RQeRlzYpONOU67OtbSB3sQ9dVDduY9u",
-	"755TWXMI3UnZanJuOytUnGL5ggtSOMjWVrWPjjhPCGZOd+fVkRuEbHnVerr59wqDreRa5xQ4Ne3Csy3L",
-	"+EXVXPlrzdn7geBETavUrJoE/Ko4Or/aqPHtIHXLOZ9p69xJLunVUeE4psYCfe3NyO5BcZJZpVM9xwu+",
-	"gEpiCt8KivVPXskT2sMoJvOEL2daMs7wEkmiEEZaKgoT4drfmu/dms7ZPNVy6KY54U1PS4kxjsjXW02E",
-	"Gb45N0PqKYGudT9vODP5yrciroRyt/IeC/h9DfFeMSh4TxMFZJLpaEaV9sYEXwSIsoxwWiKIrSnzhi/s",
-	"VGoOXlZStIG6sLS39uEyWdyK8uFWk+dt/sHi6t/whXGPpFaIhof1GkuC32QZn95QWXJS2puMJncc/Zc6",
-	"m16ytvcO75RokwuB4tR9s75KKstDNTaPcSBfjd8QSWPCoo0q3HdRb4MdjKadrCXyavyICiPS8lE7J8f9",
-	"ZrvX7HTLY9Wa5TNrG+QD4IRG5D/sz62Iz/xxzPM1A4GSfwl1qP5gZ3qwuuevltGzBE9qjiTIhaxK6sdf",
-	"HmvGNF1KglxTsmgNWROFdlcuGVeXgsqrS6j+DQfZX7z9Cl3cgjPI+D6QSL/SFFhRNkEJlapU7vvho3fS",
-	"nV6o/2RNv0r1zF8toxeY4QmJHy3rvCCuxY8tL/zxl8ctdJYs8FKicG6qxEIgSF7vagQ9iZGaCp5ObMLS",
-	"lZI519a8W1Rm7pe1rlHdFj7XnlZSu+l2rEwPxBtDTZUXboOGn2bdNMB7/9nyuS8MVDe7IOPfnF29ZRdP",
-	"VVB38Es76fGxf8zXyRffdVmly/NmK9to4vT6PEklCv0phFV5Xea1u7LD/exu1byqteDWGG73xh91DJFF",
-	"Z0rMUyDiFvv5s3Eb67cUQqd8rF3OsGyqhpmbUt3Jb3CJtd6QCs/mawJtxj0uuzz369V/m8frouHZYtY4",
-	"u0VrdJN5XTUD3cYECEukvbQxNYEC0ycLrPNAgnSubNQ3mwgldV4Nah8/bHdQhBPCYiyQfjxA4S+//PJL",
-	"88WL5pMnYYBGRC0IYahz0m43251mu2P6lXiMS82mv46JUGgW6m0yGSoVKZEpyCj3E1Qsi/VdcX50/j+H",
-	"w5s2NCV1ng2HN0fPPv7bXzepwZ2nlWvL+5/YfQjkLUTiDjpy3Tm8h9hFZpOvD1+UBK5IiYnnuF51aHI3",
-	"ob/ibm0Z7ij3ZEmpRUQY2WZQMExxnOcu9PdstJcbSavJZ5pEN4eovzF68mpO2Nnr8yc8Smc2hFupALTP",
-	"oMNWG8X2QbTnko1yTqIWnxOG51S2uJgccCwPrg9b7dbhflX2UTbm9Wrv7PX5A4kg1xloiSopZyCTvEdb",
-	"jZo12I/Xj+om7wa0JpJbR/E4wqTrz5Kargim6MVBZlMGWvzrJ2tnaQo9Vg3CskoQCDbCv+PKTLNjUBl9",
-	"bVDEESgw1HfLqfBDMSYDeew3ePGCSIknoHde14mU6mpy9ccXLO+zz5XmqYUKgEawT5wyqKZ2KqmoQeVS",
-	"KjIDRtDmWuDa9xdUTal5OK879JRONCNNyq6bR4e9TlG+drrHG+SrrIjYvX8f1Ane+of3/71WILvMed0Z",
-	"e/PsMTrp9Y+QrV9ApuZAWhiLOhuiLrV0ZokaoBmOppSRppY1QGb9wikaCcyiqRY0VBnP2G/fCtFer93e",
-	"N83PK5rPCi/ZeFf1Paguz9rlUcyJGWhm+h29QgEjvc2wpY7GbNgZYB1A1HKKzZ7b02I6NSWiDM6Qq/4v",
-	"TNJJXm+OmTQ2STWFqJSps9+sa1wYw+Z5LlORFAYqd8Wjd2+eO6JhhvBI8iRVBIUgLkP4sxZraJ6OEhq5",
-	"jGTxY+WG7cLMK6X9ttXSfnSbTsvCx6AyCD7RcRt4t5IhGDXLtcKIh3bE1e1t5c4tGCSrWIZBevsDxEo1",
-	"x9Dy5X4JIhdeNL0LEHHBJnUHI/TtNKClIWNFWwhjNty8aSlT24MEI53sDwA2oNyQtaaDSKSMQb5QrOwT",
-	"gq9WKlX1BzuH/qGqrzE1r9cX9sAY/ZoDXS3JqV+7a07RA3W7K3lwdR9PXTuJY0C/YSFEe31gcrym5WBt",
-	"MwEMWlOsCSM7Om4qt3TbZMpRS0395TLEapg1S56WfWis0ALcZ8HZxGOcDHjmXCFGYGqcKUyZ9LILcwg0",
-	"4ARmWVRz31biV193sQk1x+FlFFpmmD6UCZ9MHBNk7SAeqE6x9cNLjW/qYa5M1KuYW23RV8A3IINl6nIQ",
-	"HSOpd8RAb+Tlxxut/TxEtb6sQyvcwoimUrSSwLDVfTWqfKrFk03Y5CAyxj7Q4xSJuKL2tBpcKX/n3Ztz",
-	"Y3XSmDBFx5TIDZ/auZ7Vc/hTQTfmR7NAjoJa7SzqZs9XYKyfnF19fqjzct6QiF8TcbdkqqQ2QFOk208p",
-	"SU2DmEkTeXUfeq8gWpaHyhBWYBPZKm6qHZ0ZWRFAe3jRbg/au2R4yvllmPJaSqzKfH7Wy6oRAD/whcHd",
-	"qK52QQRB5j1zmopoVN2dsnHZDGpnzxdZn+A25nAThW7s0Clu/QMaU5LEBVlp/G+BRglmV5ktM8MKXoRS",
-	"4QIUgX7WHkkj07VxDEcFbBNlQ/O5KWgNeRgZdDxnE29sp9u12LTQKygBB8W8wlN1yceXArMJCQco9OIq",
-	"YGxYQDAvnAcZIMOgqUoFcXYCKIJLoEA4yCY6xVJbpYaoJoppLPPcYIrJmDI7TJwa84HYIcJKaChEeD4n",
-	"WMgM/I16EhksfZeaY+OERsqOBPEkNCKaPtLAx5m4TN0n7A5YBxC9IZInAK6kP7bkqbDuo1t7bhRoyiuB",
-	"maRaCRizoClpTHJbQxCjgh2NrDlg8xIZ02YnNGi4fW0EDX+/GkGjQHYtyRz9QJgZAsBjeY9JIeGRf6Ia",
-	"F9Uj1kcVxmNTrmr43RjNflWhW6s2OiIimJH7iylPzIKLeI2FbNfGysmZDRvUKJxpOsMs90zJzTzBDExR",
-	"zw4i0VQzXm4FwTmRK+eU1eLnYe67GA6cJUtDH7f9kPTVdElZNNXbCeUe2oR0tsQ2dkO56MAoMMcOjlgb",
-	"FVlWKVKRgFnJ7IZKEyNAV8WHaxOMD2T9+fZ2p1SumokUAOnb4wA+4WShraDcXx+w2aE4e8OK35oHf6Xc",
-	"4Ipte7vCagyzxB7Aa9oSlEsCNSghgB0uUehPPDxFoVHCocVClNYhCosSqlLYYkddUbC+Jqdq05UOIvBb",
-	"Cn13qFnx6eSP+lrwOHU13oCmJ7bhl5hKqN58Q7DtDaotLs9DOQB1YF86ReGEM5KhUEqI5LhibRT2Om30",
-	"D/3AVlXlKyuQfWzFAIULsqEKeTf8xTVHqMSUttA1zGYkM+BCY9ieotCRJkScEYn2JCH5Lw2Rw32LbunX",
-	"mdixG/mOFPkw/3tlvqkopRadI6K5U7a0CGnZPx7oI7PRUIYaaT1qkd18l6PINZvqNkonxaTZd3Q4Soxf",
-	"1p5MO9NjLox9o516QSDYEgEkQ03OESCUFB5JkDEJZQSNBMFXJWVaf668wDlAVdSnItvH+j+P9H8e6/88",
-	"3ZyftJtZCYVvHTOFxQoCTitOZIAYR2OBJ9W8zmY2KbmnhWxs73gTG+mlbMEN95DjLEvijTXkq+ofSgP9",
-	"TNX0LYkEUduX/lfnUimWzkasaXymE6YtK/OMFnZTSaJLowdHWJKHPW3eH3aRwCzmM4sxgN5OIY6VmWnG",
-	"sDDx+5I4hAFfjH/86UQc/+PHXz6Li8Wnd6+fHJ8/f/3+nHef4+f47aL3z2X7xfvD6Ph88vfNjrVZUH0N",
-	"/vuSdVFcs60ktEmvmqRYgMK5ZJsEPnoJ1rEgqSyvV799dNO7+tydfRmdRJ34mByO+5OH0/Yn1igcXP3k",
-	"h3bzBDe/rMJblRYW/q3ebIvKCXHGs7Su6OTMxfjPXp+bCFSApN2pyIbjAD0nT5ciI0kt0jEwFVjM8JVi",
-	"U6tpNnWpY4vIDZrAVJs4e0z+RzEYlYOdwrftUy4G2ahtYIUnPbQ9lBAl3avSBMpEyqDU1OTrqUDgOJqy",
-	"uyHz6i4ZGqXJFTI4wdrJognEjGZZgHnI/vIX9JgzrVU1VbSj6jdBa32rLcCD605YTDwUgbQHyEJdD9N2",
-	"+zAyANf6n0RbhQhBb70EdFOb65oT4TZtL4wS7Qdf0jjc12xX2ipwn03fTlZr6ExPjMK8Uddlo/KYb+Bg",
-	"kPUk8ri9KW+DH4Mq1noBZ0l/230hIdfEgiOZtazKm+qv7YWrGsPD/RwBjtwowqA0YEZmIwBP1s5ZGBQn",
-	"DNZ55pyFLfQoy6Ta563fqn8BgcsQcQFjmCmFLfTOBuEh/e56F8Neu4e8jJf+UFpo9FZTHsOCwl67j2py",
-	"XEEhtGJUmSEbX1iS8VRFfGZCk+HrV28v0MF15yDj1BCIKYj9JvSA8IUeFsOHu+02evVjmO3+QHtxlE0S",
-	"gkbY+MNm9WNIWkO2KYvwGMaBr4ZZwhYEmzGIVuc091w2U09iDQw2wujdu/MnWhFgNOE8RtGU04jst9CF",
-	"g/HWQ6xA8gaaU7Bx88sMrshcFRC5Tx1guB6pgvYdFDNdoMR4vER7WnFi7SNgCTHCAEkOI0ypInKOIwIP",
-	"67lA14jDg5+BuN53ppiTPAXEcOBRrRdhovofgZUN+cUOTXezwwDZuxv050wkQzpYNxARP5KlOVQy4nMC",
-	"gGfF4FoqAe3LQ9yr4MfpcXIQ8m4XrUwomisw9IDUJWFM17aVFUXs9SyXKn2M8xO0Mleb7VRNwnUfIoUG",
-	"r9qQVa9aE11v+kCP3AkD/X+HRgy4WdhLObSwsDJoL+y12/Bs59D8Xz/ch1dPLKXD/s1NmE9kMaW2AOLK",
-	"AHcKkhAMfcqS28nYHCSs1iuVgEEgvo48JMspl8RBKKCYaolB4+YCm8FTZmmrbQlUIorr+8JoRlmqSAsB",
-	"fTKOt1tNob9iwpUipiBrRKb4moBIwhIx22PxkiyQ9vFsoA7taalg/CgiIb49VyTeD2zeUAtNGYAaHSd4",
-	"AodQj5hJhYzVc5vSXZaD45jEiEO5FJ2RU2TUl9QmR5rAMIonWnsRNxs1JUt3tLQUNqGShEaEGWRWayho",
-	"70xQorBYniILZjfRX2LGIAOnq2BN4IkgBIrnrE+zNj3mZfwaZVOjETRsmVpj0Oi02q12obwtK0/LqtHg",
-	"C/ofkzor+8ze16N5am4ucZH5LTRadqK9tws8mRCB3p3vG7mAmbmaxvKXHDIQA1TaGHnLiHMD/EcVXAWk",
-	"B9S6ZSz4zH92AEJ1TBPNKynTwi2EKR9YffqPpxfowK6vZYFB9Cv2aqKmu5uoaS4nGrKxvYwIsyUq3CwE",
-	"u5kZLIC6MiHqiSZP8dqOFT5N/siBf9PA7ccStH233S6Bzyhyow6malaKTBgz7P88efX44pfXT5F+wJhj",
-	"5g/6Z5RgNvn7sEHYsFH4G8Gx/zOwi/lFxTjNXH/z6IH37P/81383NtxnUle6NyH3iY63Yic3DlN7N9Wv",
-	"hbZ32O6teiNjhgMfntB3mEw3WA4ED5CeOFL0mhR3TLs40NL2ofEqs7QbH/VY5pB8xVISdbvmfJuf4Oot",
-	"tUwIklNCbLu6OVt6nNCc0cDU5FmJZzNnQyb5WC3AKwATcrbmJJ3p6VSPU5WJ9Il/IAGa8dQ7qvrnTHv3",
-	"2r2i9yqNJGqmtDlKWZyQ1idZf2cMtvPY4W6l73LoI1nsb2208jV8HXOmmmM8o8lyIDGTTUkEHd9uuNgD",
-	"xv2Er7EhaXF4K6vfnT8C+ux9TUUyGDYKAnTYCGI+u6TxYNj4Sz6dYSOwtgsX70QyYGmS3O5vM5l5gmkp",
-	"/n4214ccPTecFKB/2dLqbquN7iR0NL/8KXR2FjpBo2fe+ZUwb6HYUu8VMrrc2Df3Bvr5+0W6reHPb8Am",
-	"W6EnzgxpXQvnXbTGFDArvqxWGFb2am8+87Uy34FKlM4hAZ9VfCieWmclg6OsUw4WK2Oj1CzXnJaZ0jRE",
-	"ZuzoOEP/focNtbNZZeAUVvu9N/U5vSZMf06fxbV75wvxlRt44QIOWRsOliUreolnSRiULziwzScQKRoy",
-	"W8dft5W2XcZeAvNdDedN3OCclNL9T1DwOqFQVF3u5vGv2XHR4vtytvwWnlqrp7Z/h0p/ckX3UG9XKV59",
-	"+3EHRi/3bq3geEfHPxzo9b2a4Re+3xu4YNw2J1KfqDUn0tvhAJEbHKlkqYf3qs0XWML1jspVRgc2HALM",
-	"MmTZ8QRsCel1g5mSOJvwNKye4/FAOlROtXNto+gCSt+y30P1TVAZIr+KUO9qPGR7LtOaX7E5Iya8cvH8",
-	"bWASsaGx4hdUm3zuakM71AM5ZOEPXKrwFIX/t/mMiwUWMYmb/+ZCuTbzMGFcwKV7b8oX3AJphqyE4r5e",
-	"Sv1y9uL5rymlHCf8KaX+lFK/lpSyPL5SSkFh17Ymny3Oc8acCT/jaGpaBvvtw/yM1xp6bwiOqbZn/hi2",
-	"Xt7sgxS+IkgJPB7T6L5w9vvtw807XwPGv44BMgpvthivOwemFmvl5j8HbZLncB5IW71VBFuE9OEcT4gM",
-	"UEKviLUoC/nBFnpGE8hfQHoJesuqLKLV11Mzpw1holcsWboeCddP5PpM6i4rtR0h23FFASFko0Iwl6lu",
-	"8aBto78H03aOS5dwmBqgD4VCyg2AKq5sqIjf4yH01NT3Vopss2OXF38Wa2TXF5XYUsatoU0rwIualhk0",
-	"gw0I+GgKEKfaXhzkKJi1t79BOiTrzbkvMdAz279eDHhX4sIrnc2vFO5VgJe2EDf5LY4goLaYWfECrm8V",
-	"a57nK5UltCfEbMlYRYQdfIX/P49XR7vfEJW6DgV4OPDRdquorcZIJbVgs7XKzUCfbhHeznGCsTQ9hJQV",
-	"kIB3xP2tuxbdUOP+7kT/dpll7jmPi3buE4dE7qBLJIk4ix2dfUs3BwT+UAIgr0cdb+v/vW8UQcU3ljjb",
-	"LggtNwrg3b1uEZO73z7UEn/TPPqtw+N7ncdhuziPbrut9+YPJ/Z9UOUP/uZ2S3cNrLhg4E5ELV0JYIib",
-	"rSUH3NcU/Ua9tKPOsajZK+xQOM3/+9VNb0tPyCQefmP99A8CXZlGlrv6rwLi9mqdVYBX3tbyzl5aZXyb",
-	"WjVTA0blkJlK4YEH42m501XvQLQISqgVhrI903CpRTFUlw6ZNeqzwkT4ObsHVP+3hQCgKsyNrhCNcHSF",
-	"sByyTZhVoTXdoAEVrLcqgtWQDdnP4DPUdJDBo3YRFGoCIYCGEs6v0rnpcsUhmvIklkOmLFBS+e5FbJQx",
-	"IIK4arZa1yQDft6k5Y2tYYrM/RJt80UX5DPIH9Vlre9rq/NuatvJ6hR9DXTR7rnu39Dh8dNdYI0DQQHe",
-	"R3GoIvJNhtwrqgFMNDfvbFCc70sIdCU0Q1c+XotQmOMNZuiBOQyx9tpXquAcEtAD+NtGL++khH3XydiG",
-	"vufUiDqXLy7Oe7uosgIW31oPKpNJfzpR392J4gLkIUrnOdk99ZQLtY+3QWPOZY06Mm1oJrFg+AvtgVyD",
-	"3im1tDAVRpaCtAWx9/r8PK/eD/eyHoEAVZh5P0QzPJ9TNtnPtOkcA9bCPMFqzMUMvZNaJ425MI4a3NbN",
-	"F8ZPc2VBIA94EWa/BK4/ZKAjByi0qPYf6McwrwrOaKR/DernjVeHOjCQA7bndmAvDc/lO8607CnA7ugN",
-	"MIkOrREIlJYWu3Fb6KwWp9chg42pIAag3EE1lXp8B/7luZlyntoUUp1+gX4OaF2wurM4IxPWNfMF4rq7",
-	"u6lEroN9D5u65nmCTerFK+XWSklqtjNQDFk1QDqHfI2vEPdhLi95cbUWPsP0KOcQExnWmkUjP0XQMgqu",
-	"Ugt6KFwNsP2d327xjN5kA5l2GgvOAFQdMlPlburTofUADAoDiy7xmAwy/DhlAEucMaWVDpg8Q1bpvi5l",
-	"0Uv7/kYPiAVBMcngHOIhGy1rbZ0KXuEpwnUPDpkgczM1yqCvSB+HbEnZZXmmsWrPlMnnIEz7hoYm7gFm",
-	"oPdH255hYrg5hAewsNnsrF1hyCIstXKShEmq6DVJlvuGfFtjcxiTzaw261HJkg8gBwrIILDIwOshEXwx",
-	"ZGa2GUpIdqRFmhCJ9kCWXFOemLp88zJYbtDRwRf7A4uvVp5hgEJYtP5Hpu31D05/5/xYQFsxrTImLHMK",
-	"xfMWQybUHmmYochYZJex60cyC8kAaeCUvAWzzRWpG2ICxmEt4II2kwSdAfzMWA8pUyG0NwU38+cNJRYM",
-	"Bmre9UvRlERXVhjowRzQXvUbg/wymO6x12ITGLS97Gs1HSystvV4z8HoBB7szb75vKG+xcChcZak5uNs",
-	"Ft1+r3402JbygPW7mK+p224XR8sH0AvUY65bgv2KzwwGVQgnRbBttBAUuiV8zG3TkuaGWo/AjfaKgD/7",
-	"hVss/LsqBlnDxKlJ8NlKf61WUX6/JfRqZFdcxlDum19u6S8RndndgMfgwL+3KX5UuQcjVw4AK2XbdCJr",
-	"bhRcJ3uUcGyNi1VXcmQdIbDkvFkevqK/CYIx0wUWpEgfslzRQCkBKoMdnWZgS2uAmzCMYJxKWHIBviko",
-	"SFBLM5BIZ/Ce/9dMe9nGKyOUnO+eYQ8N2VrwIYs+g5VZrYlxSWeWMduzB866tTxgOhcLjiiLCcBqMoUS",
-	"vNSsPBdckcj2W0EJiNaa0ipHLSqMyhwyX6ehepUW2GYmmY7HNLJGDvS7Gg0vh2xPEGhBQpHAcqp3Dv7i",
-	"OkWICV2YzhOrj2Ema5Ty/qk1GGvaBmf4CjpSbazaWYzBkKnlnEY4SaCj2i+uNF2MTUD0Mf3IpqMq6z7S",
-	"VkvCYZAMAiMLABDbf+K3K+1lO6FliqpZQV18ghavptq9rCWnxY9kaX12WP0jHi93jvXbatNHUCZTLG1Z",
-	"8ILNLIvlLFlkbK3bfo8++R2d7dtgxfz++aJufu1mu9tsP/TmN+KjNbN7xEfFub3AIiHLLabW3a28ZsV9",
-	"cbdF5AItgG6/vSIzv58r54dHXE3toc2SCRk/ZDepffj66yQmvm5B320/012cCNVfjg6vj1ln9jDq3Rx9",
-	"aX+eX8Hh8q5lK9141vYuMuvm95O1YUtm9KZMwDNHuABhh64IEg5lEljT9zcmawYvZpsEMkA6iz9XgofL",
-	"0N82Q7SVWwJug9320BK4bpI+yp6bZ12sNZ9t5a+ZQ16LZkil9cyg2bW9f7fldOqWszWPdXIe69pjbxq+",
-	"qyWJOfSih317L4xVQRj7rsd2m6/d8fR2Pcq2i6f37jLZ3O1Ynxw026GtDAONoH1K8GkdhJ52YwFIxUA4",
-	"lCKuNY3+m0Kv+SvZG99SAPl7TkiebBG6LRhO5+ydhKsuep0tvvbaYLZfcP4ci4l9r7/N0jJ8jxckptjU",
-	"qgWNXre764RfWDyF3zpUbXg+C775OYIVwepyMvXgq3+KtysEyr1L6QIb6MzGpCqZVxMXtRAnWJaRV/Lq",
-	"fSiCBBx6C5rO6sthswuHtigaonEekx0tazFYdkJzqikaKt1J97upHNLO/KRi9TAv6g4el7XGHUyoCzUU",
-	"Dcp6l+KnO2YC72bVe1nANZd8bpMd3MEp2FHH7Z70W6WfsszGn/Urv8P6FZqLoDUy1tUmZmieuxSulK+4",
-	"KRWwtJDBDZQZiA5lUZLa6yGrRRgl1MD7aCVgdyumft8o83s9AmYZONbUndFtKtYyizUHNS1216xCpNwp",
-	"BlAHM7mqFM2R/f6O8/8fWfjKKaivEMsz8BFOkhGOrgoX8j/OIyhf/+rufhnxePmXg1QkYPPUZ/DfancN",
-	"Mn4QsxcuQeigIxW3pc6W0bwyaEknzBg8ZsgRiW0Dv5t3a5eq59M8IcqZ/Sj4vC30JI8Z2xvG7lAIbfgs",
-	"t2ryuupdIT+Ka3jH6I0tT85bTlw9OHpDPpFI+bdamKKkKWaob+GxpJZ7pbtRj076R0ddrdM2TN+/lPYb",
-	"VvGKQeJULTiCzFtTEr1zmhnC605gUIAseuoPL84eN9/+cNbtP7RIkMALWKWijKN/3Ql+7PP34y8vT/rv",
-	"T979K+08leOfZuN/vfxpyq7ed+efTvjJyycvD344mJ/3/r5psdlndlrsN4WsgT1r1MBvXintXa28obT7",
-	"HoqRV1wzvX00uNw9uETdmxt3oxGOtD+UkHhCXDOyu4saPN+aEZ4Y3SkLyOqngNScCnDTvCMH+SdXkd8q",
-	"SeE6slRU3BsyoRKSthhgo6Fw1SRtatvgnLTERrhCCe6QWWROh3CqisjsDrg4NGDAAFkG171lwMRDBq3Y",
-	"e5hBX4TgCvh2HyD+wE3VrzC+ADC1wjVBkBhjfIE4GzJTW+I6LBQ3tS4Vq8oQpIzG/JsmkIh3U0B+ILew",
-	"tba0ju5sG1lA9q0OROfu6ZHcX/3tTVCLwX03OOy7G7B33iIPinyDERvkN82ZVf4ZG/0zNvo7jI06rYRw",
-	"xY1Y22dScdsPvub9UrdGpCZE1QjXt4rPJcJJ4qtXi+eba2Eo0rUgvCU1PMPiSqsjSH9kakoqvLQ1OFXn",
-	"3sylqoZKUrVXYyTAm/EfzCX9Q4WLDIm3ZsBgix7cghDmqSrJ4Uq0fCNn7Br3ya6PKbak2t/aSqvKVT3u",
-	"pp5CVPn7aOnGxHxnt1BRtqzvr2o3Kdg/T+R3DuBufRx3s+Wf5l21cDPJZmVyIMzFoKZZ687fWtWAApel",
-	"Sgtab5ohZnBLtcqdSIfKPxZETi0EuubbOE0MiNWQeV6Yr9emWFlNFWy4enXIQrgbFUreTcPI1F1s6l1j",
-	"WudlWQLZXXnid4r+ho4WrOYXoq2LGC+LkDrm3tr6a2V3kBmly3O3cp26Oy4jv3XWK0Vxv+x07zLbdTUX",
-	"1Ttscc0Vtn96Et9H6v7pevyarocWoxV+/wa34wDCWaSZ3+31HfTFuZSgL6DS2HzJdn0ZA5QqtJfH29CU",
-	"CLLfQs/sjVrQot7tDZm5xaJ0zG0+BLTNiNsGL/0dB2o4F+Sa8lQOmbubzN3M4Ww9ae5JWFAo3bLmb8Lt",
-	"9ShZVLROiwDxSmaYjXbciyL5NowXmN3vPIL1uPvsX/LRT+dTIaPH0+Sn8xf/+tuoL9/+Iud8dMSf/N6j",
-	"VnnQKmfu36G6+V+oO/7AYhwOJgBkVBMR0omPOpFexBosXuL34SPUwq7EC81P8laooEH1goqERzhxOIwO",
-	"psS0R83wFUEiZWFh7MHBQad71Gq32q3O4Lh93AaxZhdWmZ9J4DVnJr2XF5RxNuJYQFzLv3qPmjvG83xl",
-	"XipTnby5g44waLaqa/A2CXEHO1a4if6BdJmlIasUDoD7Y/PmrtWs9kq2amvXICtR5Mxl5OvrARzki7kZ",
-	"DLOa5mYu8nukocWecWGfzq/Vci1i0FSWOz32jkr04a3CLMYizmoJPu45FlksFi1p/7xwlQYRnx3sD4YM",
-	"u/vgLN2gCc8saM+gSwYozFKn+geAgvHu7bOCa8h85DUDa5ADtBmAA82DxVqFU79n29Qq7AfeUPmX0V61",
-	"cCDLUtpm67CS9w7RXnjdCcLMpqim5KGDN/yaT/629bXy+dvW1xGPl7chuiJLd3Ty8ZoxiXisuWyOhXKT",
-	"yxSNM5zMDWj2flVrJ+V3fJmGRGfsZNnKwLebzDXkdVUHeUVBoNltyDQ/WqVmAI3GYxpRnKAKq6CEjgSG",
-	"8fVnxkt3Ac2QucSzzcTa3vlOO9sHuOkPuiGlbKFXDrW2kJUeMgOEAK2AQLlPVCkIAo5wdMXH4wDhkTbd",
-	"+m7cIC/2CNBhe8iyH7qGXPoB+w9ovzQ81WlbYsLxgSHVVBCCYryUALmPkyQo3ABncsaFMDvagzMxZNuH",
-	"a0LjtMqqhT9k4MdCP2/h8jtzlXKve6IFQL996GhMJZpyxlNTQ+3daD5kcV0Sv4XekJgKEnmVf+7mWl9a",
-	"QEEvVighWJos+8CzkcGQxkLQa+JV3OinhmyvdEb9g76fwTsy7/sADKLnH/7jqaWjecIhq9saKZAPeq9K",
-	"mkFP2xl06N2b59J0LKUyv4xafxV+qb9nHsQAWDXXPBUM2VzQa6xIgBLKrppGAXKBooSncXNGFNaCzLW6",
-	"E3lqCpEAmsM06S+mhBnkhOwgAx+bHJJrDoNL/TKhFnHGSGTXkOu3zBCoqrfsZgqjIAuowzK7m1hrbkAO",
-	"YWOBpRJppI+6w3/3b5LLjFq/uda7mPzCYRFoullIcwdPQgigB8CdtZ529hCPbz/e/r8AAAD//w==",
+	"7L35cts4tjj8Kvg0UxX7DiVTshxv1XWvs017OlsnzvTXiXJNiIQkxBSgAKBlJeWq+zT3we6T/AoHAAku",
+	"2hz3NtPzR09sk+DBwcHZl6+tmE9nnBGmZOvka2tCcEIE/PMxjifkMWdK8FT/nBAZCzpTlLPWSStivB3r",
+	"J6IThFHMZws0xQs0JOiKzFSAhplC00wq/RtBrnFKE6xIgoZkxAVBBMcTlEnSaQUtcoOns5S0TlpuzVbQ",
+	"EuRzRgVJWidKZCRoyXhCpljDoRYz/axUgrJx6/Y2aGkgCVNvSZwJqhaveUrjRR3kZ1wMaSKRmhA0w2OC",
+	"FEcpxwnCbKEmlI3RSPBpgLhAkjDv14oHCDOuJkQgLuiYsjLYCRnhLFVtKWL0QJJ09OAU0enY+xklWOGT",
+	"UyTVIiX+7x9kTOIRaVOWUkYenCIDcGkpPvxEYvsrxuGpIZaknQma/2Ik8JS0MYuJVFxI+/st8fj0Ao/r",
+	"aLuYEESYomqBFB4jPkJqQiWKDdJPDa6oQpSh6HzUfskZab/AKp5EGsHF2VsyKaNu0Pq8//b7q4uz66T7",
+	"/voyGb/7dHH8fPzjoLUl7OcJmc64hugNmaV4od+q7uS1IJIwpQ8zQZFeMwrQfEIYkIQgcsaZJIgaEtGI",
+	"JEnxa8URZohgkVIikIaNSIXmVE3M43hKUJSDES/aP5BFVN6t/mTL3wdh2bR18sH84WPQsK83WJHndEpV",
+	"88EowjBTDyQSZIop09RqIZNoJxLRLuwV4CMxZ4lEGVM0RVN9CbEgA4bTlM9JgnYiFe2ijCVEmBsCtwgx",
+	"PCVJgLBElA1YIvBItSlRo/ZEqRme0bbAiqQawLblHR30ljCLGIz6vWPEr+2a+tnOgFUowOxh0DoV34Wn",
+	"6rtua/VJ5xhZds/LeNGUB/BpAgXKlURogGaCx0RKzb4+Z1xhTdnR52jAcgQC3NE8crgLkCAjmqYkAeqn",
+	"LOOZTBcDtrMJXnbvjpjP33XD8HT+XW8dagzk5w20f4YyRj9nBNEEjbgwmLA77aAfM66IvsRwGxY8gw3i",
+	"WCGZzWZcqDIdC/L5Mux+Sm72Px996U377OHsSISqd92fP1wcbXlz3xAlFmcjRUQd6reWaBVHc0yVkx5C",
+	"v0LZuARVd9Vnp5TRqb5rYX7JKFNkTATA8NNPP51laqLZXIwVaaapeILTlLAx0ZTy5tlj9PDwIDxB0SOC",
+	"BRGRz0kMb4ixEJQkiPEBi/T6XNAvWK8YIUMUgXsbESG4+G7Qogz45aXiV4QNWnZVmi820IwdqQlWaI71",
+	"CY4ySZIq7axedKsDug1aM6yli3J6QSYkF80oihi5UeaByEgKgmaCXFOeSZC5HfRqhj9n5BQlHDGu0DCj",
+	"aaJF7gwLzXsrlBZ3L19cnPdbQYvqb3zOiFi0gpbmSvqvBpTSQeOb54SN1aR10gvDQB+8+7nbxF+fsmTG",
+	"KWu8M3pHczKccH6FiH3ugUQ0KcM4J5f7V4fT3uz4c18cqe71w/nBTbjofenjh0MH+QyrSQE4Kb66kmqL",
+	"zTzsr9+LJ3x+IA2M8QW+IhJhc31yQe6oVeshJ3BiIyqkKks4jK7IAomMyWDAtEjRa1AiK/JPP5QLHP0L",
+	"t4ggMaHX+nylZrBWpOIxpgzYUa+PJjzTwqOrL3vv4ADNBGUKD1OCzt4+Pj/X10/gWFPhqQbB6mYk1esw",
+	"OSdCoqgfhsgROy2wcXmlRXHljhyMwviQHOH2/rCbtPv4kLSP496oHSYPh0ekj7uj/QN3eua2FudXEfNL",
+	"KfDgoHpqM6wUEXrN//4wGNz0wvZgcHP49OPf/tpqPNKR1qdAnVpy47TSBnfNauGaeU94mqAd0GOvicBp",
+	"gGI+neK2JPoqK5LsdtBPE5rq8xgwrcxlQoBmpA/OYFOrQdF+2EcvuUIveEJHlCQRnDfPFMJoyJNFXWat",
+	"UOeaMelrjGvE2xI96LXW5SX9UjYmDsJmngEyufQhq76bV6b4xggKxz3MT90GsXGrr66hZGCMj3BiBbD+",
+	"yerH+p94Nku1XKGc7c0EH6Zk+rdPUsP+1cELCww1Di44f47FGGSQzKZTLBb6qDlHU8wWSPC5bAWta5xm",
+	"xHwm0VDBq5eK88sUXg5aCVGYpgDwtTUKJlii7kEYwiKnCCs05VKhbhiGWhdEOI7JTBtps0LBBZxqMaIZ",
+	"pP7X5XGyf3UwPZx1xb46uD68Of7SHe4nB6PDCfAyJRb60rZORjiVmpsprDLZOulrfCqqjHzS4CLFOXLg",
+	"Wuxq7Ume7O0lPJadL0QqzRvVohPz6R6AIfeqW9XnYO98nQEWGDxDU5yOuJiSBNWvbxWfS5iIj1d9+yoL",
+	"WameG74b8LI6frvT/dmBOFTH8+5iHx/Eh+R43P20nx6wzfF7bsBHHvjIgL85npehwMP3PywRF1h+keP4",
+	"H29fvVyBWKD/CjadsNCcRbMfrR+YfejF6pjqj46uetPjz4eqe71/c/DlaBjGvaQ/ejjZHlMW3O3RAxsB",
+	"ZlBwlL8KMmqdtP6yVzhX9sxf5d5rwwDMK3V+7nBAZUGvp4hxfWdB47NmCwElxHPXWNbTNopMEwT24b3C",
+	"SgAYjFskIeyOXItx9VrwayopZ8bqrp75KP9C5cCNgeOOelasYk0Ugl5joRgR6Oz1ef38e8N+8nB0NAmv",
+	"etP+7KE4UuG8t+jjh/Ga898vzv+ZB9vmh1/s6P5OHpRzjQtDkMNMaW1pOY7AUaXN2UzOCEvujyDKXPSc",
+	"vZPkjqRB3bs1LlDmKZeUXWayJLXOqh4WKmvcVm9e0TRFQ6JVweJmILApEdZGJdhOXIOkSAO3Pf7UTffZ",
+	"wexQHFsucjg8Trqj/QoPsap5TkLHHgspM1lEGTKb2YKZNOPjfojrbFNn1VKEagZk1G3NgRLOSBnFEfzQ",
+	"BiM+ug8ytF6Bdu4WWP1e7kBooN8XVE6d+nwHEp56r6+j4vzZEptrIFyNRW22O9sqoaMR0Qp4flI7U6Im",
+	"PAmQthv1RdcycbeD3mlrBzEyB0rTXNL8tFRbq/PGIxKOe5/66Woe2estJ3Bvn3cn8XyR++OgdYLWiMap",
+	"IDhZGIQbjG2K7wa6vy8ey7QViNOnGjl35q5mjUbStH+7BOyXGCtDGSM3MxJrTR/+jHgMBmDiHIGaRVgy",
+	"0hrse3APeI7AEoUdjpfx0FUc9KCshBlokYN2GzWstNF74pglHFl/8QjTNBOkow1ioAk85FZGxzgzcYOE",
+	"yjjlwDE/AyYjiyuIhXgovA8aesnVM56x5O56W/56lXwYV5cj+KNHOS85crakJ5T1sbwmQnJ2ntSJYz8+",
+	"IM0EskZF6xfU8ZIr5IDZnDCKLdwPTbzU5xdPkCCSZyImhRfdaGj3eKrO27LEDc1nNiyDhotayK1w5pzq",
+	"ayyI0RyNt6YMIgR4216EdxWUpWiwFytc9Q48U4QltsfFa7xIOU58l8gdCF15r1cJfWa+0Ow5qdmk5CYm",
+	"JJGo3z3u74d9NFw06pTLSP44WU30Xc8usVu/o4+kvq37t1BLGAGlkn5xobYdjEZkjl7QR5pGrYNt95e1",
+	"Y98ScU1j8o7ha0xTg+E70UtWXqFKMtJ859J/rEI09hGIJGuNRGBB0wXy3nD6c4oVEXUKarJpjd62WqZ6",
+	"BGTRgcpgbk5CTdu8PyKyMjXGTFu1AtJBtCRNsMJDLIkzbk3cwCRhOA9oQX+USIQV4iyuGCSaHClLIJiX",
+	"oISkePGbmyUXnL/AbGGXk3ckTuGi382uFv3ny9T+vWqGWFeCJCyRJgNATTBDB2GRMzAjwka70c4wExAF",
+	"H6FuGO5qBcYLn5fx7aGlwU0T98nD8dGnMO2xVW6aiond80zsN3kUn2ynBZTwcY++miLtwiLOMMKmBIMH",
+	"0kB+gjCSmVSYMpIMGCQmWPsPMA0kb/gm1TxDSSQyBikdOY2/LMyRAdP2yKkN5jXZ4RCb8UneTyVZSbn5",
+	"g366RbvIt9joZfv4XeX/N921dwzbcDtJ7mxdgR/ugl8Zz+gyRza47aoCYGji77lLb0qlpGwcFD7dAGXs",
+	"ivE506cuyDW/Ig3qcxcvU6DXqM/duofbAbq9i9u8eX+35+7Y+XYG/tNPP7WrqR6rXq5mhljysqYcSV6Q",
+	"hOILQOkdlY18qSYq8/58OdWfuoTjW6WkuuCTD4H+cp26mn3nWs9Yo6ceFNTloQIBgMgCuDmZLdnjL6Sx",
+	"Wkd6VEVPZFQOJVEUT7CQREXu2XcXz9pHaEcrFZylC8RZESv9RZXaHAHGXuMZU2LxGCijahmev32F9rsP",
+	"H7a7CKezCW73UGyeR5qUApTNZqBwScjB0W/htJzHcva0FbT0/cNK8zfJYT1YrdcKWixLU19Q+5kMZ+33",
+	"H7/2bhtyGILWE5LSayJAcMwEnxGhqKF9vcB0ZlShHIxesDJZS58vrEeSM1V6sdULew/b3W67d3gRHp/s",
+	"hyfhQafffe9vKsGKtBWdkob91AAnpdSgzfN9agsxcqPOzF7PGvIXfnJ5Y/o5ZJEC3qSMBGgOeRozwhKb",
+	"8Ha3zbjLW+Sc2iVbQUtmsVZeQLUaYZqSpPXRJwz/7/WsjCJ96UM5r8l+MijOuYqK8mEW+a8m49knHvvO",
+	"UhrahBrCTm8pMfxyh0+ch7d66Avrn9F8g3GXdbOjAeKZClDMGSOxftxl+QUojzsinCSCSBmg//uf/93t",
+	"bEIB2tRk8eJF+br11943c4zNXEdz1+8vLl4j85BxHFvM2R1B9ChL0zw9srrlStbO/tKt+AmbS4nOp4cS",
+	"7D4C3Kk0UdzTayvBy3QWC4I3pLJub79/8HBzUtM27zoJd24dr48NGE/0K7dBiy7xERK9CUSTAEXkWl1G",
+	"aMRtmvdwgTBDHJIwkYEBHIUospmObZpAOhlY4+b2Uevkynet13w46V0dT/uzQ9FV+9cHN0dfwiEkX3xq",
+	"2qOyGtKqPQLmL4zoL58wzTlP4B2ExdzSQ3xiVaSvLZymr0atkw8bfL91G6wSU2VUP9WsyWFp4Vh3gHia",
+	"aH0D8ig15qgiU7lu+1VWl2OthYXAC0/0WbiWHPsDWUCkuKm0ye9knjhMmL5hSZ5ebJKJYy5sIsFWINdh",
+	"rRygB7gnDuon99Gd3XMqGy6huykbAeeOs4bFCZYvuCCli2xVXPvokPOUYOZkd5HxvIbJVnetwS2+V1ps",
+	"KdU6W8KJaRdy6VjCL4vm2l8b7t73BKdqUsdmXSXgV+XV+dVaiW8XadrOOXgxHOeSXm4kThJqNNDXHkT2",
+	"DMpA5tmLzRQv+ByqA4zHJCjnNHppjGgHo4TMUr6Yas44xQskiUIYaa4ojINmd2O6d3s6Z7NM86Gb9pi3",
+	"PSklRjgmX281Eqb45twsqUECWet+XnNnip1vhFwJKazVMxbw+wbkvWJQ8ZSlyvj8suGUKm3ECT4PEGU5",
+	"4jRHEBtj5g2fW1AaLl6eJrgGu7C1t/bhKlrcjorllqPnbfHB8u7f8Lkxj6QWiIaG9R4rjN9kDjy9obJi",
+	"pITrlCZ3Hf2Xuutesrr3Fu9UcFMwgTLovlpfR5WloQadxxiQr0ZviKQJYfFaEe6bqLfBFkrTVtoSeTV6",
+	"RIVhacWq3eOjg3bYb3d71bUa1fKp1Q2KBXBKY/Jf9udOzKf+Oub5hoVAyL+E3HJ/sTO9WNPzV4v4WYrH",
+	"DVcS+EKe+fjDz481YZoyVUGuKZl3BqyNInsql4yrS0Hl1SVk9Ecn+V+888pdGJxBFscDifQrbYEVZWOU",
+	"UqkqKfwfPno33cmF5k82FCzW7/zVIn6BGR6T5NGiyQrimv3YlOEffn7cQWfpHC8kimYm8zMChBQ57IbR",
+	"g6dd8GxskxBceqgzbc27ZWHmftloGjUd4XNtaaWNh27XyuVAstZDVXvhNmj5qRPrFnjvP1u996WFmqAL",
+	"cvotyNXbdvlWBU0Xv3KSHh3713wVf/FNl2WyvKi2tcVjTq7P0kyiyAchqvPrKq3dlRzu53Tr6lWjBrdC",
+	"cbs3+mgiiNw7UyGeEhI3OM+fjNnYfKTgceUjbXJGVVU1ys2U+kl+g0ms5YZUeDpb4Wgz5nHV5Llfq/7b",
+	"LF7nRM83s8LYLWuj69TruhroDgaqvLWVNqLGUWAaJQDpPJDAnWsH9c0qQkWc153aRw/DLopxSliCBdKP",
+	"Byj6+eeff26/eNF+8iQK0JCoOSEMdY/DsB1222HX1CDyBFe6Dfw6KkKpALC/TmWoZZnFJsmqWiNU0yxW",
+	"V7r63vn/HgxuQig07D4bDG4On338j7+uE4Nbg1VIy/sH7D4Y8gYscQsZueoe3oPvItfJV7svKgxXZMT4",
+	"c1yzEuhyYlx/5dPa0N1RrbOUUrOIKLYF3qCY4qSIXejvWW8vN5xWo88Ufq93UX+j9+TVjLCz1+dPeJxN",
+	"rQu3ltVrn0H7nRAl9kG042KUckbiDp8RhmdUdrgY73Es9673O2Fnf7fO+ygb8Waxd/b6/IFEECINNEeV",
+	"lDPgSd6jnVbDHuzHm1d1wLsFrYrk9lG+jgB0811SkyXOFL05CIjKQLN//WQjlCa/ZdkiLM/uAmcj/Dup",
+	"QZpfg9rqK50iDkGBwb7bTo0eyj4ZCH+/wfMXREo8Brnzuoml1HdTiD8+Z0XvjEJontpeMVDc+YlTBhUS",
+	"TiSVJahcSEWmQAhaXQtcS445VRNqHi5yiT2hE09Jm7Lr9uF+v1vmr93e0Rr+Kmssduc/T5oYb/PDu//Z",
+	"yJBdwL3pjr159hgd9w8OkU17QCZVQdo+Rk06RFNo6cwiNUBTHE8oI23NawDN+oVTNBSYxRPNaKgylrFf",
+	"khmhnX4Y7pqGBs0FpRDwL+L7itxU1rEusPpSkKiVd8VACSdm7akpa/ZSDgxDN8tWCpfzZSETzzgyJ5jZ",
+	"Zj1wgUySgUSUwbVyRT4lIB0z9mDMGbSJsylEpcycSmet5dIaNvRzmYm0tFC1+QV69+a5wyNmCA8lTzNF",
+	"UAQcNII/a06HZtkwpbELUpY/Vu3LUIK8VsFjK6rtRzcpqC59DHKM4BNdd4B3Sz6CVfPwK6y4b1dcXsVa",
+	"LdCERfLCBFikv3uCWKW0wBKm+SVwYXjRlCiBE8Y2bYIVDiwYULmUk6JNqTEHbt60mGksNYSVjndPoDtI",
+	"te5yRaGgzVBcnYbYRlEtIV1/sLvvX6rmVHLzenOKEKxx0HDHlyT3MDyF/ic2vwcZJQkuHbCAZgS5QjX9",
+	"tV5vKaEur+lrKi0zn/KzU2H54zJJmUzdPMd0hKVyABdcwuWXwhZFxmSRKu3ySG3+6NpTKhdTRWjnAG4m",
+	"XlEOtbLQCRZtSCSHld3h33sq+Nqc2FL4rJTEWfc25zHkqisBKzQHL4LgbOxdlryn1rlCjMDOOFOYMukF",
+	"WWbgb8EpbLIs7b8tQbI5/WRdQzDXCqhUDcg0I0r5eOxoOq908/qFlavavAyBde0ZaoB6+YbLDZtaXyEI",
+	"5Jn0JERH+sIo21WoqKxYa/QUnrrV2S1a7yitaPJsa3EcmxvZoNFMNEu2cauiP5ZRk/Q6ZSQuydyt+5iq",
+	"33n35two3zQhTNGRvhyrP7V1NrDn98gEXRsmzv1ZCspQcuejvV+BUQILcvXpocnYe0Nifk3E3WLKklo/",
+	"VRlvP2YkM7WvJlrmpb/oswKnYeExBG4j8noTqu29KVniR3x4EYYn4TaBrmqYHUBeiYllAeDPelsNDOB7",
+	"PjdctL7bOREEmffMbSo32uttFZTMIWiEns/zEuhNrAItNO3akVNW9A9oREmalHilcUMINEwxu8r1tylW",
+	"8CIkWpe6rOhn7ZU0PF3bCHBVnAQq2wqnyJqCgs89pdjsDV6ZYK1tGMi07mHvpGw0OkAz4mzsQec0Is14",
+	"bV8qlIKlZ17hmbrko0uB2ZhEJyjyHFSgotluiZ5fFEJphsQzlQnitCsQJZcAaXSSb8rAb4/FuIONPVOo",
+	"mQkZUWaXSTKjdBG7RFTzsUUIz2YEC5m3UaUeTwf7yMU42SilsbIrgWMODYnGjzSNWI3u1vQJe4bWkkZv",
+	"iOQpdJ7TH1vwTFg73O290Eo05pXATFLCrONCtCVNSKHsCGKEuMORVShsgCcn+/yOBy13rq2g5Z9XK2iV",
+	"0K55ocMfsEODAHisKMArRY6KT9QdzHrFZvfMaGTyfg1dGr3YT890e9VqS0wEM5JjPuGp2XC583EpbLg2",
+	"BXVq/S8NImuSTTErTHxyM0sxAwXe06RIPNGEV+hRcE/kUpjyWogiXnAX1QOS/gE/7vgheq7xkrF4oo8T",
+	"8ma0Duu0kU00j2r2hhGBjhwcstaKwjzlpsZD89zjNSk7hgUvc7Q3RmofyOb77Z1OJe83ZynQwXQHii1y",
+	"vmlTUXdXe762yHJfs+O35sFfKci65NjeLtE7ozxCCo2qbS7PJYFkngg6wS5Q5AMenaLIiPHINoqV1iKL",
+	"yhyqliFkV12S+b8iOG3jvq5/6rdkTG+R/OPjyV/1teBJ5pLlodWo2IReEiohDfYNwbY2qzFLv3CAQR8Y",
+	"+9IpisackbxFrwT/l8t6R1G/G6K/6wc2Ss9fmsrtN54NUDQna9K5t2tOu+IKVYjSZgxHOUQy7+pqVONT",
+	"FDnURIgzItGOJKT4pUFytGtb//oJO3btVnEiZTos/l6DNxOVGK0zZTR1yo5mIR37xz19Zdaq2pBsrlct",
+	"k5tvtJSpZl0CTOWmmHyFLU2WCuFXpSfT5viIC6Pf8DmUjBCw4TuoMXgL/eUUHkrgMSllBA0FwVcVYdp8",
+	"r7wIBPTxaY7phkf6P4/0fx7r/zxdH+i1h1mLKWzsaYbNCgJmL05lgBhHI4HH9QDZejKpGLilsHb/aB0Z",
+	"6a1sQA33ECyucuK1yfjLEkkqC/1E1eQtiQVRm9dQ1GGpZZ3nKzZ0haBjqHc3z2hmN5EkvjRycIgledjX",
+	"6v1+DwnMEj61DVjQ2wl4wnI1zSgWJupRYYew4IvRDz8ei6O///DzZ3Ex//Tu9ZOj8+ev35/z3nP8HL+d",
+	"9/+xCF+834+PzsffrTfNzYaaixneV7SL8p5tSqaNHjZEFwMUzSRbx/DRS9COBclkdb/67cOb/tXn3vTL",
+	"8DjuJkdkf3QwfjgJP7FW6eLqJz+E7WPc/rKsGbW0A1be6sO2LYvBU3mWNWXvnDk39tnrc+PDCpC0JxVb",
+	"hx60FivizshwUtsGHogKNGb4Srmo2BT7uhi8HVcAksCk7Th9TP5X2Z1VdIKGb9unnBez1VhADE96rUhR",
+	"SpR0r0pj1ouMQc6uSXygAoHhaDzwA+YlsDI0zNIrZJqoayOLpuB1mlqX5YAN2F/+gh5zpqWqxoo2VP0i",
+	"dC1vtQa4d92NyuGa8pSBE2TnAAyyMNyPTfd//U+itUKEoLeBhNbPNkI4I8Id2k4Up9oOvqRJtKvJrnJU",
+	"YD6bAqg8adOpnhhFRcWzi+EVXuPA9YjXQBSBA5MnCD8G9UEUpSZ0+tvuCym5JrZznNnLsgC0/tpOtKww",
+	"P9ot2mOSG0UY5FhMyXQIneW1cRYFZYBBO8+Ns6iDHuUhafu8tVv1L8D1GSEuYA0DUtRB76wbH/IYXBFo",
+	"1A/7yIsT6g9lpUJ7NeEJbCjqhweoITIYlFwrRpQZtPG5RRnPVMynxrkZvX719gLtXXf3ckqNAJmC2G9C",
+	"MQ2f62UxfLgXhujVD1F++tDfhLJxStAQG3vY7H4E0X+I0eUeHkM48NUoD3MDYzMK0fJI8I6LAWsgVswI",
+	"QBi9e3f+RAsCjMacJyiecBqT3Q66cDMO9BJLxhwAzinouMVYoCsyU6VxBadumoJeqTYKISiH/kCI8WSB",
+	"drTgxNpGwNJmIkgOK0yoInKGYwIPa1ig/MYNy5gCu951qpjjPKVxCkCjWi4CoPofgeUNxYiktpuRdILs",
+	"FCT9OePJkK7nJbCIH8jCXCoZ8xlJTBMg37mWSWhQ47UjrTXX1OsUExp6PbQ0wmqGSekFqQvjmPJ3yyvK",
+	"gynyCLT0B0Aco6UR7vykGiKDu+ApNM38DVr1rjXS9aGf6JW7UaD/b9+wAQeFHW+lmYXlQTtRPwzh2e6+",
+	"+b+DaBdePbaYjg5ubqICkPmE2rSRK9PVWJCUYCj4ltwCY2OaJr5bJJjAIuChR16b3wmXxPWiQAnVHIMm",
+	"7Tk2i2fM4lbrEqiCFFdAh9GUskyRDgL85BRvj5pCocqYK0VMZtuQTPA1AZaEJWK2WOUp1hurNUvSqLVh",
+	"b9txqjqRyWuUhFBDqyT9SdMrqZFzVRsn6VUekQVnCSJUTWDwTr93jMoBeEdF5rr41HFqeF5eE+fPbUI4",
+	"lTwXfeD4znsgAesGbllto+T4mUQbDo/Sq7x3IU99hna2R95zRFpqsaiVOQG7+VYKeMwsxfb8pTpZkxDw",
+	"ksyRNtGtnxXtaKZuzGBiWl5BC5TABo61zJMBaEGjFI+l23zO1HNOVZgEbmogThKSWMTSKTlFRvuQWmPM",
+	"UlhG8ZQAwi00akIWjjNqIWo8XSmNCTNdx62ep41rQYnCYnGKbKPWsf4SM/o02MwlZRCPBSGQRGpN0pXx",
+	"US/k26pqiq2gZdM1WyetbifshKU0zzxNM8/KhC/of4ybjKQzO7hQs4SZmWYni3F8WvShnbdzPB4Tgd6d",
+	"m+Fv4JQmoG2a6zdg1VZuII1NZzGqYCaiXlCrBiPBp/6zJyATRzTVV90Mi4sA5D2rDv396QXas/vrgF51",
+	"Cq/YGY1tN6TRXoMBG9mpjJgtUGnEIpxmrm9C06IxUU80esojqZaYpMUje/4UnduPlbEtvTCs9G5S5Ebt",
+	"TdS04lgyWvT/9+TV44ufXz9F+gGjTZs/6J9Ritn4u0GLsEGr9DeCE/9nIBfzi5ptkXtuzKN73rP/9z//",
+	"21ozq6sphXVM7rPz65KTXLtM45DOX6uT7H7YX/ZGTgx7futd3941VZHFkBNoV41jRa9J+cS0hQqlnR9a",
+	"r3JDqfVRr2UuyVcsJVG3K+63+QlmkKpFSpCcEGLbNpi7pdeJzB21HQMtx7OBzwGTfKTmYNSBBTBdcZPO",
+	"NDj161QnIn3jH0iIYp96VxWi2k5s9sN+2fkgDSdqZ7Q9zFiSks4n2TwPDVs4tpgb+Itc+liW67xbnWIP",
+	"X0ecqfYIT2m6OJGYybYkgo5u1wytgnU/4WtsUFpe3vLqd+ePAD87XzORngxaJQY6aAUJn17S5GTQ+ksB",
+	"zqAVWNWTi3ciPWFZmt7ubgLMLMW0Ej45m+lLjp4bSgrQP22JQa8TojsxHU0vfzKdrZlO0Oqbd36lfu6Q",
+	"YazPyg5+NfrNvTW0/v12cW+gz2/o0bdETpwZ1LpS5rtIjQn0bvmyXGBY3tsLw8JUzk0/KlE2g/yJPGFH",
+	"8czami6/ttMkHGzPmLVcs5poXSVKUxick6OjDP37LQ7UQrNMwSnt9pc+1Of0mjD9OX0XV56dz8SXHuCF",
+	"8xfl5WhYVrToBZ6mUVAd3mOLsMDRN2AwIK1ZztuyMTvg7BdVnNdRgzNSKrMNIeN5TI3JXqlq80fIOWf/",
+	"fRlbfilbo9bTWMdGpQ9c2TzUx1UJN9x+3ILQqzWMSyje4fEPN9DhXtXwC9/uDZwvdZMbqW/UihvpnXCA",
+	"yA2OVbrQy3vVCnMsYXSxcqnxgXWHALEMWH49oceK9KoiTUajjVcbUi/6UkE0W060cW2DIAIyF/PfQ/JU",
+	"UFuiGLOrTzUZsB0XKC/GR0+Jca9cPH8bmDh6ZLT4OdUqnxvba5d6IAcs+p5LFZ2i6P9vP+NijkVCkvZ/",
+	"FJ4rsDHGjAsYKPumOukfUDNglQklq7nUz2cvnv+aXMpRwp9c6k8u9WtxKUvjS7kU5OVtqvLZ3EqnzJno",
+	"AY4npnT2INwv7nijoveG4IRqfeaPoesVxWJI4SuClMCjEY3va4bMQbi//uQbBs2sIoAcw+s1xuvunkml",
+	"W3r4z0GaKH8EhXmj3HQUor8zPCYyQCm9IlajLAVJOugZTSH8BOEOKKisk4gWX08NTGvcRK9YunBFMq6g",
+	"zBUaNQ3itiVBm1FFqVPOWoHghlesfdC2k7gH1XaGKwOmTArXh1Ie7JrGQi7rq9zHyutU1ZCeXcuRzq9d",
+	"kbtbTnFenRNkM1E3bvFba0CqcZm3KLEOAb+rCPipNmcHRTfYxsmmEA7Ji7Puiw30zfGvZgPeuHd4pbv+",
+	"ldJYEnhpA3ZTTCjWb/SO179RnTQEjG2DHZWHUn4rO/QsZqnsAXnMz2YK1ljf3lf4//NkuZf8DVGZK0yB",
+	"hwO/W3W967FRbkljs+ZGoWhaB2/gFi/6bGNpik8pK3XS3rJvdoNr3GJjpXPcS0192K82BKn6a7+d1wmi",
+	"hB1PWJzyE9fJ37X+sWOkLJ59DbloqP2h0sC/uWt/qP/3vlVuyr82s90Wv2h+U2p+3++Ve9ofhPtaUqyD",
+	"46Czf3SvcOyHZTh6YajP5g8nLvym5B/8w+1VZnUsGdBxJ6RWRmoY5OZ7KQZWaIx+ozzbUlbZrvNL9Fe4",
+	"zf8GYmpDC8oELP6gcu3vBAp+jQxw6YKlTvfLZV2prfmmmn7+0jJl36Q2mpRBKgfMJJafeO1zLVW7ZC/w",
+	"TkHGvcKQ5WnqczULh2TkAbNGRJ7HCj/nM7X1fzsIGsNFhZIXoSGOrxCWA7auV1xkVUWoVwZtsd45bsAG",
+	"7CewURoKDk2+k9kEhRRScNihlPOrbGaKonGEJjxN5IAp26CsOscYGyFu+kHZ5MdGUyhvuL5OOzA6iqlJ",
+	"8DP6zRedU9G016lva3UZZJM11Vh92KQgNLQM2z62/hsaWH54DbR/QKiZZskha8lXNQorrKFRqZl4tUbg",
+	"vq90fqx0EXXVBo2dQYs+n3nXzqL994ePwXLRXbTi9BprbiLPtxLevqlmdErfUmvF3csXF+f9bURgqQfm",
+	"Sost50l/Gm2/W6ONC+CjKJsVx+WJtYIZfrwNWjMuG8SYqXY0ARBDl2aQnulMoxa2n4rhwcClgV2+Pj8v",
+	"ikSinbwUJUC1S7AboSmezSgb7+ZSeIahKcgsxWrExRS9k1qWjbgwhiEjczPnAtKI/axfXh6LURmGMWAg",
+	"W09QZKdQfKAfi7ThvMM1/BrE1hsvX/bEdLawpd0nCAMYhVzAuXQ+hf5Q+gBMQEZLEpMJXS767qCzxr7a",
+	"rm3fiApiBgq4PmqVUvITf4B9LtQnNtTVJJegbAgqZKzMLUNk3M8GXkCuFacwlt42StixqdSzFJsQkVcx",
+	"YDq06WOCjh951kI2g7iSL0hNRvRLXt6t7fNiSuGLTiZ5I0Q7PeAUQWUymGYdKNXJE7XN7/yqnmf0Jl/I",
+	"VG3ZHiCA1QEzxRSmDAIqXEARMWMMJB6Rk7y5ozKddZwSpoUVqEoDVivyr0T7K+f+Ri+IBUEJybuGJAM2",
+	"XDTqSLX+oqcINz04YILMDGiUQfmavg75lvLhlqZ+b8dUYxTdwnYNDo2fBdRH74+2Csj4motOMUDC5rDz",
+	"qpgBi7HUQk0SJqmi1yRd7Br0bdwCxqh6Zrd5KVQeJAE+UGpAA5sMvFIlwecDZqDNm9HkV1pkKZFoB3jJ",
+	"NeWpKf8wL4PGB4VDfL57YpsfViEMUASb1v/ItQT9g5P7BT2WmvqYiizjBjqFGg3b7CjSFnCUtzuyDYRG",
+	"ruzNbCTvnAS35C2oey6Z3uuF2NjXQ6tXgk6hT9JILykzIbT1BuOoi7ol23MIcvP1S/GExFeWGejFXBfM",
+	"+jdOiuFNvSOvkiswrTDzrzUUSrHGCvcd1+8p8Lor7ZrPG+zbVks0yYPpfJRD0TvoN68Gx1JdsPkUiz31",
+	"wrC8WrGA3qBec9UW7Fd8YjDtr3Babo6P5oJCUY7fI99UPrqlVnfMRzvlvlK7pakz/myZk7yw49QEIm1F",
+	"gharqJhHCyVB+UjaBNKSi2G0/hbRmT0NeAwu/HubioBqc2sK4QD9z2w1WGzVjZLJZa8STqxysWyETl65",
+	"AlsuejLAV/Q3gTHmssD2wtKXrBA0kPKAqj21TvOeXis6jGFYwfYI04tUOor5HNTiDDjSGbzn/zWXXra+",
+	"zzAlZ/PnLa4GbGWPK9vkCCuzW+NTk04tY7Y0FIx8q3kAOBdzjihLCPS8ZQqleKFJeSa4IrFypUdWAZBW",
+	"OGpWYUTmgPkyDTWLtMDWzMlsNKKxVXKgrNq2PB2wHUGg0g3FAsuJPjn4i6toIcblYSpkrDwGSFYI5d1T",
+	"qzA2VKdO8RUUPlvfuNMYgwFTixmNcZpC4b6fBGqKZdvQOMqUvZvCvbxKSmstKYdF8k4rueOA2DoZv6xq",
+	"Jz8JzVNUww6a/Bq0PEpu+/SbAhc/kIW19WH3j3iy2Dq2YLNiH0E6TzkFZ85LOrMsp93kHrWV5v492vJ3",
+	"NNJvgyXw/eNFE3xhO+y1w4cefEM+XAHdIz4sw/YCi5QsNgCtt10a0JL5jrflBhmaAd1+e+ZoMU+voIdH",
+	"XE3spc2DFzk95JMPP3z9dQIhXzfA76af6c2PhTpYDPevj1h3+jDu3xx+CT/PruByeWMUKxMKQ2/wYK+Y",
+	"JxjCkUzpTRWBZw5xAcKuDaiprM05sMbvb4zWvIudLWbI+x7aNoeVLoR5k8H1nQCrpQu3wXZnaBHcBKTf",
+	"zNHB2eSjLaCt/TU3yBubZlJpLTMoyg1377adbtN2NqaxbkFjPXvtTV+Beupk0eHTa9J8L4RVa2T3i17b",
+	"Tb52x9vb8zAblm/v3XmymcXaHIw0x6G1DNOBQ9uUYNO6To3ajIV+PaZTSMVT29BPYp3Ltnglf+NbEjV/",
+	"zwHQDVy+ZcXpnL2TMJqm393ga6/NQIULzp9jMbbvHWyytbyNzAuSUGxy6oJWv9fbFuAXtm3HH9XFbe5K",
+	"7rTzYxJLnNzV4O3eV//2b5awVFil0jlE0Jn1ZdUivcafajvwYFltDFRUJ0CSJ8xpsFMBWHO6bz5YbIPk",
+	"JpoUvtzhorHRxlbNxhqSmyqzJ383GU6jFI/HNW2Jed56sNSsFu+62DoXRVkRbTZFfrxj5PFu1oAXdVwx",
+	"zHeTaOQWxsSWsnH7IOMyuZZHRP7Ms/kXyrOhBetawZtd7mXepHabBJvqvKtKok0HmXaYRWsdyuI0s+Nj",
+	"68kilWaY91Fiwe6WZP6+Vb0nzY1dq/2QTV4d3SQjL9eQi1695aqjZY1Wt/I5NHVPXZZq59B+f2zgz2yB",
+	"VdkCtdvTnAFXZArEOE2HOL6Svv/uceHp+fpXN0xpyJPFX/YykYKO1Zxp8FablRCZhNiCcIFM10lVcZsC",
+	"bgnUSw+XdMyMgmWWHJLENkRwcHe2yQY/LQK3nNmPgm3eQU8K37adXHiHBHFDn4UWVeSbb9tCpbyHd4ze",
+	"2LTtooTH5cmjN+QTiZU/JsYkXU0wQwe2W5zU/LIyc/nw+ODwsKdl6Brw/WHX37CLVwwCvGrOEUQI25Lo",
+	"k9PEEF13A9NVyTYT/v7F2eP22+/PegcPbWNUoAWsMlEdK3HdDX444O9HX14eH7w/fvfPrPtUjn6cjv75",
+	"8scJu3rfm3065scvn7zc+35vdt7/bt1m889stdlvcq0DeTaIj988g9wb2b4m5f0ekrSXjK/f3GtdrcZc",
+	"oN7NjRsRhmNtf6UkGRNX3O1m3IOF3rDCEyNzZWnQwCk0Ls8EmIXelYM4matU6FS4cBNaaqLxDRlTCcFl",
+	"DF3UITHXBJcaywodt3StFNHFhAyYbVTrdz30BhW4Pt6R6Y0NLeBgZmTep3vAoLR9BzOoFxFcAd3uQg9D",
+	"MIv1K4zPoTldae4WBPAYnyPOBszkwLjKE8VNTk5NGzMIqTYn/00DXcQbnFFcyA10tA21qjvrVHY+wUYX",
+	"onv3ME5hH//2qqttSX+37vB3V3zvfEReZ/41ym9QjG40u/zTh/unD/dfyIfrpBnCNfNjZf1NzU2w97Wo",
+	"P7s1rDglqoEpv1V8JhFOU18s27bYhfSGJGTby7oivqdYXGkxBuGdXLxJhRc2x6juTDCw1MVXhRv3G5QL",
+	"eDP5o5nA/w5uLXM0GxNusEEtdInp80xV+H4tGrCWorb1T+XTm8qlwfa3NgOtNinLDcoqec1/Ga2gNTbf",
+	"2c6llW/rlxft6wT6nzf5d+qg3vgab2dzPC2qomGg0HrhtSfMRGBTNHfnby0r6IEpydLOmjDFJVMYya8K",
+	"Y9c16x8JIie2x7ym9yRLTfOyAfOsRV+OTrCykjFYM3N5wCIYigwlBKYAZ+ImGnvzi5usQYsgeypP/Ird",
+	"39AghN38TLQ2k+BFuZWSGVjdPE96C15TmZq9kYnX23IbxbhpL7XH/bLbuwu0q3JY6sOrccPs6j8tnl+I",
+	"W/9pIv0BTCTNfmv35BvMoz1w15F2McrvF5Az51KCnIGMb/MlW31nFF6q0E7hT0QTIshuBz2zA/SgxUCv",
+	"P2BmaE2FPdh4D0ipIbeFdvo7rgnmTJBryjM5YG4UoRvE43RLaeZqzCmk0Fl1O+V2GlLu9W2SPoC8itpn",
+	"vTn3IoC+rbcPQPc799A97j37p3z04/lEyPjxJP3x/MU//zY8kG9/ljM+PORPfu9eucIpVxD371BM/QvK",
+	"nH9D9g8XGhqj1AM00rGdJlFQ7mlZnvX54SPkMi/tS1twgI26zwb1QSgpj3Hq+n269jSmvG2KrwgSGYtK",
+	"a5/s7XV7h52wE3a6J0fhUQjs0G6sBp8JbLanJuxZJPZxNuRYgN/On9BJgWN2ijhukXpUB96MqiQMiuWa",
+	"CvRNooBrU2dLAovIm+FYA1ZLqABzy+YTuFLB5vlntdK8kzxVlDOXqdCcJ+Fa/ZgBgpg1FKdzUYybhxYJ",
+	"jAv7dDF9z5X4QVFgYWTZUbbow1uFWYJFkudYfNxxJDKfzzvS/nnuMjBiPt3bPRkw7MZGWrxBEaXZ0I7p",
+	"YhqgKA8p6x+gBZA33tMyvAHzO/WZthRFQz/ToELTYDmH49SvuTc5HLuBt1TxZbRTT6jIo7e2WD6q5QNE",
+	"aCe67gZRrovUUxWgAjv6WgB/2/la+/xt5+uQJ4vbCF2Rhbs6xXrthMQ80VQ2w0I54HIB5RQuMxjOjmG2",
+	"+lUxCtAUlDolKY/iBr6+FWMhFo3ZGEWmRaDJbcDMKEAQhqaR1WhEY4pTVCMVlNKhwLC+/sxo4QYdDZgL",
+	"yNsIte190A3zc4CBoFDNKmUHvXLdkUvR+gEzjSyglBMw94kqBc7KIY6v+GgUIDzUKt+BWzcokmACtB8O",
+	"WP5Dz6BLP2D/AeWzhqa6oUUmXB9YUk0EISjBCwmjHXCaBqVBkSaWXgojoB24EwO2uXsoMkayrFsGAwZ2",
+	"M9Rjl2YCmonr/d6xZgAH4b7DMZVowhnPTC47ipw/NxqwpCm5oYPekIQKEnuZlG7Atc8tILEaK5QSLE32",
+	"wYmnW4MCjoWg18TLRNJPDdhO5Y76F303bwfKvO9DYxcNf/T3pxaP5gnXwd/mjgF/0GdVkQwabKcIondv",
+	"nktTcZbJYma9/ir8Un/PPIihUdlM01QwYDNBr7EiAUopu2obAcgFilOeJe0pUVgzMteqgMhTk6AFrVVM",
+	"k4X5hDDT+SK/yEDHJkbmivtg9mfO1GLOGIntHgr5lisCdfGWT0AxArLU3VrmI8y15IbOL2wksFQii/VV",
+	"d3MG/ImFuTLsF0fndcDAChb5OdnW+a69DCHQ/QFGW3vS2eusffvx9v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

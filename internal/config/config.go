@@ -28,7 +28,14 @@ type Config struct {
 	MaxBatchRows int
 	MaxBodyBytes int64
 	LogLevel     slog.Level
-	AutoMigrate  bool
+
+	// The limits below hold per server process: n processes admit n times
+	// as much.
+	MaxInflightBodyBytes int64   // request bodies held at once
+	RateLimit            float64 // requests per second per tenant; 0 disables
+	RateBurst            int
+	MaxConcurrentImports int // imports per tenant at once; 0 disables
+	AutoMigrate          bool
 
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
@@ -76,7 +83,12 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		MaxBatchRows: SpecMaxBatchRows,
 		MaxBodyBytes: 4 << 20,
 		LogLevel:     slog.LevelInfo,
-		AutoMigrate:  true,
+
+		MaxInflightBodyBytes: 64 << 20,
+		RateLimit:            50,
+		RateBurst:            100,
+		MaxConcurrentImports: 4,
+		AutoMigrate:          true,
 
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
@@ -116,6 +128,37 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("ZEST_MAX_BODY_BYTES must be an integer from 1024 to %d, got %q", 256<<20, v))
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := get("ZEST_MAX_INFLIGHT_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<30 {
+			errs = append(errs, fmt.Errorf("ZEST_MAX_INFLIGHT_BODY_BYTES must be an integer from 1024 to %d, got %q", int64(64<<30), v))
+		}
+		c.MaxInflightBodyBytes = n
+	}
+	if v := get("ZEST_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1e6 {
+			errs = append(errs, fmt.Errorf("ZEST_RATE_LIMIT must be requests per second from 0 (no limit) to 1000000, got %q", v))
+		}
+		c.RateLimit = f
+	}
+	if v := get("ZEST_RATE_BURST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1e6 {
+			errs = append(errs, fmt.Errorf("ZEST_RATE_BURST must be an integer from 1 to 1000000, got %q", v))
+		}
+		c.RateBurst = n
+	}
+	if v := get("ZEST_MAX_CONCURRENT_IMPORTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			errs = append(errs, fmt.Errorf("ZEST_MAX_CONCURRENT_IMPORTS must be an integer from 0 (no cap) to 10000, got %q", v))
+		}
+		c.MaxConcurrentImports = n
+	}
+	if c.MaxInflightBodyBytes < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("ZEST_MAX_INFLIGHT_BODY_BYTES (%d) must be at least ZEST_MAX_BODY_BYTES (%d), or no body of the largest size is ever read", c.MaxInflightBodyBytes, c.MaxBodyBytes))
 	}
 	if v := get("ZEST_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

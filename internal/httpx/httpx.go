@@ -18,8 +18,12 @@ type Info struct {
 	ClientID  string         // set once the bearer token is authenticated
 	Rows      map[string]int // row outcomes of an import, by status
 	Replayed  bool           // answered from an Idempotency-Key record
-	ErrorID   string
-	ErrorCode string
+	BodyRead  bool           // the request body was read to its end
+	// NotUTF8Rows are the import rows, by index, whose bytes were not all
+	// UTF-8, each with the first such field ("" when a field name was).
+	NotUTF8Rows map[int]string
+	ErrorID     string
+	ErrorCode   string
 }
 
 type key struct{}
