@@ -509,7 +509,7 @@ type PartnerInvestorId = string
 // Problem An RFC 9457 problem details object.
 type Problem struct {
 	// Code A stable, machine-readable code; branch on it.
-	// - `invalid_json` (400): the body is not valid JSON.
+	// - `invalid_json` (400): the body is not valid JSON, or not UTF-8 text.
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
@@ -521,10 +521,11 @@ type Problem struct {
 	// - `method_not_allowed` (405): the path does not support this method.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
-	// - `unsupported_media_type` (415): the body is not `application/json`.
+	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8.
 	// - `idempotency_key_mismatch` (422): the `Idempotency-Key` was used with a different method, path or body.
+	// - `rate_limited` (429): the tenant sends requests faster than the server's limit, or runs too many imports at once; retry after `Retry-After`.
 	// - `internal_error` (500): an unexpected server failure; quote `errorId` to support.
-	// - `service_unavailable` (503): the server cannot reach its database; retry later.
+	// - `service_unavailable` (503): the server cannot reach its database, or is receiving too many request bodies at once; retry after `Retry-After`.
 	//
 	//
 	// Example: invalid_token
@@ -580,7 +581,7 @@ type RecoverResult struct {
 // RowError defines model for RowError.
 type RowError struct {
 	// Code - `required`: a required field is missing, null or blank.
-	// - `format`: a value is malformed or of the wrong JSON type, or the row is not an object.
+	// - `format`: a value is malformed or of the wrong JSON type, or is not UTF-8 text; or the row is not an object, or has a field name that is not UTF-8 text.
 	// - `too_long`: a value exceeds its maximum length.
 	// - `out_of_range`: `dateOfBirth` is before 1900-01-01 or in the future.
 	// - `unknown_field`: the row has a property the schema does not define.
@@ -609,7 +610,7 @@ type RowError struct {
 }
 
 // RowErrorCode - `required`: a required field is missing, null or blank.
-// - `format`: a value is malformed or of the wrong JSON type, or the row is not an object.
+// - `format`: a value is malformed or of the wrong JSON type, or is not UTF-8 text; or the row is not an object, or has a field name that is not UTF-8 text.
 // - `too_long`: a value exceeds its maximum length.
 // - `out_of_range`: `dateOfBirth` is before 1900-01-01 or in the future.
 // - `unknown_field`: the row has a property the schema does not define.
@@ -772,6 +773,9 @@ type PayloadTooLarge = Problem
 
 // ServiceUnavailable An RFC 9457 problem details object.
 type ServiceUnavailable = Problem
+
+// TooManyRequests An RFC 9457 problem details object.
+type TooManyRequests = Problem
 
 // Unauthorized An RFC 9457 problem details object.
 type Unauthorized = Problem
@@ -1748,6 +1752,18 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Headers ServiceUnavailableResponseHeaders
 }
 
+type TooManyRequestsResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RequestId       string
+	RetryAfter      int
+}
+type TooManyRequestsApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	RequestId       string
 	WWWAuthenticate string
@@ -2183,6 +2199,30 @@ func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsR
 	return err
 }
 
+type ListEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEvents500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2317,6 +2357,30 @@ func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 	return err
 }
 
+type GetEvent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent429ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEvent500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2430,6 +2494,30 @@ func (response ListInvestors403ApplicationProblemPlusJSONResponse) VisitListInve
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvestors429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvestors429ApplicationProblemPlusJSONResponse) VisitListInvestorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2625,6 +2713,30 @@ func (response ImportInvestors422ApplicationProblemPlusJSONResponse) VisitImport
 	return err
 }
 
+type ImportInvestors429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInvestors429ApplicationProblemPlusJSONResponse) VisitImportInvestorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ImportInvestors500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2759,6 +2871,30 @@ func (response GetInvestor404ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	return err
 }
 
+type GetInvestor429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvestor429ApplicationProblemPlusJSONResponse) VisitGetInvestorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvestor500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -2854,6 +2990,30 @@ func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitL
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3049,6 +3209,30 @@ func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -3154,6 +3338,30 @@ func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) Visit
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3271,6 +3479,30 @@ func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGet
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3484,6 +3716,30 @@ func (response RecoverWebhookDeliveries422ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type RecoverWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RecoverWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitRecoverWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RecoverWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -3637,6 +3893,30 @@ func (response RotateWebhookEndpointSecret422ApplicationProblemPlusJSONResponse)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4286,221 +4566,232 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pctu4muir4OqcqthzKFmSpTi269SMs5326Wyd5fTtRBkTIiEJMQUwAChZSblqnmYebJ7kFj4AJLho",
-	"seP0Mrf7R9qSSCwfPnz78rUV8XnKGWFKtk6+tmYEx0TAn49wNCOPOFOCJ/pzTGQkaKooZ62TVsh4O9JP",
-	"hCcIo4inKzTHKzQm6JKkKkDjTKF5JpX+RpAFTmiMFYnRmEy4IIjgaIYySTqtoEWu8DxNSOuk5cZsBS1B",
-	"PmdUkLh1okRGgpaMZmSO9TrUKtXPSiUom7aur4OWXiRh6g2JMkHV6hVPaLSqL/kpF2MaS6RmBKV4SpDi",
-	"KOE4Rpit1IyyKZoIPg8QF0gS5n2teIAw42pGBOKCTikrLzsmE5wlqi1FhO5JkkzunSI6n3qfUYwVPjlF",
-	"Uq0S4n9/L2MST0ibsoQycu8UmQWXhuLjTySyXzEOT42xJO1M0PyLicBz0sYsIlJxIe33N4Tjk7d4Wgfb",
-	"2xlBhCmqVkjhKeITpGZUosgA/dTAiipEGQrPJ+0XnJH2c6yiWagBXJy9RZMy6Eatz4dvfrh8e7aIe+8X",
-	"F/H03ae3x8+mP41aN1z7eUzmKdcrek3SBK/0W9WdvBJEEqb0YcYo1GOGAVrOCAOUEESmnEmCqEERDUgS",
-	"F18rjjBDBIuEEoH02ohUaEnVzDyO5wSF+TKiVftHsgrLu9VTtvx9EJbNWycfzA8fg4Z9vTbznDds5wxl",
-	"jH7OCKIxmnBhjsWuq4N+yrgi+lxggyuewYnhSCGZpSkXqrw0QT5fjBdRdJWOJ+T+YXxFBkN+eRTfT3nK",
-	"Bjc8jNdEidXZRBFRX/UbEnGmbyFHS0yVIwhCv0LZtLSq3qZp55TRuQZfN4cbZYpMiYA1/Pzzz2eZmmnM",
-	"jbAizXgdzXCSEDYlGq1fP32E7h8NuycofEiwICL0kcMcd4SFoCRGjI9YqMfngn7BesQQGdoZuLcREYKL",
-	"v49alMEVuFD8krBRy45K88FG+q4iNcMKLbE+wUkmSdwZsdIBbR70Rgd0HbRSrAmGcqQ+E5KLZhCFjFwp",
-	"80BoLj9BqSALyjMJZLSDXqb4c0ZOUcwR4wqNM5rEmoqmWOjrVMG0qHfx/O25Rimq5/icEbFqBS2G5/Cr",
-	"WUrpoPHVM8KmatY66Xe7gT5497nXdGWesDjllDXeGb2jJRnPOL9ExD53TyIal9e4JBerxZX4spxkl0eY",
-	"ivHn+wlh0TRlimK38hSrWbFwUsy6EWuLzdwfbN+LR09+JA087Tm+JBJhc31y2uywVbOWEzixCRVSlYkW",
-	"RpdkhUTGZDBimiLqMSiRFZKmH9K/5l+4QQSJCF3o85UjllNJPMWUATnqD9CMZ0J2UE9f9v5wiFJBmcLj",
-	"hKCzN4/Oz/X1EzjSWHiql2DZLUn0OEwuiZAoHHS7yCE7LaBxcampa+WODCfd6Ig8wO3DcS9uD/ARaR9H",
-	"/Um7G98fPyAD3JscDt3pmdtanF+Fcq/FwOGwemopVooIPeZ/fhiNrvrd9mh0dfTk49/+2mo80olmkcAh",
-	"19w4zYfhrlnBShPvGU9itAeiyYIInAQo4vM5bkuir7Ii8X4H/TyjiT6PEdP8ORMCmJ0+OANNzdnCw+4A",
-	"veAKPecxnVASh3DePFMIozGPV1WYbuTQzZD0hYDWZk7xjM6pauDUWjyT9EtZPhx2m2lGAoP4E1mJzLwy",
-	"x1eGUTjqYT71GtjGtb66BpOBMD7EsWXA+pMVefSfOE0TzVcoZwep4OOEzP/2Seq1f3XrhQHGGgZvOX+G",
-	"xRR4kMzmcyxW+qg5R3PMVkjwpWwFrQVOMmKmifWq4NULxflFAi8HrZgoTBNY8MLKeTMsUW/Y7cIgpwgr",
-	"NOdSoV6320VYEISjiKRa7k4LmQVgqtmIJpD6r4tDqrC4L7KYHc6GeNn/HB0dicXiS4SBlimx0pe2dTLB",
-	"idTUTGGVydbJQMNTUWX4k14uUpwjt1wL3ZlSqTw5OIh5JDtfiFSaNqpVJ+LzA1iGPKhuVZ+DvfN1AlhA",
-	"8AzNcTLhYk5iVL++VXiuISI+XPXtqwxkuXquy+xAy+rwjUWUxPeFWFxKfj9S0af7dNA/kmpKd4fvuVk+",
-	"8paPzPJ3h/M6EHjw/qdF4gLKz3MY//PNyxcbAAv4X4GmYxaasmjyo+UDsw89WB1SqyU94oPDz+lqkn4Z",
-	"Rp+k+DLtH42ny9XNIWWXe3PwwEaAGBQU5a+CTFonrb8cFPrygflVHrwyBMC8UqfnDgZUFvh6ihjXdxYk",
-	"vlTwiEgt87UCXwO3pKdtBJmmFdiHDwotAdZgNN2YsFtSLcbVK8EXVFLOjCJVPfNJPkPlwBVhmCl31Gkx",
-	"ilVRCHqFhWJEoLNX5/XzX4x5/OX+IJ4nlF32jxZDqpaz8dFkte2mHBbn/9Rb2+6HX+zo7k4ehHMNC4OQ",
-	"40xpaWk9jMD2QCWSmUwJi+8OIcpU9Jy9k+SWqEHduzUqUKYpF5RdZLLEtc6qSjOVNWqrN69okqAx0aJg",
-	"cTMQ6JQIa6USdCeul6RIA7WV0aejqyQeLvngkMzmdDgk9/tJf5gMyjhkRfMchY49ElImsogyZDZzA2LS",
-	"DI+7Qa6zXe0PawGqCZARtzUFijkjZRCH8KENSnx4F2horQLt3Cyw+b3cgNCAv8+pnDvx+RYoPPde34bF",
-	"+bMlMteAuBqKWm13ulVMJxOiBfD8pPbmRM14HCCtN+qLrnnifge909oOYmQJmKappPm0Vlq7vBwM0wjP",
-	"BmI4j67EdDi4lP3F8OpwvplG9vvrEdzb5+1RPB/k7ihoHaE1oHEiCI5XBuAGYrvCuwHv74rGMq0F4uSJ",
-	"Bs6tqasZoxE17W8XAP0SYWUoY+QqJZGW9OFnxCNQAGNnCNQkwqKRlmDfg3nAMwSWMOzLbJoeiXgw+8Iu",
-	"l59WRC36CTnE6gpvoqDDshBmVovcam8ihpU2ekcUswQjScSCCDTBNMkE6WiFGHACj7nl0RHOjCk4pjJK",
-	"OFDMzwDJ0MIKzNseCO8Ch15w9ZRnLL693Ja/XkUfxtXFBH70MOcFR06X9JiyPpZXREjOzuM6cgyiGf0y",
-	"SbNlytXh4acv9PDzgIzvL8kW8tMdFNjxgivkFrM7YhRbuBuceKHPL5ohQSTPREQKK7qR0O7wVJ21ZY0Z",
-	"mqcrxLDWscarmhelMOac6mssiJEcjbWmvETw2bU9p92mVZYcfJ77Z9M78Ezhlrg5LF7hVcJx7JtEboHo",
-	"ynu9iuipmaHZclLTSclVREgs0aB3PDjsDtB41ShTjr/Q5ZjzaHj1eZz057Hof44G/eVgm17S8/QSu/Vb",
-	"2kjq27p7DbUEERAq6ReCwLyG9jCakCV6Th9qHLUGtv3vq8e+IWJBI/KO4QWmiYHwrfAlK49QRRlp5rnw",
-	"H6sgjX0EnINaIhFY0GSFvDec/JxgRUQdg/rDw09flsOrLyzLssvPk8FUyE8C83G2mad6CGTBgcrL3B2F",
-	"mrZ5d0hkeWqEmdZqBXj4NSeNscJjLCv6hcYuymLwzcUoJgle/eZaxjuGrUePxLcW4EDVf6sV/2YhznPb",
-	"VXFsbFx8udVgTqWkbBoUZqMAZeyS8SXT8qwgC35JGjh0Gg3m037GF/zqyyA9FKvpZZZ8Wdw/Gmzh0L26",
-	"Ec0t9OZWNPPm3eHX7aHz7Uj1888/t6ve5E0vV53PFr2stEji5ySm+C2A9Jb0LB+qCcu8ny/meqoLOL5N",
-	"fNDZt/0V6JkblAM8Xl0STIdXh8lsQTKRqEytVmm6xVnQGxbY5YECwQKRXeDuaLZmj9+JKVpbXVgFT/g9",
-	"GWC+EyPb8YwpsXoER1yVIs/fvESHvfv32z2Ek3SG230UmeeRxokAZWkKxFmCv16/hZOyz/vsSSto6YuE",
-	"lSZUksN4MFq/FbRYliQ+h/K9nmft9x+/9q8b/J1B6zFJ6IIIcN2kgqdEKGqQWA8wT03cWb6MfrAxsEMf",
-	"FIxH4jNVerHV7/bvt3u9dv/obff45LB70h12Br33/qZirEhb0Tlp2E9t4aQURrB7bEBtIEau1JnZ61mD",
-	"r/NnF2Oin0MWKKB5ZiRAS/DppoTFNjjmdptxt7AIObJDtoKWzCIt8RGtjGmNmMStjz5i+L/XPbhFqMOH",
-	"cgyEnTIozrkKivJhFuFPJuDNRx77zloc2gUbup3+WmT4fodPnDWoeugrq8tpusG489Dv6QXxTAUo4oyR",
-	"SD/uIoIClPsoEI5jQaQM0P/813/vd3bBAC2Wsmj1vHzdBlvvmznGZqqjyeQPb9++QuYhY2SykLM7Aktz",
-	"liR5KFV1yxUP/+HarfjBXWuRzseH0tp9ALhTacK4JwvList4FgmCd8SyXv9wMLy/O6pp+Xgbqzq3RppH",
-	"ZhmP9SvXQYuusScQvQlE4wCFZKEuQjThScKXxryAGeIQsIXMGsCogEIbFdWmMYSegORubh+1CnG+az1m",
-	"9/5s2J/PFljK6fBYLA/j49UwPsL9475aPSByTqJu026VFXo27RbO4K3h5uWzpjkNCrwjsTBce5yPrdTz",
-	"tYWT5OWkdfJhh/lb18EmhlUG+hNNpBy8Vo6IB4gnsRYhIPpKw5AqMpfbtl8lejnUWlgIvPKYoF3XGgS4",
-	"J4sVKW5CrvPbmYcbEqbvWpwHJZoQxIgL63680ZLra60coLdwjzHUT+6jO7tnVDZcR3dndlqcO84aFGdY",
-	"PueClK60lVrto2POE4KZ4+JFnOQWclvdtV5uMV9psLVY69QDx7CdobZjEb/MpGu/Nty9HwhO1KwOzbpw",
-	"wC/Lo/PLrbzfDtK0nfO5ltMdDZNeRBWOY2pk0VfeiuwZlBeZxzw1Y7zgS4gppjBXUI6E8oKf0B5GMUkT",
-	"vpprGjnHKySJQhhp+iiMrWt/Z7x3ezpnaabp0FV7ytsevxITHJGv1xoIc3x1bobUSwKu6z5vuTPFzncC",
-	"roTAt+oZC/i+AXgvGYS+Z4kCMMlsPKdK62WCLwNEWQ44TRHEzpB5zZd2KQ0XLw8u2gJd2Nob+3AVLG5H",
-	"xXDrwfOmmLC8+9d8aRQlqVmjwWG9xwrhN/7GJ1dUVtSV7jbxyV1H/6XetpesFH6DdyqwKYhAeem+gF8H",
-	"lcWhBunHqJIvJ6+JpDFh0VYW7iur18ENxKcbyU3k5eQhFYakFaP2jh8M291Bu9evjtUooM+tbFAMgBMa",
-	"kf+wnzsRn/vjmOcbBgIm/wIiUv3BzvRgTc9frqKnCZ42XEmgC3m81I+/PNKIafKVBFlQsuyMWBuF9lQu",
-	"GFcXgsrLC4gDDk/yX7zzCp0FgzPw/d6TSL/SFlhRNkUJlaoS+Pvho3fTHV9onrIhc6V+5y9X0XPM8JTE",
-	"D1dN+hDX5McGGv74y6MOOkuWeCVRmJp4sRAAUkS+GkJPYqRmgmdT67p0QWVOyTXvlpmZ+7JRSWo6wmda",
-	"50oaD92OlfOBeKvRqfbCddDyHa7bBnjvP1u996WBmlYX5PhboKu37fKtCpoufuUkPTz2r/km+uIrMet4",
-	"eZF2ZVNOHF9Pk0yi0F9CWKfXVVy7LTrczenWxatGCW6D4HZn+NGEELmdpoI8JSDucJ4/GwWy+UjBiMon",
-	"WvkMq6JqmKsp9ZP8BuVY8w2p8DzdYHIzinJV5blb/f7bNF5nF883s0HZLUuj28TruhjoDiZAWCKtpU2o",
-	"MRmYjFlAnXsSqHPtoL5ZRKiw87p5+8H9bg9FOCEsxgLpxwMU/vLLL7+0nz9vP34cBmhM1JIQhnrH3W67",
-	"22t3eyZzice4knb664gIpbShwTaRoRabEpnQjGpmQU2y2Jwf59vp/3M0uupCelLv6Wh0dfT047/9dRsb",
-	"vPGyCm559wu7C4K8A0m8AY/cdA/vwHaRy+SbzRcVgisyYuw5Lmsd0t2NEbB8WjuaO6rZWVJqEhFGNi0U",
-	"BFMcF14MPZ+1+3JDaTX4TLrodmP1N1pPXqaEnb06f8yjbG6NubVYQPsMOux0UWwfRHvO7ShTEnV4ShhO",
-	"qexwMT3gWB4sDjvdzuF+nfZRNuHNbO/s1fk9icDrGWiKKilnQJO8Rzuthj3YyZtHdYt3A1oRye2jfB1h",
-	"0c13Sc3WGFP05sDHKQNN/vWTjas0IR/rBmF5TAgYG+HvuLbS/BrURt9oFHEACgz03XZq+FC2yYBH+zVe",
-	"PidS4inwnVdNJKW+m4L98SUrMu4LpnlqiwZAStgnThnEVTuWVOagciUVmQMiaHEtcIn8S6pm1DxcRCB6",
-	"TCeakzZli/bR4aBXpq+9/oMt9FXWSOzev580Ed7mh/f/vZEgOx960x17/fQROh4Mj5CNZEAm+kDaghZN",
-	"MkSTk+nMAjVAcxzNKCNtTWsAzPqFUzQWmEUzTWioMpqxn8gVor1Bt7tv0qDXpKGVXrL2rvp7EGeeJ86j",
-	"mBMz0NxkPnohA4Z6m2EruY35sHOoegBWyxk2Z25vi8nZlIgyuEMuD6C0SEd5vTXm1Ni41xSiUmZOfrOq",
-	"cWkM6/G5yERSGqiaH4/evX7mgIYZwmPJk0wRFAK5DOFnTdZQmo0TGjnfZHmyaup2aeW1IH+bdGkn3SXn",
-	"sjQZxAjBFD13gLcLHoJRc68rjHhoR1yf6FbN4YJB8thlGGSwf4JYJfoYkr/cl0By4UWTxQAWF2yceDDC",
-	"0C4DkhtyVLQhMebAzZsWMo3ZSDDS8f4JFBCopmZtyCUSGWPgORRrM4Zg1lrMqp6wd+hfquZoU/N6c4gP",
-	"jDFsuND14Jzmvbs0FT1Qv78WB9dn9DQlljgE9FMXQrQ3BCTHG5IPNqYVwKANYZswsoPjtsBLd0wmMLWS",
-	"3l8NSKybWXPnaVWHxgotQX0WnE09xMlL0JwrxAgsjTOFKZOedyEFQwNOYJVlNvdtwX7NERjb6ue4yhml",
-	"5BmmL2XCp1OHBHliiFdep5wE4jnJt2Uz1xbqxc6tl+hrZTjAg2UidBCdIKlPxBThKAKRt0r7hYlqc4CH",
-	"ZrilEU3MaM2BYeP8Glj5TJMn67ApyskY+UCPUwbimijUunGlOs+71+dG6qQxYYpOKJFbprpxZKun8GeC",
-	"bvWP5oYcBVHbudXN3q/ASD8Fuvr40KTlvCYRXxBxO2eqpNZAU4bbTxnJTKqYcRN5ESD6rMBaVpjKEFYg",
-	"E9l4bqoVnTlZY0C7/7bbPenexMNT9S/DkjdCYp3n87PeVgMB+IEvTQWO+m6XRBBk3jO3qVyXqn8jb1y+",
-	"gsbV82WeMbiLONxGoRs7dIxbf0ATSpK4RCuN/i3QOMHsMpdl5ljBixA0XCpKoJ+1V9LQdC0cw1UB2URZ",
-	"03whClpBHkYGHs/Z1Bvb8XZNNm0RFpSAgmJe4Zm64JMLgdmUhCco9OwqIGzY0mCeOQ88QAZBM5UJ4uQE",
-	"YAQXAIHwJF/oDEstlRqgGiumkcwLgSkmE8rsMHFmxAdihwhrpqEQ4TQlWMi8DBz1KDJI+s41xyYJjZQd",
-	"CexJaEw0fKQpJGfsMk1T2BOwCiB6TSRPoMySnmzFM2HVR7f3QijQkFcCM0k1EzBiQVvSmBSyhiCGBTsY",
-	"WXHA+iVypM1vaNBy59oKWv55tYJWCeyakjn4ATEzAIDHimyTksOjmKJuF9UjNlsVJhMTuGrw3QjNfnyh",
-	"26sWOiIimKH7yxlPzIbLlRtL3q6tMZRzazZoYDizbI5ZoZmSqzTBDERRTw4i0UwjXiEFwT2Ra9eUR+UX",
-	"Zu7bCA6cJSsDH3f84PTVcMlYNNPHCeEeWoR0ssQuckM16MAwMIcODlhbGVkeKVKjgHnw7JZIE0NA19mH",
-	"Gx2M92Tz/fZOpxK4mpMUKNe3x6EMhaOFNpZyf7PB5gZh2lt2/MY8+Cv5Btcc25s1UmOYO/ag0KYNQbkg",
-	"EIMSQtnDFQr9hYenKDRMOLRVEaVViMIyhaoFtthR14Sub/CpWnelKxb4LSG/N4hZ8eHkj/pK8Dhz0d5Q",
-	"V0/sgi8xlRC9+ZpgmyXUGGZemHKg6IF96RSFU85IXo9SgiXHhW2jcNDron/oB3aKL18bi+xXWQxQuCRb",
-	"4pFvVolxwxWqIKUNdA3zFcm8hKERbE9R6EATIs6IRHuSkOJLA+Rw39a59ONM7Nit4kTKeFj8XltvJiqu",
-	"RaeIaOyUHU1COvbHA31ltgrKECOtRy2jm69ylLFmW9xG5aYYN/sNFY4K4le5J9PK9IQLI99opV4QMLZE",
-	"UJyhwecIxZQUHkugMQllBI0FwZcVZtp8rzzDORStaHZFdh/ofx7qfx7pf55s90/aw6yZwne2mcJmBQGl",
-	"FScyQIyjicDTul9nO5pU1NOSN3bwYBsa6a3sgA134OOsUuKtMeTr4h8qA/1M1ewNiQRRu4f+19dSC5bO",
-	"R2xIgaZTpiUr84wmdjNJogvDB8dYkvsDLd4f9pHALOZzW20AvZmBHSsX04xgYez3FXIIAz6f/PjTsXjw",
-	"jx9/+SzeLj+9e/X4wfmzV+/Pef8ZfobfLAf/XHWfvz+MHpxP/75dsTYbao7Bf1+RLsp7tpGE1unV4BQL",
-	"UJhKto3goxcgHQuSyep+9dsu1eT46ioeR5cP+g8GhyyeDy6P1KcoItNP0YNuq3SJ9Vsfuu1j3P6yrgqr",
-	"tMXi3+iDt7U6weZ4ljUFoJw5e//Zq3NjjQqQtKcWWdMc1NQpXKfIUFVb/xgQDKRnmKWc6mpSUJ0b2dbp",
-	"Bq5gIk+cbCb/o2yYKkqgwtz2KWePbDWmtcKTXg0+lBAl3avSGM1ExiDs1PjuqUCgRJoQvBHzYjAZGmfJ",
-	"JTLVg7XCRROwH81zY/OI/eUv6BFnmsNqqGil1U+N1rxXS4MHi15YdkKUy2ufIFsAe5R1u4eRKXut/yRa",
-	"QkQIMu4l1Dy1fq+UCHdoe2GUaJ34gsbhvkbBylGBKm1yePK4QyeGYhQW6bvOM1XYfwNXHFkvorDhm1A3",
-	"+BjUK7CXqi/pud0MCVkQWzLJ7GWdD1XPtheuSxcP94u6cORKEQZhAnMyH0NJZa2ohUF5wSCp54pa2EEP",
-	"c6+qfd7qsPoLMGKGiAsYwywp7KB31iAPrniX0RgOugPkeb/0RFkp/VvNeAwbCgfdIWrwdwUlM4thawZs",
-	"fGlBxjMV8bkxU4avXr55iw4WvYMcU0MApiB2TsgH4Us9LIaJ+90uevljmJ/+idboKJsmBI2x0Y3N7ifg",
-	"wAbPU27tMYgDs4a58xaInBGO1vs395xnUy9iQ3FshNG7d+ePNVPAaMp5jKIZpxHZ76C3rri3HmJNfW+A",
-	"OQV5t2hxcElSVarTferKiOuRajXAg7LXCxgaj1doTzNRrPUFLMFeGCDJYYQZVUSmOCLwsF4LZJC4KvFz",
-	"INf7TixzlKdURxxwVPNIWKj+I7C0oWj30Hb9Hk6Q7eigpzNWDemKvQGJ+JGszKWSEU8JlEErG9oyCTXA",
-	"vDp8tapyepyiNHm/j9Y6F01jDD0gdQ4Zk8ttaUW5InvuV5V+5fNjtNZvm59Ug/N1H6yGpoq1AavetQa6",
-	"PvQTPXIvDPT/Dg0ZcKuwrTo0sbA0aC8cdLvwbO/Q/G8Y7sOrx/rj8OrKABxWAvcohFLlBpD63sD81sBu",
-	"zi6nMvbETouSMBJAo0/l0hQDFSQhGHKfJbdbsd5MgJUfdGHM9MgrjTnjkriaDCimmtjQuL3EZuSM2WPR",
-	"IgmqwNOlj2E0pyxTpIMAtPllsVhCIU1jypUiJq5rTGZ4QYCaYYmYTdV4QZZIq4rW3of2NGCMOkYkmMlT",
-	"ReL9wLofNb2VAXDgSYKn0gE4Jyj5LSlEU9d9B8cxiRGHqCs6J6fIcD6ppZUsgWEUTzTjI241akZW7lZq",
-	"Am4sLgmNCDOlXq2MoZU8QYnCYnWKbHW8qZ6JGbkOdLeSIIKnghCIwbOq0UYvm+c4bFWllFbQstFurZNW",
-	"r9PtdEtRcnmUWx7UBjPoP6ZNwvqZbQCkESo1XWFk0dZGk12092aJp1Mi0LvzfUNSMDO9bix+yREDCkKl",
-	"NbV3DCcwlQSpgt5CekDNliaCz/1nT4AeT2iicSVjmi6GsOQDy4r/8eQtOrD769hKI/oV2+uo7ZodtU23",
-	"oxGb2O5GmK1QqVURnGYu60AZlylRjzV4yn1A1qhGxSMHfuuC64+VWvn9brdSzUaRK3UwU/OKgcNIcP/n",
-	"8ctHb3959QTpB4wkZ37Qn1GC2fTvoxZho1bpN4Jj/zOgi/miJtfmFgTz6IH37P/813+3tjRIaYoAnJK7",
-	"LLe35iS3DtPY7OrXKt932B2seyNHhgO/3qGva5mksqKyPNQIxZGiC1I+Ma0dQWbch9bLXEhvfdRjmUvy",
-	"FUtJ1PWG+20+QS8vtUoIkjNCbNa7uVt6nNDc0cCE9lmKZx1wIyb5RC1BoQDpc77hJp3p5dSvUx2J9I2/",
-	"J6HW46l3VfXnnPEPuoOyEiwNJWpntD3OWJyQzifZ3IQG23XcoFnTd7n0kSynybY6xR6+TjhT7Qme02R1",
-	"IjGTbUkEnVxv6RQC437CC2xAWh7e0up35w8BPntfM5GcjFolAjpqBTGfX9D4ZNT6S7GcUSuwYg8X70Ry",
-	"wrIkud7fZTFpgmnFjH+W6kuOnhlMCtC/bIR2v9NFtyI6Gl/+JDo3JjpBa2De+ZWK6ELMpj4rZHi5kW/u",
-	"rIro77d0bgN+fkOxszV84syA1mWC3oZrzKD0xZf1DMPS3n63W6hpue5AJcpS8OPngSOKZzboO69v2cQc",
-	"bMmNrVSzGrpaRUqTV5mjo8MM/f0NDtSuZp2AU9rt9z7UZ3RBmJ5O38WNZ+cT8bUH+NbZKvJsHiwrUvQK",
-	"z5MwqHZMsDksYGQaMZsO0HSUNuvGdpX5roLzNmxwSkqloRTEzU4pxGZXk4L8vj3O0HxXypafCdQo9TSm",
-	"AVHpL66sHurjqpi6rz/eANGrKWBrMN7B8Q9XRftOxfC3vt4bODveLjdS36gNN9I74QCRKxypZKWH94LW",
-	"l1hCv0jlAqwDaw4BZBmx/HpCiQrpJZWZyDrrNzWoXpT1Aa+qnGnl2hrgBUTQ5d9DEE9QG6LobahPNR6x",
-	"PeewLXp2zokxr7x99iYw/tzQSPFLqkU+1yvRDnVPjlj4A5cqPEXh/20/5WKJRUzi9r85K7B1WkwZF9DF",
-	"73W1Yy6AZsQqZeE3U6lfzp4/+zWplMOEP6nUn1Tq16JSFsfXUimID9tV5LMxfk6YM7ZnHM1M5uGwe1jc",
-	"8UZB7zXBMdXyzB9D1ityhpDClwQpgScTGt1V4f5h93D7yTdU99+EADmEt0uMi96BCelae/jPgJsU7p97",
-	"0gaBlWs2gucxxVMiA5TQS2IlypJrsYOe0kQR20AlhBS1Oopo9vXErGmLmeglS1Yu1cKlJbl0labupzax",
-	"ZDesKBUa2coQTHfWHR602fh3INqmuNLVw4QSfSjFY26py+Kij8plgLxCPw1hwrVY3fzaFTGk5VDb3WNT",
-	"bHTkLeqm1qo6agjndR+smcAv1QDWq92JRFFis7HJHDhJ8sSfuyIOA4MUm4mD13kXXultf6XUvgFe2oEI",
-	"Fc0igWztsLJyn69vJXaePiyVBbRH2mw8Wo2wHXyF/5/H623gr4nKXPoDPBz4RX3rJWGN6EoaK9k2sjxT",
-	"V3UHo3dRjhhLk6BIWang8K3LCzf1YTdwubsm7N9O00xj9bgsBz92pc9dhRRJIs5iB3FfEi7qDn+oVDxv",
-	"LnPe1f+9b5WrmG+NpLbJFpqClKqFD/rlIuDD7qHmCNvWMewcPrjTdRx2y+vod7v6bP7QbMGv4/zBP+h+",
-	"pdHBmu4GtwJwpR+BAXS+r6Lav4bunfGtG/IkW7J7jfQKd/x/Pzsa7Kg/GXfFb8y//kEgJdTQehdwVir3",
-	"vZ6nlWo77yqv5y+tE9lNcJwJOqNyxEyY8olXQ9Rip4v5ARsTxG8rDHGCJttTE2gIZx0xqwrkkZDwOW9H",
-	"qv/tIKiOFRZCWYjGOLpEWI7YtoJZoRXtIPsVpLt6+awRG7GfQdNoSF+DR+0mKAQhgtkNJZxfZqlJscUm",
-	"QkuOmLJVmqotILFh1lCOxIXPjRjoJa7tsv7TAq8AJxZmdhKfwLgmAAueo5yhpQYBeG9ElhbglSaE2sS8",
-	"u/Fjm3vTEMq532T50tPmNbC3ySRGMjLx9n60utm/M1SaIih1IG9O8WvS0Boz65qEkYYqTjf31/+GSpvv",
-	"sgPdAQAKlY4Uh0goX6wpNLuG2pGmHdEW5v6+UoyvUtjRRc83FmssSi/mhRSLiswfPgbrxYSiOqJX63AX",
-	"2eHWgoKv9BlZ1tf5WlHv4vnb88FNmGypROFG3S+/eH+qf99d/eMCKDXK0gLsHuMsCNzH66CVctnAKE12",
-	"nnGUGFxDe0DjIKVMrWz1DkPlgQ8ACXx1fl4kMoR7ebpEgGqIvR+iOU5Tyqb7OZ9PMZSgSBOsJlzM0Tup",
-	"ueWEC6NiQjtzvjQapgtzAtrAy90HKj0HRgy49wkKbbH/D/RjWARI5zDSXwOPeu3F1Z6YSgw2FfnEdlUv",
-	"aD3O+f8pVCPSB2AcN5o7EAiVLScpd9BZY/liVzBtQgUxddtdBatK6vOJ3104Fxtm1iXWxGsgtQWyOCxX",
-	"L6/ImKnNegG4rrm5ZqU2sX8PmxDvNMHGleRFtWsGJTXamQoVeXRDloL/yWeO+7CWF7y8W1tVxKRuF5U3",
-	"8hJ0tkj7KQJuDqpdB9JJXEyz/c7PPHlKr/KBTGaRrVkBUB0xE/BvIswhCwNEHVMtXuIJOcnL6ilTx8VJ",
-	"KpoBgTA2YrWk9EpUQOXcX+sBtXgTk7zKRTxi41WjFFYr43iKcNODIyZI6oQoSLHS1yHfUt5N0AhIeyZj",
-	"oKhNtW9gaCw2IKB6P9pMFWOTLiqbAAqbw84zN0YswlIzKkmYpIouSLLaN+DbuWSJESbNbvN0ndyZAnSg",
-	"VDAFNhl46TSCL0fMrDYvnpJfaZElRKI9oCULyhMjT5qXQYqD5Ba+3D+xZeeqKwxQCJvWf+ScX39wvLzA",
-	"x1IRGpM1ZMxIp5AMYEvrhFprDvPiOrbgzcSlZrlEB1unB27JGxDhXNC9ASaUfmysQ6FFJkHnUJVnooeU",
-	"mRBaz9NjeLk1tkYOxPDrl6IZiS4tMdCDufqD9TlOih45/QdetlFgihDmszUk87DGjOw9V10o8KoB7Zvp",
-	"DfRtaSAa5053PslX0R8OmkeDY6kO2HyKxZ763W55tGIAvUE95qYt2Fl8ZDDFlnBSrkGOloJC9odfitxk",
-	"57mhNhcmR3vlOkj7peYefguPkzwB5NQ4LG3mgmarqGgACrkneQ/QGMKXi+6f/hbRmT0NeAwu/HsbsoBq",
-	"7UEK5gDVtmzGUmTFjZIa5fKBYitcrOtUkme4wJaLGgIwi1EkHb2AhBlTu0lfsoLRQGgEqtaAOs1rUG2o",
-	"Z+XlJ1HYcqmqVVCioBZmQJHO4D3/12pGkyFKzqqQl2QasY01mWxRHqzMbo0dTjqxjNn0RTAjWMnDZDvZ",
-	"XCCXdgVxmdiv1GXogA1NpTBCNSPxpLyKWvpfLd1qxEy+lbEMRKSg6sZ6ItGYwEjmegRWv3e3xebeEeNx",
-	"YIhaDmIETxRTaftfSuBYOWqNicmnWVBJx4lWK0eswSfr5dD43x989fn6tT0nzV1HrGx/8Owbe5q5WFHa",
-	"ybtavkVjDtYCKtU+pKfhEatIZ3nCGo6tmJYLKsKU9ZIo5ksmlSB43kFnI6YBZGNcrZUE0tOcv15gOSvb",
-	"SVw2sxE6Rszkq0kj9W8QVgGlQIbbr6EgGTEoB2UnkZDCqIwYYiQywMRCugY0eLvkiLKYQNlbplCCV5qm",
-	"poIrEtn8PIit0uKbtFKa5lkGJCPmC1eoWbaChrgax7LJhEZW2oYcdCNqyhHbEwRy+wywNAmBX1wKFjH4",
-	"aVK67BHDSjZIh/unVnNpSOWd40vIErdOHnc/ghFTq5RGOEmg4oEftWwyi9sAYlMjwFjK8qusxeeEwyB5",
-	"iZrcKkVsYpefB7iXn4RmbqphB01GM1puHXfzeLECFj+SlTUkwe4f8nh1YyeZDeN+CPFn5ZixJS8pb7Ic",
-	"J5Ybjzfaku7QUHRLC9B1sGZ9/3zetL5uu9tvd+976xvz8YbVPeTj8tqeY5GQ1Q5L698sbm1NP8frcmUR",
-	"zQmvvz3UueifV+DDQ015zaXNvXA5PuSdDj98/fU9el93gPVNp8THXw4/4zm+HAzSB0r2FvNPi+Mvl8vZ",
-	"5dLYBr12ipVOhV2vAWG/6CvYhaOa06sqYM8cQAOEXdI2UD6UU2YN998RuPMSgTZDJy8qaWtIVko85hUc",
-	"t5dZrObjXAc3O1sL7KZF+pUy3TqbnATFamu/5tajxoqkVFpZDDLNe4HpcQlVMzUX7O3fbn+9pv3tjIC9",
-	"AgH7llaYyg31AOGinqpX0PpOsK5WNvBXu+s3mfkbrnzfg3i3fOVvT+BNI9dmZ7w5Ji2ymNonJD41Vl9X",
-	"L1MLzFApydRoqfgRGip5bHMoFK/kb3xLmPLvOQDgeAeHREkKO2fvJPS1GfR2mO2VadDwlvNnWEzte8Nd",
-	"tpYX8HlOYopNRGnQGvT7N13wc1sw5bd2wBicz03KvudrjQumGrxQ0S53CswrbCbSmevQmbW01iIdjLXf",
-	"1jDCslpaqcixgVBlaDphOyQwm5giuQ0LKNwgNR+9r3wGSLON5CbO+aZIwbyL2Q7BgjQuPBrjVeMkty4R",
-	"1xAuWGl6+buJGZwkeDqtiWf1gzPqhLP0OKNdWSJu1ol+uqV//XZqiedb39BFeBef+w20mm/gsTd3pa/j",
-	"j7kJ5s94td9hvBotSNMGGu9ilfPSwTcJVKv206oErHWQKVIq8ypdlEVJZnvR1sOcKiVK7yLhiN0u5eJ9",
-	"q4rvzeV2q1WqTcQp3SVWNZeeiwrK5Ry8deVvb2TQaKppuy701IH97q7z/x+xLbVb0BwRWsS1RDhJxji6",
-	"lL6R71FhDvr6V9doaszj1V8OMpGAzNUcF/NGq5FgwAZPWCV2MYBsCHCkW0Tz0iIknTIjcJkhx7kvxa27",
-	"c5MsiNPCscKZnRR08Q56XBjAbTvDb0qMMBhXyDpFxsVNSwSVd/OO0SubrlCkqLlMEfSafCKR8pvpmADA",
-	"GWZoiJx7gieVSr+9o+Ph0VFfc7cty/d7YX/DLl4yCExQS47As92WRJ+hRotw0QtM1TBbtPmH52eP2m9+",
-	"OOsP79uis4AVWGWi2r5j0Qt+HPL3ky8vjofvj9/9K+s9kZOf5pN/vfhpxi7f99NPx/z4xeMXBz8cpOeD",
-	"v2/bbD7NjTb7TZZ4QNQGhvC7ypzwurtvSfu4g5SENZ3udzd4VzOPV6h/deWaquFIa2kJiafEFTJw7fBB",
-	"H28Y4bHhqLLU3OEUisVnApRH7/qBi81l63QqtLkJLDXG95pMqYQACQyV6yF83filGlNoHQ21PkMIxB8x",
-	"WxDYFVZW5eYQrnZ6aOqRQ7lD6DiZ10YfMSjjsKcVWS1gcAU4bJyvoDzrVxhfQiHGUqcysHoyvkScjZiJ",
-	"43LZV4qbuLKarGUAUi0I/5v6yIjXrKS4nDtIYDvKTLeWmGxPiJ0uRO/2HqBCo/3tBVPbBuB2FflvL9be",
-	"+oi8bghbRNugaHZpdvmnxfZPi+3v0GLruBLCNeViY7ZZTZk/+FrkT14bkpoQ1UBc3yieSoSTxGevRSiT",
-	"5cIQEG9rf1fY8ByLS82OwCmTsymp8MrGu9VVfrOWOhuqUNVBg5AAb8Z/MEX1D2VEMiDeGQGDHTL1S0SY",
-	"Z6pCh2u29a2YcVNrUN7Bqpyubr+1UY21bmGuWVjJ7vx9uHRraua5mQEp39b3Z7XbGOyfN/I7m3V3vo43",
-	"k+WfFFn20BxpOzM5EKY3sUmSvPVc65K9oF+ztL0yTOLRHBrlq0KJdM1AJoLIme2doPE2zhJTAG/EPC3M",
-	"52tF44ZgS/fnEQuhPTOkl5jkrJnrrex1Um7SsiyA7Kk89vPFf0NFC3bzC9HSRYxX5XJcpnV2c2frG9CM",
-	"Sv/unVSn/g23UTS+9gJn3Je9/m1WuykSpN5GGzd00f5Tk/g+VPdP1ePXVD00Ga3h+zeoHQdgziLtor3g",
-	"d+AX51ICv4BgajOTjec3AihVaK+wt6EZEWS/g57apn5QqKI/GDHTAadyza2XBLgNZEaYV5Z5QdRUkAXl",
-	"mRwx1x7RtfRxsp40PVaWFALKrPibcNuVKbeKNnERAF5FDLPWjjthJN9W/wlW9zu3YD3qP/2XfPjT+UzI",
-	"6NEs+en8+b/+Nh7KN7/IlI+P+OPfu9WqMFoVyP07ZDf/C3nHH5iMw8WEMjl1R4R05KOJpJfrlJZ7h374",
-	"CBG6a2sNFzd5p4rCQb25TcIjnLicMFesyKQizvElQSJjYWnsk4ODXv+o0+10O72TB11bU8RurLY+48xr",
-	"z42rrwg542zMsTC93byOnxQoX6fwXRYBNPXFm9aXhEFiY1N+mnGTu+KENn2z8DAZyjNitXACUH+sN92l",
-	"dTZ2gqynUZ7kgZOcOT99c5SAK/xkGhJi1lBIgIuilT2Us2Bc2KeLbn4uCw7y5gqlx7bJRR/eKMxiLOI8",
-	"wuDjnkOR5XLZkfbnpYs/iPj8YP9kxLBrQ2nhBgmvZkN7pjJtgMLcdao/QEEor12oJVwj5tdnNMmERRlH",
-	"U0xE42A5guHUr49gIhj2A2+oYma0Vw8iyL2UtrBBWPOBh2gvXPSCMJcp6u55yJYPvxaLv+58rU1/3fk6",
-	"5vHqOkSXZOWuTjFeOyYRjzWWpVgot7ic0TjByTRetC2erZxU9Ac0yb9O2Mm9lYEvN0VYiFVjBEIRXRBo",
-	"dBsxjY+WqZmyZpMJjShOUA1VUELHAsP4eprJyjWvGjHneLaeWFunotfNzwEajELmsZQd9NJVvC55pUfM",
-	"FB2BbEeA3CeqFBgBxzi65JNJgPBYi25DN25QBH4E6LCbJ6kGqG/ApR+wf0BeqsGpXtcCE64PDKlmghAU",
-	"45WEdh04SQILapMXanzGJTM72oM7MWK7m2tCo7TKuoRv054hd77Uc9N0cx/0jzUBGHYPHYypRDPOeGYi",
-	"u1Ho7KThiMVNTvwOek1iKkjkxQO65tk+tYCQX6xQQrA0XvYTT0YGQRoLQRfEi74xic57lTvqX/T9vAgs",
-	"8+aHIjx6/eE/nlg4midcVwYbOQX0QZ9VhTPoZTuBDr17/UyahKtMFv3w9azwpZ7PPIihbF2qcSoYsVTQ",
-	"BVYkQAlll23DALlAUcKzuD0nCmtC5spKEHlqgpKgDI4piLGcEWZyzPOLDHhsfEguzw0aguZEzeagmz0U",
-	"/C0XBOrsLe9qYxhkqWK5zNuja84NVXrYRGCpRBbpq+56R/hdKHOh1s8fzlNlgRSs8nOy7RBcKSBCoFIH",
-	"tMr2uLNXLf364/X/CwAA//8=",
+	"7L3pchs5lij8KvjYHWHpTpIiKVK2pKi4I29d6vJWXrq+sulRgpkgCSsJ0ABSFO1wxDzNPNg8yQ2cA+TO",
+	"RbKqunqm6odLJDOxHBycffnaiuR8IQUTRrdOvrZmjMZMwZ+PaDRjj6QwSib2c8x0pPjCcClaJ61QyHZk",
+	"nwhPCCWRXKzInK7ImJFLtjABGaeGzFNt7DeKXdGEx9SwmIzZRCpGGI1mJNWs0wpa7JrOFwlrnbT8mK2g",
+	"pdjnlCsWt06MSlnQ0tGMzaldh1kt7LPaKC6mrW/fgpZdJBPmDYtSxc3qlUx4tKov+alUYx5rYmaMLOiU",
+	"ESNJImlMqFiZGRdTMlFyHhCpiGai8LWRAaFCmhlTRCo+5aK87JhNaJqYtlYRuadZMrl3Svh8WvhMYmro",
+	"ySnRZpWw4vf3UqHphLW5SLhg904JLrg0lBx/YpH7Skh4akw1a6eKZ19MFJ2zNhUR00Yq7b6/IRyfvKXT",
+	"OtjezhhhwnCzIoZOiZwQM+OaRAj0U4QVN4QLEp5P2i+kYO3n1ESz0AI4P3uHJmXQjVqfD9/8ePn27Cru",
+	"vb+6iKfvPr09fjb9edS64drPYzZfSLui12yR0JV9q7qTV4ppJow9zJiEdswwIMsZE4ASiumFFJoRjihi",
+	"Acni/GsjCRWEUZVwpohdG9OGLLmZ4eN0zkiYLSNatX9iq7C8Wztlq7gPJtJ56+QD/vAxaNjXa2rYMz7n",
+	"pvlgDBNUmHuaKDanXFhsdSvTZC9U4T7sFdbHIiliTVJheELm9hJSxUaCJolcspjshSbcJ6mImcIbAreI",
+	"CDpncUCoJlyMRKzoxLQ5M5P2zJgFXfC2ooYldoFtRzs65A0TDjCUDPrHRF65Me2znZGoYADuYdQ6VT90",
+	"T80Pvdbmk84gsu6el+FiMQ/WZxEUMFczZRe0UDJiWlvy9TmVhlrMDj+HI5EBENYdLkMPu4AoNuFJwmLA",
+	"fi5SmepkNRJ7u8Bl//aA+fxDr9s9Xf7Q3wYaXPl5A+6fkVTwzykjPCYTqRASbqcd8nMqDbOXGG7DSqaw",
+	"QRoZotPFQipTxmPFPl+Mr6LoejGesKPD+JoNhvLyfny0kAsxuOHNfc2MWp1NDFP1Vb9xSGskWVJuPPdQ",
+	"9hUupqVV9TZNO+eCz+1d62aXjAvDpkzBGn755Zez1MwsmYuoYc04Fc1okjAxZRZTXj99RI7uD7snJHzI",
+	"qGIqLFISpA0RVYqzmAg5EqEdXyr+hdoRQ4JIEfi3CVNKqh9GLS6AXl4YecnEqOVG5dlgI0vYiZlRQ5bU",
+	"nuAk1Syu4s7mQW90QN+C1oJa7mK8XJAqLVUziELBrg0+ECKnYGSh2BWXqQae2yEvF/Rzyk5JLImQhoxT",
+	"nsSW5S6osrS3gmlR7+L523OLUtzO8TllatUKWpYq2V9xKaWDptfPmJiaWeuk3+0G9uD9514TfX0i4oXk",
+	"ovHO2B0t2Xgm5SVh7rl7mvC4vMYlu1hdXasvy0l6eZ9yNf58lDARTRfCcOpXvqBmli+c5bNuxNp8M0eD",
+	"7XspMJ+fWANhfE4vmSYUr0/GyD22WjnkBE5swpU2ZQ5HySVbEZUKHYyEZSl2DM50hf/ZhzKGY7/wgygW",
+	"MX5lz1dbAutYKp1SLoAc9QdkJlPLPHr2sveHQ7JQXBg6Thg5e/Po/NxeP0Uji4WndglONmOJHUfoJVOa",
+	"hINul3hk5zk0Li4tK67ckeGkG91nD2j7cNyL2wN6n7WPo/6k3Y2Pxg/YgPYmh0N/enhb8/OrsPm1GDgc",
+	"Vk9tQY1hyo75Hx9Go+t+tz0aXd9/8vHf/tpqPNKJladAnFpz46zQBnfNSeGWeM9kEpM9kGOvmKJJQCI5",
+	"n9O2ZvYqGxbvd8gvM57Y8xgJK8ylSoFkZA8OoWnFoPCwOyAvpCHPZcwnnMUhnLdMDaFkLONVnWdtEOea",
+	"IVmUGLewtzVy0Csry2v+paxMDLvNNAN4cmkiJ77jK3N6jYzCUw/81GtgG9/s1UVMBsL4kMaOAdtPTj62",
+	"f9LFIrF8hUtxsFBynLD5v33Sdu1f/XphgLGFwVspn1E1BR6k0/mcqpU9ainJnIoVUXKpW0HriiYpw2li",
+	"uyp49cJIeZHAy0ErZobyBBZ85ZSCGdWkN+x2YZBTQg2ZS21Ir9vtWlmQ0ChiC6ukLXIBF2Bq2YglkPav",
+	"i0NuqDpSaSwOZ0O67H+O7t9XV1dfIgq0zKiVvbStkwlNtKVmhppUt04GFp6GG+RPdrnESEn8ch10rfSk",
+	"Tw4OYhnpzhemjaWNZtWJ5PwAlqEPqlu15+DufJ0A5hA8I3OaTKSas5jUr28VnmuISBGu9vZVBnJcPVN8",
+	"d6BldfjGKkriI6WuLrU8ikz06YgP+ve1mfLd4XuOyyeF5RNc/u5wXgeCArz/7pA4h/LzDMZ/f/PyxQbA",
+	"Av5XoOmZhaUslvxY+QD3YQerQ2q15Pfl4PDzYjVZfBlGn7T6Mu3fH0+Xq5tDyi335uCBjQAxyCnKXxWb",
+	"tE5afznIjSsH+Ks+eIUEAF+p03MPA65zfD0lQto7CxKfU1sYCCEFc40jPW0UZJpW4B4+yLUEWAOaRWIm",
+	"bkm1hDSvlLzimkuBWnf1zCfZDJUDRwXHH/UiH8WpKIy8osoIpsjZq/P6+V+NZfzlaBDPEy4u+/evhtws",
+	"Z+P7k9W2m3KYn//Twtp2P/x8R3d38iCcW1ggQo5TY6Wl9TACQ5VVZ1O9YCK+O4QoU9Fz8U6zW6IG9+/W",
+	"qECZplxwcZHqEtc6q1pYuK5RW7t5w5OEjJkVBfObQUCnJNQqlaA7SbskwxqorY4+3b9O4uFSDg7ZbM6H",
+	"Q3bUT/rDZFDGISeaZyh0XCAhZSJLuCC4mRsQk2Z43A1yne1qrFoLUEuAUNy2FCiWgpVBHMKHNijx4V2g",
+	"obMKtDOzwOb3MgNCA/4+53ruxedboPC88Po2LM6eLZG5BsS1ULRqu9etYj6ZMCuAZye1N2dmJuOAWL3R",
+	"XnTLE/c75J3VdohgS8A0SyXx01pp7fJyMFxEdDZQw3l0rabDwaXuXw2vD+ebaWS/vx7BC/u8PYpng9wd",
+	"Ba0jtAU0TRSj8QoBjhDbFd4NeH9XNFZYLZAmTyxwbk1dcYxG1HS/XQD0S4RVkFSw6wWLrKQPPxMZgQIY",
+	"e0OgJREOjawE+x7MAwVDYAnDvsymi/sqHsy+iMvlpxUzV/2EHVJzTTdR0GFZCMPVEr/am4hhpY3eEcUs",
+	"wcjZiyeUJ6liHasQA07QsXQ8OqIp+g1irqNEAsX8DJAMHazAF1IA4V3g0AtpnspUxLeX27LXq+gjpLmY",
+	"wI8FzHkhidclC0zZHssrprQU53EdOQbRjH+ZLNLlQprDw09f+OHnARsfLdkW8tMd5NjxQhriF7M7YuRb",
+	"uBuceGHPL5oRxbRMVcRyKzpKaHd4qt7assYMLRfOLUPGq5rLLTfmnNprrBhKjmitKS8RHLztgod30ypL",
+	"3uCCr3DTO/BM7pa4OSxe0VUiaVw0idwC0U3h9SqiL3CGZstJTSdl1xFjsSaD3vHgsDsg41WjTDn+wpdj",
+	"KaPh9edx0p/Hqv85GvSXg216Sa+gl7it39JGUt/W3WuoJYiAUMm/eFfbHiUTtiTP+UOLo87Atv/b6rFv",
+	"mLriEXsn6BXlCUL4VviSlkeooozGeS6Kj1WQxj0CnmQrkSiqeLIihTe8/JxQw1Qdg/rDw09flsPrLyJN",
+	"08vPk8FU6U+KynG6macWEMiBg5SXuTsKNW3z7pDI8dSICqvVKggHsZw0poaOqWZeuUW/AQZheAtojn+c",
+	"aUINkSKqKCQWHbmIwZkXk5gldPVPV0veSvmcipUbTt8SOZX3fjebWuzPF4n7vaqGOFOCZiLWGAFgZlSQ",
+	"YTePGVgw5bzdZG+cKvCCT0iv2923AkzBfV6GdwEsDcgcDdjR9MGnbtIXg8WRemC6y/5qQI+ijSp2v6Bi",
+	"v868+OxmUkAJHndoq8nDLhzgkBA2BRjc07jyE0KJTrWhXLB4JCAwwel/AGlAeaSb3NIMo4lKBYR0ZDj+",
+	"IldHRsLqI6fOmdekh4NvpojyxVCSjZibPVgMt2jn8RY7vewevy3//6679k5Q525n8a21K7DDvZWXaBld",
+	"Z8gGs12VAYzR/56Z9OZcay6mQW7TDUgqLoVcCnvqil3JS9YgPi+iwXzaT+WVvP4yWByq1fQyTb5cHd0f",
+	"bBGfe3ULt1/ozU3c+Obd3Z7bQ+f7Cfgvv/zSroZ6bHq5Ghni0Mupcix+zmJO3wJIbylsZEM1YVnh54u5",
+	"neoCjm+TkOqdT8UV2JkbNHc6Xl0yyofXh8nsiqUqMalZrRaLLZ683jDHrgIoCCyQuAXujmZr9vgbSazO",
+	"kB5WwROiyGE0CaMZVZqZ0D/77u3T9gOyZ4UKKZIVkSL3lf6mQm0GANTXZCqMWj0CzKhqhudvXpLD3tFR",
+	"u0dospjRdp9E+DyxqBSQdLEAgUtDDI59iyblOJazJ62gZe8fNZa+aQnjwWj9VtASaZIUGXUxkuGs/f7j",
+	"1/63hhiGoPWYJfyKKWAcCyUXTBmOuG8HmC9QFMqW0Q82BmvZ84XxWHxmSi+2+t3+UbvXa/fvv+0enxx2",
+	"T7rDzqD3vripmBrWNnzOGvZTWzgrhQbtHu9TG0iwa3OGez1riF/4xceN2eeIAwpYk1IWkCXEaSyYiF3A",
+	"2+024y9vHnPqhmwFLZ1GVngB0WpCecLi1sciYhR/r0dl5OFLH8pxTW7KID/nKijKh5nHv2LEcxF53Dtr",
+	"cWgXbOh2+muR4bc7fOYtvNVDXzn7jKUbQvqomz27IJmagERSCBbZx32UX0AyvyOhcayY1gH57//8r/3O",
+	"LhhgVU0RrZ6Xr9tg633DY2ymOpa6/vj27SuCD6Hh2EHO7Qi8R2mSZOGR1S1XonYO126lGLC5FumK+FBa",
+	"exEA/lSaMO7JlePgZTyLFKM7YlmvfzgYHu2Oalbn3cbhzp3h9REu47F95VvQ4mtshMxugvA4ICG7Mhch",
+	"mUgX5j1eESqIhCBMgmsAQyEJXaRjm8cQTgbaON4+7oxc2a7tmN2j2bA/n11RrafDY7U8jI9Xw/g+7R/3",
+	"zeoB03MWdZt2a5ystGm3cAZvUQgonzXPaFBQOBIHw7XH+dgJS19bNEleTlonH3aYv/Ut2MSwykB/YomU",
+	"h9fKE/GAyCS2kgdEVFoYcsPmetv2q0Qvg1qLKkVXBSbo1rUGAe7pfEVGYs5NdjuzEGIm7F2Ls0BjDCuO",
+	"pHIhBTdacn2tlQMsLLzAGOon99Gf3TOuG66jvzM7Lc4fZw2KM6qfS8VKV9oJu+7RsZQJo8Jz8Tz2eQu5",
+	"re7aLjefrzTYWqz1WoVn2N750nGIX2bStV8b7t6PjCZmVodmXTiQl+XR5eVW3u8GadrOOdgzPA3ThShJ",
+	"GsccZdFXhRW5MygvMotjbMZ4JZeQJ4C2k6Ac3VgIaCR7lMRskcjV3NLIOV0RzQyhxNJHhaaa/Z3x3u/p",
+	"XCxSS4eu21PZLvArNaER+/rNAmFOr89xSLsk4Lr+85Y7k+98J+BqCGatnrGC7xuA91JA7lOaGLT+peM5",
+	"N1adU3IZEC4ywFmKoHaGzGu5dEtpuHhZwOAW6MLW3riHq2DxO8qHWw+eN/mE5d2/lktUlLRljYjDdo8V",
+	"wo8xBE+uua6oK91t4pO/jsWXetteclL4Dd6pwCYnAuWlFwX8OqgcDjVIP6hKvpy8ZprHTERbWXhRWf0W",
+	"3EB8upHcxF5OHnKFJC0ftXf8YNjuDtq9fnWsRgF97mSDfACa8Ij9u/vcieS8OA4+3zAQMPkXEGVeHOzM",
+	"Dtb0/OUqeprQacOVBLqQxUD+9Osji5iYsKrYFWfLzki0SehO5UJIc6G4vryA2P7wJPulcF6ZMUMKiOe4",
+	"p4l9pa2o4WJKEq5NJZj/w8fCTfd8oXnKhtTF+p2/XEXPqaBTFj9cNelD0pIfFzz806+POuQsWdKVJuEC",
+	"Y0BDAEgezY6EHmzuSqZTF47gA0W9kovvlpmZ/7JRSWo6wmdW50oaD92NlfGBeKutqvbCt6BVDKLYNsD7",
+	"4rPVe18aqGl1QYa/OboWtl2+VUHTxa+cZAGPi9d8E30pKjHreHmed+vSyDxfXySpJmFxCWGdXldx7bbo",
+	"cDenWxevGiW4DYLbneFHE0JkdpoK8pSAuMN5/oIKZPORgu1VTqzyGVZF1TBTU+on+R3KseUb2tD5YoPJ",
+	"DRXlqspzt/r992m83pyebWaDsluWRreJ13Ux0B8M5HtbLW3C0WSAJRMAde5poM61g/puEaHCzuvm7QdH",
+	"3R6JaMJETBWxjwck/PXXX39tP3/efvw4DMiYmSVjgvSOu912t9fu9jAbUca0Unfg9xERSqmAg20iQy3e",
+	"LMJwq2q2UE2y2JzzWrTT/8dodN2FlMPe09Ho+v7Tj//nr9vY4I2XlXPLu1/YXRDkHUjiDXjkpnt4B7aL",
+	"TCbfbL6oEFyVMrTn+LIlUO8EjYDl09rR3FHNuNTakogwcqneIJjSOPdi2Pmc3VcipbXgwxTw7cbq77Se",
+	"vFwwcfbq/LGM0rkz5tbie90z5LDTJbF7kOx5b6VesKgjF0zQBdcdqaYHkuqDq8NOt3O4X6d9XExkM9s7",
+	"e3V+TxNwlgaWomouBdCkwqOdVsMe3OTNo/rF+wGdiOT3Ub6OsOjmu2Rma4wpdnPgGtWBJf/2ycZVYqTL",
+	"ukFEFucFxkb4O66tNLsGtdE3GkU8gAKEvt9ODR/KNhlwhL+my+dMazoFvvOqiaTUd5OzP7kUeRWNnGme",
+	"uqoxkOb5SXIBuRKeJZU5qF5pw+aACFZcC3xxjiU3M44P51HFBaYTzVmbi6v2/cNBr0xfe/0HW+irrpHY",
+	"vf970kR4mx/e/7+NBNm73pvu2Ounj8jxYHifuAAIgkEL2lU0apIhmpxMZw6oAZnTaMYFa1taA2C2L5yS",
+	"saIimllCww1qxsXkzJDsDbrdfSxt0JxaCq7/3NNv2HVlHGcCqw8FIVtZfQwSS4ZjzzHBuRB8gAQdh62k",
+	"MGfDQkweGjJnVLiyPXCBMNxAEy7gWvl0n9IiPTEurDEj0OhxM4RrnXqRzmnLpTGcE+giVUlpoGoZDPLu",
+	"9TMPRyoIHWuZpIaREChoCD9bSkcW6TjhkXdXlierVmgorbyWy+Nyq92ku6RWlyaDaCOYoucP8HZhSDBq",
+	"5oiFEQ/diOvzWaupmjBIlqIAgwz2T4ioJBk4xMQvgQrDi5isBEYYV74JRhi6ZUAOU4aKLrgGDxzfdJBp",
+	"TDqEkY73T6BOSDUDc0PKoItV3ByQ2CZhLTTdTtg7LF6q5qByfL05WAjGGDbc8TVhPoLOoRKKi/QhKCTB",
+	"pQMS0Awgn7JmZ+v31yLq+uy+piQznKoYpwrDH5dRCmN2s2jTCdXGLzinEj7SFLaoUqHzoGkfUeoiSbee",
+	"UjmtKiR7Q7iZdENi1MaUJxi0IaQcRvaHf+dB4VujY0vus1I4Z93anPmQq6YEasgSrAhKimnhsmTVtc4N",
+	"EQx2JoWhXOiCk2UB9haawCbL3P77QiWbA1G2lQbzRYFKeYHCEqJETqcep7Oct0LlsHJ+WyFWYFuhhtpC",
+	"C5GH6xWbWoUhcORhoBLhE3thjKsvlOdYbFV6ckvd5jgXK3eURsSI25ofx0VJNkg0M0uSnd8qr5SFYpId",
+	"pwzENTG8dRtTdZ53r89R+OYxE4ZP7OXYPNWN44ILdo9U8a1u4syeZSAhJTM+uvsVoBCYo2sRH5qUvdcs",
+	"kldM3c6nrLmzU5Xh9nPKUsyCRW9ZIRDGnhUYDXOLIVAblWWecKvvzdkaO+LR2273pHsTR1fVzQ5L3giJ",
+	"dQ7gz3ZbDQTgR7lEKlrf7ZIpRvA9vE3lknv9GzklsxU0rl4us2ToXbQCyzTd2KEXVuwHMuEsiUu0Es0Q",
+	"iowTKi4z+W1ODbwIIdeleiv2WXclkaZbHQGuiudAZV3hlDhVUMllQSjGvcErM2qlDVyZlT3cndSNSgdI",
+	"RlJMC6vzEpElvK5CFUlA08NXZGou5ORCUTFl4QkJCwYqENFc3cSCXRRcaYjiqUkV89IVsJILWGl4km0K",
+	"1++OBc3BqM/kYmbMJly4YeIUhS7mhghrNraQ0MWCUaWzgqq8QNNBP/I+TjFJeGTcSGCYI2Nm4aOxJCvK",
+	"bk1TuDN0mjR5zbRMoAadnWwlU+X0cL/3XCqxkDeKCs2ZcIYL1dY8ZrmwoxgycQ8jJ1A4B0+G9tkdD1r+",
+	"XFtBq3heraBVArulhR5+QA4RAPBYnopX8hzlU9QNzHbEZvPMZIIRwIiXKBcXAzX9Xq3YEjElkHMsZzLB",
+	"DZdrIJfchluDUefO/tLAsmbpnIpcxWfXi4QKEOALkhSLZhbxcjkK7oleu6YsKyL3F9xG9IDwf4CPP37w",
+	"nlu4pCKa2eOEuBkrw3ppZBfJoxq9gSzQo4MH1lZWmIXc1GhoFoW8JWQHSfA6Q3ujp/aebr7fhdOpRABn",
+	"JAVqme5B2kVGN11Q6v5my9cN4t237PgNPvg7OVnXHNubNXJnmHlIoWS1i+W5YBDME0JN2BUJiwsPT0mI",
+	"bDx0JWO108jCMoWqRQi5UdfkAGxwTju/r6+k+j2x0zcI/inCqTjqKyXj1IfNQ9FRtQu+xFxDGOxrRl2W",
+	"VmO8fm4Ag4ow7qVTEk6lYFmxXg32Lx//TsJBr0v+Zh/YKVB/bVB3sQRtQMIl2xLYfbMytRuuUAUpXcRw",
+	"mK1IZ/VdUTQ+JaEHTUikYJrsacbyLxHI4b4rAlwM2HFjt/ITKeNh/nttvamq+Gi9KmOxU3csCem4Hw/s",
+	"ldkqakOwuR21jG5FpaWMNdsCYCo3BeMVbqiyVBC/yj2FVccnUqF8I5eQPMJAh++QRuctVJozdKyBxiRc",
+	"MDJWjF5WmGnzvSp4IKCiT7NPt/vA/vPQ/vPI/vNku6PXHWbNp7CzpRk2qxiovTTRARGSTBSd1h1k29Gk",
+	"ouCW3NqDB9vQyG5lB2y4A2dxlRJvDcZfF0hSGegXbmZvWKSY2T2Hor6WWtR5NmJDfQg+hcx3fMYSu5lm",
+	"0QXywTHV7GhgxfvDPlFUxHLuSrGQNzOwhGViGgoW6PWokEMY8Pnkp5+P1YO//fTrZ/V2+endq8cPzp+9",
+	"en8u+8/oM/pmOfj7qvv8/WH04Hz6w3bVHDfUnMzwviJdlPfsQjKd97DBuxiQcKHFNoJPXoB0rFiqq/u1",
+	"b/ucnePr63gcXT7oPxgcing+uLxvPkURm36KHnRbpUts3/rQbR/T9pd1Jaq1a7vyxh68K2QMVsuztCmS",
+	"58ybtM9enaM9KyDanVrkjHtQcCz3QROkqq44PCAYSM8wSznVGFOAvT/eNTEAroAhPF420/9eNm3l9aFh",
+	"bveUt2i2GtOK4clCgVKSMKP9qxpVfJUKiN/FIAiuCCiRaI0fiUIwqyDjNLkkWFrdKlw8AQvU3JkvR2Ik",
+	"/vIX8kgKy2EtVKzSWkxNt7zXSoMHV72w7Lop9x44Ia47wCjtdg8j7Alg/2RWQiQEKh5oKAjtvIULpvyh",
+	"7YVRYnXiCx6H+xYFK0cFqjQmQ2UBnF4MpSTM86C9Py+3IAe+crxdRO5EwJhB+BjU21OUStPZuf0MCbti",
+	"rp4c7mWdM9rOtheuS9cP9/OimezaMAHxFnM2H0O9eauohUF5wSCpZ4pa2CEPM/e0e97psPYLMIOGRCoY",
+	"A5cUdsg7Z9KHmAafGhoOugNS8BnaidJS+r2ZyRg2FA66Q9LgJQxKZhZkawg2uXQgk6mJ5BwNneGrl2/e",
+	"koOr3kGGqSEAUzE3JyTWyKUdlsLE/W6XvPwpzE4fqp5wMU0YGVPUjXH3E4gEAH9dZu1BxIFZw8zlDUQO",
+	"haP1XuE97w+2i9jQOYBQ8u7d+WPLFCiZShmTaCZ5xPY75K3vfGCHWNP8AGDOQd7NmwVdsoUpNTE49T0W",
+	"7Ei1BglB2Q0IDE3GK7JnmSi1+gLVLipBSxhhxg3TCxoxeNiuBVJxfAuNOZDrfS+WecpTarIAOGp5JCzU",
+	"/hE42pA3Tmr7zkknxPVGstOhVUP7SphAIn5iK7xUOpILFmNpoKKhLdVQtqZQpLRWctOOk/dt6PfJWm8r",
+	"tpiyA3Lv0sGkeEcryu0qMm+0LraFOCZrvd3ZSTV4CffBaogl/hGsdtcW6PbQT+zIvTCw/ztEMuBX4Zpe",
+	"WWLhaNBeOOh24dneIf5vGO7Dq8f24/D6GgEOK4F7FEIfBwSkvTcwvzPR49llVMad2Gle/koDaOypXGKl",
+	"ZMUSRiGJXEu3FecdRU9xIVQFDf2kUDd4JjXzxS1IzC2x4XF7SXHkVLhjsSIJqcDT5+FRMuciNaxDALTZ",
+	"ZXFYwiHfZSqNYRggN2YzesWAmlFNhMt5eUKjWUP1JXsqznvuSlhVWzwVKi8R0lB7yU6JxZcaiV61EpMd",
+	"5SFbSRETxs0MOvkM+sek7Mf3CIinVUSsUySXWWpdsREUoYmWGdcE+3lWVCn0KBJW6zJ5UqjJjt2o7Cjv",
+	"vefUnqFrFpIVMdEOVRxodYb7vmGWAfK0SKg7f21OtsQVvGBLYjV9Z64lexavUZtmWEMLaqoEzv9s2aUO",
+	"QICaJHSq/eYzfpARuVyz8G0IaRyz2AGWz9kpQcFFW2EzTWAYIxMGAHerMTO28kTV8l80mCU8YgLLmDsR",
+	"0eroijND1eqUuMqvUzuTQLEcVO+SHEmnijGIRXWa7UY3a8Fz3KoKma2g5aI+WyetXqfb6ZaiRbNozyy4",
+	"E2awf0ybdK0z1wnR0oMFtsfTeX8/yzXJ3pslnU6ZIu/OsZsc2LYZCKp4/UaiWhsOGDmWKuMGmizaAa1U",
+	"MVFyXnz2BNjphCf2qmP3uRCWfOAkqb89eUsO3P46IJKdwiuu6WPbd31012AkJq7NIxUrUurZCKeZiapQ",
+	"BWnKzGMLnnKPqzWabf7IQbEtz7ePlT4w/W63UgzKsGtzMDPzin0KBfD/7/HLR29/ffWE2AdQEMcf7GeS",
+	"UDH9YdRiYtQq/cZoXPwM6IJf1NSSzACEjx4Unv3v//yv1pbmX02RsFN2l6Vk15zk1mEau37+XqVpD7uD",
+	"dW9kyHBQrOVbVJUxuTLvmgL1r2lk+BUrn5hVbiFD9EPrZaZjtT7asfCSfKVaM/Ntw/3GT9DU1KwSRvSM",
+	"MVf9Ae+WHSfEO+pKEDqK5/ynI6HlxCxBHwTlYb7hJp3Z5dSvUx2J7I2/p8EZflq4quAc92xz0B2UbRga",
+	"KVE75e1xKuKEdT7p5gZr1K3jBo0If5NLH+lyunirk+/h60QK057QOU9WJ5oK3dZM8cm3LV2wYNxP9Ioi",
+	"SMvDO1r97vwhwGfva6qSk1GrREBHrSCW8wsen4xaf8mXM2oFTmqV6p1KTkSaJN/2d1nMIqG84oU5W9hL",
+	"Tp4hJgXkHy5Tod/pklsRHYsvfxKdGxOdoDXAd36nAvEQqGzPynWSRfnmzipk/3HLwjfg53cU/VvDJ84Q",
+	"tD4j+jZcYwYlYL6sZxiO9va73VzLzlQ/rkm6gDCMLO7HyNRlOvgw3U4Tc3ClZ7ZSzWq8dhUpMb84Q0eP",
+	"Gfb7GxyoW806Aae029/6UJ/xKybsdPYubjy7IhFfe4Bvvakpy2qjuiJFr+g8CYNqNyCXywU2wpGAjmvN",
+	"fN5ln7mOab+p4LwNG7ySUmmWCIHTU44qeyU5rtiTzvsJ7krZKmbENUo9jelwXBcXV1YP7XFVPBXfPt4A",
+	"0aupkGsw3sPxX65DxJ2K4W+Lem/gzbC73Eh7ozbcyMIJB4Rd08gkKzt8IelhSTX0QjY+wj5w5hBAlpHI",
+	"rieUatGF5EoMjHRub0T1vLwVOMX1zCrXzn+iIAAy+x5isILaEHnfXnuq8UjseX973o96ztC88vbZmwDd",
+	"8SFK8UtuRT7fB9gNdU+PRPij1CY8JeH/334q1ZKqmMXt/5NbrkDHmAqpoEPta+bkUeZ721rQjESl5clm",
+	"KvXr2fNnvyeV8pjwJ5X6k0r9XlTK4fhaKgXhfbuKfC5E0wtz6Dqg0QwzcIfdw/yONwp6rxmNuZVn/jVk",
+	"vTznjBh6yYhRdDLh0V01pRl2D7effEPnmk0IkEF4u8R41TvAiLy1h/8MuIkp9rTAN8q1S8FxvKBTpgOS",
+	"8EvmJMqSk6RDnvLEMNccLIS8zDqKWPb1BNe0xUz0UiQrn2vj89J8vlJTZ2+XWbQbVpQK7mxlCL4bxtYH",
+	"XVWKOxBtF7TSsQojwT6Uwmm31CfywWPlcliFglcNUd61UOvs2uUhwOVI6d1Di1xw6y3qB9eqm1oIZ/VP",
+	"nJmgWLIErFe7E4m81GxjA1VwkmSZX3dFHAaIFJuJQ6GrPLzS2/5KqfsJvLQDEcobIds3+sfb36g2NAJy",
+	"t8OOyr0vv5dIFvRobdwBFUiiC0OsEcSDr/D/83i97fw1M6nPeoGHg2JR7HpJZRR5WWMl6EZWiXWJdzCW",
+	"5+W8qcbMVi5KBbtvXZ67wXTu4LLReF6IgD0aVOuOVO25308LFTPK9UPMz/uxbx3gKwy5vlUO4kUJOq/b",
+	"/aHSMaC5TUDX/ve+Ve4CsDWA3uXYWMpTqrY/6JeL6A+7h5aTbFvHsHP44E7Xcdgtr6Pf7dqz+ZdmJ8U6",
+	"6B+KB92vNApZ0x3kVgCu9PNAQGf7yrtlWOjeGb+7IS9zJe/XSL1wx/8XsLEd9S50c/yL8r2/Mcg2Rh7h",
+	"4xNLZfbX88JSTfVd9YPspXUqAsZSYowi1yOBUe0nhdq9Dqt9iBjYtCDc31AIK8XkYEvYIfp5JJzqkQXO",
+	"wuestbf9t0OgKl2YC4EhGdPoklA9EtsK1YVOlIRkaZAm62XrRmIkfgHNpiHbEaOkcBMcYlbBzEcSKS/T",
+	"BWZkUwzo0yNhXHW0ajtlikwei1G5aMuRAD3I4kbCDLN/OuDl4MTwN21YfALjYrwePMelwG6B4C1S6SIH",
+	"r8aIe0yR8OPHLlWrIQhuv8nSZqfNas9vk2VQosL0jGJyA+7fG0ax0lAdyJszQps0wsZEzCYhpqF62s3j",
+	"A/6JSmLRRQi6CgAUW3xKiLwqikO5JtlQsxXbgG0RCt5XimBWCqr6ZIvGIql5ydOsgGleCf3Dx2C9eJFX",
+	"JS3UGN1F5ri1gFFUMlEGLuqYrah38fzt+eAmzLlUGnSjrpldvD/VzT+suikVUHiSLvLjKjDcnDB+/Ba0",
+	"FlI3MFhMAkWHDuIodhrEgj1m5crMIHcA/gGk89X5eZ4vE+5lWTkBqV2I/ZDM6WLBxXQ/kw8WFGqlLBJq",
+	"JlLNyTttuexEKlRpBVti+w8Iiy5GMctyt5BKj5CRAK5/QkLXnOMD/5iHQWeFv+Fr4G2vC/G/J1jww2W8",
+	"nxAKy8h5BM3khlMom2UPAB1MlqtgZHc5F75DzhrLjftqhhOuGPZZ8OXlKhn2J8UO/5m4MXOuuyYeBRlU",
+	"kCzkpIHyitCcjusF4DpGDyzY1Y/Yc6Hhi4Siy6uQPIGF6+wxQSGULAojXYCfrMhUMcL7hSzv1pW/wQoB",
+	"eYGXrD6ka6pwSkAKAFWyA1lLWeA5fldMcHrKr7OBMIHNlUYBqI4E5pVgIgMk+4CIhN0dNJ2wk6zmpcGC",
+	"Q17CsYwLhLiRqNU+qEQvVM79tR3QikUxy4qpxCMxXjVKb7Wyq6eENj04EootvPAFmXz2OmRbyrp/omC1",
+	"h4kpeRG1fYQhWohAsC386BKi0HaeF9ABFMbDzhKERiKi2jI4zYTmhl+xZLWP4Nu5Mg4KobjbLCssc/oA",
+	"HSjV5YFNBoWsLSWXI4GrzWr0ZFdapQnTZA9oyRWXCcqh+DJIf5BDJZf7J64mZHWFAQlh0/aPTGKwH7wM",
+	"kONjqdYRJqeh2eoUck5cDajQaulhVgXK1VWa+AxAn0/jCkrBLXkDop9PDiiUiGwsd2JFLcXnUD5qYofU",
+	"qVJWr4R+3XkKlyvFBLkG9qVoxqJLRwzsYL44aH2Ok7ynVf9BIaktwAqh2WwNOWOiMfF/z5fBCgpFp/Zx",
+	"eoS+q0DF4yw4QE6yVfSHg+bR4FiqAzafYr6nfrdbHi0fwG7QjrlpC26WIjJgVTCalHsGkKXikGRUbB2A",
+	"SaB+qM2NBMheudzWfqkZT7HlzkmWqHKKjlWXYWHZKskb9kKKU9azN4Yw67xbb3GL5MydBjwGF/69C60g",
+	"tXY+OXOAsnAuMS5y4kZJ/fJpZ7ETLtZ1FsoycWDLeakKmAUVUE8vILEHS4TZS5YzGgjhINVSY6dZqbMN",
+	"hdcKaXActlwptFakoA5mQJHO4L3ir9XEOSRK3hqRVf4aiY2lv1ztJ2pwt2j3014sEy5LFswPTvLApDqX",
+	"s+Sz+yB+lBaLxyEdcCG0HEaoJr6elFdRyzKtZfWNBKb1oUUhYjlVR6uLJmMGI+H1CJxdwN8Wl+LJ0MMh",
+	"CHccBAVPEnPt+tVq4FgZao0Z5v1ccc3HCYOcsQbfcSHXp/j9wdciX/8W+v7bERuJst2iYBfZs8zFidJe",
+	"3rXyLRlLsDJwbfYhtY2OREU6y/IiaezEtExQUVg9TpNYLoU2itF5h5yNhAWQi8V11hXIgvRxBYrqWdm+",
+	"4pPmUegYCUyL1Cj1bxBWAaVAhtuvoSAbCag65ibRkCmLqYpOIsPyvzkiWjR4u5SEi5hBTWphSEJXlqYu",
+	"lDQsMj6nz0mi2klplmchSEaiKFyRZtkKGlhbHEsnEx45aRtKHbiSxCOxpxikkCKwLAmBX3yqGEP8xNQz",
+	"d8Swkg3S4f6p01waMsbn9BKKETinkr8fwUiY1YJHNEmgsEYxuhoT2NsAYixFgRa27Cpb8TmRMEhWCSmz",
+	"ZjGXgFbMV9zLTsIyN9OwgyZjGy+3erx5XFsOi5/YyhmgYPcPZby6sVPOhZs/hDi5cmzbUpaUN12OZ8uM",
+	"zhttUHdoYLql5ehbsGZ9f3/etL5uu9tvd48K6xvL8YbVPZTj8tqeU5Ww1Q5L698svm5N/9Vv5QI2lhN+",
+	"+/6Q7LzfZY4PDy3lxUubef0yfMg6k374+vt7EL/uAOubTkmPvxx+pnN6ORgsHhjdu5p/ujr+crmcXS7R",
+	"plhof1rpLNotNAzt531Au3BUc35dBeyZB2hAqK8NgKnsGWW2cP8DgTurROkyibLapa5UaaWSaFYodHs1",
+	"z2re0LfgZmfrgN20yGJBVr/OJudCvtrar5n1qLHwLddOFoOM+F6APWmhOKvlgr392+2v17S/nRGwlyNg",
+	"39EKLBBSD2TOy/YWKq/fCdbVqlP+bnf9JjN/x5XvFyDeLV/52xN4bLzc7PzHY7IiC5bYYfEpWn19WVYr",
+	"MENBLiwFVPE/NBSM2eaIyF/J3viecOo/csDBDo6MshR2Lt5p6EM16O0w2yvsnvJWymdUTd17w122ltWJ",
+	"es5iTjHyNWgN+v2bLvi5q8vzr+q4wbuSmaKLnrY1rptqsERFK90pgDC3tWhv5iNnzkJbi6xAL4ErsUV1",
+	"tfJXnkMEodjQlMW1ABEu8UZLF4aQu09qMQFFpTUglt0kNwkGaIpozLoV7hDUyOPcEzJeNU5y6wqGDWGN",
+	"lea2f5jYxklCp9OaWFc/OFRDvIXIG/vKknSzLvXzLf35t1NnCr78Dd3Cd/Hx30Ab+g7efHPX/Tq+mplu",
+	"/oyr+x8UV8dzkraBN/hY7Kwi9k0C6qrN9SqBdR2CtXfzAlxcREnqelXXw7EqlXfvIhFL3C4V5X2rek+a",
+	"q0hXi69jRC3fJRY3k9bzwuDl3MR1VZ1vZEBpKtW8LrTWg/3uyMCfMTibYnBqt6c54jWPv4lokoxpdKmL",
+	"xshHudnq619957axjFd/OUhVAjJec/zOG6vugqEdPHaV2MwAskTA4e8QtJAuovlUoICHQ44zn49fd+cm",
+	"2SGnuQNICjcp2Aw65HFuqHdtUr8rYQQxNZet8kyUm5ZcKu/mneDXLo0jT/nzGTTkNfvEIlPsToUBjjMq",
+	"yJB4N4pMKoWve/ePh/fv9y033bL8Yo/979jFSwEBFGYpCXjg25rZM7RoEV71AqzC5mqY//j87FH7zY9n",
+	"/eGRq8EMWEFNqqrdbK56wU9D+X7y5cXx8P3xu3+kvSd68vN88o8XP8/E5fv+4tOxPH7x+MXBjweL88EP",
+	"2zabTXOjzX6XxwAQtYGR/KEySnIk2JYOcwepGudl6uOu/Q0M89VM7hXpX1/7LoU0slphwuIp84UhMCut",
+	"g3aDhhEeIyfWpV4np9A7IVWgrBauH7gCfRZTp0Kbm8BSY5iv2ZRrCOSg0MgBwvPRf9aYkuxpqC/DSt7O",
+	"2Ei4+tjFiqmFXim+lUCI5fmhfCS0rc1aBYwElMXYs4qzFUykARxGJzEo6/YVIZdQ2LLU+g+ss0IuiRQj",
+	"gfFmPivNSIx/q8loCJBqf4R/qi+PFXr35JdzB8ltR1nr1pKWa5Gy04Xo3d5TlWvQ/3yB1nXFuF2DituL",
+	"w7c+okJzkC0icZB3j8Vd/mlZ/tOy/D/Isuy5GaE1pWRjFl7NeHDwNc9H/YakOGGmgSi/MXKhCU2SIlvO",
+	"Q7Uc94aAf1dCv8K+51RdWjYGTqeMvWlDVy6er25iwLXU2VeFGg8ahAt4M/5XU4z/Nxi78Gh2Rtxgh4oJ",
+	"JaIvU1Oh+zXfwVaMuqnVKmsgVy4b4L510Z61Zn2+V1/Jrv7bSAWtKc5zM0NXtq3fnrVvY+h/3uQ/qNl6",
+	"52t8M53jSV4lAXqabWdeBwqbkmOy6q3nWpc8B43atWtxg4lc87mVQkyu7PpGHxPF9Mz1p7D4HqcJFj4c",
+	"iYK2WOSjeb+VYEvb95EIoS87pOtgstvMN1UvtFBv0gYdgNypPC7m7f8TFULYza/MSjMxXZXLsGHP/OaW",
+	"9jegNZXG/TupeP0bbiPveF8IRPJf9vq3We2myJp6/3za0D7/T43nN6LWf6pI/wIqkiW/tXvyHerRAZjr",
+	"WDvvJvob8JlzrYHPQFA7zuTyKlDg5Ybs5fZEMmOK7XfIU9fDEwqN9AcjgQ2vKuTBeYGAS0GGCr6yzAro",
+	"LhS74jLVI+G7ofoOXl621NiTZ8khsM+J24l0Tdgyq28T9wHgVcQ+Z825Ewb0fXW/YHV/cAvdo/7Tf+iH",
+	"P5/PlI4ezZKfz5//49/GQ/3mV72Q4/vy8R/dKpcb5XLk/gOyqf+BPOd/IfmHCw3lkeoOGu3JThMrKNfD",
+	"LbcY/vARIqzX1rTOKcBOlauDehOlREY08Tl9vkgVppLO6SUjKhVhaeyTg4Ne/36n2+l2eicPuq6WjNtY",
+	"bX3o5GzP0QWah/5JMZZUYQvIQmNgDhSzk/t084Ck+uKxQy4TkJjalF+I4QO+mKVLv809b0ixRqIWZgHq",
+	"losy8Gm5zb0Ta2mwJ1kAqxQ+fqE5esIX/MK+pVQ0FIKQKqtngeVIhFTu6bzpp89ihLzHXMly3bTJhzeG",
+	"ipiqOIu8+LjnUWS5XHa0+3np4zIiOT/YPxkJ6rvVOrhBwjJuaA8rIAckzFzK9gMUAit0FXYEbySK9Twx",
+	"GTQv+4nFYCwOliM7Tov1LTCyYz8oDJXPTPbqwRWZ99YVpghrsQEh2QuvekGYySL1sAWodhB+zRf/rfO1",
+	"Nv23ztexjFffQnLJVv7q5OO1YxbJ2GLZgirjF5cxKC9wYVNJ1wneyVd5G1FM3vZCUubFDYryVkSVWjVG",
+	"ZuRRF4FFt5HANqLADLGc3WTCI04TUkMVkvCxojC+nWay8k3SRsI75J2H2tUZ6XWzc4A+xJA5rnWHvPSV",
+	"1Uve+pHAojGQrQqQ+8SNAWPlmEaXcjIJCB1bkW/oxw3ygJiAHHazJOOA9BFc9gH3B+QVI071ug6YcH1g",
+	"SDNTjJGYrjS0haFJEjhQY14v+tJLbgSyB3diJHY3D4WoJOu6ZuDS1qH2QamfqMV2Sgb9Y0sAht1DD2Ou",
+	"yUwKmWKEPQm9PTccibgpuKFDXrOYKxYV4it9j/0itYDQa2pIwqjG6IOTgmwNAjhVil+xQlQSJqrvVe5o",
+	"8aLvZ0WDRWF+KKJk1x/+7YmDIz7hu3+4iDKgD/asKpzBLtsLguTd62caE+ZSzYhv42FnhS/tfPgghXKF",
+	"C4tTwUgsFL+ihgUk4eKyjQxQKhIlMo3bc2aoJWS+LAjTpxisBWWMsKDJcsYE1gjILjLgMfrIfJ4i9A3O",
+	"iJqrIYB7yPlbJgjU2VvWPQkZZKkyPuKxb7ICVZbERFFtVBrZq+57lBS7nWbCcDH/O0t1BlKwys7Jtd3w",
+	"pZwYg0or0FG/wJ0LVfm/ffz2/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,7 @@ import (
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/rows"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/webhooks"
 	"github.com/zestequity/zest-api/models"
@@ -55,6 +56,14 @@ func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessReque
 
 func (s *Server) ImportInvestors(ctx context.Context, req generated.ImportInvestorsRequestObject) (generated.ImportInvestorsResponseObject, error) {
 	info := httpx.InfoFrom(ctx)
+	for i, field := range info.NotUTF8Rows {
+		row, ok := req.Body.Investors[i].(map[string]any)
+		if field == "" || !ok {
+			req.Body.Investors[i] = rows.NotUTF8{}
+		} else {
+			row[field] = rows.NotUTF8{}
+		}
+	}
 	results, err := s.investors.Import(ctx, info.ClientID, req.Body.Investors)
 	if err != nil {
 		return nil, err

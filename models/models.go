@@ -120,6 +120,11 @@ type WebhookEndpoint struct {
 	CreatedAt               time.Time  `gorm:"column:created_at;not null"`
 	UpdatedAt               time.Time  `gorm:"column:updated_at;not null"`
 	DeletedAt               *time.Time `gorm:"column:deleted_at"`
+	// The endpoint's circuit breaker: failed attempts since the last
+	// success and, once they reach the dispatcher's threshold, the time
+	// before which no attempt is made but one probe.
+	ConsecutiveFailures int        `gorm:"column:consecutive_failures;not null;default:0"`
+	OpenUntil           *time.Time `gorm:"column:open_until"`
 }
 
 // Event types.

@@ -74,6 +74,11 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 		MaxBatchRows: cfg.MaxBatchRows,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
+
+		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
+		RateLimit:            cfg.RateLimit,
+		RateBurst:            cfg.RateBurst,
+		MaxConcurrentImports: cfg.MaxConcurrentImports,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code identifies a kind of failure. The values are the `code` members of the
@@ -29,6 +30,7 @@ const (
 	IdempotencyKeyMismatch Code = "idempotency_key_mismatch"
 	Internal               Code = "internal_error"
 	Unavailable            Code = "service_unavailable"
+	RateLimited            Code = "rate_limited"
 )
 
 // Error is a failure with a code and a client-safe detail.
@@ -36,6 +38,9 @@ type Error struct {
 	Code   Code
 	Detail string // safe to show to the client: never PII, never internal text
 	Cause  error  // logged, never shown
+	// RetryAfter, when set, is how long a client should wait before
+	// retrying; otherwise a retryable code's default applies.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -28,7 +28,14 @@ type Config struct {
 	MaxBatchRows int
 	MaxBodyBytes int64
 	LogLevel     slog.Level
-	AutoMigrate  bool
+
+	// The limits below hold per server process: n processes admit n times
+	// as much.
+	MaxInflightBodyBytes int64   // request bodies held at once
+	RateLimit            float64 // requests per second per tenant; 0 disables
+	RateBurst            int
+	MaxConcurrentImports int // imports per tenant at once; 0 disables
+	AutoMigrate          bool
 
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
@@ -68,6 +75,10 @@ var Vars = []Var{
 	{"ZEST_ADDR", "127.0.0.1:8080", "the address to listen on, host:port"},
 	{"ZEST_MAX_BATCH_ROWS", strconv.Itoa(SpecMaxBatchRows), fmt.Sprintf("rows per import request, 1 to %d", SpecMaxBatchRows)},
 	{"ZEST_MAX_BODY_BYTES", strconv.Itoa(4 << 20), "request body limit; larger bodies get 413"},
+	{"ZEST_MAX_INFLIGHT_BODY_BYTES", strconv.Itoa(64 << 20), "request body bytes in flight per process; beyond, 503 with Retry-After"},
+	{"ZEST_RATE_LIMIT", "50", "requests per second per tenant, per process (0: no limit); beyond, 429 with Retry-After"},
+	{"ZEST_RATE_BURST", "100", "requests a tenant may send at once above the rate, per process"},
+	{"ZEST_MAX_CONCURRENT_IMPORTS", "4", "import requests in flight per tenant, per process (0: no cap); beyond, 429"},
 	{"ZEST_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"ZEST_AUTO_MIGRATE", "true", "whether serve migrates the database at start"},
 	{"ZEST_IDEMPOTENCY_TTL", "24h", "how long an Idempotency-Key response is replayed, 1s to 720h"},
@@ -109,7 +120,12 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		MaxBatchRows: SpecMaxBatchRows,
 		MaxBodyBytes: 4 << 20,
 		LogLevel:     slog.LevelInfo,
-		AutoMigrate:  true,
+
+		MaxInflightBodyBytes: 64 << 20,
+		RateLimit:            50,
+		RateBurst:            100,
+		MaxConcurrentImports: 4,
+		AutoMigrate:          true,
 
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
@@ -150,6 +166,37 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("ZEST_MAX_BODY_BYTES must be an integer from 1024 to %d, got %q", 256<<20, v))
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := get("ZEST_MAX_INFLIGHT_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<30 {
+			errs = append(errs, fmt.Errorf("ZEST_MAX_INFLIGHT_BODY_BYTES must be an integer from 1024 to %d, got %q", int64(64<<30), v))
+		}
+		c.MaxInflightBodyBytes = n
+	}
+	if v := get("ZEST_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1e6 {
+			errs = append(errs, fmt.Errorf("ZEST_RATE_LIMIT must be requests per second from 0 (no limit) to 1000000, got %q", v))
+		}
+		c.RateLimit = f
+	}
+	if v := get("ZEST_RATE_BURST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1e6 {
+			errs = append(errs, fmt.Errorf("ZEST_RATE_BURST must be an integer from 1 to 1000000, got %q", v))
+		}
+		c.RateBurst = n
+	}
+	if v := get("ZEST_MAX_CONCURRENT_IMPORTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			errs = append(errs, fmt.Errorf("ZEST_MAX_CONCURRENT_IMPORTS must be an integer from 0 (no cap) to 10000, got %q", v))
+		}
+		c.MaxConcurrentImports = n
+	}
+	if c.MaxInflightBodyBytes < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("ZEST_MAX_INFLIGHT_BODY_BYTES (%d) must be at least ZEST_MAX_BODY_BYTES (%d), or no body of the largest size is ever read", c.MaxInflightBodyBytes, c.MaxBodyBytes))
 	}
 	if v := get("ZEST_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -46,6 +48,7 @@ var kinds = map[apperr.Code]problemKind{
 	apperr.IdempotencyKeyMismatch: {http.StatusUnprocessableEntity, "Idempotency key mismatch", false},
 	apperr.Internal:               {http.StatusInternalServerError, "Internal error", true},
 	apperr.Unavailable:            {http.StatusServiceUnavailable, "Service unavailable", true},
+	apperr.RateLimited:            {http.StatusTooManyRequests, "Rate limited", true},
 }
 
 // writeProblem answers err as an RFC 9457 problem and logs it under a fresh
@@ -83,16 +86,16 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 		log.InfoContext(c, "request rejected", append(attrs, "detail", detail)...)
 	}
 
-	if ae.Code == apperr.PayloadTooLarge {
-		// The rest of the body stays unread. Without this, net/http would
-		// try to drain it before answering, and wait for as long as the
-		// client does not send the length it declared.
-		c.Header("Connection", "close")
+	if c.Request.ContentLength != 0 && !info.BodyRead {
+		abandonBody(c)
 	}
 	if ae.Code == apperr.InvalidToken {
 		c.Header("WWW-Authenticate", bearerChallenge(c.Request))
 	}
-	if kind.retryable && kind.status != http.StatusInternalServerError {
+	switch {
+	case ae.RetryAfter > 0:
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(ae.RetryAfter.Seconds()))))
+	case kind.retryable && kind.status != http.StatusInternalServerError:
 		c.Header("Retry-After", retryAfterSeconds)
 	}
 	c.Header("Content-Type", "application/problem+json")

@@ -5,11 +5,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -49,6 +46,16 @@ type Deps struct {
 	// PublicURL, when set, is the server the published contract names
 	// (config.Config.PublicURL).
 	PublicURL string
+	// MaxInflightBodyBytes caps the request bodies held by this process at
+	// once; 0 leaves them uncapped.
+	MaxInflightBodyBytes int64
+	// RateLimit is each tenant's sustained requests per second, RateBurst
+	// its bucket; a RateLimit of 0 disables the limit.
+	RateLimit float64
+	RateBurst int
+	// MaxConcurrentImports caps each tenant's imports running at once; 0
+	// leaves them uncapped.
+	MaxConcurrentImports int
 }
 
 type server struct {
@@ -106,17 +113,22 @@ func NewServer(d Deps) (http.Handler, error) {
 		HandlerErrorFunc:         s.problem,
 		ResponseErrorHandlerFunc: s.problem,
 	})
-	needsAuth, err := securedRoutes(doc)
+	ops, err := routeOps(doc)
 	if err != nil {
 		return nil, err
 	}
+	limits := newTenantLimits(d.RateLimit, d.RateBurst, d.MaxConcurrentImports)
+	bodies := &bodyBudget{max: d.MaxInflightBodyBytes}
 	// Gin runs these before the generated wrappers bind parameters, so that
 	// authentication comes first and validation second. An Idempotency-Key
 	// is settled (replayed or refused) before validation, and claimed only
 	// after it: requests that authentication or validation refuse never
 	// claim a key.
 	idem := idempotency.NewMiddleware(d.Idempotency, s.problem)
-	api := r.Group("", s.authenticate(needsAuth), s.textParams, s.readBody(d.MaxBodyBytes), idem.Settle, validate, idem.Apply)
+	// The tenant's limits come before any body is read: a refused or
+	// unauthenticated client costs no more than its headers.
+	api := r.Group("", s.authenticate(ops), s.limitTenant(ops, limits), s.textParams,
+		s.readBody(ops, d.MaxBodyBytes, bodies), idem.Settle, validate, idem.Apply)
 	generated.RegisterHandlersWithOptions(api, strict, generated.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, status int) {
 			// Parameter binding failures; the validator catches them first.
@@ -224,9 +236,9 @@ func (s *server) recoverPanic(c *gin.Context) {
 // authenticate resolves the bearer token of every route whose operation
 // requires one in openapi.yaml, before anything else reads the request, so
 // that an unauthenticated client learns nothing from validation.
-func (s *server) authenticate(needsAuth map[string]bool) gin.HandlerFunc {
+func (s *server) authenticate(ops map[string]routeOp) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !needsAuth[c.Request.Method+" "+c.FullPath()] {
+		if !ops[routeKey(c)].secured {
 			return
 		}
 		tenant, err := s.tenants.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
@@ -238,10 +250,18 @@ func (s *server) authenticate(needsAuth map[string]bool) gin.HandlerFunc {
 	}
 }
 
-// securedRoutes lists the routes, as "METHOD /gin/:path", whose operations
-// have security requirements in the spec.
-func securedRoutes(doc *openapi3.T) (map[string]bool, error) {
-	out := map[string]bool{}
+// routeOp is what the middleware needs to know of a route's operation.
+type routeOp struct {
+	id      string // operationId
+	secured bool   // has security requirements
+	body    bool   // declares a request body
+}
+
+// routeOps describes every operation of the spec by its route, as
+// "METHOD /gin/:path".
+func routeOps(doc *openapi3.T) (map[string]routeOp, error) {
+	out := map[string]routeOp{}
+	secured := 0
 	for path, item := range doc.Paths.Map() {
 		ginPath := pathParam.ReplaceAllString(path, ":$1")
 		for method, op := range item.Operations() {
@@ -249,16 +269,20 @@ func securedRoutes(doc *openapi3.T) (map[string]bool, error) {
 			if sec == nil {
 				sec = &doc.Security
 			}
-			if len(*sec) > 0 {
-				out[method+" "+ginPath] = true
+			ro := routeOp{id: op.OperationID, secured: len(*sec) > 0, body: op.RequestBody != nil}
+			if ro.secured {
+				secured++
 			}
+			out[method+" "+ginPath] = ro
 		}
 	}
-	if len(out) == 0 {
+	if secured == 0 {
 		return nil, errors.New("openapi.yaml declares no secured operation; refusing to serve an open API")
 	}
 	return out, nil
 }
+
+func routeKey(c *gin.Context) string { return c.Request.Method + " " + c.FullPath() }
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -290,44 +314,6 @@ func (s *server) textParams(c *gin.Context) {
 }
 
 func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-// readBody reads the whole request body, up to max bytes, before the
-// validator sees it: an oversized body is a 413 whether or not it declared
-// its length, and a JSON body must be exactly one JSON value (decoders
-// further on would silently ignore trailing bytes).
-func (s *server) readBody(max int64) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if c.Request.Body == nil || c.Request.Body == http.NoBody {
-			return
-		}
-		tooLarge := apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", max)
-		if c.Request.ContentLength > max {
-			s.problem(c, tooLarge)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			s.problem(c, tooLarge)
-			return
-		case err != nil:
-			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body could not be read."))
-			return
-		}
-		if isJSON(c.ContentType()) && len(body) > 0 && !json.Valid(body) {
-			s.problem(c, apperr.New(apperr.InvalidJSON, "The request body is not valid JSON."))
-			return
-		}
-		c.Request.Body = io.NopCloser(bytes.NewReader(body))
-		c.Request.ContentLength = int64(len(body))
-		c.Request.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-}
-
-func isJSON(mediaType string) bool {
-	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
-}
 
 // requestIDWriter stamps every response with its Request-Id as the headers
 // go out. The contract declares the header on every response, so generated
@@ -365,6 +351,9 @@ func (w *requestIDWriter) WriteString(s string) (int, error) {
 	w.stamp()
 	return w.ResponseWriter.WriteString(s)
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *requestIDWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *requestIDWriter) Flush() {
 	w.stamp()

@@ -22,8 +22,12 @@ type Info struct {
 	// storing it under an Idempotency-Key would answer every retry with
 	// that failure.
 	Retryable bool
-	ErrorID   string
-	ErrorCode string
+	BodyRead  bool // the request body was read to its end
+	// NotUTF8Rows are the import rows, by index, whose bytes were not all
+	// UTF-8, each with the first such field ("" when a field name was).
+	NotUTF8Rows map[int]string
+	ErrorID     string
+	ErrorCode   string
 }
 
 type key struct{}

@@ -29,6 +29,12 @@ const (
 	CodeUnavailable  = "unavailable"
 )
 
+// NotUTF8 stands, in a decoded row, for a value whose submitted bytes were
+// not UTF-8, or for the whole row when a field name's were: JSON decoding
+// would have read each bad byte as U+FFFD, a character the client never
+// sent.
+type NotUTF8 struct{}
+
 // Field names of a row.
 const (
 	FieldPartnerInvestorID = "partnerInvestorId"
@@ -112,12 +118,18 @@ func newRowValidator(doc *openapi3.T) (*rowValidator, error) {
 // is the row's partnerInvestorId when it is a string, whatever else is wrong
 // with the row.
 func (v *rowValidator) check(value any, today string) (row Row, echo *string, rerr *RowError) {
+	if _, ok := value.(NotUTF8); ok {
+		return row, nil, &RowError{Code: CodeFormat, Message: "a field name of the row is not UTF-8 text"}
+	}
 	obj, ok := value.(map[string]any)
 	if !ok {
 		return row, nil, &RowError{Code: CodeFormat, Message: "each row must be a JSON object"}
 	}
 	if pid, ok := obj[FieldPartnerInvestorID].(string); ok {
 		echo = &pid
+	}
+	if k := v.firstNotUTF8(obj); k != "" {
+		return row, echo, &RowError{Code: CodeFormat, Field: k, Message: k + " is not UTF-8 text"}
 	}
 
 	// A null or blank value counts as missing. Other strings, except the
@@ -198,6 +210,27 @@ func (v *rowValidator) firstError(err error, obj map[string]any) *RowError {
 		return &RowError{Code: CodeFormat, Message: "the row does not match the InvestorInput schema"}
 	}
 	return best
+}
+
+// firstNotUTF8 returns the first field of obj, in declared order, that
+// stands for bytes that were not UTF-8.
+func (v *rowValidator) firstNotUTF8(obj map[string]any) string {
+	var bad []string
+	for k, val := range obj {
+		if _, ok := val.(NotUTF8); ok {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	slices.SortFunc(bad, func(a, b string) int {
+		if d := v.fieldIndex(a) - v.fieldIndex(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return bad[0]
 }
 
 func (v *rowValidator) fieldIndex(field string) int {

@@ -52,6 +52,14 @@ type Options struct {
 	// CompleteAfter is ZEST_COMPLETE_AFTER (default: none, so that a test's
 	// step of the completer completes every incomplete pair).
 	CompleteAfter time.Duration
+	// Per-tenant limits; zero values are generous enough never to bind a
+	// test that does not mean them to. A negative value disables one.
+	RateLimit            float64
+	RateBurst            int
+	MaxConcurrentImports int
+	// MaxInflightBodyBytes is ZEST_MAX_INFLIGHT_BODY_BYTES; 0 leaves bodies
+	// uncapped.
+	MaxInflightBodyBytes int64
 }
 
 // API is a running server on a fresh database.
@@ -80,6 +88,12 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 4 << 20
 	}
+	if opts.RateLimit == 0 {
+		opts.RateLimit, opts.RateBurst = 1e5, 1e5
+	}
+	if opts.MaxConcurrentImports == 0 {
+		opts.MaxConcurrentImports = 1000
+	}
 	db := opts.DB
 	if db == nil {
 		db = NewDB(t, d, store.Options{Now: opts.Now, MaxConns: 24})
@@ -107,6 +121,8 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	h, err := httpapi.NewServer(httpapi.Deps{
 		Investors: inv, Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
+		RateLimit: max(opts.RateLimit, 0), RateBurst: opts.RateBurst, MaxConcurrentImports: max(opts.MaxConcurrentImports, 0),
+		MaxInflightBodyBytes: opts.MaxInflightBodyBytes,
 	})
 	if err != nil {
 		t.Fatal(err)

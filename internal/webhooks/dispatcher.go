@@ -37,6 +37,13 @@ const (
 	leaseMargin = 30 * time.Second
 	// maxRetryAfter caps how long a Retry-After may postpone a retry.
 	maxRetryAfter = 24 * time.Hour
+	// DefaultBreakerThreshold is how many consecutive failed attempts open
+	// an endpoint's breaker.
+	DefaultBreakerThreshold = 5
+	// DefaultBreakerCooldown is how long an open breaker waits before its
+	// first probe; each failed probe doubles it, up to maxBreakerCooldown.
+	DefaultBreakerCooldown = 30 * time.Second
+	maxBreakerCooldown     = time.Hour
 )
 
 // DispatcherOptions configure a Dispatcher; zero values take the defaults.
@@ -48,6 +55,10 @@ type DispatcherOptions struct {
 	Policy      netguard.Policy
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// BreakerThreshold and BreakerCooldown shape each endpoint's circuit
+	// breaker (DefaultBreakerThreshold, DefaultBreakerCooldown).
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 }
 
 // Dispatcher attempts due deliveries. Any number of dispatchers, in any
@@ -64,6 +75,8 @@ type Dispatcher struct {
 	poll        time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+	threshold   int
+	cooldown    time.Duration
 	Stats       Stats
 }
 
@@ -95,6 +108,12 @@ func NewDispatcher(st Store, o DispatcherOptions) *Dispatcher {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.BreakerThreshold == 0 {
+		o.BreakerThreshold = DefaultBreakerThreshold
+	}
+	if o.BreakerCooldown == 0 {
+		o.BreakerCooldown = DefaultBreakerCooldown
+	}
 	transport := &http.Transport{
 		// No proxy: the address check must see the real destination.
 		Proxy:               nil,
@@ -118,6 +137,8 @@ func NewDispatcher(st Store, o DispatcherOptions) *Dispatcher {
 		poll:        o.Poll,
 		now:         o.Now,
 		log:         o.Logger,
+		threshold:   o.BreakerThreshold,
+		cooldown:    o.BreakerCooldown,
 	}
 }
 
@@ -208,12 +229,83 @@ func (d *Dispatcher) deliver(ctx context.Context, claimed []ClaimedDelivery, don
 		})
 	}
 	wg.Wait()
-	if err := d.store.RecordDeliveryResults(ctx, results); err != nil {
+	breakers := d.breakers(claimed, results)
+	if err := d.store.RecordDeliveryResults(ctx, results, breakers); err != nil {
 		// The leases expire and these deliveries are attempted again.
 		d.log.ErrorContext(ctx, "recording webhook attempts failed", "attempts", len(results), "error", err)
 		return err
 	}
+	d.logSummary(ctx, results, breakers)
 	return nil
+}
+
+// breakers works out the circuit breaker of each endpoint attempted: a
+// success closes it; failures add up, and from the threshold on open it for
+// a cooldown that doubles with each failed probe. Once open, a step counts
+// as one failure however many attempts failed in it, so that the cooldown
+// grows with the probes, not with the size of the first burst. Dispatchers
+// attempting one endpoint at once each write their own count, the last one
+// winning: the count may fall short, never the breaker's purpose.
+func (d *Dispatcher) breakers(claimed []ClaimedDelivery, results []DeliveryResult) []Breaker {
+	type tally struct {
+		before, failed int
+		succeeded      bool
+		at             time.Time
+	}
+	byEndpoint := map[string]*tally{}
+	var order []string
+	for i, r := range results {
+		if !r.Attempted {
+			continue
+		}
+		t := byEndpoint[r.EndpointID]
+		if t == nil {
+			t = &tally{before: claimed[i].EndpointFailures}
+			byEndpoint[r.EndpointID] = t
+			order = append(order, r.EndpointID)
+		}
+		if r.Status == models.DeliverySucceeded {
+			t.succeeded = true
+		} else {
+			t.failed++
+		}
+		if r.AttemptedAt.After(t.at) {
+			t.at = r.AttemptedAt
+		}
+	}
+	out := make([]Breaker, 0, len(order))
+	for _, id := range order {
+		t := byEndpoint[id]
+		b := Breaker{EndpointID: id}
+		if !t.succeeded {
+			b.ConsecutiveFailures = t.before + t.failed
+			if b.ConsecutiveFailures >= d.threshold {
+				b.ConsecutiveFailures = max(t.before+1, d.threshold)
+				cooldown := d.cooldown << min(b.ConsecutiveFailures-d.threshold, 16)
+				open := t.at.Add(min(cooldown, maxBreakerCooldown))
+				b.OpenUntil = &open
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// logSummary writes one line for a step's attempts: a dead endpoint would
+// otherwise write one per delivery.
+func (d *Dispatcher) logSummary(ctx context.Context, results []DeliveryResult, breakers []Breaker) {
+	counts := map[string]int{}
+	for _, r := range results {
+		counts[r.Status]++
+	}
+	open := 0
+	for _, b := range breakers {
+		if b.OpenUntil != nil {
+			open++
+		}
+	}
+	d.log.InfoContext(ctx, "webhook attempts", "attempts", len(results), "succeeded", counts[models.DeliverySucceeded],
+		"retrying", counts[models.DeliveryPending], "failed", counts[models.DeliveryFailed], "endpoints_open", open)
 }
 
 // attempt makes one delivery attempt and decides what follows.
@@ -269,11 +361,8 @@ func (d *Dispatcher) attempt(ctx context.Context, c ClaimedDelivery) DeliveryRes
 	if res.Status != models.DeliveryPending {
 		res.NextAttemptAt = start
 	}
-	level := slog.LevelInfo
-	if res.Status == models.DeliverySucceeded {
-		level = slog.LevelDebug // the counters tell the volume; failures are the news
-	}
-	d.log.Log(ctx, level, "webhook attempt", "event_id", c.EventID, "endpoint_id", c.EndpointID,
+	// The step's summary line tells the volume at info.
+	d.log.DebugContext(ctx, "webhook attempt", "event_id", c.EventID, "endpoint_id", c.EndpointID,
 		"attempt", c.Attempts+1, "status_code", status, "error", failure, "latency_ms", res.LatencyMS, "outcome", res.Status)
 	return res
 }

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -289,4 +291,91 @@ func TestLogStats(t *testing.T) {
 		line.Failed != 0 || line.OldestUndeliveredAgeS != 90 {
 		t.Errorf("stats %s", logs.String())
 	}
+}
+
+// A dead endpoint is not hammered: after consecutive failures its
+// deliveries wait behind one probe at a time, at a growing interval, and
+// dispatchers sharing the database agree on it; a probe that succeeds lets
+// the rest through.
+func TestBreakerHoldsADeadEndpoint(t *testing.T) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+		t.Parallel()
+		var alive atomic.Bool
+		h := newHarness(t, d, func(int) (int, http.Header) {
+			if alive.Load() {
+				return http.StatusNoContent, nil
+			}
+			return http.StatusServiceUnavailable, nil
+		})
+		const events = 6
+		for i := range events {
+			h.event(t, fmt.Sprintf("breaker-%d", i))
+		}
+		dispatcher := func() *webhooks.Dispatcher {
+			return webhooks.NewDispatcher(h.api.Store, webhooks.DispatcherOptions{
+				Schedule: slices.Repeat([]time.Duration{time.Second}, 50), Timeout: 5 * time.Second, Now: h.clock.Now,
+				Policy: netguard.Policy{AllowPrivate: true}, Logger: slog.New(slog.DiscardHandler),
+				BreakerThreshold: 3, BreakerCooldown: time.Minute,
+			})
+		}
+		h.disp = dispatcher()
+		other := dispatcher()
+		breaker := func() models.WebhookEndpoint {
+			t.Helper()
+			ep, err := h.api.Store.Endpoint(ctx, "acme", h.endpoint.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ep
+		}
+
+		h.step(t, events)
+		ep := breaker()
+		if ep.ConsecutiveFailures != 3 || ep.OpenUntil == nil || !ep.OpenUntil.Equal(h.clock.Now().Add(time.Minute)) {
+			t.Fatalf("after %d failures: %d failures, open until %v", events, ep.ConsecutiveFailures, ep.OpenUntil)
+		}
+		h.clock.Advance(2 * time.Second) // every delivery is due again
+		h.step(t, 0)
+
+		for i, cooldown := range []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute} {
+			h.clock.Advance(breaker().OpenUntil.Sub(h.clock.Now()) - time.Millisecond)
+			h.step(t, 0)
+			h.clock.Advance(time.Millisecond)
+			// Two dispatchers at once: one probe between them.
+			var wg sync.WaitGroup
+			var claimed atomic.Int64
+			for _, disp := range []*webhooks.Dispatcher{h.disp, other} {
+				wg.Go(func() {
+					n, err := disp.Step(ctx)
+					if err != nil {
+						t.Error(err)
+					}
+					claimed.Add(int64(n))
+				})
+			}
+			wg.Wait()
+			if claimed.Load() != 1 {
+				t.Fatalf("probe %d: %d deliveries claimed, want 1", i+1, claimed.Load())
+			}
+			if got := h.rcv.count(); got != events+i+1 {
+				t.Fatalf("probe %d: %d requests, want %d", i+1, got, events+i+1)
+			}
+			ep := breaker()
+			if want := h.clock.Now().Add(cooldown); ep.ConsecutiveFailures != 4+i || ep.OpenUntil == nil || !ep.OpenUntil.Equal(want) {
+				t.Fatalf("after probe %d: %d failures, open until %v, want %v", i+1, ep.ConsecutiveFailures, ep.OpenUntil, want)
+			}
+			h.step(t, 0)
+		}
+
+		alive.Store(true)
+		h.clock.Advance(8 * time.Minute)
+		h.step(t, 1)
+		if ep := breaker(); ep.ConsecutiveFailures != 0 || ep.OpenUntil != nil {
+			t.Fatalf("after a probe succeeded: %d failures, open until %v", ep.ConsecutiveFailures, ep.OpenUntil)
+		}
+		h.step(t, events-1)
+		if got := h.rcv.count(); got != events+3+events {
+			t.Fatalf("%d requests in all, want %d", got, events+3+events)
+		}
+	})
 }

@@ -33,10 +33,14 @@ type Store interface {
 	// ClaimDeliveries leases up to limit due deliveries until leaseUntil.
 	// Deliveries another dispatcher holds are skipped; a dispatcher that dies
 	// leaves its lease to expire, and the delivery is attempted again.
+	// Deliveries to an endpoint whose breaker is open (open_until set) are
+	// skipped, except one probe per endpoint once open_until has passed: the
+	// claim moves open_until to leaseUntil, so that no other dispatcher
+	// probes it meanwhile.
 	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]ClaimedDelivery, error)
-	// RecordDeliveryResults applies the results of attempts, and records each
-	// attempt.
-	RecordDeliveryResults(ctx context.Context, results []DeliveryResult) error
+	// RecordDeliveryResults applies the results of attempts, records each
+	// attempt, and sets the breakers of the endpoints attempted.
+	RecordDeliveryResults(ctx context.Context, results []DeliveryResult, breakers []Breaker) error
 	// DisableEndpoint stops deliveries to an endpoint, giving the reason.
 	DisableEndpoint(ctx context.Context, id, reason string) error
 	// OldestPendingEvent returns when the oldest event with a pending delivery
@@ -74,6 +78,14 @@ type ClaimedDelivery struct {
 	PreviousSecretExpiresAt *time.Time
 	EndpointStatus          string
 	EndpointDeleted         bool
+	EndpointFailures        int // the endpoint's consecutive failed attempts when claimed
+}
+
+// Breaker is an endpoint's circuit breaker after a step's attempts.
+type Breaker struct {
+	EndpointID          string
+	ConsecutiveFailures int
+	OpenUntil           *time.Time // nil: closed
 }
 
 // DeliveryResult is the outcome of an attempt at a claimed delivery.

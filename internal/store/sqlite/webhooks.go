@@ -17,12 +17,29 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	now, leaseUntil = now.UTC(), leaseUntil.UTC()
 	var out []webhooks.ClaimedDelivery
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var probes []string
+		if err := tx.Raw(`UPDATE webhook_endpoints SET open_until = ?
+			WHERE id IN (SELECT w.id FROM webhook_endpoints w
+				WHERE w.open_until <= ? AND EXISTS (
+					SELECT 1 FROM webhook_deliveries d
+					WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ?
+						AND (d.locked_until IS NULL OR d.locked_until <= ?))
+				LIMIT ?)
+			RETURNING id`, leaseUntil, now, now, now, limit).Scan(&probes).Error; err != nil {
+			return err
+		}
 		var ids []int64
 		if err := tx.Raw(`UPDATE webhook_deliveries SET locked_until = ?, updated_at = ?
-			WHERE id IN (SELECT id FROM webhook_deliveries
-				WHERE status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
-				ORDER BY next_attempt_at LIMIT ?)
-			RETURNING id`, leaseUntil, now, now, now, limit).Scan(&ids).Error; err != nil {
+			WHERE id IN (SELECT d.id FROM webhook_deliveries d
+				WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until <= ?)
+					AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.open_until IS NOT NULL)
+				ORDER BY d.next_attempt_at LIMIT ?)
+			OR id IN (SELECT (SELECT d.id FROM webhook_deliveries d
+					WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ?
+						AND (d.locked_until IS NULL OR d.locked_until <= ?)
+					ORDER BY d.next_attempt_at LIMIT 1)
+				FROM webhook_endpoints w WHERE w.id IN ?)
+			RETURNING id`, leaseUntil, now, now, now, limit-len(probes), now, now, append(probes, "")).Scan(&ids).Error; err != nil {
 			return err
 		}
 		if len(ids) == 0 {
@@ -30,21 +47,33 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		}
 		return tx.Raw(`SELECT d.id AS delivery_id, d.attempts, e.seq AS event_seq, e.event_id, e.payload,
 				w.id AS endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
-				w.status AS endpoint_status, w.deleted_at IS NOT NULL AS endpoint_deleted
+				w.status AS endpoint_status, w.deleted_at IS NOT NULL AS endpoint_deleted,
+				w.consecutive_failures AS endpoint_failures
 			FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhook_endpoints w ON w.id = d.endpoint_id
 			WHERE d.id IN ?`, ids).Scan(&out).Error
 	})
 	return out, classify(err)
 }
 
-// RecordDeliveryResults applies the results of attempts, and records each
-// attempt, in one transaction.
-func (s *Store) RecordDeliveryResults(ctx context.Context, results []webhooks.DeliveryResult) error {
+// RecordDeliveryResults applies the results of attempts, records each
+// attempt, and sets the endpoints' breakers, in one transaction.
+func (s *Store) RecordDeliveryResults(ctx context.Context, results []webhooks.DeliveryResult, breakers []webhooks.Breaker) error {
 	if len(results) == 0 {
 		return nil
 	}
 	now := s.Now()
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, b := range breakers {
+			var open *time.Time
+			if b.OpenUntil != nil {
+				t := b.OpenUntil.UTC()
+				open = &t
+			}
+			if err := tx.Model(&models.WebhookEndpoint{}).Where("id = ?", b.EndpointID).
+				Updates(map[string]any{"consecutive_failures": b.ConsecutiveFailures, "open_until": open}).Error; err != nil {
+				return err
+			}
+		}
 		for _, r := range results {
 			inc := 0
 			if r.Attempted {
