@@ -70,6 +70,7 @@ OASDIFF := go run github.com/oasdiff/oasdiff
 .PHONY: breaking
 breaking: ## Fail if openapi.yaml breaks clients of the published contract (api/released/openapi.yaml)
 	$(OASDIFF) breaking $(RELEASED_SPEC) openapi.yaml --fail-on ERR --severity-levels api/oasdiff-levels.txt
+	go test -tags breaking -count=1 -run '^TestBreakingChangesAreCaught$$' ./api/
 
 .PHONY: changelog
 changelog: ## Print the changes of openapi.yaml since the published contract
