@@ -10,6 +10,7 @@ import (
 
 	"github.com/zestequity/zest-api/internal/importer"
 	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/testenv"
 	"github.com/zestequity/zest-api/internal/testkit"
 )
 
@@ -18,7 +19,7 @@ import (
 // batches, the last one short; 100 000 rows with ZEST_TEST_LONG.
 func TestLargeImport(t *testing.T) {
 	n := 2_500
-	if testkit.Long() {
+	if testenv.Long() {
 		n = 100_000
 	}
 	e := newEnv(t, store.Postgres, testkit.Options{})
