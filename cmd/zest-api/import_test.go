@@ -14,6 +14,7 @@ import (
 // result per row, and running it again sends nothing and changes nothing; a
 // bad row, a bad token and a bad command line exit 1, 1 and 2.
 func TestImportCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	token, _, code := cli(t, db, nil, "tenants", "create", "acme")

@@ -64,6 +64,7 @@ func cli(t *testing.T, dbURL string, env []string, args ...string) (stdout, stde
 }
 
 func TestOperatorCommands(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
 		db := testkit.URL(t, d)
@@ -133,6 +134,7 @@ func TestOperatorCommands(t *testing.T) {
 }
 
 func TestInvalidConfigurationStopsStartup(t *testing.T) {
+	t.Parallel()
 	_, errs, code := cli(t, "sqlite:x.db", []string{"ZEST_MAX_BATCH_ROWS=0", "ZEST_LOG_LEVEL=loud"}, "serve")
 	if code != 1 || !strings.Contains(errs, "ZEST_MAX_BATCH_ROWS") || !strings.Contains(errs, "ZEST_LOG_LEVEL") {
 		t.Errorf("%d %q", code, errs)
@@ -224,6 +226,7 @@ const batch = `{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice
 // make run's first start creates the demo tenant and prints a working curl
 // command; later starts print no token.
 func TestDemoTenant(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	s := startServer(t, dir, db, "--demo")
@@ -254,6 +257,7 @@ func TestDemoTenant(t *testing.T) {
 
 // Never on PostgreSQL: a production database gets tenants from the CLI only.
 func TestDemoRefusedOnPostgres(t *testing.T) {
+	t.Parallel()
 	db := testkit.PostgresURL(t)
 	s := startServer(t, t.TempDir(), db, "--demo")
 	s.stop(t)
@@ -267,6 +271,9 @@ func TestDemoRefusedOnPostgres(t *testing.T) {
 
 // SIGTERM stops accepting connections, lets the request in flight finish,
 // and exits 0.
+//
+// Not parallel: its pauses of 200ms must outlast signal handling, which a
+// loaded machine could delay.
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
@@ -325,6 +332,7 @@ func TestGracefulShutdown(t *testing.T) {
 // A deployment that separates the two: serve without a dispatcher, and a
 // worker that delivers the events the API recorded; both stop cleanly.
 func TestWorkerDeliversWhatServeRecorded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	token, _, code := cli(t, db, nil, "tenants", "create", "acme")

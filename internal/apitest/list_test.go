@@ -12,6 +12,7 @@ import (
 // The listing pages through every investor once, oldest first, and an exact
 // lookup by partnerInvestorId finds one or none.
 func TestListInvestors(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -88,6 +89,7 @@ func TestListInvestors(t *testing.T) {
 }
 
 func TestGetUnknownInvestor(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

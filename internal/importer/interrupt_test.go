@@ -19,6 +19,7 @@ import (
 // in flight under its key, sends the rest, and creates nothing twice. A run
 // after that sends nothing, and one without the journal replays every key.
 func TestInterruptedImportFinishesOnRerun(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -135,6 +136,7 @@ func TestInterruptedImportFinishesOnRerun(t *testing.T) {
 // A journal left by an import of other content, in other batches, or
 // through another token, vouches for nothing: the import starts afresh.
 func TestJournalOfAnotherImportIsIgnored(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, store.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(2))
 	if _, err := importer.Run(ctx, e.options(file, newTransport(e))); err != nil {

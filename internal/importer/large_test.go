@@ -18,6 +18,7 @@ import (
 // results file with the id the server holds for it. By default three
 // batches, the last one short; 100 000 rows with ZEST_TEST_LONG.
 func TestLargeImport(t *testing.T) {
+	t.Parallel()
 	n := 2_500
 	if testenv.Long() {
 		n = 100_000
