@@ -50,9 +50,14 @@ run: build ## Serve on the embedded SQLite database (./zest.db), with a demo ten
 	DATABASE_URL= ./bin/zest-api serve --demo
 
 .PHONY: test
-test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_URL)
+test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_URL); say which suites ran or skipped
 	go vet ./...
-	go test -count=1 -timeout 10m ./...
+	go test -count=1 -timeout 10m ./... || { go run ./internal/testenv/report; exit 1; }
+	@go run ./internal/testenv/report
+
+.PHONY: test-long
+test-long: ## make test with the long tests at full size (ZEST_TEST_LONG=1), such as a 100 000-row import
+	ZEST_TEST_LONG=1 $(MAKE) --no-print-directory test
 
 .PHONY: lint
 lint: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended): no error, no warning
@@ -70,6 +75,7 @@ OASDIFF := go run github.com/oasdiff/oasdiff
 .PHONY: breaking
 breaking: ## Fail if openapi.yaml breaks clients of the published contract (api/released/openapi.yaml)
 	$(OASDIFF) breaking $(RELEASED_SPEC) openapi.yaml --fail-on ERR --severity-levels api/oasdiff-levels.txt
+	go test -tags breaking -count=1 -run '^TestBreakingChangesAreCaught$$' ./api/
 
 .PHONY: changelog
 changelog: ## Print the changes of openapi.yaml since the published contract

@@ -1,4 +1,4 @@
-package main_test
+package main
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 // result per row, and running it again sends nothing and changes nothing; a
 // bad row exits 1, a bad token and a bad command line 2.
 func TestImportCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	token, _, code := cli(t, db, nil, "tenants", "create", "acme")
@@ -150,6 +151,7 @@ func TestImportExitStatuses(t *testing.T) {
 	}))
 	defer hang.Close()
 	cmd := exec.Command(binary, "import", "--url", hang.URL, "--token", token, file)
+	cmd.Env = append(os.Environ(), asRealCommand)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,4 @@
-package main_test
+package main
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,21 +25,25 @@ import (
 	"github.com/zestequity/zest-api/models"
 )
 
+// binary is the command the tests run as a process of their own, for its
+// exit codes, output and signals: this test binary, which runs main when
+// asRealCommand is in its environment. Linking a separate zest-api with go
+// build took longer than all of these tests.
 var binary string
 
+const asRealCommand = "ZEST_API_TEST_RUN_MAIN=1"
+
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "zest-api-cli")
-	if err != nil {
-		panic(err)
+	if slices.Contains(os.Environ(), asRealCommand) {
+		main()
+		os.Exit(0)
 	}
-	binary = filepath.Join(dir, "zest-api")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+	var err error
+	if binary, err = os.Executable(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 var tokenLine = regexp.MustCompile(`^zest_[a-z2-7]{16}_[a-z2-7]{52}\n$`)
@@ -48,7 +53,7 @@ func cli(t *testing.T, dbURL string, env []string, args ...string) (stdout, stde
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL), env...)
+	cmd.Env = append(append(os.Environ(), asRealCommand, "DATABASE_URL="+dbURL), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -61,6 +66,7 @@ func cli(t *testing.T, dbURL string, env []string, args ...string) (stdout, stde
 }
 
 func TestOperatorCommands(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		db := testkit.URL(t, d)
@@ -130,6 +136,7 @@ func TestOperatorCommands(t *testing.T) {
 }
 
 func TestInvalidConfigurationStopsStartup(t *testing.T) {
+	t.Parallel()
 	_, errs, code := cli(t, "sqlite:x.db", []string{"ZEST_MAX_BATCH_ROWS=0", "ZEST_LOG_LEVEL=loud"}, "serve")
 	if code != 1 || !strings.Contains(errs, "ZEST_MAX_BATCH_ROWS") || !strings.Contains(errs, "ZEST_LOG_LEVEL") {
 		t.Errorf("%d %q", code, errs)
@@ -172,7 +179,7 @@ func startProcess(t *testing.T, dir, dbURL string, env []string, ready string, a
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dbURL, "ZEST_ADDR=127.0.0.1:0"), env...)
+	cmd.Env = append(append(os.Environ(), asRealCommand, "DATABASE_URL="+dbURL, "ZEST_ADDR=127.0.0.1:0"), env...)
 	stdout := &testkit.SyncBuffer{}
 	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
@@ -228,6 +235,7 @@ const batch = `{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice
 // command; later starts print no token but a working command that makes
 // one; every start prints where the reference is.
 func TestDemoTenant(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	s := startServer(t, dir, db, "--demo")
@@ -260,7 +268,7 @@ func TestDemoTenant(t *testing.T) {
 		t.Fatalf("second start says nothing of how to get a token: %q", out)
 	}
 	cmd := exec.Command(hint[2], strings.Fields(hint[3])...)
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), "DATABASE_URL="+hint[1])
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), asRealCommand, "DATABASE_URL="+hint[1])
 	if newToken, err := cmd.Output(); err != nil || !tokenLine.Match(newToken) {
 		t.Errorf("the hint's command: %v %q", err, newToken)
 	}
@@ -268,6 +276,7 @@ func TestDemoTenant(t *testing.T) {
 
 // Never on PostgreSQL: a production database gets tenants from the CLI only.
 func TestDemoRefusedOnPostgres(t *testing.T) {
+	t.Parallel()
 	db := testkit.PostgresURL(t)
 	s := startServer(t, t.TempDir(), db, "--demo")
 	s.stop(t)
@@ -281,6 +290,9 @@ func TestDemoRefusedOnPostgres(t *testing.T) {
 
 // SIGTERM stops accepting connections, lets the request in flight finish,
 // and exits 0.
+//
+// Not parallel: its pauses of 200ms must outlast signal handling, which a
+// loaded machine could delay.
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
@@ -339,6 +351,7 @@ func TestGracefulShutdown(t *testing.T) {
 // A deployment that separates the two: serve without a dispatcher, and a
 // worker that delivers the events the API recorded; both stop cleanly.
 func TestWorkerDeliversWhatServeRecorded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "zest.db")
 	token, _, code := cli(t, db, nil, "tenants", "create", "acme")

@@ -12,6 +12,7 @@ import (
 // Request-level authentication: 401 for a bad token, 403 for a tenant that
 // may not use the API; no row is touched either way.
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{})
@@ -108,6 +109,7 @@ func TestAuthentication(t *testing.T) {
 // Tenants are isolated: the same partnerInvestorId and email under two
 // tenants are two unrelated people, and neither sees the other's.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{})

@@ -13,6 +13,7 @@ import (
 // Requests racing on one partnerInvestorId end with one Person: one created,
 // the rest already_exists, all naming the same zestPersonId.
 func TestConcurrentSameRow(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -49,6 +50,7 @@ func TestConcurrentSameRow(t *testing.T) {
 // Requests racing on one email under different ids: one created, the rest
 // conflict.
 func TestConcurrentSameEmail(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -85,6 +87,7 @@ func TestConcurrentSameEmail(t *testing.T) {
 // told the same id for it. Rows are written in key order, so overlapping
 // batches do not deadlock; rows whose emails cross are retried.
 func TestConcurrentOverlappingBatches(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/testenv"
 )
 
 // The reference page works in a real browser under its
@@ -75,12 +76,12 @@ func TestDocsPageInBrowser(t *testing.T) {
 // ZEST_TEST_REQUIRE_BROWSER is set.
 func chromium(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
+	path, err := testenv.Chromium()
 	if err != nil {
 		if os.Getenv("ZEST_TEST_REQUIRE_BROWSER") != "" {
-			t.Fatalf("ZEST_TEST_REQUIRE_BROWSER is set but chromium is not installed (apt-get install chromium): %v", err)
+			t.Fatalf("ZEST_TEST_REQUIRE_BROWSER is set but %v", err)
 		}
-		t.Skip("chromium is not installed (apt-get install chromium); set ZEST_TEST_REQUIRE_BROWSER to fail instead")
+		t.Skipf("%v; set ZEST_TEST_REQUIRE_BROWSER to fail instead", err)
 	}
 	return path
 }

@@ -12,6 +12,7 @@ import (
 
 // Request-level failures name the problem and touch no row.
 func TestEnvelopeErrors(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{MaxBatchRows: 3, MaxBodyBytes: 4096})
@@ -69,6 +70,7 @@ func TestEnvelopeErrors(t *testing.T) {
 
 // Unknown paths and methods answer problems, not plain text.
 func TestUnknownRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	for _, c := range []struct {
 		method, path string

@@ -42,6 +42,7 @@ func (e *env) post(t testing.TB, body string, edit ...client.RequestEditorFn) *c
 // A retry with the key gets the original response byte for byte, marked
 // replayed, and writes nothing.
 func TestIdempotentReplay(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -78,6 +79,7 @@ func TestIdempotentReplay(t *testing.T) {
 
 // A key reused for a different request is refused and nothing happens.
 func TestIdempotencyKeyMismatch(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -94,6 +96,7 @@ func TestIdempotencyKeyMismatch(t *testing.T) {
 // Many requests racing on one key: exactly one runs; the others are told
 // it is in use, or receive its response.
 func TestIdempotencyKeyRace(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -139,6 +142,7 @@ func TestIdempotencyKeyRace(t *testing.T) {
 
 // One key string under two tenants: two independent requests.
 func TestIdempotencyKeysAreTenantScoped(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		api := testkit.NewAPI(t, d, testkit.Options{})
@@ -159,6 +163,7 @@ func TestIdempotencyKeysAreTenantScoped(t *testing.T) {
 
 // After the TTL a key is new again; the sweeper deletes expired records.
 func TestIdempotencyKeyExpiry(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
@@ -192,6 +197,7 @@ func TestIdempotencyKeyExpiry(t *testing.T) {
 // A claim left by a request whose process died blocks the key until the lock
 // timeout; then a retry runs the request.
 func TestOrphanedClaimExpires(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
@@ -221,6 +227,7 @@ func TestOrphanedClaimExpires(t *testing.T) {
 
 // After a 5xx the key is released: the retry runs the request again.
 func TestServerErrorIsNotStored(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
@@ -262,6 +269,7 @@ func TestRetryableRowFailureIsNotStored(t *testing.T) {
 // Requests refused before the handler (authentication, validation) claim no
 // key; a malformed key is refused.
 func TestRefusedRequestsClaimNoKey(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

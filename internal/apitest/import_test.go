@@ -21,6 +21,7 @@ var personID = regexp.MustCompile(`^psn_[0-9a-z]{36}$`)
 // The reference's example batch: created twice, then already_exists with the
 // same ids, and each id reads back as stored.
 func TestReferenceBatch(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -69,6 +70,7 @@ func TestReferenceBatch(t *testing.T) {
 // Every row rule, in one batch: each bad row fails alone, with its code and
 // field, and the good rows around it are created.
 func TestRowValidation(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 201)
 	cases := []struct {
 		name  string
@@ -157,6 +159,7 @@ func TestRowValidation(t *testing.T) {
 // Names and emails are stored trimmed; the email keeps its case, and is
 // compared without it.
 func TestValuesAreTrimmed(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -174,6 +177,7 @@ func TestValuesAreTrimmed(t *testing.T) {
 // Repeated ids: the first occurrence is processed, every later one fails
 // with duplicate, even when the first occurrence itself fails.
 func TestDuplicatesWithinBatch(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -204,6 +208,7 @@ func TestDuplicatesWithinBatch(t *testing.T) {
 // conflict, against the database and earlier in the batch; a known id with a
 // new email is already_exists and changes nothing.
 func TestEmailConflicts(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -254,6 +259,7 @@ func TestEmailConflicts(t *testing.T) {
 // Investors whose country is missing from the risk-rating list are created
 // and flagged for the KYC stage.
 func TestCountryNotRiskRated(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -274,6 +280,7 @@ func TestCountryNotRiskRated(t *testing.T) {
 // rows answers each row in place, and every zestPersonId names the person
 // of its own row.
 func TestMixedBatch(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

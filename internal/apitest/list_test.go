@@ -11,6 +11,7 @@ import (
 // The listing pages through every investor once, oldest first, and an exact
 // lookup by partnerInvestorId finds one or none.
 func TestListInvestors(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -87,6 +88,7 @@ func TestListInvestors(t *testing.T) {
 }
 
 func TestGetUnknownInvestor(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

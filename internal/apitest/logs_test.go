@@ -13,6 +13,7 @@ import (
 // row counts; never an email, a name or a date of birth, not even from rows
 // that fail.
 func TestRequestLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	resp := e.importRaw(t, `{"investors":[
 		{"partnerInvestorId":"log-1","email":"Zelda.Secret@example.com","firstName":"Zelda","lastName":"Hyrule","dateOfBirth":"1971-07-23"},

@@ -36,6 +36,7 @@ func (f *failingPairs) heal()              { f.fail.Store(nil) }
 // retryable, and resubmitting completes the pair and reports created, with
 // the id of the Person written the first time.
 func TestUserWriteFailsTransiently(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
@@ -74,6 +75,7 @@ func TestUserWriteFailsTransiently(t *testing.T) {
 // An unexpected failure of the User write is a 500 that discloses nothing;
 // the pair is completed by the next attempt.
 func TestUserWriteFailsUnexpectedly(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
@@ -98,6 +100,7 @@ func TestUserWriteFailsUnexpectedly(t *testing.T) {
 // A process that died between the two writes left a Person without its User:
 // the replay completes the pair and reports created, with that Person's id.
 func TestCrashBetweenWritesIsRepaired(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

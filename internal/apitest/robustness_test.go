@@ -13,6 +13,7 @@ import (
 // Rows of random values never make the server fail: every batch answers 200,
 // and each row is created, already exists or fails with a code.
 func TestRandomRowsNeverFailTheServer(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

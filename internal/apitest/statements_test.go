@@ -32,6 +32,7 @@ func importStatements(t *testing.T, logs string) []int {
 // record their events; a replay reads the known people instead of
 // completing pairs.
 func TestBatchCostsAHandfulOfStatements(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})

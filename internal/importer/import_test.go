@@ -16,6 +16,7 @@ import (
 // server's codes and are never sent, the good ones are imported in batches,
 // and the results file answers every line, in order, with the server's ids.
 func TestImportCSV(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -103,6 +104,7 @@ func TestImportCSV(t *testing.T) {
 // A JSON Lines file: blank lines are skipped, every other line is a row, and
 // each bad row fails locally exactly as the server fails it.
 func TestImportJSONLines(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -172,6 +174,7 @@ func (e *env) importRawRows(t *testing.T, rows ...string) client.ImportInvestors
 // A file that cannot be read is reported with its line, and nothing is sent
 // or written.
 func TestUnreadableInput(t *testing.T) {
+	t.Parallel()
 	e := &env{dir: t.TempDir()}
 	for _, c := range []struct{ name, content, want string }{
 		{"quote.csv", csvHeader + csvRow("a", "AE") + "b,b@example.com,A \"B\" C,D,1985-04-12,AE\n", `quote.csv:3: not valid CSV: bare " in non-quoted-field`},
@@ -196,6 +199,7 @@ func TestUnreadableInput(t *testing.T) {
 // Options that cannot describe an import are refused before anything is
 // read.
 func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		opts importer.Options
 		want string

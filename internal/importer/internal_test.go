@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +88,8 @@ func TestProgressLines(t *testing.T) {
 	}
 }
 
+// Neither /dev/null (a character device, but no terminal), a file nor a
+// buffer gets the bar.
 func TestIsTerminal(t *testing.T) {
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -98,8 +101,10 @@ func TestIsTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer regular.Close()
-	if !isTerminal(devNull) || isTerminal(regular) || isTerminal(&bytes.Buffer{}) {
-		t.Error("a character device is the sign of a terminal, and only that")
+	for name, w := range map[string]io.Writer{os.DevNull: devNull, "a regular file": regular, "a buffer": &bytes.Buffer{}} {
+		if isTerminal(w) {
+			t.Errorf("%s taken for a terminal", name)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 // in flight under its key, sends the rest, and creates nothing twice. A run
 // after that sends nothing, and one without the journal replays every key.
 func TestInterruptedImportFinishesOnRerun(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		e := newEnv(t, d, testkit.Options{})
@@ -134,6 +135,7 @@ func TestInterruptedImportFinishesOnRerun(t *testing.T) {
 // A journal left by an import of other content, in other batches, or
 // through another token, vouches for nothing: the import starts afresh.
 func TestJournalOfAnotherImportIsIgnored(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(2))
 	if _, err := importer.Run(ctx, e.options(file, newTransport(e))); err != nil {

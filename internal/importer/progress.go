@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mattn/go-isatty"
 )
 
 // progress reports on a writer: on a terminal, one bar redrawn in place on
@@ -48,15 +50,12 @@ func startProgress(w io.Writer, interval time.Duration, counts tally) *progress 
 	return p
 }
 
-// isTerminal tells a terminal by its being a character device, which is
-// what golang.org/x/term would tell us, without the dependency.
+// isTerminal asks the terminal driver (an ioctl) rather than looking for a
+// character device: /dev/null is one too, and redrawing a bar into it, or
+// into a serial log, would be wasted or garble the log.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func (p *progress) update(t tally) {

@@ -35,6 +35,7 @@ func (f *failingPairs) CompletePairs(ctx context.Context, cs []investors.Complet
 // under a key of its own, and end created with the ids of the people
 // written the first time.
 func TestTransientRowFailuresAreResent(t *testing.T) {
+	t.Parallel()
 	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
 		t.Parallel()
 		fp := &failingPairs{}
@@ -82,6 +83,7 @@ func TestTransientRowFailuresAreResent(t *testing.T) {
 // backoff, honouring Retry-After; a response lost after the server acted is
 // replayed by the key, so its rows still read created.
 func TestRequestFailuresAreRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(3))
 	tr := newTransport(e)
@@ -133,6 +135,7 @@ func TestRequestFailuresAreRetried(t *testing.T) {
 // Retries are bounded: a server that keeps failing stops the import, and
 // every row it did not answer is pending in the results.
 func TestRetriesAreBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(2))
 	tr := newTransport(e)
@@ -158,6 +161,7 @@ func TestRetriesAreBounded(t *testing.T) {
 // A problem that sending again cannot fix stops the import at once, naming
 // its code and detail.
 func TestRefusedRequestStopsTheImport(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testkit.SQLite, testkit.Options{})
 	file := e.write(t, "investors.csv", validCSV(3))
 	tr := newTransport(e)

@@ -20,39 +20,27 @@ import (
 
 	"github.com/zestequity/zest-api/internal/ids"
 	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/testenv"
 )
-
-// DefaultPostgresURL is the local server of the development machines and CI.
-const DefaultPostgresURL = "postgres://root@127.0.0.1:5432/test?sslmode=disable"
 
 var (
 	pgOnce   sync.Once
 	pgAdmin  *sql.DB
-	pgURL    string
 	pgReason string
 )
 
 // postgres returns an admin connection to the test server, or a reason why
 // there is none.
-func postgres() (*sql.DB, string, string) {
+func postgres() (*sql.DB, string) {
 	pgOnce.Do(func() {
-		pgURL = os.Getenv("TEST_DATABASE_URL")
-		if pgURL == "" {
-			pgURL = DefaultPostgresURL
-		}
-		db, err := sql.Open("pgx", pgURL)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err = db.PingContext(ctx)
-		}
+		db, err := testenv.OpenPostgres()
 		if err != nil {
-			pgReason = fmt.Sprintf("PostgreSQL at TEST_DATABASE_URL is unavailable: %v", err)
+			pgReason = err.Error()
 			return
 		}
 		pgAdmin = db
 	})
-	return pgAdmin, pgURL, pgReason
+	return pgAdmin, pgReason
 }
 
 // RequirePostgres skips the test when PostgreSQL is unavailable, or fails it
@@ -60,7 +48,7 @@ func postgres() (*sql.DB, string, string) {
 // PostgreSQL suite would hide failures).
 func RequirePostgres(t testing.TB) {
 	t.Helper()
-	if _, _, reason := postgres(); reason != "" {
+	if _, reason := postgres(); reason != "" {
 		if os.Getenv("ZEST_TEST_REQUIRE_POSTGRES") != "" {
 			t.Fatal(reason)
 		}
@@ -73,7 +61,7 @@ func RequirePostgres(t testing.TB) {
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	RequirePostgres(t)
-	admin, base, _ := postgres()
+	admin, _ := postgres()
 	schema := "test_" + ids.Random(8)
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("create schema: %v", err)
@@ -83,12 +71,16 @@ func PostgresURL(t testing.TB) string {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	u, err := url.Parse(base)
+	u, err := url.Parse(testenv.PostgresURL())
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// A test's schema need not survive a crash of the server: commits that
+	// do not wait for the WAL flush make each migration and write quicker,
+	// and change nothing else that a test can see.
+	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
 	return u.String()
 }
