@@ -20,6 +20,7 @@ import (
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/store/postgres"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -177,7 +178,7 @@ func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, 
 		return cfg, nil, nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Timeouts: dbTimeouts(cfg)})
 	if err != nil {
 		return cfg, nil, nil, err
 	}
@@ -192,6 +193,10 @@ func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, 
 		}
 	}
 	return cfg, log, st, nil
+}
+
+func dbTimeouts(cfg config.Config) postgres.Timeouts {
+	return postgres.Timeouts{Connect: cfg.DBConnectTimeout, Acquire: cfg.DBAcquireTimeout, Statement: cfg.DBStatementTimeout}
 }
 
 func dispatcher(cfg config.Config, st store.DB, log *slog.Logger) *webhooks.Dispatcher {

@@ -33,6 +33,14 @@ type Config struct {
 	IdempotencyTTL         time.Duration
 	IdempotencyLockTimeout time.Duration
 
+	// How long the server waits on PostgreSQL for a new connection, for a
+	// connection from the pool, and for one statement: a database that stops
+	// answering turns into 503s within these bounds instead of requests that
+	// hang for as long as it does.
+	DBConnectTimeout   time.Duration
+	DBAcquireTimeout   time.Duration
+	DBStatementTimeout time.Duration
+
 	// PublicURL, when set, is the scheme and host (and port) clients reach
 	// the API at, and the one server the published contract names; unset,
 	// the contract names the Host each request asked for.
@@ -80,6 +88,10 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
+
+		DBConnectTimeout:   5 * time.Second,
+		DBAcquireTimeout:   10 * time.Second,
+		DBStatementTimeout: 30 * time.Second,
 
 		Dispatcher:         true,
 		WebhookTimeout:     10 * time.Second,
@@ -181,5 +193,8 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
+	duration("ZEST_DB_CONNECT_TIMEOUT", &c.DBConnectTimeout, 100*time.Millisecond, 5*time.Minute)
+	duration("ZEST_DB_ACQUIRE_TIMEOUT", &c.DBAcquireTimeout, 100*time.Millisecond, 5*time.Minute)
+	duration("ZEST_DB_STATEMENT_TIMEOUT", &c.DBStatementTimeout, 100*time.Millisecond, time.Hour)
 	return c, errors.Join(errs...)
 }

@@ -136,7 +136,12 @@ type DB struct {
 // NewDB opens and migrates a fresh database of the dialect.
 func NewDB(t testing.TB, d Dialect, opts store.Options) *DB {
 	t.Helper()
-	u := URL(t, d)
+	return OpenDB(t, d, URL(t, d), opts)
+}
+
+// OpenDB opens and migrates the database of the dialect at u.
+func OpenDB(t testing.TB, d Dialect, u string, opts store.Options) *DB {
+	t.Helper()
 	st, err := store.Open(context.Background(), u, opts)
 	if err != nil {
 		t.Fatalf("open %s: %v", d, err)

@@ -14,15 +14,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	gormpostgres "gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"github.com/zestequity/zest-api/internal/retry"
-	"github.com/zestequity/zest-api/internal/sqlcount"
 	"github.com/zestequity/zest-api/internal/store/gormstore"
 )
 
@@ -49,6 +48,8 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 type Options struct {
 	// MaxConns caps the pool (default 16).
 	MaxConns int32
+	// Timeouts bound the waits on the database (defaults: DefaultTimeouts).
+	Timeouts Timeouts
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 }
@@ -65,7 +66,18 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
-	pcfg.ConnConfig.Tracer = counter{}
+	bounds := opts.Timeouts.orDefaults()
+	pcfg.ConnConfig.Tracer = tracer{bounds}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = bounds.Connect
+	}
+	// A statement past its deadline is first cancelled by the server, so
+	// that a write it was making is rolled back rather than left to finish
+	// unseen; a server that does not answer the cancel within the grace has
+	// its connection dropped.
+	pcfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
 	pcfg.MaxConns = 16
 	if opts.MaxConns > 0 {
 		pcfg.MaxConns = opts.MaxConns
@@ -98,7 +110,10 @@ func (s *Store) Migrate(ctx context.Context) ([]gormstore.Migration, error) {
 	return s.Store.Migrate(ctx, Schema)
 }
 
-// classify wraps failures that a retry may cure as apperr.Unavailable.
+// classify wraps failures that a retry may cure as apperr.Unavailable: the
+// server refusing work while it shuts down, starts or is overloaded, a
+// statement cancelled at its deadline, a lost race that outlived its retries,
+// and the connection failing (refused, reset, cut mid-message, closed).
 func classify(err error) error {
 	return gormstore.Classify(err, func(err error) (bool, bool) {
 		var pgErr *pgconn.PgError
@@ -106,6 +121,7 @@ func classify(err error) error {
 			switch {
 			case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 				pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, starting up
+				pgErr.Code == "57014",                        // cancelled at the statement's deadline
 				pgErr.Code == "53300",                        // too many connections
 				pgErr.Code == "40001", pgErr.Code == "40P01": // still contended after retries
 				return true, true
@@ -113,7 +129,7 @@ func classify(err error) error {
 			return false, true
 		}
 		var connectErr *pgconn.ConnectError
-		if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) {
+		if errors.As(err, &connectErr) || errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 			return true, true
 		}
 		return false, false
@@ -149,14 +165,3 @@ func retryContended(ctx context.Context, fn func() error) error {
 	}
 	return err
 }
-
-// counter sees every statement, GORM's included (GORM runs on the same pgx
-// pool), transaction control too.
-type counter struct{}
-
-func (counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	sqlcount.Add(ctx)
-	return ctx
-}
-
-func (counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
