@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -58,6 +59,9 @@ type Options struct {
 type Store struct {
 	*gormstore.Store
 	pool *pgxpool.Pool
+	// contended counts the statements run again after losing a deadlock or
+	// serialization race.
+	contended atomic.Int64
 }
 
 // Open connects to url, a postgres:// or postgresql:// URL.
@@ -143,17 +147,17 @@ func isContention(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-// retryContended runs fn again when it loses a deadlock or serialization race.
-// Batches are written in key order so overlapping batches cannot deadlock on
-// the same key, but rows whose emails collide can still meet in opposite
-// orders; a few jittered retries resolve those.
-func retryContended(ctx context.Context, fn func() error) error {
+// retryContended runs fn again when it loses a deadlock or serialization
+// race, which the ordered writes should make rare: a few jittered retries
+// resolve those left.
+func (s *Store) retryContended(ctx context.Context, fn func() error) error {
 	const attempts = 5
 	var err error
 	for i := range attempts {
 		if err = fn(); err == nil || !isContention(err) {
 			return err
 		}
+		s.contended.Add(1)
 		if i < attempts-1 {
 			delay := retry.Jitter(time.Duration(i+1)*10*time.Millisecond, 0.5, 2.5)
 			select {
