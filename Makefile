@@ -54,6 +54,10 @@ test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
 
+.PHONY: test-pgbouncer
+test-pgbouncer: ## Run the PostgreSQL component tests through a private PgBouncer in transaction pooling mode
+	scripts/test-pgbouncer
+
 .PHONY: lint
 lint: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended): no error, no warning
 	cd api/lint && npm ci --silent --no-audit --no-fund
