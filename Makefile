@@ -59,6 +59,10 @@ test: ## Vet, then run every test, against SQLite and PostgreSQL (TEST_DATABASE_
 test-long: ## make test with the long tests at full size (ZEST_TEST_LONG=1), such as a 100 000-row import
 	ZEST_TEST_LONG=1 $(MAKE) --no-print-directory test
 
+.PHONY: test-pgbouncer
+test-pgbouncer: ## Run the PostgreSQL component tests through a private PgBouncer in transaction pooling mode
+	.ci/test-pgbouncer
+
 .PHONY: lint
 lint: ## Lint openapi.yaml with Spectral (spectral:oas) and Redocly (recommended): no error, no warning
 	cd api/lint && npm ci --silent --no-audit --no-fund

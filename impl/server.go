@@ -45,7 +45,14 @@ func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObje
 	}, nil
 }
 
+// readyTimeout bounds the readiness check's wait for the database.
+const readyTimeout = time.Second
+
 func (s *Server) GetReadiness(ctx context.Context, _ generated.GetReadinessRequestObject) (generated.GetReadinessResponseObject, error) {
+	// A load balancer must hear "not ready" promptly, not once a hung
+	// database answers.
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
 	if err := s.ready(ctx); err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "The database is unreachable.")
 	}

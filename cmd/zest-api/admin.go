@@ -21,7 +21,7 @@ func openStore(ctx context.Context) (config.Config, store.DB, error) {
 	if err != nil {
 		return cfg, nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 4})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 4, Timeouts: dbTimeouts(cfg)})
 	return cfg, st, err
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/store/postgres"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -202,7 +203,7 @@ func start(ctx context.Context, stderr io.Writer) (config.Config, *slog.Logger, 
 		return cfg, nil, nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Timeouts: dbTimeouts(cfg)})
 	if err != nil {
 		return cfg, nil, nil, err
 	}
@@ -232,6 +233,10 @@ func newInvestors(cfg config.Config, st store.DB, log *slog.Logger) (*investors.
 // often as they may become due, within bounds.
 func completeEvery(cfg config.Config) time.Duration {
 	return min(max(cfg.CompleteAfter, time.Second), time.Minute)
+}
+
+func dbTimeouts(cfg config.Config) postgres.Timeouts {
+	return postgres.Timeouts{Connect: cfg.DBConnectTimeout, Acquire: cfg.DBAcquireTimeout, Statement: cfg.DBStatementTimeout}
 }
 
 func dispatcher(cfg config.Config, st store.DB, log *slog.Logger) *webhooks.Dispatcher {

@@ -45,6 +45,14 @@ type Config struct {
 	// WriteTimeout, so that it never races the request writing the pair.
 	CompleteAfter time.Duration
 
+	// How long the server waits on PostgreSQL for a new connection, for a
+	// connection from the pool, and for one statement: a database that stops
+	// answering turns into 503s within these bounds instead of requests that
+	// hang for as long as it does.
+	DBConnectTimeout   time.Duration
+	DBAcquireTimeout   time.Duration
+	DBStatementTimeout time.Duration
+
 	// PublicURL, when set, is the scheme and host (and port) clients reach
 	// the API at, and the one server the published contract names; unset,
 	// the contract names the Host each request asked for.
@@ -85,6 +93,9 @@ var Vars = []Var{
 	{"ZEST_IDEMPOTENCY_LOCK_TIMEOUT", "1m", "after this, a key claimed by a request that never finished may run again, 1s to 1h"},
 	{"ZEST_COMPLETE_AFTER", "1m", "how long an investor may lack its User before the completer writes it, 0s to 24h"},
 	{"ZEST_DEBUG_ADDR", "", "a loopback host:port on which to serve Go's profiler (/debug/pprof/)"},
+	{"ZEST_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long opening a connection may take, 100ms to 5m"},
+	{"ZEST_DB_ACQUIRE_TIMEOUT", "10s", "PostgreSQL: how long a request may wait for a pooled connection, 100ms to 5m"},
+	{"ZEST_DB_STATEMENT_TIMEOUT", "30s", "PostgreSQL: how long one statement may run, writes included, 100ms to 1h"},
 	{"ZEST_DISPATCHER", "true", "whether serve also dispatches webhooks"},
 	{"ZEST_WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h", "delays before the 2nd, 3rd, … delivery attempt"},
 	{"ZEST_WEBHOOK_TIMEOUT", "10s", "how long an endpoint has to answer, 100ms to 5m"},
@@ -130,6 +141,10 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		IdempotencyTTL:         24 * time.Hour,
 		IdempotencyLockTimeout: time.Minute,
 		CompleteAfter:          time.Minute,
+
+		DBConnectTimeout:   5 * time.Second,
+		DBAcquireTimeout:   10 * time.Second,
+		DBStatementTimeout: 30 * time.Second,
 
 		Dispatcher:         true,
 		WebhookTimeout:     10 * time.Second,
@@ -265,6 +280,9 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
 	duration("ZEST_COMPLETE_AFTER", &c.CompleteAfter, 0, 24*time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)
+	duration("ZEST_DB_CONNECT_TIMEOUT", &c.DBConnectTimeout, 100*time.Millisecond, 5*time.Minute)
+	duration("ZEST_DB_ACQUIRE_TIMEOUT", &c.DBAcquireTimeout, 100*time.Millisecond, 5*time.Minute)
+	duration("ZEST_DB_STATEMENT_TIMEOUT", &c.DBStatementTimeout, 100*time.Millisecond, time.Hour)
 	return c, errors.Join(errs...)
 }
 

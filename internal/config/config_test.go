@@ -21,7 +21,8 @@ func TestDefaults(t *testing.T) {
 	if c.DatabaseURL != "sqlite:zest.db" || !c.Embedded() || c.Addr != "127.0.0.1:8080" || c.MaxBatchRows != 1000 ||
 		c.MaxBodyBytes != 4<<20 || c.LogLevel != slog.LevelInfo || !c.AutoMigrate ||
 		c.IdempotencyTTL != 24*time.Hour || c.IdempotencyLockTimeout != time.Minute ||
-		!c.Dispatcher || c.WebhookSchedule != nil || c.WebhookTimeout != 10*time.Second || c.WebhookAllowPrivate || c.PublicURL != "" {
+		!c.Dispatcher || c.WebhookSchedule != nil || c.WebhookTimeout != 10*time.Second || c.WebhookAllowPrivate || c.PublicURL != "" ||
+		c.DBConnectTimeout != 5*time.Second || c.DBAcquireTimeout != 10*time.Second || c.DBStatementTimeout != 30*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -33,6 +34,7 @@ func TestValues(t *testing.T) {
 		"ZEST_IDEMPOTENCY_TTL": "2h", "ZEST_IDEMPOTENCY_LOCK_TIMEOUT": "90s",
 		"ZEST_DISPATCHER": "false", "ZEST_WEBHOOK_RETRY_SCHEDULE": "1s, 2s,3m", "ZEST_WEBHOOK_TIMEOUT": "2s",
 		"ZEST_WEBHOOK_CONCURRENCY": "8", "ZEST_WEBHOOK_ALLOW_PRIVATE": "true", "ZEST_PUBLIC_URL": "https://api.zestequity.com/",
+		"ZEST_DB_CONNECT_TIMEOUT": "2s", "ZEST_DB_ACQUIRE_TIMEOUT": "3s", "ZEST_DB_STATEMENT_TIMEOUT": "4s",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +42,8 @@ func TestValues(t *testing.T) {
 	if c.Embedded() || c.Addr != ":9000" || c.MaxBatchRows != 250 || c.MaxBodyBytes != 65536 || c.LogLevel != slog.LevelDebug || c.AutoMigrate ||
 		c.IdempotencyTTL != 2*time.Hour || c.IdempotencyLockTimeout != 90*time.Second ||
 		c.Dispatcher || fmt.Sprint(c.WebhookSchedule) != "[1s 2s 3m0s]" || c.WebhookTimeout != 2*time.Second ||
-		c.WebhookConcurrency != 8 || !c.WebhookAllowPrivate || c.PublicURL != "https://api.zestequity.com" {
+		c.WebhookConcurrency != 8 || !c.WebhookAllowPrivate || c.PublicURL != "https://api.zestequity.com" ||
+		c.DBConnectTimeout != 2*time.Second || c.DBAcquireTimeout != 3*time.Second || c.DBStatementTimeout != 4*time.Second {
 		t.Errorf("values: %+v", c)
 	}
 }

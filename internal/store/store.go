@@ -48,6 +48,8 @@ var (
 type Options struct {
 	// MaxConns caps the PostgreSQL pool (default 16).
 	MaxConns int32
+	// Timeouts bound the waits on PostgreSQL (see postgres.Timeouts).
+	Timeouts postgres.Timeouts
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 }
@@ -56,7 +58,7 @@ type Options struct {
 func Open(ctx context.Context, url string, opts Options) (DB, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		st, err := postgres.Open(ctx, url, postgres.Options{MaxConns: opts.MaxConns, Now: opts.Now})
+		st, err := postgres.Open(ctx, url, postgres.Options{MaxConns: opts.MaxConns, Timeouts: opts.Timeouts, Now: opts.Now})
 		if err != nil {
 			return nil, err
 		}

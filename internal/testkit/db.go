@@ -58,25 +58,43 @@ func RequirePostgres(t testing.TB) {
 
 // PostgresURL creates a fresh schema for the test and returns a URL whose
 // connections use it; the schema is dropped when the test ends.
+//
+// With ZEST_TEST_DATABASE_PER_TEST set, it creates a fresh database instead:
+// the schema is chosen by search_path, which is session state, and a pooler
+// in transaction mode (PgBouncer, which make test-pgbouncer runs the suite
+// through) neither forwards it at start-up nor keeps it between
+// transactions, while the database is part of every connection's address.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	RequirePostgres(t)
 	admin, _ := postgres()
-	schema := "test_" + ids.Random(8)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
 	u, err := url.Parse(testenv.PostgresURL())
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
 	}
+	name := "test_" + ids.Random(8)
+	if os.Getenv("ZEST_TEST_DATABASE_PER_TEST") != "" {
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			t.Fatalf("create database: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+				t.Errorf("drop database %s: %v", name, err)
+			}
+		})
+		u.Path = "/" + name
+		return u.String()
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+		}
+	})
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set("search_path", name)
 	// A test's schema need not survive a crash of the server: commits that
 	// do not wait for the WAL flush make each migration and write quicker,
 	// and change nothing else that a test can see.
@@ -128,7 +146,12 @@ type DB struct {
 // NewDB opens and migrates a fresh database of the dialect.
 func NewDB(t testing.TB, d Dialect, opts store.Options) *DB {
 	t.Helper()
-	u := URL(t, d)
+	return OpenDB(t, d, URL(t, d), opts)
+}
+
+// OpenDB opens and migrates the database of the dialect at u.
+func OpenDB(t testing.TB, d Dialect, u string, opts store.Options) *DB {
+	t.Helper()
 	st, err := store.Open(context.Background(), u, opts)
 	if err != nil {
 		t.Fatalf("open %s: %v", d, err)

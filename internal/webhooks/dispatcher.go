@@ -157,6 +157,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 	}
 	var inflight sync.WaitGroup
+	failures := 0 // consecutive failed claims
 	for ctx.Err() == nil {
 		// Claim in bulk: one claim statement per half of the capacity, not
 		// one per finished attempt.
@@ -171,7 +172,20 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		claimed, err := d.claim(ctx, free)
 		if err != nil {
-			d.log.WarnContext(ctx, "claiming webhook deliveries failed", "error", err)
+			// One line per wait, and the waits grow: a database that is
+			// down costs a few lines, not ten a second.
+			failures++
+			wait := claimBackoff(d.poll, failures)
+			d.log.WarnContext(ctx, "claiming webhook deliveries failed", "error", err, "failures", failures, "retry_in", wait.String())
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if failures > 0 {
+			d.log.InfoContext(ctx, "claiming webhook deliveries again", "after_failures", failures)
+			failures = 0
 		}
 		for range claimed {
 			slots <- struct{}{}

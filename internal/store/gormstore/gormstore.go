@@ -9,9 +9,12 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"slices"
+	"syscall"
 	"time"
 
 	"gorm.io/gorm"
@@ -90,13 +93,24 @@ func Classify(err error, dialect func(error) (retry, decided bool)) error {
 	}
 	retry, decided := dialect(err)
 	if !decided {
-		var netErr net.Error
-		retry = errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone)
+		retry = connectionLost(err)
 	}
 	if retry {
 		return apperr.Wrap(err, apperr.Unavailable, "The service is temporarily unavailable. Retry later.")
 	}
 	return err
+}
+
+// connectionLost reports a failure of the connection rather than of the
+// statement: the server went away (even mid-message, as when it is stopped
+// abruptly), the network failed, or the wait for it ran out.
+func connectionLost(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn)
 }
 
 // CountStatements counts what runs through GORM for sqlcount: on SQLite that

@@ -19,9 +19,7 @@ import (
 // A person whose partnerInvestorId or email is taken is skipped, never
 // updated; an id missing from the answer lost its email to another person.
 // The known people are read after the insert, so that those a concurrent
-// request inserted first (the insert waits for them) are read too. Rows are
-// inserted in partnerInvestorId order so that overlapping concurrent batches
-// take their locks in the same order.
+// request inserted first (the insert waits for them) are read too.
 func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]investors.PersonRow, error) {
 	people = gormstore.SortedBy(people, func(p models.Person) string { return p.PartnerInvestorID })
 	out, err := s.insertPeople(ctx, clientID, people, s.Now())
@@ -59,14 +57,27 @@ func (s *Store) insertPeople(ctx context.Context, clientID string, people []mode
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
-	// The unique indexes sort out the people that exist already.
+	// The unique indexes sort out the people that exist already. A row
+	// conflicts on its partnerInvestorId or on its email, so two batches
+	// inserting in any one order of rows could still wait on each other in
+	// opposite orders, and deadlock. Before inserting, the statement takes a
+	// transaction-scoped advisory lock per key, both kinds, in the order of
+	// the lock ids: overlapping batches queue on their first shared key
+	// instead. The locks end with the statement's transaction.
 	var out []investors.PersonRow
-	err := retryContended(ctx, func() error {
+	err := s.retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
+			WITH locked AS (
+				SELECT count(pg_advisory_xact_lock(k.id)) FROM (
+					SELECT DISTINCT hashtextextended($1 || ':' || key, 0) AS id
+					FROM (SELECT 'p:' || x FROM unnest($3::text[]) x UNION ALL SELECT 'e:' || x FROM unnest($5::text[]) x) keys(key)
+					ORDER BY id
+				) k
+			)
 			INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
 				first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
 			SELECT r.zid, $1, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
-			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			FROM locked, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 				$9::text[], $10::text[], $11::text[])
 				WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
 			ORDER BY r.ord
@@ -146,7 +157,7 @@ func (s *Store) CompletePairs(ctx context.Context, cs []investors.Completion) ([
 		evID[i], evType[i], evPayload[i], evAt[i] = e.EventID, e.Type, e.Payload, e.CreatedAt.UTC()
 	}
 	var completed []int64
-	err := retryContended(ctx, func() error {
+	err := s.retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
 			WITH input AS (
 				SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[],

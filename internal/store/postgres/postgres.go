@@ -12,17 +12,17 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	gormpostgres "gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"github.com/zestequity/zest-api/internal/retry"
-	"github.com/zestequity/zest-api/internal/sqlcount"
 	"github.com/zestequity/zest-api/internal/store/gormstore"
 )
 
@@ -49,6 +49,8 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 type Options struct {
 	// MaxConns caps the pool (default 16).
 	MaxConns int32
+	// Timeouts bound the waits on the database (defaults: DefaultTimeouts).
+	Timeouts Timeouts
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 }
@@ -57,6 +59,9 @@ type Options struct {
 type Store struct {
 	*gormstore.Store
 	pool *pgxpool.Pool
+	// contended counts the statements run again after losing a deadlock or
+	// serialization race.
+	contended atomic.Int64
 }
 
 // Open connects to url, a postgres:// or postgresql:// URL.
@@ -65,7 +70,18 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
-	pcfg.ConnConfig.Tracer = counter{}
+	bounds := opts.Timeouts.orDefaults()
+	pcfg.ConnConfig.Tracer = tracer{bounds}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = bounds.Connect
+	}
+	// A statement past its deadline is first cancelled by the server, so
+	// that a write it was making is rolled back rather than left to finish
+	// unseen; a server that does not answer the cancel within the grace has
+	// its connection dropped.
+	pcfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
 	pcfg.MaxConns = 16
 	if opts.MaxConns > 0 {
 		pcfg.MaxConns = opts.MaxConns
@@ -98,7 +114,10 @@ func (s *Store) Migrate(ctx context.Context) ([]gormstore.Migration, error) {
 	return s.Store.Migrate(ctx, Schema)
 }
 
-// classify wraps failures that a retry may cure as apperr.Unavailable.
+// classify wraps failures that a retry may cure as apperr.Unavailable: the
+// server refusing work while it shuts down, starts or is overloaded, a
+// statement cancelled at its deadline, a lost race that outlived its retries,
+// and the connection failing (refused, reset, cut mid-message, closed).
 func classify(err error) error {
 	return gormstore.Classify(err, func(err error) (bool, bool) {
 		var pgErr *pgconn.PgError
@@ -106,6 +125,7 @@ func classify(err error) error {
 			switch {
 			case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 				pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, starting up
+				pgErr.Code == "57014",                        // cancelled at the statement's deadline
 				pgErr.Code == "53300",                        // too many connections
 				pgErr.Code == "40001", pgErr.Code == "40P01": // still contended after retries
 				return true, true
@@ -113,7 +133,7 @@ func classify(err error) error {
 			return false, true
 		}
 		var connectErr *pgconn.ConnectError
-		if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) {
+		if errors.As(err, &connectErr) || errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 			return true, true
 		}
 		return false, false
@@ -127,17 +147,17 @@ func isContention(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-// retryContended runs fn again when it loses a deadlock or serialization race.
-// Batches are written in key order so overlapping batches cannot deadlock on
-// the same key, but rows whose emails collide can still meet in opposite
-// orders; a few jittered retries resolve those.
-func retryContended(ctx context.Context, fn func() error) error {
+// retryContended runs fn again when it loses a deadlock or serialization
+// race, which the ordered writes should make rare: a few jittered retries
+// resolve those left.
+func (s *Store) retryContended(ctx context.Context, fn func() error) error {
 	const attempts = 5
 	var err error
 	for i := range attempts {
 		if err = fn(); err == nil || !isContention(err) {
 			return err
 		}
+		s.contended.Add(1)
 		if i < attempts-1 {
 			delay := retry.Jitter(time.Duration(i+1)*10*time.Millisecond, 0.5, 2.5)
 			select {
@@ -149,14 +169,3 @@ func retryContended(ctx context.Context, fn func() error) error {
 	}
 	return err
 }
-
-// counter sees every statement, GORM's included (GORM runs on the same pgx
-// pool), transaction control too.
-type counter struct{}
-
-func (counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	sqlcount.Add(ctx)
-	return ctx
-}
-
-func (counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
