@@ -192,6 +192,90 @@ func (e RowStatus) Valid() bool {
 	}
 }
 
+// Defines values for SpvStatus.
+const (
+	SpvStatusClosed SpvStatus = "closed"
+	SpvStatusOpen   SpvStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the SpvStatus enum.
+func (e SpvStatus) Valid() bool {
+	switch e {
+	case SpvStatusClosed:
+		return true
+	case SpvStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionRowErrorCode.
+const (
+	SubscriptionRowErrorCodeConflict         SubscriptionRowErrorCode = "conflict"
+	SubscriptionRowErrorCodeCurrencyMismatch SubscriptionRowErrorCode = "currency_mismatch"
+	SubscriptionRowErrorCodeDuplicate        SubscriptionRowErrorCode = "duplicate"
+	SubscriptionRowErrorCodeFormat           SubscriptionRowErrorCode = "format"
+	SubscriptionRowErrorCodeMinValue         SubscriptionRowErrorCode = "min_value"
+	SubscriptionRowErrorCodeNotFound         SubscriptionRowErrorCode = "not_found"
+	SubscriptionRowErrorCodeRequired         SubscriptionRowErrorCode = "required"
+	SubscriptionRowErrorCodeTooLong          SubscriptionRowErrorCode = "too_long"
+	SubscriptionRowErrorCodeUnavailable      SubscriptionRowErrorCode = "unavailable"
+	SubscriptionRowErrorCodeUnknownField     SubscriptionRowErrorCode = "unknown_field"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionRowErrorCode enum.
+func (e SubscriptionRowErrorCode) Valid() bool {
+	switch e {
+	case SubscriptionRowErrorCodeConflict:
+		return true
+	case SubscriptionRowErrorCodeCurrencyMismatch:
+		return true
+	case SubscriptionRowErrorCodeDuplicate:
+		return true
+	case SubscriptionRowErrorCodeFormat:
+		return true
+	case SubscriptionRowErrorCodeMinValue:
+		return true
+	case SubscriptionRowErrorCodeNotFound:
+		return true
+	case SubscriptionRowErrorCodeRequired:
+		return true
+	case SubscriptionRowErrorCodeTooLong:
+		return true
+	case SubscriptionRowErrorCodeUnavailable:
+		return true
+	case SubscriptionRowErrorCodeUnknownField:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionStatus.
+const (
+	SubscriptionStatusCompleted       SubscriptionStatus = "completed"
+	SubscriptionStatusFormReceived    SubscriptionStatus = "form_received"
+	SubscriptionStatusFundingReceived SubscriptionStatus = "funding_received"
+	SubscriptionStatusPending         SubscriptionStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionStatus enum.
+func (e SubscriptionStatus) Valid() bool {
+	switch e {
+	case SubscriptionStatusCompleted:
+		return true
+	case SubscriptionStatusFormReceived:
+		return true
+	case SubscriptionStatusFundingReceived:
+		return true
+	case SubscriptionStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointStatus.
 const (
 	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
@@ -232,6 +316,31 @@ func (e WebhookEndpointWithSecretStatus) Valid() bool {
 //
 // Example: AE
 type CountryCode = string
+
+// CreateSubscriptionsRequest defines model for CreateSubscriptionsRequest.
+type CreateSubscriptionsRequest struct {
+	// Subscriptions The rows, at most 1000 per request (a deployment may set a lower limit).
+	Subscriptions []interface{} `json:"subscriptions"`
+}
+
+// CreateSubscriptionsResult defines model for CreateSubscriptionsResult.
+type CreateSubscriptionsResult struct {
+	// Results One result per submitted row, in request order.
+	Results []SubscriptionRowResult `json:"results"`
+
+	// Summary Row counts by status.
+	Summary ImportSummary `json:"summary"`
+}
+
+// CurrencyCode ISO 4217 currency code, upper case.
+//
+// Example: USD
+type CurrencyCode = string
+
+// DecimalAmount An exact decimal amount, written with a dot and no exponent, such as `50000.00`. Never a JSON number.
+//
+// Example: 50000.00
+type DecimalAmount = string
 
 // Delivery defines model for Delivery.
 type Delivery struct {
@@ -498,6 +607,19 @@ type InvestorList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// Money defines model for Money.
+type Money struct {
+	// Currency ISO 4217 currency code, upper case.
+	//
+	// Example: USD
+	Currency CurrencyCode `json:"currency"`
+
+	// Value An exact decimal amount, written with a dot and no exponent, such as `50000.00`. Never a JSON number.
+	//
+	// Example: 50000.00
+	Value DecimalAmount `json:"value"`
+}
+
 // OpenAPIDocument An OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3).
 type OpenAPIDocument = json.RawMessage
 
@@ -505,6 +627,11 @@ type OpenAPIDocument = json.RawMessage
 //
 // Example: acme-inv-7341
 type PartnerInvestorId = string
+
+// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+//
+// Example: acme-sub-1
+type PartnerSubscriptionId = string
 
 // Problem An RFC 9457 problem details object.
 type Problem struct {
@@ -519,6 +646,7 @@ type Problem struct {
 	// - `forbidden` (403): the tenant is not provisioned or is suspended.
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
+	// - `spv_closed` (409): the SPV is closed and takes no new subscriptions.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
 	// - `unsupported_media_type` (415): the body is not `application/json`.
@@ -646,6 +774,216 @@ type RowResult struct {
 // Example: created
 type RowStatus string
 
+// ShareClass defines model for ShareClass.
+type ShareClass struct {
+	// Name Example: Class A
+	Name string `json:"name"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+}
+
+// ShareClassSlug A share class of the SPV.
+//
+// Example: class-a
+type ShareClassSlug = string
+
+// Spv defines model for Spv.
+type Spv struct {
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency ISO 4217 currency code, upper case.
+	//
+	// Example: USD
+	Currency CurrencyCode `json:"currency"`
+
+	// MinAmount The smallest lump sum accepted, in the SPV's currency; null when there is no minimum.
+	//
+	// Example: 10000.00
+	MinAmount *string `json:"minAmount"`
+
+	// Name Example: Acme Growth I
+	Name         string       `json:"name"`
+	ShareClasses []ShareClass `json:"shareClasses"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// Status `closed` SPVs take no new subscriptions.
+	//
+	// Example: open
+	Status SpvStatus `json:"status"`
+}
+
+// SpvStatus `closed` SPVs take no new subscriptions.
+//
+// Example: open
+type SpvStatus string
+
+// SpvList defines model for SpvList.
+type SpvList struct {
+	Data []Spv `json:"data"`
+}
+
+// SpvSlug The SPV's slug, as Zest operations provisioned it.
+//
+// Example: acme-growth-i
+type SpvSlug = string
+
+// Subscription defines model for Subscription.
+type Subscription struct {
+	CompletedAt *time.Time `json:"completedAt"`
+
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+	LumpSum   Money     `json:"lumpSum"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	PersonId ZestPersonId `json:"personId"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// Status `pending` when created; `form_received` once the signed form is on
+	// record, `funding_received` once the funding receipt is; `completed`
+	// once Zest has reconciled the wire.
+	//
+	//
+	// Example: pending
+	Status SubscriptionStatus `json:"status"`
+
+	// SubscriptionSlug Zest's id for the subscription, `sub_` followed by an opaque string; stable for its life.
+	//
+	// Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+}
+
+// SubscriptionInput One investor's subscription.
+type SubscriptionInput struct {
+	LumpSum Money `json:"lumpSum"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+
+	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	ZestPersonId ZestPersonId `json:"zestPersonId"`
+}
+
+// SubscriptionList defines model for SubscriptionList.
+type SubscriptionList struct {
+	Data []Subscription `json:"data"`
+
+	// HasMore Example: false
+	HasMore    bool    `json:"hasMore"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// SubscriptionRowError defines model for SubscriptionRowError.
+type SubscriptionRowError struct {
+	// Code See `POST /v1/spvs/{spvSlug}/subscriptions`.
+	//
+	// Example: not_found
+	Code SubscriptionRowErrorCode `json:"code"`
+
+	// Field The offending field (`lumpSum.value` for a member of `lumpSum`), or null when the failure concerns the whole row.
+	//
+	// Example: zestPersonId
+	Field *string `json:"field"`
+
+	// Message A human-readable explanation. It never echoes submitted values.
+	//
+	// Example: the tenant has no investor with this zestPersonId
+	Message string `json:"message"`
+
+	// Retryable Example: false
+	Retryable bool `json:"retryable"`
+}
+
+// SubscriptionRowErrorCode See `POST /v1/spvs/{spvSlug}/subscriptions`.
+//
+// Example: not_found
+type SubscriptionRowErrorCode string
+
+// SubscriptionRowResult `created` and `already_exists` carry the subscription's members;
+// `failed` carries `error`, and `partnerSubscriptionId` when the row
+// had a valid one.
+type SubscriptionRowResult struct {
+	Error   *SubscriptionRowError `json:"error,omitempty"`
+	LumpSum *Money                `json:"lumpSum,omitempty"`
+
+	// Outcome `created` and `already_exists` carry `zestPersonId`; `failed` carries `error`.
+	//
+	//
+	// Example: created
+	Outcome RowStatus `json:"outcome"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_7x4kq2mzb9c1d8e3f5g6h0jn
+	PersonId *ZestPersonId `json:"personId,omitempty"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug *ShareClassSlug `json:"shareClassSlug,omitempty"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug *SpvSlug `json:"spvSlug,omitempty"`
+
+	// Status `pending` when created; `form_received` once the signed form is on
+	// record, `funding_received` once the funding receipt is; `completed`
+	// once Zest has reconciled the wire.
+	//
+	//
+	// Example: pending
+	Status *SubscriptionStatus `json:"status,omitempty"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug *string `json:"subscriptionSlug,omitempty"`
+}
+
+// SubscriptionStatus `pending` when created; `form_received` once the signed form is on
+// record, `funding_received` once the funding receipt is; `completed`
+// once Zest has reconciled the wire.
+//
+// Example: pending
+type SubscriptionStatus string
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	// CreatedAt Example: 2026-11-27T09:30:00Z
@@ -752,6 +1090,9 @@ type Limit = int
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
+// Conflict An RFC 9457 problem details object.
+type Conflict = Problem
+
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
 
@@ -840,6 +1181,27 @@ type ImportInvestorsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSubscriptionsParams defines parameters for ListSubscriptions.
+type ListSubscriptionsParams struct {
+	// Status Only subscriptions in this status.
+	Status *SubscriptionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque; do not build or parse it.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateSubscriptionsParams defines parameters for CreateSubscriptions.
+type CreateSubscriptionsParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
 	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
@@ -881,6 +1243,9 @@ type InvestorCreatedParams struct {
 
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
+
+// CreateSubscriptionsJSONRequestBody defines body for CreateSubscriptions for application/json ContentType.
+type CreateSubscriptionsJSONRequestBody = CreateSubscriptionsRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
@@ -926,6 +1291,21 @@ type ServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(c *gin.Context, zestPersonId string)
+	// ListSpvs List the tenant's SPVs
+	// (GET /v1/spvs)
+	ListSpvs(c *gin.Context)
+	// GetSpv Get an SPV
+	// (GET /v1/spvs/{spvSlug})
+	GetSpv(c *gin.Context, spvSlug SpvSlug)
+	// GetSubscription Get an investor's subscription to an SPV
+	// (GET /v1/spvs/{spvSlug}/subscription/{personId})
+	GetSubscription(c *gin.Context, spvSlug SpvSlug, personId string)
+	// ListSubscriptions List an SPV's subscriptions
+	// (GET /v1/spvs/{spvSlug}/subscriptions)
+	ListSubscriptions(c *gin.Context, spvSlug SpvSlug, params ListSubscriptionsParams)
+	// CreateSubscriptions Subscribe investors to an SPV
+	// (POST /v1/spvs/{spvSlug}/subscriptions)
+	CreateSubscriptions(c *gin.Context, spvSlug SpvSlug, params CreateSubscriptionsParams)
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(c *gin.Context)
@@ -1326,6 +1706,179 @@ func (siw *ServerInterfaceWrapper) GetInvestor(c *gin.Context) {
 	siw.Handler.GetInvestor(c, zestPersonId)
 }
 
+// ListSpvs operation middleware
+func (siw *ServerInterfaceWrapper) ListSpvs(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListSpvs(c)
+}
+
+// GetSpv operation middleware
+func (siw *ServerInterfaceWrapper) GetSpv(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSpv(c, spvSlug)
+}
+
+// GetSubscription operation middleware
+func (siw *ServerInterfaceWrapper) GetSubscription(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "personId" -------------
+	var personId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "personId", c.Param("personId"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter personId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSubscription(c, spvSlug, personId)
+}
+
+// ListSubscriptions operation middleware
+func (siw *ServerInterfaceWrapper) ListSubscriptions(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSubscriptionsParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", c.Request.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter status: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", c.Request.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter cursor: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListSubscriptions(c, spvSlug, params)
+}
+
+// CreateSubscriptions operation middleware
+func (siw *ServerInterfaceWrapper) CreateSubscriptions(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateSubscriptionsParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateSubscriptions(c, spvSlug, params)
+}
+
 // ListWebhookEndpoints operation middleware
 func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(c *gin.Context) {
 
@@ -1565,6 +2118,11 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/investors", wrapper.ListInvestors)
 	router.POST(options.BaseURL+"/v1/investors", wrapper.ImportInvestors)
 	router.GET(options.BaseURL+"/v1/investors/:zestPersonId", wrapper.GetInvestor)
+	router.GET(options.BaseURL+"/v1/spvs", wrapper.ListSpvs)
+	router.GET(options.BaseURL+"/v1/spvs/:spvSlug", wrapper.GetSpv)
+	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId", wrapper.GetSubscription)
+	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscriptions", wrapper.ListSubscriptions)
+	router.POST(options.BaseURL+"/v1/spvs/:spvSlug/subscriptions", wrapper.CreateSubscriptions)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint)
 	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.DeleteWebhookEndpoint)
@@ -1672,6 +2230,16 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers BadRequestResponseHeaders
+}
+
+type ConflictResponseHeaders struct {
+	RequestId  string
+	RetryAfter *int
+}
+type ConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ConflictResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
@@ -2794,6 +3362,720 @@ func (response GetInvestor503ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	return err
 }
 
+type ListSpvsRequestObject struct {
+}
+
+type ListSpvsResponseObject interface {
+	VisitListSpvsResponse(w http.ResponseWriter) error
+}
+
+type ListSpvs200ResponseHeaders struct {
+	RequestId string
+}
+
+type ListSpvs200JSONResponse struct {
+	Body    SpvList
+	Headers ListSpvs200ResponseHeaders
+}
+
+func (response ListSpvs200JSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs401ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs403ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs500ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs503ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpvRequestObject struct {
+	SpvSlug SpvSlug `json:"spvSlug"`
+}
+
+type GetSpvResponseObject interface {
+	VisitGetSpvResponse(w http.ResponseWriter) error
+}
+
+type GetSpv200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetSpv200JSONResponse struct {
+	Body    Spv
+	Headers GetSpv200ResponseHeaders
+}
+
+func (response GetSpv200JSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv400ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv401ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv403ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv404ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv500ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv503ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscriptionRequestObject struct {
+	SpvSlug  SpvSlug `json:"spvSlug"`
+	PersonId string  `json:"personId"`
+}
+
+type GetSubscriptionResponseObject interface {
+	VisitGetSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type GetSubscription200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetSubscription200JSONResponse struct {
+	Body    Subscription
+	Headers GetSubscription200ResponseHeaders
+}
+
+func (response GetSubscription200JSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription400ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription401ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription403ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription404ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription500ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription503ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptionsRequestObject struct {
+	SpvSlug SpvSlug `json:"spvSlug"`
+	Params  ListSubscriptionsParams
+}
+
+type ListSubscriptionsResponseObject interface {
+	VisitListSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type ListSubscriptions200ResponseHeaders struct {
+	RequestId string
+}
+
+type ListSubscriptions200JSONResponse struct {
+	Body    SubscriptionList
+	Headers ListSubscriptions200ResponseHeaders
+}
+
+func (response ListSubscriptions200JSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions400ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions401ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions403ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions404ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions500ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions503ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptionsRequestObject struct {
+	SpvSlug SpvSlug `json:"spvSlug"`
+	Params  CreateSubscriptionsParams
+	Body    *CreateSubscriptionsJSONRequestBody
+}
+
+type CreateSubscriptionsResponseObject interface {
+	VisitCreateSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type CreateSubscriptions201ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type CreateSubscriptions201JSONResponse struct {
+	Body    CreateSubscriptionsResult
+	Headers CreateSubscriptions201ResponseHeaders
+}
+
+func (response CreateSubscriptions201JSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions400ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions401ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions403ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions404ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions409ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions413ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions415ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions422ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions500ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions503ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -3711,6 +4993,21 @@ type StrictServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(ctx context.Context, request GetInvestorRequestObject) (GetInvestorResponseObject, error)
+	// ListSpvs List the tenant's SPVs
+	// (GET /v1/spvs)
+	ListSpvs(ctx context.Context, request ListSpvsRequestObject) (ListSpvsResponseObject, error)
+	// GetSpv Get an SPV
+	// (GET /v1/spvs/{spvSlug})
+	GetSpv(ctx context.Context, request GetSpvRequestObject) (GetSpvResponseObject, error)
+	// GetSubscription Get an investor's subscription to an SPV
+	// (GET /v1/spvs/{spvSlug}/subscription/{personId})
+	GetSubscription(ctx context.Context, request GetSubscriptionRequestObject) (GetSubscriptionResponseObject, error)
+	// ListSubscriptions List an SPV's subscriptions
+	// (GET /v1/spvs/{spvSlug}/subscriptions)
+	ListSubscriptions(ctx context.Context, request ListSubscriptionsRequestObject) (ListSubscriptionsResponseObject, error)
+	// CreateSubscriptions Subscribe investors to an SPV
+	// (POST /v1/spvs/{spvSlug}/subscriptions)
+	CreateSubscriptions(ctx context.Context, request CreateSubscriptionsRequestObject) (CreateSubscriptionsResponseObject, error)
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -4089,6 +5386,155 @@ func (sh *strictHandler) GetInvestor(ctx *gin.Context, zestPersonId string) {
 	}
 }
 
+// ListSpvs operation middleware
+func (sh *strictHandler) ListSpvs(ctx *gin.Context) {
+	var request ListSpvsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSpvs(ctx, request.(ListSpvsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSpvs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListSpvsResponseObject); ok {
+		if err := validResponse.VisitListSpvsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSpv operation middleware
+func (sh *strictHandler) GetSpv(ctx *gin.Context, spvSlug SpvSlug) {
+	var request GetSpvRequestObject
+
+	request.SpvSlug = spvSlug
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSpv(ctx, request.(GetSpvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSpv")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetSpvResponseObject); ok {
+		if err := validResponse.VisitGetSpvResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSubscription operation middleware
+func (sh *strictHandler) GetSubscription(ctx *gin.Context, spvSlug SpvSlug, personId string) {
+	var request GetSubscriptionRequestObject
+
+	request.SpvSlug = spvSlug
+	request.PersonId = personId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSubscription(ctx, request.(GetSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetSubscriptionResponseObject); ok {
+		if err := validResponse.VisitGetSubscriptionResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSubscriptions operation middleware
+func (sh *strictHandler) ListSubscriptions(ctx *gin.Context, spvSlug SpvSlug, params ListSubscriptionsParams) {
+	var request ListSubscriptionsRequestObject
+
+	request.SpvSlug = spvSlug
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSubscriptions(ctx, request.(ListSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListSubscriptionsResponseObject); ok {
+		if err := validResponse.VisitListSubscriptionsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateSubscriptions operation middleware
+func (sh *strictHandler) CreateSubscriptions(ctx *gin.Context, spvSlug SpvSlug, params CreateSubscriptionsParams) {
+	var request CreateSubscriptionsRequestObject
+
+	request.SpvSlug = spvSlug
+	request.Params = params
+
+	var body CreateSubscriptionsJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSubscriptions(ctx, request.(CreateSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateSubscriptionsResponseObject); ok {
+		if err := validResponse.VisitCreateSubscriptionsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListWebhookEndpoints operation middleware
 func (sh *strictHandler) ListWebhookEndpoints(ctx *gin.Context) {
 	var request ListWebhookEndpointsRequestObject
@@ -4286,213 +5732,256 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts4lver4NNMVewdSpZkKbblmtp1btOezq0TZ/rrRFkTIiEJMQUoAGhZSblqn2YfbJ/kKxwAJHjR",
-	"zXH6sl/PHz2xTYLAwcG5nx++NiI+m3NGmJKNwdfGlOCYCPjnYxxNyWPOlOCJ/jkmMhJ0rihnjUEjZLwZ",
-	"6SfCAcIo4vMlmuElGhF0ReYqQKNUoVkqlf6NINc4oTFWJEYjMuaCIIKjKUolaTWCBrnBs3lCGoOGG7MR",
-	"NAT5nFJB4sZAiZQEDRlNyQzreajlXD8rlaBs0ri9DRp6koSptyRKBVXL1zyh0bI65WdcjGgskZoSNMcT",
-	"ghRHCccxwmypppRN0FjwWYC4QJIw79eKBwgzrqZEIC7ohLLitGMyxmmimlJE6IEkyfjBKaKzifczirHC",
-	"g1Mk1TIh/u8fpEziMWlSllBGHpwiM+HCUHz0iUT2V4zDUyMsSTMVNPvFWOAZaWIWEam4kPb3O9Lx6QWe",
-	"VMl2MSWIMEXVEik8QXyM1JRKFBminxpaUYUoQ+H5uPmSM9J8gVU0DTWB8723bFIk3bDx+fDtD1cXZ9dx",
-	"5/31ZTx59+ni5Pnkp2Fjx7mfx2Q253pGb8g8wUv9VnklrwWRhCm9mTEK9ZhhgBZTwoAlBJFzziRB1LCI",
-	"JiSJ818rjjBDBIuEEoH03IhUaEHV1DyOZwSF2TSiZfNHsgyLq9WfbPjrICydNQYfzB8+BjXremO+c16z",
-	"nDOUMvo5JYjGaMyF2RY7rxb6KeWK6H2BBS55CjuGI4VkOp9zoYpTE+TzZbvzKb45/Hz8pTvrsYfzY9FW",
-	"3eve4uHyeMfNeEOUWJ6NFRHVWb8lEWf6FHK0wFQ5gSD0K5RNCrPqrPvsjDI60+RrZ3SjTJEJETCHn3/+",
-	"+SxVU825EVaknq+jKU4SwiZEs/WbZ4/Rw6N+e4DCRwQLIkKfOcx2R1gISmLE+JCFenwu6BesRwyRkZ2B",
-	"exsRIbj4+7BBGRyBS8WvCBs27Kg0G2yozypSU6zQAusdHKeSxK0hK2zQ+kF32qDboDHHWmAoJ+pTIbmo",
-	"J1HIyI0yD4Tm8BM0F+Sa8lSCGG2hV3P8OSWnKOaIcYVGKU1iLUXnWOjjVOK0qHP54uK81wgaVH/jc0rE",
-	"shE0GJ7BX81UChuNb54TNlHTxqDbbgd6493Pnboj85TFc05Z7ZnRK1qQ0ZTzK0Tscw8konFxjgtyeXh1",
-	"NOvOTz73xLHqXD9c9G/ay+6XHn44cjOfYzXNJ07yr67l2nwxD3ub1+LJkx9JjU57ga+IRNgcn0w2O27V",
-	"qmUAOzamQqqi0MLoiiyRSJkMhkxLRD0GJbIk0vRD+q/ZL9wggkSEXuv9lUOWSUk8wZSBOOr20JSnQrZQ",
-	"Rx/2br+P5oIyhUcJQWdvH5+f6+MncKS58FRPwapbkuhxmFwQIVHYa7eRY3aaU+PySkvX0hnpj9vRETnG",
-	"zcNRJ2728BFpnkTdcbMdPxwdkx7ujA/7bvfMac33ryS5V3Jgv1/etTlWigg95n9+GA5vuu3mcHhz9PTj",
-	"3/7aqN3SsVaRoCFXnDith+GsWcNKC+8pT2K0B6bJNRE4CVDEZzPclEQfZUXi/Rb6eUoTvR9DpvVzKgQo",
-	"O71xhppas4WH7R56yRV6wWM6piQOYb95qhBGIx4vyzRdq6HrKekbAY31muI5nVFVo6m1eSbpl6J92G/X",
-	"y4wEBvE/ZC0y88oM3xhF4aSH+alTozZu9dE1nAyC8RGOrQLWP1mTR/8Tz+eJ1iuUs4O54KOEzP72Seq5",
-	"f3XzhQFGmgYXnD/HYgI6SKazGRZLvdWcoxlmSyT4QjaCxjVOUmI+E+tZwauXivPLBF4OGjFRmCYw4Wtr",
-	"502xRJ1+uw2DnCKs0IxLhTrtdhthQRCOIjLXdvc8t1mAplqNaAGp/3V5Eh9e9WdH8444VP3ro5uTL53R",
-	"YdwfH01Blimx1Ie2MRjjRGppprBKZWPQ0/RUVBn9pKeLFOfITddSd6rUXA4ODmIeydYXIpWWjWrZivjs",
-	"AKYhD8pL1ftgz3xVAOYUPEMznIy5mJEYVY9vmZ4rhIhPV336SgNZrZ75MlvIsip9O7PDeV8cqZNFZ3mI",
-	"+9EROZl0Ph0mfbY9fc/N9JE3fWSmvz2dV5HAo/c/LRPnVH6R0fifb1+9XENY4P8SNZ2y0JJFix9tH5h1",
-	"6MGqlOqNj6+6s5PPR6pzfXjT/3I8akfduDd+ON2dUna6u5MHFgLCIJcofxVk3Bg0/nKQ+8sH5q/y4LUR",
-	"AOaVqjx3NKAy59dTxLg+s2DxzQWPiNQ2XyPwPXAreprGkKmbgX34IPcSYA7G040Ju6PUYly9FvyaSsqZ",
-	"caTKez7OvlDacEUYZspt9TwfxbooBL3GQjEi0Nnr8+r+d0e9+OH4eNq+6s5684fiWLUX3WUPP4w27P9h",
-	"vv/PvLltv/n5iu5v58E417QwDDlKlbaWVtMIYg9UIpnKOWHx/TFEUYqes3eS3JE1qHu3IgWKMuWSsstU",
-	"FrTWWdlpprIibfXiFU0SNCLaFMxPBgKfEmHtVILvxPWUFKmRtiefOskh68+PxImVIkejk7gzPizJEGua",
-	"Zyx04omQopBFlCGzmB2EST097oe5zraNP6wkqBZAxtzWEijmjBRJHMIPTXDiw/tgQxsVaGZhgfXvZQGE",
-	"Gv59QeXMmc93YOGZ9/omLs6eLYi5GsbVVNRuu/OtYjoeE22AZzu1NyNqyuMAab9RH3StE/db6J32dhAj",
-	"C+A0LSXNTyuttapsPCbtSfdTL1kvI7vd1QzurfPuLJ4Ncn8StMrQmtA4EQTHS0NwQ7Ft6V3D9/clY5n2",
-	"AnHyVBPnztLVjFHLmvZvl0D9gmBlKGXkZk4ibenDnxGPwAGMXSBQiwjLRtqCfQ/hAS8QWOCwo8kqGbpO",
-	"gvaLRpiZLXKz3cUMKyz0niRmgUaSiGsi0BjTJBWkpR1i4Ak84lZHRzg1oeCYyijhIDE/AyVDSysIb3sk",
-	"vA8eesnVM56y+O52W/Z6mX0YV5dj+KPHOS85cr6kp5T1trwmQnJ2HleZ4zDqk3oG2WCi9XLueMkVcpPZ",
-	"njHyJdwPT7zU+xdNkSCSpyIieRTdWGj3uKsu2rIiDM3nS8Sw9rFGy0oWJQ/mnOpjLIixHE20pjhFyNk1",
-	"vaTdulkWEnxe+mfdO/BMnpbYnRav8TLhOPZDIndgdOW9Xmb0uflCfeSk4pOSm4iQWKJe56R32O6h0bLW",
-	"plzF8ifxeqbveH6JXfodYyTVZd2/h1qgCBiV9AtBEF5DexiNyQK9oI80j9oA2/739WPfEnFNI/KO4WtM",
-	"E0PhO/FLWhyhzDLSfOfSf6zENPYRSA5qi0RgQZMl8t5w9nOCFRFVDqrzaY3dtl6negxkyYGK09yeheqW",
-	"eX9MZHVqhJn2agVk+LUmjbHCIyxL/oXmLspiyM3FKCYJXv7mXsY7hm1Gj8R3NuDA1b/Qjn+9Eeel7co8",
-	"NjIpvixqMKNSUjYJ8rBRgFJ2xfiCaXtWkGt+RWo0dAev0tEbNHSnGkRzE909imbevD/+ujt1vp2pfv75",
-	"52Y5m7zu5XLy2bKXtRZJ/ILEFF8ASe8oz7Kh6rjM+/PlTH/qErZvnR508W1/BvrLVe6qD89pUbZBFfZz",
-	"7vJIgWCCyE5wezZbscbvpBRtrC4skyf8ngowW4mx7XjKlFg+hi0uW5Hnb1+hw87Dh80Owsl8iptdFJnn",
-	"keaJAKXzOQhnCfl6/RZOijnvs6eNoKEPElZaUEkO48Fo3UbQYGmS+BrKz3qeNd9//Nq9rcl3Bo0nJKHX",
-	"REDqZi74nAhFDRPrAWZzU3eWTaMbrC3s0BsF45H4TBVebHTb3YfNTqfZPbponwwO24N2v9XrvPcXFWNF",
-	"morOSM16KhMnhTKC7WsDKgMxcqPOzFrPanKdP7saE/0cskQBzzMlAVpATndOWGyLY+62GHcK85IjO2Qj",
-	"aMg00hYf0aas9ohJ3PjoM4b/92oGNy91+FCsgbCfDPJ9LpOiuJl5+ZMpePOZx76zkoe24YZ2q7uSGb7f",
-	"5hMXDSpv+tL6clpuMO4y9Ht6QjxVAYo4YyTSj7uKoABlOQqE41gQKQP0P//13/utbThAm6UsWr4oHrfe",
-	"xvNmtrFe6mgx+cPFxWtkHjJBJks5uyKINKdJkpVSlZdcyvAfrlyKX9y1kul8fijM3SeA25U6jnt6bVVx",
-	"kc8iQfCWXNbpHvb6D7dnNW0fb1JV5zZI89hM44l+5TZo0BXxBKIXgWgcoJBcq8sQjXmS8IUJL2CGOBRs",
-	"ITMHCCqg0FZFNWkMpSdguZvTR61DnK1aj/lw2r06mfXmR6KjDq/7N8df2iNI1H6qW6Oyps66NQLlL4wO",
-	"L+4wzSRP4G2EpdzKTXxibZ2vDZwkr8aNwYctvt+4DdapqSKpn2rR5Ki0dKI7QDyJteEANVeaclSRmdy0",
-	"/LKoy6jWwELgpaf67LxWbPsDmc9IcVNonZ3JrMiQMH3C4qwU0RQeRlzYpONOU67OtbSB3sQ9dVDduY9u",
-	"755TWXMI3UnZanJuOytUnGL5ggtSOMjWVrWPjjhPCGZOd+fVkRuEbHnVerr59wqDreRa5xQ4Ne3Csy3L",
-	"+EXVXPlrzdn7geBETavUrJoE/Ko4Or/aqPHtIHXLOZ9p69xJLunVUeE4psYCfe3NyO5BcZJZpVM9xwu+",
-	"gEpiCt8KivVPXskT2sMoJvOEL2daMs7wEkmiEEZaKgoT4drfmu/dms7ZPNVy6KY54U1PS4kxjsjXW02E",
-	"Gb45N0PqKYGudT9vODP5yrciroRyt/IeC/h9DfFeMSh4TxMFZJLpaEaV9sYEXwSIsoxwWiKIrSnzhi/s",
-	"VGoOXlZStIG6sLS39uEyWdyK8uFWk+dt/sHi6t/whXGPpFaIhof1GkuC32QZn95QWXJS2puMJncc/Zc6",
-	"m16ytvcO75RokwuB4tR9s75KKstDNTaPcSBfjd8QSWPCoo0q3HdRb4MdjKadrCXyavyICiPS8lE7J8f9",
-	"ZrvX7HTLY9Wa5TNrG+QD4IRG5D/sz62Iz/xxzPM1A4GSfwl1qP5gZ3qwuuevltGzBE9qjiTIhaxK6sdf",
-	"HmvGNF1KglxTsmgNWROFdlcuGVeXgsqrS6j+DQfZX7z9Cl3cgjPI+D6QSL/SFFhRNkEJlapU7vvho3fS",
-	"nV6o/2RNv0r1zF8toxeY4QmJHy3rvCCuxY8tL/zxl8ctdJYs8FKicG6qxEIgSF7vagQ9iZGaCp5ObMLS",
-	"lZI519a8W1Rm7pe1rlHdFj7XnlZSu+l2rEwPxBtDTZUXboOGn2bdNMB7/9nyuS8MVDe7IOPfnF29ZRdP",
-	"VVB38Es76fGxf8zXyRffdVmly/NmK9to4vT6PEklCv0phFV5Xea1u7LD/exu1byqteDWGG73xh91DJFF",
-	"Z0rMUyDiFvv5s3Eb67cUQqd8rF3OsGyqhpmbUt3Jb3CJtd6QCs/mawJtxj0uuzz369V/m8frouHZYtY4",
-	"u0VrdJN5XTUD3cYECEukvbQxNYEC0ycLrPNAgnSubNQ3mwgldV4Nah8/bHdQhBPCYiyQfjxA4S+//PJL",
-	"88WL5pMnYYBGRC0IYahz0m43251mu2P6lXiMS82mv46JUGgW6m0yGSoVKZEpyCj3E1Qsi/VdcX50/j+H",
-	"w5s2NCV1ng2HN0fPPv7bXzepwZ2nlWvL+5/YfQjkLUTiDjpy3Tm8h9hFZpOvD1+UBK5IiYnnuF51aHI3",
-	"ob/ibm0Z7ij3ZEmpRUQY2WZQMExxnOcu9PdstJcbSavJZ5pEN4eovzF68mpO2Nnr8yc8Smc2hFupALTP",
-	"oMNWG8X2QbTnko1yTqIWnxOG51S2uJgccCwPrg9b7dbhflX2UTbm9Wrv7PX5A4kg1xloiSopZyCTvEdb",
-	"jZo12I/Xj+om7wa0JpJbR/E4wqTrz5Kargim6MVBZlMGWvzrJ2tnaQo9Vg3CskoQCDbCv+PKTLNjUBl9",
-	"bVDEESgw1HfLqfBDMSYDeew3ePGCSIknoHde14mU6mpy9ccXLO+zz5XmqYUKgEawT5wyqKZ2KqmoQeVS",
-	"KjIDRtDmWuDa9xdUTal5OK879JRONCNNyq6bR4e9TlG+drrHG+SrrIjYvX8f1Ane+of3/71WILvMed0Z",
-	"e/PsMTrp9Y+QrV9ApuZAWhiLOhuiLrV0ZokaoBmOppSRppY1QGb9wikaCcyiqRY0VBnP2G/fCtFer93e",
-	"N83PK5rPCi/ZeFf1Paguz9rlUcyJGWhm+h29QgEjvc2wpY7GbNgZYB1A1HKKzZ7b02I6NSWiDM6Qq/4v",
-	"TNJJXm+OmTQ2STWFqJSps9+sa1wYw+Z5LlORFAYqd8Wjd2+eO6JhhvBI8iRVBIUgLkP4sxZraJ6OEhq5",
-	"jGTxY+WG7cLMK6X9ttXSfnSbTsvCx6AyCD7RcRt4t5IhGDXLtcKIh3bE1e1t5c4tGCSrWIZBevsDxEo1",
-	"x9Dy5X4JIhdeNL0LEHHBJnUHI/TtNKClIWNFWwhjNty8aSlT24MEI53sDwA2oNyQtaaDSKSMQb5QrOwT",
-	"gq9WKlX1BzuH/qGqrzE1r9cX9sAY/ZoDXS3JqV+7a07RA3W7K3lwdR9PXTuJY0C/YSFEe31gcrym5WBt",
-	"MwEMWlOsCSM7Om4qt3TbZMpRS0395TLEapg1S56WfWis0ALcZ8HZxGOcDHjmXCFGYGqcKUyZ9LILcwg0",
-	"4ARmWVRz31biV193sQk1x+FlFFpmmD6UCZ9MHBNk7SAeqE6x9cNLjW/qYa5M1KuYW23RV8A3IINl6nIQ",
-	"HSOpd8RAb+Tlxxut/TxEtb6sQyvcwoimUrSSwLDVfTWqfKrFk03Y5CAyxj7Q4xSJuKL2tBpcKX/n3Ztz",
-	"Y3XSmDBFx5TIDZ/auZ7Vc/hTQTfmR7NAjoJa7SzqZs9XYKyfnF19fqjzct6QiF8TcbdkqqQ2QFOk208p",
-	"SU2DmEkTeXUfeq8gWpaHyhBWYBPZKm6qHZ0ZWRFAe3jRbg/au2R4yvllmPJaSqzKfH7Wy6oRAD/whcHd",
-	"qK52QQRB5j1zmopoVN2dsnHZDGpnzxdZn+A25nAThW7s0Clu/QMaU5LEBVlp/G+BRglmV5ktM8MKXoRS",
-	"4QIUgX7WHkkj07VxDEcFbBNlQ/O5KWgNeRgZdDxnE29sp9u12LTQKygBB8W8wlN1yceXArMJCQco9OIq",
-	"YGxYQDAvnAcZIMOgqUoFcXYCKIJLoEA4yCY6xVJbpYaoJoppLPPcYIrJmDI7TJwa84HYIcJKaChEeD4n",
-	"WMgM/I16EhksfZeaY+OERsqOBPEkNCKaPtLAx5m4TN0n7A5YBxC9IZInAK6kP7bkqbDuo1t7bhRoyiuB",
-	"maRaCRizoClpTHJbQxCjgh2NrDlg8xIZ02YnNGi4fW0EDX+/GkGjQHYtyRz9QJgZAsBjeY9JIeGRf6Ia",
-	"F9Uj1kcVxmNTrmr43RjNflWhW6s2OiIimJH7iylPzIKLeI2FbNfGysmZDRvUKJxpOsMs90zJzTzBDExR",
-	"zw4i0VQzXm4FwTmRK+eU1eLnYe67GA6cJUtDH7f9kPTVdElZNNXbCeUe2oR0tsQ2dkO56MAoMMcOjlgb",
-	"FVlWKVKRgFnJ7IZKEyNAV8WHaxOMD2T9+fZ2p1SumokUAOnb4wA+4WShraDcXx+w2aE4e8OK35oHf6Xc",
-	"4Ipte7vCagyzxB7Aa9oSlEsCNSghgB0uUehPPDxFoVHCocVClNYhCosSqlLYYkddUbC+Jqdq05UOIvBb",
-	"Cn13qFnx6eSP+lrwOHU13oCmJ7bhl5hKqN58Q7DtDaotLs9DOQB1YF86ReGEM5KhUEqI5LhibRT2Om30",
-	"D/3AVlXlKyuQfWzFAIULsqEKeTf8xTVHqMSUttA1zGYkM+BCY9ieotCRJkScEYn2JCH5Lw2Rw32LbunX",
-	"mdixG/mOFPkw/3tlvqkopRadI6K5U7a0CGnZPx7oI7PRUIYaaT1qkd18l6PINZvqNkonxaTZd3Q4Soxf",
-	"1p5MO9NjLox9o516QSDYEgEkQ03OESCUFB5JkDEJZQSNBMFXJWVaf668wDlAVdSnItvH+j+P9H8e6/88",
-	"3ZyftJtZCYVvHTOFxQoCTitOZIAYR2OBJ9W8zmY2KbmnhWxs73gTG+mlbMEN95DjLEvijTXkq+ofSgP9",
-	"TNX0LYkEUduX/lfnUimWzkasaXymE6YtK/OMFnZTSaJLowdHWJKHPW3eH3aRwCzmM4sxgN5OIY6VmWnG",
-	"sDDx+5I4hAFfjH/86UQc/+PHXz6Li8Wnd6+fHJ8/f/3+nHef4+f47aL3z2X7xfvD6Ph88vfNjrVZUH0N",
-	"/vuSdVFcs60ktEmvmqRYgMK5ZJsEPnoJ1rEgqSyvV799dNO7+tydfRmdRJ34mByO+5OH0/Yn1igcXP3k",
-	"h3bzBDe/rMJblRYW/q3ebIvKCXHGs7Su6OTMxfjPXp+bCFSApN2pyIbjAD0nT5ciI0kt0jEwFVjM8JVi",
-	"U6tpNnWpY4vIDZrAVJs4e0z+RzEYlYOdwrftUy4G2ahtYIUnPbQ9lBAl3avSBMpEyqDU1OTrqUDgOJqy",
-	"uyHz6i4ZGqXJFTI4wdrJognEjGZZgHnI/vIX9JgzrVU1VbSj6jdBa32rLcCD605YTDwUgbQHyEJdD9N2",
-	"+zAyANf6n0RbhQhBb70EdFOb65oT4TZtL4wS7Qdf0jjc12xX2ipwn03fTlZr6ExPjMK8Uddlo/KYb+Bg",
-	"kPUk8ri9KW+DH4Mq1noBZ0l/230hIdfEgiOZtazKm+qv7YWrGsPD/RwBjtwowqA0YEZmIwBP1s5ZGBQn",
-	"DNZ55pyFLfQoy6Ta563fqn8BgcsQcQFjmCmFLfTOBuEh/e56F8Neu4e8jJf+UFpo9FZTHsOCwl67j2py",
-	"XEEhtGJUmSEbX1iS8VRFfGZCk+HrV28v0MF15yDj1BCIKYj9JvSA8IUeFsOHu+02evVjmO3+QHtxlE0S",
-	"gkbY+MNm9WNIWkO2KYvwGMaBr4ZZwhYEmzGIVuc091w2U09iDQw2wujdu/MnWhFgNOE8RtGU04jst9CF",
-	"g/HWQ6xA8gaaU7Bx88sMrshcFRC5Tx1guB6pgvYdFDNdoMR4vER7WnFi7SNgCTHCAEkOI0ypInKOIwIP",
-	"67lA14jDg5+BuN53ppiTPAXEcOBRrRdhovofgZUN+cUOTXezwwDZuxv050wkQzpYNxARP5KlOVQy4nMC",
-	"gGfF4FoqAe3LQ9yr4MfpcXIQ8m4XrUwomisw9IDUJWFM17aVFUXs9SyXKn2M8xO0Mleb7VRNwnUfIoUG",
-	"r9qQVa9aE11v+kCP3AkD/X+HRgy4WdhLObSwsDJoL+y12/Bs59D8Xz/ch1dPLKXD/s1NmE9kMaW2AOLK",
-	"AHcKkhAMfcqS28nYHCSs1iuVgEEgvo48JMspl8RBKKCYaolB4+YCm8FTZmmrbQlUIorr+8JoRlmqSAsB",
-	"fTKOt1tNob9iwpUipiBrRKb4moBIwhIx22PxkiyQ9vFsoA7taalg/CgiIb49VyTeD2zeUAtNGYAaHSd4",
-	"AodQj5hJhYzVc5vSXZaD45jEiEO5FJ2RU2TUl9QmR5rAMIonWnsRNxs1JUt3tLQUNqGShEaEGWRWayho",
-	"70xQorBYniILZjfRX2LGIAOnq2BN4IkgBIrnrE+zNj3mZfwaZVOjETRsmVpj0Oi02q12obwtK0/LqtHg",
-	"C/ofkzor+8ze16N5am4ucZH5LTRadqK9tws8mRCB3p3vG7mAmbmaxvKXHDIQA1TaGHnLiHMD/EcVXAWk",
-	"B9S6ZSz4zH92AEJ1TBPNKynTwi2EKR9YffqPpxfowK6vZYFB9Cv2aqKmu5uoaS4nGrKxvYwIsyUq3CwE",
-	"u5kZLIC6MiHqiSZP8dqOFT5N/siBf9PA7ccStH233S6Bzyhyow6malaKTBgz7P88efX44pfXT5F+wJhj",
-	"5g/6Z5RgNvn7sEHYsFH4G8Gx/zOwi/lFxTjNXH/z6IH37P/81383NtxnUle6NyH3iY63Yic3DlN7N9Wv",
-	"hbZ32O6teiNjhgMfntB3mEw3WA4ED5CeOFL0mhR3TLs40NL2ofEqs7QbH/VY5pB8xVISdbvmfJuf4Oot",
-	"tUwIklNCbLu6OVt6nNCc0cDU5FmJZzNnQyb5WC3AKwATcrbmJJ3p6VSPU5WJ9Il/IAGa8dQ7qvrnTHv3",
-	"2r2i9yqNJGqmtDlKWZyQ1idZf2cMtvPY4W6l73LoI1nsb2208jV8HXOmmmM8o8lyIDGTTUkEHd9uuNgD",
-	"xv2Er7EhaXF4K6vfnT8C+ux9TUUyGDYKAnTYCGI+u6TxYNj4Sz6dYSOwtgsX70QyYGmS3O5vM5l5gmkp",
-	"/n4214ccPTecFKB/2dLqbquN7iR0NL/8KXR2FjpBo2fe+ZUwb6HYUu8VMrrc2Df3Bvr5+0W6reHPb8Am",
-	"W6EnzgxpXQvnXbTGFDArvqxWGFb2am8+87Uy34FKlM4hAZ9VfCieWmclg6OsUw4WK2Oj1CzXnJaZ0jRE",
-	"ZuzoOEP/focNtbNZZeAUVvu9N/U5vSZMf06fxbV75wvxlRt44QIOWRsOliUreolnSRiULziwzScQKRoy",
-	"W8dft5W2XcZeAvNdDedN3OCclNL9T1DwOqFQVF3u5vGv2XHR4vtytvwWnlqrp7Z/h0p/ckX3UG9XKV59",
-	"+3EHRi/3bq3geEfHPxzo9b2a4Re+3xu4YNw2J1KfqDUn0tvhAJEbHKlkqYf3qs0XWML1jspVRgc2HALM",
-	"MmTZ8QRsCel1g5mSOJvwNKye4/FAOlROtXNto+gCSt+y30P1TVAZIr+KUO9qPGR7LtOaX7E5Iya8cvH8",
-	"bWASsaGx4hdUm3zuakM71AM5ZOEPXKrwFIX/t/mMiwUWMYmb/+ZCuTbzMGFcwKV7b8oX3AJphqyE4r5e",
-	"Sv1y9uL5rymlHCf8KaX+lFK/lpSyPL5SSkFh17Ymny3Oc8acCT/jaGpaBvvtw/yM1xp6bwiOqbZn/hi2",
-	"Xt7sgxS+IkgJPB7T6L5w9vvtw807XwPGv44BMgpvthivOwemFmvl5j8HbZLncB5IW71VBFuE9OEcT4gM",
-	"UEKviLUoC/nBFnpGE8hfQHoJesuqLKLV11Mzpw1holcsWboeCddP5PpM6i4rtR0h23FFASFko0Iwl6lu",
-	"8aBto78H03aOS5dwmBqgD4VCyg2AKq5sqIjf4yH01NT3Vopss2OXF38Wa2TXF5XYUsatoU0rwIualhk0",
-	"gw0I+GgKEKfaXhzkKJi1t79BOiTrzbkvMdAz279eDHhX4sIrnc2vFO5VgJe2EDf5LY4goLaYWfECrm8V",
-	"a57nK5UltCfEbMlYRYQdfIX/P49XR7vfEJW6DgV4OPDRdquorcZIJbVgs7XKzUCfbhHeznGCsTQ9hJQV",
-	"kIB3xP2tuxbdUOP+7kT/dpll7jmPi3buE4dE7qBLJIk4ix2dfUs3BwT+UAIgr0cdb+v/vW8UQcU3ljjb",
-	"LggtNwrg3b1uEZO73z7UEn/TPPqtw+N7ncdhuziPbrut9+YPJ/Z9UOUP/uZ2S3cNrLhg4E5ELV0JYIib",
-	"rSUH3NcU/Ua9tKPOsajZK+xQOM3/+9VNb0tPyCQefmP99A8CXZlGlrv6rwLi9mqdVYBX3tbyzl5aZXyb",
-	"WjVTA0blkJlK4YEH42m501XvQLQISqgVhrI903CpRTFUlw6ZNeqzwkT4ObsHVP+3hQCgKsyNrhCNcHSF",
-	"sByyTZhVoTXdoAEVrLcqgtWQDdnP4DPUdJDBo3YRFGoCIYCGEs6v0rnpcsUhmvIklkOmLFBS+e5FbJQx",
-	"IIK4arZa1yQDft6k5Y2tYYrM/RJt80UX5DPIH9Vlre9rq/NuatvJ6hR9DXTR7rnu39Dh8dNdYI0DQQHe",
-	"R3GoIvJNhtwrqgFMNDfvbFCc70sIdCU0Q1c+XotQmOMNZuiBOQyx9tpXquAcEtAD+NtGL++khH3XydiG",
-	"vufUiDqXLy7Oe7uosgIW31oPKpNJfzpR392J4gLkIUrnOdk99ZQLtY+3QWPOZY06Mm1oJrFg+AvtgVyD",
-	"3im1tDAVRpaCtAWx9/r8PK/eD/eyHoEAVZh5P0QzPJ9TNtnPtOkcA9bCPMFqzMUMvZNaJ425MI4a3NbN",
-	"F8ZPc2VBIA94EWa/BK4/ZKAjByi0qPYf6McwrwrOaKR/DernjVeHOjCQA7bndmAvDc/lO8607CnA7ugN",
-	"MIkOrREIlJYWu3Fb6KwWp9chg42pIAag3EE1lXp8B/7luZlyntoUUp1+gX4OaF2wurM4IxPWNfMF4rq7",
-	"u6lEroN9D5u65nmCTerFK+XWSklqtjNQDFk1QDqHfI2vEPdhLi95cbUWPsP0KOcQExnWmkUjP0XQMgqu",
-	"Ugt6KFwNsP2d327xjN5kA5l2GgvOAFQdMlPlburTofUADAoDiy7xmAwy/DhlAEucMaWVDpg8Q1bpvi5l",
-	"0Uv7/kYPiAVBMcngHOIhGy1rbZ0KXuEpwnUPDpkgczM1yqCvSB+HbEnZZXmmsWrPlMnnIEz7hoYm7gFm",
-	"oPdH255hYrg5hAewsNnsrF1hyCIstXKShEmq6DVJlvuGfFtjcxiTzaw261HJkg8gBwrIILDIwOshEXwx",
-	"ZGa2GUpIdqRFmhCJ9kCWXFOemLp88zJYbtDRwRf7A4uvVp5hgEJYtP5Hpu31D05/5/xYQFsxrTImLHMK",
-	"xfMWQybUHmmYochYZJex60cyC8kAaeCUvAWzzRWpG2ICxmEt4II2kwSdAfzMWA8pUyG0NwU38+cNJRYM",
-	"Bmre9UvRlERXVhjowRzQXvUbg/wymO6x12ITGLS97Gs1HSystvV4z8HoBB7szb75vKG+xcChcZak5uNs",
-	"Ft1+r3402JbygPW7mK+p224XR8sH0AvUY65bgv2KzwwGVQgnRbBttBAUuiV8zG3TkuaGWo/AjfaKgD/7",
-	"hVss/LsqBlnDxKlJ8NlKf61WUX6/JfRqZFdcxlDum19u6S8RndndgMfgwL+3KX5UuQcjVw4AK2XbdCJr",
-	"bhRcJ3uUcGyNi1VXcmQdIbDkvFkevqK/CYIx0wUWpEgfslzRQCkBKoMdnWZgS2uAmzCMYJxKWHIBviko",
-	"SFBLM5BIZ/Ce/9dMe9nGKyOUnO+eYQ8N2VrwIYs+g5VZrYlxSWeWMduzB866tTxgOhcLjiiLCcBqMoUS",
-	"vNSsPBdckcj2W0EJiNaa0ipHLSqMyhwyX6ehepUW2GYmmY7HNLJGDvS7Gg0vh2xPEGhBQpHAcqp3Dv7i",
-	"OkWICV2YzhOrj2Ema5Ty/qk1GGvaBmf4CjpSbazaWYzBkKnlnEY4SaCj2i+uNF2MTUD0Mf3IpqMq6z7S",
-	"VkvCYZAMAiMLABDbf+K3K+1lO6FliqpZQV18ghavptq9rCWnxY9kaX12WP0jHi93jvXbatNHUCZTLG1Z",
-	"8ILNLIvlLFlkbK3bfo8++R2d7dtgxfz++aJufu1mu9tsP/TmN+KjNbN7xEfFub3AIiHLLabW3a28ZsV9",
-	"cbdF5AItgG6/vSIzv58r54dHXE3toc2SCRk/ZDepffj66yQmvm5B320/012cCNVfjg6vj1ln9jDq3Rx9",
-	"aX+eX8Hh8q5lK9141vYuMuvm95O1YUtm9KZMwDNHuABhh64IEg5lEljT9zcmawYvZpsEMkA6iz9XgofL",
-	"0N82Q7SVWwJug9320BK4bpI+yp6bZ12sNZ9t5a+ZQ16LZkil9cyg2bW9f7fldOqWszWPdXIe69pjbxq+",
-	"qyWJOfSih317L4xVQRj7rsd2m6/d8fR2Pcq2i6f37jLZ3O1Ynxw026GtDAONoH1K8GkdhJ52YwFIxUA4",
-	"lCKuNY3+m0Kv+SvZG99SAPl7TkiebBG6LRhO5+ydhKsuep0tvvbaYLZfcP4ci4l9r7/N0jJ8jxckptjU",
-	"qgWNXre764RfWDyF3zpUbXg+C775OYIVwepyMvXgq3+KtysEyr1L6QIb6MzGpCqZVxMXtRAnWJaRV/Lq",
-	"fSiCBBx6C5rO6sthswuHtigaonEekx0tazFYdkJzqikaKt1J97upHNLO/KRi9TAv6g4el7XGHUyoCzUU",
-	"Dcp6l+KnO2YC72bVe1nANZd8bpMd3MEp2FHH7Z70W6WfsszGn/Urv8P6FZqLoDUy1tUmZmieuxSulK+4",
-	"KRWwtJDBDZQZiA5lUZLa6yGrRRgl1MD7aCVgdyumft8o83s9AmYZONbUndFtKtYyizUHNS1216xCpNwp",
-	"BlAHM7mqFM2R/f6O8/8fWfjKKaivEMsz8BFOkhGOrgoX8j/OIyhf/+rufhnxePmXg1QkYPPUZ/DfancN",
-	"Mn4QsxcuQeigIxW3pc6W0bwyaEknzBg8ZsgRiW0Dv5t3a5eq59M8IcqZ/Sj4vC30JI8Z2xvG7lAIbfgs",
-	"t2ryuupdIT+Ka3jH6I0tT85bTlw9OHpDPpFI+bdamKKkKWaob+GxpJZ7pbtRj076R0ddrdM2TN+/lPYb",
-	"VvGKQeJULTiCzFtTEr1zmhnC605gUIAseuoPL84eN9/+cNbtP7RIkMALWKWijKN/3Ql+7PP34y8vT/rv",
-	"T979K+08leOfZuN/vfxpyq7ed+efTvjJyycvD344mJ/3/r5psdlndlrsN4WsgT1r1MBvXintXa28obT7",
-	"HoqRV1wzvX00uNw9uETdmxt3oxGOtD+UkHhCXDOyu4saPN+aEZ4Y3SkLyOqngNScCnDTvCMH+SdXkd8q",
-	"SeE6slRU3BsyoRKSthhgo6Fw1SRtatvgnLTERrhCCe6QWWROh3CqisjsDrg4NGDAAFkG171lwMRDBq3Y",
-	"e5hBX4TgCvh2HyD+wE3VrzC+ADC1wjVBkBhjfIE4GzJTW+I6LBQ3tS4Vq8oQpIzG/JsmkIh3U0B+ILew",
-	"tba0ju5sG1lA9q0OROfu6ZHcX/3tTVCLwX03OOy7G7B33iIPinyDERvkN82ZVf4ZG/0zNvo7jI06rYRw",
-	"xY1Y22dScdsPvub9UrdGpCZE1QjXt4rPJcJJ4qtXi+eba2Eo0rUgvCU1PMPiSqsjSH9kakoqvLQ1OFXn",
-	"3sylqoZKUrVXYyTAm/EfzCX9Q4WLDIm3ZsBgix7cghDmqSrJ4Uq0fCNn7Br3ya6PKbak2t/aSqvKVT3u",
-	"pp5CVPn7aOnGxHxnt1BRtqzvr2o3Kdg/T+R3DuBufRx3s+Wf5l21cDPJZmVyIMzFoKZZ687fWtWAApel",
-	"Sgtab5ohZnBLtcqdSIfKPxZETi0EuubbOE0MiNWQeV6Yr9emWFlNFWy4enXIQrgbFUreTcPI1F1s6l1j",
-	"WudlWQLZXXnid4r+ho4WrOYXoq2LGC+LkDrm3tr6a2V3kBmly3O3cp26Oy4jv3XWK0Vxv+x07zLbdTUX",
-	"1Ttscc0Vtn96Et9H6v7pevyarocWoxV+/wa34wDCWaSZ3+31HfTFuZSgL6DS2HzJdn0ZA5QqtJfH29CU",
-	"CLLfQs/sjVrQot7tDZm5xaJ0zG0+BLTNiNsGL/0dB2o4F+Sa8lQOmbubzN3M4Ww9ae5JWFAo3bLmb8Lt",
-	"9ShZVLROiwDxSmaYjXbciyL5NowXmN3vPIL1uPvsX/LRT+dTIaPH0+Sn8xf/+tuoL9/+Iud8dMSf/N6j",
-	"VnnQKmfu36G6+V+oO/7AYhwOJgBkVBMR0omPOpFexBosXuL34SPUwq7EC81P8laooEH1goqERzhxOIwO",
-	"psS0R83wFUEiZWFh7MHBQad71Gq32q3O4Lh93AaxZhdWmZ9J4DVnJr2XF5RxNuJYQFzLv3qPmjvG83xl",
-	"XipTnby5g44waLaqa/A2CXEHO1a4if6BdJmlIasUDoD7Y/PmrtWs9kq2amvXICtR5Mxl5OvrARzki7kZ",
-	"DLOa5mYu8nukocWecWGfzq/Vci1i0FSWOz32jkr04a3CLMYizmoJPu45FlksFi1p/7xwlQYRnx3sD4YM",
-	"u/vgLN2gCc8saM+gSwYozFKn+geAgvHu7bOCa8h85DUDa5ADtBmAA82DxVqFU79n29Qq7AfeUPmX0V61",
-	"cCDLUtpm67CS9w7RXnjdCcLMpqim5KGDN/yaT/629bXy+dvW1xGPl7chuiJLd3Ty8ZoxiXisuWyOhXKT",
-	"yxSNM5zMDWj2flVrJ+V3fJmGRGfsZNnKwLebzDXkdVUHeUVBoNltyDQ/WqVmAI3GYxpRnKAKq6CEjgSG",
-	"8fVnxkt3Ac2QucSzzcTa3vlOO9sHuOkPuiGlbKFXDrW2kJUeMgOEAK2AQLlPVCkIAo5wdMXH4wDhkTbd",
-	"+m7cIC/2CNBhe8iyH7qGXPoB+w9ovzQ81WlbYsLxgSHVVBCCYryUALmPkyQo3ABncsaFMDvagzMxZNuH",
-	"a0LjtMqqhT9k4MdCP2/h8jtzlXKve6IFQL996GhMJZpyxlNTQ+3daD5kcV0Sv4XekJgKEnmVf+7mWl9a",
-	"QEEvVighWJos+8CzkcGQxkLQa+JV3OinhmyvdEb9g76fwTsy7/sADKLnH/7jqaWjecIhq9saKZAPeq9K",
-	"mkFP2xl06N2b59J0LKUyv4xafxV+qb9nHsQAWDXXPBUM2VzQa6xIgBLKrppGAXKBooSncXNGFNaCzLW6",
-	"E3lqCpEAmsM06S+mhBnkhOwgAx+bHJJrDoNL/TKhFnHGSGTXkOu3zBCoqrfsZgqjIAuowzK7m1hrbkAO",
-	"YWOBpRJppI+6w3/3b5LLjFq/uda7mPzCYRFoullIcwdPQgigB8CdtZ529hCPbz/e/r8AAAD//w==",
+	"7L3pctu4tjD6Krjauyr2tylZkuUktmvXd5yhd3t3BnecdN/uKMeESEhCTAEMQVpWUq46T3Me7DzJLawF",
+	"kOCgyXa60+emf3QsicSwsLDm4UsrkLNYCiZS1Tr60poyGrIE/nxKgyl7KkWayEh/DpkKEh6nXIrWUcsX",
+	"sh3oJ/wjQkkg4wWZ0QUZMXLJ4tQjoywls0yl+puEXdGIhzRlIRmxsUwYYTSYkkyxTstrsWs6iyPWOmrZ",
+	"MVteK2GfMp6wsHWUJhnzWiqYshnV60gXsX5WpQkXk9bNjdfSi2QiPWdBlvB0cSYjHizqS/5BJiMeKpJO",
+	"GYnphJFUkkjSkFCxSKdcTMg4kTOPyIQoJpyvU+kRKmQ6ZQmRCZ9wUV52yMY0i9K2SgLyQLFo/OCY8NnE",
+	"+UxCmtKjY6LSRcTc7x9kQtExa3MRccEeHBNccGkoOfrIAvOVkPDUiCrWzhKefzFO6Iy1qQiYSmWizPdb",
+	"wvH5Wzqpg+3tlBEmUp4uSEonRI5JOuWKBAj0Y4QVTwkXxD8dt19JwdovaRpMfQ3g4uwNmpRBN2x92j//",
+	"8fLtyVXY+/3qIpy8+/j28MXk52Fry7WfhmwWS72iNyyO6EK/Vd3JWcIUE6k+zJD4ekzfI/MpE4ASCVOx",
+	"FIoRjiiiAcnC4utUEioIo0nEWUL02phKyZynU3yczhjx82UEi/ZPbOGXd6unbLn7YCKbtY7e4w8fvIZ9",
+	"vcF5Thu2c0IywT9ljPCQjGWCx2LW1SE/ZzJl+lxggwuZwYnRICUqi2OZpOWlJezTRbf3Mbze//T4c382",
+	"EA/jx0k37V8N5g8Xj7c8jDcsTRYn45Ql9VWfs0AKfQslmVOeWoKQ6Fe4mJRW1Vs17YwLPtPg6+Zw4yJl",
+	"E5bAGn799deTLJ1qzA1oyprxOpjSKGJiwjRav/nhKXn46KB7RPwnjCYs8V3kwOMOaJJwFhIhh8LX48uE",
+	"f6Z6RJ8g7fTs24QliUz+OWxxAVfgIpWXTAxbZlSeDzbUd5WkU5qSOdUnOM4UCztDUTqg1YNudUA3Xium",
+	"mmCkltRniZJJM4h8wa5TfMDHy89InLArLjMFZLRDXsf0U8aOSSiJkCkZZTwKNRWNaaKvUwXTgt7Fy7en",
+	"g5bX4nqOTxlLFi2vJegMfsWllA6aXr9gYpJOW0f9btfTB28/95quzHMRxpKLxjujdzRno6mUl4SZ5x4o",
+	"wsPyGufsYv/y0awfH34aJI/T3tXD+cF1d9H/PKAPR3blMU2nxcJZMetKrC0283Cwfi8OPfmJNfC0l/SS",
+	"KULx+uS02WKrZi1HcGJjnqi0TLQouWQLkmRCeUOhKaIegzNVIWn6If1r/oUdJGEB41f6fNVQ5FSSTigX",
+	"QI76AzKVWaI6pKcve//ggMQJFykdRYycnD89PdXXL6GBxsJjvQTDblmkxxFqzhJF/EG3Syyy8wIaF5ea",
+	"ulbuyMG4Gzxij2l7f9QL2wP6iLUPg/643Q0fjh6zAe2N9w/s6eFtLc6vQrmXYuDBQfXUYpqmLNFj/uf7",
+	"4fC6320Ph9ePnn/4x99bjUc61iwSOOSSG6f5MNw1I1hp4j2VUUh2QDS5YgmNPBLI2Yy2FdNXOWXhbof8",
+	"OuWRPo+h0Pw5SxJgdvrgEJqas/n73QF5JVPyUoZ8zFnow3nLLCWUjGS4qMJ0JYduhqQrBLRWc4oXfMbT",
+	"Bk6txTPFP5flw4NuM82IYBB3IiOR4Sszeo2MwlIP/NRrZBvn8dV5lC0Rg87PfnmgiIqyMptq0WDG2pNE",
+	"ztNpmzeTB2XGXUUb/p6wceuo9be9Qibfw1/Vnl0XUG9724B4P6GhERL0JyOW6T9pHEea93Ep9uJEjiI2",
+	"+8dHpTfzxa4dBhjpc3or5QuaTIBPqmw2o8lCb1pKMqNiQRI5Vy2vdUWjjOE0od4VvHqRSnkRwcteK2Qp",
+	"5REA9crIolOqSO+g24VBjglNyUyqlPS63S6hCSM0CFisdYO4kKsAvprVaSKu/7o4DPcvD2aP4l6ynx5c",
+	"Pbo+/Nwb7YcH40dTgGmaLDRhaR2NaaQ0VFOaZqp1NNBnnvIUeaheLkmlJHa5BgOmaRqro729UAaq85mp",
+	"VJ9RuugEcrYHy1B71a3qczB0qU6kCwiekBmNxjKZsZDUSUwVnksInQtXjYeVgYzkketbG9DbOnx7s/34",
+	"IHmUHs57i316EDxih5Pex/3oQGwO31NcPnGWT3D5m8N5GQgceP/bIHEB5Zc5jP99/vrVCsAC/legaRma",
+	"pn6aRGoZBvehB6tDajB+fNmfHX56lPau9q8PPj8edYN+OBg/nG4PKbPc7cEDGwFisBn9OEMCgK/UKZuF",
+	"AVcFvh4TIfWdBak0TmTAlJZLW55rJTCkp43CVtMKzMN7hSZzY5T2ccSD2xItLt4pOODaSZfx5oKLi0yV",
+	"KNNJVXnjqnajuCIq5VFERkyLJMXuCeg2hGrlBmR4qZeUsoYbdfixF+2Lg/hRcmgw5dHoMOyN9yt4YthA",
+	"jiaHDpqUL5LWsXEzWyBMMzwAc+Krp5FUqCpX4ajiq4sAf63cl/OzXzR88EeUDUEKFZIINicqG+XYdQeo",
+	"1G6PAxa9gnxtm4PC2dL935zA4LMrP6c0ZSjHJUzJLAkY2fGLVfi7YGyimxoTlmIl2fGbj9n3jGaA+OoD",
+	"8rZBM/d39f1GiVtf8FAKdh9322j/7dup/2BOMoBYtqeqiWBDk4A+PjQBhkzckuoImZ4l8oorLkXztRnn",
+	"M1RuTcoEFanlL3ExirHdMHJGk1SwhJycndavTX80CB+OH0+7l/3ZIH6YPE678/5iQB8Ga67NfnFtfnDW",
+	"tvmtKXZ0f5cGrBYaFsgFR1mq1cjlMIJ7orE/UzET4f1xobLodmqZyneG9CcwpPtArpM709IGqlgCcYmG",
+	"fhWCufq93LLagL8vuZpZu8ItUHjmvL4Oi/NnS2SuAXE1FDPNo4zRKeTjMUs0kbcntTNj6VSGHtEas77o",
+	"WhDf7ZB3ihEKIoXGtDFwSv1pqYpYp42PWXfS/ziIVtPIfn85gjv7vD2K54PcHwWtI7QGNI0SRsMFAhwh",
+	"tim8v440ADgqUpYIGj3XwLk1dcUxGlHT/HYB0C8RVkEywa5jFqQsRNM5kQFYxkLrIdEkwqCRFkp+B7up",
+	"4yEpYdijyTIauoqCHpQ1P1wtsavdRvcrbfSeKGYJRoolVywhY8qjLGEd8srgBB1Jw6MDmqGPLOQKxdhj",
+	"8gkg6RtYgd/PAeF94NArmf4gMxHeXm7LX6+ij5DpxRh+dDDnlSTWgOUwZX0sZyxRUpyGdeTYDw5YM4Ks",
+	"EdEGBXa8kimxi9kcMYot3A9OvNLnF0wLrSV3L6KEdo+nas3QS/xzMl4QQWcsJKNFzb1cWLmP9TVOGEqO",
+	"aMYuLxGCGdpONMOqVZYiHxy/+Kp34JnCX7s9LM7oIpI0dO2wt0D01Hm9iugxztBsrq0Zwth1wFioyKB3",
+	"ONjvDsho0ShTLkP5w3A10vccvcRs/ZaG2fq27l+5L0EEhEr+mRHwO5AdSsZsTl7yJxpHjedh9+saz85Z",
+	"csUD9k7QK8ojhPCt8CUrj1AzAuE8F+5jFaQxj0DUhJZIEprwaEGcN6z8HNGUJXUMatJpUW5bzVMdBDLg",
+	"IOVlbmEYatjm/SGR4akBFVqrTSD0SXPSkKZ0RFVFv9DYxUUIQQshCVlEF3+6lvFOUBPqwMJbC3Cg6r/V",
+	"in+zEOfEM1RxbISxD7nVYMaV4mLiFbZqj2TiUsi50PJswq7kJWvg0D26jEev4dC9uuXeLnR70z2+eX/4",
+	"dXvo3B2pfv3113Y1zGbVy9WoHINeRlpk4UsWcvoWQHpLepYP1YRlzs8XMz3VBRzfKj5onWruCvTMdexq",
+	"Ns9pUraGFR4U2OWAgsACiVng5mi2ZI9fiSkaW51fBY//NRlgvhOU7WQm0mTxFI64KkWenr8m+72HD9s9",
+	"QqN4Stt9EuDzROOER7I4BuKsIJBJv0Wjsnf/5HnLa+mLRFNNqJSE8WC0fstriSyKXA7lhoOctH//8KV/",
+	"0xAI4rWeJoym7Nz1ljh+fBqGHBdzlsiYJSnXCG5QJ3a++tIqOVya5ehEzpVX9rw7znYtwoQsjuRixkQK",
+	"cbyKpYSSSM5ZgmLOroYJT9lMrY1UcJZzKuIsbXmt6/ZEth2LfDKmAftyo8Ewo9enOKxeFsRn2M850GiS",
+	"UPQAF8ET7yv7LqInMV52KYgVBIZ8qQAxge8bwPdaQGhoFqUAMpWNZjzV1zORc49wkQNRJiGKN1tD6Y2c",
+	"m2XdVLfsFU7u1eOdatErPTcPV0Fld1cM1wguUKaCFTdp0O89MjpX0HCBStfm3fmzVsNt2G++Dc9YwGc0",
+	"Opnpy9kQ6yoIu6ZBSkJ8jlB40CPzRJ+GyK2LMgWPpJCEXSOMPNRlqSL+Qbfb7Xa6Xb9DXjEtk1FwwBOR",
+	"zUZGNC1iycyzlT1024cf/rEzHHbwr93/u2Q3Eb9ieGplPNNDzWJEtHyyvrfSdaWJMIzHwpO09GKr3+0/",
+	"bPd67f6jt93Do/3uUfegM+j97hKskKasnfIZa6BVtYWzUuzk5gGRtYEEu05PcK8nDef5qw2s1c8RAxSw",
+	"KmXMI3MIZIuZCE1E8O02YzlsEWdthoR7EGhtDjzIY8ojFuorUWzY/b0etuberVLgp5nSK865CoryYTZd",
+	"Q4s85p2lOLQJNnQ7/aXI8PUOn1lLb/XQF8ZOo2UCIW1Y4o5ekMxSjwRSCBbox20YtEdy/yOhYZgwpTzy",
+	"P//138CP1mKAVjlFsHhZvm6DtfcNj7GZDmp++uPbt2cEH0IDsoGc2RF4kbIoyuPHq1uuhDXuL92KG5q4",
+	"FOlcfCit3QWAPZUmjHt+ZcTsMp4FwD43wrJef39w8HBzVNO671qWZgywyMXDZ/qVG6/Fl9gKmd4E4aFH",
+	"fHaVXvhkLCMtwIDpkAoiIUqd4BrAYEh8Ewre5iHE24JWjrePG2NXvms95sNp//JwNogfJb10/+rg+vHn",
+	"7ggivz427TE1asyqPQLk36J8Xj5hnlMezzkIA7mlh/jM6DFfWjSKXo9bR+83mL91461iU2VQP9ekyUJp",
+	"YUm3R2QUaikIAs03loKqpK5B/inOY8WxP1DFilKJ2WX5ncwzK5jQNyzM8y8w2yLQglu49ZLra60coLNw",
+	"hx3UT+6DPbsXXDVcQntTNlqcPc4aFKdUvZQJK11ko0yYR0dSRowKy7uLlJA1RLa6a73cYr7SYEux1ir8",
+	"lk1b10vHIH6ZNdd+bbh7PzIapdM6NOsigbwsjy4v13J8M0jTdlAMt5TrlgpdHjq9XJnTWM5hrj9KrbN7",
+	"+qoqXbHzjYD7bahy34r6Vh6jtvs3co6mD6UZIuKw3mOF8GMEwfNrripKSned0GSvo/tSb91LRvbe4p0K",
+	"bAoiUF66K9bXQWVwqEHmQePQ6/EbpnjIRLCWhbvmpxtvC6FpK2mJvR4/4QmStGLU3uHjg3Z30O71q2M1",
+	"iuUzIxs4mSsRD9h/mM+dQM7ccfD5hoGAyb+CxBZ3sBM9WNPzl4vgh4hOGq4k0IU8AvKn355qxMTU7IRd",
+	"cTbvDEWb+OZULoRMLxKuLi8g5ck/yn9xzsu3NkkpIJrjgSL6lXZCUy4mJOIqreQ4vf/g3HTLF5qnbEjS",
+	"rd/5y0Xwkgo6YeGTRZMWJDX5MfkKP/32tENOojldKOLHGAHqA0CKBBok9Cwk6TSR2cQEI9gwUava4rtl",
+	"Zma/bFSNmo7whda0osZDN2PlfCBca0auvXDjtdwQinUD/O4+W733pYGaVufl+Fugq7Pt8q3ymi5+5SQd",
+	"PHav+Sr64qouy3h5kWFusmstX4+jTBHfXYJfp9dVXLstOtzP6dbFq0YJboXgdm/40YQQuXWmgjwlIG5w",
+	"nr+i2th8pOAWkWOtcvpVUdXP1ZT6Sd5BJdZ8Q6V0Fq8wtKF6XFV57lerv5vGaz1d+WZWKLtlaXSdeF0X",
+	"A+3BeIQqorW0MUdDARYHAdR5oIA61w7qziJChZ3XzeyPH3Z7JKAREyFNiH7cI/5vv/32W/vly/azZ75H",
+	"RiydMyZI77DbbXd77W4PE3FkSCsVNv4YEaGUIT1YJzLUos0CDLaqJijWJIvVpQBcO/1/DofXXcjE7v0w",
+	"HF4/+uHD//n7Oja49bIKbnn/C7sPgrwBSdyCR666h/dgu8hl8tXmiwrBTTKG9hxboAcq+6Dpr3xaG5o7",
+	"qonoSoHrKDAVMEAwpWHhu9DzGWuvREqrwYeVMdabqO9oPXkpBSYcb2FdsO67tUTL9QbeOCm1q61jrhuv",
+	"pqvZqe1oTXt6HTNxcnb6TAbZjC3xBZpnyH6nS0LzINmxwREqZkFHxkzQmKuOTCZ7kqq9q/1Ot7O/W6fn",
+	"XIxlMys/OTt9oAjEZniaSyguBdBZ59FOq2EPZvLmUe3i7YBG7LP7KJMYWHQzfUinSwxEenMQiaE8zdL0",
+	"k42rxMC0ZYOIPHINDKjwd1hbaX61a6OvNPRYAHkIfbudGj6U7UwQd/OGzl8ypegEsPKsiUzWd1OwdDkX",
+	"RcGkQhA4thmbo4iRj5ILyP6wbLYsFaiFStkMEEGLoJ6twzTn6ZTjw0WcdKVKBBdX7Uf7g16ZZ/T6j9fw",
+	"DFVjGzv/96iJmTQ/vMRPbaBXCtnYFoJuGIZHWDCVWpKiwSU8EcgkYRFg47L4GoCLykbtbwUoJvypifC8",
+	"+eEpORwcPCImCI1g4JgyRdqahMUmH+KJwTSPzGgw5YK1NVMB3NMvHJNRQkUw1RyFp2gCcRP/fbIz6HZ3",
+	"sbTPkrIFpZeMYbP+HqQI5cWgSCgZDjTDShlOtBdSeBy2UgsjH3YGqbxgnp5SvAiGhGCND0W4AMJiU7hK",
+	"i7Qs1lljznbRe5oSrlRmBXVjAymNYRx6F1kSlQaq1nwi7968sECjgtCRklGWMuIDD/HhZ03rSZyNIh5Y",
+	"13N5smo5otLKa/lZpkiHmXSTGh2lySC8E6bo2QO8XdwnjJo71WHEfTPi8hzlavotDJKnncAgg90jIiqJ",
+	"I5C3a78EPgQvYgIamNYo+mhhhAOzDMhLy1HRRDPigeObOIqTSK/fPjRvb1WeAEHcnGduB6UN6bkr8kmT",
+	"TAjwMC/NvMdZa3kLesLevns7mzMO8PXmME8Y46CBMtQDNJv3blMV9UD9/lJkXp7V2ZRcaDHZTV/zyc4B",
+	"3Ba6IgFtZWoZIkE9dB9GtnBcF3xvjwmTEyq1r6pB6XXDfO5ur1pdaErmYHBJpJg4iJPXZzxNiYAYNCjL",
+	"yIVy/FExmKZoBKssM8u7BXw3R+qsKy5py8qVEiiFvt2RnEwsEuTJgU7tyXIioBNMsa6MTm2hTvz0ch2w",
+	"VqMOfJ4YyUX4GGtLYIW6IhllrX5YGDVXBwJpzl0aEfMGai4vE+vdIBNMNZ0zLr6i1iIKGnqcMhCXZCLU",
+	"zXHVed69OUWZnodMpHzMmVoz1dbZDY6JKEv4Wo96bvpLIXMnt9Oa++WhGFWgq4sPTTrkGxbIK5bcMp6a",
+	"G5NeGW4/ZyzDdGF0LDqRQvqswL5aGFcJTUG4Mjk9XKuRM7bE5Prwbbd71N3GJ1iNSIAlr4TEMl/5J72t",
+	"BgLwo5xj6bf6bucsYQTfw9tUrsjS38p/m6+gcfVynmeNbyJXt4lvx/Yt49YfyJizKCzRSrTYJGQUUXGZ",
+	"C0UzmsKLYJ4oVcPSz5oriTQdIof1ikHISY0zp5ApjUYAIwOPl2LijG15uyabpkIhiUDTwVdkll7I8UVC",
+	"xYT5R8R3LHEgbJjCOY4BGHyGiKBZmiXMygnACC4AAv5RvtApVVq8RaCi3RtF/ELyCtmYCzNMmKH4wMwQ",
+	"fs2Y6BMax4wmKq+RzB2KDCqDdeZipSQzElggyYhp+CissoyWvKYpzAkY9Zq8YUpGUINUT7aQWWKUc7v3",
+	"QijQkE8TKhTXTADFgrbiIStkjYQhC7YwMuKA8WTlSJvfUK9lz7XltdzzanmtEtg1JbPwA2JmSp95pfzL",
+	"kousmKJuSdcjNttsxmMMcEZ8R+nbjUO1e9VCR8ASgXR/PpURbrhc1rzkH10bazszRpkGhjPNZlQUKi67",
+	"jiMqjE0gl4PAcuBKQXBP1NI15ZlZhWPkNoKDFNEC4WOPH8IENFwyEUz1cUKAkBYhrSyxidxQNX0iA7Po",
+	"YIG1lpHlsUU1CpgHWa+JTUICusyj0OiSfqCa77dzOpUA55ykQC3rHQmliCwtNDG3u6vNYVuE86/Z8Tk+",
+	"+Ad5k5cc2/kSqdHPXcFQhd4ELV0wiFryoSb4gvjuwv1j4iMT9k3JcGUUIr9MoWqhUGbUJSkOK7zw51Oa",
+	"sKcRVaqOd6IWNAIPkpOmgVQ+kK2quzIpqvx0Tcop/2xq6zbB/7w2bV3WppoMwsoNUzk/+6VSqVz/2qZl",
+	"q2S9ardrlKTtz9324Qfzb3uJb+88vrpLtP3mDvnb+npmXCzLxIKM9hmNIq1fRdks1gpLXsPXs0wfSyXb",
+	"+evpEFipw8iJFY91kXm1libUkfEkmDHyL6jFTE5Xo6Rx/2yUrldciKYgz6Jo9EY1nJfrlL41aJ2f/aLA",
+	"cLW8rKYNYI5B3zKFLcuxzHGTYli9VXllaoE+X8dLV+CBo5SVALguEuo8vroH37C+MGvj7ZfFimxY0htC",
+	"QaD8U+E/K9lAebq66vd9EwnnwJv0HyzzZ+jF7RLkvgbJ0SThPJutO1H0XBdSSd0FtUGsQ+UlPdqtmP1d",
+	"+dTdKMCmacKFWOPSgmbUNoGvS910vspGa1OkjDcUglFTRSI+rhgw9CArm8asoTzVbXgOMYqL8Lyc8ljc",
+	"8uqigJsi5d6NRoJQy1C/fQDZA1WCbN0B+Ofeh7vi9dcK1116kuvO6z6YiUtY/0q5UpWaAVtZxs4ZI/7Z",
+	"6/O3ZO+qt6fiK7X3xVy2m72SbOF3Njd6VK0cbi09K0a4pUJnXFxg5M/2FhF37DsYRciOb5CvAyvxTZ3M",
+	"GZuNGJj47O+mPPftDSgVnP82LCiOnxf19XWFDtcaVf4YS0hzwYzbqddVfvhAmeNXx0OxTNc2beMa6bNf",
+	"MoQMxZSGaOjlIZFgQq3xhY3MN403/hZClszSQM7YVraT74LZ/Qhm9yYu2UNcdzuWWp5M9QuDrOaiHKPf",
+	"48K08wp9oimbCTmYmPr0M62vSzEU6N7yiD/OYKym18xP2CAMqnocEz+XyfyhgCdB05qadAQRgI8JaClP",
+	"WNmsVRTtKC1Uf64swpX9Kpkv+Rg1WmaSOWzXuD/GMFM6GXfUs0SGma2AAbtKNmEdIVeQ2/6GUVMVrbH0",
+	"RhH/BEWezUvHxJ9IwfLGhArCn2wpC+IPel3yL/3ARjU3ltZncNvtecSfszUKyHYt+VaYiyvXwJQB8PMV",
+	"qbyXHTpxj4lvQaPRmimyo7T4VAayv2saHrrykhm7VZxIGQ+L32vrzZJK4oV1umvsVB0azFjH/Lin+fNa",
+	"egEVJPSoZXRz3etlrFlny6ncFExC2tK5XkH8qpwjZIoKJ/jy5BzqwDCINumQxowMaB6R0pEC9hxxwcgo",
+	"YfSyIvY03yvHZANFupsTNbqP9f+e6P891f97vj57wxxmLX5040BD2GzCIECDRsrTgto4oZN6hPh6NKmE",
+	"YpRyVQaP16GR3soG2HAPilmVEt/a4lcZ6FeeTs9ZkLB088Io9bXUSknkIzYYyPlEaBaIz2hiN1UsuECh",
+	"dEQVezjQmsZ+nyRUhHJmqiuT8ynEbOUuSXSiYdBrhRzCgC/HP/18mDz+10+/fUrezj++O3v2+PTF2e+n",
+	"sv+CvqDn88G/F92Xv+8Hj08n/1xvjsENNVco+b1iCGg0NxmDUUN4vUf8WIl1BN9UZUtYpqr71W8/uh5c",
+	"furPPo8Og174mO2PDyYPp92PolyiTT/5vts+pO3Py1pwKtMp/FwftmmCCDF1J1lTSt6JVZhOzk4x2soj",
+	"ypxUYELPqoZjpKTGZgxIBToRzFIu54llNm0SimnSDJwAc/GsIK7+oxx4VfSWhLnNUzbertVYuhOedPoM",
+	"kYilyr6qMCgsyQQk4mM2E08IBElgUvJQOFnpgoyy6JJg61gjw+lXZnkw5VD87W/kqRSaq2qoDEWbuOVf",
+	"Nb9NFsTfu+r55SDbcm/lI2K6Hw+zbnc/wJ7H+k/md4aCEKgqrKCZpAkQj1liD23HDyLORHrBQ39Xo13l",
+	"qCBUBKsa5ZnYVvWjxC9KlNoQ7iK+0bOdcfUiihhVTP6Fj169/Xapw4Se284QsStm2kLgXpYlG+jZdvxl",
+	"JXH93aL3DbtOmYAkI6PfakE8ZL5XXjAotrn67XfIkzz9wDxvLAz6CwjS84lMYAxckt8h70zAKSTy2Mpu",
+	"/qA7IE6YuJ4oK5W4TacyhA35g+4BaQgM90phRMjKEGxybkBmFCNw5BY2rhxTfQBmwsycUCFHzvWwFCbu",
+	"d7vk9U9+fvpHhBLFxSRiZEQx9gN3P4ZMD4iszqOZEHFgVj/PcgDChgLR8kSAHZsCoBexojMyoeTdu9Nn",
+	"mhFQMpEyJMFU8oDtdshb29lZD7GkuTPAnIOMW/S3v2RxWmrSfGx7SOuRag2gvXJUNzAxGS7IjmacVOsI",
+	"VEE8nEeUhBGmPGUqpgGDh/VaoKaObRE+A3K9a0UxS3lKTaQBRzVfhIXqPzxDG4pe/23b7P+ImHb+ejqM",
+	"2lG2oQ2QiJ/YAi+VCmTMoNVLOZAsU9DnxOk1VOuco8cp+lL3+2Rp8Dy0sQMlmNuAY6xpaWhFuR13njeg",
+	"3LbXh2RpXkJ+Uk1t/SAqDtsDI1j1rjXQ9aEf6ZF7vqf/2UcyYFcB1iogJ5YG7fiDbhee7e3jPwf+Lrx6",
+	"aK1hB9fXfrGQ+ZSbrKFLbFmWsIhRqOKopFmMibeH3Tr5RTAIxJISp4fXVCpmi0eTkGuKwcP2nOLgmTCw",
+	"1bIEqQDFVsWiZMZFlrIOAfjkGG+OmkP1mYmEIrKA2GxKrxiQJKqIMBVoXrE50TqeMamSHU0VUI9iCmI5",
+	"45SFu56JkddEU3nARscRncAl1CPmVCFH9UKmhGD1EdMaAAuJhMRLPmPHBNmX0iJHFsEwqYw092J2NemU",
+	"LezV0lQY7ScRD5jAnnRGUNDaWcJZSpPFMTFtfCZ6JoECGShdJWmCThLGIA3X6DQrQ8Gd6PZWVdRoeS2T",
+	"8No6avU63U63lCibJ7rmea0wg/5j0iRln2CiN+BUnDAFEALbNaiImtHunM/pZMIS8u50F+kCFXAvLX6p",
+	"oQAywJWJB+0gOceWRzwlkaShHlDzlnEiZ+6zR0BUxzzSuJIJTdx8WPKe4af/ev6W7Jn9dUxJdP3KU6xq",
+	"3z43Qmj7TEY8WAwF5mRpXFkQjICVCZ9wgaeZCyxQb37C0mcaPGCmxeQ9tVSnKR7Zc5vP33yodBLvd7uV",
+	"svspu073pumsYplAMez/efb66dvfzp4T/QCKY/iD/kwiKib/HLaYGLZKvzEaup8BXfCLmnCaq/746J7z",
+	"7P/813+v7CzfKP3anPz76gu05CTXDoOv2bfMS39Un6H97mDZGzky7LmNmVyFCWtlFX23oZkZDVJ+xcon",
+	"plUcKPj1vvU6l7RbH/RYeEm+UKVYerPifuMnIhOi0kXEiJoyZop54t3S4/h4R00fXUPxTEDfUCg5Tueg",
+	"FYAIOVtxk070curXqY5E+sY/UNCU6ti5qvpzzr0H3UElUAIpUTvj7VEmwoh1PirIfQf1DuOrkURTs45C",
+	"MTd9b5aiuvdVLn2gytX/Wp1iD1/GUqTtMZ3xaHGkqFBtxRI+vll5Iz0c9yO9ogjS8vCGVr87fQLw2fmS",
+	"JdHRsFUioMOWF8rZBQ+Phq2/FcsZtjwju8jkXRIdiSyKbnY3WUwcUV6xv5/E+pKTF4hJHvnFFGnod7rk",
+	"VkRH48t3orM10fFaA3znD+r2BxnK+qwI8nKUb+6t3dm32+OvAT/v0JVlCZ84QdDaAne34RpTqOj7eTnD",
+	"MLRXa/O5rpXrDlyRLIZQiTy7KZWZUVbyRlxNzMFUEl5LNav51VWkxHJxOTpazNDfb3GgZjXLBJzSbr/2",
+	"ob7gV0zo6fRdXHl2LhFfeoBvrcEhL+hDVUWKXtBZ5HvV1s6mjA1YiobCFL9oOkpTeEc/8bUF53XYYJUU",
+	"7N9jIYrJ3RMOBQSqdYFaTgkmay2+L2XLLQbUKPU0VgLiyl1cWT3Ux1WxV9982ALRq1WglmC8heNfrt3n",
+	"vYrhb12917PGuE1upL5RK26kc8IeNuCJFnp4p7LCnCoyyniU2ioAnjGHALIMRX49ofKucupKYfqncXgi",
+	"qhfVysEdqqZauTZW9ATSPPPvIdPMqw1hTUdQ6YGFQ7FjPa3WoRZoogHmlbcvzj10xPooxc+5FvmMTd8O",
+	"9UANhf+jVKl/TPz/t/2DTOY0CVnY/j/WlGs8DxMhExaC/c3Io4xQbGGrQTMUlf61q6nUbycvX/yRVMpi",
+	"wncq9Z1K/VFUyuD4UioFsZubinwm/tIKc2h+psEU62wddPeLO94o6L1hNORanvlryHpFYRtME0sTOh7z",
+	"4L46DB9099effEMb4lUIkEN4vcR41dvDWKylh/8CuEnhw3mgTPRWuRUNuA9jOmHKIxG/ZEaiLPkHO+QH",
+	"HoH/AtxLUEepjiKafT3HNa0xE70W0cLWA7G1c2xNFTD5fMpYsihsPqb6yWZYUaqfvJYhvOAzjsErax40",
+	"aQf3INrGtNJ+HGOA3pcCKdeUm7ZhQ+Xq5k798oZc9lpCeX7tikTncjrL6qASE8q4ceOnWlsaDcs8l8QY",
+	"BNx0EbBTbU4Oih5BDRTBuEPyOjT3RQYGePyrycATGtpKO/BKb/0rpY7S8NIG5OYHW7SuBQRqg5WdmpJj",
+	"eeD8nciao/mq1ADaIWImZKxGwva+wL+n4XJr9xuWZjaZBB723F5k9Z5WKKSyxlZcjcwNG0NtYN4uuqhR",
+	"hfWyuCj1SduyK1qDidtAY6WRe2UubdXuenealbA04VgFqTjlZ7ZPoy3srFggRWjh7Eq6Rbu095X2jM09",
+	"Gbv6v99b5ZaLa0OcTcqIphul1oaDfrlj4UF3X1P8des46Ow/vtd17HfL6+h3u/ps/nJk320599493H6l",
+	"E+uS9qu3AmqlYSoCN99L0Y5UQ/SOfGlLnmN6Ci6RQ+E2/+9nN4MNNSF0PPzJ/OlfDCqQIS238V+lfoTL",
+	"eVap+dymknf+0jLhG2PVMAaMq6HASOEjp8mRwU4bvQPWIgihTimE7WFxMU2KIbp0KIxQnwcmwmdiEv6g",
+	"SH+HQPl+vxC6fCxMTdVQrKvo7xvRDYqtgfRWr+8/FEPxK+gMDdWS4FGzCQ4xgdjBOpLyMouxohv1yVRG",
+	"oRqK1JRcryZjUmTGUEbXRrM1qiZ5W7x1XB5lDQwyd0O0cUZr5MMqt/Vtra7h1KTdNJZOamL0DfW+t/d1",
+	"/4kKj+vuAmkcAAo1sVMJUUSuyFBoRQ3tZFonz1trGefvlf4clV4vNny8sX9L0Y0l761SNGnTWvtSFlw0",
+	"THHan2zCl7diwq7qhLKhqzm1gt7Fy7eng21YWalTyUoNKqdJ35Wor65EyQToIcniAuwOeyqI2ocbrxVL",
+	"1cCOMA0NHQuIX2QH6BrkTqULU5IVaSlQWyB7Z6enRfS+v5PnCHikhsy7PpnROOZisptz05hCXdE4oink",
+	"x75TmieNZYKKmmBz7Cqqn7dhQUAPZLkJaaX16FAAjzwivun5+Z5/8Iuo4BxG+mtgP2+cONQjLK9pEuCP",
+	"CIVlFPSdqiLpN2aJ0geAjg7NERiElpYrz3XISWMXM1tOf8wTpkyBGCy5WUm4PzLWL0zFsMx5alxITfwF",
+	"8jkgdcHwzvKK0KyL6wXgGrYIJd9NtcYdinHNcUTR9eKEcmumpDTaYdnRPBogi8Ff4zLEXVjLK1nerSkV",
+	"izUCinKqeYMC06vxmEDKKKhKHcihsDHA5js33eIHfp0PhOk0phApQHUoMMod49Mh9QAECmwaqeiYHeVN",
+	"F1IszmuFKc10QOQZilophIoXvXLub/SANGEkZHmhjnAoRotGWafW+eSY0KYHhyJhMS6NC8gr0tch35KJ",
+	"XwCNO2BkB8Pki4LjuwhDtHuAGOj8aNIz0IZblKsFFMbDztMVhiKgSjMnxYTiKb9i0WIXwbdxHVoU2XC3",
+	"eY5K7nwAOlCqggub9JwcEigUgavNK+LmVzrJIqbIDtCSKy6xgYp5GSQ3yOiQ890j00ugukKP+LBp/UfO",
+	"7fUHy78LfCxVFsZUGTTLHEPwvKmX7GuN1M8rJpsqxmObj4QbyYsvwy05B7HNBqkjMKExSGNxUS0mJXwG",
+	"pZbHekiVJYk0tQSchBJT+Bhi3qGG45QFl4YY6MFsd4r6HEdFq+z+YyfFxsMWFflsDRksojH1eMeWjPac",
+	"Es+7OD1C/ygvA2Kd1HKcr6J/MGgeDY6lOmDzKRZ76ne75dGKAfQG9ZirtmBmcZEBK2jTqNyKkMwTDtkS",
+	"bkdCTEmzQ63uT0h2ysWtd0s9ft1Ovkd5wsQxOvhMpL9mq+T0/DXZ7z182O5BrkYUT2m7D5kX+splcQze",
+	"McXcLZITcxrwGFz4342Ln9S6BBfMAUqomzSdwIgbJdXJXCUaGuFiWcPiPCMEtlwky8Msek4gjDkvMAW5",
+	"9SUrGA2EEpBqYe/jvLD4iiLlFEZApRK2XCpV7pUoqIEZUKQTeM/9NedeJvEKiZLV3fM620OxstC2qbRM",
+	"U9wt2riUFcuEydkDZd1IHrCct3NJuAgZ9KIRKYnoQqNynMiUBSbfCkJANNdUhjlqUoEscyhcnkaaWZpn",
+	"kplUNh7zwAg5kO+KHF4NxU7CIAWJBAlVU31y8IvNFGFousDME8OPYSUrmPLusREYG9IGZ9DFBvOcOMuT",
+	"WLyhSBcxD2gUQUa1G1yJWYxtqF6N+ciYUZVnH2mpJZIwSF4CIzcAMJN/4qYr7eQnoWlK2rCDJvsELzfu",
+	"3z6spYDFT2xhdHbY/RMZLra29Zto0ycQJlMObZnLksysyuEsuWVspdp+jzr5LZXtG2/J+v79sml93Xa3",
+	"3+4+dNY3kqMVq3siR+W1vaRJxBYbLK2/XXjNaRlvcv24XLlAE6Cbu0dkGut4CR+eyHRqLm3uTMjxwWho",
+	"gA1/iGPiywbw3XSa/vwwSQ8Wo/2rx6I3exgMrh997n6KL+Fy5QD4YiuJP8dC4kddrwBUPy8rftSFI5nx",
+	"6yoATyzgPEJtJxGgcCSnwBq+fzJY81psJkkgL3VoygpWWiHkdfrWtyOopgTceNudoQFw0yLd+ol2nU22",
+	"1mK1tV9zhbyxcwdXRjODZNfu7u2202vazsY41itwrG+uPSZ810MSizYjTp+ne0GsWjX9r3ptN5ntlre3",
+	"70C2W769t6fJUIdxiXMQj0NLGbZA/DHax2y7CK3GQiEVLOFQsbg2JPqvM70Wr+Rv3CUA8lt2SB5uYLot",
+	"CU6n4p2C8v6D3gaznWF/wrdSvqDJxLx3sMnW8voeL1nIKcaqea1Bv7/tgl/ayrF/sqkacT43vrk+giXG",
+	"6qozde+Le4s3CwQqtEtlDRvkxNikap5XtIuaEidUVSuvFNH7EAQJPRdNg0DRHA6bt2PfIGiIh4VNdrRo",
+	"rMGyVTWnhqChSkXabyZySCvzk5rUIxyrO2hcRhq3LXGsqaEsUDarFD/f0hN4O6ne8QK2mo0YrQ29g1so",
+	"BVvyuO2dfsv4U+7Z+B6/8g3Gr/CCBK2gsSq+2iRWBRuqWIvfsh4ftm6dteuXo1lAdMmbnTothLDIdj0o",
+	"41yv7e7pBKISX/BaQJN/oTfVHFOwnl4UrYFa786flXq9lFvwGItEpa1OuYvO+7zETNELqlq5OW+nBDKq",
+	"Lctc66JSJEvEGnO3MRfYXjNLLnvOMzUq3N+N//+Hoz6tAtC5lG7x6crFLJoMbCTynJ/9sux+1UUf0+j7",
+	"XqWe8/hqa+tkXjv87tIE4HxVlLA33Xhs57IMmZIEcbd7j0GnX+HGe5Wnnyx/erQdfdiKOiyjDKbz23cJ",
+	"4FuTAJC/bUVnSs1M9r7EW6lc7rtFtQojye/4sRuFAn6+UtTErq0qeH72y3Gt9mW1+d0yCuR2p7k1KfK+",
+	"rJB2H6hquMcdlbP4G1TMikYAVYO0/aF02mU9zOmtZuhov93tv+0Nii7dG5Bap0tHjeqayfQlQ0mr1CNj",
+	"3RkspbQbUc4CNE0dK9a1qdiG5JY6LS3JY610z/pOhL9VNazS6gxDpO5MojfU3SqT3z3LF2/Dkjzf8jY2",
+	"SfctLS73n+Aky/J+i46aW98m23LmL5cC7JJWFDe/BiFtbl2EFFFlo3av9cdR26L1zC1o7f2mENca6a2M",
+	"g691nP1Omr8Z0gw6OVLfKmVcQY3votk2B9+/gdh6U9XHZQ62yjrEhudJXli98+z1+duhqNRotw6EjUPm",
+	"h8LW+lkZMl+CDYTNkxOnvPtQrKrvPhSuKX9KVR5t2bhhlPtLovVQmMBPpghPO+S1qVXfHKtfbtLKhWEg",
+	"JG/d1SEnEPxXkppuF5bvOpicuHxaY/Kak+lJCxOE9banLJkpsuOYIzynJbgJL25umLd7bJqb5I6jTJj4",
+	"/UqBt9p+NUr6nXWB+dXw+yM9TtsJUfZIU/SuVw2sLEL8EQqEzGikX2Rhh1RbSdoYEEpiiYHlJGQBn9HI",
+	"tDjBEbBEv8EkPbzlag8UmXEhk3YmeEpCPuGpIjt9OEr9ML5unuZa2unCb/6/z34zZad/evOr75F9/PrJ",
+	"j8/0jn76Ff55/fINxhYT4v/79TPzwttXz3xMdWgTv9BXj0i9UyQUjHT04Yr2iy0hSG7Js2+4vfZ3/DI3",
+	"xaDc6p3Ro6zzKIIWDfe2tGo0BxJuYJXKasMN2GetOal/VBym/dG37rpcBrWv531M3dcMDnAFSQRzR3L1",
+	"cxubb0coEhSOGiwJzQE5BV3CPdisga1vs16Wg4nWrprM8g06XViBOOURvWRlQK+9K5Z0WnOrxgantcEA",
+	"wpWxYz38Bu0OVHx1YdrfeyboHqmzmxnSFF6K9G+NzP5Hhpimc1mPKy24oDmSUSkftKITvf/ydaTeFbLs",
+	"tlFNm6yvrxfY1Mdz9bwr4pu2EHef1vFiqxDS3pbHvir+0UQ9mhDIFSGP25563trViX/836P/NMQ9NvWV",
+	"tvGPVQpeCn+s/phz64JQ2588ggBviHcs4H2XYMbezV3x+HvY3V9DS9woTu+p7X/+PThva1X43HJTV8/c",
+	"3DRpS1vlzWC3qXtiFZD85bJZskOw7aTKezBxEURZiM0N62bHStPJ+wsduVWESHn3zQ1Uq32H0aTHNyl4",
+	"lDOIoiduuTjrsoamW8kATV1Kl1UysmD/HhuynR2qdguaCwwVNqSARtGIBpfKTat6WiTgfPm7kb07Ixku",
+	"/raXJRH4b5ttUOdaLYGEcUj5TGx+ue08mkpTKc8gmlNFz3Q4p4rgkCOwQ4QsIXbdnW2K5h0XphEpzKQg",
+	"QnTIsyLlUP/G09vU0UM8KxwIRVm+bTvGlPfwTvBrU92uqFhqywmSN+wjC1KnfpSpaTOlghyY7mpK073y",
+	"lnqPDg8ePeoPIIps5fJTPmMqpbP4bruAqLgEA2RiGrC2YvrkNDL4Vz0Pm0iZ5rs/vjx52j7/8aR/8NA0",
+	"EgVcoGmWsErn6Kue99OB/H38+dXhwe+H737Jes/V+OfZ+JdXP0/F5e/9+OOhPHz17NXej3vx6eCf6zab",
+	"T7PVZu+kjgJ6NrCBP73QXnHw6yoD3kMtu9MynTEXfItkwmrx6QXpX19bCy0NLoWcRyycMFvLHstydlA2",
+	"axjhGfJOVWrMfwyNvrMETDLOlYP0ZVvQsVOhwk1gqbG4N2zCFeT8U+g6DnXPMOe3sYqypZYUiStUcBsK",
+	"09jVNshNy439bd9rH3tJ+9bIq/K+1kMBETA7Wh3WooRMAW93oUMkZDnoV4ScQy8+05tfJiELMa9ayDmR",
+	"YiiwNIkt0JlKtHQvMQ1Vm3n/qcYhC67yhdxA1tpQOrq1bGT6+X8V04iTXbtNsOLXFkFNC/fbdVO/vQB7",
+	"6yNyOtmvEWI9J44WXviu439PrfsGtXfLlQitqREry5TW1Pa9L0W53RskqRFLG4jreSpjRWgUuezVBG4W",
+	"XBhqvJkezhU2PKPJpWZHYMrL2ZRK6cKUcKkr97iWOhuqUNVBg5AAb4Z/MZX0LxVLgSDeGAG9DUq4l4iw",
+	"zNIKHa4F/a7FjG3tPpYpViqam29NoR69KC0JokzHQjLodcm/pGBbphTchku3JjjPdqaifFtfn9WuY7Df",
+	"b+RXDjzd+DpuJ8s/L4qy33zYiJnsaQ1EYzFENt56rmUhVD9nLNOcZUK58DBoZzbT3D0tlEgTMULGCVNT",
+	"00Ff422YRdgDbSgcLczla1OaGk7lFd1BCp2KQglWIAdD4SsuAqyYiK76qZyTGRULLCr5SS+00QFvAGRO",
+	"5ZlbaPxPVLRgN78xLV2EdFHuyMQxuTonaA/fQmA/ELQtaMYb3PhWXuX+lttAsJeWDzCBL3v926x2le/Q",
+	"eKgrMg/Oh0j6XZP4k72F31WPe1I9NBmt4fsd1I49MGextrUrfBV+caoU8AsMGIWZTNFgFEB5SnYKexuZ",
+	"soTtdsgPJrEdOhz0B0MxlVmiqtfc+EOA24ykCcLU89iemHHCrrjM1FDgzGC2wwqORtZT0JJOzXlqcuW1",
+	"+BtJhdWLc6toExcB4FXEMGPtuBdGcrcWQbC6b9yC9bT/wy/qyc+n00QFT6fRz6cvf/nH6ECd/6ZiOXok",
+	"n33rVqvCaFUg9zfIbv4X8o6/MBmHiwn9VeqOCGXJRxNJL7eq/NIaMZqw5CRLp62j9x8grmtpu9niJm/U",
+	"VLbmrDwhkQxoZNt42i43mJs2o5eMJJnwS2Mf7e31+o863U630zt63H3cBbJmNlZbHzrw2jN07xXRwVKM",
+	"JE3AroVcI5Ai4BGnNgHT+CuLSiv1xWNENRNQq7epPwA6xG3XOpNIXXiYkPIMRS1wANQf4ze3lYobY7/r",
+	"lYGP8loPUliPfHM8gO0YxGA2Khpq48skzyTAdBMhE/M04Tk1MRWGIdi5UHrIWEaRnJP35ykVIU3CPJbg",
+	"w45Fkfl83lHm57mNNAjkbG/3aCgobtm3cIMazrihHWxO6hE/d53qD9BJaLdImzCEayjcxn3YFaPo74f9",
+	"MTQOlmMVjt2S/xirsOs5QxUzk5164EDupTS1+v2a39snO/5Vz/NzmaLukocC8P6XYvE3nS+16W86X0Yy",
+	"XNz45JIt7NUpxmuHLJChxrKYJqldXM5orOAEhjAfuadv5KT+gKB0ZOpZW2En91Z6rtwU0CRZNEYdFBEF",
+	"nka3odD4aJga9sMaj3nAaURqqEIiPkoojK+nGUM95pkJq0fHs/HEmtYLvW5+DhzD/oOAKdUhr23T45JX",
+	"eigw9QYqSQPkPvI0BSPgiAaXcjz2CB1p0e3AjusVwR4e2e8ORf6hj+DSD5g/oHo34lSva4AJ1weGTKcJ",
+	"YySkCwVpXDSKPANqrLmNPuOSmZ3sOFljm5lrfFRaVV3CHwrQYzHzBLSA9ome3tfYTsmgf6gJwEF338KY",
+	"KzKVQmZYgo/41k7qD0XY5MTvkDcs5AkLnMg/pApgP8mpBdSDoymJGFXoZT9yZGQQpGmS8CvmRNzop4Zi",
+	"p3JH3Yu+m3cHFc78kCQHOUv/em7giE/YxvwmRgrogz6rCmfQy7YCHXn35oXC8OlMMWI77OtZ4Us9Hz5I",
+	"od9ZrHHKG4o44Vc0ZR6JuLhsIwOUCQkimYXtGUupJmQkT5g7xkAk6OyCPR7mUyaw8UZ+kQGP0Ydko+z1",
+	"4RZELZBCsMDsoeBvuSBQZ2/nZ78or1QWbLSoVg3zcvJVzvxGOjMU9dZ4xsc0g/xDNynHTRB0CjqOFrjT",
+	"SmbQKp6ICVN4VJrxWt5Xms7w7TU5hBrFaEqPGlLvPOKbsH/9Z14TRfOI5lw/LH0y4VdMeHm6FAxTTgXT",
+	"I6B6cmR9bxaZNWRM7jiArLp6m1buF0KFWX8ekcc1CcvHL97wiO9kpfua1xWBJVhMoCbgdIoCA/YS5c0i",
+	"IlMuazYUC5aWcK4cglxHvBcaREwpI5mVuqWrvDadFhmh45EYJ1SlSRZoHmMR0umxX2hTblOAvP498KBF",
+	"TiC0oIvYDrlXjEHXk1ReMlcsdDq133y4+f8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

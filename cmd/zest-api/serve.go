@@ -20,6 +20,7 @@ import (
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -59,6 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	handler, err := httpapi.NewServer(httpapi.Deps{
 		Investors:    inv,
+		Subs:         subscriptions.New(st, nil, log),
 		Tenants:      ten,
 		Idempotency:  idem,
 		Webhooks:     webhooks.New(st, netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate}, nil),
