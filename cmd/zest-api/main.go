@@ -35,6 +35,11 @@ const usage = `usage:
   zest-api tokens create CLIENT_ID
   zest-api tokens list CLIENT_ID
   zest-api tokens revoke TOKEN_ID
+  zest-api spvs create CLIENT_ID SPV_SLUG --name NAME --currency ISO4217
+                   --share-class SLUG[=NAME] [--share-class …] [--min-amount DECIMAL]
+  zest-api spvs list CLIENT_ID
+  zest-api spvs close SPV_SLUG
+  zest-api subscriptions complete SPV_SLUG PERSON_ID
   zest-api import --url URL --token TOKEN [--results PATH] [--batch-size N] [--format csv|jsonl] FILE
 
 Configuration (environment): DATABASE_URL, ZEST_ADDR, ZEST_MAX_BATCH_ROWS,
@@ -78,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tenantsCmd(ctx, rest, stdout)
 	case "tokens":
 		return tokensCmd(ctx, rest, stdout)
+	case "spvs":
+		return spvsCmd(ctx, rest, stdout)
+	case "subscriptions":
+		return subscriptionsCmd(ctx, rest, stdout)
 	case "import":
 		return importCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":

@@ -180,7 +180,11 @@ func (s *Service) CreateSPV(ctx context.Context, clientID, slug, name, currency 
 
 // SPVs lists the tenant's SPVs.
 func (s *Service) SPVs(ctx context.Context, clientID string) ([]SPV, error) {
-	return s.store.SPVs(ctx, clientID)
+	spvs, err := s.store.SPVs(ctx, clientID)
+	for i := range spvs {
+		spvs[i] = withCanonicalMin(spvs[i])
+	}
+	return spvs, err
 }
 
 // CloseSPV closes an SPV to new subscriptions.
@@ -199,7 +203,15 @@ func (s *Service) SPV(ctx context.Context, clientID, slug string) (SPV, error) {
 	if errors.Is(err, models.ErrNotFound) || (err == nil && spv.ClientID != clientID) {
 		return SPV{}, apperr.New(apperr.NotFound, "No SPV with this spvSlug.")
 	}
-	return spv, err
+	return withCanonicalMin(spv), err
+}
+
+func withCanonicalMin(spv SPV) SPV {
+	if spv.MinAmount != nil {
+		m := canonical(*spv.MinAmount, spv.Currency)
+		spv.MinAmount = &m
+	}
+	return spv
 }
 
 // Page is a page of subscriptions.
