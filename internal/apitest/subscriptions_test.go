@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -302,4 +303,35 @@ func TestConcurrentSubscriptionBatches(t *testing.T) {
 			t.Errorf("%d subscription.created events, want 100", n)
 		}
 	})
+}
+
+// BenchmarkSubscriptionBatch times a batch of 1000 new subscriptions through
+// the router, on each database.
+func BenchmarkSubscriptionBatch(b *testing.B) {
+	for _, d := range testkit.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			api := testkit.NewAPI(b, d, testkit.Options{})
+			e := &env{api: api, token: api.Tenant(b, "acme")}
+			e.client = api.Client(b, e.token)
+			e.spv(b, "acme", "bench", "USD", nil)
+			var ids []string
+			for i := range b.N {
+				imp := e.importRows(b, rowsFor(fmt.Sprintf("b%d", i), 1000)...)
+				for _, r := range imp.Results {
+					ids = append(ids, *r.ZestPersonId)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				rows := make([]client.SubscriptionInput, 1000)
+				for j := range rows {
+					rows[j] = sub(ids[i*1000+j], "1000.00")
+				}
+				res := e.subscribe(b, "bench", rows...)
+				if res.Summary.Created != 1000 {
+					b.Fatalf("created %d", res.Summary.Created)
+				}
+			}
+		})
+	}
 }
