@@ -192,6 +192,90 @@ func (e RowStatus) Valid() bool {
 	}
 }
 
+// Defines values for SpvStatus.
+const (
+	SpvStatusClosed SpvStatus = "closed"
+	SpvStatusOpen   SpvStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the SpvStatus enum.
+func (e SpvStatus) Valid() bool {
+	switch e {
+	case SpvStatusClosed:
+		return true
+	case SpvStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionRowErrorCode.
+const (
+	SubscriptionRowErrorCodeConflict         SubscriptionRowErrorCode = "conflict"
+	SubscriptionRowErrorCodeCurrencyMismatch SubscriptionRowErrorCode = "currency_mismatch"
+	SubscriptionRowErrorCodeDuplicate        SubscriptionRowErrorCode = "duplicate"
+	SubscriptionRowErrorCodeFormat           SubscriptionRowErrorCode = "format"
+	SubscriptionRowErrorCodeMinValue         SubscriptionRowErrorCode = "min_value"
+	SubscriptionRowErrorCodeNotFound         SubscriptionRowErrorCode = "not_found"
+	SubscriptionRowErrorCodeRequired         SubscriptionRowErrorCode = "required"
+	SubscriptionRowErrorCodeTooLong          SubscriptionRowErrorCode = "too_long"
+	SubscriptionRowErrorCodeUnavailable      SubscriptionRowErrorCode = "unavailable"
+	SubscriptionRowErrorCodeUnknownField     SubscriptionRowErrorCode = "unknown_field"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionRowErrorCode enum.
+func (e SubscriptionRowErrorCode) Valid() bool {
+	switch e {
+	case SubscriptionRowErrorCodeConflict:
+		return true
+	case SubscriptionRowErrorCodeCurrencyMismatch:
+		return true
+	case SubscriptionRowErrorCodeDuplicate:
+		return true
+	case SubscriptionRowErrorCodeFormat:
+		return true
+	case SubscriptionRowErrorCodeMinValue:
+		return true
+	case SubscriptionRowErrorCodeNotFound:
+		return true
+	case SubscriptionRowErrorCodeRequired:
+		return true
+	case SubscriptionRowErrorCodeTooLong:
+		return true
+	case SubscriptionRowErrorCodeUnavailable:
+		return true
+	case SubscriptionRowErrorCodeUnknownField:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionStatus.
+const (
+	SubscriptionStatusCompleted       SubscriptionStatus = "completed"
+	SubscriptionStatusFormReceived    SubscriptionStatus = "form_received"
+	SubscriptionStatusFundingReceived SubscriptionStatus = "funding_received"
+	SubscriptionStatusPending         SubscriptionStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionStatus enum.
+func (e SubscriptionStatus) Valid() bool {
+	switch e {
+	case SubscriptionStatusCompleted:
+		return true
+	case SubscriptionStatusFormReceived:
+		return true
+	case SubscriptionStatusFundingReceived:
+		return true
+	case SubscriptionStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointStatus.
 const (
 	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
@@ -232,6 +316,31 @@ func (e WebhookEndpointWithSecretStatus) Valid() bool {
 //
 // Example: AE
 type CountryCode = string
+
+// CreateSubscriptionsRequest defines model for CreateSubscriptionsRequest.
+type CreateSubscriptionsRequest struct {
+	// Subscriptions The rows, at most 1000 per request (a deployment may set a lower limit).
+	Subscriptions []interface{} `json:"subscriptions"`
+}
+
+// CreateSubscriptionsResult defines model for CreateSubscriptionsResult.
+type CreateSubscriptionsResult struct {
+	// Results One result per submitted row, in request order.
+	Results []SubscriptionRowResult `json:"results"`
+
+	// Summary Row counts by status.
+	Summary ImportSummary `json:"summary"`
+}
+
+// CurrencyCode ISO 4217 currency code, upper case.
+//
+// Example: USD
+type CurrencyCode = string
+
+// DecimalAmount An exact decimal amount, written with a dot and no exponent, such as `50000.00`. Never a JSON number.
+//
+// Example: 50000.00
+type DecimalAmount = string
 
 // Delivery defines model for Delivery.
 type Delivery struct {
@@ -498,6 +607,19 @@ type InvestorList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// Money defines model for Money.
+type Money struct {
+	// Currency ISO 4217 currency code, upper case.
+	//
+	// Example: USD
+	Currency CurrencyCode `json:"currency"`
+
+	// Value An exact decimal amount, written with a dot and no exponent, such as `50000.00`. Never a JSON number.
+	//
+	// Example: 50000.00
+	Value DecimalAmount `json:"value"`
+}
+
 // OpenAPIDocument An OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3).
 type OpenAPIDocument = json.RawMessage
 
@@ -505,6 +627,11 @@ type OpenAPIDocument = json.RawMessage
 //
 // Example: acme-inv-7341
 type PartnerInvestorId = string
+
+// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+//
+// Example: acme-sub-1
+type PartnerSubscriptionId = string
 
 // Problem An RFC 9457 problem details object.
 type Problem struct {
@@ -519,6 +646,7 @@ type Problem struct {
 	// - `forbidden` (403): the tenant is not provisioned or is suspended.
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
+	// - `spv_closed` (409): the SPV is closed and takes no new subscriptions.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
 	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8.
@@ -647,6 +775,216 @@ type RowResult struct {
 // Example: created
 type RowStatus string
 
+// ShareClass defines model for ShareClass.
+type ShareClass struct {
+	// Name Example: Class A
+	Name string `json:"name"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+}
+
+// ShareClassSlug A share class of the SPV.
+//
+// Example: class-a
+type ShareClassSlug = string
+
+// Spv defines model for Spv.
+type Spv struct {
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency ISO 4217 currency code, upper case.
+	//
+	// Example: USD
+	Currency CurrencyCode `json:"currency"`
+
+	// MinAmount The smallest lump sum accepted, in the SPV's currency; null when there is no minimum.
+	//
+	// Example: 10000.00
+	MinAmount *string `json:"minAmount"`
+
+	// Name Example: Acme Growth I
+	Name         string       `json:"name"`
+	ShareClasses []ShareClass `json:"shareClasses"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// Status `closed` SPVs take no new subscriptions.
+	//
+	// Example: open
+	Status SpvStatus `json:"status"`
+}
+
+// SpvStatus `closed` SPVs take no new subscriptions.
+//
+// Example: open
+type SpvStatus string
+
+// SpvList defines model for SpvList.
+type SpvList struct {
+	Data []Spv `json:"data"`
+}
+
+// SpvSlug The SPV's slug, as Zest operations provisioned it.
+//
+// Example: acme-growth-i
+type SpvSlug = string
+
+// Subscription defines model for Subscription.
+type Subscription struct {
+	CompletedAt *time.Time `json:"completedAt"`
+
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+	LumpSum   Money     `json:"lumpSum"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId ZestPersonId `json:"personId"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// Status `pending` when created; `form_received` once the signed form is on
+	// record, `funding_received` once the funding receipt is; `completed`
+	// once Zest has reconciled the wire.
+	//
+	//
+	// Example: pending
+	Status SubscriptionStatus `json:"status"`
+
+	// SubscriptionSlug Zest's id for the subscription, `sub_` followed by an opaque string; stable for its life.
+	//
+	// Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+}
+
+// SubscriptionInput One investor's subscription.
+type SubscriptionInput struct {
+	LumpSum Money `json:"lumpSum"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+
+	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	ZestPersonId ZestPersonId `json:"zestPersonId"`
+}
+
+// SubscriptionList defines model for SubscriptionList.
+type SubscriptionList struct {
+	Data []Subscription `json:"data"`
+
+	// HasMore Example: false
+	HasMore    bool    `json:"hasMore"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// SubscriptionRowError defines model for SubscriptionRowError.
+type SubscriptionRowError struct {
+	// Code See `POST /v1/spvs/{spvSlug}/subscriptions`.
+	//
+	// Example: not_found
+	Code SubscriptionRowErrorCode `json:"code"`
+
+	// Field The offending field (`lumpSum.value` for a member of `lumpSum`), or null when the failure concerns the whole row.
+	//
+	// Example: zestPersonId
+	Field *string `json:"field"`
+
+	// Message A human-readable explanation. It never echoes submitted values.
+	//
+	// Example: the tenant has no investor with this zestPersonId
+	Message string `json:"message"`
+
+	// Retryable Example: false
+	Retryable bool `json:"retryable"`
+}
+
+// SubscriptionRowErrorCode See `POST /v1/spvs/{spvSlug}/subscriptions`.
+//
+// Example: not_found
+type SubscriptionRowErrorCode string
+
+// SubscriptionRowResult `created` and `already_exists` carry the subscription's members;
+// `failed` carries `error`, and `partnerSubscriptionId` when the row
+// had a valid one.
+type SubscriptionRowResult struct {
+	Error   *SubscriptionRowError `json:"error,omitempty"`
+	LumpSum *Money                `json:"lumpSum,omitempty"`
+
+	// Outcome `created` and `already_exists` carry `zestPersonId`; `failed` carries `error`.
+	//
+	//
+	// Example: created
+	Outcome RowStatus `json:"outcome"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId *ZestPersonId `json:"personId,omitempty"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug *ShareClassSlug `json:"shareClassSlug,omitempty"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug *SpvSlug `json:"spvSlug,omitempty"`
+
+	// Status `pending` when created; `form_received` once the signed form is on
+	// record, `funding_received` once the funding receipt is; `completed`
+	// once Zest has reconciled the wire.
+	//
+	//
+	// Example: pending
+	Status *SubscriptionStatus `json:"status,omitempty"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug *string `json:"subscriptionSlug,omitempty"`
+}
+
+// SubscriptionStatus `pending` when created; `form_received` once the signed form is on
+// record, `funding_received` once the funding receipt is; `completed`
+// once Zest has reconciled the wire.
+//
+// Example: pending
+type SubscriptionStatus string
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	// CreatedAt Example: 2026-11-27T09:30:00Z
@@ -753,6 +1091,9 @@ type Limit = int
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
+// Conflict An RFC 9457 problem details object.
+type Conflict = Problem
+
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
 
@@ -844,6 +1185,27 @@ type ImportInvestorsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSubscriptionsParams defines parameters for ListSubscriptions.
+type ListSubscriptionsParams struct {
+	// Status Only subscriptions in this status.
+	Status *SubscriptionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque; do not build or parse it.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateSubscriptionsParams defines parameters for CreateSubscriptions.
+type CreateSubscriptionsParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
 	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
@@ -885,6 +1247,9 @@ type InvestorCreatedParams struct {
 
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
+
+// CreateSubscriptionsJSONRequestBody defines body for CreateSubscriptions for application/json ContentType.
+type CreateSubscriptionsJSONRequestBody = CreateSubscriptionsRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
@@ -930,6 +1295,21 @@ type ServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(c *gin.Context, zestPersonId string)
+	// ListSpvs List the tenant's SPVs
+	// (GET /v1/spvs)
+	ListSpvs(c *gin.Context)
+	// GetSpv Get an SPV
+	// (GET /v1/spvs/{spvSlug})
+	GetSpv(c *gin.Context, spvSlug SpvSlug)
+	// GetSubscription Get an investor's subscription to an SPV
+	// (GET /v1/spvs/{spvSlug}/subscription/{personId})
+	GetSubscription(c *gin.Context, spvSlug SpvSlug, personId string)
+	// ListSubscriptions List an SPV's subscriptions
+	// (GET /v1/spvs/{spvSlug}/subscriptions)
+	ListSubscriptions(c *gin.Context, spvSlug SpvSlug, params ListSubscriptionsParams)
+	// CreateSubscriptions Subscribe investors to an SPV
+	// (POST /v1/spvs/{spvSlug}/subscriptions)
+	CreateSubscriptions(c *gin.Context, spvSlug SpvSlug, params CreateSubscriptionsParams)
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(c *gin.Context)
@@ -1330,6 +1710,179 @@ func (siw *ServerInterfaceWrapper) GetInvestor(c *gin.Context) {
 	siw.Handler.GetInvestor(c, zestPersonId)
 }
 
+// ListSpvs operation middleware
+func (siw *ServerInterfaceWrapper) ListSpvs(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListSpvs(c)
+}
+
+// GetSpv operation middleware
+func (siw *ServerInterfaceWrapper) GetSpv(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSpv(c, spvSlug)
+}
+
+// GetSubscription operation middleware
+func (siw *ServerInterfaceWrapper) GetSubscription(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "personId" -------------
+	var personId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "personId", c.Param("personId"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter personId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetSubscription(c, spvSlug, personId)
+}
+
+// ListSubscriptions operation middleware
+func (siw *ServerInterfaceWrapper) ListSubscriptions(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSubscriptionsParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", c.Request.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter status: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", c.Request.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter cursor: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListSubscriptions(c, spvSlug, params)
+}
+
+// CreateSubscriptions operation middleware
+func (siw *ServerInterfaceWrapper) CreateSubscriptions(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateSubscriptionsParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateSubscriptions(c, spvSlug, params)
+}
+
 // ListWebhookEndpoints operation middleware
 func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(c *gin.Context) {
 
@@ -1569,6 +2122,11 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/investors", wrapper.ListInvestors)
 	router.POST(options.BaseURL+"/v1/investors", wrapper.ImportInvestors)
 	router.GET(options.BaseURL+"/v1/investors/:zestPersonId", wrapper.GetInvestor)
+	router.GET(options.BaseURL+"/v1/spvs", wrapper.ListSpvs)
+	router.GET(options.BaseURL+"/v1/spvs/:spvSlug", wrapper.GetSpv)
+	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId", wrapper.GetSubscription)
+	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscriptions", wrapper.ListSubscriptions)
+	router.POST(options.BaseURL+"/v1/spvs/:spvSlug/subscriptions", wrapper.CreateSubscriptions)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint)
 	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.DeleteWebhookEndpoint)
@@ -1676,6 +2234,16 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers BadRequestResponseHeaders
+}
+
+type ConflictResponseHeaders struct {
+	RequestId  string
+	RetryAfter *int
+}
+type ConflictApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ConflictResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
@@ -2930,6 +3498,720 @@ func (response GetInvestor503ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	return err
 }
 
+type ListSpvsRequestObject struct {
+}
+
+type ListSpvsResponseObject interface {
+	VisitListSpvsResponse(w http.ResponseWriter) error
+}
+
+type ListSpvs200ResponseHeaders struct {
+	RequestId string
+}
+
+type ListSpvs200JSONResponse struct {
+	Body    SpvList
+	Headers ListSpvs200ResponseHeaders
+}
+
+func (response ListSpvs200JSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs401ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs403ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs500ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSpvs503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSpvs503ApplicationProblemPlusJSONResponse) VisitListSpvsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpvRequestObject struct {
+	SpvSlug SpvSlug `json:"spvSlug"`
+}
+
+type GetSpvResponseObject interface {
+	VisitGetSpvResponse(w http.ResponseWriter) error
+}
+
+type GetSpv200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetSpv200JSONResponse struct {
+	Body    Spv
+	Headers GetSpv200ResponseHeaders
+}
+
+func (response GetSpv200JSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv400ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv401ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv403ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv404ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv500ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSpv503ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscriptionRequestObject struct {
+	SpvSlug  SpvSlug `json:"spvSlug"`
+	PersonId string  `json:"personId"`
+}
+
+type GetSubscriptionResponseObject interface {
+	VisitGetSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type GetSubscription200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetSubscription200JSONResponse struct {
+	Body    Subscription
+	Headers GetSubscription200ResponseHeaders
+}
+
+func (response GetSubscription200JSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription400ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription401ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription403ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription404ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription500ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSubscription503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSubscription503ApplicationProblemPlusJSONResponse) VisitGetSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptionsRequestObject struct {
+	SpvSlug SpvSlug `json:"spvSlug"`
+	Params  ListSubscriptionsParams
+}
+
+type ListSubscriptionsResponseObject interface {
+	VisitListSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type ListSubscriptions200ResponseHeaders struct {
+	RequestId string
+}
+
+type ListSubscriptions200JSONResponse struct {
+	Body    SubscriptionList
+	Headers ListSubscriptions200ResponseHeaders
+}
+
+func (response ListSubscriptions200JSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions400ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions401ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions403ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions404ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions500ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSubscriptions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSubscriptions503ApplicationProblemPlusJSONResponse) VisitListSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptionsRequestObject struct {
+	SpvSlug SpvSlug `json:"spvSlug"`
+	Params  CreateSubscriptionsParams
+	Body    *CreateSubscriptionsJSONRequestBody
+}
+
+type CreateSubscriptionsResponseObject interface {
+	VisitCreateSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type CreateSubscriptions201ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type CreateSubscriptions201JSONResponse struct {
+	Body    CreateSubscriptionsResult
+	Headers CreateSubscriptions201ResponseHeaders
+}
+
+func (response CreateSubscriptions201JSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions400ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions401ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions403ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions404ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions409ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions413ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions415ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions422ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions500ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSubscriptions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSubscriptions503ApplicationProblemPlusJSONResponse) VisitCreateSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -3991,6 +5273,21 @@ type StrictServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(ctx context.Context, request GetInvestorRequestObject) (GetInvestorResponseObject, error)
+	// ListSpvs List the tenant's SPVs
+	// (GET /v1/spvs)
+	ListSpvs(ctx context.Context, request ListSpvsRequestObject) (ListSpvsResponseObject, error)
+	// GetSpv Get an SPV
+	// (GET /v1/spvs/{spvSlug})
+	GetSpv(ctx context.Context, request GetSpvRequestObject) (GetSpvResponseObject, error)
+	// GetSubscription Get an investor's subscription to an SPV
+	// (GET /v1/spvs/{spvSlug}/subscription/{personId})
+	GetSubscription(ctx context.Context, request GetSubscriptionRequestObject) (GetSubscriptionResponseObject, error)
+	// ListSubscriptions List an SPV's subscriptions
+	// (GET /v1/spvs/{spvSlug}/subscriptions)
+	ListSubscriptions(ctx context.Context, request ListSubscriptionsRequestObject) (ListSubscriptionsResponseObject, error)
+	// CreateSubscriptions Subscribe investors to an SPV
+	// (POST /v1/spvs/{spvSlug}/subscriptions)
+	CreateSubscriptions(ctx context.Context, request CreateSubscriptionsRequestObject) (CreateSubscriptionsResponseObject, error)
 	// ListWebhookEndpoints List webhook endpoints
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -4369,6 +5666,155 @@ func (sh *strictHandler) GetInvestor(ctx *gin.Context, zestPersonId string) {
 	}
 }
 
+// ListSpvs operation middleware
+func (sh *strictHandler) ListSpvs(ctx *gin.Context) {
+	var request ListSpvsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSpvs(ctx, request.(ListSpvsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSpvs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListSpvsResponseObject); ok {
+		if err := validResponse.VisitListSpvsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSpv operation middleware
+func (sh *strictHandler) GetSpv(ctx *gin.Context, spvSlug SpvSlug) {
+	var request GetSpvRequestObject
+
+	request.SpvSlug = spvSlug
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSpv(ctx, request.(GetSpvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSpv")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetSpvResponseObject); ok {
+		if err := validResponse.VisitGetSpvResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSubscription operation middleware
+func (sh *strictHandler) GetSubscription(ctx *gin.Context, spvSlug SpvSlug, personId string) {
+	var request GetSubscriptionRequestObject
+
+	request.SpvSlug = spvSlug
+	request.PersonId = personId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSubscription(ctx, request.(GetSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetSubscriptionResponseObject); ok {
+		if err := validResponse.VisitGetSubscriptionResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSubscriptions operation middleware
+func (sh *strictHandler) ListSubscriptions(ctx *gin.Context, spvSlug SpvSlug, params ListSubscriptionsParams) {
+	var request ListSubscriptionsRequestObject
+
+	request.SpvSlug = spvSlug
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSubscriptions(ctx, request.(ListSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListSubscriptionsResponseObject); ok {
+		if err := validResponse.VisitListSubscriptionsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateSubscriptions operation middleware
+func (sh *strictHandler) CreateSubscriptions(ctx *gin.Context, spvSlug SpvSlug, params CreateSubscriptionsParams) {
+	var request CreateSubscriptionsRequestObject
+
+	request.SpvSlug = spvSlug
+	request.Params = params
+
+	var body CreateSubscriptionsJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSubscriptions(ctx, request.(CreateSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateSubscriptionsResponseObject); ok {
+		if err := validResponse.VisitCreateSubscriptionsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListWebhookEndpoints operation middleware
 func (sh *strictHandler) ListWebhookEndpoints(ctx *gin.Context) {
 	var request ListWebhookEndpointsRequestObject
@@ -4566,232 +6012,278 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchs5lij8KvjYHWHpTpIiKVK2pKi4I29d6vJWXrq+sulRgpkgCSsJ0ABSFO1wxDzNPNg8yQ2cA+TO",
-	"RbKqunqm6odLJDOxHBycffnaiuR8IQUTRrdOvrZmjMZMwZ+PaDRjj6QwSib2c8x0pPjCcClaJ61QyHZk",
-	"nwhPCCWRXKzInK7ImJFLtjABGaeGzFNt7DeKXdGEx9SwmIzZRCpGGI1mJNWs0wpa7JrOFwlrnbT8mK2g",
-	"pdjnlCsWt06MSlnQ0tGMzaldh1kt7LPaKC6mrW/fgpZdJBPmDYtSxc3qlUx4tKov+alUYx5rYmaMLOiU",
-	"ESNJImlMqFiZGRdTMlFyHhCpiGai8LWRAaFCmhlTRCo+5aK87JhNaJqYtlYRuadZMrl3Svh8WvhMYmro",
-	"ySnRZpWw4vf3UqHphLW5SLhg904JLrg0lBx/YpH7Skh4akw1a6eKZ19MFJ2zNhUR00Yq7b6/IRyfvKXT",
-	"OtjezhhhwnCzIoZOiZwQM+OaRAj0U4QVN4QLEp5P2i+kYO3n1ESz0AI4P3uHJmXQjVqfD9/8ePn27Cru",
-	"vb+6iKfvPr09fjb9edS64drPYzZfSLui12yR0JV9q7qTV4ppJow9zJiEdswwIMsZE4ASiumFFJoRjihi",
-	"Acni/GsjCRWEUZVwpohdG9OGLLmZ4eN0zkiYLSNatX9iq7C8Wztlq7gPJtJ56+QD/vAxaNjXa2rYMz7n",
-	"pvlgDBNUmHuaKDanXFhsdSvTZC9U4T7sFdbHIiliTVJheELm9hJSxUaCJolcspjshSbcJ6mImcIbAreI",
-	"CDpncUCoJlyMRKzoxLQ5M5P2zJgFXfC2ooYldoFtRzs65A0TDjCUDPrHRF65Me2znZGoYADuYdQ6VT90",
-	"T80Pvdbmk84gsu6el+FiMQ/WZxEUMFczZRe0UDJiWlvy9TmVhlrMDj+HI5EBENYdLkMPu4AoNuFJwmLA",
-	"fi5SmepkNRJ7u8Bl//aA+fxDr9s9Xf7Q3wYaXPl5A+6fkVTwzykjPCYTqRASbqcd8nMqDbOXGG7DSqaw",
-	"QRoZotPFQipTxmPFPl+Mr6LoejGesKPD+JoNhvLyfny0kAsxuOHNfc2MWp1NDFP1Vb9xSGskWVJuPPdQ",
-	"9hUupqVV9TZNO+eCz+1d62aXjAvDpkzBGn755Zez1MwsmYuoYc04Fc1okjAxZRZTXj99RI7uD7snJHzI",
-	"qGIqLFISpA0RVYqzmAg5EqEdXyr+hdoRQ4JIEfi3CVNKqh9GLS6AXl4YecnEqOVG5dlgI0vYiZlRQ5bU",
-	"nuAk1Syu4s7mQW90QN+C1oJa7mK8XJAqLVUziELBrg0+ECKnYGSh2BWXqQae2yEvF/Rzyk5JLImQhoxT",
-	"nsSW5S6osrS3gmlR7+L523OLUtzO8TllatUKWpYq2V9xKaWDptfPmJiaWeuk3+0G9uD9514TfX0i4oXk",
-	"ovHO2B0t2Xgm5SVh7rl7mvC4vMYlu1hdXasvy0l6eZ9yNf58lDARTRfCcOpXvqBmli+c5bNuxNp8M0eD",
-	"7XspMJ+fWANhfE4vmSYUr0/GyD22WjnkBE5swpU2ZQ5HySVbEZUKHYyEZSl2DM50hf/ZhzKGY7/wgygW",
-	"MX5lz1dbAutYKp1SLoAc9QdkJlPLPHr2sveHQ7JQXBg6Thg5e/Po/NxeP0Uji4WndglONmOJHUfoJVOa",
-	"hINul3hk5zk0Li4tK67ckeGkG91nD2j7cNyL2wN6n7WPo/6k3Y2Pxg/YgPYmh0N/enhb8/OrsPm1GDgc",
-	"Vk9tQY1hyo75Hx9Go+t+tz0aXd9/8vHf/tpqPNKJladAnFpz46zQBnfNSeGWeM9kEpM9kGOvmKJJQCI5",
-	"n9O2ZvYqGxbvd8gvM57Y8xgJK8ylSoFkZA8OoWnFoPCwOyAvpCHPZcwnnMUhnLdMDaFkLONVnWdtEOea",
-	"IVmUGLewtzVy0Csry2v+paxMDLvNNAN4cmkiJ77jK3N6jYzCUw/81GtgG9/s1UVMBsL4kMaOAdtPTj62",
-	"f9LFIrF8hUtxsFBynLD5v33Sdu1f/XphgLGFwVspn1E1BR6k0/mcqpU9ainJnIoVUXKpW0HriiYpw2li",
-	"uyp49cJIeZHAy0ErZobyBBZ85ZSCGdWkN+x2YZBTQg2ZS21Ir9vtWlmQ0ChiC6ukLXIBF2Bq2YglkPav",
-	"i0NuqDpSaSwOZ0O67H+O7t9XV1dfIgq0zKiVvbStkwlNtKVmhppUt04GFp6GG+RPdrnESEn8ch10rfSk",
-	"Tw4OYhnpzhemjaWNZtWJ5PwAlqEPqlu15+DufJ0A5hA8I3OaTKSas5jUr28VnmuISBGu9vZVBnJcPVN8",
-	"d6BldfjGKkriI6WuLrU8ikz06YgP+ve1mfLd4XuOyyeF5RNc/u5wXgeCArz/7pA4h/LzDMZ/f/PyxQbA",
-	"Av5XoOmZhaUslvxY+QD3YQerQ2q15Pfl4PDzYjVZfBlGn7T6Mu3fH0+Xq5tDyi335uCBjQAxyCnKXxWb",
-	"tE5afznIjSsH+Ks+eIUEAF+p03MPA65zfD0lQto7CxKfU1sYCCEFc40jPW0UZJpW4B4+yLUEWAOaRWIm",
-	"bkm1hDSvlLzimkuBWnf1zCfZDJUDRwXHH/UiH8WpKIy8osoIpsjZq/P6+V+NZfzlaBDPEy4u+/evhtws",
-	"Z+P7k9W2m3KYn//Twtp2P/x8R3d38iCcW1ggQo5TY6Wl9TACQ5VVZ1O9YCK+O4QoU9Fz8U6zW6IG9+/W",
-	"qECZplxwcZHqEtc6q1pYuK5RW7t5w5OEjJkVBfObQUCnJNQqlaA7SbskwxqorY4+3b9O4uFSDg7ZbM6H",
-	"Q3bUT/rDZFDGISeaZyh0XCAhZSJLuCC4mRsQk2Z43A1yne1qrFoLUEuAUNy2FCiWgpVBHMKHNijx4V2g",
-	"obMKtDOzwOb3MgNCA/4+53ruxedboPC88Po2LM6eLZG5BsS1ULRqu9etYj6ZMCuAZye1N2dmJuOAWL3R",
-	"XnTLE/c75J3VdohgS8A0SyXx01pp7fJyMFxEdDZQw3l0rabDwaXuXw2vD+ebaWS/vx7BC/u8PYpng9wd",
-	"Ba0jtAU0TRSj8QoBjhDbFd4NeH9XNFZYLZAmTyxwbk1dcYxG1HS/XQD0S4RVkFSw6wWLrKQPPxMZgQIY",
-	"e0OgJREOjawE+x7MAwVDYAnDvsymi/sqHsy+iMvlpxUzV/2EHVJzTTdR0GFZCMPVEr/am4hhpY3eEcUs",
-	"wcjZiyeUJ6liHasQA07QsXQ8OqIp+g1irqNEAsX8DJAMHazAF1IA4V3g0AtpnspUxLeX27LXq+gjpLmY",
-	"wI8FzHkhidclC0zZHssrprQU53EdOQbRjH+ZLNLlQprDw09f+OHnARsfLdkW8tMd5NjxQhriF7M7YuRb",
-	"uBuceGHPL5oRxbRMVcRyKzpKaHd4qt7assYMLRfOLUPGq5rLLTfmnNprrBhKjmitKS8RHLztgod30ypL",
-	"3uCCr3DTO/BM7pa4OSxe0VUiaVw0idwC0U3h9SqiL3CGZstJTSdl1xFjsSaD3vHgsDsg41WjTDn+wpdj",
-	"KaPh9edx0p/Hqv85GvSXg216Sa+gl7it39JGUt/W3WuoJYiAUMm/eFfbHiUTtiTP+UOLo87Atv/b6rFv",
-	"mLriEXsn6BXlCUL4VviSlkeooozGeS6Kj1WQxj0CnmQrkSiqeLIihTe8/JxQw1Qdg/rDw09flsPrLyJN",
-	"08vPk8FU6U+KynG6macWEMiBg5SXuTsKNW3z7pDI8dSICqvVKggHsZw0poaOqWZeuUW/AQZheAtojn+c",
-	"aUINkSKqKCQWHbmIwZkXk5gldPVPV0veSvmcipUbTt8SOZX3fjebWuzPF4n7vaqGOFOCZiLWGAFgZlSQ",
-	"YTePGVgw5bzdZG+cKvCCT0iv2923AkzBfV6GdwEsDcgcDdjR9MGnbtIXg8WRemC6y/5qQI+ijSp2v6Bi",
-	"v868+OxmUkAJHndoq8nDLhzgkBA2BRjc07jyE0KJTrWhXLB4JCAwwel/AGlAeaSb3NIMo4lKBYR0ZDj+",
-	"IldHRsLqI6fOmdekh4NvpojyxVCSjZibPVgMt2jn8RY7vewevy3//6679k5Q525n8a21K7DDvZWXaBld",
-	"Z8gGs12VAYzR/56Z9OZcay6mQW7TDUgqLoVcCnvqil3JS9YgPi+iwXzaT+WVvP4yWByq1fQyTb5cHd0f",
-	"bBGfe3ULt1/ozU3c+Obd3Z7bQ+f7Cfgvv/zSroZ6bHq5Ghni0Mupcix+zmJO3wJIbylsZEM1YVnh54u5",
-	"neoCjm+TkOqdT8UV2JkbNHc6Xl0yyofXh8nsiqUqMalZrRaLLZ683jDHrgIoCCyQuAXujmZr9vgbSazO",
-	"kB5WwROiyGE0CaMZVZqZ0D/77u3T9gOyZ4UKKZIVkSL3lf6mQm0GANTXZCqMWj0CzKhqhudvXpLD3tFR",
-	"u0dospjRdp9E+DyxqBSQdLEAgUtDDI59iyblOJazJ62gZe8fNZa+aQnjwWj9VtASaZIUGXUxkuGs/f7j",
-	"1/63hhiGoPWYJfyKKWAcCyUXTBmOuG8HmC9QFMqW0Q82BmvZ84XxWHxmSi+2+t3+UbvXa/fvv+0enxx2",
-	"T7rDzqD3vripmBrWNnzOGvZTWzgrhQbtHu9TG0iwa3OGez1riF/4xceN2eeIAwpYk1IWkCXEaSyYiF3A",
-	"2+024y9vHnPqhmwFLZ1GVngB0WpCecLi1sciYhR/r0dl5OFLH8pxTW7KID/nKijKh5nHv2LEcxF53Dtr",
-	"cWgXbOh2+muR4bc7fOYtvNVDXzn7jKUbQvqomz27IJmagERSCBbZx32UX0AyvyOhcayY1gH57//8r/3O",
-	"LhhgVU0RrZ6Xr9tg633DY2ymOpa6/vj27SuCD6Hh2EHO7Qi8R2mSZOGR1S1XonYO126lGLC5FumK+FBa",
-	"exEA/lSaMO7JlePgZTyLFKM7YlmvfzgYHu2Oalbn3cbhzp3h9REu47F95VvQ4mtshMxugvA4ICG7Mhch",
-	"mUgX5j1eESqIhCBMgmsAQyEJXaRjm8cQTgbaON4+7oxc2a7tmN2j2bA/n11RrafDY7U8jI9Xw/g+7R/3",
-	"zeoB03MWdZt2a5ystGm3cAZvUQgonzXPaFBQOBIHw7XH+dgJS19bNEleTlonH3aYv/Ut2MSwykB/YomU",
-	"h9fKE/GAyCS2kgdEVFoYcsPmetv2q0Qvg1qLKkVXBSbo1rUGAe7pfEVGYs5NdjuzEGIm7F2Ls0BjDCuO",
-	"pHIhBTdacn2tlQMsLLzAGOon99Gf3TOuG66jvzM7Lc4fZw2KM6qfS8VKV9oJu+7RsZQJo8Jz8Tz2eQu5",
-	"re7aLjefrzTYWqz1WoVn2N750nGIX2bStV8b7t6PjCZmVodmXTiQl+XR5eVW3u8GadrOOdgzPA3ThShJ",
-	"GsccZdFXhRW5MygvMotjbMZ4JZeQJ4C2k6Ac3VgIaCR7lMRskcjV3NLIOV0RzQyhxNJHhaaa/Z3x3u/p",
-	"XCxSS4eu21PZLvArNaER+/rNAmFOr89xSLsk4Lr+85Y7k+98J+BqCGatnrGC7xuA91JA7lOaGLT+peM5",
-	"N1adU3IZEC4ywFmKoHaGzGu5dEtpuHhZwOAW6MLW3riHq2DxO8qHWw+eN/mE5d2/lktUlLRljYjDdo8V",
-	"wo8xBE+uua6oK91t4pO/jsWXetteclL4Dd6pwCYnAuWlFwX8OqgcDjVIP6hKvpy8ZprHTERbWXhRWf0W",
-	"3EB8upHcxF5OHnKFJC0ftXf8YNjuDtq9fnWsRgF97mSDfACa8Ij9u/vcieS8OA4+3zAQMPkXEGVeHOzM",
-	"Dtb0/OUqeprQacOVBLqQxUD+9Osji5iYsKrYFWfLzki0SehO5UJIc6G4vryA2P7wJPulcF6ZMUMKiOe4",
-	"p4l9pa2o4WJKEq5NJZj/w8fCTfd8oXnKhtTF+p2/XEXPqaBTFj9cNelD0pIfFzz806+POuQsWdKVJuEC",
-	"Y0BDAEgezY6EHmzuSqZTF47gA0W9kovvlpmZ/7JRSWo6wmdW50oaD92NlfGBeKutqvbCt6BVDKLYNsD7",
-	"4rPVe18aqGl1QYa/OboWtl2+VUHTxa+cZAGPi9d8E30pKjHreHmed+vSyDxfXySpJmFxCWGdXldx7bbo",
-	"cDenWxevGiW4DYLbneFHE0JkdpoK8pSAuMN5/oIKZPORgu1VTqzyGVZF1TBTU+on+R3KseUb2tD5YoPJ",
-	"DRXlqspzt/r992m83pyebWaDsluWRreJ13Ux0B8M5HtbLW3C0WSAJRMAde5poM61g/puEaHCzuvm7QdH",
-	"3R6JaMJETBWxjwck/PXXX39tP3/efvw4DMiYmSVjgvSOu912t9fu9jAbUca0Unfg9xERSqmAg20iQy3e",
-	"LMJwq2q2UE2y2JzzWrTT/8dodN2FlMPe09Ho+v7Tj//nr9vY4I2XlXPLu1/YXRDkHUjiDXjkpnt4B7aL",
-	"TCbfbL6oEFyVMrTn+LIlUO8EjYDl09rR3FHNuNTakogwcqneIJjSOPdi2Pmc3VcipbXgwxTw7cbq77Se",
-	"vFwwcfbq/LGM0rkz5tbie90z5LDTJbF7kOx5b6VesKgjF0zQBdcdqaYHkuqDq8NOt3O4X6d9XExkM9s7",
-	"e3V+TxNwlgaWomouBdCkwqOdVsMe3OTNo/rF+wGdiOT3Ub6OsOjmu2Rma4wpdnPgGtWBJf/2ycZVYqTL",
-	"ukFEFucFxkb4O66tNLsGtdE3GkU8gAKEvt9ODR/KNhlwhL+my+dMazoFvvOqiaTUd5OzP7kUeRWNnGme",
-	"uqoxkOb5SXIBuRKeJZU5qF5pw+aACFZcC3xxjiU3M44P51HFBaYTzVmbi6v2/cNBr0xfe/0HW+irrpHY",
-	"vf970kR4mx/e/7+NBNm73pvu2Ounj8jxYHifuAAIgkEL2lU0apIhmpxMZw6oAZnTaMYFa1taA2C2L5yS",
-	"saIimllCww1qxsXkzJDsDbrdfSxt0JxaCq7/3NNv2HVlHGcCqw8FIVtZfQwSS4ZjzzHBuRB8gAQdh62k",
-	"MGfDQkweGjJnVLiyPXCBMNxAEy7gWvl0n9IiPTEurDEj0OhxM4RrnXqRzmnLpTGcE+giVUlpoGoZDPLu",
-	"9TMPRyoIHWuZpIaREChoCD9bSkcW6TjhkXdXlierVmgorbyWy+Nyq92ku6RWlyaDaCOYoucP8HZhSDBq",
-	"5oiFEQ/diOvzWaupmjBIlqIAgwz2T4ioJBk4xMQvgQrDi5isBEYYV74JRhi6ZUAOU4aKLrgGDxzfdJBp",
-	"TDqEkY73T6BOSDUDc0PKoItV3ByQ2CZhLTTdTtg7LF6q5qByfL05WAjGGDbc8TVhPoLOoRKKi/QhKCTB",
-	"pQMS0Awgn7JmZ+v31yLq+uy+piQznKoYpwrDH5dRCmN2s2jTCdXGLzinEj7SFLaoUqHzoGkfUeoiSbee",
-	"UjmtKiR7Q7iZdENi1MaUJxi0IaQcRvaHf+dB4VujY0vus1I4Z93anPmQq6YEasgSrAhKimnhsmTVtc4N",
-	"EQx2JoWhXOiCk2UB9haawCbL3P77QiWbA1G2lQbzRYFKeYHCEqJETqcep7Oct0LlsHJ+WyFWYFuhhtpC",
-	"C5GH6xWbWoUhcORhoBLhE3thjKsvlOdYbFV6ckvd5jgXK3eURsSI25ofx0VJNkg0M0uSnd8qr5SFYpId",
-	"pwzENTG8dRtTdZ53r89R+OYxE4ZP7OXYPNWN44ILdo9U8a1u4syeZSAhJTM+uvsVoBCYo2sRH5qUvdcs",
-	"kldM3c6nrLmzU5Xh9nPKUsyCRW9ZIRDGnhUYDXOLIVAblWWecKvvzdkaO+LR2273pHsTR1fVzQ5L3giJ",
-	"dQ7gz3ZbDQTgR7lEKlrf7ZIpRvA9vE3lknv9GzklsxU0rl4us2ToXbQCyzTd2KEXVuwHMuEsiUu0Es0Q",
-	"iowTKi4z+W1ODbwIIdeleiv2WXclkaZbHQGuiudAZV3hlDhVUMllQSjGvcErM2qlDVyZlT3cndSNSgdI",
-	"RlJMC6vzEpElvK5CFUlA08NXZGou5ORCUTFl4QkJCwYqENFc3cSCXRRcaYjiqUkV89IVsJILWGl4km0K",
-	"1++OBc3BqM/kYmbMJly4YeIUhS7mhghrNraQ0MWCUaWzgqq8QNNBP/I+TjFJeGTcSGCYI2Nm4aOxJCvK",
-	"bk1TuDN0mjR5zbRMoAadnWwlU+X0cL/3XCqxkDeKCs2ZcIYL1dY8ZrmwoxgycQ8jJ1A4B0+G9tkdD1r+",
-	"XFtBq3heraBVArulhR5+QA4RAPBYnopX8hzlU9QNzHbEZvPMZIIRwIiXKBcXAzX9Xq3YEjElkHMsZzLB",
-	"DZdrIJfchluDUefO/tLAsmbpnIpcxWfXi4QKEOALkhSLZhbxcjkK7oleu6YsKyL3F9xG9IDwf4CPP37w",
-	"nlu4pCKa2eOEuBkrw3ppZBfJoxq9gSzQo4MH1lZWmIXc1GhoFoW8JWQHSfA6Q3ujp/aebr7fhdOpRABn",
-	"JAVqme5B2kVGN11Q6v5my9cN4t237PgNPvg7OVnXHNubNXJnmHlIoWS1i+W5YBDME0JN2BUJiwsPT0mI",
-	"bDx0JWO108jCMoWqRQi5UdfkAGxwTju/r6+k+j2x0zcI/inCqTjqKyXj1IfNQ9FRtQu+xFxDGOxrRl2W",
-	"VmO8fm4Ag4ow7qVTEk6lYFmxXg32Lx//TsJBr0v+Zh/YKVB/bVB3sQRtQMIl2xLYfbMytRuuUAUpXcRw",
-	"mK1IZ/VdUTQ+JaEHTUikYJrsacbyLxHI4b4rAlwM2HFjt/ITKeNh/nttvamq+Gi9KmOxU3csCem4Hw/s",
-	"ldkqakOwuR21jG5FpaWMNdsCYCo3BeMVbqiyVBC/yj2FVccnUqF8I5eQPMJAh++QRuctVJozdKyBxiRc",
-	"MDJWjF5WmGnzvSp4IKCiT7NPt/vA/vPQ/vPI/vNku6PXHWbNp7CzpRk2qxiovTTRARGSTBSd1h1k29Gk",
-	"ouCW3NqDB9vQyG5lB2y4A2dxlRJvDcZfF0hSGegXbmZvWKSY2T2Hor6WWtR5NmJDfQg+hcx3fMYSu5lm",
-	"0QXywTHV7GhgxfvDPlFUxHLuSrGQNzOwhGViGgoW6PWokEMY8Pnkp5+P1YO//fTrZ/V2+endq8cPzp+9",
-	"en8u+8/oM/pmOfj7qvv8/WH04Hz6w3bVHDfUnMzwviJdlPfsQjKd97DBuxiQcKHFNoJPXoB0rFiqq/u1",
-	"b/ucnePr63gcXT7oPxgcing+uLxvPkURm36KHnRbpUts3/rQbR/T9pd1Jaq1a7vyxh68K2QMVsuztCmS",
-	"58ybtM9enaM9KyDanVrkjHtQcCz3QROkqq44PCAYSM8wSznVGFOAvT/eNTEAroAhPF420/9eNm3l9aFh",
-	"bveUt2i2GtOK4clCgVKSMKP9qxpVfJUKiN/FIAiuCCiRaI0fiUIwqyDjNLkkWFrdKlw8AQvU3JkvR2Ik",
-	"/vIX8kgKy2EtVKzSWkxNt7zXSoMHV72w7Lop9x44Ia47wCjtdg8j7Alg/2RWQiQEKh5oKAjtvIULpvyh",
-	"7YVRYnXiCx6H+xYFK0cFqjQmQ2UBnF4MpSTM86C9Py+3IAe+crxdRO5EwJhB+BjU21OUStPZuf0MCbti",
-	"rp4c7mWdM9rOtheuS9cP9/OimezaMAHxFnM2H0O9eauohUF5wSCpZ4pa2CEPM/e0e97psPYLMIOGRCoY",
-	"A5cUdsg7Z9KHmAafGhoOugNS8BnaidJS+r2ZyRg2FA66Q9LgJQxKZhZkawg2uXQgk6mJ5BwNneGrl2/e",
-	"koOr3kGGqSEAUzE3JyTWyKUdlsLE/W6XvPwpzE4fqp5wMU0YGVPUjXH3E4gEAH9dZu1BxIFZw8zlDUQO",
-	"haP1XuE97w+2i9jQOYBQ8u7d+WPLFCiZShmTaCZ5xPY75K3vfGCHWNP8AGDOQd7NmwVdsoUpNTE49T0W",
-	"7Ei1BglB2Q0IDE3GK7JnmSi1+gLVLipBSxhhxg3TCxoxeNiuBVJxfAuNOZDrfS+WecpTarIAOGp5JCzU",
-	"/hE42pA3Tmr7zkknxPVGstOhVUP7SphAIn5iK7xUOpILFmNpoKKhLdVQtqZQpLRWctOOk/dt6PfJWm8r",
-	"tpiyA3Lv0sGkeEcryu0qMm+0LraFOCZrvd3ZSTV4CffBaogl/hGsdtcW6PbQT+zIvTCw/ztEMuBX4Zpe",
-	"WWLhaNBeOOh24dneIf5vGO7Dq8f24/D6GgEOK4F7FEIfBwSkvTcwvzPR49llVMad2Gle/koDaOypXGKl",
-	"ZMUSRiGJXEu3FecdRU9xIVQFDf2kUDd4JjXzxS1IzC2x4XF7SXHkVLhjsSIJqcDT5+FRMuciNaxDALTZ",
-	"ZXFYwiHfZSqNYRggN2YzesWAmlFNhMt5eUKjWUP1JXsqznvuSlhVWzwVKi8R0lB7yU6JxZcaiV61EpMd",
-	"5SFbSRETxs0MOvkM+sek7Mf3CIinVUSsUySXWWpdsREUoYmWGdcE+3lWVCn0KBJW6zJ5UqjJjt2o7Cjv",
-	"vefUnqFrFpIVMdEOVRxodYb7vmGWAfK0SKg7f21OtsQVvGBLYjV9Z64lexavUZtmWEMLaqoEzv9s2aUO",
-	"QICaJHSq/eYzfpARuVyz8G0IaRyz2AGWz9kpQcFFW2EzTWAYIxMGAHerMTO28kTV8l80mCU8YgLLmDsR",
-	"0eroijND1eqUuMqvUzuTQLEcVO+SHEmnijGIRXWa7UY3a8Fz3KoKma2g5aI+WyetXqfb6ZaiRbNozyy4",
-	"E2awf0ybdK0z1wnR0oMFtsfTeX8/yzXJ3pslnU6ZIu/OsZsc2LYZCKp4/UaiWhsOGDmWKuMGmizaAa1U",
-	"MVFyXnz2BNjphCf2qmP3uRCWfOAkqb89eUsO3P46IJKdwiuu6WPbd31012AkJq7NIxUrUurZCKeZiapQ",
-	"BWnKzGMLnnKPqzWabf7IQbEtz7ePlT4w/W63UgzKsGtzMDPzin0KBfD/7/HLR29/ffWE2AdQEMcf7GeS",
-	"UDH9YdRiYtQq/cZoXPwM6IJf1NSSzACEjx4Unv3v//yv1pbmX02RsFN2l6Vk15zk1mEau37+XqVpD7uD",
-	"dW9kyHBQrOVbVJUxuTLvmgL1r2lk+BUrn5hVbiFD9EPrZaZjtT7asfCSfKVaM/Ntw/3GT9DU1KwSRvSM",
-	"MVf9Ae+WHSfEO+pKEDqK5/ynI6HlxCxBHwTlYb7hJp3Z5dSvUx2J7I2/p8EZflq4quAc92xz0B2UbRga",
-	"KVE75e1xKuKEdT7p5gZr1K3jBo0If5NLH+lyunirk+/h60QK057QOU9WJ5oK3dZM8cm3LV2wYNxP9Ioi",
-	"SMvDO1r97vwhwGfva6qSk1GrREBHrSCW8wsen4xaf8mXM2oFTmqV6p1KTkSaJN/2d1nMIqG84oU5W9hL",
-	"Tp4hJgXkHy5Tod/pklsRHYsvfxKdGxOdoDXAd36nAvEQqGzPynWSRfnmzipk/3HLwjfg53cU/VvDJ84Q",
-	"tD4j+jZcYwYlYL6sZxiO9va73VzLzlQ/rkm6gDCMLO7HyNRlOvgw3U4Tc3ClZ7ZSzWq8dhUpMb84Q0eP",
-	"Gfb7GxyoW806Aae029/6UJ/xKybsdPYubjy7IhFfe4Bvvakpy2qjuiJFr+g8CYNqNyCXywU2wpGAjmvN",
-	"fN5ln7mOab+p4LwNG7ySUmmWCIHTU44qeyU5rtiTzvsJ7krZKmbENUo9jelwXBcXV1YP7XFVPBXfPt4A",
-	"0aupkGsw3sPxX65DxJ2K4W+Lem/gzbC73Eh7ozbcyMIJB4Rd08gkKzt8IelhSTX0QjY+wj5w5hBAlpHI",
-	"rieUatGF5EoMjHRub0T1vLwVOMX1zCrXzn+iIAAy+x5isILaEHnfXnuq8UjseX973o96ztC88vbZmwDd",
-	"8SFK8UtuRT7fB9gNdU+PRPij1CY8JeH/334q1ZKqmMXt/5NbrkDHmAqpoEPta+bkUeZ721rQjESl5clm",
-	"KvXr2fNnvyeV8pjwJ5X6k0r9XlTK4fhaKgXhfbuKfC5E0wtz6Dqg0QwzcIfdw/yONwp6rxmNuZVn/jVk",
-	"vTznjBh6yYhRdDLh0V01pRl2D7effEPnmk0IkEF4u8R41TvAiLy1h/8MuIkp9rTAN8q1S8FxvKBTpgOS",
-	"8EvmJMqSk6RDnvLEMNccLIS8zDqKWPb1BNe0xUz0UiQrn2vj89J8vlJTZ2+XWbQbVpQK7mxlCL4bxtYH",
-	"XVWKOxBtF7TSsQojwT6Uwmm31CfywWPlcliFglcNUd61UOvs2uUhwOVI6d1Di1xw6y3qB9eqm1oIZ/VP",
-	"nJmgWLIErFe7E4m81GxjA1VwkmSZX3dFHAaIFJuJQ6GrPLzS2/5KqfsJvLQDEcobIds3+sfb36g2NAJy",
-	"t8OOyr0vv5dIFvRobdwBFUiiC0OsEcSDr/D/83i97fw1M6nPeoGHg2JR7HpJZRR5WWMl6EZWiXWJdzCW",
-	"5+W8qcbMVi5KBbtvXZ67wXTu4LLReF6IgD0aVOuOVO25308LFTPK9UPMz/uxbx3gKwy5vlUO4kUJOq/b",
-	"/aHSMaC5TUDX/ve+Ve4CsDWA3uXYWMpTqrY/6JeL6A+7h5aTbFvHsHP44E7Xcdgtr6Pf7dqz+ZdmJ8U6",
-	"6B+KB92vNApZ0x3kVgCu9PNAQGf7yrtlWOjeGb+7IS9zJe/XSL1wx/8XsLEd9S50c/yL8r2/Mcg2Rh7h",
-	"4xNLZfbX88JSTfVd9YPspXUqAsZSYowi1yOBUe0nhdq9Dqt9iBjYtCDc31AIK8XkYEvYIfp5JJzqkQXO",
-	"wuestbf9t0OgKl2YC4EhGdPoklA9EtsK1YVOlIRkaZAm62XrRmIkfgHNpiHbEaOkcBMcYlbBzEcSKS/T",
-	"BWZkUwzo0yNhXHW0ajtlikwei1G5aMuRAD3I4kbCDLN/OuDl4MTwN21YfALjYrwePMelwG6B4C1S6SIH",
-	"r8aIe0yR8OPHLlWrIQhuv8nSZqfNas9vk2VQosL0jGJyA+7fG0ax0lAdyJszQps0wsZEzCYhpqF62s3j",
-	"A/6JSmLRRQi6CgAUW3xKiLwqikO5JtlQsxXbgG0RCt5XimBWCqr6ZIvGIql5ydOsgGleCf3Dx2C9eJFX",
-	"JS3UGN1F5ri1gFFUMlEGLuqYrah38fzt+eAmzLlUGnSjrpldvD/VzT+suikVUHiSLvLjKjDcnDB+/Ba0",
-	"FlI3MFhMAkWHDuIodhrEgj1m5crMIHcA/gGk89X5eZ4vE+5lWTkBqV2I/ZDM6WLBxXQ/kw8WFGqlLBJq",
-	"JlLNyTttuexEKlRpBVti+w8Iiy5GMctyt5BKj5CRAK5/QkLXnOMD/5iHQWeFv+Fr4G2vC/G/J1jww2W8",
-	"nxAKy8h5BM3khlMom2UPAB1MlqtgZHc5F75DzhrLjftqhhOuGPZZ8OXlKhn2J8UO/5m4MXOuuyYeBRlU",
-	"kCzkpIHyitCcjusF4DpGDyzY1Y/Yc6Hhi4Siy6uQPIGF6+wxQSGULAojXYCfrMhUMcL7hSzv1pW/wQoB",
-	"eYGXrD6ka6pwSkAKAFWyA1lLWeA5fldMcHrKr7OBMIHNlUYBqI4E5pVgIgMk+4CIhN0dNJ2wk6zmpcGC",
-	"Q17CsYwLhLiRqNU+qEQvVM79tR3QikUxy4qpxCMxXjVKb7Wyq6eENj04EootvPAFmXz2OmRbyrp/omC1",
-	"h4kpeRG1fYQhWohAsC386BKi0HaeF9ABFMbDzhKERiKi2jI4zYTmhl+xZLWP4Nu5Mg4KobjbLCssc/oA",
-	"HSjV5YFNBoWsLSWXI4GrzWr0ZFdapQnTZA9oyRWXCcqh+DJIf5BDJZf7J64mZHWFAQlh0/aPTGKwH7wM",
-	"kONjqdYRJqeh2eoUck5cDajQaulhVgXK1VWa+AxAn0/jCkrBLXkDop9PDiiUiGwsd2JFLcXnUD5qYofU",
-	"qVJWr4R+3XkKlyvFBLkG9qVoxqJLRwzsYL44aH2Ok7ynVf9BIaktwAqh2WwNOWOiMfF/z5fBCgpFp/Zx",
-	"eoS+q0DF4yw4QE6yVfSHg+bR4FiqAzafYr6nfrdbHi0fwG7QjrlpC26WIjJgVTCalHsGkKXikGRUbB2A",
-	"SaB+qM2NBMheudzWfqkZT7HlzkmWqHKKjlWXYWHZKskb9kKKU9azN4Yw67xbb3GL5MydBjwGF/69C60g",
-	"tXY+OXOAsnAuMS5y4kZJ/fJpZ7ETLtZ1FsoycWDLeakKmAUVUE8vILEHS4TZS5YzGgjhINVSY6dZqbMN",
-	"hdcKaXActlwptFakoA5mQJHO4L3ir9XEOSRK3hqRVf4aiY2lv1ztJ2pwt2j3014sEy5LFswPTvLApDqX",
-	"s+Sz+yB+lBaLxyEdcCG0HEaoJr6elFdRyzKtZfWNBKb1oUUhYjlVR6uLJmMGI+H1CJxdwN8Wl+LJ0MMh",
-	"CHccBAVPEnPt+tVq4FgZao0Z5v1ccc3HCYOcsQbfcSHXp/j9wdciX/8W+v7bERuJst2iYBfZs8zFidJe",
-	"3rXyLRlLsDJwbfYhtY2OREU6y/IiaezEtExQUVg9TpNYLoU2itF5h5yNhAWQi8V11hXIgvRxBYrqWdm+",
-	"4pPmUegYCUyL1Cj1bxBWAaVAhtuvoSAbCag65ibRkCmLqYpOIsPyvzkiWjR4u5SEi5hBTWphSEJXlqYu",
-	"lDQsMj6nz0mi2klplmchSEaiKFyRZtkKGlhbHEsnEx45aRtKHbiSxCOxpxikkCKwLAmBX3yqGEP8xNQz",
-	"d8Swkg3S4f6p01waMsbn9BKKETinkr8fwUiY1YJHNEmgsEYxuhoT2NsAYixFgRa27Cpb8TmRMEhWCSmz",
-	"ZjGXgFbMV9zLTsIyN9OwgyZjGy+3erx5XFsOi5/YyhmgYPcPZby6sVPOhZs/hDi5cmzbUpaUN12OZ8uM",
-	"zhttUHdoYLql5ehbsGZ9f3/etL5uu9tvd48K6xvL8YbVPZTj8tqeU5Ww1Q5L698svm5N/9Vv5QI2lhN+",
-	"+/6Q7LzfZY4PDy3lxUubef0yfMg6k374+vt7EL/uAOubTkmPvxx+pnN6ORgsHhjdu5p/ujr+crmcXS7R",
-	"plhof1rpLNotNAzt531Au3BUc35dBeyZB2hAqK8NgKnsGWW2cP8DgTurROkyibLapa5UaaWSaFYodHs1",
-	"z2re0LfgZmfrgN20yGJBVr/OJudCvtrar5n1qLHwLddOFoOM+F6APWmhOKvlgr392+2v17S/nRGwlyNg",
-	"39EKLBBSD2TOy/YWKq/fCdbVqlP+bnf9JjN/x5XvFyDeLV/52xN4bLzc7PzHY7IiC5bYYfEpWn19WVYr",
-	"MENBLiwFVPE/NBSM2eaIyF/J3viecOo/csDBDo6MshR2Lt5p6EM16O0w2yvsnvJWymdUTd17w122ltWJ",
-	"es5iTjHyNWgN+v2bLvi5q8vzr+q4wbuSmaKLnrY1rptqsERFK90pgDC3tWhv5iNnzkJbi6xAL4ErsUV1",
-	"tfJXnkMEodjQlMW1ABEu8UZLF4aQu09qMQFFpTUglt0kNwkGaIpozLoV7hDUyOPcEzJeNU5y6wqGDWGN",
-	"lea2f5jYxklCp9OaWFc/OFRDvIXIG/vKknSzLvXzLf35t1NnCr78Dd3Cd/Hx30Ab+g7efHPX/Tq+mplu",
-	"/oyr+x8UV8dzkraBN/hY7Kwi9k0C6qrN9SqBdR2CtXfzAlxcREnqelXXw7EqlXfvIhFL3C4V5X2rek+a",
-	"q0hXi69jRC3fJRY3k9bzwuDl3MR1VZ1vZEBpKtW8LrTWg/3uyMCfMTibYnBqt6c54jWPv4lokoxpdKmL",
-	"xshHudnq619957axjFd/OUhVAjJec/zOG6vugqEdPHaV2MwAskTA4e8QtJAuovlUoICHQ44zn49fd+cm",
-	"2SGnuQNICjcp2Aw65HFuqHdtUr8rYQQxNZet8kyUm5ZcKu/mneDXLo0jT/nzGTTkNfvEIlPsToUBjjMq",
-	"yJB4N4pMKoWve/ePh/fv9y033bL8Yo/979jFSwEBFGYpCXjg25rZM7RoEV71AqzC5mqY//j87FH7zY9n",
-	"/eGRq8EMWEFNqqrdbK56wU9D+X7y5cXx8P3xu3+kvSd68vN88o8XP8/E5fv+4tOxPH7x+MXBjweL88EP",
-	"2zabTXOjzX6XxwAQtYGR/KEySnIk2JYOcwepGudl6uOu/Q0M89VM7hXpX1/7LoU0slphwuIp84UhMCut",
-	"g3aDhhEeIyfWpV4np9A7IVWgrBauH7gCfRZTp0Kbm8BSY5iv2ZRrCOSg0MgBwvPRf9aYkuxpqC/DSt7O",
-	"2Ei4+tjFiqmFXim+lUCI5fmhfCS0rc1aBYwElMXYs4qzFUykARxGJzEo6/YVIZdQ2LLU+g+ss0IuiRQj",
-	"gfFmPivNSIx/q8loCJBqf4R/qi+PFXr35JdzB8ltR1nr1pKWa5Gy04Xo3d5TlWvQ/3yB1nXFuF2DituL",
-	"w7c+okJzkC0icZB3j8Vd/mlZ/tOy/D/Isuy5GaE1pWRjFl7NeHDwNc9H/YakOGGmgSi/MXKhCU2SIlvO",
-	"Q7Uc94aAf1dCv8K+51RdWjYGTqeMvWlDVy6er25iwLXU2VeFGg8ahAt4M/5XU4z/Nxi78Gh2Rtxgh4oJ",
-	"JaIvU1Oh+zXfwVaMuqnVKmsgVy4b4L510Z61Zn2+V1/Jrv7bSAWtKc5zM0NXtq3fnrVvY+h/3uQ/qNl6",
-	"52t8M53jSV4lAXqabWdeBwqbkmOy6q3nWpc8B43atWtxg4lc87mVQkyu7PpGHxPF9Mz1p7D4HqcJFj4c",
-	"iYK2WOSjeb+VYEvb95EIoS87pOtgstvMN1UvtFBv0gYdgNypPC7m7f8TFULYza/MSjMxXZXLsGHP/OaW",
-	"9jegNZXG/TupeP0bbiPveF8IRPJf9vq3We2myJp6/3za0D7/T43nN6LWf6pI/wIqkiW/tXvyHerRAZjr",
-	"WDvvJvob8JlzrYHPQFA7zuTyKlDg5Ybs5fZEMmOK7XfIU9fDEwqN9AcjgQ2vKuTBeYGAS0GGCr6yzAro",
-	"LhS74jLVI+G7ofoOXl621NiTZ8khsM+J24l0Tdgyq28T9wHgVcQ+Z825Ewb0fXW/YHV/cAvdo/7Tf+iH",
-	"P5/PlI4ezZKfz5//49/GQ/3mV72Q4/vy8R/dKpcb5XLk/gOyqf+BPOd/IfmHCw3lkeoOGu3JThMrKNfD",
-	"LbcY/vARIqzX1rTOKcBOlauDehOlREY08Tl9vkgVppLO6SUjKhVhaeyTg4Ne/36n2+l2eicPuq6WjNtY",
-	"bX3o5GzP0QWah/5JMZZUYQvIQmNgDhSzk/t084Ck+uKxQy4TkJjalF+I4QO+mKVLv809b0ixRqIWZgHq",
-	"losy8Gm5zb0Ta2mwJ1kAqxQ+fqE5esIX/MK+pVQ0FIKQKqtngeVIhFTu6bzpp89ihLzHXMly3bTJhzeG",
-	"ipiqOIu8+LjnUWS5XHa0+3np4zIiOT/YPxkJ6rvVOrhBwjJuaA8rIAckzFzK9gMUAit0FXYEbySK9Twx",
-	"GTQv+4nFYCwOliM7Tov1LTCyYz8oDJXPTPbqwRWZ99YVpghrsQEh2QuvekGYySL1sAWodhB+zRf/rfO1",
-	"Nv23ztexjFffQnLJVv7q5OO1YxbJ2GLZgirjF5cxKC9wYVNJ1wneyVd5G1FM3vZCUubFDYryVkSVWjVG",
-	"ZuRRF4FFt5HANqLADLGc3WTCI04TUkMVkvCxojC+nWay8k3SRsI75J2H2tUZ6XWzc4A+xJA5rnWHvPSV",
-	"1Uve+pHAojGQrQqQ+8SNAWPlmEaXcjIJCB1bkW/oxw3ygJiAHHazJOOA9BFc9gH3B+QVI071ug6YcH1g",
-	"SDNTjJGYrjS0haFJEjhQY14v+tJLbgSyB3diJHY3D4WoJOu6ZuDS1qH2QamfqMV2Sgb9Y0sAht1DD2Ou",
-	"yUwKmWKEPQm9PTccibgpuKFDXrOYKxYV4it9j/0itYDQa2pIwqjG6IOTgmwNAjhVil+xQlQSJqrvVe5o",
-	"8aLvZ0WDRWF+KKJk1x/+7YmDIz7hu3+4iDKgD/asKpzBLtsLguTd62caE+ZSzYhv42FnhS/tfPgghXKF",
-	"C4tTwUgsFL+ihgUk4eKyjQxQKhIlMo3bc2aoJWS+LAjTpxisBWWMsKDJcsYE1gjILjLgMfrIfJ4i9A3O",
-	"iJqrIYB7yPlbJgjU2VvWPQkZZKkyPuKxb7ICVZbERFFtVBrZq+57lBS7nWbCcDH/O0t1BlKwys7Jtd3w",
-	"pZwYg0or0FG/wJ0LVfm/ffz2/wIAAP//",
+	"7L3rchu3tiD8Kvi4T5WlOU2KpCjZkio1o9jOjnZ8i2UnXxx61GA3SMJqAu0GmhTtctU8zTzYeZIprAX0",
+	"nTdJTpx9kh+xSHbjsrCw7pfPrUDOYimY0Kp1+rk1ZTRkCfz5mAZT9lgKncjIfA6ZChIeay5F67TlC9kO",
+	"zBP+KaEkkPGSzOiSjBi5ZrH2yCjVZJYqbb5J2JxGPKSahWTExjJhhNFgSlLFOi2vxW7oLI5Y67Tlxmx5",
+	"rYR9THnCwtapTlLmtVQwZTNq1qGXsXlW6YSLSevLF69lFsmEvmRBmnC9fCUjHizrS/5BJiMeKqKnjMR0",
+	"woiWJJI0JFQs9ZSLCRkncuYRmRDFROFrLT1ChdRTlhCZ8AkX5WWHbEzTSLdVEpAHikXjB2eEzyaFzySk",
+	"mp6eEaWXESt+/yAVio5Zm4uIC/bgjOCCS0PJ0QcW2K+EhKdGVLF2mvDsi3FCZ6xNRcCUlomy3+8Ix6dv",
+	"6KQOtjdTRpjQXC+JphMix0RPuSIBAv0MYcU14YL4F+P2CylY+znVwdQ3AM7P3qJJGXTD1sfDyx+v35zP",
+	"w967+VU4efvhzcmzyc/D1o5rvwjZLJZmRa9ZHNGleau6k1cJU0xoc5gh8c2YvkcWUyYAJRKmYikUIxxR",
+	"xACShfnXWhIqCKNJxFlCzNqY0mTB9RQfpzNG/GwZwbL9E1v65d2aKVvFfTCRzlqnv+MP772Gfb2mmj3j",
+	"M66bD0YzQYV+oEjCZpQLg612ZYrs+Ym/D3uF9bFAilCRVGgekZm5hDRhQ0GjSC5YSPZ87e+TVIQswRsC",
+	"t4gIOmOhR6giXAxFmNCxbnOmx+2p1jGNeTuhmkVmgW1LOzrkkgkLGEoG/RMi53ZM82xnKCoYgHsYts6S",
+	"77pn+rtea/1JZxBZdc/LcDGYB+szCAqYq1hiFhQnMmBKGfL1MZWaGsz2P/pDkQEQ1u0vfAc7jyRszKOI",
+	"hYD9XKQyVdFyKPa2gcv+7QHz8btet3u2+K6/CTS48osG3D8nqeAfU0Z4SMYyQUjYnXbIz6nUzFxiuA1L",
+	"mcIGaaCJSuNYJrqMxwn7eDWaB8FNPBqz48Pwhg2O5PXD8DiWsRjseHNfM50sz8eaJfVVX1qk1ZIsKNeO",
+	"eyTmFS4mpVX11k0744LPzF3rZpeMC80mLIE1/Prrr+epnhoyF1DNmnEqmNIoYmLCDKa8/uExOX541D0l",
+	"/veMJizxi5QEaUNAk4SzkAg5FL4ZXyb8EzUj+gSRwnNvE5YkMvlu2OIC6OWVltdMDFt2VJ4NNjSEnegp",
+	"1WRBzQmOU8XCKu6sH3SnA/ritWJquIt2ckGaKJk0g8gX7EbjAz5yCkbihM25TBXw3A55GdOPKTsjoSRC",
+	"ajJKeRQalhvTxNDeCqYFvavnby4MSnEzx8eUJcuW1zJUyfyKSykdNL15xsRET1un/W7XMwfvPvea6OtT",
+	"EcaSi8Y7Y3a0YKOplNeE2eceKMLD8hoX7Go5v0k+Lcbp9UPKk9HH44iJYBILzalbeUz1NF84y2ddi7X5",
+	"Zo4Hm/dSYD4/sQbC+JxeM0UoXp+MkTtsNXLIKZzYmCdKlzkcJddsSZJUKG8oDEsxY3CmKvzPPJQxHPOF",
+	"GyRhAeNzc77KEFjLUumEcgHkqD8gU5ka5tEzl71/dETihAtNRxEj55ePLy7M9UtoYLDwzCzBymYsMuMI",
+	"tWCJIv6g2yUO2XkOjatrw4ord+Ro3A0eske0fTjqhe0BfcjaJ0F/3O6Gx6NHbEB748Mjd3p4W/Pzq7D5",
+	"lRh4dFQ9tZhqzRIz5v/+fTi86Xfbw+HNw6fv//M/Wo1HOjbyFIhTK26cEdrgrlkp3BDvqYxCsgdy7Jwl",
+	"NPJIIGcz2lbMXGXNwv0O+XXKI3MeQ2GEuTRJQDIyB4fQNGKQf9gdkBdSk+cy5GPOQh/OW6aaUDKS4bLO",
+	"s9aIc82QLEqMG9jbCjnolZHlFf9UViaOus00A3hyaSIrvuMrM3qDjMJRD/zUa2Qbl/H8MkpXyMyXr355",
+	"oIiK0jKbatFgxtqTRC70tM2byYOy466jDf+RsHHrtPWPg1yBO8Bf1YFbF1Bvd9uAeH9PQyskmE9Whjd/",
+	"0jiODO/jUhzEiRxFbPafH5TZzGe3dhhgZM7pjZTPaDIBPqnS2YwmS7NpKcmMiiVJ5EK1vNacRinDaUKz",
+	"K3j1Skt5FcHLXitkmvIIgDq3isuUKtI76nZhkDNCNZlJpUmv2+0aeZXQIGCxUSTjXAgH+BpWZ4i4+evq",
+	"kGuaHCdpKA6nR3TR/xg8fJjM558CCjDVydIQltbpmEbKQFVTnarW6cCcueYaeahZLtFSErdciwFGwlOn",
+	"BwehDFTnE1PanJFedgI5O4BlqIPqVs05WLpUJ9I5BM/JjEZjmcxYSOokpgrPFYSuCFeDh5WBrOSRKedb",
+	"0Ns6fMMkiMLjJJlfK3kc6ODDMR/0Hyo94dvD9wKXTwrLJ7j87eG8CgQFeP/LInEO5ecZjP91+fLFGsAC",
+	"/leg6RiaoX6GRBoZBvdhBqtDarngD+Xg8GO8HMefjoIPKvk06T8cTRbL3SFll7s7eGAjQAy2ox+vkADg",
+	"K3XK5mDAVY6vZ0RIc2dBKrWqFQNBqWBSsqSnjcJW0wrswwe5JvPFWnjGEQ9uS7S4eKvggGsnXcabKy6u",
+	"UlWiTOdVTZ+r2o0yOqXmUURGzIgk+e4J6DaEGuUGZHhplqRZw406+dCLDsVR/DA50b354c3Rp4ejk7A3",
+	"PpyW8cSygQxNTgpoUr5IRt/FzeyAMM3wAMyJ548jqdCuUoWjiudXAf5auS+Xr34x8MEfUTYEKVRIItiC",
+	"qHSUYdcdoFK7PQWwmBVka9seFIUt3f/NCSw+F+VnTTVDOS5hSqZJwMien6/C3wfLJN3W8rQSK8me33zM",
+	"vmc1A8RXH5C3DZq5v2/uN0rc5oKHUrD7uNtW+2/fTv0H26MFxKo9VU0EW5oEzPGhvThk4pZUR0j9KpFz",
+	"rrgUzddmnM1QuTVo+XH8Jc5HsbYbRl7RRAuWkPNXF/VrMx/J8NPxIJxFXFz3H86PuF5MRw/Hy03s+TC/",
+	"Nj8U1rb9rcl3dH+XBqwWBhbIBUepNmrkahjBPTHYn6qYifD+uFBZdLtwTOXfkyGp4MPDmyg8WsjBIZvO",
+	"+NERO+5H/aNo8E0wpPtArvM709IGqlgCcYmGfhWCuf69zLLagL/PuZo5u8ItUHhWeH0TFmfPlshcA+Ia",
+	"KKaGR1mjU8jHY5YYIu9Oam/G9FSGHjEas7noRhDf75C3ihEKIoXBtDFwSvNppYp4fT04igM6HSRHs+Am",
+	"mRwNrlV/fnRzOFtPI/v91Qhe2OftUTwb5P4oaB2hDaBplDAaLhHgCLFt4f11pAHAUaFZImj01ADn1tQV",
+	"x2hETfvbFUC/RFgFSQW7iVmgWYimcyIDsIyFzkNiSIRFIyOUvAO7acFDUsKwT9NJ/DAJB9NP4nrxYcn0",
+	"vB+xQ6pv6DoKelTW/HC1xK12F92vtNF7opglGFlH2pjyKE1Yh7ywOEFH0vLogKboUA25QjH2DJxtjPgW",
+	"VuAkLoDwPnDohdQ/yFSEt5fbster6COkvhrDjwXMeSGJM2AVmLI5llcsUVJchHXkGART/mkcp4tY6sPD",
+	"D5/44ccBGx0v2Aby0x3k2PFCauIWsz1i5Fu4H5x4Yc4vmOZaS+ZeRAntHk/VmaFX+OdkbP3VZLSsxSLk",
+	"Vu4zc40ThpIjmrHLS4TIl3Yh9GXdKkthMoUginXvwDO5v3Z3WLyiy0jSsGiHvQWi68LrVUSPcYZmc23N",
+	"EMZuAsZCRQa9k8Fhd0BGy0aZcvSJL0ZSBkc3H0dRfxYm/Y/BoL8YbNJLegW9xG79lobZ+rbuX7kvQQSE",
+	"Sv7JxSDsUTJmC/Kcf29w1Hoe9r+u8eySJXMesLeCzimPEMK3wpe0PELNCITzXBUfqyCNfQRCbIxEktCE",
+	"R0tSeMPJzxHVLKljUP/o8MOnxdHNJ5Gm6fXH8WCSqA8JlaN0PU8tIJAFBykvcwfDUMM27w+JLE8NqDBa",
+	"bQJxcoaThlTTEVXMKbfoUMXoNOd2yfGPM0WoJlIEFYXEoCMXIUQ5hCRkEV3+6WrJGymfU7G0w6lbImfi",
+	"woKaTS3m56vI/l5VQ6wpQTERKgyN0lMqyFE3D6aKWWLDgMjeKE0gPGhMet3uvhFgCnFFZXgXwNKAzMGA",
+	"HU8efehGfTGIj5NHurvoLwf0OFirYvcLKvbrLLxpR/NmCR73aKvJ49Es4JAQNkVePVC48lNCiUqVplyw",
+	"cCggYsvqfwBpa/c0dJMbmqEVSVIBsW4Zjr/I1ZGhMPrI2WpbJjqtiyhfjLFbi7nZg8U4tHYeiLbVy/bx",
+	"2/L/O921t4LaOCQW3lq7AjvcG3mNltFV3jMw21UZwAgDkzKT3owrxcXEyx1JHknFtZALYU49YXN5zRrE",
+	"5zgYzCb9VM7lzadBfJgsJ9dp9Gl+/HCwQXzu1d1qbqG7+9Xwzfu7PbeHzt0J+K+//tquxsCte7kaMmfR",
+	"y6pyLHzOQk7fAEhvKWxkQzVhWeHnq5mZ6gqOb52Q6jzexRWYmRs0dzpaXjPKj24Oo+mcpUmkU71cxvGG",
+	"8IHeUY5dBVAQWCCxC9wezVbs8StJrNaQ7lfB46PIoRXxgylNFNO+e/btmx/aj8ieESqkiJZEijxA46sK",
+	"tRkAUF+TqdDJ8jFgRlUzvLh8SQ57x8ftHqFRPKXtPgnweWJQySNpHIPApSA40bxFo3LEzvnTltcy949q",
+	"Q9+UhPFgtH7La4k0ioqMuhjidd5+9/5z/0tDcJfXepwwqtll0QNaiM2hYchxMa8SGbNEc3MvLMbFha8+",
+	"t0pO1GbdOJEL5ZWjaQoBNEYtCVkcyeWMCQ2JHIppQkkkFyxBLr1vYMI1m6mN0UeF5VyIONUtr3XTnsh2",
+	"wcuWjGnAPn8xYJjRmwsc1iwLYq7c5wxoNEkoRnXkAVG/V/adh89jwsRKECsI9vpcAWIC3zeA76WA3IA0",
+	"0igEpqMZ1+ZWJ3LhES4yIMokRClvZyi9lgu7rC/VLXt54Mr68S5ANLq0D1dB5XaXD9cILjCQBGtu0qDf",
+	"e2jtKEHDBSpdm7eXT1oNt+Gw+TY8YQGf0eh8Zi5nQ/y6IOyGBpqE+Byh8KBHFok5DZF5DKSGKAMhCbtB",
+	"GHlon6KK+Efdbrfb6Xb9DnnBjChKIaiGiHQ2shJ6Hh9qn63sods+ef+fe8NhB//a/58rdhPxOcNTK+OZ",
+	"GWoWI6Jlk/W9te5oQ7thPBae69KLrX63f9zu9dr9h2+6J6eH3dPuUWfQe1ckWCHVrK35jDXQqtrCWSke",
+	"evsg59pAgt3oc9zrecN5/uqC5c1zxAIFLMUp88gCglNjJkIb5X+7zTjGnCfa2CHhHgRGMQG1aUx5xEJz",
+	"JfINF3+vh6IW71YpmNtO6eXnXAVF+TCbrqFDHvvOShzaBhu6nf5KZPh6h8+c96Z66EtrezUygZAu1HjP",
+	"LEim2iOBFIIF5nGX2uCRLKaA0DBMmFIe+a//83+BH23EgIiC0+t5+boNNt43PMZmOmj46Y9v3rwi+BA6",
+	"hSzk7I7AM5xGUZYTUt1yJVT5cOVWiuHGK5GuiA+ltRcB4E6lCeOezq10XsazANjnVljW6x8Ojo63R7WQ",
+	"6o3S64V1qiAXD5+YV754Lb7C/s/MJggPPeKzub7yyVja3LbRklBBJGSeEFwDOAGIb9M72jyEGHqwtOHt",
+	"49aAne3ajNk9nh71Z9M5VWpydJIsDsOT5VH4kPZP+nr5iKkZC7pNu9VWD1q3WziDNyjgl8+aZzTIKxyJ",
+	"heHK43xiFaHPLRpFL8et09+3mL/1xVvHsMpAf2qIlIPX0hFxj8goNPIQpJFsLQ9ViV6DJJSfzBoEeKDy",
+	"FWmJicbZ7czyppgwdy3MsqswlyowIly485Lra60cYGHhBcZQP7n37uyecdVwHd2d2Wpx7jhrUJxS9Vwm",
+	"rHSlrVphHx1JGTEqHBfPE742kNvqrs1y8/lKg63EWmcxcAzbOVY7FvHLTLr2a8Pd+5HRSE/r0KwLB/K6",
+	"PLq83sj77SBN20GB3NGwW6p2WWLEarXOYDnaRf8oBc/t6asqd/nOtwLut6HUfSuKXHmM2u5fywUaQZRh",
+	"jYjDZo8Vwo/xQU9vuKqoK91N4pO7jsWXepteslL4Du9UYJMTgfLSiwJ+HVQWhxqkHzQTvRy/ZoqHTAQb",
+	"WXjREPXF20F82kluYi/H3/MESVo+au/k0VG7O2j3+tWxGgX0mZUNCnlpEQ/Y/7KfO4GcFcfB5xsGAib/",
+	"AtLWioOdm8Ganr9eBj9EdNJwJYEuZPHNP/322CAmVulI2JyzRWco2sS3p3IlpL5KuLq+goRG/zT7pXBe",
+	"maFSCojVeqCIeaWdUM3FhERc6UoG4+/vCzfd8YXmKRvqNdTv/PUyeE4FnbDw+2WTPiQN+bHZSD/99rhD",
+	"zqMFXSrixxjf7QNA8vQ4JPTgT0tkOrGhRi4I3Cm5+G6ZmbkvG5WkpiN8ZnSuqPHQ7VgZHwg32qFrL3zx",
+	"WsUAqU0DvCs+W733pYGaVudl+Juja2Hb5VvlNV38ykkW8Lh4zdfRl6ISs4qX58VGbO684+txlCriF5fg",
+	"1+l1Fdduiw73c7p18apRglsjuN0bfjQhRGanqSBPCYhbnOevqEA2Hyn4VeTYKJ9+VVT1MzWlfpJ3UI4N",
+	"31CazuI1JjdUlKsqz/3q93fTeJ2rLNvMGmW3LI1uEq/rYqA7GChyY7S0MUeTAdaJAtR5oIA61w7qziJC",
+	"hZ3XDe6Pjrs9EtCIiZAmxDzuEf+33377rf38efvJE98jI6YXjAnSO+l2291eu9vDNDsZ0kqxpT9GRCjV",
+	"PxhsEhlqsaQBhlJW049rksX6Qh9Fi/3/Hg5vulBnoffDcHjz8If3/+M/NrHBnZeVc8v7X9h9EOQtSOIO",
+	"PHLdPbwH20Umk683X1QIbpIytOe4Wm1Q5A2NgOXT2tLcUS0zoRQ4kQJb3wYEUxrmXgwzn7X7SqS0BnxY",
+	"92azsfqO1pPnUmA5gR2sC86Rt5FoFf2CXwoJ8+utY0WHXk1Xc1O70Zr29DJm4vzVxRMZpDO2witonyGH",
+	"nS4J7YNkz0VXqJgFHRkzQWOuOjKZHEiqDuaHnW7ncL9Oz7kYy2ZWfv7q4oEiENzhGS6huBRAZwuPdloN",
+	"e7CTN4/qFu8GtGKf20eZxMCim+mDnq4wEJnNQSiH8gxLM082rhIj81YNIrK4VDCgwt9hbaXZ1a6NvtbQ",
+	"4wDkIfTddmr4ULYzQeDOa7p4zpSiE8DKV01ksr6bnKXLhcjLoeWCwJnLxx5FjHyQXEBul2OzZalALZVm",
+	"M0AEI4J6rsraguspx4fzLIhKDRgu5u2Hh4NemWf0+o828AxVYxt7//O0iZk0P7zCY22hVwre2BWCxYAM",
+	"j7BgKo0kRYNreCKQScIiwMZVkTYAF5WO2t8KUGz8VBPhef3DY3IyOHpIbBQbwcgzZet1NgmLTd7Ec4tp",
+	"HpnRYMoFaxumArhnXjgjo4SKYGo4CtdoAimW9fDJ3qDb3cfCXc1FSSB+Kw/X0uymMo61ddaHgrjbrPob",
+	"CSXDsWdYGqcQQYZEH4etFL/JhoXAarRYT6mwRSmBqmDMmCJcAK1xOZulRTquW1hjxonRtaoJVyp1srs1",
+	"i5TGsN6+qzSJSgNVi7yRt6+fOThSQehIySjVjPjAVnz42ZB/EqejiAfOL12erFp/rLTyWkKmrcpjJ92m",
+	"KE9pMggZhSl67gBvF0sKo2Yedxjx0I64uihBNd8eBsnyzGCQwf4pEZVMMYuY+CWwJngRM07B2maLk8II",
+	"R3YZkIiaoaKNkMQDxzdxlELlDPP2iX17p3okCOLmwhJuUNqQj78mgdxGrq8PT28Tv5aoZCbsHRZvZ3OK",
+	"Eb7eHDoKYxw1EIsVQZ+CzqBgoI37JChWw+0FWtIMIJfAbGbr91di/Opc76aUY5yqmLUAw5+UcRMzOLLc",
+	"gzFV2i04Jzcu7wC2mKRC5Sk0Lr/A5hVsPKVykq1P9o7gitM1abJrE2ARc+sJRjCyO/x7TxHamCtRcriW",
+	"gvvr/oks6qBqfKKaLMDulEgxKVyWrAjthSYCgvKg9iwXquCWi8FCRyPYZFlmuFvgfHPo0qYKuq52ZilL",
+	"XBiKFsnJxOF0lgFdKLBbznYuRJdsqhVWW2ghDn21KlwrxAmuXwxtI3yMBXSwDGeecbdRTc5tu+sjo4wA",
+	"UxoR8y9qnj8bM98gGk0NbbeezrygLMpbZpwyEFdkdNStktV53r6+QNWGh0xoPjaXY/1UO2eJFCxlacI3",
+	"BhZkFlAN6YmZudreLw+lyRxdi/jQpEq/ZoGcs+SWAebcWjbLcPs5ZSnWRED/aiF0ypwVmJlzGzNQmyTL",
+	"Q+RGm56xFZbn4zfd7ml3F9doNTADlrwWEqtCBj6abTUQgB/lAqlofbcLljCC7+FtKped6u/kxs5W0Lh6",
+	"uchKY2yjXhimacf2nbBiPpAxZ1FYopVouErIKKLiOhMEZ1TDi2ClKZX8M8/aK4k0HUKpzYodByorHWfE",
+	"qomJXBSka9wbvDKlRtrAlRnZw95J1ai9gGQkxaSwOicRGcJrC7mSCFRGfEWm+kqOrxIqJsw/JX7BpAki",
+	"mq0vVrCkg/MVUTzVacKcdAWs5ApW6p9mm8L122NBBwIqRrm8GrIxF3aYMEWhi9kh/JpV1ic0jhlNVNZ3",
+	"gBdoOihaziuOBeXsSGDKJSNm4KOwcwHKbk1T2DO0dgrymikZQalmM9lSpom1cri951KJgbxOqFCcCWsW",
+	"StqKhywXdhKGTNzByAoU1iWYoX12x72WO9eW1yqeV8trlcBuaKGDH5BDWyHSK6Wpl3yN+RR1l4QZsdn4",
+	"NR5jzDjiJcrFxdBet1cjtgQsEcg5FlMZ4YbLrUJKjuaN4csza91qYFnTdEZFbitgN3FEhTWuZJIUmGCK",
+	"chTcE7VyTVmOXO5huo3oAclgAB93/BBvYeCSimBqjhMirYwM66SRbSSPqg0ZWaBDBwesjawwC9Kq0dAs",
+	"bn1DkBeS4FWumUbf/gPVfL8Lp1OJGc9ICpT834MkvIxu2jDm/fV2xR0yJDbs+BIf/IPc8iuO7XKF3Oln",
+	"PnXo7GKjv64YhH/50DphSfziwv0z4iMb921nBWU1Mr9MoWoxZXbUFVkja8IZLqc0YY8jqlQd70Qt+gYe",
+	"JOdNA6lsIFd8fG2eWfnpmpxU/tmWIG+C/2Vt2rq0Tg0ZhJVbpnL56pdKQwfza5uWzbv15gZF6y5tf+q2",
+	"T97bf9srnKSX8fwuCQzbRzbc1mk242JVchsU/pjRKDIaWpTOYqPyZJm0nmP6WFHezV/PMMGCRlbSrLj+",
+	"82S2jTShjoznwYyRf0LJenKxHiWtH22rDMj8QjRFy+a19bcqdb9aK/WdGfDy1S8KzH2rqw+7SPAYNDZb",
+	"/7ccFB43qZbVW5UV8BfoPC+4O3M8KKh1JQBuCim7jOf34GQ3F2Zj4sKqoJstOx9ATA1UycsdkSXLMdfr",
+	"myPcN5EoHHiTBoXVUC29uF3O4dcgOYYkXKazTSeKIQC5VFL35W0RNFJ5yYx2K2Z/Vz51NwqwbeZ1LtYU",
+	"aUEzatsI4pX+Tl+lo41ZZ9atPLYlFSI+rphAzCDd3ofw5vDjo0/92UAcx4+Sru7PB4vj5aPNlKe6Da9A",
+	"jOI8zjGjPA63vLooUMw1K96NRoJQS/q/fSTeA1WCbN2T+ufeh7vi9deKe155kpvO6z6YSZGw/pWSzipl",
+	"GHayrV0yRvxXLy/fkIN570DFc3Xw2V62Lwcl2cLvbG/0qFo5iiVHnRhRrKg84+IKQ6h2t4gUx76DUYTs",
+	"+Rb5OrAS35YTnrHZiIGR0P1uuxjc3oBSwflvw4JS8ECivr6pHuxGo8ofYwlprkFyO/W6yg8fKHv86mwo",
+	"VunathVrI332S4aQoZjSEA29PCRS2HaZtzDfNN74WwhZMtWBnLGdbCd/C2b3I5jdm7jkDnHT7VhpebIF",
+	"RSyy2otyhp6TK9v1MPTBzW4DNSa2jcfM6OtSDAU6yDzij1MYq+k1+xP69KFQyhnxM5nMHwp4EjStqc3r",
+	"EAF4qYCW8oSVzVp5HZTSQs3nyiKKsl8lhSgbo0bLbFaMa675xxhmSidTHPVVIsPUFRWBXSXbsI6QKygS",
+	"8JpRW5+usZpJHjUGtfDtS2fEn0jBsv6tCoLGXHUQ4g96XfJP88BWZUxWlrwodiX1iL9gGxSQ3TqXrjEX",
+	"V66BrafgZytSWctPdAOfEd+BxqA1U2RPGfGpDGR/3/aFLcpLduxWfiJlPMx/r603TSoZLM5tb7BTdWgw",
+	"Yx3744HhzxvpBZTiMKOW0a3ooC9jzSZbTuWmYDbXju75CuJX5RwhNSqc4MuTCyitwyBepUMaU1ugx46m",
+	"IwXsOeKCkVHC6HVF7Gm+VwWTDfQyaM546T4y//ve/O+x+d/TzWkw9jBrgbhbh2fCZhMGIR40Up4R1MYJ",
+	"ndRD7TejSSWYo5T0M3i0CY3MVrbAhntQzKqU+NYWv8pAv3I9vWRBwvT2FWbqa6nV5MhGbDCQ8wnU/MVn",
+	"DLGbKhZcoVA6ooodD4ymcdgnCRWhnNki9ORyClFfmUsSnWgYKlwhhzDg8/FPP58kj/75028fkzeLD29f",
+	"PXl08ezVuwvZf0af0cvF4F/L7vN3h8Gji8l3m80xuKHmUi/vKoaARnOTNRg15Cl4xI+V2ETwbaG7hKWq",
+	"ul/ztqtodHJzE46C60f9R4NDEc4G1w/1hyBgkw/Bo0oFPPPW7932CW1/WtW1WLEgTbheXpqDt31jIULv",
+	"PG3Kczx3ytP5qwuM3fKIsqcW2EC2qhEZqaq1HwOCgX4Es5SLrGLxU5fZY/vaA1fABEcnlKv/VQ7jytvx",
+	"wtz2KRe912osqApPFlqzkYhp5V5VGM6SpAKqG2CKGE8IBExg5OlQFFL9BRml0TXBbttWnjOvzGyo3lAM",
+	"xT/+QR5LYTisgcpQtEmxKK/hvcmS+Afznl8OUy63oz8ltmH8MO12DwNsE2/+ZH5nKAiBWs8K+u/aEPuY",
+	"Je7Q9vwg4kzoKx76+wYFK0cFYSNYKipLb3dqICV+XgHWBcHn0ZKeayZuFpEHzGJGNXz0EDuWMiX2ZMtN",
+	"eczcboaIzZntpIN7WZXBYWbb81cVKvb383Zh7EYzAZlbVtc1QnnIfK+8YFByM1Xc75Dvs5wO+7y1Npgv",
+	"IOTPJzKBMXBJfoe8teGrkB3lCuf5g+6AFALtzURpqfCwnsoQNuQPukekIbTeK4UUIVtDsMmFBZlVksCp",
+	"m9u7Mkz1AZgJs3NC2SG5MMNSmLjf7ZKXP/nZ6UO9dy4mESMjinEguPsxpM9AbHoW2YSIA7P6WZ4IEDkU",
+	"jlanUuy5JAqziDXN5Aklb99ePDFMgZKJlCEJppIHbL9D3rhm+GaIFf3wAeYc5F2L3FyRaxbrUl/7M9d2",
+	"34xU65nvlUPegaHJcEn2DBOlRl+gyqbyKAkjTLlmKqYBg4fNWqBQkZWeyQzI9b4TyxzlKfXdBxw1PBIW",
+	"av7wLG3IIKrbr1kc0SULT4nRTKy9BiN4lOsBBiTiJ7bES6UCGbMQmyIUg8pSBQX7C+3Zas3GzDh5K/9+",
+	"n6zMLIDOn6AQcxe+jCVDLa2AQ8uTk1zmhSoM3z0hKzM7spNq6oQKEXLYUR3BanZtgG4O/dSM3PM9888h",
+	"kgG3CrBcATlxNGjPH3S78GzvEP858vfh1RPz8ejmBgEOK4F75ENrfwSkuTcwvw1HxbPLqIw9sbO88YcC",
+	"0JhTucYekQmLGIUSm0rardhMAMyKKOR3YVArKXRMnErFXFlvEnJDbHjYXlAcORX2WIxIQirwdFXKKJlx",
+	"kWrWIQDa7LJYLOFQDWgiobwv3Ak2pXMG1IwqImxFoKc0mDb0nTCnYjNFbPOOYu+JSs8JQhq6Tpgpse1E",
+	"I9Gr9qAwo3zPllKEhHE9ZUY+G/RPSDlnxSEgnlYRsc6QXGaFx+a2XQusjEZKZlwTYkWzdhK+QxG/2pHC",
+	"kUJF9sKEjnWbMz1uG5mIxrxtxoVlte1T+7CFdy5LwJyhMnSZRln5dmVRxYJWZbhPIauFEg3kKY6oPX+l",
+	"Tzfk0LxgC2I0fWtYJ3sGr1GbZtg9BKrJezbXwrBL5YEANY7oRLnNZ/wgI3K5ZgHbGTGjB7LQApbP2BlB",
+	"wUUZYTONYBgtIwYAt6vRU7Z0RNXwX7SiRTxgAhu4WhHR6OgJZ5omyzNie95NzEwCxXJQvUtyJJ0kjEFW",
+	"u9Vs16YUFLIkWlUhs+W1bP5467TV63Q73VLeeZY3nqWJwwzmj0mTrnWOdROAHsQJUwAh8GCAocCIWHuX",
+	"CzqZsIS8vdhHjkAFUOTs+g1FtSsOMHJs0sI1iSQNzYBGqhgnclZ89hTY6ZhH5qqnwrA1H5Z8YCWpfz59",
+	"Qw7s/jogkp3BK4+xy0T70qof9hoMBeYzGlxZ2hw2mfAJF3iamagK/R8mTD8x4AFjPSa+qpWabf7IwcX4",
+	"hRTsOXbufG+0QMskDIT73W6lDYZmN/pgqmcV+xQK4P/fk5eP3/z26ikxD6Agjj+YzySiYvLdsMXEsFX6",
+	"jdGw+BnQBb+oqSWZAQgfPSg8+1//5/+2iu0lqtpdo97jSlzcVxO9FSe5cRh8zb2VN9r5Q5ryHXYHq97I",
+	"kOGg2MWwqCpj6bmsRCR2/qSB5nNWPjGj3EL9vN9bLzMdq/XejIWX5DNViukva+43fiIyIUovI0bUlDFb",
+	"GxfvlhnHxztqmy9ZimfDOodCybFegD4IysNszU06N8upX6c6Epkb/0BB4sdZ4apCIohjm4PuoBIug5So",
+	"nfL2KBVhxDofFJSSAMUeo+yRRFO7jtw8Y/tqrUR176tc+kCVi2m2OvkePo+l0O0xnfFoeaqoUG3FEj7+",
+	"svZGejjuBzqnCNLy8JZWv734HuCz9zlNotNhq0RAhy0vlLMrHp4OW//IlzNseVZqlcnbJDoVaRR92d9m",
+	"MXFEecULcx6bS06eISZ55Bdb86Tf6ZJbER2DL38TnZ2Jjtca4Dt/UGtcyO43Z0WQl6N8c2+9Qb/dhrgN",
+	"+HmHdkcr+MQ5gtbVi7wN15hCgexPqxmGpb39bjfXsjPVjyuSxhAwk+W4aZna8iAuJb3TxBxsYe6NVLNa",
+	"m6CKlFh9MUNHhxnm+x0O1K5mlYBT2u3XPtRnfM6Emc7cxbVnVyTiKw/wjTM1ZfWxqKpI0Us6i3yvYpny",
+	"bVUosBEOxb8uX75YwedtHSvzxNcWnDdhg1NSsDGWgygWCZhwVNkrZbZahYpmzk9wX8pWsbZWo9TTWFiL",
+	"q+LiyuqhOa6Kp+LL+x0QvVpUbQXGOzj+5Xpj36sY/qao93rODLvNjTQ3as2NLJywh52toqUZvlDgY0EV",
+	"GaU80q6ahGfNIYAsQ5FdTyhkrQpl2jAJ2Lq9EdXz4v/gFFdTo1xb/0kCyb7Z95Bv6NWGcIYpKDjCwqHY",
+	"c/5251YNDNEA88qbZ5ceuuN9lOIX3Ih81pvjhnqghsL/USrtnxH//2//IJMFTUIWtv9HbrkCHWMiZMJC",
+	"sLxaeZQRiv3eDWiGotLsfT2V+u38+bM/kko5TPibSv1Npf4oKmVxfCWVggjebUU+G4XrhDl0HdBgimXr",
+	"jrqH+R1vFPReMxpyI8/8NWS9vL4SJgvqhI7HPLivdvxH3cPNJ9/Qs38dAmQQ3iwxznsHGJG38vCfATfR",
+	"xW7e+Ea5sxM4jmM6YcojEb9mVqIsOUk65AceaWbD4H2oQVZHEcO+nuKaNpiJXopo6erKuBpMrjYPmHw+",
+	"pixZ5jYfW0VnO6wolSPfyBBcH/CND9rkk3sQbWObyJChP0aC/V4Kp91Qvd0Fj5WbBRTaATRUNKiVFciu",
+	"XZ7uXk5q2j60yAa33qK7Wq33k4FwlmdkzQTFVCKwXm1PJPJGXA10wjpJsipH90UcBogU64nD9zR0dZzg",
+	"ld7mV0p93+GlLYjQD64MJLzRP9n8xhspn1OxtKuD8P2jbXZ0YevoZckYdyKSBT1aaXtABZJowxBrBPHg",
+	"M/x7Ea62nb9mOnUJSvCwV2wZWG84hyIva+yT18gqsWvbFsbyvNkhVVjFjYtSO8NbNy9sMJ1buKw1nq/N",
+	"1K7ac+9OCxOmE45VuvLzfuIaq7r664oFUoQO4kUJOu9q+Huln2pzE9Wu+e9dq9wjdWMAvU1IMpSn1It0",
+	"0C+3GD3qHhpOsmkdR53DR/e6jsNueR39bteczV+anRS7RP5ePOh+pY3yit7JtwJwpdsxAjrbV95L2ED3",
+	"3vjdjrzMNgRdIfXCHf9vwMa21LvQzfEX5Xv/ZFBZD3mEi08sNSFdzQtLHSe31Q+yl1apCBhLiTGKXA0F",
+	"RrWfFjqbWax2IWJg04Jwf00hrBQL4RnCDtHPQ2FVjyxwFj4Tm5wKnTk6BHp2+LkQ6GM1eqqGYlMbD9+K",
+	"klAYEKTJelOPoRiKX0GzaajshVFSuAkOMavYwD6S8jqNsfogxYA+NRTa9lmoJg5TZPJYwd1GWw4F6EEu",
+	"Lc/8aYGXgxPD35Rm4SmMi/F68ByXgiwMCMBblKRxDl6FEfeYIpGl/dlUrYYguP0mS5uZNuvMuUmWQYkK",
+	"0zOKyQ24f2cYxaradSCvr37WpBE2Fh1rEmIaWg7sHh/wJyqJRRch6CoAUKjBryVEXhXFoVyTbOho1Tp/",
+	"2tooFLyrtAiqtJtyyRaNLaTyhlBZe6e8T+Tv773V4kXes6nQgWkbmePWAkZRyUQZuKhjtoLe1fM3F4Nd",
+	"mHOpcdJaXTO7eH+rm9+suikToPAkjfPjKjDcnDC+/+K1YqkaGCwmgaJDB3GU7AFthMxFvbQllZE7AP8A",
+	"0vnq4iLPl/H3sqwcj9QuxL5PZjSOuZjsZ/JBTKEucBxRDdnpb5XhsmOZoEor2AKbI0NYdDGKWZZ7KVc6",
+	"KA8FcP1T4tvWxb/z93kYdNYWEb4G3va6EP97isVtbfmJU0JhGTmPoCpPuY9ZoswBoIPJcBWM7C7XfeyQ",
+	"88ZmjK4FyJgnTNnyTFjwtlLu4tRaHTH5yYkbU+u6a+JRkEEFyUJWGiivCM3puF4ArmX0wIJtrdQ9Gxoe",
+	"RxRdXoXkCWzSYI4Jiv5mURhpDH6yIlPFCO8XsrxbW+oZK3TkxYyzpiq25ewZASkAVMkOZC1lgef4XTHB",
+	"6Qd+kw2ECWy2DDBAdSgwrwQTGSDZB0Qk7H2r6JidZo1iNBbXdhKOYVwgxA1FrRBJJXqhcu6vzYBGLApZ",
+	"ViYnHIrRslF6qzVwOiO06cGhSFjshC/I5DPXIduSC5wPUbDaw8SUvGHAPsIQLUQg2BZ+tAlRaDvPi0UD",
+	"CuNhZwlCQxFQZRicYkJxzecsWu4j+LauAo1CKO42ywrLnD5AB0o1qGGTXiFrC8q04GqzetTZlU7SiCmy",
+	"B7RkziX2gbIvg/QHOVRysX9q+59UV+gRHzZt/sgkBvPByQA5PpbqemNyGpqtziDnxNY7942W7mcVz20N",
+	"8bHLAHT5NLZ4OtySSxD9XHJAoR1KY2lfI2olfAal0sdmSJUmibSVPAopXLbsOOQaQAXVKQuuLTEwg7mO",
+	"OvU5TvOO//1HhaQ2D9vqZLM15IyJxsT/PVfy3SsUWN/H6RH6p1kRHhccIMfZKvpHg+bR4FiqAzafYr6n",
+	"frdbHi0fwGzQjLluC3aWIjJgBXwalTuqkkXCIcmo2FgVk0DdUOvbrJK9cmn5/VKr8mJD8tMsUeUMHas2",
+	"w8KwVXJx+ZIc9o6P2z1IcYriKW33IePFXLk0jsErqVhxi+TcngY8Bhf+nQ2tILVm5zlzgBYINjEusOJG",
+	"Sf1yaWehFS5W9V3PMnFgy3mpCpgFFVBHLyCxB8vhm0uWMxoI4SDVsvpnWVn/NU0GCmlwHLZcaSpQpKAW",
+	"ZkCRzuG94q/VxDkkSs4akVW5H4q1Ze5tnXOqcbdo91NOLBM2SxbMD1bywKQ6m7PksvsgfpQWGyUgHbAh",
+	"tBxGqCa+npZXUcsyrWX1DQWm9aFFwVYaQtYFVhdFRgxGwuvhWbuAuy02xZOhh0MQbjkICp4k5CqQQrBA",
+	"K+BYGWqNGOb9zLnio4hBzliD77iQ61P8/uBzka9/sedkuOtQlO0WBbvInmEuVpR28q6Rb8lIgpWBK70P",
+	"qW10KCrSWZYXSUMrpmWCSoKdEhQJ5UIonTA665DzoTAAsrG41roCWZAuriChalq2r7ikeRQ6hgLTIhVK",
+	"/WuEVUApkOH2ayjIhgIq7NtJFGTKYqqilciw1VWOiAYN3iwk4SJk0MhNaBLRpaGpcSI1C7TL6bOSqLJS",
+	"muFZCJKhKApXpFm28gwrMjiWjsc8sNI2lDqw7beGYi9hkEKKwDIkBH5xqWIM8RNTz+wRw0rWSIf7Z1Zz",
+	"acgYn0ELOMxT5SzLYvOGQi9jHtAogsIaxehqTGBvA4ixFAVa2LKrbMTnSMIgWSWkzJrFbAJaMV9xLzsJ",
+	"w9x0ww6ajG0ImDXmtk1xbTksfmJLa4CC3X8vw+XOTjkbbv49xMmVY9sWsqS8qXI8W2Z0XmuDukcD0y0t",
+	"R1+8Fev71/Om9XXb3X67e1xY30iO1qzuezkqr+05TSK23GJp/d3i6y7KeJMZeMoFbAwn/HL3kGzrsCrh",
+	"w/eG8uKlzbx+GT5YUwFgwx/uQfy8Bax3nZKefDr8SGf0ejCIH2nVm88+zE8+XS+m1wu0KWaA+ewaTTzF",
+	"PhOnXS8HYD/rOnHahaOa8ZsqYM8dQD1CXW0ATGXPKLOB+zcE7qxsp80kyqri2gq0la45WUnXzZ1rqnlD",
+	"X7zdztYCu2mRxVK7bp1NzoV8tbVfM+tRY5MnrqwsBhnxPY8A2YGau4YL9vZvt79e0/62RsBejoB9Syuw",
+	"QEg9kDlvUVXoMngvWFfrxPKH3fVdZr7Dle8XIN4tX/nbE3io7bvC+Y/HZEQW13TkDK2+rgWREZihIBeW",
+	"Aqr4HxoKxmxyROSvZG/cJZz6Ww442MKRUZbCLsRbBS1jBr0tZnuFnYLfSPmMJhP73tE2W8vqRD1nIacY",
+	"+eq1Bv3+rgt+7qqR/0UdN3hXMlN00dO2wnVTDZaoaKVbBRDmthblzHzk3Fpoa5EV6CWwJbaoqlb+ynOI",
+	"IBQbGhDbdrfCJt4oacMQcvdJLSagqLR6xLCbaJdggKaIRge1bYIaeZh7QkbLxkluXcGwIayxUpH9m4lt",
+	"HEd0MqmJdfWDQzXEWYicsa8sSTfrUj/f0p9/O3Wm4MtvNZsRW1v6+HfQhu7Am3d33a/iq5np5u+4un+j",
+	"uDqek7Q1vEHF821i6LApmbPbr+qT5Wq/Ou9cOcoORLWs5XihDR82qqiHZ12atd09GUtUIo1eCmY2IMym",
+	"mqOLNtOcvL1e6+3lk1K/tHIbO2vOqbSmK3ei+z0r0JX3U6x2P8haEoJM7lob1DqR5almscH4XWwtrl/b",
+	"CiKR8XqDCvdHKf6Qa/+nh9voKgALl7LYwKFyMfNGPVuJapevfll1v+oim3n4DtJaoxR1Gc93Nu1m/Tfu",
+	"LpEAzlfFEXfTradpIcuQKUkhd7v3GE7/FW68V3n6+9VPj3ajDztRh1WUwXZP/VtyKEkO34AEgPxtJzpT",
+	"agh28DneSVUsvpvX+rHawJ4fF2PJwGdY8mHuO1ft5atfzmo1o6sNZFdRoGKHt1uTIu/zGin5gaoGbdWU",
+	"vYc3g+uP/dmn0UnQCx+xw/HR5Hja/SCaFbz4G1Tu8mY6Vat9pmGrMqgLulyhP6mlo/12t/+mNzjtZnR0",
+	"M6ktdLqqUV07mblkKGmV+kxtOoOVlHYrypmDpqnr06ZWT7uQ3FK3whVVACodKP8mwt8aEV7RLhQDHe9M",
+	"orfU3SqT371GAt6GFVUSytvYplhCaXGZYwknWVU1Ie9KvfNtcm3b/nIFFIqkFcXNr0FIm9v/IUVU6ajd",
+	"a/1x1DZv33YLWnu/pRZqzWjXZsHUurb/TZq/GdIMOjlS3yplXEON76LZNqfQvIYMGVsTrcgcXHcSyPDI",
+	"siWx9vGrl5dvhqJa5t86JLZOfBmKrIT/usSXEmwg+YWcF9qiYPTeqr4oQ1F0B0ypymKmGzeMcn9JtB4K",
+	"G74NkYEd8tL2eGnOuCk3OufCMhCStb+EuEdS3tUtk2uKjrFCdg2tMXnDycykuQnCRR1olswU2SuYIzxi",
+	"aDVR6SxLEmhuOrt/Zh1emSMqFTYLp1Ies7Zfg5J+Z1N6TTWJ5tSM0y4kGnikKQbfq4ZH54k6CAVCZjQy",
+	"L7KwQ6rtmF1wDCWxxPQQErKAz2hk24ThCNj/wmIShPJarvZAkRkXMmmngmsS8gnXiuz14SjNw/i6fZob",
+	"aacLv/n/evWbDeT96fWvvkcO8evvf3xidvTTr/DPy+evMUOAEP9fL5/YF968eOJjwlKb+Lm+ekrq3ZYh",
+	"XLqgD1e0X2ylRDJLnnujgB9kzy9zUwytr94ZM8omDyVo0XBvS6tGcyDhFlZaVhtVwT5rDb790/ww3Y++",
+	"c/llMqh7PesFXnzN4gBXkAq0KEiufmZj890IeZrRaYMloTlSKadLuAeX+7PzbTbLKmCis6sms2yDhU7m",
+	"QJyyuHyyNizf3RVHOp251WBDoSXQAJIOgkgqFsJv0CZIxfMr/M72PxISqXMxv6spNhfp3waZ/Y+Mz9UL",
+	"WQ/KzbmgPZJRKTO8ohP9/vnrSL1rZNkGP+5KodioE9usr28W2NQLe/28/cVJoo+Wo8P5I9GbHQeDm4ef",
+	"uh/j6938QY/reLFT/G1vx2NfFyTquhxhnOiauNBdTz1rj14IEv330X8aAkJrpLsQGFql4KW40OqPGbfO",
+	"CbX7ySMI8Ia4zxzedwnq7H25Kx7/HWb4F4m/2CYu8bFl5X/VYMQ/UxW+dNy0qGdub5p0pfyyhuq71GNy",
+	"Ckj2ctks2SHYujnv38ZFEKUhNgiumx0rjZvvL3TkVhEi5d03NyGv9u5Hkx7fppRbxiDyvvLl0tarmoLv",
+	"JAM0dfpeVZnNgf0vFhvyly3hUrs9zQXTcttTQKNoRINrVcxle5xnPX3+Dyuzd0YyXP7jIE0i8Ps2264u",
+	"jToDeZqQ8F0p7eVBkVGoF2ERtFBtVPGJwIgTHHKUpQy7dXd2KS56lptUpLCTgujRIU/yPE/zG9d3qzeK",
+	"mJq7IPJCprt27Crv5q3gN7YKaF4x2hVgJa/ZBxboQmU8Wx9rSgU5Ii4LV0aVvum9hydHDx/2B92Ny9d8",
+	"xpSms/huu4C4ugRDbGIasLZi5gwNWvjznodN/GwL/B+fnz9uX/543j86ti28ASuoThOMBsz3Me95Px3J",
+	"d+NPL06O3p28/SXtPVXjn2fjX178PBXX7/rxhxN58uLJi4MfD+KLwXebNptNs9Nm76TQAqI2MJJvqiBp",
+	"jgSbqqneQ6XPizL1sdd+h7zOaiOAJenf3Dh7Lw2uhVxELJww11cEixp3UNJrGOEJcmLlagUApTojQpJx",
+	"moCBp3D9IJPcFcHtVGhzE1hqDPM1m3AFdUAoefv6GVZ3xPTrxor2joa6Lr7kzZQNhW2vXmy465b+QMF9",
+	"gjpOCqQo35mM1RRD+KLlUEA8zZ5Rro1gIjXgMNYYgFwP84qQC+iLKqB7eCCTkIWY3CfkgkgxFFiuyBU1",
+	"1hLt5isMTRWR4s81NTlwlS/nFpLblrLWrSUtvBhfx9BSSHTeJfTxawu0gKXmwaliwdXz8U8/nySP/vnT",
+	"bx+TN4sPb189eXTx7NW7C9l/Rp/Ry8XgX8vu83eHwaOLyXd3EodvfUS/cj1FBWWTSOwVonLhhb8tBn8n",
+	"Jv4bJSY6bkZoTSlZW8S5Zjw4+JyXM/+CpDhiuoEoX2oZK0KjqMiW80o/lntDvUi0n1bZ94wm14aNgUEx",
+	"Y29K06UtB1U3MeBa6uyrQo0HDcIFvBn+1RTj/w65Ung0WyOut0XDjRLRl6mu0P1ayPJGjNrVauWYcKXr",
+	"hP3WFguD2lKvn1m/IgvJoNcl/5SC7ZgQcRupoDXBeXYzdGXb+vqsfRND//smf6NZj1tf4910jqd5k40v",
+	"77diXgdGUzLYD/Gct55rVeDYzylLDSebUC48DFWazYwUonNl18bJkHHC1BQNYlDYMEwj7Js5FAVtschH",
+	"p1RbzujlvaNy3Y9C+WggI0PhKy4CrPaKAQpTuSAzKpZYEPejWWhj2IEFkD2VJ8W2D3+iQgi7+Y0ZaSak",
+	"y3IXP45p6RkhPH4D6QxACHegNa9x4zv50vs7bgPBXlo+wAS+7PVvs9p1HlPrl6/IWDgfIunfGs+f7CP9",
+	"W0X6k1UkQ35r9+QO6tEBmOtY29lNvgqfuVAK+AyG18JMtiwnCrxck73cnkimLGH7HfKDLQMAfWr6g6GY",
+	"yjRRVfJgvUDApaDAKb6yyPovxwmbc5mqocCZwSyJVWutbKmg/alacG0rCxhxO5IKK7ZnVt8m7gPAq4h9",
+	"1ppzLwzobm3jYHXfuIXucf+HX9T3P19MExU8nkY/Xzz/5T9HR+ryNxXL0UP55Fu3yuVGuRy5v0E29W/I",
+	"c/4bkn+40NBdq+6gUY7sNLGCcjvlz60RowlLzlM9bZ3+/h6i51a2RM8pwFaNz2sO3XMSyYBGriS063GG",
+	"GYAzes1Ikgq/NPbpwUGv/7DT7XQ7vdNHXduKyG6stj50crZn6ALNY7ClGEmagN0OuU0gRcAjTl2aq/Xp",
+	"5vVs6ovHuHUmoK55U3lqDB9wvVBtunrueUOKNRS1MAtQt2yUgavq3hhhX6+ifppV1JDCxS80R0+4fnEM",
+	"ZqOioY+ITLJ8DUzqETKxTxOeUSFbBBtCynMli4xlFMkF+f1SUxHSJMwiL97vORRZLBYdZX9euLiMQM4O",
+	"9k+HguKWfQc3qHePG9rDBtoe8TOXsvkAfeT28+QUS/CGotgOFmuJ511jsZeQwcFyZMdZsT0KRnbse4Wh",
+	"8pnJXj24IvPe2r4mfi02wCd7/rzn+ZksUg9bgGYZ/ud88V86n2vTf+l8Hslw+cUn12zprk4+XjtkgQwN",
+	"lsU00W5xGYNyAhcY7Hzkur6Vr/oDglKVrf3vhKTMi+sV5a2AJsmyMTIjj7rwDLoNhcFHywyxG+J4zANO",
+	"I1JDFRLxUUJhfDPNGEqGz2zyAjrkrYfatqnpdbNz4JhcEQRMqQ556Rrzl7z1Q4EJTlDsHCD3gWsNxsoR",
+	"Da7leOwROjIi35Eb18sDYjxy2M1q1Hukj+AyD9g/oCw94lSva4EJ1weG1NOEMRLSpYJkORpFngU1loVH",
+	"X3rJjUD2Crl525mHfFSSVV0zsF0PML8HtIf2uZneN9hOyaB/YgjAUffQwZgrMpVCpligkfjOnusPRdgU",
+	"3NAhr1nIExYU4iuRKoC9JqMWULmPahIxqjD64LQgW4MATpOEz1khKgn7HOxV7mjxou9nPadFYX5IRYTM",
+	"sH8+tXDEJ3zwyigXUQb0wZxVhTOYZTtBkLx9/UxhkHqqGPGBrOGFhi/NfPgghW6XscEpbyjihM+pZh6J",
+	"uLhuIwOUCQkimYbtGdPUEDKSpSWeYbAWdMHCfjiLKRPYYiK7yIDH6CNzuQzmcHOiZltQ4B5y/pYJAnX2",
+	"dvnqF+WViq+59gx5bTYvI1/l/HqkM0NRb4xqfWgzyPIspj4V0zAL5T5HS9xpUzeKFTwR09LwqAzjdbyv",
+	"NJ3l2xsyNQ2KUU1PGxIcPeLb5ArzZ1Z5xvCI5oxKLDAz4XMmvCwpDYYpJ9yZEVCtOXW+RYfMBjI2Qx9A",
+	"Vl29S973c6HCrj+LX+SGhGXj5294xC/k/vuG1+UBN1iyoSbgdPIyDu4SZY11IluUbDYUS6ZLOFcO9K4j",
+	"3jMDIqaUlcxoyOFTnMiRzZrFlubJHLrDiXFClU7SwPAYh5BQqVXohAYFLazYtyJr0QA8aJkRCCPoIrZD",
+	"hhtj0CFKy2tWFAtfZjeg9eX9l/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

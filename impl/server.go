@@ -16,6 +16,7 @@ import (
 	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/rows"
 	"github.com/zestequity/zest-api/internal/spec"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/internal/webhooks"
 	"github.com/zestequity/zest-api/models"
 )
@@ -23,6 +24,7 @@ import (
 // Server implements generated.StrictServerInterface.
 type Server struct {
 	investors *investors.Service
+	subs      *subscriptions.Service
 	webhooks  *webhooks.Service
 	ready     func(context.Context) error
 	spec      *spec.Published
@@ -35,8 +37,8 @@ const defaultPageSize = 50
 
 // New returns a Server. ready reports whether the database is reachable;
 // spec is the contract it publishes.
-func New(inv *investors.Service, hooks *webhooks.Service, ready func(context.Context) error, spec *spec.Published) *Server {
-	return &Server{investors: inv, webhooks: hooks, ready: ready, spec: spec}
+func New(inv *investors.Service, subs *subscriptions.Service, hooks *webhooks.Service, ready func(context.Context) error, spec *spec.Published) *Server {
+	return &Server{investors: inv, subs: subs, webhooks: hooks, ready: ready, spec: spec}
 }
 
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/models"
 )
@@ -84,7 +85,10 @@ func (s *Server) ListEvents(ctx context.Context, req generated.ListEventsRequest
 	if req.Params.Limit != nil {
 		limit = *req.Params.Limit
 	}
-	page, err := s.webhooks.Events(ctx, info.ClientID, (*string)(req.Params.Type), req.Params.Cursor, limit)
+	// The published contract lists investor.created alone; subscription
+	// events are delivered but not listed until it declares them.
+	typ := string(generated.EventTypeInvestorCreated)
+	page, err := s.webhooks.Events(ctx, info.ClientID, &typ, req.Params.Cursor, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +110,9 @@ func (s *Server) GetEvent(ctx context.Context, req generated.GetEventRequestObje
 	d, err := s.webhooks.Event(ctx, info.ClientID, req.EventId)
 	if err != nil {
 		return nil, err
+	}
+	if d.Event.Type != string(generated.EventTypeInvestorCreated) {
+		return nil, apperr.New(apperr.NotFound, "No event with this id.")
 	}
 	data, err := eventData(d.Event)
 	if err != nil {

@@ -80,7 +80,7 @@ type User struct {
 // All lists every model, for schema checks.
 func All() []any {
 	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{},
-		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}}
+		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}, &SPV{}, &ShareClass{}, &Subscription{}}
 }
 
 // IdempotencyKey is a tenant's Idempotency-Key: claimed (LockID set) while
@@ -128,17 +128,23 @@ type WebhookEndpoint struct {
 }
 
 // Event types.
-const EventInvestorCreated = "investor.created"
+const (
+	EventInvestorCreated       = "investor.created"
+	EventSubscriptionCreated   = "subscription.created"
+	EventSubscriptionCompleted = "subscription.completed"
+)
 
 // Event is an outbox record, written in the transaction that makes it true.
 type Event struct {
-	Seq       int64     `gorm:"column:seq;primaryKey"`
-	EventID   string    `gorm:"column:event_id;not null;uniqueIndex:events_event_id_key"`
-	ClientID  string    `gorm:"column:client_id;not null;index:events_client_id_seq_idx,priority:1"`
-	Type      string    `gorm:"column:type;not null"`
-	PersonID  *int64    `gorm:"column:person_id;uniqueIndex:events_investor_created_key,where:type = 'investor.created'"`
-	Payload   string    `gorm:"column:payload;not null"`
-	CreatedAt time.Time `gorm:"column:created_at;not null"`
+	Seq      int64  `gorm:"column:seq;primaryKey"`
+	EventID  string `gorm:"column:event_id;not null;uniqueIndex:events_event_id_key"`
+	ClientID string `gorm:"column:client_id;not null;index:events_client_id_seq_idx,priority:1"`
+	Type     string `gorm:"column:type;not null;uniqueIndex:events_subscription_type_key,priority:2"`
+	PersonID *int64 `gorm:"column:person_id;uniqueIndex:events_investor_created_key,where:type = 'investor.created'"`
+	// SubscriptionID is set on the events of a subscription.
+	SubscriptionID *int64    `gorm:"column:subscription_id;uniqueIndex:events_subscription_type_key,priority:1"`
+	Payload        string    `gorm:"column:payload;not null"`
+	CreatedAt      time.Time `gorm:"column:created_at;not null"`
 }
 
 // Delivery statuses.
@@ -174,4 +180,61 @@ type WebhookAttempt struct {
 	StatusCode  *int      `gorm:"column:status_code"`
 	LatencyMS   int       `gorm:"column:latency_ms;not null"`
 	Error       *string   `gorm:"column:error"`
+}
+
+// SPV statuses.
+const (
+	SPVOpen   = "open"
+	SPVClosed = "closed"
+)
+
+// SPV is a special purpose vehicle that a tenant's investors subscribe to.
+// Amounts are exact decimal strings (numeric in PostgreSQL, TEXT in SQLite).
+type SPV struct {
+	ID        int64      `gorm:"column:id;primaryKey"`
+	Slug      string     `gorm:"column:slug;not null;uniqueIndex:spvs_slug_key"`
+	ClientID  string     `gorm:"column:client_id;not null;index:spvs_client_id_idx"`
+	Name      string     `gorm:"column:name;not null"`
+	Currency  string     `gorm:"column:currency;not null"`
+	MinAmount *string    `gorm:"column:min_amount"`
+	Status    string     `gorm:"column:status;not null"`
+	CreatedAt time.Time  `gorm:"column:created_at;not null"`
+	ClosedAt  *time.Time `gorm:"column:closed_at"`
+}
+
+func (SPV) TableName() string { return "spvs" }
+
+// ShareClass is a class of shares of an SPV.
+type ShareClass struct {
+	ID    int64  `gorm:"column:id;primaryKey"`
+	SPVID int64  `gorm:"column:spv_id;not null;uniqueIndex:share_classes_spv_slug_key,priority:1"`
+	Slug  string `gorm:"column:slug;not null;uniqueIndex:share_classes_spv_slug_key,priority:2"`
+	Name  string `gorm:"column:name;not null"`
+}
+
+// Subscription statuses, in lifecycle order.
+const (
+	SubscriptionPending         = "pending"
+	SubscriptionFormReceived    = "form_received"
+	SubscriptionFundingReceived = "funding_received"
+	SubscriptionCompleted       = "completed"
+)
+
+// Subscription is an investor's subscription to an SPV, at most one per
+// (SPV, person). It records the User it was resolved through.
+type Subscription struct {
+	ID                    int64      `gorm:"column:id;primaryKey"`
+	SubscriptionSlug      string     `gorm:"column:subscription_slug;not null;uniqueIndex:subscriptions_slug_key"`
+	ClientID              string     `gorm:"column:client_id;not null"`
+	SPVID                 int64      `gorm:"column:spv_id;not null;uniqueIndex:subscriptions_spv_person_key,priority:1;index:subscriptions_spv_status_idx,priority:1"`
+	PersonID              int64      `gorm:"column:person_id;not null;uniqueIndex:subscriptions_spv_person_key,priority:2"`
+	UserID                int64      `gorm:"column:user_id;not null"`
+	ShareClassID          int64      `gorm:"column:share_class_id;not null"`
+	Currency              string     `gorm:"column:currency;not null"`
+	Amount                string     `gorm:"column:amount;not null"`
+	PartnerSubscriptionID *string    `gorm:"column:partner_subscription_id"`
+	Status                string     `gorm:"column:status;not null;index:subscriptions_spv_status_idx,priority:2"`
+	CreatedAt             time.Time  `gorm:"column:created_at;not null"`
+	UpdatedAt             time.Time  `gorm:"column:updated_at;not null"`
+	CompletedAt           *time.Time `gorm:"column:completed_at"`
 }

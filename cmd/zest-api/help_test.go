@@ -29,6 +29,10 @@ func TestHelp(t *testing.T) {
 		{"tokens create", nil},
 		{"tokens list", nil},
 		{"tokens revoke", nil},
+		{"spvs create", []string{"--name", "--currency", "--share-class", "--min-amount"}},
+		{"spvs list", nil},
+		{"spvs close", nil},
+		{"subscriptions complete", nil},
 		{"import", []string{"--url", "--token", "--results", "--batch-size", "--format"}},
 	}
 	top, _, code := cli(t, "mysql://never-opened", nil, "--help")

@@ -52,6 +52,10 @@ var commands = []*command{
 	tokensCreateCommand,
 	tokensListCommand,
 	tokensRevokeCommand,
+	spvsCreateCommand,
+	spvsListCommand,
+	spvsCloseCommand,
+	subscriptionsCompleteCommand,
 	importCommand,
 }
 

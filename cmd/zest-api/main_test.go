@@ -442,3 +442,44 @@ func TestCheckReportsAndRepairs(t *testing.T) {
 		}
 	})
 }
+
+// Operators provision SPVs for a tenant, list and close them, and complete
+// subscriptions; mistakes name what is missing.
+func TestSPVCommands(t *testing.T) {
+	t.Parallel()
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+		t.Parallel()
+		db := testkit.URL(t, d)
+		run := func(args ...string) (string, string, int) { return cli(t, db, nil, args...) }
+		if _, errs, code := run("tenants", "create", "acme"); code != 0 {
+			t.Fatalf("tenants create: %q", errs)
+		}
+		out, errs, code := run("spvs", "create", "acme", "fund-1", "--name", "Fund One", "--currency", "USD",
+			"--share-class", "a=Class A", "--share-class", "b", "--min-amount", "1000.00")
+		if code != 0 || out != "SPV fund-1 created for acme with 2 share class(es)\n" {
+			t.Fatalf("spvs create: %d %q %q", code, out, errs)
+		}
+		if _, errs, code := run("spvs", "create", "acme", "fund-1", "--name", "Again", "--currency", "USD", "--share-class", "a"); code != 1 || !strings.Contains(errs, "SPV fund-1 already exists") {
+			t.Errorf("duplicate SPV: %d %q", code, errs)
+		}
+		if _, errs, code := run("spvs", "create", "nobody", "fund-2", "--name", "X", "--currency", "USD", "--share-class", "a"); code != 1 || !strings.Contains(errs, "no tenant nobody") {
+			t.Errorf("SPV of an unknown tenant: %d %q", code, errs)
+		}
+		list, _, code := run("spvs", "list", "acme")
+		if code != 0 || !regexp.MustCompile(`fund-1\s+Fund One\s+USD\s+1000(\.0+)?\s+open\s+a,b`).MatchString(list) {
+			t.Errorf("spvs list: %d %q", code, list)
+		}
+		if out, _, code := run("spvs", "close", "fund-1"); code != 0 || out != "SPV fund-1 closed\n" {
+			t.Errorf("spvs close: %d %q", code, out)
+		}
+		if list, _, _ := run("spvs", "list", "acme"); !strings.Contains(list, "closed") {
+			t.Errorf("spvs list after close: %q", list)
+		}
+		if _, errs, code := run("spvs", "close", "fund-9"); code != 1 || !strings.Contains(errs, "no SPV fund-9") {
+			t.Errorf("close an unknown SPV: %d %q", code, errs)
+		}
+		if _, errs, code := run("subscriptions", "complete", "fund-1", "psn_nobody"); code != 1 || !strings.Contains(errs, "psn_nobody has no subscription to SPV fund-1") {
+			t.Errorf("complete a missing subscription: %d %q", code, errs)
+		}
+	})
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/store/postgres"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -67,6 +68,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	})
 	handler, err := httpapi.NewServer(httpapi.Deps{
 		Investors:    inv,
+		Subs:         subscriptions.New(st, nil, log),
 		Tenants:      ten,
 		Idempotency:  idem,
 		Webhooks:     webhooks.New(st, netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate}, nil),

@@ -188,6 +188,90 @@ func (e RowStatus) Valid() bool {
 	}
 }
 
+// Defines values for SpvStatus.
+const (
+	SpvStatusClosed SpvStatus = "closed"
+	SpvStatusOpen   SpvStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the SpvStatus enum.
+func (e SpvStatus) Valid() bool {
+	switch e {
+	case SpvStatusClosed:
+		return true
+	case SpvStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionRowErrorCode.
+const (
+	SubscriptionRowErrorCodeConflict         SubscriptionRowErrorCode = "conflict"
+	SubscriptionRowErrorCodeCurrencyMismatch SubscriptionRowErrorCode = "currency_mismatch"
+	SubscriptionRowErrorCodeDuplicate        SubscriptionRowErrorCode = "duplicate"
+	SubscriptionRowErrorCodeFormat           SubscriptionRowErrorCode = "format"
+	SubscriptionRowErrorCodeMinValue         SubscriptionRowErrorCode = "min_value"
+	SubscriptionRowErrorCodeNotFound         SubscriptionRowErrorCode = "not_found"
+	SubscriptionRowErrorCodeRequired         SubscriptionRowErrorCode = "required"
+	SubscriptionRowErrorCodeTooLong          SubscriptionRowErrorCode = "too_long"
+	SubscriptionRowErrorCodeUnavailable      SubscriptionRowErrorCode = "unavailable"
+	SubscriptionRowErrorCodeUnknownField     SubscriptionRowErrorCode = "unknown_field"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionRowErrorCode enum.
+func (e SubscriptionRowErrorCode) Valid() bool {
+	switch e {
+	case SubscriptionRowErrorCodeConflict:
+		return true
+	case SubscriptionRowErrorCodeCurrencyMismatch:
+		return true
+	case SubscriptionRowErrorCodeDuplicate:
+		return true
+	case SubscriptionRowErrorCodeFormat:
+		return true
+	case SubscriptionRowErrorCodeMinValue:
+		return true
+	case SubscriptionRowErrorCodeNotFound:
+		return true
+	case SubscriptionRowErrorCodeRequired:
+		return true
+	case SubscriptionRowErrorCodeTooLong:
+		return true
+	case SubscriptionRowErrorCodeUnavailable:
+		return true
+	case SubscriptionRowErrorCodeUnknownField:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionStatus.
+const (
+	SubscriptionStatusCompleted       SubscriptionStatus = "completed"
+	SubscriptionStatusFormReceived    SubscriptionStatus = "form_received"
+	SubscriptionStatusFundingReceived SubscriptionStatus = "funding_received"
+	SubscriptionStatusPending         SubscriptionStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionStatus enum.
+func (e SubscriptionStatus) Valid() bool {
+	switch e {
+	case SubscriptionStatusCompleted:
+		return true
+	case SubscriptionStatusFormReceived:
+		return true
+	case SubscriptionStatusFundingReceived:
+		return true
+	case SubscriptionStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointStatus.
 const (
 	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
@@ -228,6 +312,31 @@ func (e WebhookEndpointWithSecretStatus) Valid() bool {
 //
 // Example: AE
 type CountryCode = string
+
+// CreateSubscriptionsRequest defines model for CreateSubscriptionsRequest.
+type CreateSubscriptionsRequest struct {
+	// Subscriptions The rows, at most 1000 per request (a deployment may set a lower limit).
+	Subscriptions []SubscriptionInput `json:"subscriptions"`
+}
+
+// CreateSubscriptionsResult defines model for CreateSubscriptionsResult.
+type CreateSubscriptionsResult struct {
+	// Results One result per submitted row, in request order.
+	Results []SubscriptionRowResult `json:"results"`
+
+	// Summary Row counts by status.
+	Summary ImportSummary `json:"summary"`
+}
+
+// CurrencyCode ISO 4217 currency code, upper case.
+//
+// Example: USD
+type CurrencyCode = string
+
+// DecimalAmount An exact decimal amount, written with a dot and no exponent, such as `50000.00`. Never a JSON number.
+//
+// Example: 50000.00
+type DecimalAmount = string
 
 // Delivery defines model for Delivery.
 type Delivery struct {
@@ -494,6 +603,19 @@ type InvestorList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// Money defines model for Money.
+type Money struct {
+	// Currency ISO 4217 currency code, upper case.
+	//
+	// Example: USD
+	Currency CurrencyCode `json:"currency"`
+
+	// Value An exact decimal amount, written with a dot and no exponent, such as `50000.00`. Never a JSON number.
+	//
+	// Example: 50000.00
+	Value DecimalAmount `json:"value"`
+}
+
 // OpenAPIDocument An OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3).
 type OpenAPIDocument struct {
 	// Info The API's title, version and description.
@@ -516,6 +638,11 @@ type OpenAPIDocument struct {
 // Example: acme-inv-7341
 type PartnerInvestorId = string
 
+// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+//
+// Example: acme-sub-1
+type PartnerSubscriptionId = string
+
 // Problem An RFC 9457 problem details object.
 type Problem struct {
 	// Code A stable, machine-readable code; branch on it.
@@ -529,6 +656,7 @@ type Problem struct {
 	// - `forbidden` (403): the tenant is not provisioned or is suspended.
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
+	// - `spv_closed` (409): the SPV is closed and takes no new subscriptions.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
 	// - `payload_too_large` (413): the body exceeds the size limit.
 	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8.
@@ -657,6 +785,216 @@ type RowResult struct {
 // Example: created
 type RowStatus string
 
+// ShareClass defines model for ShareClass.
+type ShareClass struct {
+	// Name Example: Class A
+	Name string `json:"name"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+}
+
+// ShareClassSlug A share class of the SPV.
+//
+// Example: class-a
+type ShareClassSlug = string
+
+// Spv defines model for Spv.
+type Spv struct {
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency ISO 4217 currency code, upper case.
+	//
+	// Example: USD
+	Currency CurrencyCode `json:"currency"`
+
+	// MinAmount The smallest lump sum accepted, in the SPV's currency; null when there is no minimum.
+	//
+	// Example: 10000.00
+	MinAmount *string `json:"minAmount"`
+
+	// Name Example: Acme Growth I
+	Name         string       `json:"name"`
+	ShareClasses []ShareClass `json:"shareClasses"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// Status `closed` SPVs take no new subscriptions.
+	//
+	// Example: open
+	Status SpvStatus `json:"status"`
+}
+
+// SpvStatus `closed` SPVs take no new subscriptions.
+//
+// Example: open
+type SpvStatus string
+
+// SpvList defines model for SpvList.
+type SpvList struct {
+	Data []Spv `json:"data"`
+}
+
+// SpvSlug The SPV's slug, as Zest operations provisioned it.
+//
+// Example: acme-growth-i
+type SpvSlug = string
+
+// Subscription defines model for Subscription.
+type Subscription struct {
+	CompletedAt *time.Time `json:"completedAt"`
+
+	// CreatedAt Example: 2026-11-27T09:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+	LumpSum   Money     `json:"lumpSum"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId ZestPersonId `json:"personId"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// Status `pending` when created; `form_received` once the signed form is on
+	// record, `funding_received` once the funding receipt is; `completed`
+	// once Zest has reconciled the wire.
+	//
+	//
+	// Example: pending
+	Status SubscriptionStatus `json:"status"`
+
+	// SubscriptionSlug Zest's id for the subscription, `sub_` followed by an opaque string; stable for its life.
+	//
+	// Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+}
+
+// SubscriptionInput One investor's subscription.
+type SubscriptionInput struct {
+	LumpSum Money `json:"lumpSum"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug ShareClassSlug `json:"shareClassSlug"`
+
+	// ZestPersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	ZestPersonId ZestPersonId `json:"zestPersonId"`
+}
+
+// SubscriptionList defines model for SubscriptionList.
+type SubscriptionList struct {
+	Data []Subscription `json:"data"`
+
+	// HasMore Example: false
+	HasMore    bool    `json:"hasMore"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// SubscriptionRowError defines model for SubscriptionRowError.
+type SubscriptionRowError struct {
+	// Code See `POST /v1/spvs/{spvSlug}/subscriptions`.
+	//
+	// Example: not_found
+	Code SubscriptionRowErrorCode `json:"code"`
+
+	// Field The offending field (`lumpSum.value` for a member of `lumpSum`), or null when the failure concerns the whole row.
+	//
+	// Example: zestPersonId
+	Field *string `json:"field"`
+
+	// Message A human-readable explanation. It never echoes submitted values.
+	//
+	// Example: the tenant has no investor with this zestPersonId
+	Message string `json:"message"`
+
+	// Retryable Example: false
+	Retryable bool `json:"retryable"`
+}
+
+// SubscriptionRowErrorCode See `POST /v1/spvs/{spvSlug}/subscriptions`.
+//
+// Example: not_found
+type SubscriptionRowErrorCode string
+
+// SubscriptionRowResult `created` and `already_exists` carry the subscription's members;
+// `failed` carries `error`, and `partnerSubscriptionId` when the row
+// had a valid one.
+type SubscriptionRowResult struct {
+	Error   *SubscriptionRowError `json:"error,omitempty"`
+	LumpSum *Money                `json:"lumpSum,omitempty"`
+
+	// Outcome `created` and `already_exists` carry `zestPersonId`; `failed` carries `error`.
+	//
+	//
+	// Example: created
+	Outcome RowStatus `json:"outcome"`
+
+	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
+	//
+	// Example: acme-sub-1
+	PartnerSubscriptionId *PartnerSubscriptionId `json:"partnerSubscriptionId,omitempty"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId *ZestPersonId `json:"personId,omitempty"`
+
+	// ShareClassSlug A share class of the SPV.
+	//
+	// Example: class-a
+	ShareClassSlug *ShareClassSlug `json:"shareClassSlug,omitempty"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug *SpvSlug `json:"spvSlug,omitempty"`
+
+	// Status `pending` when created; `form_received` once the signed form is on
+	// record, `funding_received` once the funding receipt is; `completed`
+	// once Zest has reconciled the wire.
+	//
+	//
+	// Example: pending
+	Status *SubscriptionStatus `json:"status,omitempty"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug *string `json:"subscriptionSlug,omitempty"`
+}
+
+// SubscriptionStatus `pending` when created; `form_received` once the signed form is on
+// record, `funding_received` once the funding receipt is; `completed`
+// once Zest has reconciled the wire.
+//
+// Example: pending
+type SubscriptionStatus string
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	// CreatedAt Example: 2026-11-27T09:30:00Z
@@ -763,6 +1101,9 @@ type Limit = int
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
+// Conflict An RFC 9457 problem details object.
+type Conflict = Problem
+
 // Forbidden An RFC 9457 problem details object.
 type Forbidden = Problem
 
@@ -854,6 +1195,27 @@ type ImportInvestorsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSubscriptionsParams defines parameters for ListSubscriptions.
+type ListSubscriptionsParams struct {
+	// Status Only subscriptions in this status.
+	Status *SubscriptionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque; do not build or parse it.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateSubscriptionsParams defines parameters for CreateSubscriptions.
+type CreateSubscriptionsParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
 	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
@@ -895,6 +1257,9 @@ type InvestorCreatedParams struct {
 
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
+
+// CreateSubscriptionsJSONRequestBody defines body for CreateSubscriptions for application/json ContentType.
+type CreateSubscriptionsJSONRequestBody = CreateSubscriptionsRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
@@ -1219,6 +1584,114 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 	GetInvestor(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSpvs List the tenant's SPVs
+	//
+	// Lists the SPVs that Zest operations provisioned for the tenant, oldest first, each with its share classes.
+	//
+	// Corresponds with GET /v1/spvs (the `ListSpvs` operationId).
+	ListSpvs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSpv Get an SPV
+	//
+	// Returns the SPV with its share classes. Another tenant's SPV is reported as `404 not_found`, exactly like an unknown one.
+	//
+	// Corresponds with GET /v1/spvs/{spvSlug} (the `GetSpv` operationId).
+	GetSpv(ctx context.Context, spvSlug SpvSlug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSubscription Get an investor's subscription to an SPV
+	//
+	// Returns the subscription of the investor (`personId` is the `zestPersonId`) to the SPV; `404 not_found` when there is none.
+	//
+	// Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
+	GetSubscription(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSubscriptions List an SPV's subscriptions
+	//
+	// Lists the SPV's subscriptions, oldest first, in pages, like `GET /v1/investors`. Filter with `status`.
+	//
+	// Corresponds with GET /v1/spvs/{spvSlug}/subscriptions (the `ListSubscriptions` operationId).
+	ListSubscriptions(ctx context.Context, spvSlug SpvSlug, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSubscriptionsWithBody Subscribe investors to an SPV
+	//
+	// Records one subscription per row for investors that `POST
+	// /v1/investors` returned, and answers with one result per row, in
+	// request order: `results[i]` answers `subscriptions[i]`. A single bad
+	// row never fails the batch.
+	//
+	// An investor has at most one subscription per SPV; `zestPersonId`
+	// addresses it. Outcomes:
+	// - `created`: a new subscription, in status `pending`. A
+	//   `subscription.created` webhook fires for it.
+	// - `already_exists`: the investor already has a subscription to this
+	//   SPV with the same terms (share class, lump sum and
+	//   `partnerSubscriptionId`); it is returned unchanged, with the same
+	//   `subscriptionSlug`. No webhook fires.
+	// - `failed`: see `error.code`:
+	//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+	//     malformed. `lumpSum.value` must be a positive decimal string
+	//     with at most the currency's minor-unit digits (2 for most
+	//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+	//     `JOD` and `TND`).
+	//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+	//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+	//     returned by `POST /v1/investors` is never `not_found`: report it
+	//     to Zest support.
+	//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+	//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+	//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+	//   - `conflict`: the investor already has a subscription to this SPV
+	//     with other terms.
+	//   - `unavailable`: a transient server-side failure; resubmit the row.
+	//
+	// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+	// row is processed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+	CreateSubscriptionsWithBody(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSubscriptions Subscribe investors to an SPV
+	//
+	// Records one subscription per row for investors that `POST
+	// /v1/investors` returned, and answers with one result per row, in
+	// request order: `results[i]` answers `subscriptions[i]`. A single bad
+	// row never fails the batch.
+	//
+	// An investor has at most one subscription per SPV; `zestPersonId`
+	// addresses it. Outcomes:
+	// - `created`: a new subscription, in status `pending`. A
+	//   `subscription.created` webhook fires for it.
+	// - `already_exists`: the investor already has a subscription to this
+	//   SPV with the same terms (share class, lump sum and
+	//   `partnerSubscriptionId`); it is returned unchanged, with the same
+	//   `subscriptionSlug`. No webhook fires.
+	// - `failed`: see `error.code`:
+	//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+	//     malformed. `lumpSum.value` must be a positive decimal string
+	//     with at most the currency's minor-unit digits (2 for most
+	//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+	//     `JOD` and `TND`).
+	//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+	//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+	//     returned by `POST /v1/investors` is never `not_found`: report it
+	//     to Zest support.
+	//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+	//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+	//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+	//   - `conflict`: the investor already has a subscription to this SPV
+	//     with other terms.
+	//   - `unavailable`: a transient server-side failure; resubmit the row.
+	//
+	// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+	// row is processed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+	CreateSubscriptions(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, body CreateSubscriptionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookEndpoints List webhook endpoints
 	//
@@ -1648,6 +2121,174 @@ func (c *Client) ImportInvestors(ctx context.Context, params *ImportInvestorsPar
 // Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 func (c *Client) GetInvestor(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInvestorRequest(c.Server, zestPersonId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSpvs List the tenant's SPVs
+//
+// Lists the SPVs that Zest operations provisioned for the tenant, oldest first, each with its share classes.
+//
+// Corresponds with GET /v1/spvs (the `ListSpvs` operationId).
+func (c *Client) ListSpvs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSpvsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSpv Get an SPV
+//
+// Returns the SPV with its share classes. Another tenant's SPV is reported as `404 not_found`, exactly like an unknown one.
+//
+// Corresponds with GET /v1/spvs/{spvSlug} (the `GetSpv` operationId).
+func (c *Client) GetSpv(ctx context.Context, spvSlug SpvSlug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSpvRequest(c.Server, spvSlug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSubscription Get an investor's subscription to an SPV
+//
+// Returns the subscription of the investor (`personId` is the `zestPersonId`) to the SPV; `404 not_found` when there is none.
+//
+// Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
+func (c *Client) GetSubscription(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSubscriptionRequest(c.Server, spvSlug, personId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSubscriptions List an SPV's subscriptions
+//
+// Lists the SPV's subscriptions, oldest first, in pages, like `GET /v1/investors`. Filter with `status`.
+//
+// Corresponds with GET /v1/spvs/{spvSlug}/subscriptions (the `ListSubscriptions` operationId).
+func (c *Client) ListSubscriptions(ctx context.Context, spvSlug SpvSlug, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSubscriptionsRequest(c.Server, spvSlug, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSubscriptionsWithBody Subscribe investors to an SPV
+//
+// Records one subscription per row for investors that `POST
+// /v1/investors` returned, and answers with one result per row, in
+// request order: `results[i]` answers `subscriptions[i]`. A single bad
+// row never fails the batch.
+//
+// An investor has at most one subscription per SPV; `zestPersonId`
+// addresses it. Outcomes:
+//   - `created`: a new subscription, in status `pending`. A
+//     `subscription.created` webhook fires for it.
+//   - `already_exists`: the investor already has a subscription to this
+//     SPV with the same terms (share class, lump sum and
+//     `partnerSubscriptionId`); it is returned unchanged, with the same
+//     `subscriptionSlug`. No webhook fires.
+//   - `failed`: see `error.code`:
+//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+//     malformed. `lumpSum.value` must be a positive decimal string
+//     with at most the currency's minor-unit digits (2 for most
+//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+//     `JOD` and `TND`).
+//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+//     returned by `POST /v1/investors` is never `not_found`: report it
+//     to Zest support.
+//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+//   - `conflict`: the investor already has a subscription to this SPV
+//     with other terms.
+//   - `unavailable`: a transient server-side failure; resubmit the row.
+//
+// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+// row is processed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+func (c *Client) CreateSubscriptionsWithBody(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubscriptionsRequestWithBody(c.Server, spvSlug, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSubscriptions Subscribe investors to an SPV
+//
+// Records one subscription per row for investors that `POST
+// /v1/investors` returned, and answers with one result per row, in
+// request order: `results[i]` answers `subscriptions[i]`. A single bad
+// row never fails the batch.
+//
+// An investor has at most one subscription per SPV; `zestPersonId`
+// addresses it. Outcomes:
+//   - `created`: a new subscription, in status `pending`. A
+//     `subscription.created` webhook fires for it.
+//   - `already_exists`: the investor already has a subscription to this
+//     SPV with the same terms (share class, lump sum and
+//     `partnerSubscriptionId`); it is returned unchanged, with the same
+//     `subscriptionSlug`. No webhook fires.
+//   - `failed`: see `error.code`:
+//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+//     malformed. `lumpSum.value` must be a positive decimal string
+//     with at most the currency's minor-unit digits (2 for most
+//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+//     `JOD` and `TND`).
+//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+//     returned by `POST /v1/investors` is never `not_found`: report it
+//     to Zest support.
+//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+//   - `conflict`: the investor already has a subscription to this SPV
+//     with other terms.
+//   - `unavailable`: a transient server-side failure; resubmit the row.
+//
+// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+// row is processed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+func (c *Client) CreateSubscriptions(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, body CreateSubscriptionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubscriptionsRequest(c.Server, spvSlug, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2322,6 +2963,255 @@ func NewGetInvestorRequest(server string, zestPersonId string) (*http.Request, e
 	return req, nil
 }
 
+// NewListSpvsRequest constructs an http.Request for the ListSpvs method
+func NewListSpvsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSpvRequest constructs an http.Request for the GetSpv method
+func NewGetSpvRequest(server string, spvSlug SpvSlug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "spvSlug", spvSlug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSubscriptionRequest constructs an http.Request for the GetSubscription method
+func NewGetSubscriptionRequest(server string, spvSlug SpvSlug, personId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "spvSlug", spvSlug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "personId", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs/%s/subscription/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSubscriptionsRequest constructs an http.Request for the ListSubscriptions method
+func NewListSubscriptionsRequest(server string, spvSlug SpvSlug, params *ListSubscriptionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "spvSlug", spvSlug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs/%s/subscriptions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSubscriptionsRequest calls the generic CreateSubscriptions builder with application/json body
+func NewCreateSubscriptionsRequest(server string, spvSlug SpvSlug, params *CreateSubscriptionsParams, body CreateSubscriptionsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSubscriptionsRequestWithBody(server, spvSlug, params, "application/json", bodyReader)
+}
+
+// NewCreateSubscriptionsRequestWithBody constructs an http.Request for the CreateSubscriptions method, with any body, and a specified content type
+func NewCreateSubscriptionsRequestWithBody(server string, spvSlug SpvSlug, params *CreateSubscriptionsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "spvSlug", spvSlug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs/%s/subscriptions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListWebhookEndpointsRequest constructs an http.Request for the ListWebhookEndpoints method
 func NewListWebhookEndpointsRequest(server string) (*http.Request, error) {
 	var err error
@@ -2887,6 +3777,122 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 	GetInvestorWithResponse(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*GetInvestorResponse, error)
+
+	// ListSpvsWithResponse List the tenant's SPVs
+	//
+	// Lists the SPVs that Zest operations provisioned for the tenant, oldest first, each with its share classes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/spvs (the `ListSpvs` operationId).
+	ListSpvsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSpvsResponse, error)
+
+	// GetSpvWithResponse Get an SPV
+	//
+	// Returns the SPV with its share classes. Another tenant's SPV is reported as `404 not_found`, exactly like an unknown one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/spvs/{spvSlug} (the `GetSpv` operationId).
+	GetSpvWithResponse(ctx context.Context, spvSlug SpvSlug, reqEditors ...RequestEditorFn) (*GetSpvResponse, error)
+
+	// GetSubscriptionWithResponse Get an investor's subscription to an SPV
+	//
+	// Returns the subscription of the investor (`personId` is the `zestPersonId`) to the SPV; `404 not_found` when there is none.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
+	GetSubscriptionWithResponse(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error)
+
+	// ListSubscriptionsWithResponse List an SPV's subscriptions
+	//
+	// Lists the SPV's subscriptions, oldest first, in pages, like `GET /v1/investors`. Filter with `status`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/spvs/{spvSlug}/subscriptions (the `ListSubscriptions` operationId).
+	ListSubscriptionsWithResponse(ctx context.Context, spvSlug SpvSlug, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*ListSubscriptionsResponse, error)
+
+	// CreateSubscriptionsWithBodyWithResponse Subscribe investors to an SPV
+	//
+	// Records one subscription per row for investors that `POST
+	// /v1/investors` returned, and answers with one result per row, in
+	// request order: `results[i]` answers `subscriptions[i]`. A single bad
+	// row never fails the batch.
+	//
+	// An investor has at most one subscription per SPV; `zestPersonId`
+	// addresses it. Outcomes:
+	// - `created`: a new subscription, in status `pending`. A
+	//   `subscription.created` webhook fires for it.
+	// - `already_exists`: the investor already has a subscription to this
+	//   SPV with the same terms (share class, lump sum and
+	//   `partnerSubscriptionId`); it is returned unchanged, with the same
+	//   `subscriptionSlug`. No webhook fires.
+	// - `failed`: see `error.code`:
+	//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+	//     malformed. `lumpSum.value` must be a positive decimal string
+	//     with at most the currency's minor-unit digits (2 for most
+	//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+	//     `JOD` and `TND`).
+	//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+	//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+	//     returned by `POST /v1/investors` is never `not_found`: report it
+	//     to Zest support.
+	//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+	//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+	//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+	//   - `conflict`: the investor already has a subscription to this SPV
+	//     with other terms.
+	//   - `unavailable`: a transient server-side failure; resubmit the row.
+	//
+	// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+	// row is processed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+	CreateSubscriptionsWithBodyWithResponse(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionsResponse, error)
+
+	// CreateSubscriptionsWithResponse Subscribe investors to an SPV
+	//
+	// Records one subscription per row for investors that `POST
+	// /v1/investors` returned, and answers with one result per row, in
+	// request order: `results[i]` answers `subscriptions[i]`. A single bad
+	// row never fails the batch.
+	//
+	// An investor has at most one subscription per SPV; `zestPersonId`
+	// addresses it. Outcomes:
+	// - `created`: a new subscription, in status `pending`. A
+	//   `subscription.created` webhook fires for it.
+	// - `already_exists`: the investor already has a subscription to this
+	//   SPV with the same terms (share class, lump sum and
+	//   `partnerSubscriptionId`); it is returned unchanged, with the same
+	//   `subscriptionSlug`. No webhook fires.
+	// - `failed`: see `error.code`:
+	//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+	//     malformed. `lumpSum.value` must be a positive decimal string
+	//     with at most the currency's minor-unit digits (2 for most
+	//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+	//     `JOD` and `TND`).
+	//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+	//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+	//     returned by `POST /v1/investors` is never `not_found`: report it
+	//     to Zest support.
+	//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+	//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+	//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+	//   - `conflict`: the investor already has a subscription to this SPV
+	//     with other terms.
+	//   - `unavailable`: a transient server-side failure; resubmit the row.
+	//
+	// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+	// row is processed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+	CreateSubscriptionsWithResponse(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, body CreateSubscriptionsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionsResponse, error)
 
 	// ListWebhookEndpointsWithResponse List webhook endpoints
 	//
@@ -4087,6 +5093,706 @@ func (r GetInvestorResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetInvestorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSpvsResponse200Headers the declared response headers of an HTTP 200 response for ListSpvs
+type ListSpvsResponse200Headers struct {
+	RequestId string
+}
+
+// ListSpvsResponse401Headers the declared response headers of an HTTP 401 response for ListSpvs
+type ListSpvsResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// ListSpvsResponse403Headers the declared response headers of an HTTP 403 response for ListSpvs
+type ListSpvsResponse403Headers struct {
+	RequestId string
+}
+
+// ListSpvsResponse500Headers the declared response headers of an HTTP 500 response for ListSpvs
+type ListSpvsResponse500Headers struct {
+	RequestId string
+}
+
+// ListSpvsResponse503Headers the declared response headers of an HTTP 503 response for ListSpvs
+type ListSpvsResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type ListSpvsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SpvList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSpvsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSpvsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSpvsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSpvsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSpvsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSpvsResponse) GetJSON200() *SpvList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSpvsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSpvsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSpvsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSpvsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSpvsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSpvsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSpvsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSpvsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSpvResponse200Headers the declared response headers of an HTTP 200 response for GetSpv
+type GetSpvResponse200Headers struct {
+	RequestId string
+}
+
+// GetSpvResponse400Headers the declared response headers of an HTTP 400 response for GetSpv
+type GetSpvResponse400Headers struct {
+	RequestId string
+}
+
+// GetSpvResponse401Headers the declared response headers of an HTTP 401 response for GetSpv
+type GetSpvResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// GetSpvResponse403Headers the declared response headers of an HTTP 403 response for GetSpv
+type GetSpvResponse403Headers struct {
+	RequestId string
+}
+
+// GetSpvResponse404Headers the declared response headers of an HTTP 404 response for GetSpv
+type GetSpvResponse404Headers struct {
+	RequestId string
+}
+
+// GetSpvResponse500Headers the declared response headers of an HTTP 500 response for GetSpv
+type GetSpvResponse500Headers struct {
+	RequestId string
+}
+
+// GetSpvResponse503Headers the declared response headers of an HTTP 503 response for GetSpv
+type GetSpvResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type GetSpvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Spv
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSpvResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSpvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSpvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSpvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSpvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSpvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSpvResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSpvResponse) GetJSON200() *Spv {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSpvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSpvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSpvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSpvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSpvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSpvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSpvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSpvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSpvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSpvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for GetSubscription
+type GetSubscriptionResponse200Headers struct {
+	RequestId string
+}
+
+// GetSubscriptionResponse400Headers the declared response headers of an HTTP 400 response for GetSubscription
+type GetSubscriptionResponse400Headers struct {
+	RequestId string
+}
+
+// GetSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for GetSubscription
+type GetSubscriptionResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// GetSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for GetSubscription
+type GetSubscriptionResponse403Headers struct {
+	RequestId string
+}
+
+// GetSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for GetSubscription
+type GetSubscriptionResponse404Headers struct {
+	RequestId string
+}
+
+// GetSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for GetSubscription
+type GetSubscriptionResponse500Headers struct {
+	RequestId string
+}
+
+// GetSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for GetSubscription
+type GetSubscriptionResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type GetSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Subscription
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSubscriptionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSubscriptionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSubscriptionResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSubscriptionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSubscriptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSubscriptionResponse) GetJSON200() *Subscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSubscriptionsResponse200Headers the declared response headers of an HTTP 200 response for ListSubscriptions
+type ListSubscriptionsResponse200Headers struct {
+	RequestId string
+}
+
+// ListSubscriptionsResponse400Headers the declared response headers of an HTTP 400 response for ListSubscriptions
+type ListSubscriptionsResponse400Headers struct {
+	RequestId string
+}
+
+// ListSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for ListSubscriptions
+type ListSubscriptionsResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// ListSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for ListSubscriptions
+type ListSubscriptionsResponse403Headers struct {
+	RequestId string
+}
+
+// ListSubscriptionsResponse404Headers the declared response headers of an HTTP 404 response for ListSubscriptions
+type ListSubscriptionsResponse404Headers struct {
+	RequestId string
+}
+
+// ListSubscriptionsResponse500Headers the declared response headers of an HTTP 500 response for ListSubscriptions
+type ListSubscriptionsResponse500Headers struct {
+	RequestId string
+}
+
+// ListSubscriptionsResponse503Headers the declared response headers of an HTTP 503 response for ListSubscriptions
+type ListSubscriptionsResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type ListSubscriptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubscriptionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSubscriptionsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListSubscriptionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSubscriptionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSubscriptionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListSubscriptionsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSubscriptionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSubscriptionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSubscriptionsResponse) GetJSON200() *SubscriptionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSubscriptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSubscriptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSubscriptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSubscriptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSubscriptionsResponse201Headers the declared response headers of an HTTP 201 response for CreateSubscriptions
+type CreateSubscriptionsResponse201Headers struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+// CreateSubscriptionsResponse400Headers the declared response headers of an HTTP 400 response for CreateSubscriptions
+type CreateSubscriptionsResponse400Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for CreateSubscriptions
+type CreateSubscriptionsResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// CreateSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for CreateSubscriptions
+type CreateSubscriptionsResponse403Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse404Headers the declared response headers of an HTTP 404 response for CreateSubscriptions
+type CreateSubscriptionsResponse404Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse409Headers the declared response headers of an HTTP 409 response for CreateSubscriptions
+type CreateSubscriptionsResponse409Headers struct {
+	RequestId  string
+	RetryAfter *int
+}
+
+// CreateSubscriptionsResponse413Headers the declared response headers of an HTTP 413 response for CreateSubscriptions
+type CreateSubscriptionsResponse413Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse415Headers the declared response headers of an HTTP 415 response for CreateSubscriptions
+type CreateSubscriptionsResponse415Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse422Headers the declared response headers of an HTTP 422 response for CreateSubscriptions
+type CreateSubscriptionsResponse422Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse500Headers the declared response headers of an HTTP 500 response for CreateSubscriptions
+type CreateSubscriptionsResponse500Headers struct {
+	RequestId string
+}
+
+// CreateSubscriptionsResponse503Headers the declared response headers of an HTTP 503 response for CreateSubscriptions
+type CreateSubscriptionsResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type CreateSubscriptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreateSubscriptionsResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateSubscriptionsResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateSubscriptionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSubscriptionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateSubscriptionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateSubscriptionsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateSubscriptionsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateSubscriptionsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateSubscriptionsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateSubscriptionsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateSubscriptionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSubscriptionsResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSubscriptionsResponse) GetJSON201() *CreateSubscriptionsResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSubscriptionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSubscriptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSubscriptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSubscriptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSubscriptionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5385,6 +7091,158 @@ func (c *ClientWithResponses) GetInvestorWithResponse(ctx context.Context, zestP
 		return nil, err
 	}
 	return ParseGetInvestorResponse(rsp)
+}
+
+// ListSpvsWithResponse List the tenant's SPVs
+//
+// Lists the SPVs that Zest operations provisioned for the tenant, oldest first, each with its share classes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/spvs (the `ListSpvs` operationId).
+func (c *ClientWithResponses) ListSpvsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSpvsResponse, error) {
+	rsp, err := c.ListSpvs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSpvsResponse(rsp)
+}
+
+// GetSpvWithResponse Get an SPV
+//
+// Returns the SPV with its share classes. Another tenant's SPV is reported as `404 not_found`, exactly like an unknown one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/spvs/{spvSlug} (the `GetSpv` operationId).
+func (c *ClientWithResponses) GetSpvWithResponse(ctx context.Context, spvSlug SpvSlug, reqEditors ...RequestEditorFn) (*GetSpvResponse, error) {
+	rsp, err := c.GetSpv(ctx, spvSlug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSpvResponse(rsp)
+}
+
+// GetSubscriptionWithResponse Get an investor's subscription to an SPV
+//
+// Returns the subscription of the investor (`personId` is the `zestPersonId`) to the SPV; `404 not_found` when there is none.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
+func (c *ClientWithResponses) GetSubscriptionWithResponse(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error) {
+	rsp, err := c.GetSubscription(ctx, spvSlug, personId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSubscriptionResponse(rsp)
+}
+
+// ListSubscriptionsWithResponse List an SPV's subscriptions
+//
+// Lists the SPV's subscriptions, oldest first, in pages, like `GET /v1/investors`. Filter with `status`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/spvs/{spvSlug}/subscriptions (the `ListSubscriptions` operationId).
+func (c *ClientWithResponses) ListSubscriptionsWithResponse(ctx context.Context, spvSlug SpvSlug, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*ListSubscriptionsResponse, error) {
+	rsp, err := c.ListSubscriptions(ctx, spvSlug, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSubscriptionsResponse(rsp)
+}
+
+// CreateSubscriptionsWithBodyWithResponse Subscribe investors to an SPV
+//
+// Records one subscription per row for investors that `POST
+// /v1/investors` returned, and answers with one result per row, in
+// request order: `results[i]` answers `subscriptions[i]`. A single bad
+// row never fails the batch.
+//
+// An investor has at most one subscription per SPV; `zestPersonId`
+// addresses it. Outcomes:
+//   - `created`: a new subscription, in status `pending`. A
+//     `subscription.created` webhook fires for it.
+//   - `already_exists`: the investor already has a subscription to this
+//     SPV with the same terms (share class, lump sum and
+//     `partnerSubscriptionId`); it is returned unchanged, with the same
+//     `subscriptionSlug`. No webhook fires.
+//   - `failed`: see `error.code`:
+//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+//     malformed. `lumpSum.value` must be a positive decimal string
+//     with at most the currency's minor-unit digits (2 for most
+//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+//     `JOD` and `TND`).
+//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+//     returned by `POST /v1/investors` is never `not_found`: report it
+//     to Zest support.
+//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+//   - `conflict`: the investor already has a subscription to this SPV
+//     with other terms.
+//   - `unavailable`: a transient server-side failure; resubmit the row.
+//
+// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+// row is processed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+func (c *ClientWithResponses) CreateSubscriptionsWithBodyWithResponse(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionsResponse, error) {
+	rsp, err := c.CreateSubscriptionsWithBody(ctx, spvSlug, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSubscriptionsResponse(rsp)
+}
+
+// CreateSubscriptionsWithResponse Subscribe investors to an SPV
+//
+// Records one subscription per row for investors that `POST
+// /v1/investors` returned, and answers with one result per row, in
+// request order: `results[i]` answers `subscriptions[i]`. A single bad
+// row never fails the batch.
+//
+// An investor has at most one subscription per SPV; `zestPersonId`
+// addresses it. Outcomes:
+//   - `created`: a new subscription, in status `pending`. A
+//     `subscription.created` webhook fires for it.
+//   - `already_exists`: the investor already has a subscription to this
+//     SPV with the same terms (share class, lump sum and
+//     `partnerSubscriptionId`); it is returned unchanged, with the same
+//     `subscriptionSlug`. No webhook fires.
+//   - `failed`: see `error.code`:
+//   - `required`, `format`, `too_long`, `unknown_field`: the row is
+//     malformed. `lumpSum.value` must be a positive decimal string
+//     with at most the currency's minor-unit digits (2 for most
+//     currencies, 0 for `JPY` and `KRW`, 3 for `BHD`, `KWD`, `OMR`,
+//     `JOD` and `TND`).
+//   - `not_found`: the tenant has no such investor (`zestPersonId`) or
+//     the SPV no such share class (`shareClassSlug`). A `zestPersonId`
+//     returned by `POST /v1/investors` is never `not_found`: report it
+//     to Zest support.
+//   - `currency_mismatch`: `lumpSum.currency` is not the SPV's.
+//   - `min_value`: `lumpSum.value` is below the SPV's `minAmount`.
+//   - `duplicate`: the `zestPersonId` appears earlier in the batch.
+//   - `conflict`: the investor already has a subscription to this SPV
+//     with other terms.
+//   - `unavailable`: a transient server-side failure; resubmit the row.
+//
+// An unknown SPV answers `404`; a closed SPV `409 spv_closed`, and no
+// row is processed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscriptions (the `CreateSubscriptions` operationId).
+func (c *ClientWithResponses) CreateSubscriptionsWithResponse(ctx context.Context, spvSlug SpvSlug, params *CreateSubscriptionsParams, body CreateSubscriptionsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionsResponse, error) {
+	rsp, err := c.CreateSubscriptions(ctx, spvSlug, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSubscriptionsResponse(rsp)
 }
 
 // ListWebhookEndpointsWithResponse List webhook endpoints
@@ -6928,6 +8786,829 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetInvestorResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSpvsResponse parses an HTTP response from a ListSpvsWithResponse call
+func ParseListSpvsResponse(rsp *http.Response) (*ListSpvsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSpvsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SpvList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSpvsResponse200Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSpvsResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSpvsResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSpvsResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSpvsResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSpvResponse parses an HTTP response from a GetSpvWithResponse call
+func ParseGetSpvResponse(rsp *http.Response) (*GetSpvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSpvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Spv
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSpvResponse200Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSpvResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSpvResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSpvResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSpvResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSpvResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSpvResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSubscriptionResponse parses an HTTP response from a GetSubscriptionWithResponse call
+func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Subscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSubscriptionResponse200Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSubscriptionResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSubscriptionResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSubscriptionResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSubscriptionResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSubscriptionResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSubscriptionsResponse parses an HTTP response from a ListSubscriptionsWithResponse call
+func ParseListSubscriptionsResponse(rsp *http.Response) (*ListSubscriptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSubscriptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubscriptionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSubscriptionsResponse200Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListSubscriptionsResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSubscriptionsResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSubscriptionsResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListSubscriptionsResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSubscriptionsResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSubscriptionsResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSubscriptionsResponse parses an HTTP response from a CreateSubscriptionsWithResponse call
+func ParseCreateSubscriptionsResponse(rsp *http.Response) (*CreateSubscriptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSubscriptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreateSubscriptionsResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateSubscriptionsResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateSubscriptionsResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateSubscriptionsResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateSubscriptionsResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateSubscriptionsResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateSubscriptionsResponse409Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateSubscriptionsResponse413Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateSubscriptionsResponse415Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateSubscriptionsResponse422Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateSubscriptionsResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSubscriptionsResponse503Headers
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -27,6 +27,7 @@ const (
 	InvalidWebhookURL      Code = "invalid_webhook_url"
 	InvalidIdempotencyKey  Code = "invalid_idempotency_key"
 	IdempotencyKeyInUse    Code = "idempotency_key_in_use"
+	SPVClosed              Code = "spv_closed"
 	IdempotencyKeyMismatch Code = "idempotency_key_mismatch"
 	Internal               Code = "internal_error"
 	Unavailable            Code = "service_unavailable"

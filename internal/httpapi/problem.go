@@ -45,6 +45,7 @@ var kinds = map[apperr.Code]problemKind{
 	apperr.InvalidWebhookURL:      {http.StatusBadRequest, "Invalid webhook URL", false},
 	apperr.InvalidIdempotencyKey:  {http.StatusBadRequest, "Invalid idempotency key", false},
 	apperr.IdempotencyKeyInUse:    {http.StatusConflict, "Idempotency key in use", true},
+	apperr.SPVClosed:              {http.StatusConflict, "SPV closed", false},
 	apperr.IdempotencyKeyMismatch: {http.StatusUnprocessableEntity, "Idempotency key mismatch", false},
 	apperr.Internal:               {http.StatusInternalServerError, "Internal error", true},
 	apperr.Unavailable:            {http.StatusServiceUnavailable, "Service unavailable", true},

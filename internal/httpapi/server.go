@@ -29,6 +29,7 @@ import (
 	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/sqlcount"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -36,6 +37,7 @@ import (
 // Deps are what the HTTP server is built from.
 type Deps struct {
 	Investors    *investors.Service
+	Subs         *subscriptions.Service
 	Tenants      *tenants.Service
 	Idempotency  *idempotency.Service
 	Webhooks     *webhooks.Service
@@ -106,7 +108,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Webhooks, d.Ready, published), nil, generated.StrictGinServerOptions{
+	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Subs, d.Webhooks, d.Ready, published), nil, generated.StrictGinServerOptions{
 		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
 			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema."))
 		},

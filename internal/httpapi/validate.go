@@ -22,9 +22,9 @@ import (
 )
 
 // envelopeSpec returns the copy of the contract that the request validator
-// uses. Import rows are left open in it (each row is validated on its own by
-// the investors service, so that one bad row fails only itself), and the
-// batch limit is the configured one.
+// uses. The rows of the batch endpoints are left open in it (each row is
+// validated on its own by its service, so that one bad row fails only
+// itself), and the batch limit is the configured one.
 func envelopeSpec(maxBatchRows int) (*openapi3.T, error) {
 	doc, err := spec.Load()
 	if err != nil {
@@ -33,16 +33,21 @@ func envelopeSpec(maxBatchRows int) (*openapi3.T, error) {
 	// Absolute servers would make the router match on Host, and answer 404
 	// to every request that does not use that host.
 	doc.Servers = nil
-	req := doc.Components.Schemas["ImportInvestorsRequest"]
-	if req == nil || req.Value == nil || req.Value.Properties["investors"] == nil ||
-		req.Value.Properties["investors"].Value == nil || req.Value.Properties["investors"].Value.Items == nil {
-		return nil, errors.New("openapi.yaml: components.schemas.ImportInvestorsRequest.properties.investors.items is missing; the request validator cannot open import rows")
-	}
-	investors := req.Value.Properties["investors"].Value
-	// In OpenAPI 3.0 an empty schema still rejects null; nullable admits it.
-	investors.Items = openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true})
 	limit := uint64(maxBatchRows)
-	investors.MaxItems = &limit
+	for _, batch := range []struct{ schema, property string }{
+		{"ImportInvestorsRequest", "investors"},
+		{"CreateSubscriptionsRequest", "subscriptions"},
+	} {
+		req := doc.Components.Schemas[batch.schema]
+		if req == nil || req.Value == nil || req.Value.Properties[batch.property] == nil ||
+			req.Value.Properties[batch.property].Value == nil || req.Value.Properties[batch.property].Value.Items == nil {
+			return nil, fmt.Errorf("openapi.yaml: components.schemas.%s.properties.%s.items is missing; the request validator cannot open its rows", batch.schema, batch.property)
+		}
+		rows := req.Value.Properties[batch.property].Value
+		// In OpenAPI 3.0 an empty schema still rejects null; nullable admits it.
+		rows.Items = openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true})
+		rows.MaxItems = &limit
+	}
 	return doc, nil
 }
 

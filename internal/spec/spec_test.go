@@ -20,16 +20,18 @@ func TestGeneratedSpecIsPublishedSpecPlusOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The overlay's targets: the import rows, and the document /openapi.json
-	// answers.
+	// The overlay's targets: the rows of the batch endpoints, and the
+	// document /openapi.json answers.
 	items := embedded.Components.Schemas["ImportInvestorsRequest"].Value.Properties["investors"].Value.Items
+	subs := embedded.Components.Schemas["CreateSubscriptionsRequest"].Value.Properties["subscriptions"].Value.Items
 	document := embedded.Components.Schemas["OpenAPIDocument"].Value
 	for name, target := range map[string]struct {
 		ext    *map[string]any
 		goType string
 	}{
-		"import rows":     {&items.Extensions, "interface{}"},
-		"OpenAPIDocument": {&document.Extensions, "json.RawMessage"},
+		"import rows":       {&items.Extensions, "interface{}"},
+		"subscription rows": {&subs.Extensions, "interface{}"},
+		"OpenAPIDocument":   {&document.Extensions, "json.RawMessage"},
 	} {
 		ext := target.ext
 		if got := (*ext)["x-go-type"]; got != target.goType {

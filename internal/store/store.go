@@ -17,6 +17,7 @@ import (
 	"github.com/zestequity/zest-api/internal/store/gormstore"
 	"github.com/zestequity/zest-api/internal/store/postgres"
 	"github.com/zestequity/zest-api/internal/store/sqlite"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -24,6 +25,7 @@ import (
 // DB is an open database: every service's port, and its upkeep.
 type DB interface {
 	investors.Store
+	subscriptions.Store
 	tenants.Store
 	idempotency.Store
 	webhooks.Store

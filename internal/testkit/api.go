@@ -27,6 +27,7 @@ import (
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/store"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
@@ -119,7 +120,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	})
 	hooks := webhooks.New(st, netguard.Policy{AllowPrivate: !opts.StrictWebhookURLs}, opts.Now)
 	h, err := httpapi.NewServer(httpapi.Deps{
-		Investors: inv, Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
+		Investors: inv, Subs: subscriptions.New(st, opts.Now, log), Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
 		RateLimit: max(opts.RateLimit, 0), RateBurst: opts.RateBurst, MaxConcurrentImports: max(opts.MaxConcurrentImports, 0),
 		MaxInflightBodyBytes: opts.MaxInflightBodyBytes,

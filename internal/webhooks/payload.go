@@ -47,3 +47,59 @@ func InvestorCreated(clientID string, personID int64, partnerInvestorID, zestPer
 		CreatedAt: at,
 	}, err
 }
+
+// Money is an exact amount: value is a decimal string, never a float.
+type Money struct {
+	Currency string `json:"currency"`
+	Value    string `json:"value"`
+}
+
+// SubscriptionCreatedData is the data of a subscription.created event.
+type SubscriptionCreatedData struct {
+	SubscriptionSlug      string  `json:"subscriptionSlug"`
+	SPVSlug               string  `json:"spvSlug"`
+	PersonID              string  `json:"personId"`
+	PartnerSubscriptionID *string `json:"partnerSubscriptionId,omitempty"`
+	LumpSum               Money   `json:"lumpSum"`
+	ShareClassSlug        string  `json:"shareClassSlug"`
+	Status                string  `json:"status"`
+}
+
+// SubscriptionCompletedData is the data of a subscription.completed event.
+type SubscriptionCompletedData struct {
+	SubscriptionSlug      string  `json:"subscriptionSlug"`
+	SPVSlug               string  `json:"spvSlug"`
+	PersonID              string  `json:"personId"`
+	PartnerSubscriptionID *string `json:"partnerSubscriptionId,omitempty"`
+	Status                string  `json:"status"`
+	CompletedAt           string  `json:"completedAt"`
+}
+
+// SubscriptionCreated returns the event recording that a subscription was
+// created; the driver sets its SubscriptionID once the row has one.
+func SubscriptionCreated(clientID string, d SubscriptionCreatedData, at time.Time) (models.Event, error) {
+	d.Status = models.SubscriptionPending
+	return event(clientID, models.EventSubscriptionCreated, d, at)
+}
+
+// SubscriptionCompleted returns the event recording that a subscription was
+// completed at the time of the event.
+func SubscriptionCompleted(clientID string, subscriptionID int64, d SubscriptionCompletedData, at time.Time) (models.Event, error) {
+	at = at.UTC().Truncate(time.Microsecond)
+	d.Status, d.CompletedAt = models.SubscriptionCompleted, at.Format(time.RFC3339Nano)
+	e, err := event(clientID, models.EventSubscriptionCompleted, d, at)
+	e.SubscriptionID = &subscriptionID
+	return e, err
+}
+
+func event(clientID, typ string, data any, at time.Time) (models.Event, error) {
+	at = at.UTC().Truncate(time.Microsecond)
+	payload, err := json.Marshal(envelope{Type: typ, Timestamp: at.Format(time.RFC3339Nano), Data: data})
+	return models.Event{
+		EventID:   ids.Sorted("evt_"),
+		ClientID:  clientID,
+		Type:      typ,
+		Payload:   string(payload),
+		CreatedAt: at,
+	}, err
+}
