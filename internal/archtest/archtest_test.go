@@ -29,6 +29,7 @@ var services = []string{
 	"internal/tenants",
 	"internal/idempotency",
 	"internal/webhooks",
+	"internal/subscriptions",
 	"internal/importer",
 	"internal/rows",
 	"internal/httpapi",
