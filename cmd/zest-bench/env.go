@@ -91,7 +91,10 @@ func (b *bench) start(ctx context.Context, s *schema, ready string, env []string
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+s.url, "ZEST_ADDR=127.0.0.1:0", "ZEST_AUTO_MIGRATE=false"), env...)
+	// The per-tenant limits protect tenants from each other; the bench is one
+	// tenant measuring the import path itself, so they are off.
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+s.url, "ZEST_ADDR=127.0.0.1:0", "ZEST_AUTO_MIGRATE=false",
+		"ZEST_RATE_LIMIT=0", "ZEST_MAX_CONCURRENT_IMPORTS=0"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
