@@ -25,6 +25,7 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/periodic"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -266,21 +267,14 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 
 // RunSweeper sweeps every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.Sweep(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "sweeping expired idempotency keys failed", "error", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "swept expired idempotency keys", "deleted", n)
-			}
+	periodic.Run(ctx, every, func(ctx context.Context) {
+		n, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweeping expired idempotency keys failed", "error", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "swept expired idempotency keys", "deleted", n)
 		}
-	}
+	})
 }
 
 // Fingerprint hashes a request body as canonical JSON (object keys sorted,

@@ -3,6 +3,8 @@ package investors
 import (
 	"context"
 	"time"
+
+	"github.com/zestequity/zest-api/internal/periodic"
 )
 
 // CompletePending completes, once, up to a batch of pairs left incomplete
@@ -46,21 +48,14 @@ func (s *Service) CompleteAll(ctx context.Context) (int, error) {
 
 // RunCompleter completes pending pairs every interval until ctx ends.
 func (s *Service) RunCompleter(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.CompleteAll(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "completing pending person/user pairs failed", "completed", n, "error", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "completed pending person/user pairs", "completed", n)
-			}
+	periodic.Run(ctx, every, func(ctx context.Context) {
+		n, err := s.CompleteAll(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "completing pending person/user pairs failed", "completed", n, "error", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "completed pending person/user pairs", "completed", n)
 		}
-	}
+	})
 }
 
 // Check counts the violations of the pair's and the outbox's invariants.

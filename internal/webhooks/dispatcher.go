@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/internal/netguard"
+	"github.com/zestequity/zest-api/internal/periodic"
 	"github.com/zestequity/zest-api/internal/retry"
 	"github.com/zestequity/zest-api/models"
 )
@@ -441,16 +442,7 @@ func describe(err error, timeout time.Duration) error {
 
 // RunStats calls LogStats every interval until ctx ends.
 func (d *Dispatcher) RunStats(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d.LogStats(ctx)
-		}
-	}
+	periodic.Run(ctx, every, d.LogStats)
 }
 
 // LogStats logs the counters and the age of the oldest undelivered event,
