@@ -98,6 +98,7 @@ func TestHungDatabaseAnswers503WithinBounds(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	e.importRows(t, row("after-thaw"))
+	repairedIntact(t, e)
 }
 
 // Connections cut mid-request (as `pg_ctl stop -m immediate` does) answer a
@@ -125,4 +126,15 @@ func TestCutConnectionAnswers503(t *testing.T) {
 	beforeWrite.Store(nil)
 	proxy.Restore()
 	e.importRows(t, row("after-cut"))
+	repairedIntact(t, e)
+}
+
+// repairedIntact is the oracle after a fault: once the completer has run,
+// as serve runs it, `zest-api check` finds nothing broken.
+func repairedIntact(t *testing.T, e *env) {
+	t.Helper()
+	if _, err := e.api.Investors.CompleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	integrity(t, e.api)
 }
