@@ -90,14 +90,17 @@ func TestMetricsAfterAnImport(t *testing.T) {
 		clock.Advance(90 * time.Second)
 		after := scrape(t, srv.URL)
 
-		const imports = "zest_http_request_duration_seconds|operation=importInvestors|status=200|count"
+		const (
+			imports    = "zest_http_request_duration_seconds|operation=importInvestors|status=200|count"
+			statements = "zest_http_request_sql_statements|operation=importInvestors"
+		)
 		for k, want := range map[string]float64{
 			"zest_import_rows_total|outcome=created":        3,
 			"zest_import_rows_total|outcome=already_exists": 1,
 			"zest_import_rows_total|outcome=failed":         1,
 			"zest_idempotent_replays_total":                 1,
 			imports:                                         2,
-			"zest_http_request_sql_statements|count":        2,
+			statements + "|count":                           2,
 		} {
 			if got := after[k] - before[k]; got != want {
 				t.Errorf("%s moved by %v, want %v", k, got, want)
@@ -105,7 +108,7 @@ func TestMetricsAfterAnImport(t *testing.T) {
 		}
 		// The replay is answered with the key's read alone; the original
 		// with its writes.
-		if got := after["zest_http_request_sql_statements|sum"] - before["zest_http_request_sql_statements|sum"]; got < 3 || got > 20 {
+		if got := after[statements+"|sum"] - before[statements+"|sum"]; got < 3 || got > 20 {
 			t.Errorf("statements of the import and its replay: %v", got)
 		}
 		if got := after["zest_outbox_lag_seconds"]; got != 90 {

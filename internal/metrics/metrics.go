@@ -22,7 +22,7 @@ type Metrics struct {
 	reg        *prometheus.Registry
 	latency    *prometheus.HistogramVec
 	rows       *prometheus.CounterVec
-	statements prometheus.Histogram
+	statements *prometheus.HistogramVec
 	replays    prometheus.Counter
 	log        *slog.Logger
 }
@@ -45,12 +45,12 @@ func New(log *slog.Logger) *Metrics {
 			Name: "zest_import_rows_total",
 			Help: "Import rows answered, by outcome (created, already_exists, failed).",
 		}, []string{"outcome"}),
-		statements: prometheus.NewHistogram(prometheus.HistogramOpts{
+		statements: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "zest_http_request_sql_statements",
-			Help: "SQL statements run per request; a batch costs a handful whatever its size.",
+			Help: "SQL statements run per request, by operationId; a batch costs a handful whatever its size.",
 			// Integers: 0 to 64, finer where the budgets are.
 			Buckets: []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 16, 32, 64},
-		}),
+		}, []string{"operation"}),
 		replays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zest_idempotent_replays_total",
 			Help: "Requests answered from a stored Idempotency-Key response.",
@@ -80,7 +80,7 @@ func (m *Metrics) Handler() http.Handler {
 // ObserveRequest records a finished request.
 func (m *Metrics) ObserveRequest(r httpx.Finished) {
 	m.latency.WithLabelValues(r.Operation, strconv.Itoa(r.Status)).Observe(r.Latency.Seconds())
-	m.statements.Observe(float64(r.Statements))
+	m.statements.WithLabelValues(r.Operation).Observe(float64(r.Statements))
 	for outcome, n := range r.Rows {
 		m.rows.WithLabelValues(outcome).Add(float64(n))
 	}

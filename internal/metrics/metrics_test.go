@@ -48,7 +48,7 @@ func TestStuckOutboxLeavesTheRest(t *testing.T) {
 	}
 	for _, want := range []string{`zest_import_rows_total{outcome="created"} 2`, `zest_import_rows_total{outcome="failed"} 0`,
 		"zest_idempotent_replays_total 1", `zest_http_request_duration_seconds_count{operation="importInvestors",status="200"} 1`,
-		"zest_http_request_sql_statements_sum 3"} {
+		`zest_http_request_sql_statements_sum{operation="importInvestors"} 3`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %q", want)
 		}
