@@ -14,10 +14,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/zestequity/zest-api/internal/config"
 	"github.com/zestequity/zest-api/internal/httpapi"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
+	"github.com/zestequity/zest-api/internal/metrics"
 	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/store"
@@ -63,6 +66,10 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 		return err
 	}
 	ten := tenants.New(st, nil)
+	obs, err := startMetrics(cfg, st, log)
+	if err != nil {
+		return err
+	}
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: cfg.IdempotencyTTL, LockTimeout: cfg.IdempotencyLockTimeout, Logger: log,
 	})
@@ -82,6 +89,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 		RateLimit:            cfg.RateLimit,
 		RateBurst:            cfg.RateBurst,
 		MaxConcurrentImports: cfg.MaxConcurrentImports,
+		Observer:             obs,
 	})
 	if err != nil {
 		return err
@@ -164,6 +172,39 @@ func serveDebug(addr string, log *slog.Logger) error {
 	return nil
 }
 
+// scrapeTimeout bounds the database reads of one scrape, so that a slow
+// database delays the scraper by no more than this.
+const scrapeTimeout = 2 * time.Second
+
+// startMetrics serves /metrics on ZEST_METRICS_ADDR, on a listener of its own
+// that lives as long as the process, and returns what the API reports
+// requests to; nil when the variable is unset.
+func startMetrics(cfg config.Config, st store.DB, log *slog.Logger) (httpapi.Observer, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	m := metrics.New(log)
+	m.WatchOutbox(st, time.Now, scrapeTimeout)
+	if p, ok := st.(interface{ PoolStat() *pgxpool.Stat }); ok {
+		m.WatchPool(func() metrics.PoolStats {
+			s := p.PoolStat()
+			return metrics.PoolStats{
+				Acquired: s.AcquiredConns(), Idle: s.IdleConns(), Total: s.TotalConns(), Max: s.MaxConns(),
+				Acquires: s.AcquireCount(), AcquireWait: s.AcquireDuration(), EmptyAcquires: s.EmptyAcquireCount(),
+			}
+		})
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on ZEST_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return m, nil
+}
+
 // The worker is for deployments that separate the dispatcher and the pair
 // completer from the API servers.
 var workerCommand = &command{
@@ -183,6 +224,9 @@ func worker(ctx context.Context, stderr io.Writer) error {
 	defer st.Close()
 	inv, err := newInvestors(cfg, st, log)
 	if err != nil {
+		return err
+	}
+	if _, err := startMetrics(cfg, st, log); err != nil {
 		return err
 	}
 	d := dispatcher(cfg, st, log)

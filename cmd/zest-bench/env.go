@@ -39,6 +39,26 @@ type schema struct {
 }
 
 func (b *bench) newSchema(ctx context.Context) (*schema, error) {
+	s, err := b.emptySchema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, s.url, store.Options{})
+	if err != nil {
+		s.drop()
+		return nil, err
+	}
+	_, err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		s.drop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// emptySchema is a fresh PostgreSQL schema without a table.
+func (b *bench) emptySchema(ctx context.Context) (*schema, error) {
 	name := "bench_" + ids.Random(6)
 	if _, err := b.admin.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
 		return nil, fmt.Errorf("create schema: %w", err)
@@ -56,17 +76,6 @@ func (b *bench) newSchema(ctx context.Context) (*schema, error) {
 			s.pool.Close()
 		}
 		b.admin.Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-	}
-	st, err := store.Open(ctx, s.url, store.Options{})
-	if err != nil {
-		s.drop()
-		return nil, err
-	}
-	_, err = st.Migrate(ctx)
-	st.Close()
-	if err != nil {
-		s.drop()
-		return nil, err
 	}
 	if s.pool, err = pgxpool.New(ctx, s.url); err != nil {
 		s.drop()

@@ -101,17 +101,89 @@ func (b *bench) fresh(ctx context.Context, env ...string) (*schema, *server, fun
 	return s, srv, func() { srv.stop(); s.drop() }, nil
 }
 
+// baseline writes the rows without the server, on a schema of its own.
+type baseline struct {
+	schema func(context.Context) (*schema, error)
+	batch  func(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n int) error
+}
+
+// project is the server's write path on the project's own schema.
+func (b *bench) project() baseline {
+	return baseline{
+		schema: func(ctx context.Context) (*schema, error) {
+			s, err := b.newSchema(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := s.pool.Exec(ctx, `INSERT INTO tenants (client_id, name, status, created_at, updated_at) VALUES ('bench', 'bench', 'active', now(), now())`); err != nil {
+				s.drop()
+				return nil, err
+			}
+			return s, nil
+		},
+		batch: rawBatch,
+	}
+}
+
+// leanDDL is the least schema that keeps the import's promises: a
+// partnerInvestorId and an email (case-insensitively) name one person per
+// tenant, a person has one User, and every created investor has one outbox
+// event. docs/performance.md says what each further index and constraint of
+// the real schema pays for.
+const leanDDL = `
+CREATE TABLE people (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    zest_person_id       text NOT NULL,
+    client_id            text NOT NULL,
+    partner_investor_id  text NOT NULL,
+    email                text NOT NULL,
+    first_name           text NOT NULL,
+    last_name            text NOT NULL,
+    date_of_birth        date NOT NULL,
+    country_of_residence text,
+    created_at           timestamptz NOT NULL,
+    UNIQUE (client_id, partner_investor_id)
+);
+CREATE UNIQUE INDEX people_client_email_key ON people (client_id, lower(email));
+CREATE TABLE users (
+    person_id  bigint PRIMARY KEY,
+    email      text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE TABLE events (
+    seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    person_id  bigint NOT NULL,
+    payload    text NOT NULL,
+    created_at timestamptz NOT NULL
+);`
+
+// lean is the same write path on leanDDL, in the same two statements, so
+// that the difference from project is the schema's alone.
+func (b *bench) lean() baseline {
+	return baseline{
+		schema: func(ctx context.Context) (*schema, error) {
+			s, err := b.emptySchema(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := s.pool.Exec(ctx, leanDDL); err != nil {
+				s.drop()
+				return nil, fmt.Errorf("lean schema: %w", err)
+			}
+			return s, nil
+		},
+		batch: leanBatch,
+	}
+}
+
 // rawThroughput writes the rows the server would write (people, users, one
 // outbox event each) with plain pgx set-based SQL, from clients connections.
-func (b *bench) rawThroughput(ctx context.Context, clients int) (float64, error) {
-	s, err := b.newSchema(ctx)
+func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (float64, error) {
+	s, err := bl.schema(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer s.drop()
-	if _, err := s.pool.Exec(ctx, `INSERT INTO tenants (client_id, name, status, created_at, updated_at) VALUES ('bench', 'bench', 'active', now(), now())`); err != nil {
-		return 0, err
-	}
 	per := make([][]int, clients)
 	for i := 0; i < b.c.rows; i += 1000 {
 		per[(i/1000)%clients] = append(per[(i/1000)%clients], i)
@@ -122,7 +194,7 @@ func (b *bench) rawThroughput(ctx context.Context, clients int) (float64, error)
 	for c := range clients {
 		wg.Go(func() {
 			for _, first := range per[c] {
-				if err := rawBatch(ctx, s.pool, "raw", first, min(1000, b.c.rows-first)); err != nil {
+				if err := bl.batch(ctx, s.pool, "raw", first, min(1000, b.c.rows-first)); err != nil {
 					errs <- err
 					return
 				}
@@ -195,6 +267,63 @@ func rawBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n i
 		SELECT e.id, 'bench', 'investor.created', e.person, e.payload, $6
 		FROM unnest($1::bigint[], $4::text[], $5::text[]) AS e(person, id, payload) JOIN u ON u.person_id = e.person`,
 		person, email, phone, evID, payload, now)
+	return err
+}
+
+// leanBatch is rawBatch on leanDDL: the people in one statement, their
+// users and events in one more.
+func leanBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n int) error {
+	zid, pid, email, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	now := time.Now().UTC()
+	for i := range n {
+		pid[i] = fmt.Sprintf("%s-%07d", prefix, first+i)
+		zid[i] = ids.Sorted("psn_")
+		email[i] = pid[i] + "@bench.example"
+		ev, err := webhooks.InvestorCreated("bench", 0, pid[i], zid[i], now)
+		if err != nil {
+			return err
+		}
+		payload[i] = ev.Payload
+	}
+	rows, err := pool.Query(ctx, `
+		INSERT INTO people (zest_person_id, client_id, partner_investor_id, email,
+			first_name, last_name, date_of_birth, country_of_residence, created_at)
+		SELECT r.zid, 'bench', r.pid, r.email, 'Bench', 'Investor', '1985-04-12', 'AE', $4
+		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(zid, pid, email, ord)
+		ORDER BY r.ord
+		ON CONFLICT DO NOTHING
+		RETURNING id, zest_person_id`, zid, pid, email, now)
+	if err != nil {
+		return err
+	}
+	byZID := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var z string
+		if err := rows.Scan(&id, &z); err != nil {
+			return err
+		}
+		byZID[z] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	person := make([]int64, n)
+	for i := range n {
+		person[i] = byZID[zid[i]]
+	}
+	_, err = pool.Exec(ctx, `
+		WITH u AS (
+			INSERT INTO users (person_id, email, created_at)
+			SELECT r.person, r.email, $4
+			FROM unnest($1::bigint[], $2::text[]) AS r(person, email)
+			ON CONFLICT (person_id) DO NOTHING
+			RETURNING person_id
+		)
+		INSERT INTO events (person_id, payload, created_at)
+		SELECT e.person, e.payload, $4
+		FROM unnest($1::bigint[], $3::text[]) AS e(person, payload) JOIN u ON u.person_id = e.person`,
+		person, email, payload, now)
 	return err
 }
 

@@ -62,6 +62,10 @@ type Config struct {
 	// listener of its own that the API's clients cannot reach.
 	DebugAddr string
 
+	// MetricsAddr, when set, serves /metrics (Prometheus) there, on a
+	// listener of its own: a scraper reaches it, the API's clients need not.
+	MetricsAddr string
+
 	Dispatcher          bool // run the webhook dispatcher inside serve
 	WebhookSchedule     []time.Duration
 	WebhookTimeout      time.Duration
@@ -93,6 +97,7 @@ var Vars = []Var{
 	{"ZEST_IDEMPOTENCY_LOCK_TIMEOUT", "1m", "after this, a key claimed by a request that never finished may run again, 1s to 1h"},
 	{"ZEST_COMPLETE_AFTER", "1m", "how long an investor may lack its User before the completer writes it, 0s to 24h"},
 	{"ZEST_DEBUG_ADDR", "", "a loopback host:port on which to serve Go's profiler (/debug/pprof/)"},
+	{"ZEST_METRICS_ADDR", "", "a host:port on which serve and worker expose /metrics in the Prometheus format"},
 	{"ZEST_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long opening a connection may take, 100ms to 5m"},
 	{"ZEST_DB_ACQUIRE_TIMEOUT", "10s", "PostgreSQL: how long a request may wait for a pooled connection, 100ms to 5m"},
 	{"ZEST_DB_STATEMENT_TIMEOUT", "30s", "PostgreSQL: how long one statement may run, writes included, 100ms to 1h"},
@@ -113,6 +118,12 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validPort accepts a port number, 0 included (any free port, for tests).
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // FromEnv reads the configuration from the environment. Every problem is
@@ -231,6 +242,14 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("ZEST_DEBUG_ADDR must be a loopback host:port such as 127.0.0.1:6060, got %q", v))
 		}
 		c.DebugAddr = v
+	}
+	if v := get("ZEST_METRICS_ADDR"); v != "" {
+		if _, port, err := net.SplitHostPort(v); err != nil || !validPort(port) {
+			errs = append(errs, fmt.Errorf("ZEST_METRICS_ADDR must be host:port such as 127.0.0.1:9090, got %q", v))
+		} else if v == c.Addr || v == c.DebugAddr {
+			errs = append(errs, fmt.Errorf("ZEST_METRICS_ADDR must differ from ZEST_ADDR and ZEST_DEBUG_ADDR, got %q", v))
+		}
+		c.MetricsAddr = v
 	}
 	boolean := func(name string, dst *bool) {
 		if v := get(name); v != "" {

@@ -142,3 +142,20 @@ func TestSuggestionsAreAccepted(t *testing.T) {
 		t.Errorf("ZEST_WEBHOOK_TIMEOUT=24h: %v", err)
 	}
 }
+
+// The metrics listener is a port of its own: never the API's, whose clients
+// must not read it, nor the profiler's.
+func TestMetricsAddr(t *testing.T) {
+	for v, ok := range map[string]bool{
+		"127.0.0.1:9090": true, ":9090": true, "0.0.0.0:0": true,
+		"9090": false, "host:port": false, "127.0.0.1:70000": false, "127.0.0.1:8080": false,
+	} {
+		c, err := Parse(env(map[string]string{"ZEST_METRICS_ADDR": v}))
+		switch {
+		case ok && (err != nil || c.MetricsAddr != v):
+			t.Errorf("ZEST_METRICS_ADDR=%s: %q, %v", v, c.MetricsAddr, err)
+		case !ok && (err == nil || !strings.Contains(err.Error(), "ZEST_METRICS_ADDR")):
+			t.Errorf("ZEST_METRICS_ADDR=%s accepted", v)
+		}
+	}
+}

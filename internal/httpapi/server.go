@@ -58,10 +58,19 @@ type Deps struct {
 	// MaxConcurrentImports caps each tenant's imports running at once; 0
 	// leaves them uncapped.
 	MaxConcurrentImports int
+	// Observer, when set, is told of every finished request.
+	Observer Observer
+}
+
+// Observer receives what the request log writes, as numbers (the metrics).
+type Observer interface {
+	ObserveRequest(httpx.Finished)
 }
 
 type server struct {
 	log       *slog.Logger
+	observer  Observer
+	ops       map[string]routeOp
 	publicURL string
 	tenants   *tenants.Service
 }
@@ -81,7 +90,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &server{log: d.Logger, publicURL: d.PublicURL, tenants: d.Tenants}
+	s := &server{log: d.Logger, observer: d.Observer, publicURL: d.PublicURL, tenants: d.Tenants}
 
 	doc, err := envelopeSpec(d.MaxBatchRows)
 	if err != nil {
@@ -119,6 +128,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ops = ops
 	limits := newTenantLimits(d.RateLimit, d.RateBurst, d.MaxConcurrentImports)
 	bodies := &bodyBudget{max: d.MaxInflightBodyBytes}
 	// Gin runs these before the generated wrappers bind parameters, so that
@@ -162,6 +172,7 @@ func (s *server) requestLog(c *gin.Context) {
 		route = "unmatched"
 	}
 	status := c.Writer.Status()
+	latency := time.Since(start)
 	level := slog.LevelInfo
 	var closed []any
 	switch {
@@ -180,7 +191,7 @@ func (s *server) requestLog(c *gin.Context) {
 		"method", c.Request.Method,
 		"route", route,
 		"status", status,
-		"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+		"latency_ms", float64(latency.Microseconds()) / 1000,
 		"client_id", info.ClientID,
 		"sql_statements", statements.Count(),
 	}
@@ -197,6 +208,14 @@ func (s *server) requestLog(c *gin.Context) {
 	}
 	attrs = append(attrs, closed...)
 	s.log.Log(c, level, "request", attrs...)
+	if s.observer != nil {
+		op := "unmatched"
+		if o, ok := s.ops[routeKey(c)]; ok {
+			op = o.id
+		}
+		s.observer.ObserveRequest(httpx.Finished{Operation: op, Status: status, Latency: latency,
+			Statements: int(statements.Count()), Rows: info.Rows, Replayed: info.Replayed})
+	}
 }
 
 // serverURL is the address the published contract names: the configured

@@ -6,7 +6,10 @@
 // learn them to the handlers that need them and the request log line.
 package httpx
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Info is what one request has learnt about itself so far.
 type Info struct {
@@ -28,6 +31,17 @@ type Info struct {
 	NotUTF8Rows map[int]string
 	ErrorID     string
 	ErrorCode   string
+}
+
+// Finished is what the request log knows of a request once it is answered,
+// for the metrics.
+type Finished struct {
+	Operation  string // operationId, or "unmatched"
+	Status     int
+	Latency    time.Duration
+	Statements int
+	Rows       map[string]int
+	Replayed   bool
 }
 
 type key struct{}

@@ -29,6 +29,9 @@ type DB interface {
 	tenants.Store
 	idempotency.Store
 	webhooks.Store
+	// PendingDeliveries counts the pending webhook deliveries by the state
+	// of their endpoint, for the metrics.
+	PendingDeliveries(ctx context.Context, now time.Time) (map[string]int64, error)
 	// CountTenants returns how many tenants exist.
 	CountTenants(ctx context.Context) (int64, error)
 	// Migrate applies the migrations that the database has not seen yet, each

@@ -61,6 +61,8 @@ type Options struct {
 	// MaxInflightBodyBytes is ZEST_MAX_INFLIGHT_BODY_BYTES; 0 leaves bodies
 	// uncapped.
 	MaxInflightBodyBytes int64
+	// Observer is told of every finished request (the metrics).
+	Observer httpapi.Observer
 }
 
 // API is a running server on a fresh database.
@@ -123,7 +125,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 		Investors: inv, Subs: subscriptions.New(st, opts.Now, log), Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
 		RateLimit: max(opts.RateLimit, 0), RateBurst: opts.RateBurst, MaxConcurrentImports: max(opts.MaxConcurrentImports, 0),
-		MaxInflightBodyBytes: opts.MaxInflightBodyBytes,
+		MaxInflightBodyBytes: opts.MaxInflightBodyBytes, Observer: opts.Observer,
 	})
 	if err != nil {
 		t.Fatal(err)

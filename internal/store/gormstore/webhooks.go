@@ -144,3 +144,36 @@ func (s *Store) OldestPendingEvent(ctx context.Context) (*time.Time, error) {
 	}
 	return &e.CreatedAt, nil
 }
+
+// PendingDeliveries counts the pending deliveries by the state of their
+// endpoint: enabled, breaker_open (open_until after now), disabled or
+// deleted. Endpoints are few, so they are counted one by one and their state
+// decided here, the same way on both databases.
+func (s *Store) PendingDeliveries(ctx context.Context, now time.Time) (map[string]int64, error) {
+	var per []struct {
+		Status    string
+		DeletedAt *time.Time
+		OpenUntil *time.Time
+		N         int64
+	}
+	err := s.DB.WithContext(ctx).Raw(`SELECT e.status, e.deleted_at, e.open_until, count(*) AS n
+		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+		WHERE d.status = ? GROUP BY e.id, e.status, e.deleted_at, e.open_until`, models.DeliveryPending).Scan(&per).Error
+	if err != nil {
+		return nil, s.Classify(err)
+	}
+	out := map[string]int64{}
+	for _, e := range per {
+		switch {
+		case e.DeletedAt != nil:
+			out["deleted"] += e.N
+		case e.Status != models.EndpointEnabled:
+			out["disabled"] += e.N
+		case e.OpenUntil != nil && e.OpenUntil.After(now):
+			out["breaker_open"] += e.N
+		default:
+			out["enabled"] += e.N
+		}
+	}
+	return out, nil
+}

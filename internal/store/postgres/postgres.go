@@ -98,6 +98,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return &Store{Store: gormstore.New(db, opts.Now, classify), pool: pool}, nil
 }
 
+// PoolStat is a snapshot of the connection pool, for the metrics.
+func (s *Store) PoolStat() *pgxpool.Stat { return s.pool.Stat() }
+
 // Name names the database, for the logs.
 func (s *Store) Name() string { return "postgres" }
 

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -62,6 +63,53 @@ func Run(t *testing.T, d Driver) {
 	t.Run("WritePeopleMapsByKey", func(t *testing.T) { t.Parallel(); writePeopleMapsByKey(t, d) })
 	t.Run("BatchCostsAHandfulOfStatements", func(t *testing.T) { t.Parallel(); batchCostsAHandfulOfStatements(t, d) })
 	t.Run("IncompletePairsAreHiddenAndFound", func(t *testing.T) { t.Parallel(); incompletePairsAreHiddenAndFound(t, d) })
+	t.Run("PendingDeliveriesByEndpointState", func(t *testing.T) { t.Parallel(); pendingDeliveriesByEndpointState(t, d) })
+}
+
+// Pending deliveries are counted by their endpoint's state at the time
+// given: a breaker open until then is open, one whose time has passed is
+// enabled again; settled deliveries are not counted.
+func pendingDeliveriesByEndpointState(t *testing.T, d Driver) {
+	c, _ := open(t, d)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	later, earlier := now.Add(time.Minute), now.Add(-time.Minute)
+	g := c.Gorm.WithContext(ctx)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(g.Create(&models.Tenant{ClientID: "acme", Name: "acme", Status: "active", CreatedAt: now, UpdatedAt: now}).Error)
+	must(g.Create(&models.Event{EventID: "evt_1", ClientID: "acme", Type: models.EventInvestorCreated, Payload: "{}", CreatedAt: now}).Error)
+	var ev models.Event
+	must(g.Where("event_id = ?", "evt_1").First(&ev).Error)
+	endpoints := []struct {
+		id, status         string
+		openUntil, deleted *time.Time
+		pending            int
+	}{
+		{"we_enabled", models.EndpointEnabled, nil, nil, 1},
+		{"we_recovered", models.EndpointEnabled, &earlier, nil, 1},
+		{"we_open", models.EndpointEnabled, &later, nil, 1},
+		{"we_disabled", models.EndpointDisabled, nil, nil, 1},
+		{"we_deleted", models.EndpointEnabled, nil, &now, 1},
+		{"we_settled", models.EndpointEnabled, nil, nil, 0},
+	}
+	for _, e := range endpoints {
+		must(g.Create(&models.WebhookEndpoint{ID: e.id, ClientID: "acme", URL: "https://example.com", Status: e.status, Secret: "s",
+			CreatedAt: now, UpdatedAt: now, OpenUntil: e.openUntil, DeletedAt: e.deleted}).Error)
+		status := models.DeliveryPending
+		if e.pending == 0 {
+			status = models.DeliverySucceeded
+		}
+		must(g.Create(&models.WebhookDelivery{EventSeq: ev.Seq, EndpointID: e.id, Status: status, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}).Error)
+	}
+	got, err := c.PendingDeliveries(ctx, now)
+	must(err)
+	if want := map[string]int64{"enabled": 2, "breaker_open": 1, "disabled": 1, "deleted": 1}; !maps.Equal(got, want) {
+		t.Errorf("pending deliveries %v, want %v", got, want)
+	}
 }
 
 // open connects to a fresh database and migrates it.
