@@ -48,8 +48,24 @@ func envelopeSpec(maxBatchRows int) (*openapi3.T, error) {
 		rows.Items = openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true})
 		rows.MaxItems = &limit
 	}
+	// The validator would read a body it checks whole into memory (kin-openapi
+	// reads every validated body before looking at its type), so a
+	// multipart upload is left to its handler, which streams it and holds
+	// it to the published rules; the other checks of the operation stay.
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil && op.RequestBody.Value.Content.Get("multipart/form-data") != nil {
+				op.RequestBody = nil
+				op.Extensions[streamedExtension] = true
+			}
+		}
+	}
 	return doc, nil
 }
+
+// streamedExtension marks, in the validator's copy of the spec, the
+// operations whose body is streamed to the handler.
+const streamedExtension = "x-zest-streamed"
 
 // validator checks requests against doc through gin-middleware, and answers
 // failures as problems with specific codes.
