@@ -280,8 +280,10 @@ func routeOps(doc *openapi3.T) (map[string]routeOp, error) {
 			if sec == nil {
 				sec = &doc.Security
 			}
-			streamed := op.Extensions[streamedExtension] == true
-			ro := routeOp{id: op.OperationID, secured: len(*sec) > 0, body: op.RequestBody != nil || streamed, streamed: streamed}
+			ro := routeOp{id: op.OperationID, secured: len(*sec) > 0, body: op.RequestBody != nil}
+			if secured, ok := op.Extensions[streamedExtension].(bool); ok {
+				ro.secured, ro.body, ro.streamed = secured, true, true
+			}
 			if ro.secured {
 				secured++
 			}
