@@ -142,7 +142,7 @@ type Event struct {
 	Seq      int64  `gorm:"column:seq;primaryKey"`
 	EventID  string `gorm:"column:event_id;not null;uniqueIndex:events_event_id_key"`
 	ClientID string `gorm:"column:client_id;not null;index:events_client_id_seq_idx,priority:1"`
-	Type     string `gorm:"column:type;not null;uniqueIndex:events_subscription_type_key,priority:2,where:subscription_id IS NOT NULL AND type IN ('subscription.created'\, 'subscription.completed')"`
+	Type     string `gorm:"column:type;not null;uniqueIndex:events_subscription_type_key,priority:2,where:subscription_id IS NOT NULL AND (type = 'subscription.created' OR type = 'subscription.completed')"`
 	PersonID *int64 `gorm:"column:person_id;uniqueIndex:events_investor_created_key,where:type = 'investor.created'"`
 	// SubscriptionID is set on the events of a subscription.
 	SubscriptionID *int64    `gorm:"column:subscription_id;uniqueIndex:events_subscription_type_key,priority:1"`

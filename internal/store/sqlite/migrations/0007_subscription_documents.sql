@@ -21,4 +21,4 @@ CREATE INDEX subscription_documents_subscription_idx ON subscription_documents (
 -- lifecycle type but any number of upload events.
 DROP INDEX events_subscription_type_key;
 CREATE UNIQUE INDEX events_subscription_type_key ON events (subscription_id, type)
-    WHERE subscription_id IS NOT NULL AND type IN ('subscription.created', 'subscription.completed');
+    WHERE subscription_id IS NOT NULL AND (type = 'subscription.created' OR type = 'subscription.completed');
