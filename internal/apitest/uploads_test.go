@@ -176,6 +176,9 @@ func TestSubscriptionUploads(t *testing.T) {
 			t.Errorf("%d form and %d funding events, want 2 and 1", forms, fundings)
 		}
 
+		if ev, err := e.client.ListEventsWithResponse(ctx, nil); err != nil || ev.JSON200 == nil {
+			t.Errorf("events: %v", err)
+		}
 		clock.Advance(15*time.Minute + time.Second)
 		if code, _ := fetchFile(t, first.JSON201.SubscriptionFormUrl); code != http.StatusNotFound {
 			t.Errorf("expired URL: %d", code)
