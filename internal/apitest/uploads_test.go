@@ -133,7 +133,16 @@ func TestSubscriptionUploads(t *testing.T) {
 		}
 
 		clock.Advance(time.Minute)
-		second := e.uploadForm(t, "growth", zid(0), pngFile)
+		ct, body := multipartBody(t, pngFile, nil)
+		key := &client.UploadSubscriptionFormParams{IdempotencyKey: ptr("upload-2")}
+		second, err := e.client.UploadSubscriptionFormWithBodyWithResponse(ctx, "growth", zid(0), key, ct, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		replay, err := e.client.UploadSubscriptionFormWithBodyWithResponse(ctx, "growth", zid(0), key, ct, bytes.NewReader(body))
+		if err != nil || replay.HTTPResponse.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(replay.Body, second.Body) {
+			t.Fatalf("replayed upload: %v %d %s", err, replay.StatusCode(), replay.Body)
+		}
 		if second.JSON201 == nil {
 			t.Fatalf("replacing form: %d %s", second.StatusCode(), second.Body)
 		}
