@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -435,6 +436,60 @@ type EventList struct {
 // EventType Example: investor.created
 type EventType string
 
+// FundingReceiptUpload defines model for FundingReceiptUpload.
+type FundingReceiptUpload struct {
+	// Amount The wired amount, a positive decimal string.
+	//
+	// Example: 50000.00
+	Amount string `json:"amount"`
+
+	// Currency ISO 4217 code; must be the subscription's currency.
+	//
+	// Example: USD
+	Currency string `json:"currency"`
+
+	// File The wire-transfer receipt; PDF, JPEG, PNG or WEBP, at most 10 MiB.
+	File openapi_types.File `json:"file"`
+
+	// WireReference The bank's reference of the wire.
+	//
+	// Example: WIRE-2026-11-27-0042
+	WireReference string `json:"wireReference"`
+}
+
+// FundingReceiptUploaded defines model for FundingReceiptUploaded.
+type FundingReceiptUploaded struct {
+	// Amount Example: 50000.00
+	Amount string `json:"amount"`
+
+	// Currency Example: USD
+	Currency string `json:"currency"`
+
+	// FundingReceiptUrl A signed URL of the stored receipt; it expires (15 minutes by default). Read the subscription for a fresh one.
+	//
+	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx5&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	FundingReceiptUrl string `json:"fundingReceiptUrl"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId ZestPersonId `json:"personId"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+
+	// UploadedAt Example: 2026-11-27T10:15:00Z
+	UploadedAt time.Time `json:"uploadedAt"`
+
+	// WireReference Example: WIRE-2026-11-27-0042
+	WireReference string `json:"wireReference"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	// Status Example: ok
@@ -640,6 +695,7 @@ type Problem struct {
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
+	// - `currency_mismatch` (400): the funding's `currency` is not the subscription's.
 	// - `invalid_webhook_url` (400): the webhook endpoint URL is not an absolute `https` URL on a public address.
 	// - `invalid_idempotency_key` (400): the `Idempotency-Key` header is not 1 to 255 printable ASCII characters.
 	// - `invalid_token` (401): the bearer token is missing, malformed, unknown or revoked.
@@ -647,9 +703,11 @@ type Problem struct {
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
 	// - `spv_closed` (409): the SPV is closed and takes no new subscriptions.
+	// - `form_required` (409): a funding receipt was uploaded before the signed subscription form.
+	// - `subscription_completed` (409): the subscription is completed and takes no more uploads.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
-	// - `payload_too_large` (413): the body exceeds the size limit.
-	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8.
+	// - `payload_too_large` (413): the body exceeds the size limit (10 MiB for an uploaded file).
+	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8; an uploaded file is not a PDF, JPEG, PNG or WEBP.
 	// - `idempotency_key_mismatch` (422): the `Idempotency-Key` was used with a different method, path or body.
 	// - `rate_limited` (429): the tenant sends requests faster than the server's limit, or runs too many imports at once; retry after `Retry-After`.
 	// - `internal_error` (500): an unexpected server failure; quote `errorId` to support.
@@ -842,7 +900,10 @@ type Subscription struct {
 
 	// CreatedAt Example: 2026-11-27T09:30:00Z
 	CreatedAt time.Time `json:"createdAt"`
-	LumpSum   Money     `json:"lumpSum"`
+
+	// Documents The uploaded signed forms and funding receipts, oldest first; `current` marks the latest of each kind. Present when the subscription is read alone.
+	Documents *[]SubscriptionDocument `json:"documents,omitempty"`
+	LumpSum   Money                   `json:"lumpSum"`
 
 	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
 	//
@@ -876,6 +937,85 @@ type Subscription struct {
 	//
 	// Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
 	SubscriptionSlug string `json:"subscriptionSlug"`
+}
+
+// SubscriptionDocument defines model for SubscriptionDocument.
+type SubscriptionDocument struct {
+	// Amount Funding receipts only.
+	//
+	// Example: 50000.00
+	Amount *string `json:"amount,omitempty"`
+
+	// Currency Funding receipts only.
+	//
+	// Example: USD
+	Currency *string `json:"currency,omitempty"`
+
+	// Current True for the latest document of its kind; earlier ones were replaced.
+	//
+	// Example: true
+	Current bool `json:"current"`
+
+	// Kind `subscription_form` or `funding_receipt`.
+	//
+	// Example: subscription_form
+	Kind string `json:"kind"`
+
+	// MediaType The media type recognised from the file's content.
+	//
+	// Example: application/pdf
+	MediaType string `json:"mediaType"`
+
+	// Sha256 The file's SHA-256, in hex.
+	//
+	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256 string `json:"sha256"`
+
+	// Size Example: 48213
+	Size int64 `json:"size"`
+
+	// UploadedAt Example: 2026-11-27T09:45:00Z
+	UploadedAt time.Time `json:"uploadedAt"`
+
+	// Url A signed URL of the stored file; it expires (15 minutes by default).
+	//
+	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx4&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	Url string `json:"url"`
+
+	// WireReference Funding receipts only.
+	//
+	// Example: WIRE-2026-11-27-0042
+	WireReference *string `json:"wireReference,omitempty"`
+}
+
+// SubscriptionFormUpload defines model for SubscriptionFormUpload.
+type SubscriptionFormUpload struct {
+	// File The signed form; PDF, JPEG, PNG or WEBP, at most 10 MiB.
+	File openapi_types.File `json:"file"`
+}
+
+// SubscriptionFormUploaded defines model for SubscriptionFormUploaded.
+type SubscriptionFormUploaded struct {
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId ZestPersonId `json:"personId"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// SubscriptionFormUrl A signed URL of the stored form; it expires (15 minutes by default). Read the subscription for a fresh one.
+	//
+	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx4&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	SubscriptionFormUrl string `json:"subscriptionFormUrl"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+
+	// UploadedAt Example: 2026-11-27T09:45:00Z
+	UploadedAt time.Time `json:"uploadedAt"`
 }
 
 // SubscriptionInput One investor's subscription.
@@ -1088,6 +1228,9 @@ type IfNoneMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// PersonId defines model for PersonId.
+type PersonId = string
+
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
@@ -1185,6 +1328,24 @@ type ImportInvestorsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UploadSubscriptionFormParams defines parameters for UploadSubscriptionForm.
+type UploadSubscriptionFormParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UploadFundingReceiptParams defines parameters for UploadFundingReceipt.
+type UploadFundingReceiptParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListSubscriptionsParams defines parameters for ListSubscriptions.
 type ListSubscriptionsParams struct {
 	// Status Only subscriptions in this status.
@@ -1248,6 +1409,12 @@ type InvestorCreatedParams struct {
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
 
+// UploadSubscriptionFormMultipartRequestBody defines body for UploadSubscriptionForm for multipart/form-data ContentType.
+type UploadSubscriptionFormMultipartRequestBody = SubscriptionFormUpload
+
+// UploadFundingReceiptMultipartRequestBody defines body for UploadFundingReceipt for multipart/form-data ContentType.
+type UploadFundingReceiptMultipartRequestBody = FundingReceiptUpload
+
 // CreateSubscriptionsJSONRequestBody defines body for CreateSubscriptions for application/json ContentType.
 type CreateSubscriptionsJSONRequestBody = CreateSubscriptionsRequest
 
@@ -1304,6 +1471,12 @@ type ServerInterface interface {
 	// GetSubscription Get an investor's subscription to an SPV
 	// (GET /v1/spvs/{spvSlug}/subscription/{personId})
 	GetSubscription(c *gin.Context, spvSlug SpvSlug, personId string)
+	// UploadSubscriptionForm Upload an investor's signed subscription form
+	// (POST /v1/spvs/{spvSlug}/subscription/{personId}/forms)
+	UploadSubscriptionForm(c *gin.Context, spvSlug SpvSlug, personId PersonId, params UploadSubscriptionFormParams)
+	// UploadFundingReceipt Upload an investor's wire-transfer receipt
+	// (POST /v1/spvs/{spvSlug}/subscription/{personId}/fundings)
+	UploadFundingReceipt(c *gin.Context, spvSlug SpvSlug, personId PersonId, params UploadFundingReceiptParams)
 	// ListSubscriptions List an SPV's subscriptions
 	// (GET /v1/spvs/{spvSlug}/subscriptions)
 	ListSubscriptions(c *gin.Context, spvSlug SpvSlug, params ListSubscriptionsParams)
@@ -1782,6 +1955,122 @@ func (siw *ServerInterfaceWrapper) GetSubscription(c *gin.Context) {
 	siw.Handler.GetSubscription(c, spvSlug, personId)
 }
 
+// UploadSubscriptionForm operation middleware
+func (siw *ServerInterfaceWrapper) UploadSubscriptionForm(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "personId" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "personId", c.Param("personId"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter personId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UploadSubscriptionFormParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.UploadSubscriptionForm(c, spvSlug, personId, params)
+}
+
+// UploadFundingReceipt operation middleware
+func (siw *ServerInterfaceWrapper) UploadFundingReceipt(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "spvSlug" -------------
+	var spvSlug SpvSlug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "spvSlug", c.Param("spvSlug"), &spvSlug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter spvSlug: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "personId" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "personId", c.Param("personId"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter personId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UploadFundingReceiptParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Idempotency-Key, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.UploadFundingReceipt(c, spvSlug, personId, params)
+}
+
 // ListSubscriptions operation middleware
 func (siw *ServerInterfaceWrapper) ListSubscriptions(c *gin.Context) {
 
@@ -2125,6 +2414,8 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/spvs", wrapper.ListSpvs)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug", wrapper.GetSpv)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId", wrapper.GetSubscription)
+	router.POST(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId/forms", wrapper.UploadSubscriptionForm)
+	router.POST(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId/fundings", wrapper.UploadFundingReceipt)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscriptions", wrapper.ListSubscriptions)
 	router.POST(options.BaseURL+"/v1/spvs/:spvSlug/subscriptions", wrapper.CreateSubscriptions)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints)
@@ -3866,6 +4157,430 @@ func (response GetSubscription503ApplicationProblemPlusJSONResponse) VisitGetSub
 	return err
 }
 
+type UploadSubscriptionFormRequestObject struct {
+	SpvSlug  SpvSlug  `json:"spvSlug"`
+	PersonId PersonId `json:"personId"`
+	Params   UploadSubscriptionFormParams
+	Body     *multipart.Reader
+}
+
+type UploadSubscriptionFormResponseObject interface {
+	VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error
+}
+
+type UploadSubscriptionForm201ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type UploadSubscriptionForm201JSONResponse struct {
+	Body    SubscriptionFormUploaded
+	Headers UploadSubscriptionForm201ResponseHeaders
+}
+
+func (response UploadSubscriptionForm201JSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm400ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm401ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm403ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm404ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm409ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm413ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm415ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm422ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm500ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadSubscriptionForm503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadSubscriptionForm503ApplicationProblemPlusJSONResponse) VisitUploadSubscriptionFormResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceiptRequestObject struct {
+	SpvSlug  SpvSlug  `json:"spvSlug"`
+	PersonId PersonId `json:"personId"`
+	Params   UploadFundingReceiptParams
+	Body     *multipart.Reader
+}
+
+type UploadFundingReceiptResponseObject interface {
+	VisitUploadFundingReceiptResponse(w http.ResponseWriter) error
+}
+
+type UploadFundingReceipt201ResponseHeaders struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+type UploadFundingReceipt201JSONResponse struct {
+	Body    FundingReceiptUploaded
+	Headers UploadFundingReceipt201ResponseHeaders
+}
+
+func (response UploadFundingReceipt201JSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt400ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt401ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt403ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt404ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt409ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt413ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt415ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt422ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyMismatchApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt422ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt500ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFundingReceipt503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFundingReceipt503ApplicationProblemPlusJSONResponse) VisitUploadFundingReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSubscriptionsRequestObject struct {
 	SpvSlug SpvSlug `json:"spvSlug"`
 	Params  ListSubscriptionsParams
@@ -5282,6 +5997,12 @@ type StrictServerInterface interface {
 	// GetSubscription Get an investor's subscription to an SPV
 	// (GET /v1/spvs/{spvSlug}/subscription/{personId})
 	GetSubscription(ctx context.Context, request GetSubscriptionRequestObject) (GetSubscriptionResponseObject, error)
+	// UploadSubscriptionForm Upload an investor's signed subscription form
+	// (POST /v1/spvs/{spvSlug}/subscription/{personId}/forms)
+	UploadSubscriptionForm(ctx context.Context, request UploadSubscriptionFormRequestObject) (UploadSubscriptionFormResponseObject, error)
+	// UploadFundingReceipt Upload an investor's wire-transfer receipt
+	// (POST /v1/spvs/{spvSlug}/subscription/{personId}/fundings)
+	UploadFundingReceipt(ctx context.Context, request UploadFundingReceiptRequestObject) (UploadFundingReceiptResponseObject, error)
 	// ListSubscriptions List an SPV's subscriptions
 	// (GET /v1/spvs/{spvSlug}/subscriptions)
 	ListSubscriptions(ctx context.Context, request ListSubscriptionsRequestObject) (ListSubscriptionsResponseObject, error)
@@ -5743,6 +6464,76 @@ func (sh *strictHandler) GetSubscription(ctx *gin.Context, spvSlug SpvSlug, pers
 	}
 }
 
+// UploadSubscriptionForm operation middleware
+func (sh *strictHandler) UploadSubscriptionForm(ctx *gin.Context, spvSlug SpvSlug, personId PersonId, params UploadSubscriptionFormParams) {
+	var request UploadSubscriptionFormRequestObject
+
+	request.SpvSlug = spvSlug
+	request.PersonId = personId
+	request.Params = params
+
+	if reader, err := ctx.Request.MultipartReader(); err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadSubscriptionForm(ctx, request.(UploadSubscriptionFormRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadSubscriptionForm")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(UploadSubscriptionFormResponseObject); ok {
+		if err := validResponse.VisitUploadSubscriptionFormResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UploadFundingReceipt operation middleware
+func (sh *strictHandler) UploadFundingReceipt(ctx *gin.Context, spvSlug SpvSlug, personId PersonId, params UploadFundingReceiptParams) {
+	var request UploadFundingReceiptRequestObject
+
+	request.SpvSlug = spvSlug
+	request.PersonId = personId
+	request.Params = params
+
+	if reader, err := ctx.Request.MultipartReader(); err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadFundingReceipt(ctx, request.(UploadFundingReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadFundingReceipt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(UploadFundingReceiptResponseObject); ok {
+		if err := validResponse.VisitUploadFundingReceiptResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListSubscriptions operation middleware
 func (sh *strictHandler) ListSubscriptions(ctx *gin.Context, spvSlug SpvSlug, params ListSubscriptionsParams) {
 	var request ListSubscriptionsRequestObject
@@ -6012,278 +6803,312 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu3tiD8Kvi4T5WlOU2KpCjZkio1o9jOjnZ8i2UnXxx61GA3SMJqAu0GmhTtctU8zTzYeZIprAX0",
-	"nTdJTpx9kh+xSHbjsrCw7pfPrUDOYimY0Kp1+rk1ZTRkCfz5mAZT9lgKncjIfA6ZChIeay5F67TlC9kO",
-	"zBP+KaEkkPGSzOiSjBi5ZrH2yCjVZJYqbb5J2JxGPKSahWTExjJhhNFgSlLFOi2vxW7oLI5Y67Tlxmx5",
-	"rYR9THnCwtapTlLmtVQwZTNq1qGXsXlW6YSLSevLF69lFsmEvmRBmnC9fCUjHizrS/5BJiMeKqKnjMR0",
-	"woiWJJI0JFQs9ZSLCRkncuYRmRDFROFrLT1ChdRTlhCZ8AkX5WWHbEzTSLdVEpAHikXjB2eEzyaFzySk",
-	"mp6eEaWXESt+/yAVio5Zm4uIC/bgjOCCS0PJ0QcW2K+EhKdGVLF2mvDsi3FCZ6xNRcCUlomy3+8Ix6dv",
-	"6KQOtjdTRpjQXC+JphMix0RPuSIBAv0MYcU14YL4F+P2CylY+znVwdQ3AM7P3qJJGXTD1sfDyx+v35zP",
-	"w967+VU4efvhzcmzyc/D1o5rvwjZLJZmRa9ZHNGleau6k1cJU0xoc5gh8c2YvkcWUyYAJRKmYikUIxxR",
-	"xACShfnXWhIqCKNJxFlCzNqY0mTB9RQfpzNG/GwZwbL9E1v65d2aKVvFfTCRzlqnv+MP772Gfb2mmj3j",
-	"M66bD0YzQYV+oEjCZpQLg612ZYrs+Ym/D3uF9bFAilCRVGgekZm5hDRhQ0GjSC5YSPZ87e+TVIQswRsC",
-	"t4gIOmOhR6giXAxFmNCxbnOmx+2p1jGNeTuhmkVmgW1LOzrkkgkLGEoG/RMi53ZM82xnKCoYgHsYts6S",
-	"77pn+rtea/1JZxBZdc/LcDGYB+szCAqYq1hiFhQnMmBKGfL1MZWaGsz2P/pDkQEQ1u0vfAc7jyRszKOI",
-	"hYD9XKQyVdFyKPa2gcv+7QHz8btet3u2+K6/CTS48osG3D8nqeAfU0Z4SMYyQUjYnXbIz6nUzFxiuA1L",
-	"mcIGaaCJSuNYJrqMxwn7eDWaB8FNPBqz48Pwhg2O5PXD8DiWsRjseHNfM50sz8eaJfVVX1qk1ZIsKNeO",
-	"eyTmFS4mpVX11k0744LPzF3rZpeMC80mLIE1/Prrr+epnhoyF1DNmnEqmNIoYmLCDKa8/uExOX541D0l",
-	"/veMJizxi5QEaUNAk4SzkAg5FL4ZXyb8EzUj+gSRwnNvE5YkMvlu2OIC6OWVltdMDFt2VJ4NNjSEnegp",
-	"1WRBzQmOU8XCKu6sH3SnA/ritWJquIt2ckGaKJk0g8gX7EbjAz5yCkbihM25TBXw3A55GdOPKTsjoSRC",
-	"ajJKeRQalhvTxNDeCqYFvavnby4MSnEzx8eUJcuW1zJUyfyKSykdNL15xsRET1un/W7XMwfvPvea6OtT",
-	"EcaSi8Y7Y3a0YKOplNeE2eceKMLD8hoX7Go5v0k+Lcbp9UPKk9HH44iJYBILzalbeUz1NF84y2ddi7X5",
-	"Zo4Hm/dSYD4/sQbC+JxeM0UoXp+MkTtsNXLIKZzYmCdKlzkcJddsSZJUKG8oDEsxY3CmKvzPPJQxHPOF",
-	"GyRhAeNzc77KEFjLUumEcgHkqD8gU5ka5tEzl71/dETihAtNRxEj55ePLy7M9UtoYLDwzCzBymYsMuMI",
-	"tWCJIv6g2yUO2XkOjatrw4ord+Ro3A0eske0fTjqhe0BfcjaJ0F/3O6Gx6NHbEB748Mjd3p4W/Pzq7D5",
-	"lRh4dFQ9tZhqzRIz5v/+fTi86Xfbw+HNw6fv//M/Wo1HOjbyFIhTK26cEdrgrlkp3BDvqYxCsgdy7Jwl",
-	"NPJIIGcz2lbMXGXNwv0O+XXKI3MeQ2GEuTRJQDIyB4fQNGKQf9gdkBdSk+cy5GPOQh/OW6aaUDKS4bLO",
-	"s9aIc82QLEqMG9jbCjnolZHlFf9UViaOus00A3hyaSIrvuMrM3qDjMJRD/zUa2Qbl/H8MkpXyMyXr355",
-	"oIiK0jKbatFgxtqTRC70tM2byYOy466jDf+RsHHrtPWPg1yBO8Bf1YFbF1Bvd9uAeH9PQyskmE9Whjd/",
-	"0jiODO/jUhzEiRxFbPafH5TZzGe3dhhgZM7pjZTPaDIBPqnS2YwmS7NpKcmMiiVJ5EK1vNacRinDaUKz",
-	"K3j1Skt5FcHLXitkmvIIgDq3isuUKtI76nZhkDNCNZlJpUmv2+0aeZXQIGCxUSTjXAgH+BpWZ4i4+evq",
-	"kGuaHCdpKA6nR3TR/xg8fJjM558CCjDVydIQltbpmEbKQFVTnarW6cCcueYaeahZLtFSErdciwFGwlOn",
-	"BwehDFTnE1PanJFedgI5O4BlqIPqVs05WLpUJ9I5BM/JjEZjmcxYSOokpgrPFYSuCFeDh5WBrOSRKedb",
-	"0Ns6fMMkiMLjJJlfK3kc6ODDMR/0Hyo94dvD9wKXTwrLJ7j87eG8CgQFeP/LInEO5ecZjP91+fLFGsAC",
-	"/leg6RiaoX6GRBoZBvdhBqtDarngD+Xg8GO8HMefjoIPKvk06T8cTRbL3SFll7s7eGAjQAy2ox+vkADg",
-	"K3XK5mDAVY6vZ0RIc2dBKrWqFQNBqWBSsqSnjcJW0wrswwe5JvPFWnjGEQ9uS7S4eKvggGsnXcabKy6u",
-	"UlWiTOdVTZ+r2o0yOqXmUURGzIgk+e4J6DaEGuUGZHhplqRZw406+dCLDsVR/DA50b354c3Rp4ejk7A3",
-	"PpyW8cSygQxNTgpoUr5IRt/FzeyAMM3wAMyJ548jqdCuUoWjiudXAf5auS+Xr34x8MEfUTYEKVRIItiC",
-	"qHSUYdcdoFK7PQWwmBVka9seFIUt3f/NCSw+F+VnTTVDOS5hSqZJwMien6/C3wfLJN3W8rQSK8me33zM",
-	"vmc1A8RXH5C3DZq5v2/uN0rc5oKHUrD7uNtW+2/fTv0H26MFxKo9VU0EW5oEzPGhvThk4pZUR0j9KpFz",
-	"rrgUzddmnM1QuTVo+XH8Jc5HsbYbRl7RRAuWkPNXF/VrMx/J8NPxIJxFXFz3H86PuF5MRw/Hy03s+TC/",
-	"Nj8U1rb9rcl3dH+XBqwWBhbIBUepNmrkahjBPTHYn6qYifD+uFBZdLtwTOXfkyGp4MPDmyg8WsjBIZvO",
-	"+NERO+5H/aNo8E0wpPtArvM709IGqlgCcYmGfhWCuf69zLLagL/PuZo5u8ItUHhWeH0TFmfPlshcA+Ia",
-	"KKaGR1mjU8jHY5YYIu9Oam/G9FSGHjEas7noRhDf75C3ihEKIoXBtDFwSvNppYp4fT04igM6HSRHs+Am",
-	"mRwNrlV/fnRzOFtPI/v91Qhe2OftUTwb5P4oaB2hDaBplDAaLhHgCLFt4f11pAHAUaFZImj01ADn1tQV",
-	"x2hETfvbFUC/RFgFSQW7iVmgWYimcyIDsIyFzkNiSIRFIyOUvAO7acFDUsKwT9NJ/DAJB9NP4nrxYcn0",
-	"vB+xQ6pv6DoKelTW/HC1xK12F92vtNF7opglGFlH2pjyKE1Yh7ywOEFH0vLogKboUA25QjH2DJxtjPgW",
-	"VuAkLoDwPnDohdQ/yFSEt5fbster6COkvhrDjwXMeSGJM2AVmLI5llcsUVJchHXkGART/mkcp4tY6sPD",
-	"D5/44ccBGx0v2Aby0x3k2PFCauIWsz1i5Fu4H5x4Yc4vmOZaS+ZeRAntHk/VmaFX+OdkbP3VZLSsxSLk",
-	"Vu4zc40ThpIjmrHLS4TIl3Yh9GXdKkthMoUginXvwDO5v3Z3WLyiy0jSsGiHvQWi68LrVUSPcYZmc23N",
-	"EMZuAsZCRQa9k8Fhd0BGy0aZcvSJL0ZSBkc3H0dRfxYm/Y/BoL8YbNJLegW9xG79lobZ+rbuX7kvQQSE",
-	"Sv7JxSDsUTJmC/Kcf29w1Hoe9r+u8eySJXMesLeCzimPEMK3wpe0PELNCITzXBUfqyCNfQRCbIxEktCE",
-	"R0tSeMPJzxHVLKljUP/o8MOnxdHNJ5Gm6fXH8WCSqA8JlaN0PU8tIJAFBykvcwfDUMM27w+JLE8NqDBa",
-	"bQJxcoaThlTTEVXMKbfoUMXoNOd2yfGPM0WoJlIEFYXEoCMXIUQ5hCRkEV3+6WrJGymfU7G0w6lbImfi",
-	"woKaTS3m56vI/l5VQ6wpQTERKgyN0lMqyFE3D6aKWWLDgMjeKE0gPGhMet3uvhFgCnFFZXgXwNKAzMGA",
-	"HU8efehGfTGIj5NHurvoLwf0OFirYvcLKvbrLLxpR/NmCR73aKvJ49Es4JAQNkVePVC48lNCiUqVplyw",
-	"cCggYsvqfwBpa/c0dJMbmqEVSVIBsW4Zjr/I1ZGhMPrI2WpbJjqtiyhfjLFbi7nZg8U4tHYeiLbVy/bx",
-	"2/L/O921t4LaOCQW3lq7AjvcG3mNltFV3jMw21UZwAgDkzKT3owrxcXEyx1JHknFtZALYU49YXN5zRrE",
-	"5zgYzCb9VM7lzadBfJgsJ9dp9Gl+/HCwQXzu1d1qbqG7+9Xwzfu7PbeHzt0J+K+//tquxsCte7kaMmfR",
-	"y6pyLHzOQk7fAEhvKWxkQzVhWeHnq5mZ6gqOb52Q6jzexRWYmRs0dzpaXjPKj24Oo+mcpUmkU71cxvGG",
-	"8IHeUY5dBVAQWCCxC9wezVbs8StJrNaQ7lfB46PIoRXxgylNFNO+e/btmx/aj8ieESqkiJZEijxA46sK",
-	"tRkAUF+TqdDJ8jFgRlUzvLh8SQ57x8ftHqFRPKXtPgnweWJQySNpHIPApSA40bxFo3LEzvnTltcy949q",
-	"Q9+UhPFgtH7La4k0ioqMuhjidd5+9/5z/0tDcJfXepwwqtll0QNaiM2hYchxMa8SGbNEc3MvLMbFha8+",
-	"t0pO1GbdOJEL5ZWjaQoBNEYtCVkcyeWMCQ2JHIppQkkkFyxBLr1vYMI1m6mN0UeF5VyIONUtr3XTnsh2",
-	"wcuWjGnAPn8xYJjRmwsc1iwLYq7c5wxoNEkoRnXkAVG/V/adh89jwsRKECsI9vpcAWIC3zeA76WA3IA0",
-	"0igEpqMZ1+ZWJ3LhES4yIMokRClvZyi9lgu7rC/VLXt54Mr68S5ANLq0D1dB5XaXD9cILjCQBGtu0qDf",
-	"e2jtKEHDBSpdm7eXT1oNt+Gw+TY8YQGf0eh8Zi5nQ/y6IOyGBpqE+Byh8KBHFok5DZF5DKSGKAMhCbtB",
-	"GHlon6KK+Efdbrfb6Xb9DnnBjChKIaiGiHQ2shJ6Hh9qn63sods+ef+fe8NhB//a/58rdhPxOcNTK+OZ",
-	"GWoWI6Jlk/W9te5oQ7thPBae69KLrX63f9zu9dr9h2+6J6eH3dPuUWfQe1ckWCHVrK35jDXQqtrCWSke",
-	"evsg59pAgt3oc9zrecN5/uqC5c1zxAIFLMUp88gCglNjJkIb5X+7zTjGnCfa2CHhHgRGMQG1aUx5xEJz",
-	"JfINF3+vh6IW71YpmNtO6eXnXAVF+TCbrqFDHvvOShzaBhu6nf5KZPh6h8+c96Z66EtrezUygZAu1HjP",
-	"LEim2iOBFIIF5nGX2uCRLKaA0DBMmFIe+a//83+BH23EgIiC0+t5+boNNt43PMZmOmj46Y9v3rwi+BA6",
-	"hSzk7I7AM5xGUZYTUt1yJVT5cOVWiuHGK5GuiA+ltRcB4E6lCeOezq10XsazANjnVljW6x8Ojo63R7WQ",
-	"6o3S64V1qiAXD5+YV754Lb7C/s/MJggPPeKzub7yyVja3LbRklBBJGSeEFwDOAGIb9M72jyEGHqwtOHt",
-	"49aAne3ajNk9nh71Z9M5VWpydJIsDsOT5VH4kPZP+nr5iKkZC7pNu9VWD1q3WziDNyjgl8+aZzTIKxyJ",
-	"heHK43xiFaHPLRpFL8et09+3mL/1xVvHsMpAf2qIlIPX0hFxj8goNPIQpJFsLQ9ViV6DJJSfzBoEeKDy",
-	"FWmJicbZ7czyppgwdy3MsqswlyowIly485Lra60cYGHhBcZQP7n37uyecdVwHd2d2Wpx7jhrUJxS9Vwm",
-	"rHSlrVphHx1JGTEqHBfPE742kNvqrs1y8/lKg63EWmcxcAzbOVY7FvHLTLr2a8Pd+5HRSE/r0KwLB/K6",
-	"PLq83sj77SBN20GB3NGwW6p2WWLEarXOYDnaRf8oBc/t6asqd/nOtwLut6HUfSuKXHmM2u5fywUaQZRh",
-	"jYjDZo8Vwo/xQU9vuKqoK91N4pO7jsWXepteslL4Du9UYJMTgfLSiwJ+HVQWhxqkHzQTvRy/ZoqHTAQb",
-	"WXjREPXF20F82kluYi/H3/MESVo+au/k0VG7O2j3+tWxGgX0mZUNCnlpEQ/Y/7KfO4GcFcfB5xsGAib/",
-	"AtLWioOdm8Ganr9eBj9EdNJwJYEuZPHNP/322CAmVulI2JyzRWco2sS3p3IlpL5KuLq+goRG/zT7pXBe",
-	"maFSCojVeqCIeaWdUM3FhERc6UoG4+/vCzfd8YXmKRvqNdTv/PUyeE4FnbDw+2WTPiQN+bHZSD/99rhD",
-	"zqMFXSrixxjf7QNA8vQ4JPTgT0tkOrGhRi4I3Cm5+G6ZmbkvG5WkpiN8ZnSuqPHQ7VgZHwg32qFrL3zx",
-	"WsUAqU0DvCs+W733pYGaVudl+Juja2Hb5VvlNV38ykkW8Lh4zdfRl6ISs4qX58VGbO684+txlCriF5fg",
-	"1+l1Fdduiw73c7p18apRglsjuN0bfjQhRGanqSBPCYhbnOevqEA2Hyn4VeTYKJ9+VVT1MzWlfpJ3UI4N",
-	"31CazuI1JjdUlKsqz/3q93fTeJ2rLNvMGmW3LI1uEq/rYqA7GChyY7S0MUeTAdaJAtR5oIA61w7qziJC",
-	"hZ3XDe6Pjrs9EtCIiZAmxDzuEf+33377rf38efvJE98jI6YXjAnSO+l2291eu9vDNDsZ0kqxpT9GRCjV",
-	"PxhsEhlqsaQBhlJW049rksX6Qh9Fi/3/Hg5vulBnoffDcHjz8If3/+M/NrHBnZeVc8v7X9h9EOQtSOIO",
-	"PHLdPbwH20Umk683X1QIbpIytOe4Wm1Q5A2NgOXT2tLcUS0zoRQ4kQJb3wYEUxrmXgwzn7X7SqS0BnxY",
-	"92azsfqO1pPnUmA5gR2sC86Rt5FoFf2CXwoJ8+utY0WHXk1Xc1O70Zr29DJm4vzVxRMZpDO2witonyGH",
-	"nS4J7YNkz0VXqJgFHRkzQWOuOjKZHEiqDuaHnW7ncL9Oz7kYy2ZWfv7q4oEiENzhGS6huBRAZwuPdloN",
-	"e7CTN4/qFu8GtGKf20eZxMCim+mDnq4wEJnNQSiH8gxLM082rhIj81YNIrK4VDCgwt9hbaXZ1a6NvtbQ",
-	"4wDkIfTddmr4ULYzQeDOa7p4zpSiE8DKV01ksr6bnKXLhcjLoeWCwJnLxx5FjHyQXEBul2OzZalALZVm",
-	"M0AEI4J6rsraguspx4fzLIhKDRgu5u2Hh4NemWf0+o828AxVYxt7//O0iZk0P7zCY22hVwre2BWCxYAM",
-	"j7BgKo0kRYNreCKQScIiwMZVkTYAF5WO2t8KUGz8VBPhef3DY3IyOHpIbBQbwcgzZet1NgmLTd7Ec4tp",
-	"HpnRYMoFaxumArhnXjgjo4SKYGo4CtdoAimW9fDJ3qDb3cfCXc1FSSB+Kw/X0uymMo61ddaHgrjbrPob",
-	"CSXDsWdYGqcQQYZEH4etFL/JhoXAarRYT6mwRSmBqmDMmCJcAK1xOZulRTquW1hjxonRtaoJVyp1srs1",
-	"i5TGsN6+qzSJSgNVi7yRt6+fOThSQehIySjVjPjAVnz42ZB/EqejiAfOL12erFp/rLTyWkKmrcpjJ92m",
-	"KE9pMggZhSl67gBvF0sKo2Yedxjx0I64uihBNd8eBsnyzGCQwf4pEZVMMYuY+CWwJngRM07B2maLk8II",
-	"R3YZkIiaoaKNkMQDxzdxlELlDPP2iX17p3okCOLmwhJuUNqQj78mgdxGrq8PT28Tv5aoZCbsHRZvZ3OK",
-	"Eb7eHDoKYxw1EIsVQZ+CzqBgoI37JChWw+0FWtIMIJfAbGbr91di/Opc76aUY5yqmLUAw5+UcRMzOLLc",
-	"gzFV2i04Jzcu7wC2mKRC5Sk0Lr/A5hVsPKVykq1P9o7gitM1abJrE2ARc+sJRjCyO/x7TxHamCtRcriW",
-	"gvvr/oks6qBqfKKaLMDulEgxKVyWrAjthSYCgvKg9iwXquCWi8FCRyPYZFlmuFvgfHPo0qYKuq52ZilL",
-	"XBiKFsnJxOF0lgFdKLBbznYuRJdsqhVWW2ghDn21KlwrxAmuXwxtI3yMBXSwDGeecbdRTc5tu+sjo4wA",
-	"UxoR8y9qnj8bM98gGk0NbbeezrygLMpbZpwyEFdkdNStktV53r6+QNWGh0xoPjaXY/1UO2eJFCxlacI3",
-	"BhZkFlAN6YmZudreLw+lyRxdi/jQpEq/ZoGcs+SWAebcWjbLcPs5ZSnWRED/aiF0ypwVmJlzGzNQmyTL",
-	"Q+RGm56xFZbn4zfd7ml3F9doNTADlrwWEqtCBj6abTUQgB/lAqlofbcLljCC7+FtKped6u/kxs5W0Lh6",
-	"uchKY2yjXhimacf2nbBiPpAxZ1FYopVouErIKKLiOhMEZ1TDi2ClKZX8M8/aK4k0HUKpzYodByorHWfE",
-	"qomJXBSka9wbvDKlRtrAlRnZw95J1ai9gGQkxaSwOicRGcJrC7mSCFRGfEWm+kqOrxIqJsw/JX7BpAki",
-	"mq0vVrCkg/MVUTzVacKcdAWs5ApW6p9mm8L122NBBwIqRrm8GrIxF3aYMEWhi9kh/JpV1ic0jhlNVNZ3",
-	"gBdoOihaziuOBeXsSGDKJSNm4KOwcwHKbk1T2DO0dgrymikZQalmM9lSpom1cri951KJgbxOqFCcCWsW",
-	"StqKhywXdhKGTNzByAoU1iWYoX12x72WO9eW1yqeV8trlcBuaKGDH5BDWyHSK6Wpl3yN+RR1l4QZsdn4",
-	"NR5jzDjiJcrFxdBet1cjtgQsEcg5FlMZ4YbLrUJKjuaN4csza91qYFnTdEZFbitgN3FEhTWuZJIUmGCK",
-	"chTcE7VyTVmOXO5huo3oAclgAB93/BBvYeCSimBqjhMirYwM66SRbSSPqg0ZWaBDBwesjawwC9Kq0dAs",
-	"bn1DkBeS4FWumUbf/gPVfL8Lp1OJGc9ICpT834MkvIxu2jDm/fV2xR0yJDbs+BIf/IPc8iuO7XKF3Oln",
-	"PnXo7GKjv64YhH/50DphSfziwv0z4iMb921nBWU1Mr9MoWoxZXbUFVkja8IZLqc0YY8jqlQd70Qt+gYe",
-	"JOdNA6lsIFd8fG2eWfnpmpxU/tmWIG+C/2Vt2rq0Tg0ZhJVbpnL56pdKQwfza5uWzbv15gZF6y5tf+q2",
-	"T97bf9srnKSX8fwuCQzbRzbc1mk242JVchsU/pjRKDIaWpTOYqPyZJm0nmP6WFHezV/PMMGCRlbSrLj+",
-	"82S2jTShjoznwYyRf0LJenKxHiWtH22rDMj8QjRFy+a19bcqdb9aK/WdGfDy1S8KzH2rqw+7SPAYNDZb",
-	"/7ccFB43qZbVW5UV8BfoPC+4O3M8KKh1JQBuCim7jOf34GQ3F2Zj4sKqoJstOx9ATA1UycsdkSXLMdfr",
-	"myPcN5EoHHiTBoXVUC29uF3O4dcgOYYkXKazTSeKIQC5VFL35W0RNFJ5yYx2K2Z/Vz51NwqwbeZ1LtYU",
-	"aUEzatsI4pX+Tl+lo41ZZ9atPLYlFSI+rphAzCDd3ofw5vDjo0/92UAcx4+Sru7PB4vj5aPNlKe6Da9A",
-	"jOI8zjGjPA63vLooUMw1K96NRoJQS/q/fSTeA1WCbN2T+ufeh7vi9deKe155kpvO6z6YSZGw/pWSzipl",
-	"GHayrV0yRvxXLy/fkIN570DFc3Xw2V62Lwcl2cLvbG/0qFo5iiVHnRhRrKg84+IKQ6h2t4gUx76DUYTs",
-	"+Rb5OrAS35YTnrHZiIGR0P1uuxjc3oBSwflvw4JS8ECivr6pHuxGo8ofYwlprkFyO/W6yg8fKHv86mwo",
-	"VunathVrI332S4aQoZjSEA29PCRS2HaZtzDfNN74WwhZMtWBnLGdbCd/C2b3I5jdm7jkDnHT7VhpebIF",
-	"RSyy2otyhp6TK9v1MPTBzW4DNSa2jcfM6OtSDAU6yDzij1MYq+k1+xP69KFQyhnxM5nMHwp4EjStqc3r",
-	"EAF4qYCW8oSVzVp5HZTSQs3nyiKKsl8lhSgbo0bLbFaMa675xxhmSidTHPVVIsPUFRWBXSXbsI6QKygS",
-	"8JpRW5+usZpJHjUGtfDtS2fEn0jBsv6tCoLGXHUQ4g96XfJP88BWZUxWlrwodiX1iL9gGxSQ3TqXrjEX",
-	"V66BrafgZytSWctPdAOfEd+BxqA1U2RPGfGpDGR/3/aFLcpLduxWfiJlPMx/r603TSoZLM5tb7BTdWgw",
-	"Yx3744HhzxvpBZTiMKOW0a3ooC9jzSZbTuWmYDbXju75CuJX5RwhNSqc4MuTCyitwyBepUMaU1ugx46m",
-	"IwXsOeKCkVHC6HVF7Gm+VwWTDfQyaM546T4y//ve/O+x+d/TzWkw9jBrgbhbh2fCZhMGIR40Up4R1MYJ",
-	"ndRD7TejSSWYo5T0M3i0CY3MVrbAhntQzKqU+NYWv8pAv3I9vWRBwvT2FWbqa6nV5MhGbDCQ8wnU/MVn",
-	"DLGbKhZcoVA6ooodD4ymcdgnCRWhnNki9ORyClFfmUsSnWgYKlwhhzDg8/FPP58kj/75028fkzeLD29f",
-	"PXl08ezVuwvZf0af0cvF4F/L7vN3h8Gji8l3m80xuKHmUi/vKoaARnOTNRg15Cl4xI+V2ETwbaG7hKWq",
-	"ul/ztqtodHJzE46C60f9R4NDEc4G1w/1hyBgkw/Bo0oFPPPW7932CW1/WtW1WLEgTbheXpqDt31jIULv",
-	"PG3Kczx3ytP5qwuM3fKIsqcW2EC2qhEZqaq1HwOCgX4Es5SLrGLxU5fZY/vaA1fABEcnlKv/VQ7jytvx",
-	"wtz2KRe912osqApPFlqzkYhp5V5VGM6SpAKqG2CKGE8IBExg5OlQFFL9BRml0TXBbttWnjOvzGyo3lAM",
-	"xT/+QR5LYTisgcpQtEmxKK/hvcmS+Afznl8OUy63oz8ltmH8MO12DwNsE2/+ZH5nKAiBWs8K+u/aEPuY",
-	"Je7Q9vwg4kzoKx76+wYFK0cFYSNYKipLb3dqICV+XgHWBcHn0ZKeayZuFpEHzGJGNXz0EDuWMiX2ZMtN",
-	"eczcboaIzZntpIN7WZXBYWbb81cVKvb383Zh7EYzAZlbVtc1QnnIfK+8YFByM1Xc75Dvs5wO+7y1Npgv",
-	"IOTPJzKBMXBJfoe8teGrkB3lCuf5g+6AFALtzURpqfCwnsoQNuQPukekIbTeK4UUIVtDsMmFBZlVksCp",
-	"m9u7Mkz1AZgJs3NC2SG5MMNSmLjf7ZKXP/nZ6UO9dy4mESMjinEguPsxpM9AbHoW2YSIA7P6WZ4IEDkU",
-	"jlanUuy5JAqziDXN5Aklb99ePDFMgZKJlCEJppIHbL9D3rhm+GaIFf3wAeYc5F2L3FyRaxbrUl/7M9d2",
-	"34xU65nvlUPegaHJcEn2DBOlRl+gyqbyKAkjTLlmKqYBg4fNWqBQkZWeyQzI9b4TyxzlKfXdBxw1PBIW",
-	"av7wLG3IIKrbr1kc0SULT4nRTKy9BiN4lOsBBiTiJ7bES6UCGbMQmyIUg8pSBQX7C+3Zas3GzDh5K/9+",
-	"n6zMLIDOn6AQcxe+jCVDLa2AQ8uTk1zmhSoM3z0hKzM7spNq6oQKEXLYUR3BanZtgG4O/dSM3PM9888h",
-	"kgG3CrBcATlxNGjPH3S78GzvEP858vfh1RPz8ejmBgEOK4F75ENrfwSkuTcwvw1HxbPLqIw9sbO88YcC",
-	"0JhTucYekQmLGIUSm0rardhMAMyKKOR3YVArKXRMnErFXFlvEnJDbHjYXlAcORX2WIxIQirwdFXKKJlx",
-	"kWrWIQDa7LJYLOFQDWgiobwv3Ak2pXMG1IwqImxFoKc0mDb0nTCnYjNFbPOOYu+JSs8JQhq6Tpgpse1E",
-	"I9Gr9qAwo3zPllKEhHE9ZUY+G/RPSDlnxSEgnlYRsc6QXGaFx+a2XQusjEZKZlwTYkWzdhK+QxG/2pHC",
-	"kUJF9sKEjnWbMz1uG5mIxrxtxoVlte1T+7CFdy5LwJyhMnSZRln5dmVRxYJWZbhPIauFEg3kKY6oPX+l",
-	"Tzfk0LxgC2I0fWtYJ3sGr1GbZtg9BKrJezbXwrBL5YEANY7oRLnNZ/wgI3K5ZgHbGTGjB7LQApbP2BlB",
-	"wUUZYTONYBgtIwYAt6vRU7Z0RNXwX7SiRTxgAhu4WhHR6OgJZ5omyzNie95NzEwCxXJQvUtyJJ0kjEFW",
-	"u9Vs16YUFLIkWlUhs+W1bP5467TV63Q73VLeeZY3nqWJwwzmj0mTrnWOdROAHsQJUwAh8GCAocCIWHuX",
-	"CzqZsIS8vdhHjkAFUOTs+g1FtSsOMHJs0sI1iSQNzYBGqhgnclZ89hTY6ZhH5qqnwrA1H5Z8YCWpfz59",
-	"Qw7s/jogkp3BK4+xy0T70qof9hoMBeYzGlxZ2hw2mfAJF3iamagK/R8mTD8x4AFjPSa+qpWabf7IwcX4",
-	"hRTsOXbufG+0QMskDIT73W6lDYZmN/pgqmcV+xQK4P/fk5eP3/z26ikxD6Agjj+YzySiYvLdsMXEsFX6",
-	"jdGw+BnQBb+oqSWZAQgfPSg8+1//5/+2iu0lqtpdo97jSlzcVxO9FSe5cRh8zb2VN9r5Q5ryHXYHq97I",
-	"kOGg2MWwqCpj6bmsRCR2/qSB5nNWPjGj3EL9vN9bLzMdq/XejIWX5DNViukva+43fiIyIUovI0bUlDFb",
-	"GxfvlhnHxztqmy9ZimfDOodCybFegD4IysNszU06N8upX6c6Epkb/0BB4sdZ4apCIohjm4PuoBIug5So",
-	"nfL2KBVhxDofFJSSAMUeo+yRRFO7jtw8Y/tqrUR176tc+kCVi2m2OvkePo+l0O0xnfFoeaqoUG3FEj7+",
-	"svZGejjuBzqnCNLy8JZWv734HuCz9zlNotNhq0RAhy0vlLMrHp4OW//IlzNseVZqlcnbJDoVaRR92d9m",
-	"MXFEecULcx6bS06eISZ55Bdb86Tf6ZJbER2DL38TnZ2Jjtca4Dt/UGtcyO43Z0WQl6N8c2+9Qb/dhrgN",
-	"+HmHdkcr+MQ5gtbVi7wN15hCgexPqxmGpb39bjfXsjPVjyuSxhAwk+W4aZna8iAuJb3TxBxsYe6NVLNa",
-	"m6CKlFh9MUNHhxnm+x0O1K5mlYBT2u3XPtRnfM6Emc7cxbVnVyTiKw/wjTM1ZfWxqKpI0Us6i3yvYpny",
-	"bVUosBEOxb8uX75YwedtHSvzxNcWnDdhg1NSsDGWgygWCZhwVNkrZbZahYpmzk9wX8pWsbZWo9TTWFiL",
-	"q+LiyuqhOa6Kp+LL+x0QvVpUbQXGOzj+5Xpj36sY/qao93rODLvNjTQ3as2NLJywh52toqUZvlDgY0EV",
-	"GaU80q6ahGfNIYAsQ5FdTyhkrQpl2jAJ2Lq9EdXz4v/gFFdTo1xb/0kCyb7Z95Bv6NWGcIYpKDjCwqHY",
-	"c/5251YNDNEA88qbZ5ceuuN9lOIX3Ih81pvjhnqghsL/USrtnxH//2//IJMFTUIWtv9HbrkCHWMiZMJC",
-	"sLxaeZQRiv3eDWiGotLsfT2V+u38+bM/kko5TPibSv1Npf4oKmVxfCWVggjebUU+G4XrhDl0HdBgimXr",
-	"jrqH+R1vFPReMxpyI8/8NWS9vL4SJgvqhI7HPLivdvxH3cPNJ9/Qs38dAmQQ3iwxznsHGJG38vCfATfR",
-	"xW7e+Ea5sxM4jmM6YcojEb9mVqIsOUk65AceaWbD4H2oQVZHEcO+nuKaNpiJXopo6erKuBpMrjYPmHw+",
-	"pixZ5jYfW0VnO6wolSPfyBBcH/CND9rkk3sQbWObyJChP0aC/V4Kp91Qvd0Fj5WbBRTaATRUNKiVFciu",
-	"XZ7uXk5q2j60yAa33qK7Wq33k4FwlmdkzQTFVCKwXm1PJPJGXA10wjpJsipH90UcBogU64nD9zR0dZzg",
-	"ld7mV0p93+GlLYjQD64MJLzRP9n8xhspn1OxtKuD8P2jbXZ0YevoZckYdyKSBT1aaXtABZJowxBrBPHg",
-	"M/x7Ea62nb9mOnUJSvCwV2wZWG84hyIva+yT18gqsWvbFsbyvNkhVVjFjYtSO8NbNy9sMJ1buKw1nq/N",
-	"1K7ac+9OCxOmE45VuvLzfuIaq7r664oFUoQO4kUJOu9q+Huln2pzE9Wu+e9dq9wjdWMAvU1IMpSn1It0",
-	"0C+3GD3qHhpOsmkdR53DR/e6jsNueR39bteczV+anRS7RP5ePOh+pY3yit7JtwJwpdsxAjrbV95L2ED3",
-	"3vjdjrzMNgRdIfXCHf9vwMa21LvQzfEX5Xv/ZFBZD3mEi08sNSFdzQtLHSe31Q+yl1apCBhLiTGKXA0F",
-	"RrWfFjqbWax2IWJg04Jwf00hrBQL4RnCDtHPQ2FVjyxwFj4Tm5wKnTk6BHp2+LkQ6GM1eqqGYlMbD9+K",
-	"klAYEKTJelOPoRiKX0GzaajshVFSuAkOMavYwD6S8jqNsfogxYA+NRTa9lmoJg5TZPJYwd1GWw4F6EEu",
-	"Lc/8aYGXgxPD35Rm4SmMi/F68ByXgiwMCMBblKRxDl6FEfeYIpGl/dlUrYYguP0mS5uZNuvMuUmWQYkK",
-	"0zOKyQ24f2cYxaradSCvr37WpBE2Fh1rEmIaWg7sHh/wJyqJRRch6CoAUKjBryVEXhXFoVyTbOho1Tp/",
-	"2tooFLyrtAiqtJtyyRaNLaTyhlBZe6e8T+Tv773V4kXes6nQgWkbmePWAkZRyUQZuKhjtoLe1fM3F4Nd",
-	"mHOpcdJaXTO7eH+rm9+suikToPAkjfPjKjDcnDC+/+K1YqkaGCwmgaJDB3GU7AFthMxFvbQllZE7AP8A",
-	"0vnq4iLPl/H3sqwcj9QuxL5PZjSOuZjsZ/JBTKEucBxRDdnpb5XhsmOZoEor2AKbI0NYdDGKWZZ7KVc6",
-	"KA8FcP1T4tvWxb/z93kYdNYWEb4G3va6EP97isVtbfmJU0JhGTmPoCpPuY9ZoswBoIPJcBWM7C7XfeyQ",
-	"88ZmjK4FyJgnTNnyTFjwtlLu4tRaHTH5yYkbU+u6a+JRkEEFyUJWGiivCM3puF4ArmX0wIJtrdQ9Gxoe",
-	"RxRdXoXkCWzSYI4Jiv5mURhpDH6yIlPFCO8XsrxbW+oZK3TkxYyzpiq25ewZASkAVMkOZC1lgef4XTHB",
-	"6Qd+kw2ECWy2DDBAdSgwrwQTGSDZB0Qk7H2r6JidZo1iNBbXdhKOYVwgxA1FrRBJJXqhcu6vzYBGLApZ",
-	"ViYnHIrRslF6qzVwOiO06cGhSFjshC/I5DPXIduSC5wPUbDaw8SUvGHAPsIQLUQg2BZ+tAlRaDvPi0UD",
-	"CuNhZwlCQxFQZRicYkJxzecsWu4j+LauAo1CKO42ywrLnD5AB0o1qGGTXiFrC8q04GqzetTZlU7SiCmy",
-	"B7RkziX2gbIvg/QHOVRysX9q+59UV+gRHzZt/sgkBvPByQA5PpbqemNyGpqtziDnxNY7942W7mcVz20N",
-	"8bHLAHT5NLZ4OtySSxD9XHJAoR1KY2lfI2olfAal0sdmSJUmibSVPAopXLbsOOQaQAXVKQuuLTEwg7mO",
-	"OvU5TvOO//1HhaQ2D9vqZLM15IyJxsT/PVfy3SsUWN/H6RH6p1kRHhccIMfZKvpHg+bR4FiqAzafYr6n",
-	"frdbHi0fwGzQjLluC3aWIjJgBXwalTuqkkXCIcmo2FgVk0DdUOvbrJK9cmn5/VKr8mJD8tMsUeUMHas2",
-	"w8KwVXJx+ZIc9o6P2z1IcYriKW33IePFXLk0jsErqVhxi+TcngY8Bhf+nQ2tILVm5zlzgBYINjEusOJG",
-	"Sf1yaWehFS5W9V3PMnFgy3mpCpgFFVBHLyCxB8vhm0uWMxoI4SDVsvpnWVn/NU0GCmlwHLZcaSpQpKAW",
-	"ZkCRzuG94q/VxDkkSs4akVW5H4q1Ze5tnXOqcbdo91NOLBM2SxbMD1bywKQ6m7PksvsgfpQWGyUgHbAh",
-	"tBxGqCa+npZXUcsyrWX1DQWm9aFFwVYaQtYFVhdFRgxGwuvhWbuAuy02xZOhh0MQbjkICp4k5CqQQrBA",
-	"K+BYGWqNGOb9zLnio4hBzliD77iQ61P8/uBzka9/sedkuOtQlO0WBbvInmEuVpR28q6Rb8lIgpWBK70P",
-	"qW10KCrSWZYXSUMrpmWCSoKdEhQJ5UIonTA665DzoTAAsrG41roCWZAuriChalq2r7ikeRQ6hgLTIhVK",
-	"/WuEVUApkOH2ayjIhgIq7NtJFGTKYqqilciw1VWOiAYN3iwk4SJk0MhNaBLRpaGpcSI1C7TL6bOSqLJS",
-	"muFZCJKhKApXpFm28gwrMjiWjsc8sNI2lDqw7beGYi9hkEKKwDIkBH5xqWIM8RNTz+wRw0rWSIf7Z1Zz",
-	"acgYn0ELOMxT5SzLYvOGQi9jHtAogsIaxehqTGBvA4ixFAVa2LKrbMTnSMIgWSWkzJrFbAJaMV9xLzsJ",
-	"w9x0ww6ajG0ImDXmtk1xbTksfmJLa4CC3X8vw+XOTjkbbv49xMmVY9sWsqS8qXI8W2Z0XmuDukcD0y0t",
-	"R1+8Fev71/Om9XXb3X67e1xY30iO1qzuezkqr+05TSK23GJp/d3i6y7KeJMZeMoFbAwn/HL3kGzrsCrh",
-	"w/eG8uKlzbx+GT5YUwFgwx/uQfy8Bax3nZKefDr8SGf0ejCIH2nVm88+zE8+XS+m1wu0KWaA+ewaTTzF",
-	"PhOnXS8HYD/rOnHahaOa8ZsqYM8dQD1CXW0ATGXPKLOB+zcE7qxsp80kyqri2gq0la45WUnXzZ1rqnlD",
-	"X7zdztYCu2mRxVK7bp1NzoV8tbVfM+tRY5MnrqwsBhnxPY8A2YGau4YL9vZvt79e0/62RsBejoB9Syuw",
-	"QEg9kDlvUVXoMngvWFfrxPKH3fVdZr7Dle8XIN4tX/nbE3io7bvC+Y/HZEQW13TkDK2+rgWREZihIBeW",
-	"Aqr4HxoKxmxyROSvZG/cJZz6Ww442MKRUZbCLsRbBS1jBr0tZnuFnYLfSPmMJhP73tE2W8vqRD1nIacY",
-	"+eq1Bv3+rgt+7qqR/0UdN3hXMlN00dO2wnVTDZaoaKVbBRDmthblzHzk3Fpoa5EV6CWwJbaoqlb+ynOI",
-	"IBQbGhDbdrfCJt4oacMQcvdJLSagqLR6xLCbaJdggKaIRge1bYIaeZh7QkbLxkluXcGwIayxUpH9m4lt",
-	"HEd0MqmJdfWDQzXEWYicsa8sSTfrUj/f0p9/O3Wm4MtvNZsRW1v6+HfQhu7Am3d33a/iq5np5u+4un+j",
-	"uDqek7Q1vEHF821i6LApmbPbr+qT5Wq/Ou9cOcoORLWs5XihDR82qqiHZ12atd09GUtUIo1eCmY2IMym",
-	"mqOLNtOcvL1e6+3lk1K/tHIbO2vOqbSmK3ei+z0r0JX3U6x2P8haEoJM7lob1DqR5almscH4XWwtrl/b",
-	"CiKR8XqDCvdHKf6Qa/+nh9voKgALl7LYwKFyMfNGPVuJapevfll1v+oim3n4DtJaoxR1Gc93Nu1m/Tfu",
-	"LpEAzlfFEXfTradpIcuQKUkhd7v3GE7/FW68V3n6+9VPj3ajDztRh1WUwXZP/VtyKEkO34AEgPxtJzpT",
-	"agh28DneSVUsvpvX+rHawJ4fF2PJwGdY8mHuO1ft5atfzmo1o6sNZFdRoGKHt1uTIu/zGin5gaoGbdWU",
-	"vYc3g+uP/dmn0UnQCx+xw/HR5Hja/SCaFbz4G1Tu8mY6Vat9pmGrMqgLulyhP6mlo/12t/+mNzjtZnR0",
-	"M6ktdLqqUV07mblkKGmV+kxtOoOVlHYrypmDpqnr06ZWT7uQ3FK3whVVACodKP8mwt8aEV7RLhQDHe9M",
-	"orfU3SqT371GAt6GFVUSytvYplhCaXGZYwknWVU1Ie9KvfNtcm3b/nIFFIqkFcXNr0FIm9v/IUVU6ajd",
-	"a/1x1DZv33YLWnu/pRZqzWjXZsHUurb/TZq/GdIMOjlS3yplXEON76LZNqfQvIYMGVsTrcgcXHcSyPDI",
-	"siWx9vGrl5dvhqJa5t86JLZOfBmKrIT/usSXEmwg+YWcF9qiYPTeqr4oQ1F0B0ypymKmGzeMcn9JtB4K",
-	"G74NkYEd8tL2eGnOuCk3OufCMhCStb+EuEdS3tUtk2uKjrFCdg2tMXnDycykuQnCRR1olswU2SuYIzxi",
-	"aDVR6SxLEmhuOrt/Zh1emSMqFTYLp1Ies7Zfg5J+Z1N6TTWJ5tSM0y4kGnikKQbfq4ZH54k6CAVCZjQy",
-	"L7KwQ6rtmF1wDCWxxPQQErKAz2hk24ThCNj/wmIShPJarvZAkRkXMmmngmsS8gnXiuz14SjNw/i6fZob",
-	"aacLv/n/evWbDeT96fWvvkcO8evvf3xidvTTr/DPy+evMUOAEP9fL5/YF968eOJjwlKb+Lm+ekrq3ZYh",
-	"XLqgD1e0X2ylRDJLnnujgB9kzy9zUwytr94ZM8omDyVo0XBvS6tGcyDhFlZaVhtVwT5rDb790/ww3Y++",
-	"c/llMqh7PesFXnzN4gBXkAq0KEiufmZj890IeZrRaYMloTlSKadLuAeX+7PzbTbLKmCis6sms2yDhU7m",
-	"QJyyuHyyNizf3RVHOp251WBDoSXQAJIOgkgqFsJv0CZIxfMr/M72PxISqXMxv6spNhfp3waZ/Y+Mz9UL",
-	"WQ/KzbmgPZJRKTO8ohP9/vnrSL1rZNkGP+5KodioE9usr28W2NQLe/28/cVJoo+Wo8P5I9GbHQeDm4ef",
-	"uh/j6938QY/reLFT/G1vx2NfFyTquhxhnOiauNBdTz1rj14IEv330X8aAkJrpLsQGFql4KW40OqPGbfO",
-	"CbX7ySMI8Ia4zxzedwnq7H25Kx7/HWb4F4m/2CYu8bFl5X/VYMQ/UxW+dNy0qGdub5p0pfyyhuq71GNy",
-	"Ckj2ctks2SHYujnv38ZFEKUhNgiumx0rjZvvL3TkVhEi5d03NyGv9u5Hkx7fppRbxiDyvvLl0tarmoLv",
-	"JAM0dfpeVZnNgf0vFhvyly3hUrs9zQXTcttTQKNoRINrVcxle5xnPX3+Dyuzd0YyXP7jIE0i8Ps2264u",
-	"jToDeZqQ8F0p7eVBkVGoF2ERtFBtVPGJwIgTHHKUpQy7dXd2KS56lptUpLCTgujRIU/yPE/zG9d3qzeK",
-	"mJq7IPJCprt27Crv5q3gN7YKaF4x2hVgJa/ZBxboQmU8Wx9rSgU5Ii4LV0aVvum9hydHDx/2B92Ny9d8",
-	"xpSms/huu4C4ugRDbGIasLZi5gwNWvjznodN/GwL/B+fnz9uX/543j86ti28ASuoThOMBsz3Me95Px3J",
-	"d+NPL06O3p28/SXtPVXjn2fjX178PBXX7/rxhxN58uLJi4MfD+KLwXebNptNs9Nm76TQAqI2MJJvqiBp",
-	"jgSbqqneQ6XPizL1sdd+h7zOaiOAJenf3Dh7Lw2uhVxELJww11cEixp3UNJrGOEJcmLlagUApTojQpJx",
-	"moCBp3D9IJPcFcHtVGhzE1hqDPM1m3AFdUAoefv6GVZ3xPTrxor2joa6Lr7kzZQNhW2vXmy465b+QMF9",
-	"gjpOCqQo35mM1RRD+KLlUEA8zZ5Rro1gIjXgMNYYgFwP84qQC+iLKqB7eCCTkIWY3CfkgkgxFFiuyBU1",
-	"1hLt5isMTRWR4s81NTlwlS/nFpLblrLWrSUtvBhfx9BSSHTeJfTxawu0gKXmwaliwdXz8U8/nySP/vnT",
-	"bx+TN4sPb189eXTx7NW7C9l/Rp/Ry8XgX8vu83eHwaOLyXd3EodvfUS/cj1FBWWTSOwVonLhhb8tBn8n",
-	"Jv4bJSY6bkZoTSlZW8S5Zjw4+JyXM/+CpDhiuoEoX2oZK0KjqMiW80o/lntDvUi0n1bZ94wm14aNgUEx",
-	"Y29K06UtB1U3MeBa6uyrQo0HDcIFvBn+1RTj/w65Ung0WyOut0XDjRLRl6mu0P1ayPJGjNrVauWYcKXr",
-	"hP3WFguD2lKvn1m/IgvJoNcl/5SC7ZgQcRupoDXBeXYzdGXb+vqsfRND//smf6NZj1tf4910jqd5k40v",
-	"77diXgdGUzLYD/Gct55rVeDYzylLDSebUC48DFWazYwUonNl18bJkHHC1BQNYlDYMEwj7Js5FAVtschH",
-	"p1RbzujlvaNy3Y9C+WggI0PhKy4CrPaKAQpTuSAzKpZYEPejWWhj2IEFkD2VJ8W2D3+iQgi7+Y0ZaSak",
-	"y3IXP45p6RkhPH4D6QxACHegNa9x4zv50vs7bgPBXlo+wAS+7PVvs9p1HlPrl6/IWDgfIunfGs+f7CP9",
-	"W0X6k1UkQ35r9+QO6tEBmOtY29lNvgqfuVAK+AyG18JMtiwnCrxck73cnkimLGH7HfKDLQMAfWr6g6GY",
-	"yjRRVfJgvUDApaDAKb6yyPovxwmbc5mqocCZwSyJVWutbKmg/alacG0rCxhxO5IKK7ZnVt8m7gPAq4h9",
-	"1ppzLwzobm3jYHXfuIXucf+HX9T3P19MExU8nkY/Xzz/5T9HR+ryNxXL0UP55Fu3yuVGuRy5v0E29W/I",
-	"c/4bkn+40NBdq+6gUY7sNLGCcjvlz60RowlLzlM9bZ3+/h6i51a2RM8pwFaNz2sO3XMSyYBGriS063GG",
-	"GYAzes1Ikgq/NPbpwUGv/7DT7XQ7vdNHXduKyG6stj50crZn6ALNY7ClGEmagN0OuU0gRcAjTl2aq/Xp",
-	"5vVs6ovHuHUmoK55U3lqDB9wvVBtunrueUOKNRS1MAtQt2yUgavq3hhhX6+ifppV1JDCxS80R0+4fnEM",
-	"ZqOioY+ITLJ8DUzqETKxTxOeUSFbBBtCynMli4xlFMkF+f1SUxHSJMwiL97vORRZLBYdZX9euLiMQM4O",
-	"9k+HguKWfQc3qHePG9rDBtoe8TOXsvkAfeT28+QUS/CGotgOFmuJ511jsZeQwcFyZMdZsT0KRnbse4Wh",
-	"8pnJXj24IvPe2r4mfi02wCd7/rzn+ZksUg9bgGYZ/ud88V86n2vTf+l8Hslw+cUn12zprk4+XjtkgQwN",
-	"lsU00W5xGYNyAhcY7Hzkur6Vr/oDglKVrf3vhKTMi+sV5a2AJsmyMTIjj7rwDLoNhcFHywyxG+J4zANO",
-	"I1JDFRLxUUJhfDPNGEqGz2zyAjrkrYfatqnpdbNz4JhcEQRMqQ556Rrzl7z1Q4EJTlDsHCD3gWsNxsoR",
-	"Da7leOwROjIi35Eb18sDYjxy2M1q1Hukj+AyD9g/oCw94lSva4EJ1weG1NOEMRLSpYJkORpFngU1loVH",
-	"X3rJjUD2Crl525mHfFSSVV0zsF0PML8HtIf2uZneN9hOyaB/YgjAUffQwZgrMpVCpligkfjOnusPRdgU",
-	"3NAhr1nIExYU4iuRKoC9JqMWULmPahIxqjD64LQgW4MATpOEz1khKgn7HOxV7mjxou9nPadFYX5IRYTM",
-	"sH8+tXDEJ3zwyigXUQb0wZxVhTOYZTtBkLx9/UxhkHqqGPGBrOGFhi/NfPgghW6XscEpbyjihM+pZh6J",
-	"uLhuIwOUCQkimYbtGdPUEDKSpSWeYbAWdMHCfjiLKRPYYiK7yIDH6CNzuQzmcHOiZltQ4B5y/pYJAnX2",
-	"dvnqF+WViq+59gx5bTYvI1/l/HqkM0NRb4xqfWgzyPIspj4V0zAL5T5HS9xpUzeKFTwR09LwqAzjdbyv",
-	"NJ3l2xsyNQ2KUU1PGxIcPeLb5ArzZ1Z5xvCI5oxKLDAz4XMmvCwpDYYpJ9yZEVCtOXW+RYfMBjI2Qx9A",
-	"Vl29S973c6HCrj+LX+SGhGXj5294xC/k/vuG1+UBN1iyoSbgdPIyDu4SZY11IluUbDYUS6ZLOFcO9K4j",
-	"3jMDIqaUlcxoyOFTnMiRzZrFlubJHLrDiXFClU7SwPAYh5BQqVXohAYFLazYtyJr0QA8aJkRCCPoIrZD",
-	"hhtj0CFKy2tWFAtfZjeg9eX9l/8XAAD//w==",
+	"7L3pchu3tij8Kvi491eW7m5SJEVqoCp1rjwlSjwokp3cJPRVg90gCasJtBvdomiXq87TnAc7T3ILawE9",
+	"c5LkxNnH+RGLZDeGhYU1D58anpyFUjARq8bgU2PKqM8i+PMJ9absiRRxJAP92WfKi3gYcykag4YrZNPT",
+	"T7gDQoknwwWZ0QUZMXLNwtghoyQms0TF+puI3dCA+zRmPhmxsYwYYdSbkkSxVsNpsFs6CwPWGDTsmA2n",
+	"EbEPCY+Y3xjEUcKchvKmbEb1OuJFqJ9VccTFpPH5s9PQi2QivmReEvF4cS4D7i2qS34uoxH3FYmnjIR0",
+	"wkgsSSCpT6hYxFMuJmQcyZlDZEQUE7mvY+kQKmQ8ZRGREZ9wUVy2z8Y0CeKmijzySLFg/OiE8Nkk95n4",
+	"NKaDE6LiRcDy3z9KhKJj1uQi4II9OiG44MJQcvSeeeYrIeGpEVWsmUQ8/WIc0RlrUuExFctIme+3hOOz",
+	"N3RSBdubKSNMxDxekJhOiByTeMoV8RDoJwgrHhMuiHs2br6SgjVf0tibuhrA2dkbNCmCbtj4sH/5w/Wb",
+	"0xu/8/vNlT95+/7N8YvJz8PGlms/89kslHpFFywM6EK/Vd7JecQUE7E+TJ+4ekzXIfMpE4ASEVOhFIoR",
+	"jiiiAcn87OtYEioIo1HAWUT02piKyZzHU3yczhhx02V4i+ZPbOEWd6unbOT3wUQyawz+wB/eOTX7uqAx",
+	"e8FnPK4/mJgJKuJHikRsRrnQ2GpWpsiOG7m7sFdYH/Ok8BVJRMwDMtOXkEZsKGgQyDnzyY4bu7skET6L",
+	"8IbALSKCzpjvEKoIF0PhR3QcNzmLx81pHIc05M2IxizQC2wa2tEil0wYwFDS6x4TeWPG1M+2hqKEAbiH",
+	"YeMk+q59En/Xaaw+6RQiy+55ES4a82B9GkEBcxWL9ILCSHpMKU2+PiQyphqz3Q/uUKQAhHW7c9fCziER",
+	"G/MgYD5gPxeJTFSwGIqdTeCye3fAfPiu026fzL/rrgMNrvysBvdPSSL4h4QR7pOxjBASZqct8nMiY6Yv",
+	"MdyGhUxgg9SLiUrCUEZxEY8j9uFqdON5t+FozA72/VvW68vrQ/8glKHobXlzL1gcLU7HMYuqq740SBtL",
+	"Mqc8ttwj0q9wMSmsqrNq2hkXfKbvWju9ZFzEbMIiWMOvv/56msRTTeY8GrN6nPKmNAiYmDCNKRfPn5CD",
+	"w357QNzHjEYscvOUBGmDR6OIM58IORSuHl9G/CPVI7oEkcKxbxMWRTL6btjgAujlVSyvmRg2zKg8HWyo",
+	"CTuJpzQmc6pPcJwo5pdxZ/WgWx3QZ6cRUs1dYisXJJGSUT2IXMFuY3zARU7BSBixGy4TBTy3RV6H9EPC",
+	"TogviZAxGSU88DXLDWmkaW8J07zO1cs3ZxqluJ7jQ8KiRcNpaKqkf8WlFA6a3r5gYhJPG4Nuu+3og7ef",
+	"O3X09ZnwQ8lF7Z3RO5qz0VTKa8LMc48U4X5xjXN2tbi5jT7Ox8n1IeXR6MNBwIQ3CUXMqV15SONptnCW",
+	"zboSa7PNHPTW7yXHfH5iNYTxJb1milC8Pikjt9iq5ZABnNiYRyoucjhKrtmCRIlQzlBolqLH4EyV+J9+",
+	"KGU4+gs7SMQ8xm/0+SpNYA1LpRPKBZCjbo9MZaKZR0df9m6/T8KIi5iOAkZOL5+cnenrF1FPY+GJXoKR",
+	"zVigxxFqziJF3F67TSyy8wwaV9eaFZfuSH/c9g7ZEW3ujzp+s0cPWfPY646bbf9gdMR6tDPe79vTw9ua",
+	"nV+JzS/FwH6/fGohjWMW6TH/7x/D4W233RwObw+fvfvXPxu1RzrW8hSIU0tunBba4K4ZKVwT76kMfLID",
+	"cuwNi2jgEE/OZrSpmL7KMfN3W+TXKQ/0eQyFFuaSKALJSB8cQlOLQe5+u0deyZi8lD4fc+a7cN4yiQkl",
+	"I+kvqjxrhThXD8m8xLiGvS2Rg861LK/4x6Iy0W/X0wzgyYWJjPiOr8zoLTIKSz3wU6eWbZyzSEmxjHRw",
+	"cQPS+CNF3I9MxfbpklAYKnF1eNu7/tCdfRwdex3/iO2P+5ODafu9qKceoZ32AWnHZXhzGSRLxP/L818e",
+	"KaKCpMhxG9SbseYkkvN42uT1a1Vm3FVL/WfExo1B4x97mS66h7+qPbsuYESWcAAfekx9I+/oT0Yd0X/S",
+	"MAw0G+dS7IWRHAVs9q/3Sm/mk107DDDSKPdGyhc0mgDLV8lsRqOF3rSUZEbFgkRyrhpO44YGCcNpfL0r",
+	"ePUqlvIqgJedhs9iygPAjxujg02pIp1+uw2DnBAak5lUMem0220tehPqeSzUOnGY6RMAX821NVLpv672",
+	"eUyjgyjxxf60T+fdD97hYXRz89GjANM4Wmga2RiMaaA0VGMaJ6ox6Gn0jXmM4oBeLomlJHa5BgG0sKoG",
+	"e3u+9FRL46g+o3jR8uRsD5ah9spb1edgSGyV32QQPCUzGoxlNGM+qVLLMjyX0Ow8XDUelgYyQlRqZ9iA",
+	"dVTh60de4B9E0c21kgde7L0/4L3uoYonfHP4nuHySW75BJe/OZyXgSAH7x8NEmdQfpnC+MfL169WABbw",
+	"vwRNy5s1IdfUXotjuA89WBVSizk/lL39D+FiHH7se+9V9HHSPRxN5ovtIWWWuz14YCNADDajH+dIAPCV",
+	"KmWzMOAqw9cTIqS+syBgGy2RgcyXs44Z0tNE4l+3AvPwXqaUfTbGqnHAvbsSLS7eKjjgykkX8eaKi6tE",
+	"FSjTadlowVXlRmn1OOZBQEZMS1fZ7gmoaYRqPQ3UEamXFLOaG3X8vhPsi354GB3HnZv92/7Hw9Gx3xnv",
+	"T4t4YthAiibHOTQpXiStuuNmtkCYengA5oQ3TwKp0ERUhqMKb648/LV0Xy7Pf9HwwR9RzAWBWkgi2Jyo",
+	"ZJRi1z2gUrk9ObDoFaRr2xwUuS09/M3xDD7nVYGYxgxF0ogpmUQeIztutgp3F4ysdFMj2lKsJDtu/TG7",
+	"jlFyEF9dQN4mGBncXX2/UXnQF9yXgj3E3TaGjObdLBlgRjWAWLansrVjQ+uGPj40fftM3JHqCBmfR/KG",
+	"Ky5F/bUZpzOUbg0asSx/CbNRjBmKkXMaxYJF5PT8rHptbkbS/3jQ82cBF9fdw5s+j+fT0eF4sY4972fX",
+	"5nlubZvfmmxHD3dpwACjYYFccJTEWiNeDiO4Jxr7ExUy4T8cFyqKbmeWqfx7MiTlvT+8Dfz+XPb22XTG",
+	"+3120A26/aD3VTCkh0Cu03vT0hqqWABxgYZ+EYK5+r3USFyDvy+5mlkTyR1QeJZ7fR0Wp88WyFwN4moo",
+	"JppHGfuZz8djFmkib09qZ8biqfQdojVmfdG1IL7bIm8VIxRECo1pY+CU+tNSFfH6utcPPTrtRf2ZdxtN",
+	"+r1r1b3p3+7PVtPIbnc5guf2eXcUTwd5OApaRWgNaBpEjPoLBDhCbFN4fxlpAHBUxCwSNHimgXNn6opj",
+	"1KKm+e0KoF8grIIkgt2GzIuZj14AIj0w8vnW2aNJhEEjLZT8DibgnLOngGEfp5PwMPJ704/iev5+weKb",
+	"bsD2aXxLV1HQflHzw9USu9ptdL/CRh+IYhZgZHyCY8qDJGIt8srgBB1Jw6M9mqBv2OcKxdgT8Bsy4hpY",
+	"gb87B8KHwKFXMn4uE+HfXW5LXy+jj5Dx1Rh+zGHOK5maLXNMOW+9rCJHz5vyj+MwmYcy3t9//5Hvf+ix",
+	"0cGcrSE/7V6GHa9kTOxiNkeMbAsPgxOv9Pl500xrST2lKKE94Klai/oSV6MMjeudjBaVsIrMYH+ir3HE",
+	"UHJEi3xxiRDE08xF8axaZSHiJxcPsuodeCZzPW8Pi3O6CCT183bYOyB6nHu9jOghzlBvrq0Ywtitx5iv",
+	"SK9z3Ntv98hoUStTjj7y+UhKr3/7YRR0Z37U/eD1uvPeOr2kk9NLzNbvaJitbuvhlfsCRECo5B9tOMUO",
+	"JWM2Jy/5Y42jxomy+2WNZ5csuuEeeyvoDeUBQvhO+JIUR6gYgXCeq/xjJaQxj0C0kJZIIhrxYEFyb1j5",
+	"OaAxi6oY1O3vv/84799+FEmSXH8Y9yaReh9ROUpW89QcAhlwkOIytzAM1Wzz4ZDI8FSPCq3VRhDypzmp",
+	"T2M6oopZ5RZ9wxhoZ90uGf5xpgiNiRReSSGJwcXmQ8CGT3wW0MVfrpa8kfIlFQsznLojckY2wqne1KJ/",
+	"vgrM72U1xJgSFBO+wiiveEoF6bezuLCQRSaiieyMkggincak027vagEmFyJVhHcOLDXI7PXYweTofTvo",
+	"il54EB3F7Xl30aMH3koVu5tTsS/SSK0tzZsFeDygrSYLrTOAQ0JYF0T2SOHKB4QSlaiYcsH8oYDgM6P/",
+	"AaSN3VPTTa5pRqxIlAgI20tx/FWmjgyF1kdOltsy0f+eR/l8uOBKzE0fzIfUNbOYuo1eNo/flf/f6669",
+	"FdSEVDH/ztoV2OHeyGu0jC7znoHZrswARhhjlZr0ZlwpLiZO5khySCKuhZwLfeoRu5HXrEZ8Dr3ebNJN",
+	"5I28/dgL96PF5DoJPt4cHPbWiM+dqlvNLnR7vxq++XC35+7QuT8B//XXX5vlcL5VL5ej/wx6GVWO+S+Z",
+	"z+kbAOkdhY10qDosy/18NdNTXcHxrRJSrcc7vwI9c43mTkeLa0Z5/3Y/mN6wJAriJF4swnBN+ECnn2FX",
+	"DhQEFkjMAjdHsyV7/EISqzGku2XwuChyxIq43pRGisWuffbtm+fNI7KjhQopggWRIgvQ+KJCbQoA1Ndk",
+	"IuJo8QQwo6wZnl2+Jvudg4Nmh9AgnNJml3j4PNGo5JAkDEHgUhBnqd+iQTFi5/RZw2no+0djTd+UhPFg",
+	"tG7DaYgkCPKMOh+tdtr8/d2n7ueaODWn8SRiNGaXeQ9oLjaH+j7HxZxHMmRRzPW9MBgX5r761Cg4Uet1",
+	"40jOlVOMpskF0Gi1xGdhIBczJmLISVEsJpQEcs4i5NK7GiY8ZjO1Nvoot5wzESZxw2ncNieymfOyRWPq",
+	"sU+fNRhm9PYMh9XLgqAr+zkFGo0iilEdWUDUH6V9Z5kAmPuxFMQK4tY+lYAYwfc14HstIM0hCWIUApPR",
+	"jMf6Vkdy7hAuUiDKyEcpb2soXci5Wdbn8padLHBl9XhnIBpdmofLoLK7y4arBRcYSLwVN6nX7RwaO4pX",
+	"c4EK1+bt5dNGzW3Yr78NT5nHZzQ4nenLWROKLwi7pV5MfHyOUHjQIfNIn4ZIPQYyhigDIQm7RRg5aJ+i",
+	"irj9drvdbrXbbou8YloUpRBUQ0QyGxkJPQt1Nc+W9tBuHr/7185w2MK/dv9jyW4CfsPw1Ip4poeahYho",
+	"6WRdZ6U7WtNuGI/5p3HhxUa33T1odjrN7uGb9vFgvz1o91u9zu95guXTmDVjPmM1tKqycFYI7d48Xrsy",
+	"kGC38Snu9bTmPH+1cf/6OWKAApbihDlkDnG2IRO+SVi422YsY85yhsyQcA88rZiA2jSmPGC+vhLZhvO/",
+	"VyM/83erEJdupnSycy6DoniYddfQIo95ZykObYIN7VZ3KTJ8ucNn1ntTPvSFsb1qmUBIGzW9oxckk9gh",
+	"nhSCefpxm6XhkDSmgFDfj5hSDvnv//wv4EdrMSCg4PR6WbxuvbX3DY+xng5qfvrDmzfnBB9Cp5CBnNkR",
+	"eIaTIEjTW8pbLkVd7y/dSj5yeinS5fGhsPY8AOyp1GHcsxsjnRfxzAP2uRGWdbr7vf7B5qjm03it9Hpm",
+	"nCrIxf2n+pXPToMvsf8zvQnCfYe47Ca+cslYmjS90YJQQSQk0RBcAzgBiGsyVZrch3QAsLTh7ePGgJ3u",
+	"Wo/ZPpj2u7PpDVVq0j+O5vv+8aLvH9LucTdeHDE1Y167brex0YNW7RbO4A0K+MWz5ikNcnJHYmC49Dif",
+	"GkXoU4MGwetxY/DHBvM3PjurGFYR6M80kbLwWlgi7hAZ+FoegoyYjeWhMtGrkYSyk1mBAI9UtqJYYs50",
+	"ejvTFDAm9F3z00QxTAvztAjnb73k6lpLB5hbeI4xVE/unT27F1zVXEd7ZzZanD3OChSnVL2UEStcaaNW",
+	"mEdHUgaMCsvFs9y1NeS2vGu93Gy+wmBLsdZaDCzDto7VlkH8IpOu/Fpz954nwPIvmMd4GL8NA0n9Gpa6",
+	"RO6EdDa9o1TgpCSUisf8hqWyKE62VHysLMkK0KtkbOmzk9RkAV6knMLwSKVCeJ3MXZlwzAO2fG/NOKJC",
+	"jUEfBCCdkPOnzx3y4/mz7x1y/up7IiPy67PH53kNkrzkjwuS2YgLGi3qZtdzXDAILPGWLGNExTVYjc1T",
+	"Ng9Sv1rc4a9nF8+aGQdqtts9rYTnMnc6vQ1SGPOICtBxLArkjqe89DqsrUMvthLBtseR9edbXEQU1OUy",
+	"Kz4RzCdvL15Y6KbZ+ubUeayVJh4xRXY6fTLjIomZynsqW+SCUb+CjyZ8aBwxNSUmGihbtDV10ZCXLV03",
+	"nT0NffUfcvT+O196V+3Oe/+2P0za7e4BrGXxXefwoNfdPzxot/FrjEj67vtnb/Cz3heNk4h953UDMZo9",
+	"b/v/58cgj5pJxOugFuYy0VaR0t9zkRwNDIW3aV8bZWE5BUuFfTWvaoxw3/sfjj52Zz1xEB5F7bh705sf",
+	"LI7qVp4YNFshmXXag05/0G5vLpJVrunaS7f6WlU27eQS23LpeFXk3eQuFoBQdzF/YDSIp9WLWFUK5XWR",
+	"q8jr9XvDQermRUOMlV3vaNJLE+KWm/O0dIP+sD/LsGf39EWNetnONwLu12HM+1oMeMUxKru/kHM0fgNN",
+	"RxzWeyxxKowLfXbLVclM1V6nNlsxLP9SZ91LxvqyxTsl2GTCX3HpecNOFVQGh2q0XnQPvB5fMMV9SwxX",
+	"HV3eAfHZ2UJt3kpfZq/Hj3mEJC0btXN81G+2e81OtzxWrWFmZnTCXD5ywD32v81nzZTz4+DztRJlpOJX",
+	"kK6cH+xUD1b3/PXCex7QSc2VBLqQ5rX89NsTjZhYaCpiN5zNW0PRJK45lSsh46uIq+sryMl3B+kvufNK",
+	"HVRSQIyuliy5um5GNOZiQgKu4lIS/h/vcjfd8oX6KWtKDlXv/PXCe0kFnTD/8aLODiY1+TFZqD/99qRF",
+	"ToM5XSjihpjX4wJAsrRoJPQQRxHJZGJCTG3yjzVu4rtFZma/rDWO1R3hC+77LKg9dDNWygfWSk7nlRc+",
+	"O418YOx2olfp3hcGqludk+Jvhq65bRdvlVN38UsnmcPj/DVfRV/yxqtlvDyrl2UEc8vXwyBRxM0vwa3S",
+	"6zKu3RUdHuZ0q+JVrea+QmF/MPyoQ4jUPl9CngIQNzjPX9FwuESblT6UiqGCuGUThZuap6oneQ+jqOYb",
+	"KqazcIWrBQ2kZVPXw9p172fptCES6WZWGDmL0ug68boqBtqDgTptNyyCyHItF2GpQ0CdRwqoc+Wg7i0i",
+	"lNh51Qh0dNDuEI8GTPg0Ivpxh7i//fbbb82XL5tPn7oOGbF4zpggneN2u9nuNNsdTK+WPi0Zhf4cEaFQ",
+	"wqe3TmSo5BB4GEJfLjtRkSxW16rKe2r/73B424ZSQZ3nw+Ht4fN3/+uf69jg1svKuOXDL+whCPIGJHEL",
+	"HrnqHj6AzTqVyVebrUsEN0oY2vFtuVGoU4rOn+JpbWjmLldKUgqCBzxTog0EU2MEA++1ns/4+yRSWg0+",
+	"LN223kl5T6v5SymwjMwW1oW8bXEl0crHg3zOFUpZ7RXJB3JUdLXMnoOj1e3pdcjE6fnZU+klM7YkGsQ8",
+	"Q/ZbbeKbB8mONTWqkHktGTJBQ65aMprsSar2bvZb7db+bpWeczGW9az89PzskSIQ1OdoLqG4FEBnc4+2",
+	"GjV7MJPXj2oXbwc0Yp/dR5HEwKLr6UM8XWIg0puDED7laJamn6xdJUZkLxtEpPkI4DiDv/3KStOrXRl9",
+	"paHHAshB6NvtVPChaGeCgM0LOn/JlKITwMrzOjJZ3U3G0uVcZBU9M0HgxNbhGAWMvJdcQE6vZbNFqUAt",
+	"VMxmgAhaBHVsodA5j6ccH86y30q1v7i4aR7u9zolr0X3aA3PUBW2sfMfgzpmUv/wkkglA71C0N62EMxb",
+	"eh3CvKnUkhT1ruEJT0YRCwAbl0VYAlxUMmp+LUAxcbN1hOfi+RNy3OsfEhO9TDDiWJmS03XCYl0UyanB",
+	"NIfMqDflgjU1UwHcQ9/fKKLCm2qOwmM0geTLOblkp9du72LtyfpiVBC3m4Xpxuy2NI6xdVaHAmdOWsCU",
+	"+JLh2DMsiZaLHEaij8OWip6lw0JCDVqsp1SYuspAVTBWWBEugNbYXP3CIi3Xza0x5cQYUhMTrlRiZXdj",
+	"FkGbkWE2aU59YRjjd3iksgdTw1HV4VpclYkbuUqioDBmufIpeNvMmFQQOlIySGJGXGBULjrjhIZ2Mgq4",
+	"ZyOcipOVi3IWYFFJ7Tf13cykm5R3K0wGyQcwRceixN2yEmDUNHYLRtw3Iy4vb1Ou3AKDpBnLMEhvd0BE",
+	"KefYoDp+CcwOXkRPIdjvTMVuGKFvlgElDVLkNrH2iEL4Jo6Sq8Gk3z42b29V2coCY3ZlWWA6FrWIaP2w",
+	"WAXDOLdszSPMIwUHbtnxOjPLzH19ZQu7FJdceBPK0ZunisuHC4sLsMhRX1wp20K1Js2KIiome2t1ilaT",
+	"uJVkXT1hZz9PqZal2WJ8ArqlRQbMMQ/YLg5en1wBM/RryOqStAhBZ1Ad2GRGEFRAgM4B1T2pTJ9SgyUx",
+	"FvUAzxOwbnfp3V9eP6WujAdOlc8EhOGPi7cUsyLTfL4xVbHdYkbKbS4fACVKhMrSUm3OnsnVW3vqxcIV",
+	"LtnpA7GjK0pPrCwqgZejmrQLI1tkevC027X5h4UgpkLCXNX3k0bylQ17NCZzsOlFUkxyly+tUX8WEwGB",
+	"7lCanguVc3miC54GsMmiPHa/ZLT6cOB1BfZtae1C5RWhaXsgJxOL02lVkVz9/WIFkVzE5rr6m5WF5nK7",
+	"lpsZKnW6wa2O4eKEj7EoHVbpzrLY15ogMrv56mhjLRwWRsScxopX1eSh1YidU83ljBc5qzePsqwepwjE",
+	"JVmSVYtveZ63F2eoNnKfiZiP9eVYPdXWmZfrQnyWWZdjiPdKXQHmfjkoqWfomseHOjPFBfPkDYvumLTF",
+	"a4Phfk5Ygtwefde5cGR9VmDCz+z3QG2iNLefKxLzGVti1T94024P2tu4nctBL3xZEFwKiWXhGB/0tmoI",
+	"wA9yjlS0uts5ixjB9/A2FUs5drcKEUhXULt6OU/LTW2iummmaaU4K/xAiOiYs8Av0Eo0CkZkFFBxnUmB",
+	"NIYXwQJWKKOrn7Whj0DTIT1Jr9hyoKJCd0KMCh7JeU7PwL3BK1Oq5RNcmZZWzJ1UtZohSFpSTHKrsxKW",
+	"JrymzjsJQB3HV2QSX8nxVUTFhLkD4ubMxSDyGfk156UAx7bRwOIkYlYeA1ZyBSt1B+mmcP3mWNA5g0pn",
+	"Jrn7bMyFGcZPUExjZgi3YvF2CQ1DRiOVtiXiOZoOSqyNOMAirWYkMJOTEdPwUdjYCKW9uinMGRobELlg",
+	"SgbQyUFPtpBJZCxIdu+ZVKIhD/G4nAljcouaivssE3YihkzcwsgIFMbdmqJ9esedhj3XhtPIn1fDaRTA",
+	"rmmhhR+QQ1N12SmUfin4cbMpqu4ePWK9YXE8xjwsxEuUpPPpMnavWmzxWCSQc8ynMsANFzuJFZz4a1OC",
+	"ZsZyWMOypsmMiswOw27DgApjuEolKTBv5eUouCdq6ZrSIO7Me3cX0QMSrAE+9vghlkXDJRHeVB8nRLFp",
+	"GdZKI5tIHmX7PLJAiw4WWGtZYRoAV6GhaS7YmgA6JMHL3F61cROPVP39zp1OKQ8rJSnQEWgHEtszjQxP",
+	"Y3e1zXaLrMM1O77EB/+kkIclx3a5RO5003gFaPxmIuuuGITWudBZaVFq0XFCXGTjrmm8pIxG5hYpVCVe",
+	"z4y6JBNzRajI5ZRG7ElAlarinahENsGD5LRuIJUOtFFkd/HpipxU/Nm09aiD/2Vl2qq0TjUZhJUbpnJ5",
+	"/kup35P+tUmLpvNq/5K85Zw2P7abx+/Mv80lDujL8OY+SYGbR43c1SE54+J0ReKOmtEg0BpakMxCrfKk",
+	"1Skcy/SxS4udv5q1iUUCjaRZCqvIsjfW0oQqMp56M0a+hzYw5Gw1Shof5UZVBbILUReJvH3iwlLqYAyi",
+	"l+e/KLAcLq/ob6PsQ9DYTE39YsB9WKdalm9VmjsgMDAh50rO8CCn1hUAuC5c7zK8eYAABn1h1iYDLgto",
+	"2rCbEMQrQeXZzMlbsKHzeHXDoYcmErkDr9OgjIkZ6cXd8vi/SEC18WAvMbmkNltjdNeDKmCFJWu9Kua7",
+	"nlhnUuySGY2ulYkHieHAxpiPes2F3yKms2rOqFQyz0OUCQ1MPtXWVUXS8IkaSqAJ4mUyWzccBpdkMlnV",
+	"S7xBOFLppfskXt2LS9+P/m0K9Uyoq0v6KiKaiU1f6kl3VTJam8duAhbGpkhTwMclA9C26WV3TONK6a7F",
+	"LacqCOWz1/OUoZYc1qHyxnm7z0u3FPSnh8jQ3WDgJUmahi4s0e8sBhhSkYY0maoEmmScpBYLKayBLGJh",
+	"QL2Sqlcgozkbsx6khpcXPIea0LlaIXcNobsyO3UrWFV8qVGra+eKwFWJbFYXDSyaE8GhFH0kZ6alZsAe",
+	"pU2zS0wtX0bOHy8RoLr9g/qZzdCXP5w2u/0DkAan7LY4xfH46MBvH3WOjnreoX/QP6bdMaO07fX71G93",
+	"+nR/NO6NO6PuqD066nY9v9P3D7xOf9Qet9u0XZu4qfjHohzYO+p29vPVxUR80GvUGfQ3yPlsHw962+V8",
+	"JlumCmu4bZQnfL8E4N6fkwC8JjF9g6t+p8RYuIYI+/wVMdiRIm5GMdbmuuZp5XMZzZZVOVheByAn5jxo",
+	"9n9dqv3mO6hLpP9rsrZhTdteFgDm15JU/yfdqb8g1X1bsndXAacGHba6mffNVHmkCvhRjTT8a6X6+0rn",
+	"XyovcKk8uu68HsIgkFeO/07FeErlKbfyj14yRtzz15dviCZFKrxRe5/Mjfq8V7APua3NHVdlT1W+FUsl",
+	"0BNtQleYYrC9Vys/9j0cW2THNcjXgpW4hqTP2GzEwNFrfzfdHe/uBCvh/NfhBctFkaHPZV2fnLWOsT/H",
+	"m1Vfm/VuLpKa0k14/OpkKJb5SxwcsZY+uwVn1lBMqY/Oeu6DlACulju44Gpv/B1MRTKJPTljW/m/vpmX",
+	"Hsa89GBGH3uI627HUu+hKbRqkNVclJM0Btpj/EbjvaZs+dhm/TPhWtMaCgxyckqGiOJr5dBprk6ImwU/",
+	"DwU8Cdbyqcl7Fh5EGqXVxQquyaw+bGGhWZWi/FfpPKUU+3SMCi0zWePPTHbAn+NcK5xMftTzSPqJLbYK",
+	"u4o2YR0+V1A88YJRU7e/tsprlgMBPQLNSyfEnUjBXFt5UYHeZKumErfXaZPv9QMblXddWgrUTA3GVYe4",
+	"c7bGjFrkW1vXu13qJjN1Jt10RTaE2GTja3S1oHHRrLejtPhUBLK7S3xJhIzz8pIZu5GdSBEPs9+XmX2q",
+	"2qTGTtWi3oy1zI97mj+vpRc8M2jkIZAPsixizTp/XOmmYLWDLUMsS4hflnOEjNHsCvFYci6y8oMtUpv6",
+	"Db2HYzpCR1DABSOjiNHrkthTf69ybjfo8VifEd4+0v97rP/3RP/v2fo08Xob3hbJRrDZiEGYLg2UowW1",
+	"cUQn1VTU9WhSMg8UkuJ7R+vQSG9lA2x4AMWsTInv7LUtDfQrj6eXzItYvHnl3epaKjXr0hHrLXeaBeIz",
+	"mthNFfOuUCgdUcUOelrT2O+SiApfzkxzPnI5hcj9NKwMA6Ewla5EDmHAl+Offj6Ojr7/6bcP0Zv5+7fn",
+	"T4/OXpz/fia7L+gLejnv/bhov/x93zs6m3y33uaCG6ovgft7yRBQ6zQzbq+aPF6HuKES6wi+aQAQsUSV",
+	"96vftpWej29v/ZF3fdQ96u0Lf9a7Pozfex6bvPeOSp0B9Ft/tJvHtPnx3b/+WQsBxbwk4vHiUh88nixm",
+	"WZwmdXVATq3ydHp+hvH3DlHm1DyTjFAOBECqamIAAMFAP4JZis1nsCmMzXyH/BAPxQ4sAGKFcvW/i+ZF",
+	"G4CBJ2GTgm0GRqO20Qw8mWtZTwIWK/uqwpDkKBFQ/QtLKPCIQNArZg8NRa4UliCjJLgG9E7lOf3KzKRb",
+	"DMVQ/OMf5IkUmsNqqAxFk+SbFWneGy2Iu3fTcYupa+6paY8F4ByQx5gEM0za7X0PjgD+ZG5rKAiBHliK",
+	"UIgTghTUkEX20HZcL+BMxFfcd3c1CpaOCkJ/sYR2Wv7JqoGUuFlnHJvSmWW8oHoYT5leRJb0hBWH4KOD",
+	"2LGQCTEnW2xWrOe2MwTshpkOw7iXZRnOerYdd1kDJ3c3a6PObmMmoLKB0XW1UO4z1ykuGJTcVBV3W+Rx",
+	"mvNsnjfWBv0FpG24REYwBi7JbZG3JgUJqgfYhgJur90jubRRPVFSaMgUT6UPG3J77T6pSRR1CmHhyNYQ",
+	"bHJuQGaUJAjMy+xdKaa6AMyImTmhLKec62EpTNxtt8nrn9z09KEPHheTgJERxVhe3P0Y0sshIzGNTkfE",
+	"gVndNI8aiBwKR8sTg3dsSrBexPKs4BNCydu3Z081U6BkIqVPvKnkHtttEfSgRirWQxTuD4WaCZAAqGHO",
+	"Qd41yM0VuWZhDPS62yNTmeAsgAB6pGIX/mu2cIppi8DQpL8gO5qJUijKrUyqu5IwwpTHTIXUY/CwXgsU",
+	"8jTSM5kBud61YpmlPHaFkGYCOKp5JCxU/+EY2pBCNG5esDCgC+YPiNZMjL0Go7CV7Y0OJOIntsBLpTwZ",
+	"Mh+bReYTAxIFjQxzbesrTdj1OIjYiri9bpcszQ49gWxNPSC3KWjYSsXQCji0LHnfZuOq3PDtY7I02zc9",
+	"qZqsRvBiIRwNWPWuNdD1oQ/0yB3X0f/sIxmwqwDLFZATS4N23F67Dc929vGfvrsLrx7rj/3bWwQ4rATu",
+	"kUumMvARkPrewPwmpQjPLqUy5sROsoaoCkCjT0WfAcRdBYxC6xElzVZMNidmtubqH2BiEjnNbsFUKmbb",
+	"nRGfa2LD/eac4siJMMeiRRJSgqd1r1LjJGwRAG16WQyWcKiWOZHQ9gjuBJvSGwbUjCoiTMXMZ9Sb1vTj",
+	"1Kdisn1NU9N8T85SL05Carpx6imxHWct0Sv35tSjPGYLKXzCeDxlWj7rdY9JMe/YIiCeVh6xTpBcpoV5",
+	"b0wbW1gZDZRMuSbk+6RtNl2LIm65U6clhYrs+BEdx03O4nFTy0Q05E09LiyraZ7ahS38bjM99RkqTZdp",
+	"kLa1UwZVDGhVivsUMpMpiYE8hQE156/iwZo86FdsTrSmbwzrZEfjNWrTDLuqQpc9x+TLanapHBCgxgGd",
+	"KLv5lB+kRC7TLGA7I6b1QOYbwPIZOyEouCgtbCYBDBPLgAHAzWriKVtYoqr5L1rRAu4xoVgWfa9V4TDi",
+	"LKbR4oQkyAQmeiaBYjmo3gU5kk4ixmYm6kFrtivTQnOZro2ykNlwGqa+UmPQ6LTarXahLlNaVyktowQz",
+	"6D8mdbrWKdYVA3oQYuimQg8GGAq0iLVzOaeTCYvI27Nd5AhUAEVOr99QlLsFAyPH5rU8JlBzgaBUYeKg",
+	"0mcHwE7Bsz8UidBszYUl7xlJ6vtnb8ie2V8LRLITeOUJBlA1L436Ya7BUGB1Do0rC1O5QEZ8wgWeZiqq",
+	"Ql/MCYufavCAsR4Lw6ilmm32yN7Z+JUUDJrwNz6/01qgYRIawt12u9QeNGa38d40npXsUyiA/39PXz95",
+	"89v5M6IfQEEcf9CfSUDF5Lthg4lho/Abo37+M6ALflFRS1IDED66l3v2v//zvxr5tptl7a5W77El4HId",
+	"L59Qb8qaT9C2tK7pJTxsn/3sNJac5Nph8DX7VtaA+NkbOln3Mjxz12bFGiz77d6yN1Jk2Hsl45fShxqc",
+	"BVUZSzOnJdQbZyJm+q7xG1Y8Ma3cQn3pPxqvUx2r8U6PhZfkE1WKxZ9X3G/8RGREVLwIGFFTxkzPILxb",
+	"ehwX76hpSm0ongn8GQolx/Ec9EFQHmYrbtKpXk71Oi2NVdQU9SR3VSGZ17LNXrtXCs9EStRMeHOUCD9g",
+	"rfcKSq2BYo+ZkkiiqVlHZp4x/caXorrzRS69p4rF5hutbA+fxlLEzTGd8WAxUFSopmIRH39eeSMdHPc9",
+	"vaEI0uLwhla/PXsM8Nn5lETBYNgoENBhw/Hl7Ir7g2HjH9lyhg3HSK0yehsFA5EEwefdTRYTBpSXvDCn",
+	"ob7k5AVikkN+MTUBu602uRPR0fjyjehsTXScRg/fuUOzaiHj5xAuUtOpOh9LkjanfmVqVUFFIOTlKN9U",
+	"elGPPvL5SEqvf/thFHRnftT94PW6896Cr+l03ssko1dSa92FcJYNam1kC3+YjtP5PT9cG+glfOIUQWvr",
+	"qd+Fa0yhgczH5QzD0N5uu51p2anqxxVJQgiYSesUxDIx5fNsWaFWHXMwjWvWUs1yRaoyUmJ18hQdLWbo",
+	"77c4ULOaZQJOYbdf+lBf8Bsm9HT6Lq48uzwRX3qAb6ypKU22oKokRS/oLHCdkmXKNVVTwUY4FD9evn61",
+	"hM+bOq/6iS8tOK/DBqukYMNwC1Es9DThqLKXytA2chV/rZ/goZStfO3ZWqmntvAsV/nFFdXDaiB04/O7",
+	"LRC9XHR4CcZbOD4kh/37ieFv8nqvY82wm9xIfaNW3MjcCTvY8TtY6OFzRdrmVJFRwoPYVgRzjDkEkGUo",
+	"0usJjV5UrowxFnIxbm9E9aw5FjjF1VQr18Z/EkHBlvR7qBnhVIawhikoGsf8odix/nbrVvU00QDzypsX",
+	"lw66412U4udci3zGm2OHeqSGwv1Bqtg9Ie7/aT6X0ZxGPvOb/yuzXIGOMREyYj5YXo08ygglngwXAJqh",
+	"cM/GTU1FmkBG3NVU6rfTly/+TCplMeEblfpGpf4sKmVwfCmVggjeTUU+E4VrhTmTsu1Nsaxzv72f3fFa",
+	"Qe+CUZ9reebvIetlNTKx4EMc0fGYew8j9TmNfnt//clfYh3Pt7nA/VUIkEJ4vcR409nDiLylh/8CuEnm",
+	"vXukTAxfsQIAOI5DOmHKIQG/ZkaiLDhJWuQ5D2JmwuBdqDxbRRHNvp7hmtaYiV6LYGFrA9o6mra+Iph8",
+	"PiQMsvOMzcdUQtwMKwrtetYyBHC0NDZ40CSfPIBoG5pEhhT9MRLsj0I47ZruRjZ4rNhMK9cuq6YqVaU0",
+	"VHrtspJFxaSmzUOLTHDrHbrOV3piawineUbGTJBPJQLr1eZEImtQXkMnjJMkrVT5UMShh0ixmjg8pr6t",
+	"xQmvdNa/8lZQE/BjTUAbEKHntqg5vNE9Xv/GGylfUrEwq4Pw/f4mOzoztZDTZIx7EcmcHq1ic0A5kmjC",
+	"ECsEce8T/HvmL7edX7A4sQlK8LCD1ZOXNeJHkRejsNKHTGP8WlaJ3ew3MJZjjzPuA7eH8ipcENeU5W9y",
+	"v1TFYIvrVWM6N3BZaTxfWW2nbM+9Py2MWBxxTJvOzvspgpj5tj+RYp4UvoV4XoI2XyF4zYcVBLTb1v/9",
+	"DlHpeLRwYusC6E1CkqY8TiOgEGryUjUGva4lolDha9Bv72tOsm4d/db+0YOuY79dXEe33dZn87dmJ1lp",
+	"3fzZqsagm/62AsC9zp0ArPnMKc6kh0ZAp/syZSoNj3owfrclL3uKRvklUi/c8f8BbGxDvQvdHH9Tvvc9",
+	"g+rIyCNsfGLuXqzihYWO7JvqB+lLy1QEjKXEGEWuhgKj2ge5zr8Gq22IGNi0INw/phBWisWMNWGH6Oeh",
+	"MKpHGjgLn4lJToWaYi0CPe3cTAh0sVsTVUOxrs2da0RJKO4M0mS16d1QDMWvoNnUVGfFKCncBIeYVTDz",
+	"kUDK6yTECtIUA/rUUMSmD1k5cZgik8cORybacihAD7JpefpPA7wMnBj+pmLmD2BcjNeD57gUZK5BAN6i",
+	"KAkz8CqMuMcUiaxrCqZq1QTB7dZZ2vS0aef6dbIMSlSYnpFPbsD9W8ModlqpAnl1Bds6jbC2cGydEFPT",
+	"kmv7+IC/UEnMuwhBVwGAQsubWELkVV4cyjTJmo6vjdNnjbVCwe+lFpqldqw22aK2xWrWMDVtf5r1Uf/j",
+	"nbNcvMh6muY6lG4ic9xZwMgrmSgD53XMhte5evnmrLcNcy40Fl2pa6YX75u6+dWqmzICCk+SMDuuHMPN",
+	"COO7z04jlKqGwWISKDp0EEfJDtBGyFyMF6YtBnIH4B9AOs/PzrJ8GXcnzcpxSOVC7LpkRsOQi8luKh+E",
+	"FHo7hAGNITv9rdJcdiwjVGkFm5NIzk1YdD6KGVvaqSSIbe4H8P00qB+4/oC4+Iz6g7/LwqDTtuHwNfC2",
+	"i1z87wAbFJjyEwNCYRkZj6AqS7kPWaT0AaCDSXMVjOwu1u5ukdPaZuW2od0YClhhkUlsWlAqdzEwVkdM",
+	"frLixtS47up4FGRQQbKQkQaKK0JzOq4XgGsYPbBgU+9+x4SGhwFFl1cueQJbc+ljgsYNaRRGEoKfLM9U",
+	"McL7lSzu1rTrwAodWUOKtOngDBN7TghIAaBKtiBrKQ08x+/yCU7P+W06ECawmVYOANWhwLwSTGSAZB8Q",
+	"kYI5XSii6JgN0kaKMdZ/tBKOZlwgxA1FpRBJKXqhdO4XekAtFvksLZPjD8VoUSu9VRqcnhBa9+BQRCy0",
+	"whdk8unrkG7JBs77KFjtYGJK1vRpF2GIFiIQbHM/moQotJ1nDT8AhfGw0wShofCo0gxOMaF4zG9YsNhF",
+	"8G3cyQOFUNxtmhWWOn2ADhT6iMAmnVzWFpRpwdWmPUXSKx0lAVNkB2jJDZfYJ9W8DNIf5FDJ+e7A9MQr",
+	"r9AhLmxa/5FKDPqDlQEyfCz0ZsHkNDRbnUDOielZ42ot3U271pg+MGObAWjzaUwDHLgllyD62eSAXBO8",
+	"2vYMWtSK+Aza3Yz1kCqJImkqeeRSuLLWhwt4yZsy79oQAyyx11oCk0FWqrB7lEtqc7BJZDpbTc6YqE38",
+	"37Fte5xckxzTSRChP0iL8NjgADlOV9Ht9+pHg2MpD1h/itmeuu12cbRsAL1BPeaqLZhZ8siAXYxoQDwa",
+	"MOHTiACNnEcckozcrHWJi0mgdign7Y+ca/ADzFb6dEF2iu2Bdm1jnbIs7Q7SRJUTdKyaDAvNVsnZ5Wuy",
+	"3zk4aHYgxSkIp7TZhYwXfeWSMASvpGL5LZJTcxrwGFz4301oBSERV9dNrZmJCSiDGXOANlYmMc4z4kZB",
+	"/bJpZ74RLuxmIHdUj3sVIeO0mTiw5axUBcyCCqilF5DYgy2N9CXLGA2EcJBya6STtDXTikZRuTQ4Dlsu",
+	"NYbKU1ADM6BIp/Be/tdy4hwSJWuNSDsVDcXKVkWmVw2Ncbdo91NWLBMmSxbMD0bywKQ6k7Nks/sgfpTm",
+	"m12ZUpsYQsthhHLi66C4ikqWaSWrbygwrQ8tCqbSELIusLooMmIwEl4Px9gF7G0xKZ4MPRyCcMNBUPAk",
+	"PleeFIJ5sQKOlaLWiGHezw1XfBQwyBmr8R3ncn3y3+99yvP1z+acNHcdiqLdImcX2dHMxYjSVt7V8i0Z",
+	"SbAycBXvQmobHYqSdJbmRVLfiGmpoBJhtytFfDkXKo4YnbXI6VBoAJlYXGNdgSxIG1cQUTUt2lds0jwK",
+	"HUNha6eC1L9CWAWUAhlut4KCbCigS5KZREGmLKYqGokM25VmiKjR4M1cEi58Bm2JRUwCutA0NYxkzLzY",
+	"5vQZSVQZKU3zLATJUOSFK1IvWzmaFWkcS8Zj7hlpG0odmBaqQ7ETMUghRWBpEgK/ZCWzAT8x9cwcMaxk",
+	"hXS4e2I0l5qM8Rl0BMY8Vc7SLDZnKOJFyD0aBFBYIx9djQnsTQAxlqJAC1t6lbX4HEgYJK2ElFqzmElA",
+	"y+cr7qQnoZlbXLODOmMbAmaFuW1dXFsGi5/YwhigYPePpb/Y2ilnws0fQ5xcMbZtLgvKmyrGs6VG55U2",
+	"qAc0MN3RcvTZWbK+H1/Wra/dbHeb7YPc+kZytGJ1j+WouLaXNArYYoOldbeLrzsr4k1q4CkWsNGc8PP9",
+	"Q7KNw6qAD4815cVLm3r9UnwwpgLAhj/dg/hpA1hvOyU9/rj/gc7oda8XHsWqczN7f3P88Xo+vZ6jTTEF",
+	"zCfbLOwZ9gobtJ0MgN20c9igDUc147dlwJ5agDqE2toAmMqeUmYN968I3GnZTpNJlFbFNRVoS50P05Ku",
+	"67sPlvOGPjvbna0Bdt0i86V27TrrnAvZaiu/ptaj2kadXBlZDDLiOw4BsgM1dzUX7OzebX+duv1tjICd",
+	"DAG7hlZggZBqIHPWZjTXKfpBsK7STe9Pu+vbzHyPK9/NQbxdvPJ3J/BQ23eJ8x+PSYsstnHcCVp9bRtJ",
+	"LTBDQS4sBVTyP9QUjFnniMheSd+4Tzj11xxwsIEjoyiFnYm3Ctr+9TobzHZOF4Gk/hspX9BoYt7rb7K1",
+	"tE7Uy7Q3B3heutsu+KWtRv43ddzgXUlN0XlP2xLXTTlYoqSVbhRAmNlalDXzkVNjoa1EVqCXwJTYoqpc",
+	"+SvLIYJQbCqIMaYQyOUBS6I0YQiZ+6QSE5BXWh2i2U2wTTBAXUSjhdomQY3czzwho0XtJHeuYFgT1liq",
+	"yP7VxDaOAzqZVMS66sGhGmItRNbYV5Sk63Wpn+/oz7+bOpPz5TfqzYiNDX38W2hD9+DN27vul/HV1HTz",
+	"La7u3yiujmckbQVvUOHNJjF02FjW2u2X9Tq1tV+td64YZQeimkkSVflWytioohqedanXdv9kLFGKNHot",
+	"mN6A0Juqjy5aT3OyjoSmv2Cu93GhFbEx55TaCxe7Cf+RFujKemKXux+kbaVBJretDSrdZLNUs1Bj/Da2",
+	"FttzdwmRSHm9RoWHoxR/yrX/y8Nt4jIAc5cy38ChdDGzRj0biWqX578su19VkU0/fA9prVaKugxvtjbt",
+	"pv037i+RAM6XxRF7042naS6LkClIIfe79xhO/wVuvFN6+vHyp0fb0YetqMMyymA64H+THAqSw1cgASB/",
+	"24rOFBqC7X0Kt1IVC+0S01o/RhvYccN8LBn4DAs+zF3rqr08/+WkUjPa5ndDcW+o/VBPgfId3u5MipxP",
+	"K6TkR6octFVR9g5ve9cfurOPo2Ov4x+x/XF/cjBtvxf1Cl74FSp3WTOdstU+1bBVEdQ5XS7XY97Q0W6z",
+	"3X3T6Q3aKR1dT2pzna4qVNdMljWNLvSZWncGSyntRpQzA01d16d1rZ62IbmFboVLqgCUOlB+I8JfGxFe",
+	"0i4UAx0fkkTvjWU0M8kVd6V6ax7N2rO9WxYVfhnLyERpmSZi5Sa6szJrKEHGFOVFcXYDrkGFT2byBvs0",
+	"2EZnQ1EGdqnXWYucEhdXeFVpnt6ybWTdoSgEIedqj3ETMOXWNKI1USpThgXyuSLuLAliHtIohmNqYlZV",
+	"GpjujnnAXIiAzwUqDgW2diY7nXbvqH940MZuMbsDQpd2hc61bh8tMAbL0H0I2DBfYr1SGRGfeQHU7ocC",
+	"FeSUBDSaQMgRLHwo3F5nn4Rovb+C0Eb9gKsnGicKFQclpSiVhVIMg3k4FFmWOOxJGtt7zYWvdwplAd1e",
+	"p59vCHEFXbivsA4HxsGZFGk8F9tmHyc0bblNf2eI9cr35VcxXQxFMcav1AHStfWBFKBFPYsbihjib4S0",
+	"q9iB8vwF5Ml63e2mKFAN5MHOIGYUTJcY24rp5lsaSMEGhA4F1iXHiLpinFzWNcH0f7D9NuZTGmOrCg1d",
+	"Hg+FqcleF5qDE5Ybfn/ZCJ2aywACiPAk9OrL9UY3b70x3aDyFUD9sUP4jE7Y3vuQTezfoUj/nLNRCES5",
+	"kHnmj8syTb7bIVV4t/ISDa6l8f+fP33e7LQOoQ7sHfl4rh38RkEsnS3ltiTXqH3ZFrERmowKFvgtpKfl",
+	"IlJdh/a/rDX69rJZsb15fU/ze5+7TYmvqRScdts05/PNf/0FDfubOLyf2ObUf1Mv918p/r41jKwoAS8R",
+	"CR9OBsZMkq9JDLbNcG1+AI9MBoReq9pUEs5JnmaPWnChYHp0HeJaFdmkF7l6mgsb6Go6IqGUXLHUgHBc",
+	"burb0lJX8eswzuRiskIsdobCvniB72mROC2raZsEz1hMNedPBaU8j7JxciktNBIOylxGlDc5T7vQk6Ze",
+	"aiO1QltROyhIbXlI2kVURcahgK5IpNLp3ugj9mAIJaHETDctafMZDWzHQyMc5gR/bJBokAby0AzKAERw",
+	"/blUKlANYCGdfXfXWaoSaInfSBB6950+5uOgRD0Uq0Rqc+xLpOoscQYzKlZI1UvlzucFPPn3lTr1dSzL",
+	"ZEAJLHWwcmf1nhfqQVkXYz9zMVaMY3XiqtMoEITGoPHr2cWzZibiNNvtXncb6aZ4cn+FTFvuNl4r124G",
+	"sTK1uovY2n8YsfWhBfH7ir6d9qDTNybZPwOHVsjHle7y30Tlb6Lyv6uorO9aExI6x9AY2TLIu8vJG8b5",
+	"lITQ+9fTRc/Jkoq6xW1sUli3sLg0CQEnWVZhN+17v73mfomv/v2K7ebdcBia8CWcbhjhmAdYFuWoklGz",
+	"0/jzPHPG+H83v9zDluXNA2R9xaQCSn9z431VbjyI30JPXZkyrqDG94mCqrcoXICcY/pn5DVc28kaqgGl",
+	"lfWwT97568s3Q1FuCWuC1zcukjQUabvXVUWSCrCBQklazUxbaGOm97Ie2kORDx2fanXIKLq1G8YYkYIn",
+	"cChMqQ9wPLXIa9MPvL46U35E4GlIRTIPIuTIk+Ku7liIKZ9EkavERCtmGM3J9KRZuJp1+MQsmimykwtd",
+	"c4im1UQls7SgTC0xdndPTHJEmrSQCFOxqdRKqbJfjZJua10ppnLBpYEep5krSuOQunotTrmURlbUCaFA",
+	"yIwG+kXmt4hrOFMLuFBmm1lqYMERsFeywaTMtOEtHiky40JGzUTwmPh8wmNFdrpwlOh71a+bp7mWdtrw",
+	"m/vj+W+m6MNPF7+6DtnHrx//8FTv6Kdf4Z/XLy+wmgwh7o+vn5oX3rx66mJxqyZxs9imQS48FBBDmNZs",
+	"udipks8b2+6T1E1u38jhB9lxi9wUzT7lO6NHWZfNAhFXcG8Lq8bQUfAvwlokxoYb8dzus2oiG2SHmdna",
+	"THpIKoPa12dcXOGRDyo4wBWUjZrnJFc3jcd07QhZSapBTfxAfVZrRpdwD7ZO1Na3WS8rh4k2BjeapRtM",
+	"Ms4DxCmt4UJWlnCxd8WSThuaq7Eh1z6+BwVqvEAq5sNv6LMOb67wO2MZFhKpc74WWJ3RDunfGpn9z6zl",
+	"EM9ltYBDxgXNkYwKVURLOtEfn76M1LtClq3J+VkqFGt1YpP1dfUC9eK2m7c7P47i/mK0f3MkOrMDr3d7",
+	"+LH9IbzeLnfgSRUvtqrVsK1JcFVBAdsRH2sKrKghsO2pm6ziQkGBfx/9p6Z4QIV054oIlCl4oYZA+ceC",
+	"JwUJtf3JIQjwmhoBGbzvUwCg8/m+ePwtJf2bnfKbnbIxsEruiOX1zM3DWG3bF9uyYqva/VYBSV8umiVb",
+	"5JJ5EYuxzBcUhBVekPjMrzc7mo4Cz9KlPFSa4Z2yCYu7P4+kn3ggRRp3fKSf4UofiX/BKMyOJj2+SduP",
+	"lEEwAUNU2iBCc4WW5ists6W9j3DZt5EBSiBdlUuYHuLfLI/wb1vuu3J76ptrZLYnjwbBiHrXKl/37ElW",
+	"IevTP43M3hpJf/GPvSQKIEdoSTSMVmegph8UBy21gXCgIRXUFjYImutMZYJCqCI45CgtL2nX3dqmEdVJ",
+	"ZlKRwkwKokeLPM1qAurfeHy/3lSIqZkLImt6tTLPp6Z7Q3E3bwW/NcEbWXdB26yLXLD3zItzXVRML4Up",
+	"FaRPbMVGGfjFzXUOj/uHh91ee+3yYz5jKqaz8H67gBzsCNMxQ+qxpmL6DDVauDcdZ5i02/veiCp20CM/",
+	"vDx90rz84bTbP4DvmUtS77kq7uOm4/zUl7+PP7467v9+/PaXpPNMjX+ejX959fNUXP/eDd8fy+NXT1/t",
+	"/bAXnvW+W7fZdJqtNnsvhRYQtYaRfFXNqzIkWNd56wG6Qp0VqY+59lvUACw3jV2Q7u2ttfdS71rIecD8",
+	"CbM9qLEBXgslvZoRniInVrauLFCqEyIkGScRGHhy1w+qjtqGaa0Sba4DS4VhXrAJV1AzmpK3Fy+wExCW",
+	"6qztfmppqCmjCj2NhsKkBphEgMLSTVwm1PxXIEW51mSsppjuHSyGAnIvd7RyrQUTGQMOYz1aqAukXxFy",
+	"3iLYJNUEZjAfC8EJOSdSDAWWtrcN8GKJdvMlhqaSSPHXmposuIqXcwPJbUNZ686SFl6ML2NoyRXF3CZN",
+	"/ksLtICl+sGpYt7Vy/FPPx9HR9//9NuH6M38/dvzp0dnL85/P5PdF/QFvZz3fly0X/6+7x2dTb67lzh8",
+	"5yP6lcdTVFDWicROroIDvPDNYvCtiN2/URE7y80IrSglKxv+VYwHe5+y1pefkRQHLGa1ofihIjQI8mw5",
+	"qwpvuDf0FkL7aZl9z2h0rdkYGBRT9paLgK6aGHAtVfZVosa9GuEC3vT/borx/4S6Wng0GyOus0Fz5gLR",
+	"l0lcovuV8hZrMWpbq5VlwqUOxeZb01gC+hBcvDB+ReaTXqdNvpeCbVk85y5SQWOC82xn6Eq39eVZ+zqG",
+	"/u0mf6UV8ja+xtvpHM+yhsyf323EvPa0pqSxf+uctcJcywLHfk5YojnZhHLhYKjSDBLs40zZNXEyZBwx",
+	"NUWDGDTB8ZOAOdimI6ct5vkoJLIBZ3SIHBslNNP9KLQaBDIyFK7iwsPOYBigMJVzMqNigc3TPuiF1oYd",
+	"GACZU3mabxH8FyqEsJvfmJZmfLooqEjwU54QHryB0jfbphBf4Ma38qV3t9wGgr2wfIAJfNnp3mW1qzym",
+	"xi9fkrFwPkTSbxrPX+wj/aYi/cUqkia/lXtyD/VoD8x1rGntJl+Ez5wpBXwGw2thJtPCCQVeHpOdzJ5I",
+	"pixiuy3y3JSMhZ7m3d5QTGUSqTJ5MF4g4FLQDAtfmadJxWHEbrhM1FDgzGCWxA5nRrZUxKOCqDmPTRVa",
+	"LW4HUmF3z9TqW8d9AHglsc9Ycx6EAd1LgsfVfeUWuifd57+oxz+fTSPlPZkGP5+9/OVfo766/E2FcnQo",
+	"n37tVrnMKJch91fIpv4Nec7/QPIPF5pQUeegUZbs1LGCz3DvkojHC6BFI0YjFp0m8bQx+OMdRM9BSHGd",
+	"kzyjAJWLV82ArqmQeUoC6dEgLf8VU6gqjBmAM3rNSJQItzD2YG+v0z1stVvtVmdw1DZt683GKutDJ2dz",
+	"hi7QLAZbipGkEdjtkNt4Ung84NSWRDQ+3az2eXXxGLfOBJR0q2tliOEDscTYPlOWIfO8IcXKasWlXBjU",
+	"LRNlYDuA1kbYVztuDtLqy1LY+IX66AkMzddPjaElak3PaRml+RqY1CNkZJ4mPKVCpmEihJRnSpapS0H+",
+	"uIyp8Gnkp5EX73Ysiszn85YyP89tXIYnZ3u7g6GguGXXwg16o+KGdlwo8uYQN3Up6w9QHW83S04xBG8o",
+	"3CyKwsW+kzawwzGF1DQOFiM7TvKttDGyY9fJDZXNTHaqwRWp93bXFlYpxwa4ZMe96ThZgZNq2AI0VnY/",
+	"ZYv/3PpUmf5z69NI+ovPLrlmC3t1svGaPvOkr7HMVgnMWxBTgQsMdi5yXdfIV90eQanK9Im1QlLqxXXy",
+	"8pZHo2hRG5mRRV04Gt2GIoRCf8AMoXe8HI+5x2lAKqhCAj6KKIyvpxlDe8mZSV5Ah7wtXoctzTvt9Bw4",
+	"Jld4HlOqRV7HUxbNuWIFb/1QYIITNMYEyL3ncQzGyhH1ruV47BA60iJf347rZAExDtlvp/1MHdJFcOkH",
+	"zB/QwhRxqtM2wITrA0PG04gx4tOFgmQ5GgSOATW2EEVfesGNQHZyuXmbmYdcVJJVVTMwHXIxvwe0h+ap",
+	"nt7V2E5Jr3usCUC/vW9hzBWZSiETbOZDXGvPdYfCrwtuaJEL5vOIebn4SqQKYK9JqQWUuqQxCRhVGH0w",
+	"yMnWIIDTKOI3LBeVhD1xd0p3NH/RdzFHxZiW7PyQigiZYd8/M3DEJ1zwyigbUXZjakOWOYNethUEyduL",
+	"FwqD1BPFiAtkDS80fKnnwwf15qQMNU45QxFG/IbGzCEBF9dNZIAyIl4gE79p6xuRNC3xBIO1uEp7p8+n",
+	"zBTPSS8y4DH6yGwugz7cjKiZdsW4h4y/pYJAlb1dnv+inEKjDtvKN+vj4aTkq5hfj3RmKCqtnqwPbQZZ",
+	"nvnUp3waZq411GiBO63rXLyEJ2JaGh6VZryW9xWmM3x7TaamRjEa00FNgqNDXJNcof9M681qHlGfUYnF",
+	"yCf8hgknTUqDYYoJd3oEVGsG1rdokVlDxmToA8jKq08rUmVChVl/Gr/INQlLx8/ecIiby/13Na/LAm6w",
+	"ZENFwIHW17YCTKEQl4EuGG/XFcslNUs19cDqiuQ6xM2KziBgsjWUi73QrKjYimpk1Ymrhcic2rJpDimX",
+	"TBuKwvJaWaULS2fSPvWB6fExIwsWF25lMRS+ejVfaCRiShnZlfocPoWRHJm8YltTVwODi3FEVRwlnubC",
+	"9spC3zMRR9TL6an5LtBpw2Pg0ouUhGpVAOkB5AAy5hMhSSyvWV5wfp3SiMbnd5//XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,6 +2,7 @@ package impl
 
 import (
 	"context"
+	"strings"
 
 	"github.com/zestequity/zest-api/generated"
 	"github.com/zestequity/zest-api/internal/httpx"
@@ -82,7 +83,9 @@ func (s *Server) GetSubscription(ctx context.Context, req generated.GetSubscript
 	if err != nil {
 		return nil, err
 	}
-	return generated.GetSubscription200JSONResponse{Body: toSubscription(sub)}, nil
+	body := toSubscription(sub)
+	body.Documents = toDocuments(ctx, sub.Documents)
+	return generated.GetSubscription200JSONResponse{Body: body}, nil
 }
 
 func toSpv(v subscriptions.SPV) generated.Spv {
@@ -104,4 +107,53 @@ func toSubscription(s subscriptions.Subscription) generated.Subscription {
 		ShareClassSlug: s.ShareClassSlug, PartnerSubscriptionId: s.PartnerSubscriptionID,
 		CreatedAt: s.CreatedAt.UTC(), CompletedAt: utc(s.CompletedAt),
 	}
+}
+
+func (s *Server) UploadSubscriptionForm(ctx context.Context, req generated.UploadSubscriptionFormRequestObject) (generated.UploadSubscriptionFormResponseObject, error) {
+	up, err := s.subs.UploadForm(ctx, httpx.InfoFrom(ctx).ClientID, req.SpvSlug, req.PersonId, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	sub := up.Subscription
+	return generated.UploadSubscriptionForm201JSONResponse{Body: generated.SubscriptionFormUploaded{
+		SubscriptionSlug: sub.SubscriptionSlug, SpvSlug: sub.SPVSlug, PersonId: sub.PersonID,
+		SubscriptionFormUrl: absolute(ctx, up.Document.URL), UploadedAt: up.Document.UploadedAt.UTC(),
+	}}, nil
+}
+
+func (s *Server) UploadFundingReceipt(ctx context.Context, req generated.UploadFundingReceiptRequestObject) (generated.UploadFundingReceiptResponseObject, error) {
+	up, err := s.subs.UploadFunding(ctx, httpx.InfoFrom(ctx).ClientID, req.SpvSlug, req.PersonId, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	sub, doc := up.Subscription, up.Document
+	return generated.UploadFundingReceipt201JSONResponse{Body: generated.FundingReceiptUploaded{
+		SubscriptionSlug: sub.SubscriptionSlug, SpvSlug: sub.SPVSlug, PersonId: sub.PersonID,
+		FundingReceiptUrl: absolute(ctx, doc.URL), Amount: *doc.Amount, Currency: *doc.Currency,
+		WireReference: *doc.WireReference, UploadedAt: doc.UploadedAt.UTC(),
+	}}, nil
+}
+
+// absolute makes a URL that this server answers itself (a local
+// directory's signed file URL) absolute, on the server the client reached.
+func absolute(ctx context.Context, u string) string {
+	if strings.HasPrefix(u, "/") {
+		return httpx.InfoFrom(ctx).ServerURL + u
+	}
+	return u
+}
+
+func toDocuments(ctx context.Context, docs []subscriptions.Document) *[]generated.SubscriptionDocument {
+	if docs == nil {
+		return nil
+	}
+	out := make([]generated.SubscriptionDocument, len(docs))
+	for i, d := range docs {
+		out[i] = generated.SubscriptionDocument{
+			Kind: d.Kind, Url: absolute(ctx, d.URL), MediaType: d.MediaType, Size: d.Size, Sha256: d.SHA256,
+			Current: d.Current, Amount: d.Amount, Currency: d.Currency, WireReference: d.WireReference,
+			UploadedAt: d.UploadedAt.UTC(),
+		}
+	}
+	return &out
 }

@@ -80,7 +80,8 @@ type User struct {
 // All lists every model, for schema checks.
 func All() []any {
 	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{},
-		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}, &SPV{}, &ShareClass{}, &Subscription{}}
+		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}, &SPV{}, &ShareClass{}, &Subscription{},
+		&SubscriptionDocument{}}
 }
 
 // IdempotencyKey is a tenant's Idempotency-Key: claimed (LockID set) while
@@ -132,6 +133,8 @@ const (
 	EventInvestorCreated       = "investor.created"
 	EventSubscriptionCreated   = "subscription.created"
 	EventSubscriptionCompleted = "subscription.completed"
+	EventFormUploaded          = "signed_subscription_form.uploaded"
+	EventFundingUploaded       = "funding_receipt.uploaded"
 )
 
 // Event is an outbox record, written in the transaction that makes it true.
@@ -139,7 +142,7 @@ type Event struct {
 	Seq      int64  `gorm:"column:seq;primaryKey"`
 	EventID  string `gorm:"column:event_id;not null;uniqueIndex:events_event_id_key"`
 	ClientID string `gorm:"column:client_id;not null;index:events_client_id_seq_idx,priority:1"`
-	Type     string `gorm:"column:type;not null;uniqueIndex:events_subscription_type_key,priority:2"`
+	Type     string `gorm:"column:type;not null;uniqueIndex:events_subscription_type_key,priority:2,where:subscription_id IS NOT NULL AND (type = 'subscription.created' OR type = 'subscription.completed')"`
 	PersonID *int64 `gorm:"column:person_id;uniqueIndex:events_investor_created_key,where:type = 'investor.created'"`
 	// SubscriptionID is set on the events of a subscription.
 	SubscriptionID *int64    `gorm:"column:subscription_id;uniqueIndex:events_subscription_type_key,priority:1"`
@@ -237,4 +240,27 @@ type Subscription struct {
 	CreatedAt             time.Time  `gorm:"column:created_at;not null"`
 	UpdatedAt             time.Time  `gorm:"column:updated_at;not null"`
 	CompletedAt           *time.Time `gorm:"column:completed_at"`
+}
+
+// Kinds of subscription documents.
+const (
+	DocumentSubscriptionForm = "subscription_form"
+	DocumentFundingReceipt   = "funding_receipt"
+)
+
+// SubscriptionDocument is an uploaded file of a subscription; the file is in
+// object storage under BlobKey. The latest of each kind is the current one,
+// the earlier ones its history.
+type SubscriptionDocument struct {
+	ID             int64     `gorm:"column:id;primaryKey"`
+	SubscriptionID int64     `gorm:"column:subscription_id;not null;index:subscription_documents_subscription_idx,priority:1"`
+	Kind           string    `gorm:"column:kind;not null"`
+	BlobKey        string    `gorm:"column:blob_key;not null;uniqueIndex:subscription_documents_blob_key_key"`
+	SHA256         string    `gorm:"column:sha256;not null"`
+	Size           int64     `gorm:"column:size;not null"`
+	MediaType      string    `gorm:"column:media_type;not null"`
+	Amount         *string   `gorm:"column:amount"`
+	Currency       *string   `gorm:"column:currency"`
+	WireReference  *string   `gorm:"column:wire_reference"`
+	UploadedAt     time.Time `gorm:"column:uploaded_at;not null"`
 }

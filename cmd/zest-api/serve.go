@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/zestequity/zest-api/internal/config"
+	"github.com/zestequity/zest-api/internal/files"
 	"github.com/zestequity/zest-api/internal/httpapi"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
@@ -73,9 +74,15 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: cfg.IdempotencyTTL, LockTimeout: cfg.IdempotencyLockTimeout, Logger: log,
 	})
+	fileStore, err := files.Open(ctx, cfg.BlobURL, []byte(cfg.FileURLSecret), cfg.FileURLTTL, nil)
+	if err != nil {
+		return err
+	}
+	defer fileStore.Close()
 	handler, err := httpapi.NewServer(httpapi.Deps{
+		Files:        fileStore,
 		Investors:    inv,
-		Subs:         subscriptions.New(st, nil, log),
+		Subs:         subscriptions.New(st, nil, log).WithFiles(fileStore),
 		Tenants:      ten,
 		Idempotency:  idem,
 		Webhooks:     webhooks.New(st, netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate}, nil),

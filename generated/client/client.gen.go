@@ -431,6 +431,60 @@ type EventList struct {
 // EventType Example: investor.created
 type EventType string
 
+// FundingReceiptUpload defines model for FundingReceiptUpload.
+type FundingReceiptUpload struct {
+	// Amount The wired amount, a positive decimal string.
+	//
+	// Example: 50000.00
+	Amount string `json:"amount"`
+
+	// Currency ISO 4217 code; must be the subscription's currency.
+	//
+	// Example: USD
+	Currency string `json:"currency"`
+
+	// File The wire-transfer receipt; PDF, JPEG, PNG or WEBP, at most 10 MiB.
+	File openapi_types.File `json:"file"`
+
+	// WireReference The bank's reference of the wire.
+	//
+	// Example: WIRE-2026-11-27-0042
+	WireReference string `json:"wireReference"`
+}
+
+// FundingReceiptUploaded defines model for FundingReceiptUploaded.
+type FundingReceiptUploaded struct {
+	// Amount Example: 50000.00
+	Amount string `json:"amount"`
+
+	// Currency Example: USD
+	Currency string `json:"currency"`
+
+	// FundingReceiptUrl A signed URL of the stored receipt; it expires (15 minutes by default). Read the subscription for a fresh one.
+	//
+	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx5&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	FundingReceiptUrl string `json:"fundingReceiptUrl"`
+
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId ZestPersonId `json:"personId"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+
+	// UploadedAt Example: 2026-11-27T10:15:00Z
+	UploadedAt time.Time `json:"uploadedAt"`
+
+	// WireReference Example: WIRE-2026-11-27-0042
+	WireReference string `json:"wireReference"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	// Status Example: ok
@@ -650,6 +704,7 @@ type Problem struct {
 	// - `invalid_request` (400): the body or a parameter does not match the request schema.
 	// - `batch_too_large` (400): more rows than the server accepts in one request.
 	// - `invalid_cursor` (400): the `cursor` was not issued by this API.
+	// - `currency_mismatch` (400): the funding's `currency` is not the subscription's.
 	// - `invalid_webhook_url` (400): the webhook endpoint URL is not an absolute `https` URL on a public address.
 	// - `invalid_idempotency_key` (400): the `Idempotency-Key` header is not 1 to 255 printable ASCII characters.
 	// - `invalid_token` (401): the bearer token is missing, malformed, unknown or revoked.
@@ -657,9 +712,11 @@ type Problem struct {
 	// - `not_found` (404): no such resource, or no such path.
 	// - `method_not_allowed` (405): the path does not support this method.
 	// - `spv_closed` (409): the SPV is closed and takes no new subscriptions.
+	// - `form_required` (409): a funding receipt was uploaded before the signed subscription form.
+	// - `subscription_completed` (409): the subscription is completed and takes no more uploads.
 	// - `idempotency_key_in_use` (409): a request with this `Idempotency-Key` is still running; retry after `Retry-After`.
-	// - `payload_too_large` (413): the body exceeds the size limit.
-	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8.
+	// - `payload_too_large` (413): the body exceeds the size limit (10 MiB for an uploaded file).
+	// - `unsupported_media_type` (415): the body is not `application/json`, or names a charset other than UTF-8; an uploaded file is not a PDF, JPEG, PNG or WEBP.
 	// - `idempotency_key_mismatch` (422): the `Idempotency-Key` was used with a different method, path or body.
 	// - `rate_limited` (429): the tenant sends requests faster than the server's limit, or runs too many imports at once; retry after `Retry-After`.
 	// - `internal_error` (500): an unexpected server failure; quote `errorId` to support.
@@ -852,7 +909,10 @@ type Subscription struct {
 
 	// CreatedAt Example: 2026-11-27T09:30:00Z
 	CreatedAt time.Time `json:"createdAt"`
-	LumpSum   Money     `json:"lumpSum"`
+
+	// Documents The uploaded signed forms and funding receipts, oldest first; `current` marks the latest of each kind. Present when the subscription is read alone.
+	Documents *[]SubscriptionDocument `json:"documents,omitempty"`
+	LumpSum   Money                   `json:"lumpSum"`
 
 	// PartnerSubscriptionId The partner's own id for the subscription, echoed back for correlation. Optional.
 	//
@@ -886,6 +946,85 @@ type Subscription struct {
 	//
 	// Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
 	SubscriptionSlug string `json:"subscriptionSlug"`
+}
+
+// SubscriptionDocument defines model for SubscriptionDocument.
+type SubscriptionDocument struct {
+	// Amount Funding receipts only.
+	//
+	// Example: 50000.00
+	Amount *string `json:"amount,omitempty"`
+
+	// Currency Funding receipts only.
+	//
+	// Example: USD
+	Currency *string `json:"currency,omitempty"`
+
+	// Current True for the latest document of its kind; earlier ones were replaced.
+	//
+	// Example: true
+	Current bool `json:"current"`
+
+	// Kind `subscription_form` or `funding_receipt`.
+	//
+	// Example: subscription_form
+	Kind string `json:"kind"`
+
+	// MediaType The media type recognised from the file's content.
+	//
+	// Example: application/pdf
+	MediaType string `json:"mediaType"`
+
+	// Sha256 The file's SHA-256, in hex.
+	//
+	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256 string `json:"sha256"`
+
+	// Size Example: 48213
+	Size int64 `json:"size"`
+
+	// UploadedAt Example: 2026-11-27T09:45:00Z
+	UploadedAt time.Time `json:"uploadedAt"`
+
+	// Url A signed URL of the stored file; it expires (15 minutes by default).
+	//
+	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx4&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	Url string `json:"url"`
+
+	// WireReference Funding receipts only.
+	//
+	// Example: WIRE-2026-11-27-0042
+	WireReference *string `json:"wireReference,omitempty"`
+}
+
+// SubscriptionFormUpload defines model for SubscriptionFormUpload.
+type SubscriptionFormUpload struct {
+	// File The signed form; PDF, JPEG, PNG or WEBP, at most 10 MiB.
+	File openapi_types.File `json:"file"`
+}
+
+// SubscriptionFormUploaded defines model for SubscriptionFormUploaded.
+type SubscriptionFormUploaded struct {
+	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
+	//
+	// Example: psn_06h52mhv9xxdbck82843ndm4k7tjccegjc80
+	PersonId ZestPersonId `json:"personId"`
+
+	// SpvSlug The SPV's slug, as Zest operations provisioned it.
+	//
+	// Example: acme-growth-i
+	SpvSlug SpvSlug `json:"spvSlug"`
+
+	// SubscriptionFormUrl A signed URL of the stored form; it expires (15 minutes by default). Read the subscription for a fresh one.
+	//
+	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx4&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	SubscriptionFormUrl string `json:"subscriptionFormUrl"`
+
+	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	SubscriptionSlug string `json:"subscriptionSlug"`
+
+	// UploadedAt Example: 2026-11-27T09:45:00Z
+	UploadedAt time.Time `json:"uploadedAt"`
 }
 
 // SubscriptionInput One investor's subscription.
@@ -1098,6 +1237,9 @@ type IfNoneMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// PersonId defines model for PersonId.
+type PersonId = string
+
 // BadRequest An RFC 9457 problem details object.
 type BadRequest = Problem
 
@@ -1195,6 +1337,24 @@ type ImportInvestorsParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UploadSubscriptionFormParams defines parameters for UploadSubscriptionForm.
+type UploadSubscriptionFormParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UploadFundingReceiptParams defines parameters for UploadFundingReceipt.
+type UploadFundingReceiptParams struct {
+	// IdempotencyKey Makes a retry of this request safe: the first request with a key runs,
+	// and retries with the same key and the same request receive its
+	// response again for 24 hours. 1 to 255 printable ASCII characters;
+	// anything else answers `400 invalid_idempotency_key`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListSubscriptionsParams defines parameters for ListSubscriptions.
 type ListSubscriptionsParams struct {
 	// Status Only subscriptions in this status.
@@ -1257,6 +1417,12 @@ type InvestorCreatedParams struct {
 
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
+
+// UploadSubscriptionFormMultipartRequestBody defines body for UploadSubscriptionForm for multipart/form-data ContentType.
+type UploadSubscriptionFormMultipartRequestBody = SubscriptionFormUpload
+
+// UploadFundingReceiptMultipartRequestBody defines body for UploadFundingReceipt for multipart/form-data ContentType.
+type UploadFundingReceiptMultipartRequestBody = FundingReceiptUpload
 
 // CreateSubscriptionsJSONRequestBody defines body for CreateSubscriptions for application/json ContentType.
 type CreateSubscriptionsJSONRequestBody = CreateSubscriptionsRequest
@@ -1605,6 +1771,54 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
 	GetSubscription(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadSubscriptionFormWithBody Upload an investor's signed subscription form
+	//
+	// Stores the signed subscription form of the investor's subscription
+	// to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
+	// subscription to `form_received`. A `signed_subscription_form.uploaded`
+	// webhook fires, with the ids and `subscriptionFormUrl`.
+	//
+	// The body is `multipart/form-data` with one `file` part of at most
+	// 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
+	// content, not by its name or declared type. A larger body is
+	// `413 payload_too_large`, refused as soon as the server sees it is
+	// too large; another kind of file `415 unsupported_media_type`.
+	//
+	// A second upload replaces the current form; the earlier ones stay
+	// listed in the subscription's `documents`. A completed subscription
+	// takes no upload (`409 subscription_completed`).
+	//
+	// The `Idempotency-Key` of an upload identifies the upload alone: a
+	// retry under the same key receives the first answer whatever file it
+	// carries.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/forms (the `UploadSubscriptionForm` operationId).
+	UploadSubscriptionFormWithBody(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadSubscriptionFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadFundingReceiptWithBody Upload an investor's wire-transfer receipt
+	//
+	// Stores the receipt of the wire that funds the investor's subscription
+	// to the SPV, with the funding's `amount`, `currency` and
+	// `wireReference`, and moves the subscription to `funding_received`.
+	// A `funding_receipt.uploaded` webhook fires, with the ids,
+	// `fundingReceiptUrl` and the funding metadata.
+	//
+	// The signed form must be on record first (`409 form_required`); a
+	// completed subscription takes no upload (`409
+	// subscription_completed`). `currency` must be the subscription's
+	// (`400 currency_mismatch`) and `amount` a positive decimal string.
+	// The `file` part follows the rules of the form upload: at most 10 MiB
+	// (`413`), a PDF, JPEG, PNG or WEBP by content (`415`). A second
+	// upload replaces the current receipt; the earlier ones stay listed in
+	// the subscription's `documents`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/fundings (the `UploadFundingReceipt` operationId).
+	UploadFundingReceiptWithBody(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadFundingReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSubscriptions List an SPV's subscriptions
 	//
@@ -2172,6 +2386,74 @@ func (c *Client) GetSpv(ctx context.Context, spvSlug SpvSlug, reqEditors ...Requ
 // Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
 func (c *Client) GetSubscription(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSubscriptionRequest(c.Server, spvSlug, personId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadSubscriptionFormWithBody Upload an investor's signed subscription form
+//
+// Stores the signed subscription form of the investor's subscription
+// to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
+// subscription to `form_received`. A `signed_subscription_form.uploaded`
+// webhook fires, with the ids and `subscriptionFormUrl`.
+//
+// The body is `multipart/form-data` with one `file` part of at most
+// 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
+// content, not by its name or declared type. A larger body is
+// `413 payload_too_large`, refused as soon as the server sees it is
+// too large; another kind of file `415 unsupported_media_type`.
+//
+// A second upload replaces the current form; the earlier ones stay
+// listed in the subscription's `documents`. A completed subscription
+// takes no upload (`409 subscription_completed`).
+//
+// The `Idempotency-Key` of an upload identifies the upload alone: a
+// retry under the same key receives the first answer whatever file it
+// carries.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/forms (the `UploadSubscriptionForm` operationId).
+func (c *Client) UploadSubscriptionFormWithBody(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadSubscriptionFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadSubscriptionFormRequestWithBody(c.Server, spvSlug, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadFundingReceiptWithBody Upload an investor's wire-transfer receipt
+//
+// Stores the receipt of the wire that funds the investor's subscription
+// to the SPV, with the funding's `amount`, `currency` and
+// `wireReference`, and moves the subscription to `funding_received`.
+// A `funding_receipt.uploaded` webhook fires, with the ids,
+// `fundingReceiptUrl` and the funding metadata.
+//
+// The signed form must be on record first (`409 form_required`); a
+// completed subscription takes no upload (`409
+// subscription_completed`). `currency` must be the subscription's
+// (`400 currency_mismatch`) and `amount` a positive decimal string.
+// The `file` part follows the rules of the form upload: at most 10 MiB
+// (`413`), a PDF, JPEG, PNG or WEBP by content (`415`). A second
+// upload replaces the current receipt; the earlier ones stay listed in
+// the subscription's `documents`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/fundings (the `UploadFundingReceipt` operationId).
+func (c *Client) UploadFundingReceiptWithBody(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadFundingReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadFundingReceiptRequestWithBody(c.Server, spvSlug, personId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3065,6 +3347,122 @@ func NewGetSubscriptionRequest(server string, spvSlug SpvSlug, personId string) 
 	return req, nil
 }
 
+// NewUploadSubscriptionFormRequestWithBody constructs an http.Request for the UploadSubscriptionForm method, with any body, and a specified content type
+func NewUploadSubscriptionFormRequestWithBody(server string, spvSlug SpvSlug, personId PersonId, params *UploadSubscriptionFormParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "spvSlug", spvSlug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "personId", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs/%s/subscription/%s/forms", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUploadFundingReceiptRequestWithBody constructs an http.Request for the UploadFundingReceipt method, with any body, and a specified content type
+func NewUploadFundingReceiptRequestWithBody(server string, spvSlug SpvSlug, personId PersonId, params *UploadFundingReceiptParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "spvSlug", spvSlug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "personId", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/spvs/%s/subscription/%s/fundings", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListSubscriptionsRequest constructs an http.Request for the ListSubscriptions method
 func NewListSubscriptionsRequest(server string, spvSlug SpvSlug, params *ListSubscriptionsParams) (*http.Request, error) {
 	var err error
@@ -3804,6 +4202,54 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/spvs/{spvSlug}/subscription/{personId} (the `GetSubscription` operationId).
 	GetSubscriptionWithResponse(ctx context.Context, spvSlug SpvSlug, personId string, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error)
+
+	// UploadSubscriptionFormWithBodyWithResponse Upload an investor's signed subscription form
+	//
+	// Stores the signed subscription form of the investor's subscription
+	// to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
+	// subscription to `form_received`. A `signed_subscription_form.uploaded`
+	// webhook fires, with the ids and `subscriptionFormUrl`.
+	//
+	// The body is `multipart/form-data` with one `file` part of at most
+	// 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
+	// content, not by its name or declared type. A larger body is
+	// `413 payload_too_large`, refused as soon as the server sees it is
+	// too large; another kind of file `415 unsupported_media_type`.
+	//
+	// A second upload replaces the current form; the earlier ones stay
+	// listed in the subscription's `documents`. A completed subscription
+	// takes no upload (`409 subscription_completed`).
+	//
+	// The `Idempotency-Key` of an upload identifies the upload alone: a
+	// retry under the same key receives the first answer whatever file it
+	// carries.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/forms (the `UploadSubscriptionForm` operationId).
+	UploadSubscriptionFormWithBodyWithResponse(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadSubscriptionFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadSubscriptionFormResponse, error)
+
+	// UploadFundingReceiptWithBodyWithResponse Upload an investor's wire-transfer receipt
+	//
+	// Stores the receipt of the wire that funds the investor's subscription
+	// to the SPV, with the funding's `amount`, `currency` and
+	// `wireReference`, and moves the subscription to `funding_received`.
+	// A `funding_receipt.uploaded` webhook fires, with the ids,
+	// `fundingReceiptUrl` and the funding metadata.
+	//
+	// The signed form must be on record first (`409 form_required`); a
+	// completed subscription takes no upload (`409
+	// subscription_completed`). `currency` must be the subscription's
+	// (`400 currency_mismatch`) and `amount` a positive decimal string.
+	// The `file` part follows the rules of the form upload: at most 10 MiB
+	// (`413`), a PDF, JPEG, PNG or WEBP by content (`415`). A second
+	// upload replaces the current receipt; the earlier ones stay listed in
+	// the subscription's `documents`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/fundings (the `UploadFundingReceipt` operationId).
+	UploadFundingReceiptWithBodyWithResponse(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadFundingReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFundingReceiptResponse, error)
 
 	// ListSubscriptionsWithResponse List an SPV's subscriptions
 	//
@@ -5473,6 +5919,390 @@ func (r GetSubscriptionResponse) ContentType() string {
 	return ""
 }
 
+// UploadSubscriptionFormResponse201Headers the declared response headers of an HTTP 201 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse201Headers struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+// UploadSubscriptionFormResponse400Headers the declared response headers of an HTTP 400 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse400Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse401Headers the declared response headers of an HTTP 401 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// UploadSubscriptionFormResponse403Headers the declared response headers of an HTTP 403 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse403Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse404Headers the declared response headers of an HTTP 404 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse404Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse409Headers the declared response headers of an HTTP 409 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse409Headers struct {
+	RequestId  string
+	RetryAfter *int
+}
+
+// UploadSubscriptionFormResponse413Headers the declared response headers of an HTTP 413 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse413Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse415Headers the declared response headers of an HTTP 415 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse415Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse422Headers the declared response headers of an HTTP 422 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse422Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse500Headers the declared response headers of an HTTP 500 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse500Headers struct {
+	RequestId string
+}
+
+// UploadSubscriptionFormResponse503Headers the declared response headers of an HTTP 503 response for UploadSubscriptionForm
+type UploadSubscriptionFormResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type UploadSubscriptionFormResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SubscriptionFormUploaded
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadSubscriptionFormResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UploadSubscriptionFormResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UploadSubscriptionFormResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UploadSubscriptionFormResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UploadSubscriptionFormResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UploadSubscriptionFormResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UploadSubscriptionFormResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UploadSubscriptionFormResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UploadSubscriptionFormResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UploadSubscriptionFormResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadSubscriptionFormResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadSubscriptionFormResponse) GetJSON201() *SubscriptionFormUploaded {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadSubscriptionFormResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadSubscriptionFormResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadSubscriptionFormResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadSubscriptionFormResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadSubscriptionFormResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadFundingReceiptResponse201Headers the declared response headers of an HTTP 201 response for UploadFundingReceipt
+type UploadFundingReceiptResponse201Headers struct {
+	IdempotentReplayed *string
+	RequestId          string
+}
+
+// UploadFundingReceiptResponse400Headers the declared response headers of an HTTP 400 response for UploadFundingReceipt
+type UploadFundingReceiptResponse400Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse401Headers the declared response headers of an HTTP 401 response for UploadFundingReceipt
+type UploadFundingReceiptResponse401Headers struct {
+	RequestId       string
+	WWWAuthenticate string
+}
+
+// UploadFundingReceiptResponse403Headers the declared response headers of an HTTP 403 response for UploadFundingReceipt
+type UploadFundingReceiptResponse403Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse404Headers the declared response headers of an HTTP 404 response for UploadFundingReceipt
+type UploadFundingReceiptResponse404Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse409Headers the declared response headers of an HTTP 409 response for UploadFundingReceipt
+type UploadFundingReceiptResponse409Headers struct {
+	RequestId  string
+	RetryAfter *int
+}
+
+// UploadFundingReceiptResponse413Headers the declared response headers of an HTTP 413 response for UploadFundingReceipt
+type UploadFundingReceiptResponse413Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse415Headers the declared response headers of an HTTP 415 response for UploadFundingReceipt
+type UploadFundingReceiptResponse415Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse422Headers the declared response headers of an HTTP 422 response for UploadFundingReceipt
+type UploadFundingReceiptResponse422Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse500Headers the declared response headers of an HTTP 500 response for UploadFundingReceipt
+type UploadFundingReceiptResponse500Headers struct {
+	RequestId string
+}
+
+// UploadFundingReceiptResponse503Headers the declared response headers of an HTTP 503 response for UploadFundingReceipt
+type UploadFundingReceiptResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type UploadFundingReceiptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FundingReceiptUploaded
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyMismatch
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadFundingReceiptResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UploadFundingReceiptResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UploadFundingReceiptResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UploadFundingReceiptResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UploadFundingReceiptResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UploadFundingReceiptResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UploadFundingReceiptResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UploadFundingReceiptResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UploadFundingReceiptResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UploadFundingReceiptResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadFundingReceiptResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadFundingReceiptResponse) GetJSON201() *FundingReceiptUploaded {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON422() *IdempotencyKeyMismatch {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadFundingReceiptResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadFundingReceiptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadFundingReceiptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadFundingReceiptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadFundingReceiptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListSubscriptionsResponse200Headers the declared response headers of an HTTP 200 response for ListSubscriptions
 type ListSubscriptionsResponse200Headers struct {
 	RequestId string
@@ -7136,6 +7966,66 @@ func (c *ClientWithResponses) GetSubscriptionWithResponse(ctx context.Context, s
 		return nil, err
 	}
 	return ParseGetSubscriptionResponse(rsp)
+}
+
+// UploadSubscriptionFormWithBodyWithResponse Upload an investor's signed subscription form
+//
+// Stores the signed subscription form of the investor's subscription
+// to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
+// subscription to `form_received`. A `signed_subscription_form.uploaded`
+// webhook fires, with the ids and `subscriptionFormUrl`.
+//
+// The body is `multipart/form-data` with one `file` part of at most
+// 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
+// content, not by its name or declared type. A larger body is
+// `413 payload_too_large`, refused as soon as the server sees it is
+// too large; another kind of file `415 unsupported_media_type`.
+//
+// A second upload replaces the current form; the earlier ones stay
+// listed in the subscription's `documents`. A completed subscription
+// takes no upload (`409 subscription_completed`).
+//
+// The `Idempotency-Key` of an upload identifies the upload alone: a
+// retry under the same key receives the first answer whatever file it
+// carries.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/forms (the `UploadSubscriptionForm` operationId).
+func (c *ClientWithResponses) UploadSubscriptionFormWithBodyWithResponse(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadSubscriptionFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadSubscriptionFormResponse, error) {
+	rsp, err := c.UploadSubscriptionFormWithBody(ctx, spvSlug, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadSubscriptionFormResponse(rsp)
+}
+
+// UploadFundingReceiptWithBodyWithResponse Upload an investor's wire-transfer receipt
+//
+// Stores the receipt of the wire that funds the investor's subscription
+// to the SPV, with the funding's `amount`, `currency` and
+// `wireReference`, and moves the subscription to `funding_received`.
+// A `funding_receipt.uploaded` webhook fires, with the ids,
+// `fundingReceiptUrl` and the funding metadata.
+//
+// The signed form must be on record first (`409 form_required`); a
+// completed subscription takes no upload (`409
+// subscription_completed`). `currency` must be the subscription's
+// (`400 currency_mismatch`) and `amount` a positive decimal string.
+// The `file` part follows the rules of the form upload: at most 10 MiB
+// (`413`), a PDF, JPEG, PNG or WEBP by content (`415`). A second
+// upload replaces the current receipt; the earlier ones stay listed in
+// the subscription's `documents`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/spvs/{spvSlug}/subscription/{personId}/fundings (the `UploadFundingReceipt` operationId).
+func (c *ClientWithResponses) UploadFundingReceiptWithBodyWithResponse(ctx context.Context, spvSlug SpvSlug, personId PersonId, params *UploadFundingReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFundingReceiptResponse, error) {
+	rsp, err := c.UploadFundingReceiptWithBody(ctx, spvSlug, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadFundingReceiptResponse(rsp)
 }
 
 // ListSubscriptionsWithResponse List an SPV's subscriptions
@@ -9217,6 +10107,480 @@ func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse,
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadSubscriptionFormResponse parses an HTTP response from a UploadSubscriptionFormWithResponse call
+func ParseUploadSubscriptionFormResponse(rsp *http.Response) (*UploadSubscriptionFormResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadSubscriptionFormResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SubscriptionFormUploaded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadSubscriptionFormResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers UploadSubscriptionFormResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UploadSubscriptionFormResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UploadSubscriptionFormResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UploadSubscriptionFormResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UploadSubscriptionFormResponse409Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers UploadSubscriptionFormResponse413Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UploadSubscriptionFormResponse415Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UploadSubscriptionFormResponse422Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UploadSubscriptionFormResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadSubscriptionFormResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadFundingReceiptResponse parses an HTTP response from a UploadFundingReceiptWithResponse call
+func ParseUploadFundingReceiptResponse(rsp *http.Response) (*UploadFundingReceiptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadFundingReceiptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FundingReceiptUploaded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadFundingReceiptResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers UploadFundingReceiptResponse400Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UploadFundingReceiptResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UploadFundingReceiptResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UploadFundingReceiptResponse404Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UploadFundingReceiptResponse409Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers UploadFundingReceiptResponse413Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UploadFundingReceiptResponse415Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UploadFundingReceiptResponse422Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UploadFundingReceiptResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadFundingReceiptResponse503Headers
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

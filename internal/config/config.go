@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,14 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics (Prometheus) there, on a
 	// listener of its own: a scraper reaches it, the API's clients need not.
 	MetricsAddr string
+	// BlobURL names the object storage of uploaded files: file:///DIR (the
+	// server answers its signed URLs itself) or s3://BUCKET?region=….
+	BlobURL string
+	// FileURLTTL is how long a signed file URL stays valid.
+	FileURLTTL time.Duration
+	// FileURLSecret signs a local directory's file URLs; empty, a random
+	// key is created once and kept in the directory.
+	FileURLSecret string
 
 	Dispatcher          bool // run the webhook dispatcher inside serve
 	WebhookSchedule     []time.Duration
@@ -106,6 +115,9 @@ var Vars = []Var{
 	{"ZEST_WEBHOOK_TIMEOUT", "10s", "how long an endpoint has to answer, 100ms to 5m"},
 	{"ZEST_WEBHOOK_CONCURRENCY", "64", "delivery attempts in flight per dispatcher, 1 to 1024"},
 	{"ZEST_WEBHOOK_ALLOW_PRIVATE", "false", "allow http and private, loopback and link-local endpoints (development only)"},
+	{"ZEST_BLOB_URL", "file://DIR/zest-files (DIR: the SQLite file's directory, or the working directory)", "where uploaded files are kept: file:///PATH, or s3://BUCKET?region=… (S3-compatible; credentials from the AWS environment)"},
+	{"ZEST_FILE_URL_TTL", "15m", "how long a signed file URL is valid, 1m to 168h"},
+	{"ZEST_FILE_URL_SECRET", "", "the key signing file:// URLs (at least 32 bytes); unset, a random key is created once and kept in the directory"},
 	{"ZEST_PUBLIC_URL", "", "the origin the published contract names as its server, such as https://api.zestequity.com; unset, the request's Host (set it in production)"},
 }
 
@@ -302,6 +314,34 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	duration("ZEST_DB_CONNECT_TIMEOUT", &c.DBConnectTimeout, 100*time.Millisecond, 5*time.Minute)
 	duration("ZEST_DB_ACQUIRE_TIMEOUT", &c.DBAcquireTimeout, 100*time.Millisecond, 5*time.Minute)
 	duration("ZEST_DB_STATEMENT_TIMEOUT", &c.DBStatementTimeout, 100*time.Millisecond, time.Hour)
+	c.FileURLTTL = 15 * time.Minute
+	if v := get("ZEST_FILE_URL_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 168*time.Hour {
+			errs = append(errs, fmt.Errorf("ZEST_FILE_URL_TTL must be a duration from 1m to 168h, got %q", v))
+		}
+		c.FileURLTTL = d
+	}
+	c.FileURLSecret = get("ZEST_FILE_URL_SECRET")
+	if c.FileURLSecret != "" && len(c.FileURLSecret) < 32 {
+		errs = append(errs, errors.New("ZEST_FILE_URL_SECRET must be at least 32 bytes"))
+	}
+	switch v := get("ZEST_BLOB_URL"); {
+	case v == "":
+		dir := "."
+		if c.Embedded() {
+			dir = filepath.Dir(strings.TrimPrefix(c.DatabaseURL, "sqlite:"))
+		}
+		abs, err := filepath.Abs(filepath.Join(dir, "zest-files"))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the default ZEST_BLOB_URL: %w", err))
+		}
+		c.BlobURL = "file://" + filepath.ToSlash(abs)
+	case strings.HasPrefix(v, "file:///"), strings.HasPrefix(v, "s3://"):
+		c.BlobURL = v
+	default:
+		errs = append(errs, fmt.Errorf("ZEST_BLOB_URL must start with file:/// or s3://, got %q", v))
+	}
 	return c, errors.Join(errs...)
 }
 

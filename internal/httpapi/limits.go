@@ -21,6 +21,7 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/httpx"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 )
 
 // importOperation is the operation whose concurrency each tenant is capped
@@ -47,6 +48,10 @@ func (s *server) readBody(ops map[string]routeOp, max int64, budget *bodyBudget)
 				abandonBody(c)
 			}
 			c.Request.Body, c.Request.ContentLength = http.NoBody, 0
+			return
+		}
+		if op.streamed {
+			s.streamBody(c)
 			return
 		}
 		if err := utf8Only(c.GetHeader("Content-Type")); err != nil {
@@ -98,6 +103,47 @@ func (s *server) readBody(ops map[string]routeOp, max int64, budget *bodyBudget)
 		c.Request.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		c.Next()
 	}
+}
+
+// maxStreamedBytes bounds a streamed (upload) body: the largest file and
+// room for the multipart framing and the other fields.
+const maxStreamedBytes = subscriptions.MaxFileBytes + 64<<10
+
+// streamBody hands an upload's body to the handler unread: a body declared
+// too large is refused at once, and one that grows too large while it
+// streams fails its handler's read with a 413.
+func (s *server) streamBody(c *gin.Context) {
+	if c.Request.ContentLength > maxStreamedBytes {
+		abandonBody(c)
+		s.problem(c, apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", maxStreamedBytes))
+		return
+	}
+	c.Request.Body = &streamedBody{ReadCloser: c.Request.Body, left: maxStreamedBytes, c: c}
+}
+
+// streamedBody fails with a 413 once more than left bytes arrive, and then
+// stops reading the connection, so that the client is answered without
+// the server taking in the rest.
+type streamedBody struct {
+	io.ReadCloser
+	left int64
+	c    *gin.Context
+}
+
+func (b *streamedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", maxStreamedBytes)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		abandonBody(b.c)
+		return 0, apperr.New(apperr.PayloadTooLarge, "The request body exceeds %d bytes.", maxStreamedBytes)
+	}
+	return n, err
 }
 
 // abandonBody makes sure the request's body is never read: net/http would

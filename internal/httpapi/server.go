@@ -23,6 +23,7 @@ import (
 	"github.com/zestequity/zest-api/generated"
 	"github.com/zestequity/zest-api/impl"
 	"github.com/zestequity/zest-api/internal/apperr"
+	"github.com/zestequity/zest-api/internal/files"
 	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/ids"
@@ -58,6 +59,9 @@ type Deps struct {
 	// MaxConcurrentImports caps each tenant's imports running at once; 0
 	// leaves them uncapped.
 	MaxConcurrentImports int
+	// Files, when it is a local directory, has its signed URLs answered
+	// at files.ServePath.
+	Files *files.Store
 	// Observer, when set, is told of every finished request.
 	Observer Observer
 }
@@ -108,6 +112,9 @@ func NewServer(d Deps) (http.Handler, error) {
 	// before the middleware, without a Request-Id; a 404 problem has one.
 	r.RedirectTrailingSlash = false
 	r.Use(s.requestLog, s.recoverPanic)
+	if d.Files != nil && d.Files.Local() {
+		r.GET(files.ServePath, s.serveFile(d.Files))
+	}
 	r.NoRoute(func(c *gin.Context) { s.problem(c, apperr.New(apperr.NotFound, "No such path.")) })
 	r.NoMethod(func(c *gin.Context) {
 		s.problem(c, apperr.New(apperr.MethodNotAllowed, "%s is not supported on this path.", c.Request.Method))
@@ -276,6 +283,8 @@ type routeOp struct {
 	id      string // operationId
 	secured bool   // has security requirements
 	body    bool   // declares a request body
+	// streamed: the body goes to the handler as it arrives (uploads).
+	streamed bool
 }
 
 // routeOps describes every operation of the spec by its route, as
@@ -291,6 +300,9 @@ func routeOps(doc *openapi3.T) (map[string]routeOp, error) {
 				sec = &doc.Security
 			}
 			ro := routeOp{id: op.OperationID, secured: len(*sec) > 0, body: op.RequestBody != nil}
+			if secured, ok := op.Extensions[streamedExtension].(bool); ok {
+				ro.secured, ro.body, ro.streamed = secured, true, true
+			}
 			if ro.secured {
 				secured++
 			}

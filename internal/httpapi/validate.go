@@ -48,8 +48,36 @@ func envelopeSpec(maxBatchRows int) (*openapi3.T, error) {
 		rows.Items = openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true})
 		rows.MaxItems = &limit
 	}
+	// The validator would read a body it checks whole into memory (kin-openapi
+	// reads every validated body before looking at its type, and again to
+	// check security requirements), so a multipart upload is left to its
+	// handler, which streams it and holds it to the published rules. The
+	// validator's copy drops the upload's body and security requirements;
+	// the extension keeps, for the authentication middleware, whether the
+	// operation is secured.
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value == nil || op.RequestBody.Value.Content.Get("multipart/form-data") == nil {
+				continue
+			}
+			sec := op.Security
+			if sec == nil {
+				sec = &doc.Security
+			}
+			if op.Extensions == nil {
+				op.Extensions = map[string]any{}
+			}
+			op.Extensions[streamedExtension] = len(*sec) > 0
+			op.RequestBody, op.Security = nil, &openapi3.SecurityRequirements{}
+		}
+	}
 	return doc, nil
 }
+
+// streamedExtension marks, in the validator's copy of the spec, the
+// operations whose body is streamed to the handler; its value says whether
+// the operation is secured.
+const streamedExtension = "x-zest-streamed"
 
 // validator checks requests against doc through gin-middleware, and answers
 // failures as problems with specific codes.

@@ -56,16 +56,20 @@ func (m *Middleware) Settle(c *gin.Context) {
 	}
 	key := keys[0]
 	// Read a copy (the body reader kept the bytes), leaving Body to the
-	// handler: it carries the value the validator decodes.
-	copied, err := c.Request.GetBody()
-	if err != nil {
-		m.problem(c, err)
-		return
-	}
-	body, err := io.ReadAll(copied)
-	if err != nil {
-		m.problem(c, err)
-		return
+	// handler: it carries the value the validator decodes. A streamed body
+	// (an upload) was not kept: its key stands for the request whatever
+	// its body, as the contract says.
+	var body []byte
+	if c.Request.GetBody != nil {
+		copied, err := c.Request.GetBody()
+		if err != nil {
+			m.problem(c, err)
+			return
+		}
+		if body, err = io.ReadAll(copied); err != nil {
+			m.problem(c, err)
+			return
+		}
 	}
 	req := &Request{ClientID: httpx.InfoFrom(c.Request.Context()).ClientID, Key: key,
 		Method: c.Request.Method, Route: c.FullPath(), Body: body}

@@ -48,6 +48,13 @@ type Store interface {
 	// time and records the event in the same transaction; it reports false
 	// when the subscription was completed already.
 	CompleteSubscription(ctx context.Context, subscriptionID int64, ev models.Event) (bool, error)
+	// RecordDocument moves the subscription to status, provided its status
+	// is one of from, and records doc and ev (with ev's deliveries) in one
+	// transaction; it reports false, writing nothing, when the status was
+	// not one of from.
+	RecordDocument(ctx context.Context, doc models.SubscriptionDocument, from []string, status string, ev models.Event) (bool, error)
+	// Documents returns the subscription's documents in upload order.
+	Documents(ctx context.Context, subscriptionID int64) ([]models.SubscriptionDocument, error)
 }
 
 // SPV is an SPV with its share classes.
@@ -89,6 +96,8 @@ type Subscription struct {
 	PartnerSubscriptionID *string
 	CreatedAt             time.Time
 	CompletedAt           *time.Time
+	// Documents are set when the subscription is read alone.
+	Documents []Document `gorm:"-"`
 }
 
 // Query selects a page of an SPV's subscriptions in creation order.
@@ -102,6 +111,7 @@ type Query struct {
 // Service is the SPV and subscription service.
 type Service struct {
 	store Store
+	files Files
 	now   func() time.Time
 	log   *slog.Logger
 }
@@ -256,7 +266,13 @@ func (s *Service) Get(ctx context.Context, clientID, spvSlug, zestPersonID strin
 	if errors.Is(err, models.ErrNotFound) {
 		return sub, apperr.New(apperr.NotFound, "The investor has no subscription to this SPV.")
 	}
+	if err != nil {
+		return sub, err
+	}
 	sub.Amount = canonical(sub.Amount, sub.Currency)
+	if s.files != nil {
+		sub.Documents, err = s.documents(ctx, sub.ID)
+	}
 	return sub, err
 }
 

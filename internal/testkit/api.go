@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/zestequity/zest-api/generated/client"
 	"github.com/zestequity/zest-api/internal/config"
+	"github.com/zestequity/zest-api/internal/files"
 	"github.com/zestequity/zest-api/internal/httpapi"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
@@ -121,8 +123,13 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 		TTL: opts.IdempotencyTTL, LockTimeout: opts.IdempotencyLockTimeout, Now: opts.Now, Logger: log,
 	})
 	hooks := webhooks.New(st, netguard.Policy{AllowPrivate: !opts.StrictWebhookURLs}, opts.Now)
+	fileStore, err := files.Open(context.Background(), "file://"+filepath.ToSlash(t.TempDir()), nil, 15*time.Minute, opts.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fileStore.Close() })
 	h, err := httpapi.NewServer(httpapi.Deps{
-		Investors: inv, Subs: subscriptions.New(st, opts.Now, log), Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
+		Files: fileStore, Investors: inv, Subs: subscriptions.New(st, opts.Now, log).WithFiles(fileStore), Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
 		RateLimit: max(opts.RateLimit, 0), RateBurst: opts.RateBurst, MaxConcurrentImports: max(opts.MaxConcurrentImports, 0),
 		MaxInflightBodyBytes: opts.MaxInflightBodyBytes, Observer: opts.Observer,

@@ -103,3 +103,34 @@ func event(clientID, typ string, data any, at time.Time) (models.Event, error) {
 		CreatedAt: at,
 	}, err
 }
+
+// FormUploadedData is the data of a signed_subscription_form.uploaded event.
+type FormUploadedData struct {
+	SubscriptionSlug    string  `json:"subscriptionSlug"`
+	SPVSlug             string  `json:"spvSlug"`
+	PersonID            string  `json:"personId"`
+	PartnerInvestorID   *string `json:"partnerInvestorId,omitempty"`
+	SubscriptionFormURL string  `json:"subscriptionFormUrl"`
+	UploadedAt          string  `json:"uploadedAt"`
+}
+
+// FundingUploadedData is the data of a funding_receipt.uploaded event.
+type FundingUploadedData struct {
+	SubscriptionSlug  string `json:"subscriptionSlug"`
+	SPVSlug           string `json:"spvSlug"`
+	PersonID          string `json:"personId"`
+	FundingReceiptURL string `json:"fundingReceiptUrl"`
+	Amount            string `json:"amount"`
+	Currency          string `json:"currency"`
+	WireReference     string `json:"wireReference"`
+	UploadedAt        string `json:"uploadedAt"`
+}
+
+// DocumentUploaded returns the event recording an upload of the
+// subscription: typ is models.EventFormUploaded with FormUploadedData or
+// models.EventFundingUploaded with FundingUploadedData.
+func DocumentUploaded(clientID string, subscriptionID int64, typ string, data any, at time.Time) (models.Event, error) {
+	e, err := event(clientID, typ, data, at)
+	e.SubscriptionID = &subscriptionID
+	return e, err
+}

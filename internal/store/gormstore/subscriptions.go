@@ -173,3 +173,39 @@ func QueueDeliveries(tx *gorm.DB, eventIDs []string, now time.Time) error {
 		FROM events e JOIN webhook_endpoints w ON w.client_id = e.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
 		WHERE e.event_id IN ?`, now, now, now, eventIDs).Error
 }
+
+// RecordDocument moves the subscription to status, provided its status is
+// one of from, and records doc and ev (with ev's deliveries) in the same
+// transaction; it reports false, writing nothing, when the status was not
+// one of from.
+func (s *Store) RecordDocument(ctx context.Context, doc models.SubscriptionDocument, from []string, status string, ev models.Event) (bool, error) {
+	done := false
+	now := s.Now()
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.Subscription{}).Where("id = ? AND status IN ?", doc.SubscriptionID, from).
+			Updates(map[string]any{"status": status, "updated_at": now})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		doc.UploadedAt = doc.UploadedAt.UTC()
+		if err := tx.Create(&doc).Error; err != nil {
+			return err
+		}
+		ev.CreatedAt = ev.CreatedAt.UTC()
+		if err := tx.Create(&ev).Error; err != nil {
+			return err
+		}
+		done = true
+		return QueueDeliveries(tx, []string{ev.EventID}, now)
+	})
+	return done, s.Classify(err)
+}
+
+// Documents returns the subscription's documents in upload order.
+func (s *Store) Documents(ctx context.Context, subscriptionID int64) ([]models.SubscriptionDocument, error) {
+	var out []models.SubscriptionDocument
+	err := s.DB.WithContext(ctx).Raw(`SELECT id, subscription_id, kind, blob_key, sha256, size, media_type,
+		CAST(amount AS TEXT) AS amount, currency, wire_reference, uploaded_at
+		FROM subscription_documents WHERE subscription_id = ? ORDER BY id`, subscriptionID).Scan(&out).Error
+	return out, s.Classify(err)
+}

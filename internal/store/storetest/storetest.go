@@ -22,6 +22,7 @@ import (
 	"github.com/zestequity/zest-api/internal/sqlcount"
 	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/store/gormstore"
+	"github.com/zestequity/zest-api/internal/subscriptions"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -64,6 +65,7 @@ func Run(t *testing.T, d Driver) {
 	t.Run("BatchCostsAHandfulOfStatements", func(t *testing.T) { t.Parallel(); batchCostsAHandfulOfStatements(t, d) })
 	t.Run("IncompletePairsAreHiddenAndFound", func(t *testing.T) { t.Parallel(); incompletePairsAreHiddenAndFound(t, d) })
 	t.Run("PendingDeliveriesByEndpointState", func(t *testing.T) { t.Parallel(); pendingDeliveriesByEndpointState(t, d) })
+	t.Run("DocumentsMoveTheStatusWithTheirEvent", func(t *testing.T) { t.Parallel(); documentsMoveTheStatusWithTheirEvent(t, d) })
 }
 
 // Pending deliveries are counted by their endpoint's state at the time
@@ -343,6 +345,88 @@ func incompletePairsAreHiddenAndFound(t *testing.T, d Driver) {
 	}
 	if r, err := c.Integrity(ctx); err != nil || r != (investors.Integrity{PairsWithoutEvent: 1}) {
 		t.Errorf("Integrity with an event deleted: %+v %v, want one pair without event", r, err)
+	}
+}
+
+func documentsMoveTheStatusWithTheirEvent(t *testing.T, d Driver) {
+	c, db := open(t, d)
+	tenant(t, c, "acme")
+	rows, err := c.WritePeople(ctx, "acme", []models.Person{person("d-1", "d1@x.io")}, nil)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("%d rows: %v", len(rows), err)
+	}
+	if _, err := c.CompletePairs(ctx, completions(rows)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateSPV(ctx, models.SPV{Slug: "fund", ClientID: "acme", Name: "Fund", Currency: "USD", Status: models.SPVOpen},
+		[]models.ShareClass{{Slug: "a", Name: "A"}}); err != nil {
+		t.Fatal(err)
+	}
+	spv, err := c.SPVBySlug(ctx, "fund")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.Investors(ctx, "acme", []string{rows[0].ZestPersonID})
+	if err != nil || len(inv) != 1 {
+		t.Fatalf("investors %+v %v", inv, err)
+	}
+	_, err = c.WriteSubscriptions(ctx, spv.ID, []subscriptions.NewSubscription{{
+		Subscription: models.Subscription{SubscriptionSlug: "sub_d1", ClientID: "acme", PersonID: inv[0].PersonID, UserID: inv[0].UserID,
+			ShareClassID: spv.ShareClasses[0].ID, Currency: "USD", Amount: "100"},
+		Event: models.Event{EventID: "evt_sub_d1", ClientID: "acme", Type: models.EventSubscriptionCreated, Payload: "{}", CreatedAt: time.Now()},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := c.SubscriptionByPerson(ctx, spv.ID, rows[0].ZestPersonID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amount, currency, wire := "100.50", "USD", "W-1"
+	record := func(kind, key string, from []string, status string) bool {
+		t.Helper()
+		doc := models.SubscriptionDocument{SubscriptionID: sub.ID, Kind: kind, BlobKey: key, SHA256: "00", Size: 1,
+			MediaType: "application/pdf", UploadedAt: time.Now()}
+		if kind == models.DocumentFundingReceipt {
+			doc.Amount, doc.Currency, doc.WireReference = &amount, &currency, &wire
+		}
+		typ := models.EventFormUploaded
+		if kind == models.DocumentFundingReceipt {
+			typ = models.EventFundingUploaded
+		}
+		ok, err := c.RecordDocument(ctx, doc, from, status,
+			models.Event{EventID: "evt_" + key, ClientID: "acme", Type: typ, SubscriptionID: &sub.ID, Payload: "{}", CreatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if record(models.DocumentFundingReceipt, "k0", []string{models.SubscriptionFormReceived}, models.SubscriptionFundingReceived) {
+		t.Error("a funding recorded on a pending subscription")
+	}
+	for i, key := range []string{"k1", "k2"} {
+		from := []string{models.SubscriptionPending, models.SubscriptionFormReceived}[i]
+		if !record(models.DocumentSubscriptionForm, key, []string{from}, models.SubscriptionFormReceived) {
+			t.Fatalf("form %s not recorded", key)
+		}
+	}
+	if !record(models.DocumentFundingReceipt, "k3", []string{models.SubscriptionFormReceived}, models.SubscriptionFundingReceived) {
+		t.Fatal("funding not recorded")
+	}
+	docs, err := c.Documents(ctx, sub.ID)
+	if err != nil || len(docs) != 3 || docs[0].BlobKey != "k1" || docs[2].Amount == nil || !strings.HasPrefix(*docs[2].Amount, "100.5") {
+		t.Fatalf("documents %+v %v", docs, err)
+	}
+	got, err := c.SubscriptionByPerson(ctx, spv.ID, rows[0].ZestPersonID)
+	if err != nil || got.Status != models.SubscriptionFundingReceived {
+		t.Errorf("status %q %v", got.Status, err)
+	}
+	var events int
+	if err := db.SQL.QueryRow(db.Rebind(`SELECT count(*) FROM events WHERE subscription_id = ? AND type <> ?`), sub.ID, models.EventSubscriptionCreated).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if events != 3 {
+		t.Errorf("%d upload events, want 3 (none for the refused funding)", events)
 	}
 }
 
