@@ -2294,7 +2294,7 @@ type NotFoundApplicationProblemPlusJSONResponse struct {
 
 type NotModifiedResponseHeaders struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 type NotModifiedResponse struct {
@@ -2321,8 +2321,8 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 }
 
 type TooManyRequestsResponseHeaders struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -2334,7 +2334,7 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 type UnauthorizedResponseHeaders struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -2362,7 +2362,7 @@ type GetDocsResponseObject interface {
 type GetDocs200ResponseHeaders struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
@@ -2380,7 +2380,7 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2395,7 +2395,7 @@ type GetDocs304Response = NotModifiedResponse
 
 func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2413,7 +2413,7 @@ type GetDocsAssetResponseObject interface {
 type GetDocsAsset200ResponseHeaders struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
@@ -2431,7 +2431,7 @@ func (response GetDocsAsset200TextcssResponse) VisitGetDocsAssetResponse(w http.
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2456,7 +2456,7 @@ func (response GetDocsAsset200TextjavascriptResponse) VisitGetDocsAssetResponse(
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2477,7 +2477,7 @@ func (response GetDocsAsset200TextResponse) VisitGetDocsAssetResponse(w http.Res
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2489,7 +2489,7 @@ type GetDocsAsset304Response = NotModifiedResponse
 
 func (response GetDocsAsset304Response) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2556,7 +2556,7 @@ type GetOpenAPIJSONResponseObject interface {
 
 type GetOpenAPIJSON200ResponseHeaders struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -2573,7 +2573,7 @@ func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -2584,7 +2584,7 @@ type GetOpenAPIJSON304Response = NotModifiedResponse
 
 func (response GetOpenAPIJSON304Response) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2600,7 +2600,7 @@ type GetOpenAPIYAMLResponseObject interface {
 
 type GetOpenAPIYAML200ResponseHeaders struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -2617,7 +2617,7 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2632,7 +2632,7 @@ type GetOpenAPIYAML304Response = NotModifiedResponse
 
 func (response GetOpenAPIYAML304Response) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2744,7 +2744,7 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2778,11 +2778,11 @@ func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -2885,7 +2885,7 @@ func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2936,11 +2936,11 @@ func (response GetEvent429ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3043,7 +3043,7 @@ func (response ListInvestors401ApplicationProblemPlusJSONResponse) VisitListInve
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3077,11 +3077,11 @@ func (response ListInvestors429ApplicationProblemPlusJSONResponse) VisitListInve
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3189,7 +3189,7 @@ func (response ImportInvestors401ApplicationProblemPlusJSONResponse) VisitImport
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3292,11 +3292,11 @@ func (response ImportInvestors429ApplicationProblemPlusJSONResponse) VisitImport
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3399,7 +3399,7 @@ func (response GetInvestor401ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3450,11 +3450,11 @@ func (response GetInvestor429ApplicationProblemPlusJSONResponse) VisitGetInvesto
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3539,7 +3539,7 @@ func (response ListSpvs401ApplicationProblemPlusJSONResponse) VisitListSpvsRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3656,7 +3656,7 @@ func (response GetSpv401ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3791,7 +3791,7 @@ func (response GetSubscription401ApplicationProblemPlusJSONResponse) VisitGetSub
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3926,7 +3926,7 @@ func (response ListSubscriptions401ApplicationProblemPlusJSONResponse) VisitList
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4066,7 +4066,7 @@ func (response CreateSubscriptions401ApplicationProblemPlusJSONResponse) VisitCr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4253,7 +4253,7 @@ func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitL
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4287,11 +4287,11 @@ func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitL
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -4399,7 +4399,7 @@ func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4502,11 +4502,11 @@ func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -4584,7 +4584,7 @@ func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4635,11 +4635,11 @@ func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -4725,7 +4725,7 @@ func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4776,11 +4776,11 @@ func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -4889,7 +4889,7 @@ func (response RecoverWebhookDeliveries401ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5009,11 +5009,11 @@ func (response RecoverWebhookDeliveries429ApplicationProblemPlusJSONResponse) Vi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -5104,7 +5104,7 @@ func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5190,11 +5190,11 @@ func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse)
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -6058,232 +6058,232 @@ var swaggerSpec = []string{
 	"vB+xQ6pv6DoKelTW/HC1xK12F92vtNF7opglGFlH2pjyKE1Yh7ywOEFH0vLogKboUA25QjH2DJxtjPgW",
 	"VuAkLoDwPnDohdQ/yFSEt5fbster6COkvhrDjwXMeSGJM2AVmLI5llcsUVJchHXkGART/mkcp4tY6sPD",
 	"D5/44ccBGx0v2Aby0x3k2PFCauIWsz1i5Fu4H5x4Yc4vmOZaS+ZeRAntHk/VmaFX+OdkbP3VZLSsxSLk",
-	"Vu4zc40ThpIjmrHLS4TIl3Yh9GXdKkthMoUginXvwDO5v3Z3WLyiy0jSsGiHvQWi68LrVUSPcYZmc23N",
-	"EMZuAsZCRQa9k8Fhd0BGy0aZcvSJL0ZSBkc3H0dRfxYm/Y/BoL8YbNJLegW9xG79lobZ+rbuX7kvQQSE",
-	"Sv7JxSDsUTJmC/Kcf29w1Hoe9r+u8eySJXMesLeCzimPEMK3wpe0PELNCITzXBUfqyCNfQRCbIxEktCE",
-	"R0tSeMPJzxHVLKljUP/o8MOnxdHNJ5Gm6fXH8WCSqA8JlaN0PU8tIJAFBykvcwfDUMM27w+JLE8NqDBa",
-	"bQJxcoaThlTTEVXMKbfoUMXoNOd2yfGPM0WoJlIEFYXEoCMXIUQ5hCRkEV3+6WrJGymfU7G0w6lbImfi",
-	"woKaTS3m56vI/l5VQ6wpQTERKgyN0lMqyFE3D6aKWWLDgMjeKE0gPGhMet3uvhFgCnFFZXgXwNKAzMGA",
-	"HU8efehGfTGIj5NHurvoLwf0OFirYvcLKvbrLLxpR/NmCR73aKvJ49Es4JAQNkVePVC48lNCiUqVplyw",
-	"cCggYsvqfwBpa/c0dJMbmqEVSVIBsW4Zjr/I1ZGhMPrI2WpbJjqtiyhfjLFbi7nZg8U4tHYeiLbVy/bx",
-	"2/L/O921t4LaOCQW3lq7AjvcG3mNltFV3jMw21UZwAgDkzKT3owrxcXEyx1JHknFtZALYU49YXN5zRrE",
-	"5zgYzCb9VM7lzadBfJgsJ9dp9Gl+/HCwQXzu1d1qbqG7+9Xwzfu7PbeHzt0J+K+//tquxsCte7kaMmfR",
-	"y6pyLHzOQk7fAEhvKWxkQzVhWeHnq5mZ6gqOb52Q6jzexRWYmRs0dzpaXjPKj24Oo+mcpUmkU71cxvGG",
-	"8IHeUY5dBVAQWCCxC9wezVbs8StJrNaQ7lfB46PIoRXxgylNFNO+e/btmx/aj8ieESqkiJZEijxA46sK",
-	"tRkAUF+TqdDJ8jFgRlUzvLh8SQ57x8ftHqFRPKXtPgnweWJQySNpHIPApSA40bxFo3LEzvnTltcy949q",
-	"Q9+UhPFgtH7La4k0ioqMuhjidd5+9/5z/0tDcJfXepwwqtll0QNaiM2hYchxMa8SGbNEc3MvLMbFha8+",
-	"t0pO1GbdOJEL5ZWjaQoBNEYtCVkcyeWMCQ2JHIppQkkkFyxBLr1vYMI1m6mN0UeF5VyIONUtr3XTnsh2",
-	"wcuWjGnAPn8xYJjRmwsc1iwLYq7c5wxoNEkoRnXkAVG/V/adh89jwsRKECsI9vpcAWIC3zeA76WA3IA0",
-	"0igEpqMZ1+ZWJ3LhES4yIMokRClvZyi9lgu7rC/VLXt54Mr68S5ANLq0D1dB5XaXD9cILjCQBGtu0qDf",
-	"e2jtKEHDBSpdm7eXT1oNt+Gw+TY8YQGf0eh8Zi5nQ/y6IOyGBpqE+Byh8KBHFok5DZF5DKSGKAMhCbtB",
-	"GHlon6KK+Efdbrfb6Xb9DnnBjChKIaiGiHQ2shJ6Hh9qn63sods+ef+fe8NhB//a/58rdhPxOcNTK+OZ",
-	"GWoWI6Jlk/W9te5oQ7thPBae69KLrX63f9zu9dr9h2+6J6eH3dPuUWfQe1ckWCHVrK35jDXQqtrCWSke",
-	"evsg59pAgt3oc9zrecN5/uqC5c1zxAIFLMUp88gCglNjJkIb5X+7zTjGnCfa2CHhHgRGMQG1aUx5xEJz",
-	"JfINF3+vh6IW71YpmNtO6eXnXAVF+TCbrqFDHvvOShzaBhu6nf5KZPh6h8+c96Z66EtrezUygZAu1HjP",
-	"LEim2iOBFIIF5nGX2uCRLKaA0DBMmFIe+a//83+BH23EgIiC0+t5+boNNt43PMZmOmj46Y9v3rwi+BA6",
-	"hSzk7I7AM5xGUZYTUt1yJVT5cOVWiuHGK5GuiA+ltRcB4E6lCeOezq10XsazANjnVljW6x8Ojo63R7WQ",
-	"6o3S64V1qiAXD5+YV754Lb7C/s/MJggPPeKzub7yyVja3LbRklBBJGSeEFwDOAGIb9M72jyEGHqwtOHt",
-	"49aAne3ajNk9nh71Z9M5VWpydJIsDsOT5VH4kPZP+nr5iKkZC7pNu9VWD1q3WziDNyjgl8+aZzTIKxyJ",
-	"heHK43xiFaHPLRpFL8et09+3mL/1xVvHsMpAf2qIlIPX0hFxj8goNPIQpJFsLQ9ViV6DJJSfzBoEeKDy",
-	"FWmJicbZ7czyppgwdy3MsqswlyowIly485Lra60cYGHhBcZQP7n37uyecdVwHd2d2Wpx7jhrUJxS9Vwm",
-	"rHSlrVphHx1JGTEqHBfPE742kNvqrs1y8/lKg63EWmcxcAzbOVY7FvHLTLr2a8Pd+5HRSE/r0KwLB/K6",
-	"PLq83sj77SBN20GB3NGwW6p2WWLEarXOYDnaRf8oBc/t6asqd/nOtwLut6HUfSuKXHmM2u5fywUaQZRh",
-	"jYjDZo8Vwo/xQU9vuKqoK91N4pO7jsWXepteslL4Du9UYJMTgfLSiwJ+HVQWhxqkHzQTvRy/ZoqHTAQb",
-	"WXjREPXF20F82kluYi/H3/MESVo+au/k0VG7O2j3+tWxGgX0mZUNCnlpEQ/Y/7KfO4GcFcfB5xsGAib/",
-	"AtLWioOdm8Ganr9eBj9EdNJwJYEuZPHNP/322CAmVulI2JyzRWco2sS3p3IlpL5KuLq+goRG/zT7pXBe",
-	"maFSCojVeqCIeaWdUM3FhERc6UoG4+/vCzfd8YXmKRvqNdTv/PUyeE4FnbDw+2WTPiQN+bHZSD/99rhD",
-	"zqMFXSrixxjf7QNA8vQ4JPTgT0tkOrGhRi4I3Cm5+G6ZmbkvG5WkpiN8ZnSuqPHQ7VgZHwg32qFrL3zx",
-	"WsUAqU0DvCs+W733pYGaVudl+Juja2Hb5VvlNV38ykkW8Lh4zdfRl6ISs4qX58VGbO684+txlCriF5fg",
-	"1+l1Fdduiw73c7p18apRglsjuN0bfjQhRGanqSBPCYhbnOevqEA2Hyn4VeTYKJ9+VVT1MzWlfpJ3UI4N",
-	"31CazuI1JjdUlKsqz/3q93fTeJ2rLNvMGmW3LI1uEq/rYqA7GChyY7S0MUeTAdaJAtR5oIA61w7qziJC",
-	"hZ3XDe6Pjrs9EtCIiZAmxDzuEf+33377rf38efvJE98jI6YXjAnSO+l2291eu9vDNDsZ0kqxpT9GRCjV",
-	"PxhsEhlqsaQBhlJW049rksX6Qh9Fi/3/Hg5vulBnoffDcHjz8If3/+M/NrHBnZeVc8v7X9h9EOQtSOIO",
-	"PHLdPbwH20Umk683X1QIbpIytOe4Wm1Q5A2NgOXT2tLcUS0zoRQ4kQJb3wYEUxrmXgwzn7X7SqS0BnxY",
-	"92azsfqO1pPnUmA5gR2sC86Rt5FoFf2CXwoJ8+utY0WHXk1Xc1O70Zr29DJm4vzVxRMZpDO2witonyGH",
-	"nS4J7YNkz0VXqJgFHRkzQWOuOjKZHEiqDuaHnW7ncL9Oz7kYy2ZWfv7q4oEiENzhGS6huBRAZwuPdloN",
-	"e7CTN4/qFu8GtGKf20eZxMCim+mDnq4wEJnNQSiH8gxLM082rhIj81YNIrK4VDCgwt9hbaXZ1a6NvtbQ",
-	"4wDkIfTddmr4ULYzQeDOa7p4zpSiE8DKV01ksr6bnKXLhcjLoeWCwJnLxx5FjHyQXEBul2OzZalALZVm",
-	"M0AEI4J6rsraguspx4fzLIhKDRgu5u2Hh4NemWf0+o828AxVYxt7//O0iZk0P7zCY22hVwre2BWCxYAM",
-	"j7BgKo0kRYNreCKQScIiwMZVkTYAF5WO2t8KUGz8VBPhef3DY3IyOHpIbBQbwcgzZet1NgmLTd7Ec4tp",
-	"HpnRYMoFaxumArhnXjgjo4SKYGo4CtdoAimW9fDJ3qDb3cfCXc1FSSB+Kw/X0uymMo61ddaHgrjbrPob",
-	"CSXDsWdYGqcQQYZEH4etFL/JhoXAarRYT6mwRSmBqmDMmCJcAK1xOZulRTquW1hjxonRtaoJVyp1srs1",
-	"i5TGsN6+qzSJSgNVi7yRt6+fOThSQehIySjVjPjAVnz42ZB/EqejiAfOL12erFp/rLTyWkKmrcpjJ92m",
-	"KE9pMggZhSl67gBvF0sKo2Yedxjx0I64uihBNd8eBsnyzGCQwf4pEZVMMYuY+CWwJngRM07B2maLk8II",
-	"R3YZkIiaoaKNkMQDxzdxlELlDPP2iX17p3okCOLmwhJuUNqQj78mgdxGrq8PT28Tv5aoZCbsHRZvZ3OK",
-	"Eb7eHDoKYxw1EIsVQZ+CzqBgoI37JChWw+0FWtIMIJfAbGbr91di/Opc76aUY5yqmLUAw5+UcRMzOLLc",
-	"gzFV2i04Jzcu7wC2mKRC5Sk0Lr/A5hVsPKVykq1P9o7gitM1abJrE2ARc+sJRjCyO/x7TxHamCtRcriW",
-	"gvvr/oks6qBqfKKaLMDulEgxKVyWrAjthSYCgvKg9iwXquCWi8FCRyPYZFlmuFvgfHPo0qYKuq52ZilL",
-	"XBiKFsnJxOF0lgFdKLBbznYuRJdsqhVWW2ghDn21KlwrxAmuXwxtI3yMBXSwDGeecbdRTc5tu+sjo4wA",
-	"UxoR8y9qnj8bM98gGk0NbbeezrygLMpbZpwyEFdkdNStktV53r6+QNWGh0xoPjaXY/1UO2eJFCxlacI3",
-	"BhZkFlAN6YmZudreLw+lyRxdi/jQpEq/ZoGcs+SWAebcWjbLcPs5ZSnWRED/aiF0ypwVmJlzGzNQmyTL",
-	"Q+RGm56xFZbn4zfd7ml3F9doNTADlrwWEqtCBj6abTUQgB/lAqlofbcLljCC7+FtKped6u/kxs5W0Lh6",
-	"uchKY2yjXhimacf2nbBiPpAxZ1FYopVouErIKKLiOhMEZ1TDi2ClKZX8M8/aK4k0HUKpzYodByorHWfE",
-	"qomJXBSka9wbvDKlRtrAlRnZw95J1ai9gGQkxaSwOicRGcJrC7mSCFRGfEWm+kqOrxIqJsw/JX7BpAki",
-	"mq0vVrCkg/MVUTzVacKcdAWs5ApW6p9mm8L122NBBwIqRrm8GrIxF3aYMEWhi9kh/JpV1ic0jhlNVNZ3",
-	"gBdoOihaziuOBeXsSGDKJSNm4KOwcwHKbk1T2DO0dgrymikZQalmM9lSpom1cri951KJgbxOqFCcCWsW",
-	"StqKhywXdhKGTNzByAoU1iWYoX12x72WO9eW1yqeV8trlcBuaKGDH5BDWyHSK6Wpl3yN+RR1l4QZsdn4",
-	"NR5jzDjiJcrFxdBet1cjtgQsEcg5FlMZ4YbLrUJKjuaN4csza91qYFnTdEZFbitgN3FEhTWuZJIUmGCK",
-	"chTcE7VyTVmOXO5huo3oAclgAB93/BBvYeCSimBqjhMirYwM66SRbSSPqg0ZWaBDBwesjawwC9Kq0dAs",
-	"bn1DkBeS4FWumUbf/gPVfL8Lp1OJGc9ICpT834MkvIxu2jDm/fV2xR0yJDbs+BIf/IPc8iuO7XKF3Oln",
-	"PnXo7GKjv64YhH/50DphSfziwv0z4iMb921nBWU1Mr9MoWoxZXbUFVkja8IZLqc0YY8jqlQd70Qt+gYe",
-	"JOdNA6lsIFd8fG2eWfnpmpxU/tmWIG+C/2Vt2rq0Tg0ZhJVbpnL56pdKQwfza5uWzbv15gZF6y5tf+q2",
-	"T97bf9srnKSX8fwuCQzbRzbc1mk242JVchsU/pjRKDIaWpTOYqPyZJm0nmP6WFHezV/PMMGCRlbSrLj+",
-	"82S2jTShjoznwYyRf0LJenKxHiWtH22rDMj8QjRFy+a19bcqdb9aK/WdGfDy1S8KzH2rqw+7SPAYNDZb",
-	"/7ccFB43qZbVW5UV8BfoPC+4O3M8KKh1JQBuCim7jOf34GQ3F2Zj4sKqoJstOx9ATA1UycsdkSXLMdfr",
-	"myPcN5EoHHiTBoXVUC29uF3O4dcgOYYkXKazTSeKIQC5VFL35W0RNFJ5yYx2K2Z/Vz51NwqwbeZ1LtYU",
-	"aUEzatsI4pX+Tl+lo41ZZ9atPLYlFSI+rphAzCDd3ofw5vDjo0/92UAcx4+Sru7PB4vj5aPNlKe6Da9A",
-	"jOI8zjGjPA63vLooUMw1K96NRoJQS/q/fSTeA1WCbN2T+ufeh7vi9deKe155kpvO6z6YSZGw/pWSzipl",
-	"GHayrV0yRvxXLy/fkIN570DFc3Xw2V62Lwcl2cLvbG/0qFo5iiVHnRhRrKg84+IKQ6h2t4gUx76DUYTs",
-	"+Rb5OrAS35YTnrHZiIGR0P1uuxjc3oBSwflvw4JS8ECivr6pHuxGo8ofYwlprkFyO/W6yg8fKHv86mwo",
-	"VunathVrI332S4aQoZjSEA29PCRS2HaZtzDfNN74WwhZMtWBnLGdbCd/C2b3I5jdm7jkDnHT7VhpebIF",
-	"RSyy2otyhp6TK9v1MPTBzW4DNSa2jcfM6OtSDAU6yDzij1MYq+k1+xP69KFQyhnxM5nMHwp4EjStqc3r",
-	"EAF4qYCW8oSVzVp5HZTSQs3nyiKKsl8lhSgbo0bLbFaMa675xxhmSidTHPVVIsPUFRWBXSXbsI6QKygS",
-	"8JpRW5+usZpJHjUGtfDtS2fEn0jBsv6tCoLGXHUQ4g96XfJP88BWZUxWlrwodiX1iL9gGxSQ3TqXrjEX",
-	"V66BrafgZytSWctPdAOfEd+BxqA1U2RPGfGpDGR/3/aFLcpLduxWfiJlPMx/r603TSoZLM5tb7BTdWgw",
-	"Yx3744HhzxvpBZTiMKOW0a3ooC9jzSZbTuWmYDbXju75CuJX5RwhNSqc4MuTCyitwyBepUMaU1ugx46m",
-	"IwXsOeKCkVHC6HVF7Gm+VwWTDfQyaM546T4y//ve/O+x+d/TzWkw9jBrgbhbh2fCZhMGIR40Up4R1MYJ",
-	"ndRD7TejSSWYo5T0M3i0CY3MVrbAhntQzKqU+NYWv8pAv3I9vWRBwvT2FWbqa6nV5MhGbDCQ8wnU/MVn",
-	"DLGbKhZcoVA6ooodD4ymcdgnCRWhnNki9ORyClFfmUsSnWgYKlwhhzDg8/FPP58kj/75028fkzeLD29f",
-	"PXl08ezVuwvZf0af0cvF4F/L7vN3h8Gji8l3m80xuKHmUi/vKoaARnOTNRg15Cl4xI+V2ETwbaG7hKWq",
-	"ul/ztqtodHJzE46C60f9R4NDEc4G1w/1hyBgkw/Bo0oFPPPW7932CW1/WtW1WLEgTbheXpqDt31jIULv",
-	"PG3Kczx3ytP5qwuM3fKIsqcW2EC2qhEZqaq1HwOCgX4Es5SLrGLxU5fZY/vaA1fABEcnlKv/VQ7jytvx",
-	"wtz2KRe912osqApPFlqzkYhp5V5VGM6SpAKqG2CKGE8IBExg5OlQFFL9BRml0TXBbttWnjOvzGyo3lAM",
-	"xT/+QR5LYTisgcpQtEmxKK/hvcmS+Afznl8OUy63oz8ltmH8MO12DwNsE2/+ZH5nKAiBWs8K+u/aEPuY",
-	"Je7Q9vwg4kzoKx76+wYFK0cFYSNYKipLb3dqICV+XgHWBcHn0ZKeayZuFpEHzGJGNXz0EDuWMiX2ZMtN",
-	"eczcboaIzZntpIN7WZXBYWbb81cVKvb383Zh7EYzAZlbVtc1QnnIfK+8YFByM1Xc75Dvs5wO+7y1Npgv",
-	"IOTPJzKBMXBJfoe8teGrkB3lCuf5g+6AFALtzURpqfCwnsoQNuQPukekIbTeK4UUIVtDsMmFBZlVksCp",
-	"m9u7Mkz1AZgJs3NC2SG5MMNSmLjf7ZKXP/nZ6UO9dy4mESMjinEguPsxpM9AbHoW2YSIA7P6WZ4IEDkU",
-	"jlanUuy5JAqziDXN5Aklb99ePDFMgZKJlCEJppIHbL9D3rhm+GaIFf3wAeYc5F2L3FyRaxbrUl/7M9d2",
-	"34xU65nvlUPegaHJcEn2DBOlRl+gyqbyKAkjTLlmKqYBg4fNWqBQkZWeyQzI9b4TyxzlKfXdBxw1PBIW",
-	"av7wLG3IIKrbr1kc0SULT4nRTKy9BiN4lOsBBiTiJ7bES6UCGbMQmyIUg8pSBQX7C+3Zas3GzDh5K/9+",
-	"n6zMLIDOn6AQcxe+jCVDLa2AQ8uTk1zmhSoM3z0hKzM7spNq6oQKEXLYUR3BanZtgG4O/dSM3PM9888h",
-	"kgG3CrBcATlxNGjPH3S78GzvEP858vfh1RPz8ejmBgEOK4F75ENrfwSkuTcwvw1HxbPLqIw9sbO88YcC",
-	"0JhTucYekQmLGIUSm0rardhMAMyKKOR3YVArKXRMnErFXFlvEnJDbHjYXlAcORX2WIxIQirwdFXKKJlx",
-	"kWrWIQDa7LJYLOFQDWgiobwv3Ak2pXMG1IwqImxFoKc0mDb0nTCnYjNFbPOOYu+JSs8JQhq6Tpgpse1E",
-	"I9Gr9qAwo3zPllKEhHE9ZUY+G/RPSDlnxSEgnlYRsc6QXGaFx+a2XQusjEZKZlwTYkWzdhK+QxG/2pHC",
-	"kUJF9sKEjnWbMz1uG5mIxrxtxoVlte1T+7CFdy5LwJyhMnSZRln5dmVRxYJWZbhPIauFEg3kKY6oPX+l",
-	"Tzfk0LxgC2I0fWtYJ3sGr1GbZtg9BKrJezbXwrBL5YEANY7oRLnNZ/wgI3K5ZgHbGTGjB7LQApbP2BlB",
-	"wUUZYTONYBgtIwYAt6vRU7Z0RNXwX7SiRTxgAhu4WhHR6OgJZ5omyzNie95NzEwCxXJQvUtyJJ0kjEFW",
-	"u9Vs16YUFLIkWlUhs+W1bP5467TV63Q73VLeeZY3nqWJwwzmj0mTrnWOdROAHsQJUwAh8GCAocCIWHuX",
-	"CzqZsIS8vdhHjkAFUOTs+g1FtSsOMHJs0sI1iSQNzYBGqhgnclZ89hTY6ZhH5qqnwrA1H5Z8YCWpfz59",
-	"Qw7s/jogkp3BK4+xy0T70qof9hoMBeYzGlxZ2hw2mfAJF3iamagK/R8mTD8x4AFjPSa+qpWabf7IwcX4",
-	"hRTsOXbufG+0QMskDIT73W6lDYZmN/pgqmcV+xQK4P/fk5eP3/z26ikxD6Agjj+YzySiYvLdsMXEsFX6",
-	"jdGw+BnQBb+oqSWZAQgfPSg8+1//5/+2iu0lqtpdo97jSlzcVxO9FSe5cRh8zb2VN9r5Q5ryHXYHq97I",
-	"kOGg2MWwqCpj6bmsRCR2/qSB5nNWPjGj3EL9vN9bLzMdq/XejIWX5DNViukva+43fiIyIUovI0bUlDFb",
-	"GxfvlhnHxztqmy9ZimfDOodCybFegD4IysNszU06N8upX6c6Epkb/0BB4sdZ4apCIohjm4PuoBIug5So",
-	"nfL2KBVhxDofFJSSAMUeo+yRRFO7jtw8Y/tqrUR176tc+kCVi2m2OvkePo+l0O0xnfFoeaqoUG3FEj7+",
-	"svZGejjuBzqnCNLy8JZWv734HuCz9zlNotNhq0RAhy0vlLMrHp4OW//IlzNseVZqlcnbJDoVaRR92d9m",
-	"MXFEecULcx6bS06eISZ55Bdb86Tf6ZJbER2DL38TnZ2Jjtca4Dt/UGtcyO43Z0WQl6N8c2+9Qb/dhrgN",
-	"+HmHdkcr+MQ5gtbVi7wN15hCgexPqxmGpb39bjfXsjPVjyuSxhAwk+W4aZna8iAuJb3TxBxsYe6NVLNa",
-	"m6CKlFh9MUNHhxnm+x0O1K5mlYBT2u3XPtRnfM6Emc7cxbVnVyTiKw/wjTM1ZfWxqKpI0Us6i3yvYpny",
-	"bVUosBEOxb8uX75YwedtHSvzxNcWnDdhg1NSsDGWgygWCZhwVNkrZbZahYpmzk9wX8pWsbZWo9TTWFiL",
-	"q+LiyuqhOa6Kp+LL+x0QvVpUbQXGOzj+5Xpj36sY/qao93rODLvNjTQ3as2NLJywh52toqUZvlDgY0EV",
-	"GaU80q6ahGfNIYAsQ5FdTyhkrQpl2jAJ2Lq9EdXz4v/gFFdTo1xb/0kCyb7Z95Bv6NWGcIYpKDjCwqHY",
-	"c/5251YNDNEA88qbZ5ceuuN9lOIX3Ih81pvjhnqghsL/USrtnxH//2//IJMFTUIWtv9HbrkCHWMiZMJC",
-	"sLxaeZQRiv3eDWiGotLsfT2V+u38+bM/kko5TPibSv1Npf4oKmVxfCWVggjebUU+G4XrhDl0HdBgimXr",
-	"jrqH+R1vFPReMxpyI8/8NWS9vL4SJgvqhI7HPLivdvxH3cPNJ9/Qs38dAmQQ3iwxznsHGJG38vCfATfR",
-	"xW7e+Ea5sxM4jmM6YcojEb9mVqIsOUk65AceaWbD4H2oQVZHEcO+nuKaNpiJXopo6erKuBpMrjYPmHw+",
-	"pixZ5jYfW0VnO6wolSPfyBBcH/CND9rkk3sQbWObyJChP0aC/V4Kp91Qvd0Fj5WbBRTaATRUNKiVFciu",
-	"XZ7uXk5q2j60yAa33qK7Wq33k4FwlmdkzQTFVCKwXm1PJPJGXA10wjpJsipH90UcBogU64nD9zR0dZzg",
-	"ld7mV0p93+GlLYjQD64MJLzRP9n8xhspn1OxtKuD8P2jbXZ0YevoZckYdyKSBT1aaXtABZJowxBrBPHg",
-	"M/x7Ea62nb9mOnUJSvCwV2wZWG84hyIva+yT18gqsWvbFsbyvNkhVVjFjYtSO8NbNy9sMJ1buKw1nq/N",
-	"1K7ac+9OCxOmE45VuvLzfuIaq7r664oFUoQO4kUJOu9q+Huln2pzE9Wu+e9dq9wjdWMAvU1IMpSn1It0",
-	"0C+3GD3qHhpOsmkdR53DR/e6jsNueR39bteczV+anRS7RP5ePOh+pY3yit7JtwJwpdsxAjrbV95L2ED3",
-	"3vjdjrzMNgRdIfXCHf9vwMa21LvQzfEX5Xv/ZFBZD3mEi08sNSFdzQtLHSe31Q+yl1apCBhLiTGKXA0F",
-	"RrWfFjqbWax2IWJg04Jwf00hrBQL4RnCDtHPQ2FVjyxwFj4Tm5wKnTk6BHp2+LkQ6GM1eqqGYlMbD9+K",
-	"klAYEKTJelOPoRiKX0GzaajshVFSuAkOMavYwD6S8jqNsfogxYA+NRTa9lmoJg5TZPJYwd1GWw4F6EEu",
-	"Lc/8aYGXgxPD35Rm4SmMi/F68ByXgiwMCMBblKRxDl6FEfeYIpGl/dlUrYYguP0mS5uZNuvMuUmWQYkK",
-	"0zOKyQ24f2cYxaradSCvr37WpBE2Fh1rEmIaWg7sHh/wJyqJRRch6CoAUKjBryVEXhXFoVyTbOho1Tp/",
-	"2tooFLyrtAiqtJtyyRaNLaTyhlBZe6e8T+Tv773V4kXes6nQgWkbmePWAkZRyUQZuKhjtoLe1fM3F4Nd",
-	"mHOpcdJaXTO7eH+rm9+suikToPAkjfPjKjDcnDC+/+K1YqkaGCwmgaJDB3GU7AFthMxFvbQllZE7AP8A",
-	"0vnq4iLPl/H3sqwcj9QuxL5PZjSOuZjsZ/JBTKEucBxRDdnpb5XhsmOZoEor2AKbI0NYdDGKWZZ7KVc6",
-	"KA8FcP1T4tvWxb/z93kYdNYWEb4G3va6EP97isVtbfmJU0JhGTmPoCpPuY9ZoswBoIPJcBWM7C7XfeyQ",
-	"88ZmjK4FyJgnTNnyTFjwtlLu4tRaHTH5yYkbU+u6a+JRkEEFyUJWGiivCM3puF4ArmX0wIJtrdQ9Gxoe",
-	"RxRdXoXkCWzSYI4Jiv5mURhpDH6yIlPFCO8XsrxbW+oZK3TkxYyzpiq25ewZASkAVMkOZC1lgef4XTHB",
-	"6Qd+kw2ECWy2DDBAdSgwrwQTGSDZB0Qk7H2r6JidZo1iNBbXdhKOYVwgxA1FrRBJJXqhcu6vzYBGLApZ",
-	"ViYnHIrRslF6qzVwOiO06cGhSFjshC/I5DPXIduSC5wPUbDaw8SUvGHAPsIQLUQg2BZ+tAlRaDvPi0UD",
-	"CuNhZwlCQxFQZRicYkJxzecsWu4j+LauAo1CKO42ywrLnD5AB0o1qGGTXiFrC8q04GqzetTZlU7SiCmy",
-	"B7RkziX2gbIvg/QHOVRysX9q+59UV+gRHzZt/sgkBvPByQA5PpbqemNyGpqtziDnxNY7942W7mcVz20N",
-	"8bHLAHT5NLZ4OtySSxD9XHJAoR1KY2lfI2olfAal0sdmSJUmibSVPAopXLbsOOQaQAXVKQuuLTEwg7mO",
-	"OvU5TvOO//1HhaQ2D9vqZLM15IyJxsT/PVfy3SsUWN/H6RH6p1kRHhccIMfZKvpHg+bR4FiqAzafYr6n",
-	"frdbHi0fwGzQjLluC3aWIjJgBXwalTuqkkXCIcmo2FgVk0DdUOvbrJK9cmn5/VKr8mJD8tMsUeUMHas2",
-	"w8KwVXJx+ZIc9o6P2z1IcYriKW33IePFXLk0jsErqVhxi+TcngY8Bhf+nQ2tILVm5zlzgBYINjEusOJG",
-	"Sf1yaWehFS5W9V3PMnFgy3mpCpgFFVBHLyCxB8vhm0uWMxoI4SDVsvpnWVn/NU0GCmlwHLZcaSpQpKAW",
-	"ZkCRzuG94q/VxDkkSs4akVW5H4q1Ze5tnXOqcbdo91NOLBM2SxbMD1bywKQ6m7PksvsgfpQWGyUgHbAh",
-	"tBxGqCa+npZXUcsyrWX1DQWm9aFFwVYaQtYFVhdFRgxGwuvhWbuAuy02xZOhh0MQbjkICp4k5CqQQrBA",
-	"K+BYGWqNGOb9zLnio4hBzliD77iQ61P8/uBzka9/sedkuOtQlO0WBbvInmEuVpR28q6Rb8lIgpWBK70P",
-	"qW10KCrSWZYXSUMrpmWCSoKdEhQJ5UIonTA665DzoTAAsrG41roCWZAuriChalq2r7ikeRQ6hgLTIhVK",
-	"/WuEVUApkOH2ayjIhgIq7NtJFGTKYqqilciw1VWOiAYN3iwk4SJk0MhNaBLRpaGpcSI1C7TL6bOSqLJS",
-	"muFZCJKhKApXpFm28gwrMjiWjsc8sNI2lDqw7beGYi9hkEKKwDIkBH5xqWIM8RNTz+wRw0rWSIf7Z1Zz",
-	"acgYn0ELOMxT5SzLYvOGQi9jHtAogsIaxehqTGBvA4ixFAVa2LKrbMTnSMIgWSWkzJrFbAJaMV9xLzsJ",
-	"w9x0ww6ajG0ImDXmtk1xbTksfmJLa4CC3X8vw+XOTjkbbv49xMmVY9sWsqS8qXI8W2Z0XmuDukcD0y0t",
-	"R1+8Fev71/Om9XXb3X67e1xY30iO1qzuezkqr+05TSK23GJp/d3i6y7KeJMZeMoFbAwn/HL3kGzrsCrh",
-	"w/eG8uKlzbx+GT5YUwFgwx/uQfy8Bax3nZKefDr8SGf0ejCIH2nVm88+zE8+XS+m1wu0KWaA+ewaTTzF",
-	"PhOnXS8HYD/rOnHahaOa8ZsqYM8dQD1CXW0ATGXPKLOB+zcE7qxsp80kyqri2gq0la45WUnXzZ1rqnlD",
-	"X7zdztYCu2mRxVK7bp1NzoV8tbVfM+tRY5MnrqwsBhnxPY8A2YGau4YL9vZvt79e0/62RsBejoB9Syuw",
-	"QEg9kDlvUVXoMngvWFfrxPKH3fVdZr7Dle8XIN4tX/nbE3io7bvC+Y/HZEQW13TkDK2+rgWREZihIBeW",
-	"Aqr4HxoKxmxyROSvZG/cJZz6Ww442MKRUZbCLsRbBS1jBr0tZnuFnYLfSPmMJhP73tE2W8vqRD1nIacY",
-	"+eq1Bv3+rgt+7qqR/0UdN3hXMlN00dO2wnVTDZaoaKVbBRDmthblzHzk3Fpoa5EV6CWwJbaoqlb+ynOI",
-	"IBQbGhDbdrfCJt4oacMQcvdJLSagqLR6xLCbaJdggKaIRge1bYIaeZh7QkbLxkluXcGwIayxUpH9m4lt",
-	"HEd0MqmJdfWDQzXEWYicsa8sSTfrUj/f0p9/O3Wm4MtvNZsRW1v6+HfQhu7Am3d33a/iq5np5u+4un+j",
-	"uDqek7Q1vEHF821i6LApmbPbr+qT5Wq/Ou9cOcoORLWs5XihDR82qqiHZ12atd09GUtUIo1eCmY2IMym",
-	"mqOLNtOcvL1e6+3lk1K/tHIbO2vOqbSmK3ei+z0r0JX3U6x2P8haEoJM7lob1DqR5almscH4XWwtrl/b",
-	"CiKR8XqDCvdHKf6Qa/+nh9voKgALl7LYwKFyMfNGPVuJapevfll1v+oim3n4DtJaoxR1Gc93Nu1m/Tfu",
-	"LpEAzlfFEXfTradpIcuQKUkhd7v3GE7/FW68V3n6+9VPj3ajDztRh1WUwXZP/VtyKEkO34AEgPxtJzpT",
-	"agh28DneSVUsvpvX+rHawJ4fF2PJwGdY8mHuO1ft5atfzmo1o6sNZFdRoGKHt1uTIu/zGin5gaoGbdWU",
-	"vYc3g+uP/dmn0UnQCx+xw/HR5Hja/SCaFbz4G1Tu8mY6Vat9pmGrMqgLulyhP6mlo/12t/+mNzjtZnR0",
-	"M6ktdLqqUV07mblkKGmV+kxtOoOVlHYrypmDpqnr06ZWT7uQ3FK3whVVACodKP8mwt8aEV7RLhQDHe9M",
-	"orfU3SqT371GAt6GFVUSytvYplhCaXGZYwknWVU1Ie9KvfNtcm3b/nIFFIqkFcXNr0FIm9v/IUVU6ajd",
-	"a/1x1DZv33YLWnu/pRZqzWjXZsHUurb/TZq/GdIMOjlS3yplXEON76LZNqfQvIYMGVsTrcgcXHcSyPDI",
-	"siWx9vGrl5dvhqJa5t86JLZOfBmKrIT/usSXEmwg+YWcF9qiYPTeqr4oQ1F0B0ypymKmGzeMcn9JtB4K",
-	"G74NkYEd8tL2eGnOuCk3OufCMhCStb+EuEdS3tUtk2uKjrFCdg2tMXnDycykuQnCRR1olswU2SuYIzxi",
-	"aDVR6SxLEmhuOrt/Zh1emSMqFTYLp1Ies7Zfg5J+Z1N6TTWJ5tSM0y4kGnikKQbfq4ZH54k6CAVCZjQy",
-	"L7KwQ6rtmF1wDCWxxPQQErKAz2hk24ThCNj/wmIShPJarvZAkRkXMmmngmsS8gnXiuz14SjNw/i6fZob",
-	"aacLv/n/evWbDeT96fWvvkcO8evvf3xidvTTr/DPy+evMUOAEP9fL5/YF968eOJjwlKb+Lm+ekrq3ZYh",
-	"XLqgD1e0X2ylRDJLnnujgB9kzy9zUwytr94ZM8omDyVo0XBvS6tGcyDhFlZaVhtVwT5rDb790/ww3Y++",
-	"c/llMqh7PesFXnzN4gBXkAq0KEiufmZj890IeZrRaYMloTlSKadLuAeX+7PzbTbLKmCis6sms2yDhU7m",
-	"QJyyuHyyNizf3RVHOp251WBDoSXQAJIOgkgqFsJv0CZIxfMr/M72PxISqXMxv6spNhfp3waZ/Y+Mz9UL",
-	"WQ/KzbmgPZJRKTO8ohP9/vnrSL1rZNkGP+5KodioE9usr28W2NQLe/28/cVJoo+Wo8P5I9GbHQeDm4ef",
-	"uh/j6938QY/reLFT/G1vx2NfFyTquhxhnOiauNBdTz1rj14IEv330X8aAkJrpLsQGFql4KW40OqPGbfO",
-	"CbX7ySMI8Ia4zxzedwnq7H25Kx7/HWb4F4m/2CYu8bFl5X/VYMQ/UxW+dNy0qGdub5p0pfyyhuq71GNy",
-	"Ckj2ctks2SHYujnv38ZFEKUhNgiumx0rjZvvL3TkVhEi5d03NyGv9u5Hkx7fppRbxiDyvvLl0tarmoLv",
-	"JAM0dfpeVZnNgf0vFhvyly3hUrs9zQXTcttTQKNoRINrVcxle5xnPX3+Dyuzd0YyXP7jIE0i8Ps2264u",
-	"jToDeZqQ8F0p7eVBkVGoF2ERtFBtVPGJwIgTHHKUpQy7dXd2KS56lptUpLCTgujRIU/yPE/zG9d3qzeK",
-	"mJq7IPJCprt27Crv5q3gN7YKaF4x2hVgJa/ZBxboQmU8Wx9rSgU5Ii4LV0aVvum9hydHDx/2B92Ny9d8",
-	"xpSms/huu4C4ugRDbGIasLZi5gwNWvjznodN/GwL/B+fnz9uX/543j86ti28ASuoThOMBsz3Me95Px3J",
-	"d+NPL06O3p28/SXtPVXjn2fjX178PBXX7/rxhxN58uLJi4MfD+KLwXebNptNs9Nm76TQAqI2MJJvqiBp",
-	"jgSbqqneQ6XPizL1sdd+h7zOaiOAJenf3Dh7Lw2uhVxELJww11cEixp3UNJrGOEJcmLlagUApTojQpJx",
-	"moCBp3D9IJPcFcHtVGhzE1hqDPM1m3AFdUAoefv6GVZ3xPTrxor2joa6Lr7kzZQNhW2vXmy465b+QMF9",
-	"gjpOCqQo35mM1RRD+KLlUEA8zZ5Rro1gIjXgMNYYgFwP84qQC+iLKqB7eCCTkIWY3CfkgkgxFFiuyBU1",
-	"1hLt5isMTRWR4s81NTlwlS/nFpLblrLWrSUtvBhfx9BSSHTeJfTxawu0gKXmwaliwdXz8U8/nySP/vnT",
-	"bx+TN4sPb189eXTx7NW7C9l/Rp/Ry8XgX8vu83eHwaOLyXd3EodvfUS/cj1FBWWTSOwVonLhhb8tBn8n",
-	"Jv4bJSY6bkZoTSlZW8S5Zjw4+JyXM/+CpDhiuoEoX2oZK0KjqMiW80o/lntDvUi0n1bZ94wm14aNgUEx",
-	"Y29K06UtB1U3MeBa6uyrQo0HDcIFvBn+1RTj/w65Ung0WyOut0XDjRLRl6mu0P1ayPJGjNrVauWYcKXr",
-	"hP3WFguD2lKvn1m/IgvJoNcl/5SC7ZgQcRupoDXBeXYzdGXb+vqsfRND//smf6NZj1tf4910jqd5k40v",
-	"77diXgdGUzLYD/Gct55rVeDYzylLDSebUC48DFWazYwUonNl18bJkHHC1BQNYlDYMEwj7Js5FAVtschH",
-	"p1RbzujlvaNy3Y9C+WggI0PhKy4CrPaKAQpTuSAzKpZYEPejWWhj2IEFkD2VJ8W2D3+iQgi7+Y0ZaSak",
-	"y3IXP45p6RkhPH4D6QxACHegNa9x4zv50vs7bgPBXlo+wAS+7PVvs9p1HlPrl6/IWDgfIunfGs+f7CP9",
-	"W0X6k1UkQ35r9+QO6tEBmOtY29lNvgqfuVAK+AyG18JMtiwnCrxck73cnkimLGH7HfKDLQMAfWr6g6GY",
-	"yjRRVfJgvUDApaDAKb6yyPovxwmbc5mqocCZwSyJVWutbKmg/alacG0rCxhxO5IKK7ZnVt8m7gPAq4h9",
-	"1ppzLwzobm3jYHXfuIXucf+HX9T3P19MExU8nkY/Xzz/5T9HR+ryNxXL0UP55Fu3yuVGuRy5v0E29W/I",
-	"c/4bkn+40NBdq+6gUY7sNLGCcjvlz60RowlLzlM9bZ3+/h6i51a2RM8pwFaNz2sO3XMSyYBGriS063GG",
-	"GYAzes1Ikgq/NPbpwUGv/7DT7XQ7vdNHXduKyG6stj50crZn6ALNY7ClGEmagN0OuU0gRcAjTl2aq/Xp",
-	"5vVs6ovHuHUmoK55U3lqDB9wvVBtunrueUOKNRS1MAtQt2yUgavq3hhhX6+ifppV1JDCxS80R0+4fnEM",
-	"ZqOioY+ITLJ8DUzqETKxTxOeUSFbBBtCynMli4xlFMkF+f1SUxHSJMwiL97vORRZLBYdZX9euLiMQM4O",
-	"9k+HguKWfQc3qHePG9rDBtoe8TOXsvkAfeT28+QUS/CGotgOFmuJ511jsZeQwcFyZMdZsT0KRnbse4Wh",
-	"8pnJXj24IvPe2r4mfi02wCd7/rzn+ZksUg9bgGYZ/ud88V86n2vTf+l8Hslw+cUn12zprk4+XjtkgQwN",
-	"lsU00W5xGYNyAhcY7Hzkur6Vr/oDglKVrf3vhKTMi+sV5a2AJsmyMTIjj7rwDLoNhcFHywyxG+J4zANO",
-	"I1JDFRLxUUJhfDPNGEqGz2zyAjrkrYfatqnpdbNz4JhcEQRMqQ556Rrzl7z1Q4EJTlDsHCD3gWsNxsoR",
-	"Da7leOwROjIi35Eb18sDYjxy2M1q1Hukj+AyD9g/oCw94lSva4EJ1weG1NOEMRLSpYJkORpFngU1loVH",
-	"X3rJjUD2Crl525mHfFSSVV0zsF0PML8HtIf2uZneN9hOyaB/YgjAUffQwZgrMpVCpligkfjOnusPRdgU",
-	"3NAhr1nIExYU4iuRKoC9JqMWULmPahIxqjD64LQgW4MATpOEz1khKgn7HOxV7mjxou9nPadFYX5IRYTM",
-	"sH8+tXDEJ3zwyigXUQb0wZxVhTOYZTtBkLx9/UxhkHqqGPGBrOGFhi/NfPgghW6XscEpbyjihM+pZh6J",
-	"uLhuIwOUCQkimYbtGdPUEDKSpSWeYbAWdMHCfjiLKRPYYiK7yIDH6CNzuQzmcHOiZltQ4B5y/pYJAnX2",
-	"dvnqF+WViq+59gx5bTYvI1/l/HqkM0NRb4xqfWgzyPIspj4V0zAL5T5HS9xpUzeKFTwR09LwqAzjdbyv",
-	"NJ3l2xsyNQ2KUU1PGxIcPeLb5ArzZ1Z5xvCI5oxKLDAz4XMmvCwpDYYpJ9yZEVCtOXW+RYfMBjI2Qx9A",
-	"Vl29S973c6HCrj+LX+SGhGXj5294xC/k/vuG1+UBN1iyoSbgdPIyDu4SZY11IluUbDYUS6ZLOFcO9K4j",
-	"3jMDIqaUlcxoyOFTnMiRzZrFlubJHLrDiXFClU7SwPAYh5BQqVXohAYFLazYtyJr0QA8aJkRCCPoIrZD",
-	"hhtj0CFKy2tWFAtfZjeg9eX9l/8XAAD//w==",
+	"Vu4zc40ThpIjmrHLS4TIl3Yh9GXdKkthMl+81lONQRTr3oFAi9xfuzssXtFlJGlYtMPeAtF14fUqosc4",
+	"Q7O5tmYIYzcBY6Eig97J4LA7IKNlo0w5+sQXIymDo5uPo6g/C5P+x2DQXww26SW9gl5it35Lw2x9W/ev",
+	"3JcgAkIl/+RiEPYoGbMFec6/NzhqPQ/7X9d4dsmSOQ/YW0HnlEcI4VvhS1oeoWYEwnmuio9VkMY+AiE2",
+	"RiJJaMKjJSm84eTniGqW1DGof3T44dPi6OaTSNP0+uN4MEnUh4TKUbqepxYQyIKDlJe5g2GoYZv3h0SW",
+	"pwZUGK02gTg5w0lDqumIKuaUW3SoYnSac7vk+MeZIlQTKYKKQmLQkYsQohxCErKILv90teSNlM+pWNrh",
+	"1C2RM3FhQc2mFvPzVWR/r6oh1pSgmAgVhkbpKRXkqJsHU8UssWFAZG+UJhAeNCa9bnffCDCFuKIyvAtg",
+	"aUDmYMCOJ48+dKO+GMTHySPdXfSXA3ocrFWx+wUV+3UW3rSjebMEj3u01eTxaBZwSAibIq8eKFz5KaFE",
+	"pUpTLlg4FBCxZfU/gLS1exq6yQ3N0IokqYBYtwzHX+TqyFAYfeRstS0TndZFlHehWhsxNwvGs3FoGOCV",
+	"B6Jt9bJ9/Lb8/0537a2gNg6JhbfWrsAO90Zeo2V0lfcMzHZVBjDCwKTMpDfjSnEx8XJHkkdScS3kQphT",
+	"T9hcXrMG8TkOBrNJP5VzefNpEB8my8l1Gn2aHz8cbBCfe3W3mlvo7n41fPP+bs/toXN3Av7rYtGuxsCt",
+	"e7kaMmfRy6pyLHzOQk7fAEhvKWxkQzVhWeHnq5mZ6gqOb52Q6jzexRWYmRs0dzpaXjPKj24Oo+mcpUmk",
+	"U71cxvGG8IHeUY5dBVAQWCCxC9wezVbs8StJrNaQ7lfB46PIoRXxgylNFNO+e/btmx/aj8ieESqkiJZE",
+	"ijxA46sKtRkAUF+TqdDJ8jFgRlUzvLh8SQ57x8ftHqFRPKXtPgnweWJQySNpHIPApSA40bxFo3LEzvnT",
+	"ltcy949qQ9+UhPFgtH7La4k0ioqMuhjidd5+9/5z/0tDcJfXepwwqtll0QNaiM2hYchxMa8SGbNEc3Mv",
+	"LMbFha8+t0pO1GbdOJEL5ZWjaQoBNEYtCVkcyeWMCQ2JHIppQkkkFyxBLr1vYMI1m6mN0UeF5VyIONUt",
+	"r3XTnsh2wcuWjGnAPn8xYJjRmwsc1iwLYq7c5wxoNEkoRnXkAVG/V/adh89jwsRKECsI9vpcAWIC3zeA",
+	"76WA3IA00igEpqMZ1+ZWJ3LhES4yIMokRClvZyi9lgu7rC/VLXt54Mr68S5ANLq0D1dB5XaXD9cILjCQ",
+	"BGtu0qDfe2jtKEHDBSpdm7eXT1oNt+Gw+TY8YQGf0eh8Zi5nQ/y6IOyGBpqE+Byh8KBHFok5DZF5DKSG",
+	"KAMhCbtBGHlon6KK+Efdbrfb6Xb9DnnBjChKIaiGiHQ2shJ6Hh9qn63sods+ef+fe8NhB//a/58rdhPx",
+	"OcNTK+OZGWoWI6Jlk/W9te5oQ7thPBae69KLrX63f9zu9dr9h2+6J6eH3dPuUWfQe1ckWCHVrK35jDXQ",
+	"qtrCWSkeevsg59pAgt3oc9zrecN5/uqC5c1zxAIFLMUp88gCglNjJkIb5X+7zTjGnCfa2CHhHgRGMQG1",
+	"aUx5xEJzJfINF3+vh6IW71YpmNtO6eXnXAVF+TCbrqFDHvvOShzaBhu6nf5KZPh6h8+c96Z66EtrezUy",
+	"gZAu1HjPLEim2iOBFIIF5nGX2uCRLKaA0DBMmFIe+a//83+BH23EgIiC0+t5+boNNt43PMZmOmj46Y9v",
+	"3rwi+BA6hSzk7I7AM5xGUZYTUt1yJVT5cOVWiuHGK5GuiA+ltRcB4E6lCeOezq10XsazANjnVljW6x8O",
+	"jo63R7WQ6o3S64V1qiAXD5+YV754Lb7C/s/MJggPPeKzub7yyVja3LbRklBBJGSeEFwDOAGIb9M72jyE",
+	"GHqwtOHt49aAne3ajNk9nh71Z9M5VWpydJIsDsOT5VH4kPZP+nr5iKkZC7pNu9VWD1q3WziDNyjgl8+a",
+	"ZzTIKxyJheHK43xiFaHPLRpFL8et09+3mL/1xVvHsMpAf2qIlIPX0hFxj8goNPIQpJFsLQ9ViV6DJJSf",
+	"zBoEeKDyFWmJicbZ7czyppgwdy3MsqswlyowIly485Lra60cYGHhBcZQP7n37uyecdVwHd2d2Wpx7jhr",
+	"UJxS9VwmrHSlrVphHx1JGTEqHBfPE742kNvqrs1y8/lKg63EWmcxcAzbOVY7FvHLTLr2a8Pd+5HRSE/r",
+	"0KwLB/K6PLq83sj77SBN20GB3NGwW6p2WWLEarXOYDnaRf8oBc/t6asqd/nOtwLut6HUfSuKXHmM2u5f",
+	"ywUaQZRhjYjDZo8Vwo/xQU9vuKqoK91N4pO7jsWXepteslL4Du9UYJMTgfLSiwJ+HVQWhxqkHzQTvRy/",
+	"ZoqHTAQbWXjREPXF20F82kluYi/H3/MESVo+au/k0VG7O2j3+tWxGgX0mZUNCnlpEQ/Y/7KfO4GcFcfB",
+	"5xsGAib/AtLWioOdm8Ganr9eBj9EdNJwJYEuZPHNP/322CAmVulI2JyzRWco2sS3p3IlpL5KuLq+goRG",
+	"/zT7pXBemaFSCojVeqCIeaWdUM3FhERc6UoG4+/vCzfd8YXmKRvqNdTv/PUyeE4FnbDw+2WTPiQN+bHZ",
+	"SD/99rhDzqMFXSrixxjf7QNA8vQ4JPTgT0tkOrGhRi4I3Cm5+G6ZmbkvG5WkpiN8ZnSuqPHQ7VgZHwg3",
+	"2qFrL3zxWsUAqU0DvCs+W733pYGaVudl+Juja2Hb5VvlNV38ykkW8Lh4zdfRl6ISs4qX58VGbO684+tx",
+	"lCriF5fg1+l1Fdduiw73c7p18apRglsjuN0bfjQhRGanqSBPCYhbnOevqEA2Hyn4VeTYKJ9+VVT1MzWl",
+	"fpJ3UI4N31CazuI1JjdUlKsqz/3q93fTeJ2rLNvMGmW3LI1uEq/rYqA7GChyY7S0MUeTAdaJAtR5oIA6",
+	"1w7qziJChZ3XDe6Pjrs9EtCIiZAmxDzuEf+33377rf38efvJE98jI6YXjAnSO+l2291eu9vDNDsZ0kqx",
+	"pT9GRCjVPxhsEhlqsaQBhlJW049rksX6Qh9Fi/3/Hg5vulBnoffDcHjz8If3/+M/NrHBnZeVc8v7X9h9",
+	"EOQtSOIOPHLdPbwH20Umk683X1QIbpIytOe4Wm1Q5A2NgOXT2tLcUS0zoRQ4kQJb3wYEUxrmXgwzn7X7",
+	"SqS0BnxY92azsfqO1pPnUmA5gR2sC86Rt5FoFf2CXwoJ8+utY0WHXk1Xc1O70Zr29DJm4vzVxRMZpDO2",
+	"witonyGHnS4J7YNkz0VXqJgFHRkzQWOuOjKZHEiqDuaHnW7ncL9Oz7kYy2ZWfv7q4oEiENzhGS6huBRA",
+	"ZwuPdloNe7CTN4/qFu8GtGKf20eZxMCim+mDnq4wEJnNQSiH8gxLM082rhIj81YNIrK4VDCgwt9hbaXZ",
+	"1a6NvtbQ4wDkIfTddmr4ULYzQeDOa7p4zpSiE8DKV01ksr6bnKXLhcjLoeWCwJnLxx5FjHyQXEBul2Oz",
+	"ZalALZVmM0AEI4J6rsraguspx4fzLIhKDRgu5u2Hh4NemWf0+o828AxVYxt7//O0iZk0P7zCY22hVwre",
+	"2BWCxYAMj7BgKo0kRYNreCKQScIiwMZVkTYAF5WO2t8KUGz8VBPhef3DY3IyOHpIbBQbwcgzZet1NgmL",
+	"Td7Ec4tpHpnRYMoFaxumArhnXjgjo4SKYGo4CtdoAimW9fDJ3qDb3cfCXc1FSSB+Kw/X0uymMo61ddaH",
+	"grjbrPobCSXDsWdYGqcQQYZEH4etFL/JhoXAarRYT6mwRSmBqmDMmCJcAK1xOZulRTquW1hjxonRtaoJ",
+	"Vyp1srs1i5TGsN6+qzSJSgNVi7yRt6+fOThSQehIySjVjPjAVnz42ZB/EqejiAfOL12erFp/rLTyWkKm",
+	"rcpjJ92mKE9pMggZhSl67gBvF0sKo2Yedxjx0I64uihBNd8eBsnyzGCQwf4pEZVMMYuY+CWwJngRM07B",
+	"2maLk8IIR3YZkIiaoaKNkMQDxzdxlELlDPP2iX17p3okCOLmwhJuUNqQj78mgdxGrq8PT28Tv5aoZCbs",
+	"HRZvZ3OKEb7eHDoKYxw1EIsVQZ+CzqBgoI37JChWw+0FWtIMIJfAbGbr91di/Opc76aUY5yqmLUAw5+U",
+	"cRMzOLLcgzFV2i04Jzcu7wC2mKRC5Sk0Lr/A5hVsPKVykq1P9o7gitM1abJrE2ARc+sJRjCyO/x7TxHa",
+	"mCtRcriWgvvr/oks6qBqfKKaLMDulEgxKVyWrAjthSYCgvKg9iwXquCWi8FCRyPYZFlmuFvgfHPo0qYK",
+	"uq52ZilLXBiKFsnJxOF0lgFdKLBbznYuRJdsqhVWW2ghDn21KlwrxAmuXwxtI3yMBXSwDGeecbdRTc5t",
+	"u+sjo4wAUxoR8y9qnj8bM98gGk0NbbeezrygLMpbZpwyEFdkdNStktV53r6+QNWGh0xoPjaXY/1UO2eJ",
+	"FCxlacI3BhZkFlAN6YmZudreLw+lyRxdi/jQpEq/ZoGcs+SWAebcWjbLcPs5ZSnWRED/aiF0ypwVmJlz",
+	"GzNQmyTLQ+RGm56xFZbn4zfd7ml3F9doNTADlrwWEqtCBj6abTUQgB/lAqlofbcLljCC7+FtKped6u/k",
+	"xs5W0Lh6uchKY2yjXhimacf2nbBiPpAxZ1FYopVouErIKKLiOhMEZ1TDi2ClKZX8M8/aK4k0HUKpzYod",
+	"ByorHWfEqomJXBSka9wbvDKlRtrAlRnZw95J1ai9gGQkxaSwOicRGcJrC7mSCFRGfEWm+kqOrxIqJsw/",
+	"JX7BpAkimq0vVrCkg/MVUTzVacKcdAWs5ApW6p9mm8L122NBBwIqRrm8GrIxF3aYMEWhi9kh/JpV1ic0",
+	"jhlNVNZ3gBdoOihaziuOBeXsSGDKJSNm4KOwcwHKbk1T2DO0dgrymikZQalmM9lSpom1cri951KJgbxO",
+	"qFCcCWsWStqKhywXdhKGTNzByAoU1iWYoX12x72WO9eW1yqeV8trlcBuaKGDH5BDWyHSK6Wpl3yN+RR1",
+	"l4QZsdn4NR5jzDjiJcrFxdBet1cjtgQsEcg5FlMZ4YbLrUJKjuaN4csza91qYFnTdEZFbitgN3FEhTWu",
+	"ZJIUmGCKchTcE7VyTVmOXO5huo3oAclgAB93/BBvYeCSimBqjhMirYwM66SRbSSPqg0ZWaBDBwesjaww",
+	"C9Kq0dAsbn1DkBeS4FWumUbf/gPVfL8Lp1OJGc9ICpT834MkvIxu2jDm/fV2xR0yJDbs+BIf/IPc8iuO",
+	"7XKF3OlnPnXo7GKjv64YhH/50DphSfziwv0z4iMb921nBWU1Mr9MoWoxZXbUFVkja8IZLqc0YY8jqlQd",
+	"70Qt+gYeJOdNA6lsIFd8fG2eWfnpmpxU/tmWIG+C/2Vt2rq0Tg0ZhJVbpnL56pdKQwfza5uWzbv15gZF",
+	"6y5tf+q2T97bf9srnKSX8fwuCQzbRzbc1mk242JVchsU/pjRKDIaWpTOYqPyZJm0nmP6WFHezV/PMMGC",
+	"RlbSrLj+82S2jTShjoznwYyRf0LJenKxHiWtH22rDMj8QjRFy+a19bcqdb9aK/WdGfDy1S8KzH2rqw+7",
+	"SPAYNDZb/7ccFB43qZbVW5UV8BfoPC+4O3M8KKh1JQBuCim7jOf34GQ3F2Zj4sKqoJstOx9ATA1Uycsd",
+	"kSXLMdfrmyPcN5EoHHiTBoXVUC29uF3O4dcgOYYkXKazTSeKIQC5VFL35W0RNFJ5yYx2K2Z/Vz51Nwqw",
+	"beZ1LtYUaUEzatsI4pX+Tl+lo41ZZ9atPLYlFSI+rphAzCDd3ofw5vDjo0/92UAcx4+Sru7PB4vj5aPN",
+	"lKe6Da9AjOI8zjGjPA63vLooUMw1K96NRoJQS/q/fSTeA1WCbN2T+ufeh7vi9deKe155kpvO6z6YSZGw",
+	"/pWSziplGHayrV0yRvxXLy/fkIN570DFc3Xw2V62Lwcl2cLvbG/0qFo5iiVHnRhRrKg84+IKQ6h2t4gU",
+	"x76DUYTs+Rb5OrAS35YTnrHZiIGR0P1uuxjc3oBSwflvw4JS8ECivr6pHuxGo8ofYwlprkFyO/W6yg8f",
+	"KHv86mwoVunathVrI332S4aQoZjSEA29PCRS2HaZtzDfNN74WwhZMtWBnLGdbCd/C2b3I5jdm7jkDnHT",
+	"7VhpebIFRSyy2otyhp6TK9v1MPTBzW4DNSa2jcfM6OtSDAU6yDzij1MYq+k1+xP69KFQyhnxM5nMHwp4",
+	"EjStqc3rEAF4qYCW8oSVzVp5HZTSQs3nyiKKsl8lhSgbo0bLbFaMa675xxhmSidTHPVVIsPUFRWBXSXb",
+	"sI6QKygS8JpRW5+usZpJHjUGtfDtS2fEn0jBsv6tCoLGXHUQ4g96XfJP88BWZUxWlrwodiX1iL9gGxSQ",
+	"3TqXrjEXV66BrafgZytSWctPdAOfEd+BxqA1U2RPGfGpDGR/3/aFLcpLduxWfiJlPMx/r603TSoZLM5t",
+	"b7BTdWgwYx3744HhzxvpBZTiMKOW0a3ooC9jzSZbTuWmYDbXju75CuJX5RwhNSqc4MuTCyitwyBepUMa",
+	"U1ugx46mIwXsOeKCkVHC6HVF7Gm+VwWTDfQyaM546T4y//ve/O+x+d/TzWkw9jBrgbhbh2fCZhMGIR40",
+	"Up4R1MYJndRD7TejSSnLZ/BoE96YtW9x/PegiVVJ761NfJWBfuV6esmChOntS8rU11IrwpGN2GAR5xMo",
+	"8ovPGOo2VSy4Qil0RBU7HhjV4rBPEipCObNV58nlFMK8Mh8kes0wNrhC/2DA5+Offj5JHv3zp98+Jm8W",
+	"H96+evLo4tmrdxey/4w+o5eLwb+W3efvDoNHF5PvNttfcEPNtV3eVTT/RvuStRA1JCZ4xI+V2EThbWW7",
+	"hKWqul/ztithdHJzE46C60f9R4NDEc4G1w/1hyBgkw/Bo0rJO/PW7932CW1/WtWmWLEgTbheXpqDt41i",
+	"ISTvPG1KbDx32tL5qwsM1vKIsqcW2Mi1qtUYyag1GAOCgUIEs5SrqmK1U5fKYxvZAxvAjEYnhav/VY7b",
+	"yvvvwtz2KReu12qsoApPFnqxkYhp5V5VGL+SpALKGWBOGE8IREhgqOlQFHL7BRml0TXB9tpWgDOvzGxs",
+	"3lAMxT/+QR5LYViqgcpQtEmxCq9htsmS+Afznl+OSy73nz8ltkP8MO12DwPsC2/+ZH5nKAiB4s4KGu7a",
+	"mPqYJe7Q9vwg4kzoKx76+wYFK0cFcSJYGyrLZ3d6HyV+XvLVRb3n4ZGe6x5uFpFHyGIKNXz0EDuWMiX2",
+	"ZMtdeMzcboaIzZltnYN7WZWyYWbb81dVJvb38/5g7EYzAalaVrk1UnjIfK+8YNBqM93b75DvsyQO+7w1",
+	"L5gvIMbPJzKBMXBJfoe8tfGqkA7lKuX5g+6AFCLrzURpqdKwnsoQNuQPukekIZbeK8UQoWiNYJMLCzKr",
+	"FYEXNzdwZZjqAzATZueEOkNyYYalMHG/2yUvf/Kz04cC71xMIkZGFAM/cPdjyJeBYPQslAkRB2b1s8QQ",
+	"IHIoDa3OndhzWRNmEWu6xxNK3r69eGKYAiUTKUMSTCUP2H6HvHHd780QKxrgA8w5CLgWubki1yzWpUb2",
+	"Z67Pvhmp1iTfK8e4A0OT4ZLsGSZKjYJAlc3dURJGmHLNVEwDBg+btUBlIisukxmQ630nhznKU2q0Dzhq",
+	"eCQs1PzhWdqQQVS3X7M4oksWnhKjilgDDYbsKNf0C0jET2yJl0oFMmYhdkEoRpGlCir0F/qx1bqLmXHy",
+	"3v39PlmZSgCtPkED5i5eGWuEWloBh5ZnI7lUC1UYvntCVqZyZCfV1PoUQuKwhTqC1ezaAN0c+qkZued7",
+	"5p9DJANuFWCqAnLiaNCeP+h24dneIf5z5O/Dqyfm49HNDQIcVgL3yIde/ghIc29gfht/imeXURl7Ymd5",
+	"pw8FoDGnco1NIRMWMQo1NZW0W7Gh/5gGUUjowihWUmiROJWKuTreJOSG2PCwvaA4cirssRiRhFTg6cqS",
+	"UTLjItWsQwC02WWxWMKh/M9EQj1fuBNsSucMqBlVRNgSQE9pMG1oNGFOxaaG2G4dxWYTlSYThDS0mTBT",
+	"Yp+JRqJXbTphRvmeLaUICeN6yox8NuifkHKSikNAPK0iYp0hucwqjc1tfxZYGY2UzLgmBIdm/SN8hyL5",
+	"V7YFhSOFiuyFCR3rNmd63DYyEY15O8kaVtin9mEL71xagDlDZegyjbJ67cqiigWtynCfQhoLJRrIUxxR",
+	"e/5Kn25ImnnBFsSo9taSTvYMXqP6zLBdCJSP92xyhWGXygMBahzRiXKbz/hBRuRyzQK2M2JG8WOhBSyf",
+	"sTOCgosywmYawTBaRgwAblejp2zpiKrhv2g2i3jABHZstSKiUcoTzjRNlmfENrmbmJkEiuWga5fkSDpJ",
+	"GIM0dqvKrs0hKKRFtKpCZstr2YTx1mmr1+l2uqVE8yxRPMsLhxnMH5MmXescCyUAPYgTpgBC4LIAy4AR",
+	"sfYuF3QyYQl5e7GPHIEKoMjZ9RuKahscYOTYlYVrEkkamgGNVDFO5Kz47Cmw0zGPzFVPhWFrPiz5wEpS",
+	"/3z6hhzY/XVAJDuDVx5jW4n2pVU/7DUYCkxgNLiytElrMuETLvA0M1EVGj5MmH5iwAPWecx0VSs12/yR",
+	"g4vxCynYc2zV+d5ogZZJGAj3u91K3wvNbvTBVM8qBikUwP+/Jy8fv/nt1VNiHkBBHH8wn0lExeS7YYuJ",
+	"Yav0G6Nh8TOgC35RU0syiw8+elB49r/+z/9tFftJVLW7Rr3H1bS4r655K05y4zD4mnsr76zzh3ThO+wO",
+	"Vr2RIcNBsW1hUVXGWnNZTUhs9UkDzeesfGJGuYWCeb+3XmY6Vuu9GQsvyWeqFNNf1txv/ERkQpReRoyo",
+	"KWO2GC7eLTOOj3fUdluyFM/GcQ6FkmO9AH0QlIfZmpt0bpZTv051JDI3/oGCTI+zwlWFzA/HNgfdQSU+",
+	"BilRO+XtUSrCiHU+KKgdAYo9htUjiaZ2Hbl5xjbSWonq3le59IEqV89sdfI9fB5LodtjOuPR8lRRodqK",
+	"JXz8Ze2N9HDcD3ROEaTl4S2tfnvxPcBn73OaRKfDVomADlteKGdXPDwdtv6RL2fY8qzUKpO3SXQq0ij6",
+	"sr/NYuKI8orb5Tw2l5w8Q0zyyC+2yEm/0yW3IjoGX/4mOjsTHa81wHf+oF64kM5vzoogL0f55t6agX67",
+	"HXAb8PMO/Y1W8IlzBK0rEHkbrjGFitifVjMMS3v73W6uZWeqH1ckjSFCJktq0zK19UBcDnqniTnYStwb",
+	"qWa1GEEVKbHcYoaODjPM9zscqF3NKgGntNuvfajP+JwJM525i2vPrkjEVx7gG2dqygpiUVWRopd0Fvle",
+	"xTLl2zJQYCMcin9dvnyxgs/bwlXmia8tOG/CBqekYCcsB1GsCjDhqLJX6mq1CiXMnJ/gvpStYjGtRqmn",
+	"sZIWV8XFldVDc1wVT8WX9zsgerWK2gqMd3D8yzXDvlcx/E1R7/WcGXabG2lu1JobWThhD1tZRUszfKGi",
+	"x4IqMkp5pF35CM+aQwBZhiK7nlC5WhXqsmHWr/VzI6rn1f7BC66mRrm2/pMEsnuz7yHB0KsN4QxTUGGE",
+	"hUOx5xzszq0aGKIB5pU3zy499L/7KMUvuBH5rDfHDfVADYX/o1TaPyP+/9/+QSYLmoQsbP+P3HIFOsZE",
+	"yISFYHm18igjFBu8G9AMRaW7+3oq9dv582d/JJVymPA3lboLlfJaN205YaKd0EXbQR91uL8J2C4EzKL/",
+	"SgIG0bzbSoM2ItfJeehVoMEUS9gddQ/z698oA75mNORG1PlriIF5rSVMHNQJHY95cF+t+Y+6h5tPvqF/",
+	"/zoEyCC8WZic9w4wOm/l4T8DRqOLnb3xjXKXJ/Apx3TClEcifs2ssFnyn3TIDzzSzIbE+1CPrI4ihrM9",
+	"xTVtsCC9FNHS1Zhx9ZhcnR6wBn1MWbLMzUG2os52WFEqTb6RV7ie4BsftIko9yD1xjapIUN/DBL7vRRa",
+	"u6GSu4srKzcOKLQGaKhuUCsxkF27PPW9nOC0fdSRDXS9Rae1Wh8oA+Es58haEIppRWDY2p5I5E25GuiE",
+	"9Z9kFY/uizgMECnWE4fvaehqOsErvc2vlHrAw0tbEKEfXElIeKN/svmNN1I+p2JpVweh/Efb7OjC1tTL",
+	"EjPuRCQLKrbS9oAKJNFGKNYI4sFn+PciXG1Wf8106pKV4GGv2D6w3nwOpWHW2DOvkVViB7ct7Oh540Oq",
+	"sKIbF6XWhrduZNhgVbdwWWtXX5u1XTX13p0WJkwnHCt25ef9xDVZdbXYFQukCB3Ei8J13uHw90pv1eaG",
+	"ql3z37tWuV/qxmB6m5xkKE+pL+mgX243etQ9NJxk0zqOOoeP7nUdh93yOvrdrjmbvzQ7KXaM/L140P1K",
+	"S+UVfZRvBeBK52MEdLavvK+wge698bsdeZltDrpC6oU7/t+AjW2pd6EH5C/K9/7JoMoe8ggXulhqSLqa",
+	"F5a6T26rH2QvrVIRMMwSwxe5GgoMeD8tdDmzWO2ix8DcBZkAmkLEKRbFM4QdAqOHwqoeWUwtfCY2URW6",
+	"dHQI9O/wcyHQx8r0VA3FppYevhUloUggSJP1Bh9DMRS/gmbTUOULA6hwExzCWbGZfSTldRpjJUKKsX5q",
+	"KLTtuVBNIqbI5LGauw3EHArQg1yKnvnTAi8HJ0bGKc3CUxgXQ/ngOS4FWRgQgCMpSeMcvAqD8TF7IksB",
+	"tGlbDfFx+01GODNt1qVzkyyDEhVmbhTzHnD/zmaKFbbrQF5fCa1JI2wsQNYkxDS0H9g9dOBPVBKL3kPQ",
+	"VQCgUI9fSwjKKopDuSbZ0N2qdf60tVEoeFdpF1RpPeXyMBrbSeXNobJWT3nPyN/fe6vFi7x/U6Eb0zYy",
+	"x60FjKKSiTJwUcdsBb2r528uBrsw51ITpbW6Znbx/lY3v1l1UyZA4Uka58dVYLg5YXz/xWvFUjUwWEwI",
+	"RV8P4ijZA9oIWYx6acsrI3cA/gGk89XFRZ5K4+9lCTseqV2IfZ/MaBxzMdnP5IOYQo3gOKIaMtXfKsNl",
+	"xzJBlVawBTZKhojpYoCzLPdVrnRTHgrg+qfEt22Mf+fv8wjprEUifA287XUhNPgUC93aUhSnhMIych5B",
+	"VZ5+H7NEmQNA35PhKhj0Xa4B2SHnjY0ZXTuQMU+YsqWasPhtpfTFqbU6Yl6UEzem1qvXxKMguQryiKw0",
+	"UF4RmtNxvQBcy+iBBdu6qXs2ajyOKHrDCnkV2LDBHBMUAM4CNNIYXGhFporB3y9kebe27DNW68gLG2cN",
+	"Vmz72TMCUgCokh1IaMpi0vG7Yu7TD/wmGwhz22xJYIDqUGDKCeY4QB4QiEjYB1fRMTvNmsZoLLTtJBzD",
+	"uECIG4paUZJKYEPl3F+bAY1YFLKsZE44FKNlo/RWa+Z0RmjTg0ORsNgJX5DkZ65DtiUXUx+iYLWHOSt5",
+	"84B9hCFaiECwLfxoc6XQdp4XjgYUxsPOcoeGIqDKMDjFhOKaz1m03EfwbV0RGoVQ3G2WMJY5fYAOlOpR",
+	"wya9QkIXlGzB1Wa1qbMrnaQRU2QPaMmcS+wJZV8G6Q/Sq+Ri/9T2Qqmu0CM+bNr8kUkM5oOTAXJ8LNX4",
+	"xrw1NFudQTqKrX3uGy3dz6qf23riY5cc6FJtbCF1uCWXIPq5vIFCa5TGMr9G1Er4DMqmj82QKk0Saat6",
+	"FLK7bAlySEOAaqpTFlxbYmAGc9116nOc5t3/+48K+W4ettjJZmtIJxONRQD2XPl3r1BsfR+nR+ifZgV5",
+	"XNyAHGer6B8NmkeDY6kO2HyK+Z763W55tHwAs0Ez5rot2FmKyIDV8GlU7q5KFgmH/KNik1XMD3VDrW+5",
+	"SvbKZeb3S23Li83JT7McljN0rNrkC8NWycXlS3LYOz5u9yD7KYqntN2HZBhz5dI4Bq+kYsUtknN7GvAY",
+	"XPh3NuqC1Bqf58wB2iHYnLnAihsl9ctlpIVWuFjVgz1L0oEt52UrYBZUQB29gJwfLI1vLlnOaCC6g1RL",
+	"7J9lJf7XNBwoZMhx2HKlwUCRglqYAUU6h/eKv1Zz6pAoOWtEVvF+KNaWvLc1z6nG3aLdTzmxTNgEWjA/",
+	"WMkD8+1sOpNL/IPQUlpsmoB0wEbXchihmhN7Wl5FLQG1lvA3FJjxhxYFW3UIWRdYXRQZMRgJr4dn7QLu",
+	"ttjsT4YeDkG45SAoeJKQq0AKwQKtgGNlqDVimBI054qPIgbpZA2+40IaUPH7g89Fvv7FnpPhrkNRtlsU",
+	"7CJ7hrlYUdrJu0a+JSMJVgau9D5kvdGhqEhnWcokDa2YlgkqCXZNUCSUC6F0wuisQ86HwgDIhula6wok",
+	"SLq4goSqadm+4vLpUegYCsyYVCj1rxFWAaVAhtuvoSAbCqi2bydRkESLWYxWIsO2VzkiGjR4s5CEi5BB",
+	"UzehSUSXhqbGidQs0C7dz0qiykpphmchSIaiKFyRZtnKM6zI4Fg6HvPASttQBcG24hqKvYRBdikCy5AQ",
+	"+MVlkTHET8xKs0cMK1kjHe6fWc2lIZl8Bu3gMIWVsyzBzRsKvYx5QKMIam4UA68xt70NIMYqFWhhy66y",
+	"EZ8jCYNkVZEyaxazuWnFVMa97CQMc9MNO2gytiFg1pjbNoW85bD4iS2tAQp2/70Mlzs75Wwk+vcQQlcO",
+	"e1vIkvKmyqFumdF5rQ3qHg1Mt7QcffFWrO9fz5vW1213++3ucWF9Izlas7rv5ai8tuc0idhyi6X1dwu9",
+	"uyjjTWbgKde2gcC7u0drW4dVCR++N5QXL23m9cvwwZoKABv+cA/i5y1gveuU9OTT4Uc6o9eDQfxIq958",
+	"9mF+8ul6Mb1eoE0xA8xn13TiKfacOO16OQD7WQeK0y4c1YzfVAF77gDqEerKBmCWe0aZDdy/IXBnJTxt",
+	"klFWIddWo6100MnKu27uYlNNKfri7Xa2FthNiyyW3XXrbHIu5Kut/ZpZjxobPnFlZTFIlu95BMgO1N81",
+	"XLC3f7v99Zr2tzUC9nIE7FtagbVD6jHOebuqQsfBe8G6WleWP+yu7zLzHa58vwDxbvnK357AQ53fFc5/",
+	"PCYjsrgGJGdo9XXtiIzADLW6sEpQxf/QUEtmkyMifyV74y7h1N9ywMEWjoyyFHYh3ipoHzPobTHbK+wa",
+	"/EbKZzSZ2PeOttlaVkLqOQs5xchXrzXo93dd8HNXmfwv6rjBu5KZoouethWum2qwREUr3SqAMLe1KGfm",
+	"I+fWQluLrEAvga2+RVW1KFieXgSh2NCM2La+FTYnR0kbhpC7T2oxAUWl1SOG3US7BAM0RTQ6qG0T1MjD",
+	"3BMyWjZOcuvihg1hjZXq7N9MbOM4opNJTayrHxyqIc5C5Ix9ZUm6WZf6+Zb+/NupMwVffqvZjNja0se/",
+	"gzZ0B968u+t+FV/NTDd/x9X9G8XV8ZykreENKp5vE0OHDcqc3X5VzyxXFtZ558pRdiCqZe3HCy35sGlF",
+	"PTzr0qzt7slYohJp9FIwswFhNtUcXbSZ5uSt9lpvL5+UeqeVW9pZc06lTV25K93vWe2uvLditRNC1p4Q",
+	"ZHLX5qDWlSxPNYsNxu9ia3G921YQiYzXG1S4P0rxh1z7Pz3cRlcBWLiUxWYOlYuZN+3ZSlS7fPXLqvtV",
+	"F9nMw3eQ1hqlqMt4vrNpN+vFcXeJBHC+Ko64m249TQtZhkxJCrnbvcdw+q9w473K09+vfnq0G33YiTqs",
+	"ogy2k+rfkkNJcvgGJADkbzvRmVJzsIPP8U6qYvHdvAyQ1Qb2/LgYSwY+w5IPc9+5ai9f/XJWKyddbSa7",
+	"igIVu73dmhR5n9dIyQ9UNWirpuw9vBlcf+zPPo1Ogl74iB2OjybH0+4H0azgxd+gcpc31qla7TMNW5VB",
+	"XdDlCr1KLR3tt7v9N73BaTejo5tJbaHrVY3q2snMJUNJq9RzatMZrKS0W1HOHDRNHaA2tX3aheSWOheu",
+	"qAJQ6Ub5NxH+1ojwitahGOh4ZxK9pe5WmfzuNRLwNqyoklDexjbFEkqLyxxLOMmqqgl5h+qdb5Nr4faX",
+	"K6BQJK0obn4NQtrcChApokpH7V7rj6O2eSu3W9Da+y21UGtMuzYLptbB/W/S/M2QZtDJkfpWKeMaanwX",
+	"zbY5heY1ZMjYcmlF5uAal0CGR5YtiWWRX728fDMU1Q4A1iGxdeLLUGTV/dclvpRgA8kv5LzQMQWj91a1",
+	"TBmKojtgSlUWM924YZT7S6L1UNjwbYgM7JCXtv1Lc8ZNuek5F5aBkKwVJsQ9kvKubplcU3SMFbJraI3J",
+	"G05mJs1NEC7qQLNkpshewRzhEUOriUpnWZJAcwPa/TPr8MocUamwWTiVypm1/RqU9Dub0muqSTSnZpx2",
+	"IdHAI00x+F41PDpP1EEoEDKjkXmRhR1Sbc3sgmMoiSWmh5CQBXxGI9tBDEfA1hgWkyCU13K1B4rMuJBJ",
+	"OxVck5BPuFZkrw9HaR7G1+3T3Eg7XfjN/9er32wg70+vf/U9cohff//jE7Ojn36Ff14+f40ZAoT4/3r5",
+	"xL7w5sUTHxOW2sTP9dVTUu+8DOHSBX24ov1ilyWSWfLcGwX8IHt+mZtiaH31zphRNnkoQYuGe1taNZoD",
+	"Cbew0rLawwr2WWv27Z/mh+l+9J3LL5NB3etZX/DiaxYHuIJUoEVBcvUzG5vvRsjTjE4bLAnNkUo5XcI9",
+	"uNyfnW+zWVYBE51dNZllGyx0NQfilMXlk7Vh+e6uONLpzK0GGwrdggaQdBBEUrEQfoMOQiqeX+F3tjWS",
+	"kEidi/ldTbG5SP82yOx/ZHyuXsh6UG7OBe2RjEqZ4RWd6PfPX0fqXSPLNvhxVwrFRp3YZn19s8Cmvtjr",
+	"5+0vThJ9tBwdzh+J3uw4GNw8/NT9GF/v5g96XMeLneJvezse+7ogUdcACeNE18SF7nrqWav0QpDov4/+",
+	"0xAQWiPdhcDQKgUvxYVWf8y4dU6o3U8eQYA3xH3m8L5LUGfvy13x+O8ww79I/MU2cYmPLSv/qwYj/pmq",
+	"8KXjpkU9c3vTpCvllzVX36Uek1NAspfLZskOwa7OeWs3LoIoDbF3cN3sWOnpfH+hI7eKECnvvrkhebWP",
+	"P5r0+Dal3DIGkfeYL1e9XtUgfCcZoKkJ+KrKbA7sf7HYkL9sCZfa7WkumJbbngIaRSMaXKtiLtvjPOvp",
+	"839Ymb0zkuHyHwdpEoHft9l2dWnUGcjThITvSmkvD4qMQr0Ii6CFaqOKTwRGnOCQoyxl2K27s0tx0bPc",
+	"pCKFnRREjw55kud5mt+4vlu9UcTU3AWRFzLdtZlXeTdvBb+xVUDzitGuACt5zT6wQBcq49n6WFMqyBFx",
+	"WbgyqrRU7z08OXr4sD/obly+5jOmNJ3Fd9sFxNUlGGIT04C1FTNnaNDCn/c87O9nu+P/+Pz8cfvyx/P+",
+	"0bHt7g1YQXWaYDRgvo95z/vpSL4bf3pxcvTu5O0vae+pGv88G//y4uepuH7Xjz+cyJMXT14c/HgQXwy+",
+	"27TZbJqdNnsnhRYQtYGRfFMFSXMk2FRN9R4qfV6UqY+99jvkdVYbASxJ/+bG2XtpcC3kImLhhLmWI1jU",
+	"uIOSXsMIT5ATK1crACjVGRGSjNMEDDyF6weZ5K4IbqdCm5vAUmOYr9mEK6gDQsnb18+wuiOmXzdWtHc0",
+	"1DX4JW+mbChs5/ViL1639AcK7hPUcVIgRfnOZKymGMIXLYcC4mn2jHJtBBOpAYexxgDkephXhFxAy1QB",
+	"jcUDmYQsxOQ+IRdEiqHAckWuqLGWaDdfYWiqiBR/rqnJgat8ObeQ3LaUtW4taeHF+DqGlkKi8y6hj19b",
+	"oAUsNQ9OFQuuno9/+vkkefTPn377mLxZfHj76smji2ev3l3I/jP6jF4uBv9adp+/OwweXUy+u5M4fOsj",
+	"+pXrKSoom0RirxCVCy/8bTH4OzHx3ygx0XEzQmtKydoizjXjwcHnvJz5FyTFEdMNRPlSy1gRGkVFtpxX",
+	"+rHcG+pFov20yr5nNLk2bAwMihl7U5oubTmouokB11JnXxVqPGgQLuDN8K+mGP93yJXCo9kacb0tGm6U",
+	"iL5MdYXu10KWN2LUrlYrx4QrXSfst7ZYGNSWev3M+hVZSAa9LvmnFGzHhIjbSAWtCc6zm6Er29bXZ+2b",
+	"GPrfN/kbzXrc+hrvpnM8zZtsfHm/FfM6MJqSwX6I57z1XKsCx35OWWo42YRy4WGo0mxmpBCdK7s2ToaM",
+	"E6amaBCDwoZhGmFLzaEoaItFPjql2nJGL+8dlet+FMpHAxkZCl9xEWC1VwxQmMoFmVGxxIK4H81CG8MO",
+	"LIDsqTwptn34ExVC2M1vzEgzIV2Wu/hxTEvPCOHxG0hnAEK4A615jRvfyZfe33EbCPbS8gEm8GWvf5vV",
+	"rvOYWr98RcbC+RBJ/9Z4/mQf6d8q0p+sIhnyW7snd1CPDsBcx9rObvJV+MyFUsBnMLwWZrJlOVHg5Zrs",
+	"5fZEMmUJ2++QH2wZAOhT0x8MxVSmiaqSB+sFAi4FBU7xlUXWmjlO2JzLVA0FzgxmSaxaa2VLBe1P1YJr",
+	"W1nAiNuRVFixPbP6NnEfAF5F7LPWnHthQHdrGwer+8YtdI/7P/yivv/5Ypqo4PE0+vni+S//OTpSl7+p",
+	"WI4eyiffulUuN8rlyP0Nsql/Q57z35D8w4WG7lp1B41yZKeJFZTbKX9ujRhNWHKe6mnr9Pf3ED23slt6",
+	"TgG26olec+iek0gGNHIloV2PM8wAnNFrRpJU+KWxTw8Oev2HnW6n2+mdPuraVkR2Y7X1oZOzPUMXaB6D",
+	"LcVI0gTsdshtAikCHnHq0lytTzevZ1NfPMatMwF1zZvKU2P4gOuFatPVc88bUqyhqIVZgLplowxcVffG",
+	"CPt6FfXTrKKGFC5+oTl6wvWLYzAbFQ19RGSS5WtgUo+QiX2a8IwK2SLYEFKeK1lkLKNILsjvl5qKkCZh",
+	"Fnnxfs+hyGKx6Cj788LFZQRydrB/OhQUt+w7uEG9e9zQHjbQ9oifuZTNB+gjt58np1iCNxTFdrBYSzzv",
+	"Gou9hAwOliM7zortUTCyY98rDJXPTPbqwRWZ99b2NfFrsQE+2fPnPc/PZJF62AI0y/A/54v/0vlcm/5L",
+	"5/NIhssvPrlmS3d18vHaIQtkaLAspol2i8sYlBO4wGDnI9f1rXzVHxCUqmztfyckZV5cryhvBTRJlo2R",
+	"GXnUhWfQbSgMPlpmiN0Qx2MecBqRGqqQiI8SCuObacZQMnxmkxfQIW891LZNTa+bnQPH5IogYEp1yEvX",
+	"mL/krR8KTHCCYucAuQ9cazBWjmhwLcdjj9CREfmO3LheHhDjkcNuVqPeI30El3nA/gFl6RGnel0LTLg+",
+	"MKSeJoyRkC4VJMvRKPIsqLEsPPrSS24EslfIzdvOPOSjkqzqmoHteoD5PaA9tM/N9L7BdkoG/RNDAI66",
+	"hw7GXJGpFDLFAo3Ed/ZcfyjCpuCGDnnNQp6woBBfiVQB7DUZtYDKfVSTiFGF0QenBdkaBHCaJHzOClFJ",
+	"2Odgr3JHixd9P+s5LQrzQyoiZIb986mFIz7hg1dGuYgyoA/mrCqcwSzbCYLk7etnCoPUU8WID2QNLzR8",
+	"aebDByl0u4wNTnlDESd8TjXzSMTFdRsZoExIEMk0bM+YpoaQkSwt8QyDtaALFvbDWUyZwBYT2UUGPEYf",
+	"mctlMIebEzXbggL3kPO3TBCos7fLV78or1R8zbVnyGuzeRn5KufXI50ZinpjVOtDm0GWZzH1qZiGWSj3",
+	"OVriTpu6UazgiZiWhkdlGK/jfaXpLN/ekKlpUIxqetqQ4OgR3yZXmD+zyjOGRzRnVGKBmQmfM+FlSWkw",
+	"TDnhzoyAas2p8y06ZDaQsRn6ALLq6l3yvp8LFXb9WfwiNyQsGz9/wyN+IfffN7wuD7jBkg01AaeTl3Fw",
+	"lyhrrBPZomSzoVgyXcK5cqB3HfGeGRAxpaxkRkMOn+JEjmzWLLY0T+bQHU6ME6p0kgaGxziEhEqtQic0",
+	"KGhhxb4VWYsG4EHLjEAYQRexHTLcGIMOUVpes6JY+DK7Aa0v77/8vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -3983,14 +3983,14 @@ type ClientWithResponsesInterface interface {
 type GetDocsResponse200Headers struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
 // GetDocsResponse304Headers the declared response headers of an HTTP 304 response for GetDocs
 type GetDocsResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4036,14 +4036,14 @@ func (r GetDocsResponse) ContentType() string {
 type GetDocsAssetResponse200Headers struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
 // GetDocsAssetResponse304Headers the declared response headers of an HTTP 304 response for GetDocsAsset
 type GetDocsAssetResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4150,14 +4150,14 @@ func (r GetHealthResponse) ContentType() string {
 // GetOpenAPIJSONResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse200Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
 // GetOpenAPIJSONResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4209,14 +4209,14 @@ func (r GetOpenAPIJSONResponse) ContentType() string {
 // GetOpenAPIYAMLResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIYAML
 type GetOpenAPIYAMLResponse200Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
 // GetOpenAPIYAMLResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPIYAML
 type GetOpenAPIYAMLResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4341,7 +4341,7 @@ type ListEventsResponse400Headers struct {
 // ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
 type ListEventsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListEventsResponse403Headers the declared response headers of an HTTP 403 response for ListEvents
@@ -4351,8 +4351,8 @@ type ListEventsResponse403Headers struct {
 
 // ListEventsResponse429Headers the declared response headers of an HTTP 429 response for ListEvents
 type ListEventsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -4478,7 +4478,7 @@ type GetEventResponse400Headers struct {
 // GetEventResponse401Headers the declared response headers of an HTTP 401 response for GetEvent
 type GetEventResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetEventResponse403Headers the declared response headers of an HTTP 403 response for GetEvent
@@ -4493,8 +4493,8 @@ type GetEventResponse404Headers struct {
 
 // GetEventResponse429Headers the declared response headers of an HTTP 429 response for GetEvent
 type GetEventResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -4629,7 +4629,7 @@ type ListInvestorsResponse400Headers struct {
 // ListInvestorsResponse401Headers the declared response headers of an HTTP 401 response for ListInvestors
 type ListInvestorsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListInvestorsResponse403Headers the declared response headers of an HTTP 403 response for ListInvestors
@@ -4639,8 +4639,8 @@ type ListInvestorsResponse403Headers struct {
 
 // ListInvestorsResponse429Headers the declared response headers of an HTTP 429 response for ListInvestors
 type ListInvestorsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -4767,7 +4767,7 @@ type ImportInvestorsResponse400Headers struct {
 // ImportInvestorsResponse401Headers the declared response headers of an HTTP 401 response for ImportInvestors
 type ImportInvestorsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ImportInvestorsResponse403Headers the declared response headers of an HTTP 403 response for ImportInvestors
@@ -4798,8 +4798,8 @@ type ImportInvestorsResponse422Headers struct {
 
 // ImportInvestorsResponse429Headers the declared response headers of an HTTP 429 response for ImportInvestors
 type ImportInvestorsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -4961,7 +4961,7 @@ type GetInvestorResponse400Headers struct {
 // GetInvestorResponse401Headers the declared response headers of an HTTP 401 response for GetInvestor
 type GetInvestorResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetInvestorResponse403Headers the declared response headers of an HTTP 403 response for GetInvestor
@@ -4976,8 +4976,8 @@ type GetInvestorResponse404Headers struct {
 
 // GetInvestorResponse429Headers the declared response headers of an HTTP 429 response for GetInvestor
 type GetInvestorResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -5107,7 +5107,7 @@ type ListSpvsResponse200Headers struct {
 // ListSpvsResponse401Headers the declared response headers of an HTTP 401 response for ListSpvs
 type ListSpvsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListSpvsResponse403Headers the declared response headers of an HTTP 403 response for ListSpvs
@@ -5218,7 +5218,7 @@ type GetSpvResponse400Headers struct {
 // GetSpvResponse401Headers the declared response headers of an HTTP 401 response for GetSpv
 type GetSpvResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetSpvResponse403Headers the declared response headers of an HTTP 403 response for GetSpv
@@ -5352,7 +5352,7 @@ type GetSubscriptionResponse400Headers struct {
 // GetSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for GetSubscription
 type GetSubscriptionResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for GetSubscription
@@ -5486,7 +5486,7 @@ type ListSubscriptionsResponse400Headers struct {
 // ListSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for ListSubscriptions
 type ListSubscriptionsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for ListSubscriptions
@@ -5621,7 +5621,7 @@ type CreateSubscriptionsResponse400Headers struct {
 // CreateSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for CreateSubscriptions
 type CreateSubscriptionsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // CreateSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for CreateSubscriptions
@@ -5807,7 +5807,7 @@ type ListWebhookEndpointsResponse200Headers struct {
 // ListWebhookEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListWebhookEndpointsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookEndpoints
@@ -5817,8 +5817,8 @@ type ListWebhookEndpointsResponse403Headers struct {
 
 // ListWebhookEndpointsResponse429Headers the declared response headers of an HTTP 429 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -5936,7 +5936,7 @@ type CreateWebhookEndpointResponse400Headers struct {
 // CreateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // CreateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookEndpoint
@@ -5967,8 +5967,8 @@ type CreateWebhookEndpointResponse422Headers struct {
 
 // CreateWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -6125,7 +6125,7 @@ type DeleteWebhookEndpointResponse204Headers struct {
 // DeleteWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // DeleteWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for DeleteWebhookEndpoint
@@ -6140,8 +6140,8 @@ type DeleteWebhookEndpointResponse404Headers struct {
 
 // DeleteWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -6255,7 +6255,7 @@ type GetWebhookEndpointResponse200Headers struct {
 // GetWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for GetWebhookEndpoint
 type GetWebhookEndpointResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for GetWebhookEndpoint
@@ -6270,8 +6270,8 @@ type GetWebhookEndpointResponse404Headers struct {
 
 // GetWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for GetWebhookEndpoint
 type GetWebhookEndpointResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -6398,7 +6398,7 @@ type RecoverWebhookDeliveriesResponse400Headers struct {
 // RecoverWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for RecoverWebhookDeliveries
 type RecoverWebhookDeliveriesResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // RecoverWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for RecoverWebhookDeliveries
@@ -6434,8 +6434,8 @@ type RecoverWebhookDeliveriesResponse422Headers struct {
 
 // RecoverWebhookDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for RecoverWebhookDeliveries
 type RecoverWebhookDeliveriesResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -6602,7 +6602,7 @@ type RotateWebhookEndpointSecretResponse200Headers struct {
 // RotateWebhookEndpointSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateWebhookEndpointSecret
 type RotateWebhookEndpointSecretResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // RotateWebhookEndpointSecretResponse403Headers the declared response headers of an HTTP 403 response for RotateWebhookEndpointSecret
@@ -6628,8 +6628,8 @@ type RotateWebhookEndpointSecretResponse422Headers struct {
 
 // RotateWebhookEndpointSecretResponse429Headers the declared response headers of an HTTP 429 response for RotateWebhookEndpointSecret
 type RotateWebhookEndpointSecretResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -7407,12 +7407,12 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.ContentSecurityPolicy = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7431,12 +7431,12 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7494,12 +7494,12 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			}
 			headers.ContentSecurityPolicy = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7518,12 +7518,12 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7623,12 +7623,12 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7647,12 +7647,12 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7703,12 +7703,12 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7727,12 +7727,12 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -7905,12 +7905,12 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -7925,19 +7925,19 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListEventsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8088,12 +8088,12 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -8118,19 +8118,19 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetEventResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8274,12 +8274,12 @@ func ParseListInvestorsResponse(rsp *http.Response) (*ListInvestorsResponse, err
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -8294,19 +8294,19 @@ func ParseListInvestorsResponse(rsp *http.Response) (*ListInvestorsResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListInvestorsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8485,12 +8485,12 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -8552,19 +8552,19 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ImportInvestorsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8715,12 +8715,12 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -8745,19 +8745,19 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetInvestorResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8877,12 +8877,12 @@ func ParseListSpvsResponse(rsp *http.Response) (*ListSpvsResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9022,12 +9022,12 @@ func ParseGetSpvResponse(rsp *http.Response) (*GetSpvResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9177,12 +9177,12 @@ func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse,
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9332,12 +9332,12 @@ func ParseListSubscriptionsResponse(rsp *http.Response) (*ListSubscriptionsRespo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9522,12 +9522,12 @@ func ParseCreateSubscriptionsResponse(rsp *http.Response) (*CreateSubscriptionsR
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9707,12 +9707,12 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9727,19 +9727,19 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListWebhookEndpointsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -9918,12 +9918,12 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9985,19 +9985,19 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateWebhookEndpointResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -10127,12 +10127,12 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10157,19 +10157,19 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteWebhookEndpointResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -10303,12 +10303,12 @@ func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointRes
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10333,19 +10333,19 @@ func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointRes
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetWebhookEndpointResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -10531,12 +10531,12 @@ func ParseRecoverWebhookDeliveriesResponse(rsp *http.Response) (*RecoverWebhookD
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10608,19 +10608,19 @@ func ParseRecoverWebhookDeliveriesResponse(rsp *http.Response) (*RecoverWebhookD
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers RecoverWebhookDeliveriesResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -10775,12 +10775,12 @@ func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhoo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10832,19 +10832,19 @@ func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhoo
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers RotateWebhookEndpointSecretResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
