@@ -89,6 +89,14 @@ changelog: ## Print the changes of openapi.yaml since the published contract
 ts-check: build ## Generate a TypeScript client from openapi.yaml (openapi-typescript) and run it against a live server
 	clients/typescript/check.sh bin/zest-api
 
+.PHONY: ogen-check
+ogen-check: build ## Generate a Go client from openapi.yaml with ogen (its defaults, no warnings) and run it against a live server
+	clients/ogen/check.sh bin/zest-api
+
+.PHONY: walkthrough
+walkthrough: build ## Run the README's Walkthrough as written against a fresh `serve --demo`; every answer must be 2xx
+	docs/walkthrough/run.sh bin/zest-api
+
 .PHONY: bench
 bench: build ## Measure the import path against raw PostgreSQL and print the table (BENCH_DATABASE_URL, BENCH_FLAGS)
 	go run ./cmd/zest-bench -bin bin/zest-api $(BENCH_FLAGS)

@@ -2585,7 +2585,7 @@ type NotFoundApplicationProblemPlusJSONResponse struct {
 
 type NotModifiedResponseHeaders struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 type NotModifiedResponse struct {
@@ -2612,8 +2612,8 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 }
 
 type TooManyRequestsResponseHeaders struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -2625,7 +2625,7 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 type UnauthorizedResponseHeaders struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -2653,7 +2653,7 @@ type GetDocsResponseObject interface {
 type GetDocs200ResponseHeaders struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
@@ -2671,7 +2671,7 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2686,7 +2686,7 @@ type GetDocs304Response = NotModifiedResponse
 
 func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2704,7 +2704,7 @@ type GetDocsAssetResponseObject interface {
 type GetDocsAsset200ResponseHeaders struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
@@ -2722,7 +2722,7 @@ func (response GetDocsAsset200TextcssResponse) VisitGetDocsAssetResponse(w http.
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2747,7 +2747,7 @@ func (response GetDocsAsset200TextjavascriptResponse) VisitGetDocsAssetResponse(
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2768,7 +2768,7 @@ func (response GetDocsAsset200TextResponse) VisitGetDocsAssetResponse(w http.Res
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2780,7 +2780,7 @@ type GetDocsAsset304Response = NotModifiedResponse
 
 func (response GetDocsAsset304Response) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2847,7 +2847,7 @@ type GetOpenAPIJSONResponseObject interface {
 
 type GetOpenAPIJSON200ResponseHeaders struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -2864,7 +2864,7 @@ func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -2875,7 +2875,7 @@ type GetOpenAPIJSON304Response = NotModifiedResponse
 
 func (response GetOpenAPIJSON304Response) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -2891,7 +2891,7 @@ type GetOpenAPIYAMLResponseObject interface {
 
 type GetOpenAPIYAML200ResponseHeaders struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -2908,7 +2908,7 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(200)
 
@@ -2923,7 +2923,7 @@ type GetOpenAPIYAML304Response = NotModifiedResponse
 
 func (response GetOpenAPIYAML304Response) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Etag", fmt.Sprint(response.Headers.Etag))
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.WriteHeader(304)
 	return nil
@@ -3035,7 +3035,7 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3069,11 +3069,11 @@ func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3176,7 +3176,7 @@ func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3227,11 +3227,11 @@ func (response GetEvent429ApplicationProblemPlusJSONResponse) VisitGetEventRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3334,7 +3334,7 @@ func (response ListInvestors401ApplicationProblemPlusJSONResponse) VisitListInve
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3368,11 +3368,11 @@ func (response ListInvestors429ApplicationProblemPlusJSONResponse) VisitListInve
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3480,7 +3480,7 @@ func (response ImportInvestors401ApplicationProblemPlusJSONResponse) VisitImport
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3583,11 +3583,11 @@ func (response ImportInvestors429ApplicationProblemPlusJSONResponse) VisitImport
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3690,7 +3690,7 @@ func (response GetInvestor401ApplicationProblemPlusJSONResponse) VisitGetInvesto
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3741,11 +3741,11 @@ func (response GetInvestor429ApplicationProblemPlusJSONResponse) VisitGetInvesto
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -3830,7 +3830,7 @@ func (response ListSpvs401ApplicationProblemPlusJSONResponse) VisitListSpvsRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3947,7 +3947,7 @@ func (response GetSpv401ApplicationProblemPlusJSONResponse) VisitGetSpvResponse(
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4082,7 +4082,7 @@ func (response GetSubscription401ApplicationProblemPlusJSONResponse) VisitGetSub
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4223,7 +4223,7 @@ func (response UploadSubscriptionForm401ApplicationProblemPlusJSONResponse) Visi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4435,7 +4435,7 @@ func (response UploadFundingReceipt401ApplicationProblemPlusJSONResponse) VisitU
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4641,7 +4641,7 @@ func (response ListSubscriptions401ApplicationProblemPlusJSONResponse) VisitList
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4781,7 +4781,7 @@ func (response CreateSubscriptions401ApplicationProblemPlusJSONResponse) VisitCr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4968,7 +4968,7 @@ func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitL
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5002,11 +5002,11 @@ func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitL
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -5114,7 +5114,7 @@ func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5217,11 +5217,11 @@ func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -5299,7 +5299,7 @@ func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5350,11 +5350,11 @@ func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -5440,7 +5440,7 @@ func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5491,11 +5491,11 @@ func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -5604,7 +5604,7 @@ func (response RecoverWebhookDeliveries401ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5724,11 +5724,11 @@ func (response RecoverWebhookDeliveries429ApplicationProblemPlusJSONResponse) Vi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -5819,7 +5819,7 @@ func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
-	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5905,11 +5905,11 @@ func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse)
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
 	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
 	}
 	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
@@ -6803,312 +6803,318 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchu3tij8Kvi491eW7m5SJEVqoCp1rjwlSjwokp3cJPRVg90gCasJtBvdomiXq87TnAc7T3ILawE9",
-	"c5LkxNnH+RGLZDeGhYU1D58anpyFUjARq8bgU2PKqM8i+PMJ9absiRRxJAP92WfKi3gYcykag4YrZNPT",
-	"T7gDQoknwwWZ0QUZMXLNwtghoyQms0TF+puI3dCA+zRmPhmxsYwYYdSbkkSxVsNpsFs6CwPWGDTsmA2n",
-	"EbEPCY+Y3xjEUcKchvKmbEb1OuJFqJ9VccTFpPH5s9PQi2QivmReEvF4cS4D7i2qS34uoxH3FYmnjIR0",
-	"wkgsSSCpT6hYxFMuJmQcyZlDZEQUE7mvY+kQKmQ8ZRGREZ9wUVy2z8Y0CeKmijzySLFg/OiE8Nkk95n4",
-	"NKaDE6LiRcDy3z9KhKJj1uQi4II9OiG44MJQcvSeeeYrIeGpEVWsmUQ8/WIc0RlrUuExFctIme+3hOOz",
-	"N3RSBdubKSNMxDxekJhOiByTeMoV8RDoJwgrHhMuiHs2br6SgjVf0tibuhrA2dkbNCmCbtj4sH/5w/Wb",
-	"0xu/8/vNlT95+/7N8YvJz8PGlms/89kslHpFFywM6EK/Vd7JecQUE7E+TJ+4ekzXIfMpE4ASEVOhFIoR",
-	"jiiiAcn87OtYEioIo1HAWUT02piKyZzHU3yczhhx02V4i+ZPbOEWd6unbOT3wUQyawz+wB/eOTX7uqAx",
-	"e8FnPK4/mJgJKuJHikRsRrnQ2GpWpsiOG7m7sFdYH/Ok8BVJRMwDMtOXkEZsKGgQyDnzyY4bu7skET6L",
-	"8IbALSKCzpjvEKoIF0PhR3QcNzmLx81pHIc05M2IxizQC2wa2tEil0wYwFDS6x4TeWPG1M+2hqKEAbiH",
-	"YeMk+q59En/Xaaw+6RQiy+55ES4a82B9GkEBcxWL9ILCSHpMKU2+PiQyphqz3Q/uUKQAhHW7c9fCziER",
-	"G/MgYD5gPxeJTFSwGIqdTeCye3fAfPiu026fzL/rrgMNrvysBvdPSSL4h4QR7pOxjBASZqct8nMiY6Yv",
-	"MdyGhUxgg9SLiUrCUEZxEY8j9uFqdON5t+FozA72/VvW68vrQ/8glKHobXlzL1gcLU7HMYuqq740SBtL",
-	"Mqc8ttwj0q9wMSmsqrNq2hkXfKbvWju9ZFzEbMIiWMOvv/56msRTTeY8GrN6nPKmNAiYmDCNKRfPn5CD",
-	"w357QNzHjEYscvOUBGmDR6OIM58IORSuHl9G/CPVI7oEkcKxbxMWRTL6btjgAujlVSyvmRg2zKg8HWyo",
-	"CTuJpzQmc6pPcJwo5pdxZ/WgWx3QZ6cRUs1dYisXJJGSUT2IXMFuY3zARU7BSBixGy4TBTy3RV6H9EPC",
-	"TogviZAxGSU88DXLDWmkaW8J07zO1cs3ZxqluJ7jQ8KiRcNpaKqkf8WlFA6a3r5gYhJPG4Nuu+3og7ef",
-	"O3X09ZnwQ8lF7Z3RO5qz0VTKa8LMc48U4X5xjXN2tbi5jT7Ox8n1IeXR6MNBwIQ3CUXMqV15SONptnCW",
-	"zboSa7PNHPTW7yXHfH5iNYTxJb1milC8Pikjt9iq5ZABnNiYRyoucjhKrtmCRIlQzlBolqLH4EyV+J9+",
-	"KGU4+gs7SMQ8xm/0+SpNYA1LpRPKBZCjbo9MZaKZR0df9m6/T8KIi5iOAkZOL5+cnenrF1FPY+GJXoKR",
-	"zVigxxFqziJF3F67TSyy8wwaV9eaFZfuSH/c9g7ZEW3ujzp+s0cPWfPY646bbf9gdMR6tDPe79vTw9ua",
-	"nV+JzS/FwH6/fGohjWMW6TH/7x/D4W233RwObw+fvfvXPxu1RzrW8hSIU0tunBba4K4ZKVwT76kMfLID",
-	"cuwNi2jgEE/OZrSpmL7KMfN3W+TXKQ/0eQyFFuaSKALJSB8cQlOLQe5+u0deyZi8lD4fc+a7cN4yiQkl",
-	"I+kvqjxrhThXD8m8xLiGvS2Rg861LK/4x6Iy0W/X0wzgyYWJjPiOr8zoLTIKSz3wU6eWbZyzSEmxjHRw",
-	"cQPS+CNF3I9MxfbpklAYKnF1eNu7/tCdfRwdex3/iO2P+5ODafu9qKceoZ32AWnHZXhzGSRLxP/L818e",
-	"KaKCpMhxG9SbseYkkvN42uT1a1Vm3FVL/WfExo1B4x97mS66h7+qPbsuYESWcAAfekx9I+/oT0Yd0X/S",
-	"MAw0G+dS7IWRHAVs9q/3Sm/mk107DDDSKPdGyhc0mgDLV8lsRqOF3rSUZEbFgkRyrhpO44YGCcNpfL0r",
-	"ePUqlvIqgJedhs9iygPAjxujg02pIp1+uw2DnBAak5lUMem0220tehPqeSzUOnGY6RMAX821NVLpv672",
-	"eUyjgyjxxf60T+fdD97hYXRz89GjANM4Wmga2RiMaaA0VGMaJ6ox6Gn0jXmM4oBeLomlJHa5BgG0sKoG",
-	"e3u+9FRL46g+o3jR8uRsD5ah9spb1edgSGyV32QQPCUzGoxlNGM+qVLLMjyX0Ow8XDUelgYyQlRqZ9iA",
-	"dVTh60de4B9E0c21kgde7L0/4L3uoYonfHP4nuHySW75BJe/OZyXgSAH7x8NEmdQfpnC+MfL169WABbw",
-	"vwRNy5s1IdfUXotjuA89WBVSizk/lL39D+FiHH7se+9V9HHSPRxN5ovtIWWWuz14YCNADDajH+dIAPCV",
-	"KmWzMOAqw9cTIqS+syBgGy2RgcyXs44Z0tNE4l+3AvPwXqaUfTbGqnHAvbsSLS7eKjjgykkX8eaKi6tE",
-	"FSjTadlowVXlRmn1OOZBQEZMS1fZ7gmoaYRqPQ3UEamXFLOaG3X8vhPsi354GB3HnZv92/7Hw9Gx3xnv",
-	"T4t4YthAiibHOTQpXiStuuNmtkCYengA5oQ3TwKp0ERUhqMKb648/LV0Xy7Pf9HwwR9RzAWBWkgi2Jyo",
-	"ZJRi1z2gUrk9ObDoFaRr2xwUuS09/M3xDD7nVYGYxgxF0ogpmUQeIztutgp3F4ysdFMj2lKsJDtu/TG7",
-	"jlFyEF9dQN4mGBncXX2/UXnQF9yXgj3E3TaGjObdLBlgRjWAWLansrVjQ+uGPj40fftM3JHqCBmfR/KG",
-	"Ky5F/bUZpzOUbg0asSx/CbNRjBmKkXMaxYJF5PT8rHptbkbS/3jQ82cBF9fdw5s+j+fT0eF4sY4972fX",
-	"5nlubZvfmmxHD3dpwACjYYFccJTEWiNeDiO4Jxr7ExUy4T8cFyqKbmeWqfx7MiTlvT+8Dfz+XPb22XTG",
-	"+3120A26/aD3VTCkh0Cu03vT0hqqWABxgYZ+EYK5+r3USFyDvy+5mlkTyR1QeJZ7fR0Wp88WyFwN4moo",
-	"JppHGfuZz8djFmkib09qZ8biqfQdojVmfdG1IL7bIm8VIxRECo1pY+CU+tNSFfH6utcPPTrtRf2ZdxtN",
-	"+r1r1b3p3+7PVtPIbnc5guf2eXcUTwd5OApaRWgNaBpEjPoLBDhCbFN4fxlpAHBUxCwSNHimgXNn6opj",
-	"1KKm+e0KoF8grIIkgt2GzIuZj14AIj0w8vnW2aNJhEEjLZT8DibgnLOngGEfp5PwMPJ704/iev5+weKb",
-	"bsD2aXxLV1HQflHzw9USu9ptdL/CRh+IYhZgZHyCY8qDJGIt8srgBB1Jw6M9mqBv2OcKxdgT8Bsy4hpY",
-	"gb87B8KHwKFXMn4uE+HfXW5LXy+jj5Dx1Rh+zGHOK5maLXNMOW+9rCJHz5vyj+MwmYcy3t9//5Hvf+ix",
-	"0cGcrSE/7V6GHa9kTOxiNkeMbAsPgxOv9Pl500xrST2lKKE94Klai/oSV6MMjeudjBaVsIrMYH+ir3HE",
-	"UHJEi3xxiRDE08xF8axaZSHiJxcPsuodeCZzPW8Pi3O6CCT183bYOyB6nHu9jOghzlBvrq0Ywtitx5iv",
-	"SK9z3Ntv98hoUStTjj7y+UhKr3/7YRR0Z37U/eD1uvPeOr2kk9NLzNbvaJitbuvhlfsCRECo5B9tOMUO",
-	"JWM2Jy/5Y42jxomy+2WNZ5csuuEeeyvoDeUBQvhO+JIUR6gYgXCeq/xjJaQxj0C0kJZIIhrxYEFyb1j5",
-	"OaAxi6oY1O3vv/84799+FEmSXH8Y9yaReh9ROUpW89QcAhlwkOIytzAM1Wzz4ZDI8FSPCq3VRhDypzmp",
-	"T2M6oopZ5RZ9wxhoZ90uGf5xpgiNiRReSSGJwcXmQ8CGT3wW0MVfrpa8kfIlFQsznLojckY2wqne1KJ/",
-	"vgrM72U1xJgSFBO+wiiveEoF6bezuLCQRSaiieyMkggincak027vagEmFyJVhHcOLDXI7PXYweTofTvo",
-	"il54EB3F7Xl30aMH3koVu5tTsS/SSK0tzZsFeDygrSYLrTOAQ0JYF0T2SOHKB4QSlaiYcsH8oYDgM6P/",
-	"AaSN3VPTTa5pRqxIlAgI20tx/FWmjgyF1kdOltsy0f+eR/l8uOBKzE0fzIfUNbOYuo1eNo/flf/f6669",
-	"FdSEVDH/ztoV2OHeyGu0jC7znoHZrswARhhjlZr0ZlwpLiZO5khySCKuhZwLfeoRu5HXrEZ8Dr3ebNJN",
-	"5I28/dgL96PF5DoJPt4cHPbWiM+dqlvNLnR7vxq++XC35+7QuT8B//XXX5vlcL5VL5ej/wx6GVWO+S+Z",
-	"z+kbAOkdhY10qDosy/18NdNTXcHxrRJSrcc7vwI9c43mTkeLa0Z5/3Y/mN6wJAriJF4swnBN+ECnn2FX",
-	"DhQEFkjMAjdHsyV7/EISqzGku2XwuChyxIq43pRGisWuffbtm+fNI7KjhQopggWRIgvQ+KJCbQoA1Ndk",
-	"IuJo8QQwo6wZnl2+Jvudg4Nmh9AgnNJml3j4PNGo5JAkDEHgUhBnqd+iQTFi5/RZw2no+0djTd+UhPFg",
-	"tG7DaYgkCPKMOh+tdtr8/d2n7ueaODWn8SRiNGaXeQ9oLjaH+j7HxZxHMmRRzPW9MBgX5r761Cg4Uet1",
-	"40jOlVOMpskF0Gi1xGdhIBczJmLISVEsJpQEcs4i5NK7GiY8ZjO1Nvoot5wzESZxw2ncNieymfOyRWPq",
-	"sU+fNRhm9PYMh9XLgqAr+zkFGo0iilEdWUDUH6V9Z5kAmPuxFMQK4tY+lYAYwfc14HstIM0hCWIUApPR",
-	"jMf6Vkdy7hAuUiDKyEcpb2soXci5Wdbn8padLHBl9XhnIBpdmofLoLK7y4arBRcYSLwVN6nX7RwaO4pX",
-	"c4EK1+bt5dNGzW3Yr78NT5nHZzQ4nenLWROKLwi7pV5MfHyOUHjQIfNIn4ZIPQYyhigDIQm7RRg5aJ+i",
-	"irj9drvdbrXbbou8YloUpRBUQ0QyGxkJPQt1Nc+W9tBuHr/7185w2MK/dv9jyW4CfsPw1Ip4poeahYho",
-	"6WRdZ6U7WtNuGI/5p3HhxUa33T1odjrN7uGb9vFgvz1o91u9zu95guXTmDVjPmM1tKqycFYI7d48Xrsy",
-	"kGC38Snu9bTmPH+1cf/6OWKAApbihDlkDnG2IRO+SVi422YsY85yhsyQcA88rZiA2jSmPGC+vhLZhvO/",
-	"VyM/83erEJdupnSycy6DoniYddfQIo95ZykObYIN7VZ3KTJ8ucNn1ntTPvSFsb1qmUBIGzW9oxckk9gh",
-	"nhSCefpxm6XhkDSmgFDfj5hSDvnv//wv4EdrMSCg4PR6WbxuvbX3DY+xng5qfvrDmzfnBB9Cp5CBnNkR",
-	"eIaTIEjTW8pbLkVd7y/dSj5yeinS5fGhsPY8AOyp1GHcsxsjnRfxzAP2uRGWdbr7vf7B5qjm03it9Hpm",
-	"nCrIxf2n+pXPToMvsf8zvQnCfYe47Ca+cslYmjS90YJQQSQk0RBcAzgBiGsyVZrch3QAsLTh7ePGgJ3u",
-	"Wo/ZPpj2u7PpDVVq0j+O5vv+8aLvH9LucTdeHDE1Y167brex0YNW7RbO4A0K+MWz5ikNcnJHYmC49Dif",
-	"GkXoU4MGwetxY/DHBvM3PjurGFYR6M80kbLwWlgi7hAZ+FoegoyYjeWhMtGrkYSyk1mBAI9UtqJYYs50",
-	"ejvTFDAm9F3z00QxTAvztAjnb73k6lpLB5hbeI4xVE/unT27F1zVXEd7ZzZanD3OChSnVL2UEStcaaNW",
-	"mEdHUgaMCsvFs9y1NeS2vGu93Gy+wmBLsdZaDCzDto7VlkH8IpOu/Fpz954nwPIvmMd4GL8NA0n9Gpa6",
-	"RO6EdDa9o1TgpCSUisf8hqWyKE62VHysLMkK0KtkbOmzk9RkAV6knMLwSKVCeJ3MXZlwzAO2fG/NOKJC",
-	"jUEfBCCdkPOnzx3y4/mz7x1y/up7IiPy67PH53kNkrzkjwuS2YgLGi3qZtdzXDAILPGWLGNExTVYjc1T",
-	"Ng9Sv1rc4a9nF8+aGQdqtts9rYTnMnc6vQ1SGPOICtBxLArkjqe89DqsrUMvthLBtseR9edbXEQU1OUy",
-	"Kz4RzCdvL15Y6KbZ+ubUeayVJh4xRXY6fTLjIomZynsqW+SCUb+CjyZ8aBwxNSUmGihbtDV10ZCXLV03",
-	"nT0NffUfcvT+O196V+3Oe/+2P0za7e4BrGXxXefwoNfdPzxot/FrjEj67vtnb/Cz3heNk4h953UDMZo9",
-	"b/v/58cgj5pJxOugFuYy0VaR0t9zkRwNDIW3aV8bZWE5BUuFfTWvaoxw3/sfjj52Zz1xEB5F7bh705sf",
-	"LI7qVp4YNFshmXXag05/0G5vLpJVrunaS7f6WlU27eQS23LpeFXk3eQuFoBQdzF/YDSIp9WLWFUK5XWR",
-	"q8jr9XvDQermRUOMlV3vaNJLE+KWm/O0dIP+sD/LsGf39EWNetnONwLu12HM+1oMeMUxKru/kHM0fgNN",
-	"RxzWeyxxKowLfXbLVclM1V6nNlsxLP9SZ91LxvqyxTsl2GTCX3HpecNOFVQGh2q0XnQPvB5fMMV9SwxX",
-	"HV3eAfHZ2UJt3kpfZq/Hj3mEJC0btXN81G+2e81OtzxWrWFmZnTCXD5ywD32v81nzZTz4+DztRJlpOJX",
-	"kK6cH+xUD1b3/PXCex7QSc2VBLqQ5rX89NsTjZhYaCpiN5zNW0PRJK45lSsh46uIq+sryMl3B+kvufNK",
-	"HVRSQIyuliy5um5GNOZiQgKu4lIS/h/vcjfd8oX6KWtKDlXv/PXCe0kFnTD/8aLODiY1+TFZqD/99qRF",
-	"ToM5XSjihpjX4wJAsrRoJPQQRxHJZGJCTG3yjzVu4rtFZma/rDWO1R3hC+77LKg9dDNWygfWSk7nlRc+",
-	"O418YOx2olfp3hcGqludk+Jvhq65bRdvlVN38UsnmcPj/DVfRV/yxqtlvDyrl2UEc8vXwyBRxM0vwa3S",
-	"6zKu3RUdHuZ0q+JVrea+QmF/MPyoQ4jUPl9CngIQNzjPX9FwuESblT6UiqGCuGUThZuap6oneQ+jqOYb",
-	"KqazcIWrBQ2kZVPXw9p172fptCES6WZWGDmL0ug68boqBtqDgTptNyyCyHItF2GpQ0CdRwqoc+Wg7i0i",
-	"lNh51Qh0dNDuEI8GTPg0Ivpxh7i//fbbb82XL5tPn7oOGbF4zpggneN2u9nuNNsdTK+WPi0Zhf4cEaFQ",
-	"wqe3TmSo5BB4GEJfLjtRkSxW16rKe2r/73B424ZSQZ3nw+Ht4fN3/+uf69jg1svKuOXDL+whCPIGJHEL",
-	"HrnqHj6AzTqVyVebrUsEN0oY2vFtuVGoU4rOn+JpbWjmLldKUgqCBzxTog0EU2MEA++1ns/4+yRSWg0+",
-	"LN223kl5T6v5SymwjMwW1oW8bXEl0crHg3zOFUpZ7RXJB3JUdLXMnoOj1e3pdcjE6fnZU+klM7YkGsQ8",
-	"Q/ZbbeKbB8mONTWqkHktGTJBQ65aMprsSar2bvZb7db+bpWeczGW9az89PzskSIQ1OdoLqG4FEBnc4+2",
-	"GjV7MJPXj2oXbwc0Yp/dR5HEwKLr6UM8XWIg0puDED7laJamn6xdJUZkLxtEpPkI4DiDv/3KStOrXRl9",
-	"paHHAshB6NvtVPChaGeCgM0LOn/JlKITwMrzOjJZ3U3G0uVcZBU9M0HgxNbhGAWMvJdcQE6vZbNFqUAt",
-	"VMxmgAhaBHVsodA5j6ccH86y30q1v7i4aR7u9zolr0X3aA3PUBW2sfMfgzpmUv/wkkglA71C0N62EMxb",
-	"eh3CvKnUkhT1ruEJT0YRCwAbl0VYAlxUMmp+LUAxcbN1hOfi+RNy3OsfEhO9TDDiWJmS03XCYl0UyanB",
-	"NIfMqDflgjU1UwHcQ9/fKKLCm2qOwmM0geTLOblkp9du72LtyfpiVBC3m4Xpxuy2NI6xdVaHAmdOWsCU",
-	"+JLh2DMsiZaLHEaij8OWip6lw0JCDVqsp1SYuspAVTBWWBEugNbYXP3CIi3Xza0x5cQYUhMTrlRiZXdj",
-	"FkGbkWE2aU59YRjjd3iksgdTw1HV4VpclYkbuUqioDBmufIpeNvMmFQQOlIySGJGXGBULjrjhIZ2Mgq4",
-	"ZyOcipOVi3IWYFFJ7Tf13cykm5R3K0wGyQcwRceixN2yEmDUNHYLRtw3Iy4vb1Ou3AKDpBnLMEhvd0BE",
-	"KefYoDp+CcwOXkRPIdjvTMVuGKFvlgElDVLkNrH2iEL4Jo6Sq8Gk3z42b29V2coCY3ZlWWA6FrWIaP2w",
-	"WAXDOLdszSPMIwUHbtnxOjPLzH19ZQu7FJdceBPK0ZunisuHC4sLsMhRX1wp20K1Js2KIiome2t1ilaT",
-	"uJVkXT1hZz9PqZal2WJ8ArqlRQbMMQ/YLg5en1wBM/RryOqStAhBZ1Ad2GRGEFRAgM4B1T2pTJ9SgyUx",
-	"FvUAzxOwbnfp3V9eP6WujAdOlc8EhOGPi7cUsyLTfL4xVbHdYkbKbS4fACVKhMrSUm3OnsnVW3vqxcIV",
-	"LtnpA7GjK0pPrCwqgZejmrQLI1tkevC027X5h4UgpkLCXNX3k0bylQ17NCZzsOlFUkxyly+tUX8WEwGB",
-	"7lCanguVc3miC54GsMmiPHa/ZLT6cOB1BfZtae1C5RWhaXsgJxOL02lVkVz9/WIFkVzE5rr6m5WF5nK7",
-	"lpsZKnW6wa2O4eKEj7EoHVbpzrLY15ogMrv56mhjLRwWRsScxopX1eSh1YidU83ljBc5qzePsqwepwjE",
-	"JVmSVYtveZ63F2eoNnKfiZiP9eVYPdXWmZfrQnyWWZdjiPdKXQHmfjkoqWfomseHOjPFBfPkDYvumLTF",
-	"a4Phfk5Ygtwefde5cGR9VmDCz+z3QG2iNLefKxLzGVti1T94024P2tu4nctBL3xZEFwKiWXhGB/0tmoI",
-	"wA9yjlS0uts5ixjB9/A2FUs5drcKEUhXULt6OU/LTW2iummmaaU4K/xAiOiYs8Av0Eo0CkZkFFBxnUmB",
-	"NIYXwQJWKKOrn7Whj0DTIT1Jr9hyoKJCd0KMCh7JeU7PwL3BK1Oq5RNcmZZWzJ1UtZohSFpSTHKrsxKW",
-	"JrymzjsJQB3HV2QSX8nxVUTFhLkD4ubMxSDyGfk156UAx7bRwOIkYlYeA1ZyBSt1B+mmcP3mWNA5g0pn",
-	"Jrn7bMyFGcZPUExjZgi3YvF2CQ1DRiOVtiXiOZoOSqyNOMAirWYkMJOTEdPwUdjYCKW9uinMGRobELlg",
-	"SgbQyUFPtpBJZCxIdu+ZVKIhD/G4nAljcouaivssE3YihkzcwsgIFMbdmqJ9esedhj3XhtPIn1fDaRTA",
-	"rmmhhR+QQ1N12SmUfin4cbMpqu4ePWK9YXE8xjwsxEuUpPPpMnavWmzxWCSQc8ynMsANFzuJFZz4a1OC",
-	"ZsZyWMOypsmMiswOw27DgApjuEolKTBv5eUouCdq6ZrSIO7Me3cX0QMSrAE+9vghlkXDJRHeVB8nRLFp",
-	"GdZKI5tIHmX7PLJAiw4WWGtZYRoAV6GhaS7YmgA6JMHL3F61cROPVP39zp1OKQ8rJSnQEWgHEtszjQxP",
-	"Y3e1zXaLrMM1O77EB/+kkIclx3a5RO5003gFaPxmIuuuGITWudBZaVFq0XFCXGTjrmm8pIxG5hYpVCVe",
-	"z4y6JBNzRajI5ZRG7ElAlarinahENsGD5LRuIJUOtFFkd/HpipxU/Nm09aiD/2Vl2qq0TjUZhJUbpnJ5",
-	"/kup35P+tUmLpvNq/5K85Zw2P7abx+/Mv80lDujL8OY+SYGbR43c1SE54+J0ReKOmtEg0BpakMxCrfKk",
-	"1Skcy/SxS4udv5q1iUUCjaRZCqvIsjfW0oQqMp56M0a+hzYw5Gw1Shof5UZVBbILUReJvH3iwlLqYAyi",
-	"l+e/KLAcLq/ob6PsQ9DYTE39YsB9WKdalm9VmjsgMDAh50rO8CCn1hUAuC5c7zK8eYAABn1h1iYDLgto",
-	"2rCbEMQrQeXZzMlbsKHzeHXDoYcmErkDr9OgjIkZ6cXd8vi/SEC18WAvMbmkNltjdNeDKmCFJWu9Kua7",
-	"nlhnUuySGY2ulYkHieHAxpiPes2F3yKms2rOqFQyz0OUCQ1MPtXWVUXS8IkaSqAJ4mUyWzccBpdkMlnV",
-	"S7xBOFLppfskXt2LS9+P/m0K9Uyoq0v6KiKaiU1f6kl3VTJam8duAhbGpkhTwMclA9C26WV3TONK6a7F",
-	"LacqCOWz1/OUoZYc1qHyxnm7z0u3FPSnh8jQ3WDgJUmahi4s0e8sBhhSkYY0maoEmmScpBYLKayBLGJh",
-	"QL2Sqlcgozkbsx6khpcXPIea0LlaIXcNobsyO3UrWFV8qVGra+eKwFWJbFYXDSyaE8GhFH0kZ6alZsAe",
-	"pU2zS0wtX0bOHy8RoLr9g/qZzdCXP5w2u/0DkAan7LY4xfH46MBvH3WOjnreoX/QP6bdMaO07fX71G93",
-	"+nR/NO6NO6PuqD066nY9v9P3D7xOf9Qet9u0XZu4qfjHohzYO+p29vPVxUR80GvUGfQ3yPlsHw962+V8",
-	"JlumCmu4bZQnfL8E4N6fkwC8JjF9g6t+p8RYuIYI+/wVMdiRIm5GMdbmuuZp5XMZzZZVOVheByAn5jxo",
-	"9n9dqv3mO6hLpP9rsrZhTdteFgDm15JU/yfdqb8g1X1bsndXAacGHba6mffNVHmkCvhRjTT8a6X6+0rn",
-	"XyovcKk8uu68HsIgkFeO/07FeErlKbfyj14yRtzz15dviCZFKrxRe5/Mjfq8V7APua3NHVdlT1W+FUsl",
-	"0BNtQleYYrC9Vys/9j0cW2THNcjXgpW4hqTP2GzEwNFrfzfdHe/uBCvh/NfhBctFkaHPZV2fnLWOsT/H",
-	"m1Vfm/VuLpKa0k14/OpkKJb5SxwcsZY+uwVn1lBMqY/Oeu6DlACulju44Gpv/B1MRTKJPTljW/m/vpmX",
-	"Hsa89GBGH3uI627HUu+hKbRqkNVclJM0Btpj/EbjvaZs+dhm/TPhWtMaCgxyckqGiOJr5dBprk6ImwU/",
-	"DwU8Cdbyqcl7Fh5EGqXVxQquyaw+bGGhWZWi/FfpPKUU+3SMCi0zWePPTHbAn+NcK5xMftTzSPqJLbYK",
-	"u4o2YR0+V1A88YJRU7e/tsprlgMBPQLNSyfEnUjBXFt5UYHeZKumErfXaZPv9QMblXddWgrUTA3GVYe4",
-	"c7bGjFrkW1vXu13qJjN1Jt10RTaE2GTja3S1oHHRrLejtPhUBLK7S3xJhIzz8pIZu5GdSBEPs9+XmX2q",
-	"2qTGTtWi3oy1zI97mj+vpRc8M2jkIZAPsixizTp/XOmmYLWDLUMsS4hflnOEjNHsCvFYci6y8oMtUpv6",
-	"Db2HYzpCR1DABSOjiNHrkthTf69ybjfo8VifEd4+0v97rP/3RP/v2fo08Xob3hbJRrDZiEGYLg2UowW1",
-	"cUQn1VTU9WhSMg8UkuJ7R+vQSG9lA2x4AMWsTInv7LUtDfQrj6eXzItYvHnl3epaKjXr0hHrLXeaBeIz",
-	"mthNFfOuUCgdUcUOelrT2O+SiApfzkxzPnI5hcj9NKwMA6Ewla5EDmHAl+Offj6Ojr7/6bcP0Zv5+7fn",
-	"T4/OXpz/fia7L+gLejnv/bhov/x93zs6m3y33uaCG6ovgft7yRBQ6zQzbq+aPF6HuKES6wi+aQAQsUSV",
-	"96vftpWej29v/ZF3fdQ96u0Lf9a7Pozfex6bvPeOSp0B9Ft/tJvHtPnx3b/+WQsBxbwk4vHiUh88nixm",
-	"WZwmdXVATq3ydHp+hvH3DlHm1DyTjFAOBECqamIAAMFAP4JZis1nsCmMzXyH/BAPxQ4sAGKFcvW/i+ZF",
-	"G4CBJ2GTgm0GRqO20Qw8mWtZTwIWK/uqwpDkKBFQ/QtLKPCIQNArZg8NRa4UliCjJLgG9E7lOf3KzKRb",
-	"DMVQ/OMf5IkUmsNqqAxFk+SbFWneGy2Iu3fTcYupa+6paY8F4ByQx5gEM0za7X0PjgD+ZG5rKAiBHliK",
-	"UIgTghTUkEX20HZcL+BMxFfcd3c1CpaOCkJ/sYR2Wv7JqoGUuFlnHJvSmWW8oHoYT5leRJb0hBWH4KOD",
-	"2LGQCTEnW2xWrOe2MwTshpkOw7iXZRnOerYdd1kDJ3c3a6PObmMmoLKB0XW1UO4z1ykuGJTcVBV3W+Rx",
-	"mvNsnjfWBv0FpG24REYwBi7JbZG3JgUJqgfYhgJur90jubRRPVFSaMgUT6UPG3J77T6pSRR1CmHhyNYQ",
-	"bHJuQGaUJAjMy+xdKaa6AMyImTmhLKec62EpTNxtt8nrn9z09KEPHheTgJERxVhe3P0Y0sshIzGNTkfE",
-	"gVndNI8aiBwKR8sTg3dsSrBexPKs4BNCydu3Z081U6BkIqVPvKnkHtttEfSgRirWQxTuD4WaCZAAqGHO",
-	"Qd41yM0VuWZhDPS62yNTmeAsgAB6pGIX/mu2cIppi8DQpL8gO5qJUijKrUyqu5IwwpTHTIXUY/CwXgsU",
-	"8jTSM5kBud61YpmlPHaFkGYCOKp5JCxU/+EY2pBCNG5esDCgC+YPiNZMjL0Go7CV7Y0OJOIntsBLpTwZ",
-	"Mh+bReYTAxIFjQxzbesrTdj1OIjYiri9bpcszQ49gWxNPSC3KWjYSsXQCji0LHnfZuOq3PDtY7I02zc9",
-	"qZqsRvBiIRwNWPWuNdD1oQ/0yB3X0f/sIxmwqwDLFZATS4N23F67Dc929vGfvrsLrx7rj/3bWwQ4rATu",
-	"kUumMvARkPrewPwmpQjPLqUy5sROsoaoCkCjT0WfAcRdBYxC6xElzVZMNidmtubqH2BiEjnNbsFUKmbb",
-	"nRGfa2LD/eac4siJMMeiRRJSgqd1r1LjJGwRAG16WQyWcKiWOZHQ9gjuBJvSGwbUjCoiTMXMZ9Sb1vTj",
-	"1Kdisn1NU9N8T85SL05Carpx6imxHWct0Sv35tSjPGYLKXzCeDxlWj7rdY9JMe/YIiCeVh6xTpBcpoV5",
-	"b0wbW1gZDZRMuSbk+6RtNl2LIm65U6clhYrs+BEdx03O4nFTy0Q05E09LiyraZ7ahS38bjM99RkqTZdp",
-	"kLa1UwZVDGhVivsUMpMpiYE8hQE156/iwZo86FdsTrSmbwzrZEfjNWrTDLuqQpc9x+TLanapHBCgxgGd",
-	"KLv5lB+kRC7TLGA7I6b1QOYbwPIZOyEouCgtbCYBDBPLgAHAzWriKVtYoqr5L1rRAu4xoVgWfa9V4TDi",
-	"LKbR4oQkyAQmeiaBYjmo3gU5kk4ixmYm6kFrtivTQnOZro2ykNlwGqa+UmPQ6LTarXahLlNaVyktowQz",
-	"6D8mdbrWKdYVA3oQYuimQg8GGAq0iLVzOaeTCYvI27Nd5AhUAEVOr99QlLsFAyPH5rU8JlBzgaBUYeKg",
-	"0mcHwE7Bsz8UidBszYUl7xlJ6vtnb8ie2V8LRLITeOUJBlA1L436Ya7BUGB1Do0rC1O5QEZ8wgWeZiqq",
-	"Ql/MCYufavCAsR4Lw6ilmm32yN7Z+JUUDJrwNz6/01qgYRIawt12u9QeNGa38d40npXsUyiA/39PXz95",
-	"89v5M6IfQEEcf9CfSUDF5Lthg4lho/Abo37+M6ALflFRS1IDED66l3v2v//zvxr5tptl7a5W77El4HId",
-	"L59Qb8qaT9C2tK7pJTxsn/3sNJac5Nph8DX7VtaA+NkbOln3Mjxz12bFGiz77d6yN1Jk2Hsl45fShxqc",
-	"BVUZSzOnJdQbZyJm+q7xG1Y8Ma3cQn3pPxqvUx2r8U6PhZfkE1WKxZ9X3G/8RGREVLwIGFFTxkzPILxb",
-	"ehwX76hpSm0ongn8GQolx/Ec9EFQHmYrbtKpXk71Oi2NVdQU9SR3VSGZ17LNXrtXCs9EStRMeHOUCD9g",
-	"rfcKSq2BYo+ZkkiiqVlHZp4x/caXorrzRS69p4rF5hutbA+fxlLEzTGd8WAxUFSopmIRH39eeSMdHPc9",
-	"vaEI0uLwhla/PXsM8Nn5lETBYNgoENBhw/Hl7Ir7g2HjH9lyhg3HSK0yehsFA5EEwefdTRYTBpSXvDCn",
-	"ob7k5AVikkN+MTUBu602uRPR0fjyjehsTXScRg/fuUOzaiHj5xAuUtOpOh9LkjanfmVqVUFFIOTlKN9U",
-	"elGPPvL5SEqvf/thFHRnftT94PW6896Cr+l03ssko1dSa92FcJYNam1kC3+YjtP5PT9cG+glfOIUQWvr",
-	"qd+Fa0yhgczH5QzD0N5uu51p2anqxxVJQgiYSesUxDIx5fNsWaFWHXMwjWvWUs1yRaoyUmJ18hQdLWbo",
-	"77c4ULOaZQJOYbdf+lBf8Bsm9HT6Lq48uzwRX3qAb6ypKU22oKokRS/oLHCdkmXKNVVTwUY4FD9evn61",
-	"hM+bOq/6iS8tOK/DBqukYMNwC1Es9DThqLKXytA2chV/rZ/goZStfO3ZWqmntvAsV/nFFdXDaiB04/O7",
-	"LRC9XHR4CcZbOD4kh/37ieFv8nqvY82wm9xIfaNW3MjcCTvY8TtY6OFzRdrmVJFRwoPYVgRzjDkEkGUo",
-	"0usJjV5UrowxFnIxbm9E9aw5FjjF1VQr18Z/EkHBlvR7qBnhVIawhikoGsf8odix/nbrVvU00QDzypsX",
-	"lw66412U4udci3zGm2OHeqSGwv1Bqtg9Ie7/aT6X0ZxGPvOb/yuzXIGOMREyYj5YXo08ygglngwXAJqh",
-	"cM/GTU1FmkBG3NVU6rfTly/+TCplMeEblfpGpf4sKmVwfCmVggjeTUU+E4VrhTmTsu1Nsaxzv72f3fFa",
-	"Qe+CUZ9reebvIetlNTKx4EMc0fGYew8j9TmNfnt//clfYh3Pt7nA/VUIkEJ4vcR409nDiLylh/8CuEnm",
-	"vXukTAxfsQIAOI5DOmHKIQG/ZkaiLDhJWuQ5D2JmwuBdqDxbRRHNvp7hmtaYiV6LYGFrA9o6mra+Iph8",
-	"PiQMsvOMzcdUQtwMKwrtetYyBHC0NDZ40CSfPIBoG5pEhhT9MRLsj0I47ZruRjZ4rNhMK9cuq6YqVaU0",
-	"VHrtspJFxaSmzUOLTHDrHbrOV3piawineUbGTJBPJQLr1eZEImtQXkMnjJMkrVT5UMShh0ixmjg8pr6t",
-	"xQmvdNa/8lZQE/BjTUAbEKHntqg5vNE9Xv/GGylfUrEwq4Pw/f4mOzoztZDTZIx7EcmcHq1ic0A5kmjC",
-	"ECsEce8T/HvmL7edX7A4sQlK8LCD1ZOXNeJHkRejsNKHTGP8WlaJ3ew3MJZjjzPuA7eH8ipcENeU5W9y",
-	"v1TFYIvrVWM6N3BZaTxfWW2nbM+9Py2MWBxxTJvOzvspgpj5tj+RYp4UvoV4XoI2XyF4zYcVBLTb1v/9",
-	"DlHpeLRwYusC6E1CkqY8TiOgEGryUjUGva4lolDha9Bv72tOsm4d/db+0YOuY79dXEe33dZn87dmJ1lp",
-	"3fzZqsagm/62AsC9zp0ArPnMKc6kh0ZAp/syZSoNj3owfrclL3uKRvklUi/c8f8BbGxDvQvdHH9Tvvc9",
-	"g+rIyCNsfGLuXqzihYWO7JvqB+lLy1QEjKXEGEWuhgKj2ge5zr8Gq22IGNi0INw/phBWisWMNWGH6Oeh",
-	"MKpHGjgLn4lJToWaYi0CPe3cTAh0sVsTVUOxrs2da0RJKO4M0mS16d1QDMWvoNnUVGfFKCncBIeYVTDz",
-	"kUDK6yTECtIUA/rUUMSmD1k5cZgik8cORybacihAD7JpefpPA7wMnBj+pmLmD2BcjNeD57gUZK5BAN6i",
-	"KAkz8CqMuMcUiaxrCqZq1QTB7dZZ2vS0aef6dbIMSlSYnpFPbsD9W8ModlqpAnl1Bds6jbC2cGydEFPT",
-	"kmv7+IC/UEnMuwhBVwGAQsubWELkVV4cyjTJmo6vjdNnjbVCwe+lFpqldqw22aK2xWrWMDVtf5r1Uf/j",
-	"nbNcvMh6muY6lG4ic9xZwMgrmSgD53XMhte5evnmrLcNcy40Fl2pa6YX75u6+dWqmzICCk+SMDuuHMPN",
-	"COO7z04jlKqGwWISKDp0EEfJDtBGyFyMF6YtBnIH4B9AOs/PzrJ8GXcnzcpxSOVC7LpkRsOQi8luKh+E",
-	"FHo7hAGNITv9rdJcdiwjVGkFm5NIzk1YdD6KGVvaqSSIbe4H8P00qB+4/oC4+Iz6g7/LwqDTtuHwNfC2",
-	"i1z87wAbFJjyEwNCYRkZj6AqS7kPWaT0AaCDSXMVjOwu1u5ukdPaZuW2od0YClhhkUlsWlAqdzEwVkdM",
-	"frLixtS47up4FGRQQbKQkQaKK0JzOq4XgGsYPbBgU+9+x4SGhwFFl1cueQJbc+ljgsYNaRRGEoKfLM9U",
-	"McL7lSzu1rTrwAodWUOKtOngDBN7TghIAaBKtiBrKQ08x+/yCU7P+W06ECawmVYOANWhwLwSTGSAZB8Q",
-	"kYI5XSii6JgN0kaKMdZ/tBKOZlwgxA1FpRBJKXqhdO4XekAtFvksLZPjD8VoUSu9VRqcnhBa9+BQRCy0",
-	"whdk8unrkG7JBs77KFjtYGJK1vRpF2GIFiIQbHM/moQotJ1nDT8AhfGw0wShofCo0gxOMaF4zG9YsNhF",
-	"8G3cyQOFUNxtmhWWOn2ADhT6iMAmnVzWFpRpwdWmPUXSKx0lAVNkB2jJDZfYJ9W8DNIf5FDJ+e7A9MQr",
-	"r9AhLmxa/5FKDPqDlQEyfCz0ZsHkNDRbnUDOielZ42ot3U271pg+MGObAWjzaUwDHLgllyD62eSAXBO8",
-	"2vYMWtSK+Aza3Yz1kCqJImkqeeRSuLLWhwt4yZsy79oQAyyx11oCk0FWqrB7lEtqc7BJZDpbTc6YqE38",
-	"37Fte5xckxzTSRChP0iL8NjgADlOV9Ht9+pHg2MpD1h/itmeuu12cbRsAL1BPeaqLZhZ8siAXYxoQDwa",
-	"MOHTiACNnEcckozcrHWJi0mgdign7Y+ca/ADzFb6dEF2iu2Bdm1jnbIs7Q7SRJUTdKyaDAvNVsnZ5Wuy",
-	"3zk4aHYgxSkIp7TZhYwXfeWSMASvpGL5LZJTcxrwGFz4301oBSERV9dNrZmJCSiDGXOANlYmMc4z4kZB",
-	"/bJpZ74RLuxmIHdUj3sVIeO0mTiw5axUBcyCCqilF5DYgy2N9CXLGA2EcJBya6STtDXTikZRuTQ4Dlsu",
-	"NYbKU1ADM6BIp/Be/tdy4hwSJWuNSDsVDcXKVkWmVw2Ncbdo91NWLBMmSxbMD0bywKQ6k7Nks/sgfpTm",
-	"m12ZUpsYQsthhHLi66C4ikqWaSWrbygwrQ8tCqbSELIusLooMmIwEl4Px9gF7G0xKZ4MPRyCcMNBUPAk",
-	"PleeFIJ5sQKOlaLWiGHezw1XfBQwyBmr8R3ncn3y3+99yvP1z+acNHcdiqLdImcX2dHMxYjSVt7V8i0Z",
-	"SbAycBXvQmobHYqSdJbmRVLfiGmpoBJhtytFfDkXKo4YnbXI6VBoAJlYXGNdgSxIG1cQUTUt2lds0jwK",
-	"HUNha6eC1L9CWAWUAhlut4KCbCigS5KZREGmLKYqGokM25VmiKjR4M1cEi58Bm2JRUwCutA0NYxkzLzY",
-	"5vQZSVQZKU3zLATJUOSFK1IvWzmaFWkcS8Zj7hlpG0odmBaqQ7ETMUghRWBpEgK/ZCWzAT8x9cwcMaxk",
-	"hXS4e2I0l5qM8Rl0BMY8Vc7SLDZnKOJFyD0aBFBYIx9djQnsTQAxlqJAC1t6lbX4HEgYJK2ElFqzmElA",
-	"y+cr7qQnoZlbXLODOmMbAmaFuW1dXFsGi5/YwhigYPePpb/Y2ilnws0fQ5xcMbZtLgvKmyrGs6VG55U2",
-	"qAc0MN3RcvTZWbK+H1/Wra/dbHeb7YPc+kZytGJ1j+WouLaXNArYYoOldbeLrzsr4k1q4CkWsNGc8PP9",
-	"Q7KNw6qAD4815cVLm3r9UnwwpgLAhj/dg/hpA1hvOyU9/rj/gc7oda8XHsWqczN7f3P88Xo+vZ6jTTEF",
-	"zCfbLOwZ9gobtJ0MgN20c9igDUc147dlwJ5agDqE2toAmMqeUmYN968I3GnZTpNJlFbFNRVoS50P05Ku",
-	"67sPlvOGPjvbna0Bdt0i86V27TrrnAvZaiu/ptaj2kadXBlZDDLiOw4BsgM1dzUX7OzebX+duv1tjICd",
-	"DAG7hlZggZBqIHPWZjTXKfpBsK7STe9Pu+vbzHyPK9/NQbxdvPJ3J/BQ23eJ8x+PSYsstnHcCVp9bRtJ",
-	"LTBDQS4sBVTyP9QUjFnniMheSd+4Tzj11xxwsIEjoyiFnYm3Ctr+9TobzHZOF4Gk/hspX9BoYt7rb7K1",
-	"tE7Uy7Q3B3heutsu+KWtRv43ddzgXUlN0XlP2xLXTTlYoqSVbhRAmNlalDXzkVNjoa1EVqCXwJTYoqpc",
-	"+SvLIYJQbCqIMaYQyOUBS6I0YQiZ+6QSE5BXWh2i2U2wTTBAXUSjhdomQY3czzwho0XtJHeuYFgT1liq",
-	"yP7VxDaOAzqZVMS66sGhGmItRNbYV5Sk63Wpn+/oz7+bOpPz5TfqzYiNDX38W2hD9+DN27vul/HV1HTz",
-	"La7u3yiujmckbQVvUOHNJjF02FjW2u2X9Tq1tV+td64YZQeimkkSVflWytioohqedanXdv9kLFGKNHot",
-	"mN6A0Juqjy5aT3OyjoSmv2Cu93GhFbEx55TaCxe7Cf+RFujKemKXux+kbaVBJretDSrdZLNUs1Bj/Da2",
-	"FttzdwmRSHm9RoWHoxR/yrX/y8Nt4jIAc5cy38ChdDGzRj0biWqX578su19VkU0/fA9prVaKugxvtjbt",
-	"pv037i+RAM6XxRF7042naS6LkClIIfe79xhO/wVuvFN6+vHyp0fb0YetqMMyymA64H+THAqSw1cgASB/",
-	"24rOFBqC7X0Kt1IVC+0S01o/RhvYccN8LBn4DAs+zF3rqr08/+WkUjPa5ndDcW+o/VBPgfId3u5MipxP",
-	"K6TkR6octFVR9g5ve9cfurOPo2Ov4x+x/XF/cjBtvxf1Cl74FSp3WTOdstU+1bBVEdQ5XS7XY97Q0W6z",
-	"3X3T6Q3aKR1dT2pzna4qVNdMljWNLvSZWncGSyntRpQzA01d16d1rZ62IbmFboVLqgCUOlB+I8JfGxFe",
-	"0i4UAx0fkkTvjWU0M8kVd6V6ax7N2rO9WxYVfhnLyERpmSZi5Sa6szJrKEHGFOVFcXYDrkGFT2byBvs0",
-	"2EZnQ1EGdqnXWYucEhdXeFVpnt6ybWTdoSgEIedqj3ETMOXWNKI1USpThgXyuSLuLAliHtIohmNqYlZV",
-	"GpjujnnAXIiAzwUqDgW2diY7nXbvqH940MZuMbsDQpd2hc61bh8tMAbL0H0I2DBfYr1SGRGfeQHU7ocC",
-	"FeSUBDSaQMgRLHwo3F5nn4Rovb+C0Eb9gKsnGicKFQclpSiVhVIMg3k4FFmWOOxJGtt7zYWvdwplAd1e",
-	"p59vCHEFXbivsA4HxsGZFGk8F9tmHyc0bblNf2eI9cr35VcxXQxFMcav1AHStfWBFKBFPYsbihjib4S0",
-	"q9iB8vwF5Ml63e2mKFAN5MHOIGYUTJcY24rp5lsaSMEGhA4F1iXHiLpinFzWNcH0f7D9NuZTGmOrCg1d",
-	"Hg+FqcleF5qDE5Ybfn/ZCJ2aywACiPAk9OrL9UY3b70x3aDyFUD9sUP4jE7Y3vuQTezfoUj/nLNRCES5",
-	"kHnmj8syTb7bIVV4t/ISDa6l8f+fP33e7LQOoQ7sHfl4rh38RkEsnS3ltiTXqH3ZFrERmowKFvgtpKfl",
-	"IlJdh/a/rDX69rJZsb15fU/ze5+7TYmvqRScdts05/PNf/0FDfubOLyf2ObUf1Mv918p/r41jKwoAS8R",
-	"CR9OBsZMkq9JDLbNcG1+AI9MBoReq9pUEs5JnmaPWnChYHp0HeJaFdmkF7l6mgsb6Go6IqGUXLHUgHBc",
-	"burb0lJX8eswzuRiskIsdobCvniB72mROC2raZsEz1hMNedPBaU8j7JxciktNBIOylxGlDc5T7vQk6Ze",
-	"aiO1QltROyhIbXlI2kVURcahgK5IpNLp3ugj9mAIJaHETDctafMZDWzHQyMc5gR/bJBokAby0AzKAERw",
-	"/blUKlANYCGdfXfXWaoSaInfSBB6950+5uOgRD0Uq0Rqc+xLpOoscQYzKlZI1UvlzucFPPn3lTr1dSzL",
-	"ZEAJLHWwcmf1nhfqQVkXYz9zMVaMY3XiqtMoEITGoPHr2cWzZibiNNvtXncb6aZ4cn+FTFvuNl4r124G",
-	"sTK1uovY2n8YsfWhBfH7ir6d9qDTNybZPwOHVsjHle7y30Tlb6Lyv6uorO9aExI6x9AY2TLIu8vJG8b5",
-	"lITQ+9fTRc/Jkoq6xW1sUli3sLg0CQEnWVZhN+17v73mfomv/v2K7ebdcBia8CWcbhjhmAdYFuWoklGz",
-	"0/jzPHPG+H83v9zDluXNA2R9xaQCSn9z431VbjyI30JPXZkyrqDG94mCqrcoXICcY/pn5DVc28kaqgGl",
-	"lfWwT97568s3Q1FuCWuC1zcukjQUabvXVUWSCrCBQklazUxbaGOm97Ie2kORDx2fanXIKLq1G8YYkYIn",
-	"cChMqQ9wPLXIa9MPvL46U35E4GlIRTIPIuTIk+Ku7liIKZ9EkavERCtmGM3J9KRZuJp1+MQsmimykwtd",
-	"c4im1UQls7SgTC0xdndPTHJEmrSQCFOxqdRKqbJfjZJua10ppnLBpYEep5krSuOQunotTrmURlbUCaFA",
-	"yIwG+kXmt4hrOFMLuFBmm1lqYMERsFeywaTMtOEtHiky40JGzUTwmPh8wmNFdrpwlOh71a+bp7mWdtrw",
-	"m/vj+W+m6MNPF7+6DtnHrx//8FTv6Kdf4Z/XLy+wmgwh7o+vn5oX3rx66mJxqyZxs9imQS48FBBDmNZs",
-	"udipks8b2+6T1E1u38jhB9lxi9wUzT7lO6NHWZfNAhFXcG8Lq8bQUfAvwlokxoYb8dzus2oiG2SHmdna",
-	"THpIKoPa12dcXOGRDyo4wBWUjZrnJFc3jcd07QhZSapBTfxAfVZrRpdwD7ZO1Na3WS8rh4k2BjeapRtM",
-	"Ms4DxCmt4UJWlnCxd8WSThuaq7Eh1z6+BwVqvEAq5sNv6LMOb67wO2MZFhKpc74WWJ3RDunfGpn9z6zl",
-	"EM9ltYBDxgXNkYwKVURLOtEfn76M1LtClq3J+VkqFGt1YpP1dfUC9eK2m7c7P47i/mK0f3MkOrMDr3d7",
-	"+LH9IbzeLnfgSRUvtqrVsK1JcFVBAdsRH2sKrKghsO2pm6ziQkGBfx/9p6Z4QIV054oIlCl4oYZA+ceC",
-	"JwUJtf3JIQjwmhoBGbzvUwCg8/m+ePwtJf2bnfKbnbIxsEruiOX1zM3DWG3bF9uyYqva/VYBSV8umiVb",
-	"5JJ5EYuxzBcUhBVekPjMrzc7mo4Cz9KlPFSa4Z2yCYu7P4+kn3ggRRp3fKSf4UofiX/BKMyOJj2+SduP",
-	"lEEwAUNU2iBCc4WW5ists6W9j3DZt5EBSiBdlUuYHuLfLI/wb1vuu3J76ptrZLYnjwbBiHrXKl/37ElW",
-	"IevTP43M3hpJf/GPvSQKIEdoSTSMVmegph8UBy21gXCgIRXUFjYImutMZYJCqCI45CgtL2nX3dqmEdVJ",
-	"ZlKRwkwKokeLPM1qAurfeHy/3lSIqZkLImt6tTLPp6Z7Q3E3bwW/NcEbWXdB26yLXLD3zItzXVRML4Up",
-	"FaRPbMVGGfjFzXUOj/uHh91ee+3yYz5jKqaz8H67gBzsCNMxQ+qxpmL6DDVauDcdZ5i02/veiCp20CM/",
-	"vDx90rz84bTbP4DvmUtS77kq7uOm4/zUl7+PP7467v9+/PaXpPNMjX+ejX959fNUXP/eDd8fy+NXT1/t",
-	"/bAXnvW+W7fZdJqtNnsvhRYQtYaRfFXNqzIkWNd56wG6Qp0VqY+59lvUACw3jV2Q7u2ttfdS71rIecD8",
-	"CbM9qLEBXgslvZoRniInVrauLFCqEyIkGScRGHhy1w+qjtqGaa0Sba4DS4VhXrAJV1AzmpK3Fy+wExCW",
-	"6qztfmppqCmjCj2NhsKkBphEgMLSTVwm1PxXIEW51mSsppjuHSyGAnIvd7RyrQUTGQMOYz1aqAukXxFy",
-	"3iLYJNUEZjAfC8EJOSdSDAWWtrcN8GKJdvMlhqaSSPHXmposuIqXcwPJbUNZ686SFl6ML2NoyRXF3CZN",
-	"/ksLtICl+sGpYt7Vy/FPPx9HR9//9NuH6M38/dvzp0dnL85/P5PdF/QFvZz3fly0X/6+7x2dTb67lzh8",
-	"5yP6lcdTVFDWicROroIDvPDNYvCtiN2/URE7y80IrSglKxv+VYwHe5+y1pefkRQHLGa1ofihIjQI8mw5",
-	"qwpvuDf0FkL7aZl9z2h0rdkYGBRT9paLgK6aGHAtVfZVosa9GuEC3vT/borx/4S6Wng0GyOus0Fz5gLR",
-	"l0lcovuV8hZrMWpbq5VlwqUOxeZb01gC+hBcvDB+ReaTXqdNvpeCbVk85y5SQWOC82xn6Eq39eVZ+zqG",
-	"/u0mf6UV8ja+xtvpHM+yhsyf323EvPa0pqSxf+uctcJcywLHfk5YojnZhHLhYKjSDBLs40zZNXEyZBwx",
-	"NUWDGDTB8ZOAOdimI6ct5vkoJLIBZ3SIHBslNNP9KLQaBDIyFK7iwsPOYBigMJVzMqNigc3TPuiF1oYd",
-	"GACZU3mabxH8FyqEsJvfmJZmfLooqEjwU54QHryB0jfbphBf4Ma38qV3t9wGgr2wfIAJfNnp3mW1qzym",
-	"xi9fkrFwPkTSbxrPX+wj/aYi/cUqkia/lXtyD/VoD8x1rGntJl+Ez5wpBXwGw2thJtPCCQVeHpOdzJ5I",
-	"pixiuy3y3JSMhZ7m3d5QTGUSqTJ5MF4g4FLQDAtfmadJxWHEbrhM1FDgzGCWxA5nRrZUxKOCqDmPTRVa",
-	"LW4HUmF3z9TqW8d9AHglsc9Ycx6EAd1LgsfVfeUWuifd57+oxz+fTSPlPZkGP5+9/OVfo766/E2FcnQo",
-	"n37tVrnMKJch91fIpv4Nec7/QPIPF5pQUeegUZbs1LGCz3DvkojHC6BFI0YjFp0m8bQx+OMdRM9BSHGd",
-	"kzyjAJWLV82ArqmQeUoC6dEgLf8VU6gqjBmAM3rNSJQItzD2YG+v0z1stVvtVmdw1DZt683GKutDJ2dz",
-	"hi7QLAZbipGkEdjtkNt4Ung84NSWRDQ+3az2eXXxGLfOBJR0q2tliOEDscTYPlOWIfO8IcXKasWlXBjU",
-	"LRNlYDuA1kbYVztuDtLqy1LY+IX66AkMzddPjaElak3PaRml+RqY1CNkZJ4mPKVCpmEihJRnSpapS0H+",
-	"uIyp8Gnkp5EX73Ysiszn85YyP89tXIYnZ3u7g6GguGXXwg16o+KGdlwo8uYQN3Up6w9QHW83S04xBG8o",
-	"3CyKwsW+kzawwzGF1DQOFiM7TvKttDGyY9fJDZXNTHaqwRWp93bXFlYpxwa4ZMe96ThZgZNq2AI0VnY/",
-	"ZYv/3PpUmf5z69NI+ovPLrlmC3t1svGaPvOkr7HMVgnMWxBTgQsMdi5yXdfIV90eQanK9Im1QlLqxXXy",
-	"8pZHo2hRG5mRRV04Gt2GIoRCf8AMoXe8HI+5x2lAKqhCAj6KKIyvpxlDe8mZSV5Ah7wtXoctzTvt9Bw4",
-	"Jld4HlOqRV7HUxbNuWIFb/1QYIITNMYEyL3ncQzGyhH1ruV47BA60iJf347rZAExDtlvp/1MHdJFcOkH",
-	"zB/QwhRxqtM2wITrA0PG04gx4tOFgmQ5GgSOATW2EEVfesGNQHZyuXmbmYdcVJJVVTMwHXIxvwe0h+ap",
-	"nt7V2E5Jr3usCUC/vW9hzBWZSiETbOZDXGvPdYfCrwtuaJEL5vOIebn4SqQKYK9JqQWUuqQxCRhVGH0w",
-	"yMnWIIDTKOI3LBeVhD1xd0p3NH/RdzFHxZiW7PyQigiZYd8/M3DEJ1zwyigbUXZjakOWOYNethUEyduL",
-	"FwqD1BPFiAtkDS80fKnnwwf15qQMNU45QxFG/IbGzCEBF9dNZIAyIl4gE79p6xuRNC3xBIO1uEp7p8+n",
-	"zBTPSS8y4DH6yGwugz7cjKiZdsW4h4y/pYJAlb1dnv+inEKjDtvKN+vj4aTkq5hfj3RmKCqtnqwPbQZZ",
-	"nvnUp3waZq411GiBO63rXLyEJ2JaGh6VZryW9xWmM3x7TaamRjEa00FNgqNDXJNcof9M681qHlGfUYnF",
-	"yCf8hgknTUqDYYoJd3oEVGsG1rdokVlDxmToA8jKq08rUmVChVl/Gr/INQlLx8/ecIiby/13Na/LAm6w",
-	"ZENFwIHW17YCTKEQl4EuGG/XFcslNUs19cDqiuQ6xM2KziBgsjWUi73QrKjYimpk1Ymrhcic2rJpDimX",
-	"TBuKwvJaWaULS2fSPvWB6fExIwsWF25lMRS+ejVfaCRiShnZlfocPoWRHJm8YltTVwODi3FEVRwlnubC",
-	"9spC3zMRR9TL6an5LtBpw2Pg0ouUhGpVAOkB5AAy5hMhSSyvWV5wfp3SiMbnd5//XwAAAP//",
+	"7L37dhs38if+Kvhx5ncs7TTpJkXqQp2cWfmWKPFFsezkm4ReNdgNkrCaAN3oJkX7+Jx9mn2wfZI9qAL6",
+	"zpskJ858PX9MLKkbDRQKVYW6fOpTw5fTmRRMxKrR/9SYMBqwCP75mPoT9liKOJKh/jlgyo/4LOZSNPoN",
+	"T8imr5/w+oQSX86WZEqXZMjINZvFDhkmMZkmKta/idichjygMQvIkI1kxAij/oQkirUaToPd0OksZI1+",
+	"w47ZcBoR+5DwiAWNfhwlzGkof8KmVM8jXs70syqOuBg3Pn92GnqSTMSXzE8iHi8vZMj9ZXXKz2Q05IEi",
+	"8YSRGR0zEksSShoQKpbxhIsxGUVy6hAZEcVE7texdAgVMp6wiMiIj7koTjtgI5qEcVNFPnmgWDh6cEr4",
+	"dJz7mQQ0pv1TouJlyPK/f5AIRUesyUXIBXtwSnDChaHk8D3zza+EhKeGVLFmEvH0F6OITlmTCp+pWEbK",
+	"/H5HOj59Q8dVsr2ZMMJEzOMliemYyBGJJ1wRH4l+irTiMeGCeOej5kspWPMFjf2Jpwmc7b1hkyLpBo0P",
+	"B5c/XL85mwft3+dXwfjt+zcnz8c/Dxo7zv08YNOZ1DN6zWYhXeq3yiu5iJhiItabGRBPj+k5ZDFhAlgi",
+	"YmomhWKEI4toQrIg+3UsCRWE0SjkLCJ6bkzFZMHjCT5Op4x46TT8ZfMntvSKq9WfbOTXwUQybfT/wD+8",
+	"c2rW9ZrG7Dmf8rh+Y2ImqIgfKBKxKeVCc6uZmSJ7XuTtw1phfsyXIlAkETEPyVQfQhqxgaBhKBcsIHte",
+	"7O2TRAQswhMCp4gIOmWBQ6giXAxEENFR3OQsHjUncTyjM96MaMxCPcGmkR0tcsmEIQwl3c4JkXMzpn62",
+	"NRAlDsA1DBqn0Xfuafxdu7F+p1OKrDrnRbpozoP5aQYFzlUs0hOaRdJnSmnx9SGRMdWc7X3wBiIlIMzb",
+	"W3iWdg6J2IiHIQuA+7lIZKLC5UDsbUOX/dsT5sN3bdc9XXzX2UQanPl5De+fkUTwDwkjPCAjGSElzEpb",
+	"5OdExkwfYjgNS5nAAqkfE5XMZjKKi3wcsQ9Xw7nv38yGI3Z4ENywbk9eHwWHMzkT3R1P7msWR8uzUcyi",
+	"6qwvDdPGkiwoj632iPQrXIwLs2qv++yUCz7VZ81NDxkXMRuzCObw66+/niXxRIs5n8asnqf8CQ1DJsZM",
+	"c8rrZ4/J4VHP7RPvEaMRi7y8JEHZ4NMo4iwgQg6Ep8eXEf9I9YgeQaZw7NuERZGMvhs0uAB5eRXLayYG",
+	"DTMqTwcbaMFO4gmNyYLqHRwligVl3lk/6E4b9NlpzKjWLrG1C5JIyaieRJ5gNzE+4KGmYGQWsTmXiQKd",
+	"2yKvZvRDwk5JIImQMRkmPAy0yp3RSMveEqf57asXb841S3H9jQ8Ji5YNp6Glkv4rTqWw0fTmORPjeNLo",
+	"d1zX0Rtvf27XydenIphJLmrPjF7Rgg0nUl4TZp57oAgPinNcsKvl/Cb6uBgl10eUR8MPhyET/ngmYk7t",
+	"zGc0nmQTZ9lX13JttpjD7ua15JTPT6xGML6g10wRiscnVeSWW7Ud0ocdG/FIxUUNR8k1W5IoEcoZCK1S",
+	"9BicqZL+0w+lCkf/wg4SMZ/xud5fpQWsUal0TLkAcdTpkolMtPJo68Pe6fXILOIipsOQkbPLx+fn+vhF",
+	"1NdceKqnYGwzFupxhFqwSBGv67rEMjvPqHF1rVVx6Yz0Rq5/xI5p82DYDppdesSaJ35n1HSDw+Ex69L2",
+	"6KBndw9Pa7Z/JTW/kgN7vfKuzWgcs0iP+b/+GAxuOm5zMLg5evruX/9s1G7pSNtTYE6tOHHaaIOzZqxw",
+	"LbwnMgzIHtixcxbR0CG+nE5pUzF9lGMW7LfIrxMe6v0YCG3MJVEElpHeOKSmNoO8A7dLXsqYvJABH3EW",
+	"eLDfMokJJUMZLKs6a405V0/JvMW4Qb2tsIMutC2v+MfiZaLn1ssM0MmFDxnzHV+Z0htUFFZ64E/tWrVx",
+	"wSIlxSrRwcUcrPEHingfmYrt0yWjcKbE1dFN9/pDZ/pxeOK3g2N2MOqNDyfue1EvPWb2s/coOy5n88sw",
+	"WWH+X1788kARFSZFjdug/pQ1x5FcxJMmr5+rMuOum+o/IzZq9Bv/eJjdRR/iX9VDOy9QRFZwgB56RANj",
+	"7+ifzHVE/5POZqFW41yKh7NIDkM2/dd7pRfzyc4dBhhqlnsj5XMajUHlq2Q6pdFSL1pKMqViSSK5UA2n",
+	"MadhwvAzgV4VvHoVS3kVwstOI2Ax5SHwx9zcwSZUkXbPdWGQU0JjMpUqJm3XdbXpTajvs5m+E8+y+wTQ",
+	"V2ttzVT6X1cHPKbRYZQE4mDSo4vOB//oKJrPP/oUaBpHSy0jG/0RDZWmakzjRDX6Xc2+MY/RHNDTJbGU",
+	"xE7XMIA2VlX/4cNA+qqleVTvUbxs+XL6EKahHpaXqvfBiNiqvskoeEamNBzJaMoCUpWWZXqukNl5umo+",
+	"LA1kjKjUz7CF6qjSN4j8MDiMovm1kod+7L8/5N3OkYrHfHv6nuP0SW76BKe/PZ1XkSBH7x8NE2dUfpHS",
+	"+MfLVy/XEBb4v0RNq5u1INfSXptjuA49WJVSywU/kt2DD7PlaPax579X0cdx52g4Xix3p5SZ7u7kgYWA",
+	"MNhOflygAMBXqpLN0oCrjF9PiZD6zIKBbW6JDGy+nHfMiJ4mCv+6GZiHH2aXss/GWTUKuX9bocXFWwUb",
+	"XNnpIt9ccXGVqIJkOis7LbiqnCh9PY55GJIh09ZVtnoC1zRC9T0NriNSTylmNSfq5H07PBC92VF0Erfn",
+	"Bze9j0fDk6A9OpgU+cSogZRNTnJsUjxI+uqOi9mBYerpAZwzmz8OpUIXUZmOaja/8vGvpfNyefGLpg/+",
+	"Ec1cMKiFJIItiEqGKXfdgSqV05Mji55BOrftSZFb0v2fHN/wc/4qENOYoUkaMSWTyGdkz8tm4e2Dk5Vu",
+	"60RbyZVkz6vfZs8xlxzkVw+YtwlOBm9fn2+8POgDHkjB7uNsG0dG83aeDHCjGkKsWlPZ27Gld0NvH7q+",
+	"AyZuKXWEjC8iOeeKS1F/bEbpF0qnBp1YVr/MslGMG4qRCxrFgkXk7OK8emzmQxl8POwG05CL687RvMfj",
+	"xWR4NFpuUs8H2bF5lpvb9qcmW9H9HRpwwGhaoBYcJrG+Ea+mEZwTzf2JmjER3J8WKppu51ap/GcqJOW/",
+	"P7oJg95Cdg/YZMp7PXbYCTu9sPtVKKT7YK6zO8vSGqlYIHFBhn4Rgbn+vdRJXMO/L7iaWhfJLVh4mnt9",
+	"ExenzxbEXA3jaiomWkcZ/1nARyMWaSFvd2pvyuKJDByib8z6oGtDfL9F3ipGKJgUmtNGoCn1TyuviNfX",
+	"3d7Mp5Nu1Jv6N9G4171WnXnv5mC6XkZ2OqsZPLfO27N4Osj9SdAqQ2tC0zBiNFgiwZFi29L7y1gDwKMi",
+	"ZpGg4VNNnFtLVxyjljXN366A+gXBKkgi2M2M+TELMApApA9OvsAGe7SIMGykjZLfwQWcC/YUOOzjZDw7",
+	"ioLu5KO4XrxfsnjeCdkBjW/oOgnaK978cLbEznaXu19hofckMQs0MjHBEeVhErEWeWl4gg6l0dE+TTA2",
+	"HHCFZuwpxA0Z8QytIN6dI+F98NBLGT+TiQhub7elr5fZR8j4agR/zHHOS5m6LXNKOe+9rDJH15/wj6NZ",
+	"spjJ+ODg/Ud+8KHLhocLtkH8uN2MO17KmNjJbM8Y2RLuhyde6v3zJ9mtJY2UooV2j7tqPeorQo1yZkLv",
+	"ZLispFVkDvtTfYwjhpYjeuSLU4QknmYui2fdLAsZP5+dxtMY80HWvQM5I1noeXdaXNBlKGmQ98PegtHj",
+	"3OtlRp/hF+rdtRVHGLvxGQsU6bZPugdulwyXtTbl8CNfDKX0ezcfhmFnGkSdD363s+huupe0c/cSs/Rb",
+	"Omary7r/y32BImBU8o82nWKPkhFbkBf8keZRE0TZ/7LOs0sWzbnP3go6pzxECt+KX5LiCBUnEH7nKv9Y",
+	"iWnMI5AtpC2SiEY8XJLcG9Z+DmnMoioHdXoH7z8uejcfRZIk1x9G3XGk3kdUDpP1OjXHQIYcpDjNHRxD",
+	"Ncu8PyYyOtWnQt9qI0j505o0oDEdUsXs5RZjw5hoZ8MuGf9xpgiNiRR+6UISQ4gtgISNgAQspMu//Fry",
+	"RsoXVCzNcOqWzBnZDKd6V4v+81Vo/l6+hhhXgmIiUJjlFU+oID03ywubschkNJG9YRJBptOItF13Xxsw",
+	"uRSpIr1zZKlhZr/LDsfH792wI7qzw+g4dhedZZce+muv2J3cFft1mqm1o3uzQI979NVkqXWGcCgI65LI",
+	"HiiceZ9QohIVUy5YMBCQfGbuf0Bp4/fUcpNrmRErEiUC0vZSHn+ZXUcGQt9HTlf7MjH+nmd5m3W2kXPT",
+	"vEKTUoe5allO3VYvm8dvq//vdNbeCmpSqlhw69sV+OHeyGv0jK6KnoHbrqwAhphjlbr0plwpLsZOFkhy",
+	"SCKuhVwIvesRm8trVmM+z/zudNxJ5FzefOzODqLl+DoJP84Pj7obzOd2NaxmJ7p7XA3fvL/Tc3vq3F2A",
+	"/7pYNMvpfOteLmf/GfYyVzkWvGABp2+ApLc0NtKh6rgs9+erqf7UFWzfOiPVRrzzM9Bfrrm50+HymlHe",
+	"uzkIJ3OWRGGcxMvlbLYhfaDdy7grRwoCEyRmgtuz2Yo1fiGL1TjSvTJ5PDQ5YkU8f0IjxWLPPvv2zbPm",
+	"MdnTRoUU4ZJIkSVofFGjNiUA3tdkIuJo+Rg4o3wzPL98RQ7ah4fNNqHhbEKbHeLj80SzkkOS2QwMLgV5",
+	"lvotGhYzds6eNpyGPn801vJNSRgPRus0nIZIwjCvqPPZamfN39996nyuyVNzGo8jRmN2mY+A5nJzaBBw",
+	"nMxFJGcsirk+F4bjZrlffWoUgqj1d+NILpRTzKbJJdDoa0nAZqFcTpmIoSZFsZhQEsoFi1BL72ua8JhN",
+	"1cbso9x0zsUsiRtO46Y5ls1clC0aUZ99+qzJMKU35zisnhYkXdmfU6LRKKKY1ZElRP1RWndWCYC1HytJ",
+	"rCBv7VOJiBH8voZ8rwSUOSRhjEZgMpzyWJ/qSC4cwkVKRBkFaOXtTKXXcmGm9bm8ZCdLXFk/3jmYRpfm",
+	"4TKp7Oqy4WrJBQ4Sf81J6nbaR8aP4tccoMKxeXv5pFFzGg7qT8MT5vMpDc+m+nDWpOILwm6oH5MAnyMU",
+	"HnTIItK7IdKIgYwhy0BIwm6QRg76p6giXs91Xbflul6LvGTaFKWQVENEMh0aCz1LdTXPltbgNk/e/Wtv",
+	"MGjhv/b/vWI1IZ8z3LUin+mhpjNktPRjHWdtOFrLbhiPBWdx4cVGx+0cNtvtZufojXvSP3D7bq/Vbf+e",
+	"F1gBjVkz5lNWI6sqE2eF1O7t87UrAwl2E5/hWs9q9vNXm/evnyOGKOApTphDFpBnO2MiMAULt1uMVcxZ",
+	"zZAZEs6Bry8mcG0aUR6yQB+JbMH5v1czP/Nnq5CXbj7pZPtcJkVxM+uOoWUe885KHtqGG9xWZyUzfLnN",
+	"ZzZ6U970pfG9aptASJs1vacnJJPYIb4Ugvn6cVul4ZA0p4DQIIiYUg75v//7/4A+2sgBIYWg14vicetu",
+	"PG+4jfVyUOvTH968uSD4EAaFDOXMiiAynIRhWt5SXnIp6/pg5VLymdMrmS7PD4W55wlgd6WO457OjXVe",
+	"5DMf1OdWXNbuHHR7h9uzWkDjjdbruQmqoBYPnuhXPjsNvsL/z/QiCA8c4rF5fOWRkTRlesMloYJIKKIh",
+	"OAcIAhDPVKo0eQDlAOBpw9PHjQM7XbUe0z2c9DrTyZwqNe6dRIuD4GTZC45o56QTL4+ZmjLfrVttbO5B",
+	"61YLe/AGDfziXvNUBjm5LTE0XLmdT8xF6FODhuGrUaP/xxbfb3x21imsItGfaiFl6bW0QtwhMgy0PQQV",
+	"MVvbQ2WhV2MJZTuzhgEeqGxGscSa6fR0piVgTOizFqSFYlgW5msTLth5ytW5ljYwN/GcYqju3Du7d8+5",
+	"qjmO9sxsNTm7nRUqTqh6ISNWONLmWmEeHUoZMiqsFs9q1zaI2/Kq9XSz7xUGW8m11mNgFbYNrLYM4xeV",
+	"dOWvNWfvWQIq/zXzGZ/Fb2ehpEGNSl1hd0I5m15RanBSMpOKx3zOUlsUP7bSfKxMyRrQ62xsGbDT1GUB",
+	"UaTcheGBSo3wOpu78sERD9nqtTXjiAo1gvsgEOmUXDx55pAfL55+75CLl98TGZFfnz66yN8gyQv+qGCZ",
+	"Dbmg0bLu6/obrxkklvgrpjGk4hq8xuYpWwepXy2u8Nfz10+bmQZqum5XX8JzlTvt7hYljHlGBeo4lgVy",
+	"21Oeeh3X1rEXW8tgu/PI5v0tTiIK62qZFR8LFpC3r59b6qbV+mbXeawvTTxiiuy1e2TKRRIzlY9Utshr",
+	"RoMKP5r0oVHE1ISYbKBs0tbVRWe87Omatx9q6qt/y+H77wLpX7nt98FNb5C4bucQ5rL8rn102O0cHB26",
+	"Lv4aM5K++/7pG/xZr4vGScS+8zuhGE6fucF//RjmWTOJeB3VZrlKtHWi9PdcJkcDU+Ft2ddWVVhOwVNh",
+	"X81fNYa47oMPxx870644nB1HbtyZdxeHy+O6mSeGzdZYZm233+71XXd7k6xyTDceuvXHqrJoJ1fYlivH",
+	"qzLvNmexQIS6g/kDo2E8qR7E6qVQXhe1irzevDYcpO676IixtustXXppQdxqd562bjAe9mc59uyavqhT",
+	"L1v5VsT9Opx5X4sDrzhGZfWv5QKd3yDTkYf1GkuaCvNCn95wVXJTuZuuzdYMy7/U3vSS8b7s8E6JNpnx",
+	"V5x63rFTJZXhoZpbL4YHXo1eM8UDKwzXbV0+APHZ2eHavNN9mb0aPeIRirRs1PbJca/pdpvtTnmsWsfM",
+	"1NwJc/XIIffZ/zQ/a6WcHwefr7UoIxW/hHLl/GBnerC656+X/rOQjmuOJMiFtK7lp98ea8ZEoKmIzTlb",
+	"tAaiSTyzK1dCxlcRV9dXUJPv9dO/5PYrDVBJATm62rLk6roZ0ZiLMQm5iktF+H+8y510qxfqP1kDOVQ9",
+	"89dL/wUVdMyCR8s6P5jU4sdUof702+MWOQsXdKmIN8O6Hg8IkpVFo6CHPIpIJmOTYmqLf6xzE98tKjP7",
+	"y1rnWN0WPudBwMLaTTdjpXpgo+V0UXnhs9PIJ8buZnqVzn1hoLrZOSn/ZuyaW3bxVDl1B7+0kzk+zh/z",
+	"dfIl77xapcszvCxjmFu9PgsTRbz8FLyqvC7z2m3Z4X52t2pe1d7c11zY740/6hgi9c+XmKdAxC3281d0",
+	"HK64zcoAoGKoIF7ZReGl7qnqTt7BKar1horpdLYm1IIO0rKr6379unfzdNoUiXQxa5ycRWt0k3ldNQPt",
+	"xgBO25xFkFmu7SKEOgTWeaBAOlc26s4mQkmdV51Ax4dum/g0ZCKgEdGPO8T77bfffmu+eNF88sRzyJDF",
+	"C8YEaZ+4btNtN902llfLgJacQn+OiVCA8OluMhkqNQQ+ptCXYScqlsV6rKp8pPZ/DQY3LkAFtZ8NBjdH",
+	"z979j39uUoM7TyvTlvc/sfsQyFuIxB105LpzeA8+69QmX++2LgncKGHox7dwo4BTisGf4m5t6eYuIyUp",
+	"BckDvoFoA8PUOMEgeq2/Z+J9EiWtJh9Ct20OUt7Ra/5CCoSR2cG7kPctrhVa+XyQzzmglPVRkXwiR+Wu",
+	"lvlzcLS6Nb2aMXF2cf5E+smUrcgGMc+Qg5ZLAvMg2bOuRjVjfkvOmKAzrloyGj+UVD2cH7Tc1sF+VZ5z",
+	"MZL1qvzs4vyBIpDU52gtobgUIGdzj7YaNWswH68f1U7eDmjMPruOooiBSdfLh3iywkGkFwcpfMrRKk0/",
+	"WTtLzMheNYhI6xEgcAb/DiozTY92ZfS1jh5LIAepb5dT4YeinwkSNl/TxQumFB0DV17UicnqajKVLhci",
+	"Q/TMDIFTi8MxDBl5L7mAml6rZotWgVqqmE2BEbQJ6lig0AWPJxwfzqrfSthfXMybRwfddilq0TneoDNU",
+	"RW3s/btfp0zqH16RqWSoV0ja25WCeU+vQ5g/kdqSov41POHLKGIhcOOqDEugi0qGza+FKCZvtk7wvH72",
+	"mJx0e0fEZC8TzDhWBnK6zlisyyI5M5zmkCn1J1ywplYqwHsY+xtGVPgTrVF4jC6QPJyTR/a6rruP2JP1",
+	"YFSQt5ul6cbspjSO8XVWh4JgTgpgSgLJcOwpQqLlModR6OOwJdCzdFgoqEGP9YQKg6sMUgVzhRXhAmSN",
+	"rdUvTNJq3dwcU02MKTUx4Uol1nY3bhH0GRllk9bUF4YxcYcHKnswdRxVA67FWZm8kaskCgtjlpFPIdpm",
+	"xqSC0KGSYRIz4oGi8jAYJzS1k2HIfZvhVPxYGZSzQItKab/BdzMf3QberfAxKD6AT7QtS9yuKgFGTXO3",
+	"YMQDM+JqeJsycgsMklYswyDd/T4RpZpjw+r4S1B28CJGCsF/ZxC7YYSemQZAGqTMbXLtkYXwTRwlh8Gk",
+	"3z4xb++EbGWJMb2yKjAdi1pGtHFYRMEwwS2LeYR1pBDALQdep2aauV9fWWCX4pQLbwIcvXmqOH04sDgB",
+	"yxz14ErZEqqYNGtAVEz11voSrSbxKsW6+oPtg7ykWlVmi/kJGJYWGTFHPGT7OHh9cQV8oVcjVleURQg6",
+	"BXRgUxlB8AICcg6k7mnl86k0WJFjUU/wvADrdFae/dX4KXUwHvipfCUgDH9SPKVYFZnW842oiu0SM1Fu",
+	"a/mAKFEiVFaWamv2TK3exl0vAld4ZK8Hwo6ugZ5YCyqBh6NatAsjW2a697LbjfWHhSSmQsFcNfaTZvKV",
+	"HXs0Jgvw6UVSjHOHL8WoP4+JgER3gKbnQuVCnhiCpyEssmiP3a0YrT4deBPAvoXWLiCvCC3bQzkeW55O",
+	"UUVy+PtFBJFcxuYm/M3KRHO1XavdDBWcbgirY7o44SMEpUOU7qyKfaMLIvObr8821sZhYUSsaaxEVU0d",
+	"Wo3ZOdFazkSRM7x5tGX1OEUirqiSrHp8y995+/ocr408YCLmI3041n9q58rLTSk+q7zLMeR7paEAc74c",
+	"tNQzds3zQ52b4jXz5ZxFtyza4rXJcD8nLEFtj7HrXDqy3itw4Wf+e5A2UVrbzxWJ+ZSt8OofvnHdvrtL",
+	"2Lmc9MJXJcGllFiVjvFBL6tGAPwgFyhFq6tdsIgRfA9PUxHKsbNTikA6g9rZy0UKN7XN1U0rTWvFWeMH",
+	"UkRHnIVBQVaiUzAiw5CK68wKpDG8CB6wAoyuftamPoJMh/IkPWOrgYoXulNiruCRXOTuGbg2eGVCtX2C",
+	"M9PWijmTqvZmCJaWFOPc7KyFpQWvwXknIVzH8RWZxFdydBVRMWZen3g5dzGYfMZ+zUUpILBtbmBxEjFr",
+	"j4EquYKZev10UTh/sy0YnMFLZ2a5B2zEhRkmSNBMY2YIr+Lx9gidzRiNVNqWiOdkOlxibcYBgrSakcBN",
+	"ToZM00dhYyO09uo+YfbQ+IDIa6ZkCJ0c9MeWMomMB8muPbNKNOUhH5czYVxuUVPxgGXGTsRQiVsaGYPC",
+	"hFtTtk/PuNOw+9pwGvn9ajiNAtm1LLT0A3FoUJedAvRLIY6bfaIa7tEj1jsWRyOsw0K+REs6Xy5j16rN",
+	"Fp9FAjXHYiJDXHCxk1ghiL+xJGhqPIc1KmuSTKnI/DDsZhZSYRxXqSUF7q28HQXnRK2cU5rEnUXvbmN6",
+	"QIE10MduP+SyaLokwp/o7YQsNm3DWmtkG8uj7J9HFWjZwRJroypME+AqMjStBduQQIcieFXYqzZv4oGq",
+	"P9+53SnVYaUiBToC7UFhe3Yjw93YX++z3aHqcMOKL/HBPynlYcW2Xa6wO700XwEav5nMuisGqXUedFZa",
+	"llp0nBIP1bhnGi8pcyPzihKqkq9nRl1RibkmVeRyQiP2OKRKVflOVDKb4EFyVjeQSgfaKrO7+HTFTir+",
+	"2bT1qKP/ZeWzVWudajEIMzdK5fLil1K/J/3XJi26zqv9S/Kec9r86DZP3pn/NlcEoC9n87sUBW6fNXLb",
+	"gOSUi7M1hTtqSsNQ39DCZDrTV54UncKxSh+7tNjvV6s2ESTQWJqltIqsemOjTKgy45k/ZeR7aANDztez",
+	"pIlRboUqkB2Iukzk3QsXVkoH4xC9vPhFgedwNaK/zbKfwY3NYOoXE+5ndVfL8qlKawcEJibkQskZH+Su",
+	"dQUCbkrXu5zN7yGBQR+YjcWAqxKatuwmBPlKgDybBXkLPnQer284dN9CIrfhdTco42JGeXG7Ov4vklBt",
+	"ItgrXC6pz9Y43fWgClRhyVuvivWupzaYFHtkSqNrZfJBYtiwEdajXnMRtIjprJpzKpXc85BlQkNTT7Uz",
+	"qkiaPlEjCbRAvEymm4bD5JLMJqtGibdIRyq9dJfCqztp6bvJv22pnhl1dUVfRUYzuekrI+meSoYb69hN",
+	"wsLIgDSFfFRyAO1aXnbLMq5U7lrecqqGUL56PS8ZasVhHStvXbf7rHRK4f50HxW6Wwy8okjTyIUV9zvL",
+	"AUZUpClNBpVAi4zT1GMhhXWQRWwWUr901SuI0ZyPWQ9So8sLkUMt6Dx9IfeMoLsyK/UqXFV8qVF7186B",
+	"wFWFbIaLBh7NseAARR/JqWmpGbIHadPsklLLw8gFoxUGVKd3WP9lM/TlD2fNTu8QrMEJuyl+4mR0fBi4",
+	"x+3j465/FBz2TmhnxCh1/V6PBm67Rw+Go+6oPewM3eFxp+MH7V5w6Ld7Q3fkutStLdxU/GPRDuwed9oH",
+	"eXQxER92G3UO/S1qPt2Tfne3ms9kx1JhTbet6oTvVgDc/XMKgDcUpm9x1G9VGAvHEGmfPyKGO1LGzSTG",
+	"xlrXvKx8JqPpKpSD1TgAOTPnXqv/60rtt19BXSH9X1O1DXPa9bAAMb+Wovo/6Uz9BaXuu4q92xo4Neyw",
+	"08m8a6XKA1Xgj2qm4V9r1d/VOv9SdYEr7dFN+3UfDoH85fjvBMZTgqfcKT56yRjxLl5dviFaFKnZXD38",
+	"ZE7U54cF/5DX2j5wVY5U5VuxVBI90Sd0hSUGu0e18mPfIbBF9jzDfC2YiWdE+pRNhwwCvfbvprvj7YNg",
+	"JZ7/OqJguSwyjLls6pOzMTD250Sz6rFZbxciqYFuwu1XpwOxKl7i4Ii18tkrBLMGYkIDDNbzAKwECLXc",
+	"IgRXe+Jv4SqSSezLKdsp/vXNvXQ/7qV7c/rYTdx0OlZGDw3QqmFWc1BO0xxon/G55nst2fK5zfrPhOub",
+	"1kBgkpNTckQUXyunTnN1Srws+Xkg4Enwlk9M3bPwIdMoRRcrhCYzfNjCRDOUovyv0u+USuzTMSqyzFSN",
+	"PzXVAX9OcK2wM/lRLyIZJBZsFVYVbaM6Aq4APPE1owa3vxblNauBgB6B5qVT4o2lYJ5FXlRwb7KoqcTr",
+	"tl3yvX5gK3jXlVCg5tPgXHWIt2Ab3KhFvbUz3u3KMJnBmfTSGdkUYlONr9nVksZDt96e0uZTkcjePgkk",
+	"ETLO20tm7Ea2I0U+zP6+yu1TvU1q7lQt6k9Zy/zxodbPG+UFzxwaeQrkkyyLXLMpHlc6KYh2sGOKZYnx",
+	"y3aOkDG6XSEfSy5EBj/YIrWl39B7OKZDDASFXDAyjBi9Lpk99ecqF3aDHo/1FeHusf6/R/r/Huv/e7q5",
+	"TLzeh7dDsREsNmKQpktD5WhDbRTRcbUUdTObFKrgu8eb+EbPfYvtv4ebWFn03jpMWxroVx5PLpkfsXh7",
+	"qN3qXCogdemI9a46rfPwGS3dJor5V2iFDqlih119tTjokIiKQE5NNz5yOYFU/TSPDDOfsHauJP9gwBej",
+	"n34+iY6//+m3D9Gbxfu3F0+Oz59f/H4uO8/pc3q56P64dF/8fuAfn4+/2+xkwQXVY97+Xrr510bJTJyr",
+	"pnDXId5MiU0S3iD+RyxR5fXqty2088nNTTD0r487x90DEUy710fxe99n4/f+cakVgH7rD7d5Qpsf3/3r",
+	"n7UUUMxPIh4vL/XG485iWcVZUgf8cWZvS2cX55hw7xBlds031QflyD+KURP0BwaDCxF8pdhtBrvA2FJ3",
+	"KAjx0c5AxA9rhav/WfQn2owL3AlbBWxLLhq1nWXgyVyPehKyWNlXFeYgR4kAuC/ETOARgSxXLBcaiBz2",
+	"lSDDJLwG9k4NOP3K1NRXDMRA/OMf5LEUWqVqqgxEk+S7E2llGy2J93De9oq1at6Z6YcF5OyTR1j1Mkhc",
+	"98CHLYB/Mq81EIRA0ytFKCQGQc3pjEV20/Y8P+RMxFc88PY1C5a2CnJ9ETM7xXuy9z5KvKwVjq3hzEpc",
+	"8D4YT5ieRFblhBBD8KOD3LGUCTE7W+xOrL9tvxCyOTMthXEtq0qa9df2vFUdm7z9rG86u4mZACgDc7nV",
+	"VnjAPKc4YbjVpndvr0UepUXO5nnjXtC/gDoNj8gIxsApeS3y1tQcAVyA7SDgdd0uydWJ6g8lhQ5M8UQG",
+	"sCCv6/ZITWWoU8gDR9MaySYXhmTmVgSZeJmDK+VUD4gZMfNNwOGUCz0shQ93XJe8+slLdx8a33ExDhkZ",
+	"UkzexdWPoJ4cShDTdHRkHPiqlxZOg5BDa2h1JfCerQHWk1hdBnxKKHn79vyJVgqUjKUMiD+R3Gf7LYIh",
+	"00jFeojC+aEAkgAVf5rmHAxcw9xckWs2i0Fed7pkIhP8CjCAHqnYdv+aLZ1inSIoNBksyZ5WohRQuJWp",
+	"bVcSRpjwmKkZ9Rk8rOcCyJ3GXCZTENf71g6zksfOEOpKgEe1joSJ6n84RjakFI2br9kspEsW9Im+ihgH",
+	"DaZdK9sMHUTET2yJh0r5csYC7A6ZrwRIFHQuzPWpr3Rd1+MgYyvidTsdsrIc9BTKM/WA3NacYe8UIytg",
+	"07JqfVt+q3LDuydkZXlvulM1ZYwQtkI6GrLqVWui603v65HbnqP/c4BiwM4CXFUgTqwM2vO6rgvPtg/w",
+	"Pz1vH1490T/2bm6Q4DATOEcemcgwQELqcwPfNzVEuHeplDE7dpp1QFVAGr0reg8g0SpkFHqNKGmWYso3",
+	"sZQ1B3iAlUjkLDsFE6mY7W9GAq6FDQ+aC4ojJ8JsizZJSImeNp5KTVSwRYC06WExXMIBHnMsoc8RnAk2",
+	"oXMG0owqIgxE5lPqT2oacOpdMeW9potpvglnqfkmITXtN/Unsf9mrdArN+PUozxiSykCwng8Ydo+63ZO",
+	"SLHQ2DIg7laesU5RXKZIvHPTtxZmRkMlU60JBT5pX03Pskj2K9Oa04pCRfaCiI7iJmfxqKltIjrjzSht",
+	"5Gme2ocl/G5LO/UeKi2XaZj2sVOGVQxpVcr7FEqRKYlBPM1CavZfxf0Nhc8v2YLoq73xpJM9zdd4fWbY",
+	"RhXa6jmmQFarS+WAATUK6VjZxaf6IBVy2c0CljNk+uLHAkNYPmWnBA0XpY3NJIRhYhkyILiZTTxhSytU",
+	"tf61Rpe5yqiBQHMDisXrcQ8RftD25ChUSD1IO3IMRBlCA7Fh0YBLj3o9I4LmVQOROub72DTMtCbECUCz",
+	"Mvx77gZhzQ5mMAMGouLPh5wo468HuGghI4swkErQGDOylkCfJ1k1I15NyB+XMRUBjYKUcO9SzKrFYtFS",
+	"5s+GCAri+fv9gaBW9Ru6QV0gLmjPA+QCR1tMBjdR/6AvsHkTzTD3QBSa3uzFhc45WKvrU0AyMzTXjHpK",
+	"ApYG0RCTZt/JDZV9mey9FfzG9EpOaxZM05N95NL0tTTLwCN73rzteNbOtffYH16cPW5e/nDW6R0SORoI",
+	"71M2+c+tT5XPf2590gbDZ08LTqsLsvGaAdPnJhgIfRWxk0sdlXhJtSfUXKv3W+SZzMtkFN0DYZ6OZEwx",
+	"XTNXvGpiPwtJwDhpKjajgB5M0iUrR7PbQJjO0hGL0c6SoxH3OQ1JhVVIyIcRhfEBrxLcrFPgtDOxJJ2b",
+	"G2sOGxiqtpvuAxh1UBamVIu80mJ5wRU60S0g6UCALowjbin3nmvzyYA5ydHIIXQok5j07LgOSTNaHHLg",
+	"DkT6QwfJpR8w/9DXMcNTbdcQE44PDBlPIsZIQJf6wjcQNAwdQ+rFhAMaAxbKRtcssJp+D87EQGg5YFkh",
+	"FRsPP2U9sj4/jLBC2cOKYlWtNx4IkNP7WrcXhDO6zLQCkxHpuQeWxlyRiRQyiVgA76Se64Ewvs5iazBt",
+	"LgU8Yn5OW1iHRV5agL6nMdEmCWpUraPTnka+1ihRxOcs16lcPzUQe6Uzmj/o+6jGTf24/T7Yynr+3vdP",
+	"DR3xCQ9AspXZLpQPI0B5wPs3x3iwnvbTHNSRwmLHRGVOR/1V+CVA/WCPtJiEUs40TzkDMYv4HOBNQy6u",
+	"m6EE4RMRP5RJ0JyymGpBZn2VTJ1i1Jgr4k+Yf216OA1E4SADH4+5QuYF+wWMsFSoZX3mrCIrNAkdiMuL",
+	"X5RTKKuoXujTW3mx6MWIlYFIdVvmy8DbwFQzTCHVK10e3KDSKPlwiQsr1tmtVYFxEgnDUGAQWlVX+JxR",
+	"00XQoExTG77RHEVj2i8+dhkmY61fTLRT/9MGXLWdvzZoPeZzJpws60EPUwijwgho9PRt/0fLuwD9gSE3",
+	"IFl59rmon7UhzPzTKybXEisdP3vDyQUNz2JPq7a0SSMJ+TWrsWda5EzUlolY6uqVwG+vKrnSLfteSuv8",
+	"VPUs9cvVfDM90SzhDAmTgxcqBUP1DEpJ3Js/nIZbs34ssCmYaA+UsmBpDvEKGbTl2aFYITmpMhBp0b6W",
+	"L+jEWzKDxh9ynwnFsuLNxkUkZxFnMdUWSIIuhbGW4+ZAQuSm4JWk44ixqUmajcINqCI5oJRG2WXZcBoG",
+	"nrPRb7RbbsstwHqmsJwpCid8Qf9jXOe5P0NYWji6M6z8USjKIM5E/ZjsXS7oeMwi8vZ8H/0LFI9qepkb",
+	"CBAgXJlbXAvdQuB90BoSILsI+qhMGn36bB8OECSGDkQiAm3iwJQfGr8c7JVZXwscfKfwymPMv29eGme2",
+	"uVQNBIK7aXN/aYCvZMTHXOBupnIS2qqPWfxEkwdyPRBXUK2Mk2SPPDwfvZSCvYCcrs/vnIa91QChO65b",
+	"6i4fs5v44SSelsKb6M79/568evzmt4unRD+Abl38g/6ZhFSMvxs0mBg0Cn9jNMj/DOyCv6g4udP4IT76",
+	"MPfs//3f/6eR79pejhXUetEtgnCuYfpj6k9Y8zGGJjf1TIeH7bOfncaKndw4DL5m3zIvfXYaT2M63vTy",
+	"0zd0jBAxt+r07jQO3O6qN1JmePhSxi9kABDuhcALdvZIO/A0zkXM9FnT5lNhxxpOI4b2JH80XqUKvvHO",
+	"adw0tcxopg82J4BniCkJ+lN4hj5RpVj8ec3xx5+0aaPiZciImjBmOlLi0dPjeHiEHYTgNAIxNSiUHMUL",
+	"CD4Ia/qvOmhnejrV07ayEkYL3NPcSQaoGOuj6brdUvEPCqpmwpvDRAQha71XAOQLUSTE4UAJTs08slgg",
+	"pnKsPgnOF5EJviq2Mmq0sjV8GkkRN0d0ysNlX1Ghmkpfrz6vPbAOjvuezimStDi8EeVvzx8BffY+JVHY",
+	"HzQK8nXQcAI5veJBf9D4RzadQcMxLlIZvY3CvkjC8PP+NpOZhZSXcnzOZloGkOfISQ75xSBOd1ouuZVM",
+	"0vzyTSbtLJOcRhffyTHmqsBabgcRyULGzyAZuf8pg2DH1OtCprLFCWy8NEiogDeJqh7Nnxy4GcLjDT/y",
+	"xVBKv3fzYRh2pkHU+eB3O4vukheSZG1+jc1z6rrdzHB6CRfZQrL0Fkhu2cSBohkXrk35NLjMNbyZX3OJ",
+	"P2+5zWvUyBmS1nbr+QJKZQLdCz+u1idGNHdcN4v4pGEIrkgyg2zt1N6OZWKwmy2mZatOd5iuiRuFahkO",
+	"tcyz2Bon5VbLOPr3O+y3mc0q86iw2i+958/13VV/Th/VVVsLe5eX8Ss38I29k6aVvlSVbPAlneobXzFK",
+	"6hnIfohXD8SPl69erjADTJMB/cSXNrs3cYO94gArpBRFlNExx/BRqQdCI9duwuas3NdVLd/4oNYoqu16",
+	"wFV+csXLZbUKr/H53Q6MXu54sYLjLR3vUwH//Yz4N/lbs2NTArY5kfpErTmRuR120sgRVXmE4AVVZJjw",
+	"MLZwtI4JzQGzDER6PI0DNeuhgS4W4+gzfve0MytkZKqJvpqbXJ4I0ALT3wNgmVMZwgZJAbGYBQOxZ/2u",
+	"NsXP10IDQn1vnl866Jb10MhfcG0RWh+mGeqBGgjvB6li75R4/9V8JqMFjQIWNP9HFkWFK8hYyIgFkAVg",
+	"zFVGKPHlbAmkGQjvfNTUUqQJYsRbL6V+O3vx/M+UUpYTvkmpu0gpbcnIMRPNiC6alvqZFfNNgG0rwAz7",
+	"rxRgEIne1ho01WHWzjNQQv4E24303IPs+NfagK8ZDbg2df4eZmCG3Y5AZHFERyPu349B6DR67sHmnb9E",
+	"fPm3uYLSdQyQUnizMZk6z1du/nNQNMVkCnijiEwF+Y0zOmbKMSEN65zP4kct8oyHsQkgE8wrqLKI1mxP",
+	"cU4bHEyvRLi0MUeL725xv8FZ9CFhgBphvEUGoXs7rii0kdyoKyAfqLHFg6Yo+h6s3pkpsE3ZHwsW/iiU",
+	"eW3oumlrHIpNXnNtXGvQUiuQpemxy6A0i8X222fAm6KrBpvH6QtUqXHvJFocBCfLXnBEOyedeHnM1JT5",
+	"bh7KphhAAwqn9e/GwZAvcQe/1/ZCAtgBCkVq5ISJvqQI6vclHLrIFOuFwyMaWIx4eKW9+ZW3gpq8dOs8",
+	"2kIIPbPNduCNzsnmN95I+YKKpZkdlJX2tlnRuenRkRYJ30lI5q7YKjYblBOJNv2lLBAffoL/ngerve6v",
+	"IRyusu63Dnb1sMkUNhnNJg6kSRLRMnvI5C7Vqkpgum3c7FmKFVXYIYIXEzRKrSu2P141TndDl7Vu97Uo",
+	"kGVP8N1loUkrKprWT9IYu7TNZHwpAkvxvHFtfoXkNT+sEaAdV//vd6iWtElAWxR2mkJ5LXmcRkghI/qF",
+	"avS7HStEAXm233MPtCbZNI9e6+D4Xudx4Bbn0XFdvTd/a3WSpWDl91Y1+p30b2sI3G3fisBaz5zhl/TQ",
+	"SOh0XQY+3eioe9N3O+qyJ+jOX2H1whn/b6DGtrx3YYDkb6r3vmfQtQN1hE11yp2LdbowNd53uR+kL626",
+	"IphU1Ag7CQ4EFl/2c5lsNq/MpMOCuwuqUmMK1U/YZEMLdijSGwhz9Ujru+BnYpKsAeu2RaDXspcZgR52",
+	"EaWQ072+/bJnTEloOgLWZLUZ80AMxK9ws6npGoDJ/LgIDjns4AEkoZTXyaxvEqqh7kRhVp7MYXNZLz1F",
+	"JY+dN01R0EDAPchmmOl/lvLPbZWGilnQh3GxrASe41KQhSYBxJmiZJaRV2FhKObGZt38EEKgJj9wv84J",
+	"pz97nnLRBlsGLSqsIs7X4OL6rc8UOwBWiby+s0LdjbC2oUGdEVPTKnb3zIK/8JKYDy7CXQUIiim+ElK6",
+	"8uZQdpOUiYij5avRa6Z4gDiWjbOnjY1Gwe+l1u79RvvkuNd0u812J20Kv6L1f9bIP23Lf730n4UopN45",
+	"q82LrNd+rnP+NjbHrQ2M/CUTbeD8HbPht69evDnv7qKcCw3v194104P37br51V43ZQQSniSzbLtyCjcT",
+	"jO8+O42ZVDUKFsFJMNaDPIplNVhMEy9NuzbUDqA/QHRenJ9nZd3eXlo87pDKgdj3yJTOZlyM91P7YEah",
+	"59gspDFkHb9VWstCrZS+0gq2wColyH7PF9thq2WVhLEtUQa9n9aegtbvEw+fUX/wd1m1XpoGDb8G3fY6",
+	"V6bWx8ZZafUVhWlkOoKqDApqxiJlcoDTtHWo3ivkukOWdU0xmc1eHgGwKoKfYzOtUtlW33gdsUbfmhsT",
+	"E9Wr01FQ6A817cYaKGXfY5EMzBeIaxQ9liRgH6Y9U8E4CylGw3I1vtgyVm8TNBRLEzSSGYTQ8koVCxFf",
+	"yuJqTRs5rETLGqWlzbCnWH9+SsAKgKtkC4rr0/pI/F2+Dv8Zv0kHQpwF02IMqDoQWP6M9bZQkw4mUrig",
+	"S0UUHbF+2uA7Rlxya+FoxQVGXE1BXSmxobTvr/WA2izKVbUEAzFc1lpvlcb7p4TWPTgQEZtZ4wsAJ/Rx",
+	"SJdk6zsDNKz2sH46a0ZqCtjQQwSGbe6Ppm4ffedZIzpgYdzstI59IHyqtIJTTCge8zkLl/tIvq07zKER",
+	"iqtNwQvSoA/IgUJ/O1ikkwMXAPhAnG3a6y490lESMkX2QJbMucT+/eZlsP6g1F8u9vumV3N5hg7xYNH6",
+	"H6nFoH+wNkDGj4WegYihgG6rUyiNNr0UPX1L99JuiqY/4cgCVdiyb9OYEU7JJZh+toY115y5tm2YNrUi",
+	"PoU2jCM9pEqiSJqiihzSQNaSewkv2UIkfXAQ+rm1gib9DEK7c5zDXnCweXn6tRpoA1ELSLVn20k6ueaN",
+	"psM1Ur+fgkPavAE5SmfR6XXrR4NtKQ9Yv4vZmjquWxwtG0AvUI+5bgnmK3lmwO6aNCQ+DZkIaERARi4i",
+	"DrXwXtZSz0OsEjuUQ4YsXjAm8o0nQdnKgC7JXrFt5b5t+Fi2pb1+Wk99ioFVU7oBhTfnl6/IQfvwsNmG",
+	"SvxwNqHNDhRm6yOXzKDSWJ/F3BLJmdkNeAwO/O8m64KQiKvrpr6ZiTHWx6TKAYoXDX6Db8yNwvXLoiME",
+	"xriwiwGIEz3uVYSK0xaMw5IzCLW0JgcEY6oLTKtNfcgyRQPZHaTcsvM0bRm6poFpDq2Bw5JLDUvzEtTQ",
+	"DOtb4b38X8v4DiiUrDci7aA5EGtbaJoeijTG1aLfT1mzTNSUlCP2gymttyAUkHlK801YDQQ8Jt9yGKGM",
+	"z9IvzqIChlIBnzAlqsajYBAwUXWB10WRIYOR8Hg4xi9gT4tBImGmDJRwo0HQ8CQBV6YqUoHGyooQGRYU",
+	"zbniw5ABtEFN7DhXRJT//cNPeb3+2ewTFqwW/RY5v8ieVi7GlLb2rrZvyVCCl4GreB8QGOhA1NVGUnQR",
+	"RSb8YwyVCLuwKhLIhVBxxOi0Rc4GQhPIZPEa7wqAddi8goiqSdG/YktB0ehIi57R6l9jrAJLgQ23X2FB",
+	"NhDQvdN8RAGgC9b/GosM2+hnjKjZ4M1CEi4CNmNCXzZISJdaps4iGTM/ttATxhJVxkrTOgtJMhB544rU",
+	"21aOqcBWyWjEfWNtAyKXae0/EHsRA6QTJJYWIfCXrJUL8CfWtJkthpmssQ73T83NpQbYaEqvATPL1qqb",
+	"8+EMRLyccZ+GIeC/5fOyEWepCSRGxDT0sKVHWZvPoYRBUoTO1JvFTGVbHlZjL90JrdzimhXUOduQMGvc",
+	"bZtS3jJa/MSWxgEFq38kg+XOQTmTf/4IUuiKaW8LWbi8qWKqW+p0XuuDukcH0y09R5+dFfP78UXd/Nym",
+	"22m6h7n5DeVwzeweyWFxbi9oFLLlFlPr7JZ6d17km9TBU8RZhMS7u2drm4BVgR8eacmLhzaN+qX8YFwF",
+	"wA1/egTx0xa03vWT9OTjwQc6pdfd7uw4Vu359P385OP1YnK9QJ9iSphPtontU+xh23edjICdtKNt34Wt",
+	"mvKbMmHPLEEdQi0sBSIuZWAOkVx8ReRO4eRNDVLarcF0Rih15E5bDWzuil2uOPrs7La3hth1k8y3gLDz",
+	"rAsuZLOt/DX1HtU2kOfK2GIA3NR2CIgd6AWhtWB7/3bra9etb2sGbGcM2DGyAnHsqjnOWft7zE8B2+Fe",
+	"uK7S5flPO+u7fPkOR76To7hbPPK3F/DQc2JF8B+3SZsstqHxKXp9bXtzbTADbiwiVpbiDzW4hpsCEdkr",
+	"6Rt3Saf+mhMOtghkFK2wc/FWQTvqbnuLr13QZShp8EbK5zQam/d62ywthTN9kfaMg8hLZ9cJv7Bdcv6m",
+	"gRs8K6krOh9pWxG6KSdLlG6lWyUQZr4WZd185Mx4aCuZFRglMEiwVJUBarPyIkjFpoIYZwqBMh/wJEqT",
+	"hpCFTyo5AflLq0O0ugl3SQaoy2i0VNsmqZEHWSRkuKz9yK2BtmvSGkudgr6a3MZRSMfjillX3Ti8hlgP",
+	"kXX2FS3p+rvUz7eM59/uOpOL5Tfq3YiNLWP8O9yG7qCbdw/dr9KrqevmW17df1BeHc9E2hrdoGbzbXLo",
+	"Li9+UZnfflUPftuiwEbnill2YKqZ+lFFAAGN+CFVChuoVdOzLvXc7l6MJUqZRq8E0wsQelH12UWbZU7W",
+	"Kdv0vZ5ycWaacjfaWYttI8PP/Ckj30dyEU/IeaElo8n/Nc/Br8hZtWljvwGUalK0yW3LLZQmYxi4yfN3",
+	"AL3A3Xwtl7P5qtyeN/ksSs0K9ycp/pRj/5en28RlAuYOZQGCsXgwswaSW5lqlxe/rDpfVZNNP3wHa63W",
+	"irqczXd27aZ94e5ukQDPl80Re9JNpGkhi5QpWCF3O/eYTv8FTrxTevrR6qeHu8mHnaTDKslwefHLN8uh",
+	"Yjl8BRYA6red5EyhUe3DT7OdrooFsNUUJcjcBvYyvFQtd6r4rvs2VHt58ctppbWJre+GHjQAC1EvgfKd",
+	"h28tipxPa6zkB6qctFW57B3ddK8/dKYfhyd+OzhmB6Pe+HDivhf1F7zZV3i5y5o8lr326Q1bFUmdu8ul",
+	"kLKpHO003c6bdrfvpnJ0s6jNdWCtSF3zMX3I0NIq9D/dtAcrJe1WkjMjTV030k0tSHcRuYUu2itQAEqd",
+	"0b8J4a9NCK9oY4+Jjvcpoh+OZDQ1xRW3lXobHs3aBr9blRV+GcvIZGkZcOjCqiFnu6QaSpQxaL9ozm6h",
+	"NQBqXc6xnZgFzx6IMrFLPXgBvH4zUHUGqg0JLDlYMm4SpmoBqzFLZcKwjxNXxJsmYcxnNIphm5pYVZUm",
+	"pnsjHjKP2PYMJrVwINouecEfkb222z3uHR262NRwv08ouXjyzCE/Xjz93iEXL78nMiK/Pn104UDW/Vhw",
+	"hc5JyMEych8SNswvEelURiRgfggtpgCggpyRkEZjSDmCiQ+E120fkBl6768gtVE/4OkPjRKFFwclpSgh",
+	"RimGyTwc0JslDnua5vZecxHolQKgoNdt9/J9y66mLOD0CnE4MA/OlEjjvmBij2/YDJUDAPVPTzHXywQo",
+	"obGsiulyIIo5fqXO5J6FDlLAFvUqbiBiyL8R0s5iD7pIFZgnw1bfT1mgmsiDDezMKFguMbKNfcxvaSgF",
+	"6xM6ENg+BzPqinlyWXMv06Ys7YMxoTF2VNPU5fFAmNZBdak5+MHLEhN/2QydmsMABojwJfSQ7n9q6Knn",
+	"3npjmpbmsUODkUP4lI7Zw/czNrb/non0nws2nIFQLlSeBaOyTZNHsacKz1beosG5NP7/iyfPmu3WESDI",
+	"3lKPg4AAim+XxNLe0W6zgmvdErFBr4wKHvgdrKfVJlJVEq6F4dK6DZDZ/y2H778LpI+GU3eQuG7nkN3M",
+	"eLT8rn102O0cHB26Lv4aW+V99/3TN/hz2lnmO78TiuH0mRv814/hrWwzp5Hh+Ffs0m4P7NI777stia/B",
+	"GE67wJv9+Ra//oKO/W0C3o9NfcjfNcr9V5q/b40iK1rAK0zC+7OBsZLkazKDbV8SWx/AI1MBoeeqtrWE",
+	"c5anWaM2XGrak9heY6UWJZmVXPHUgHGcb5gyxzzrM7JFH5Uas9jJGrDkuqmkiJu2X4ttcpQaSnkdZfPk",
+	"UlloLBy0uYwpb2qe9qF1Yr3VRmqNtuLtoGC15SlpJ1E1GQcCmncS+2zWmhTvI3ZjCCUziZVu2tLmUxra",
+	"xtzGOMwZ/tgWyzAN1KEZlgGK4PxzpVRwNYCJtA+gJ86KK4G2+I0FoVff7mE9DlrUA7HOpDbbvsKqzgpn",
+	"sKJijVW90u58VuCT/1yrUx/Hsk0GkiDtWqTsBpbPeQEPyoYYe1mIseIcqzNXnUZBIDT6jV/PXz9tZiZO",
+	"03W7nV2sm+LO/RU2bbnxU61dux3FytLqNmZr737M1vs2xO9q+rbdfrtnXLJ/Bg+tsY9L+/3NVP5mKv/n",
+	"msr6rDWhoHPEIsvzd7KTt8zzKRmhd8fTxcjJCkTd4jK2AdYtdp20RQj4kVUIuyZ4c5ub+yW++vcD282H",
+	"4TA14UsE3eraXlqNpJJhs9348yJzxvl/u7jc/cLy5gmyGTGpwNLfwnhfVRgP8rcwUleWjGuk8V2yoOo9",
+	"Cq/BzjGtNfI3XINmhGhAWcvdtFkuNjiu6Za7NUjSQNiGG2tBkgq0AaAkfc2ECmQypAFWeiMQYobGArUM",
+	"ppl3liwyoSq96NYuGHNECpHAgci3E26RV1gEtAKdKT8i6DSUIlkEEWrkyYZewdsBMeWLKHJITLTihtGa",
+	"TH80S1ezAZ+YRVNF9nKpaw7RspqoZJoCytT3IN4/NcURadFCIgxiU6nLUmW90Ju4tQmKqQy41NfjNHOg",
+	"NA6pw2txylAaGagTUoGQKQ31i9Cq22imFmihzDez0sGCI8D6LCdlrg1/+UCRKRcyaiaCxyTgYx4rsteB",
+	"rcTYq37dPM21tePC37wfL34zoA8/vf7Vc8gB/vrRD0/0in76Ff7z6sVrRJMhxPvx1RPzwpuXTzwEt2oS",
+	"L8tt6ufSQ4ExhGnqlsudKsW8ZYSD2zC5fSPHH2Sv3GQam7yXzoweZVM1C2RcwbktzBpTRyG+CHORmBtu",
+	"zHO7zqqLrJ9tZuZrM+UhqQ1qX59ycYVb3q/wAFcAG7XIWa5emo/p2REySKp+Tf5AfVVrJpdwDRYnaufT",
+	"rKeV40SbgxtN0wUmmeYB4ZRiuJC1EC72rFjRaVNzNTekErnrdgGgxg+lYgH8DWPWs/kV/s54hoVE6ZzH",
+	"Aqtz2qH822Cz/5lYDvFCVgEcMi1otmRYQBEt3Yn++PRlrN41tmxNzc9Ko1hfJ7aZX0dPUE9ut+92FidR",
+	"3FsOD+bHoj099Ls3Rx/dD7Pr3WoHHlf5Yieshl1dgusABQyMgMEUWIMhsOuum6riAqDAf879pwY8oCK6",
+	"cyACZQlewBAo/7EQSUFBbf/kECR4DUZARu+7AAC0P9+Vj7+VpH/zU37zUzb69pI7ZPl75vZprLbti21Z",
+	"sRN2v72ApC8X3ZItcsn8iMUI8wWAsMIPk4AF9W5H01HgaTqV+yozvFU1YXH1F5EMEh+sSBOOj/QzXOkt",
+	"CV4zCl9Hlx7fpu1HqiCYgCEqHRKhuUJL65WWWdLDj3DYd7EBSiRdV0uYbuLfrI7wbwv3XTk99c01Mt+T",
+	"T8NwSP1rlcc9e5whZH36p7HZW0MZLP/xMIlCqBFakQ2jrzOA6QfgoKU2EA40pAJsYcOguc5UJimEKoJD",
+	"DlN4STvv1i6NqE4zl4oU5qNgerTIkwwTUP+Nx3frTYWcmoUgsqZXa+t8aro3FFfzVvAbk7yRdRe0zbrI",
+	"a/ae+XGui4rppTChgvSIRWyUYVBcXPvopHd01Om6G6cf8ylTMZ3O7rYKqMGOsBxzRn3WVEzvoWYLb952",
+	"BonrHvhDqthhl/zw4uxx8/KHs07vEH7PPJJGz1VxHfO281NP/j76+PKk9/vJ21+S9lM1+nk6+uXlzxNx",
+	"/Xtn9v5Enrx88vLhDw9n593vNi02/cxOi73ThRYYtUaRfFXNqzIm2NR56x66Qp0XpY859jtgAJabxi5J",
+	"5+bG+nupfy3kImTBmNn21NgAr4WWXs0IT1ATK4srC5LqlAhJRkkEDp7c8QPUUdswrVWSzXVkqSjM12zM",
+	"FWBGU/L29XPsBIRQnbXdT60MNTCq0NNoIExpgCkEKEzd5GUC5r8CK8qzLmM1wXLvcDkQUHu5py/X2jCR",
+	"MfAw4tECLpB+RchFi2CTVJOYwQIEghNyQaQYCIS2tw3wYol+8xWOppJJ8de6miy5iodzC8ttS1vr1pYW",
+	"Howv42jJgWLuUib/pQ1a4FL94EQx/+rF6KefT6Lj73/67UP0ZvH+7cWT4/PnF7+fy85z+pxeLro/Lt0X",
+	"vx/4x+fj7+5kDt96i37l8QQvKJtMYieH4AAvfPMYfAOx+w8CsbPajNDKpWRtw7+K8+Dhp6z15WcUxSGL",
+	"WW0q/kwRGoZ5tZyhwhvtDb2F0H9aVt9TGl1rNQYOxVS95TKgqy4GnEtVfZWkcbfGuIA3g7/bxfi/A64W",
+	"bs3WjOts0Zy5IPRlEpfkfgXeYiNH7eq1skq41KHY/NY0loA+BK+fm7giC0i37ZLvpWA7gufcxipojPE7",
+	"uzm60mV9edW+SaF/O8lfKULe1sd4tzvH06wh8+d3Wymvh/qmpLl/55q1wrdWJY79nLBEa7Ix5cLBVKUp",
+	"FNjH2WXX5MmQUcTUBB1i0AQnSELmYJuO3G0xr0ehkA00o0PkyFxCs7sfhVaDIEYGwlNc+NgZDBMUJnJB",
+	"plQssXnaBz3R2rQDQyCzK0/yLYL/wgshrOY3pq2ZgC4LVyT4U14QHr4B6JtdS4hf48J3iqV3dlwGkr0w",
+	"faAJ/LLduc1s10VMTVy+ZGPh95BJv914/uIY6bcr0l98RdLit3JO7nA9egjuOta0fpMvomfOlQI9g+m1",
+	"8CXTwgkNXh6TvcyfSCYsYvst8sxAxkJP8053ICYyiVRZPJgoEGgpaIaFryzSouJZxOZcJmog8MvglsQO",
+	"Z8a2VMSngqgFjw0KrTa3Q6mwu2fq9a3TPkC8ktlnvDn3ooDuZMHj7L5yD93jzrNf1KOfzyeR8h9Pwp/P",
+	"X/zyr2FPXf6mZnJ4JJ987V65zCmXMfdXqKb+A3XOf0PxDweaUFEXoFFW7NSpgs9w7pKIx0uQRUNGIxad",
+	"JfGk0f/jHWTPQUpxXZA8kwCVg1etgK5ByDwjofRpmMJ/xRRQhbECcEqvGYkS4RXG7j982O4ctdyW22r3",
+	"j13Ttt4srDI/DHI2pxgCzXKwpRhKGoHfDrWNL4XPQ04tJKKJ6WbY59XJp2lABZVhtU5Na0PoVJFP98Z7",
+	"zyncaHK6ayGja8JVKWPB5phzEWdylw7lnOXmm25sdboAxm41X7Ec0iBGVBpzWI/nFPtjX1ZrKDdMp5jT",
+	"VZ3Tcz5ngillNoEGHH6aRXJoCmQsOBw0DRejiKo4Svw4iUznD0hkgE651M8J3Hw7w7RzHwQ1l2mul+Zp",
+	"RKCHZHbGoHFwLK9ZngNepaD1+mb+/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -26,7 +26,7 @@ func (s *Server) GetOpenAPIYAML(ctx context.Context, req generated.GetOpenAPIYAM
 	return generated.GetOpenAPIYAML200ApplicationyamlResponse{
 		Body:          bytes.NewReader(body),
 		ContentLength: int64(len(body)),
-		Headers:       generated.GetOpenAPIYAML200ResponseHeaders{ETag: tag, CacheControl: revalidate},
+		Headers:       generated.GetOpenAPIYAML200ResponseHeaders{Etag: tag, CacheControl: revalidate},
 	}, nil
 }
 
@@ -42,7 +42,7 @@ func (s *Server) GetOpenAPIJSON(ctx context.Context, req generated.GetOpenAPIJSO
 	}
 	return generated.GetOpenAPIJSON200JSONResponse{
 		Body:    body,
-		Headers: generated.GetOpenAPIJSON200ResponseHeaders{ETag: tag, CacheControl: revalidate},
+		Headers: generated.GetOpenAPIJSON200ResponseHeaders{Etag: tag, CacheControl: revalidate},
 	}, nil
 }
 
@@ -56,7 +56,7 @@ func (s *Server) GetDocs(ctx context.Context, req generated.GetDocsRequestObject
 		Body:          bytes.NewReader(page.Body),
 		ContentLength: int64(len(page.Body)),
 		Headers: generated.GetDocs200ResponseHeaders{
-			ETag: page.ETag, CacheControl: revalidate,
+			Etag: page.ETag, CacheControl: revalidate,
 			ContentSecurityPolicy: apidocs.ContentSecurityPolicy,
 		},
 	}, nil
@@ -72,7 +72,7 @@ func (s *Server) GetDocsAsset(ctx context.Context, req generated.GetDocsAssetReq
 		return notModified(info, f.ETag), nil
 	}
 	headers := generated.GetDocsAsset200ResponseHeaders{
-		ETag: f.ETag, CacheControl: revalidate,
+		Etag: f.ETag, CacheControl: revalidate,
 		ContentSecurityPolicy: apidocs.ContentSecurityPolicy,
 	}
 	// One response type per media type that openapi.yaml declares.
@@ -94,5 +94,5 @@ func current(ifNoneMatch *string, tag string) bool {
 }
 
 func notModified(info *httpx.Info, tag string) generated.NotModifiedResponse {
-	return generated.NotModifiedResponse{Headers: generated.NotModifiedResponseHeaders{ETag: tag, CacheControl: revalidate}}
+	return generated.NotModifiedResponse{Headers: generated.NotModifiedResponseHeaders{Etag: tag, CacheControl: revalidate}}
 }

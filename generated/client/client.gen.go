@@ -4429,14 +4429,14 @@ type ClientWithResponsesInterface interface {
 type GetDocsResponse200Headers struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
 // GetDocsResponse304Headers the declared response headers of an HTTP 304 response for GetDocs
 type GetDocsResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4482,14 +4482,14 @@ func (r GetDocsResponse) ContentType() string {
 type GetDocsAssetResponse200Headers struct {
 	CacheControl          string
 	ContentSecurityPolicy string
-	ETag                  string
+	Etag                  string
 	RequestId             string
 }
 
 // GetDocsAssetResponse304Headers the declared response headers of an HTTP 304 response for GetDocsAsset
 type GetDocsAssetResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4596,14 +4596,14 @@ func (r GetHealthResponse) ContentType() string {
 // GetOpenAPIJSONResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse200Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
 // GetOpenAPIJSONResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4655,14 +4655,14 @@ func (r GetOpenAPIJSONResponse) ContentType() string {
 // GetOpenAPIYAMLResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIYAML
 type GetOpenAPIYAMLResponse200Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
 // GetOpenAPIYAMLResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPIYAML
 type GetOpenAPIYAMLResponse304Headers struct {
 	CacheControl string
-	ETag         string
+	Etag         string
 	RequestId    string
 }
 
@@ -4787,7 +4787,7 @@ type ListEventsResponse400Headers struct {
 // ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
 type ListEventsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListEventsResponse403Headers the declared response headers of an HTTP 403 response for ListEvents
@@ -4797,8 +4797,8 @@ type ListEventsResponse403Headers struct {
 
 // ListEventsResponse429Headers the declared response headers of an HTTP 429 response for ListEvents
 type ListEventsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -4924,7 +4924,7 @@ type GetEventResponse400Headers struct {
 // GetEventResponse401Headers the declared response headers of an HTTP 401 response for GetEvent
 type GetEventResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetEventResponse403Headers the declared response headers of an HTTP 403 response for GetEvent
@@ -4939,8 +4939,8 @@ type GetEventResponse404Headers struct {
 
 // GetEventResponse429Headers the declared response headers of an HTTP 429 response for GetEvent
 type GetEventResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -5075,7 +5075,7 @@ type ListInvestorsResponse400Headers struct {
 // ListInvestorsResponse401Headers the declared response headers of an HTTP 401 response for ListInvestors
 type ListInvestorsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListInvestorsResponse403Headers the declared response headers of an HTTP 403 response for ListInvestors
@@ -5085,8 +5085,8 @@ type ListInvestorsResponse403Headers struct {
 
 // ListInvestorsResponse429Headers the declared response headers of an HTTP 429 response for ListInvestors
 type ListInvestorsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -5213,7 +5213,7 @@ type ImportInvestorsResponse400Headers struct {
 // ImportInvestorsResponse401Headers the declared response headers of an HTTP 401 response for ImportInvestors
 type ImportInvestorsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ImportInvestorsResponse403Headers the declared response headers of an HTTP 403 response for ImportInvestors
@@ -5244,8 +5244,8 @@ type ImportInvestorsResponse422Headers struct {
 
 // ImportInvestorsResponse429Headers the declared response headers of an HTTP 429 response for ImportInvestors
 type ImportInvestorsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -5407,7 +5407,7 @@ type GetInvestorResponse400Headers struct {
 // GetInvestorResponse401Headers the declared response headers of an HTTP 401 response for GetInvestor
 type GetInvestorResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetInvestorResponse403Headers the declared response headers of an HTTP 403 response for GetInvestor
@@ -5422,8 +5422,8 @@ type GetInvestorResponse404Headers struct {
 
 // GetInvestorResponse429Headers the declared response headers of an HTTP 429 response for GetInvestor
 type GetInvestorResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -5553,7 +5553,7 @@ type ListSpvsResponse200Headers struct {
 // ListSpvsResponse401Headers the declared response headers of an HTTP 401 response for ListSpvs
 type ListSpvsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListSpvsResponse403Headers the declared response headers of an HTTP 403 response for ListSpvs
@@ -5664,7 +5664,7 @@ type GetSpvResponse400Headers struct {
 // GetSpvResponse401Headers the declared response headers of an HTTP 401 response for GetSpv
 type GetSpvResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetSpvResponse403Headers the declared response headers of an HTTP 403 response for GetSpv
@@ -5798,7 +5798,7 @@ type GetSubscriptionResponse400Headers struct {
 // GetSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for GetSubscription
 type GetSubscriptionResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for GetSubscription
@@ -5933,7 +5933,7 @@ type UploadSubscriptionFormResponse400Headers struct {
 // UploadSubscriptionFormResponse401Headers the declared response headers of an HTTP 401 response for UploadSubscriptionForm
 type UploadSubscriptionFormResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // UploadSubscriptionFormResponse403Headers the declared response headers of an HTTP 403 response for UploadSubscriptionForm
@@ -6125,7 +6125,7 @@ type UploadFundingReceiptResponse400Headers struct {
 // UploadFundingReceiptResponse401Headers the declared response headers of an HTTP 401 response for UploadFundingReceipt
 type UploadFundingReceiptResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // UploadFundingReceiptResponse403Headers the declared response headers of an HTTP 403 response for UploadFundingReceipt
@@ -6316,7 +6316,7 @@ type ListSubscriptionsResponse400Headers struct {
 // ListSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for ListSubscriptions
 type ListSubscriptionsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for ListSubscriptions
@@ -6451,7 +6451,7 @@ type CreateSubscriptionsResponse400Headers struct {
 // CreateSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for CreateSubscriptions
 type CreateSubscriptionsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // CreateSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for CreateSubscriptions
@@ -6637,7 +6637,7 @@ type ListWebhookEndpointsResponse200Headers struct {
 // ListWebhookEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // ListWebhookEndpointsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookEndpoints
@@ -6647,8 +6647,8 @@ type ListWebhookEndpointsResponse403Headers struct {
 
 // ListWebhookEndpointsResponse429Headers the declared response headers of an HTTP 429 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -6766,7 +6766,7 @@ type CreateWebhookEndpointResponse400Headers struct {
 // CreateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // CreateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookEndpoint
@@ -6797,8 +6797,8 @@ type CreateWebhookEndpointResponse422Headers struct {
 
 // CreateWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -6955,7 +6955,7 @@ type DeleteWebhookEndpointResponse204Headers struct {
 // DeleteWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // DeleteWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for DeleteWebhookEndpoint
@@ -6970,8 +6970,8 @@ type DeleteWebhookEndpointResponse404Headers struct {
 
 // DeleteWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -7085,7 +7085,7 @@ type GetWebhookEndpointResponse200Headers struct {
 // GetWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for GetWebhookEndpoint
 type GetWebhookEndpointResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // GetWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for GetWebhookEndpoint
@@ -7100,8 +7100,8 @@ type GetWebhookEndpointResponse404Headers struct {
 
 // GetWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for GetWebhookEndpoint
 type GetWebhookEndpointResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -7228,7 +7228,7 @@ type RecoverWebhookDeliveriesResponse400Headers struct {
 // RecoverWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for RecoverWebhookDeliveries
 type RecoverWebhookDeliveriesResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // RecoverWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for RecoverWebhookDeliveries
@@ -7264,8 +7264,8 @@ type RecoverWebhookDeliveriesResponse422Headers struct {
 
 // RecoverWebhookDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for RecoverWebhookDeliveries
 type RecoverWebhookDeliveriesResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -7432,7 +7432,7 @@ type RotateWebhookEndpointSecretResponse200Headers struct {
 // RotateWebhookEndpointSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateWebhookEndpointSecret
 type RotateWebhookEndpointSecretResponse401Headers struct {
 	RequestId       string
-	WWWAuthenticate string
+	WwwAuthenticate string
 }
 
 // RotateWebhookEndpointSecretResponse403Headers the declared response headers of an HTTP 403 response for RotateWebhookEndpointSecret
@@ -7458,8 +7458,8 @@ type RotateWebhookEndpointSecretResponse422Headers struct {
 
 // RotateWebhookEndpointSecretResponse429Headers the declared response headers of an HTTP 429 response for RotateWebhookEndpointSecret
 type RotateWebhookEndpointSecretResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
+	Ratelimit       *string
+	RatelimitPolicy *string
 	RequestId       string
 	RetryAfter      int
 }
@@ -8297,12 +8297,12 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.ContentSecurityPolicy = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8321,12 +8321,12 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8384,12 +8384,12 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			}
 			headers.ContentSecurityPolicy = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8408,12 +8408,12 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8513,12 +8513,12 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8537,12 +8537,12 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8593,12 +8593,12 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8617,12 +8617,12 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			}
 			headers.CacheControl = value
 		}
-		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+		if values := rsp.Header.Values("Etag"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Etag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = value
+			headers.Etag = value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8795,12 +8795,12 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -8815,19 +8815,19 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListEventsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -8978,12 +8978,12 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9008,19 +9008,19 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetEventResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -9164,12 +9164,12 @@ func ParseListInvestorsResponse(rsp *http.Response) (*ListInvestorsResponse, err
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9184,19 +9184,19 @@ func ParseListInvestorsResponse(rsp *http.Response) (*ListInvestorsResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListInvestorsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -9375,12 +9375,12 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9442,19 +9442,19 @@ func ParseImportInvestorsResponse(rsp *http.Response) (*ImportInvestorsResponse,
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ImportInvestorsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -9605,12 +9605,12 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9635,19 +9635,19 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetInvestorResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -9767,12 +9767,12 @@ func ParseListSpvsResponse(rsp *http.Response) (*ListSpvsResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -9912,12 +9912,12 @@ func ParseGetSpvResponse(rsp *http.Response) (*GetSpvResponse, error) {
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10067,12 +10067,12 @@ func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse,
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10257,12 +10257,12 @@ func ParseUploadSubscriptionFormResponse(rsp *http.Response) (*UploadSubscriptio
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10494,12 +10494,12 @@ func ParseUploadFundingReceiptResponse(rsp *http.Response) (*UploadFundingReceip
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10696,12 +10696,12 @@ func ParseListSubscriptionsResponse(rsp *http.Response) (*ListSubscriptionsRespo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -10886,12 +10886,12 @@ func ParseCreateSubscriptionsResponse(rsp *http.Response) (*CreateSubscriptionsR
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -11071,12 +11071,12 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -11091,19 +11091,19 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListWebhookEndpointsResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -11282,12 +11282,12 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -11349,19 +11349,19 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateWebhookEndpointResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -11491,12 +11491,12 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -11521,19 +11521,19 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteWebhookEndpointResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -11667,12 +11667,12 @@ func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointRes
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -11697,19 +11697,19 @@ func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointRes
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetWebhookEndpointResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -11895,12 +11895,12 @@ func ParseRecoverWebhookDeliveriesResponse(rsp *http.Response) (*RecoverWebhookD
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -11972,19 +11972,19 @@ func ParseRecoverWebhookDeliveriesResponse(rsp *http.Response) (*RecoverWebhookD
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers RecoverWebhookDeliveriesResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
@@ -12139,12 +12139,12 @@ func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhoo
 			}
 			headers.RequestId = value
 		}
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = value
+			headers.WwwAuthenticate = value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
@@ -12196,19 +12196,19 @@ func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhoo
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers RotateWebhookEndpointSecretResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimit = &value
+			headers.Ratelimit = &value
 		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RateLimitPolicy = &value
+			headers.RatelimitPolicy = &value
 		}
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string

@@ -57,15 +57,30 @@ func TestDocsPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := 0
+	listed, hidden := 0, 0
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			if strings.Contains(dom.String(), op.Summary) {
+			shown := strings.Contains(dom.String(), op.Summary)
+			switch {
+			case op.Extensions["x-zest-reference-hidden"] == true:
+				hidden++
+				if shown {
+					t.Errorf("the page lists %s %s (%q), which is marked x-zest-reference-hidden", method, path, op.Summary)
+				}
+			case shown:
 				listed++
-			} else {
+			default:
 				t.Errorf("the page does not list %s %s (%q)", method, path, op.Summary)
 			}
 		}
+	}
+	if hidden == 0 {
+		t.Error("no operation is marked x-zest-reference-hidden: the page's own routes would be listed as API")
+	}
+	// How deliveries work is a section of the introduction, not a tag
+	// description, which Swagger UI squeezes into a column beside the tag.
+	if !strings.Contains(dom.String(), "Delivery is at least once") {
+		t.Error("the introduction does not say how webhooks are delivered")
 	}
 	if listed == 0 {
 		t.Logf("DOM: %.2000s", dom.String())

@@ -47,7 +47,8 @@ type Options struct {
 	// limit, which is the default.
 	BatchSize int
 	// Progress receives progress reports (default: none); a terminal gets
-	// a bar, anything else a line every ProgressInterval (default 2s).
+	// a bar, anything else a line every ProgressInterval (default 5s); both
+	// show the rate and an ETA.
 	Progress         io.Writer
 	ProgressInterval time.Duration
 	// HTTPClient sends the requests (default: an http.Client with a
@@ -101,7 +102,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			skipped++
 		}
 	}
-	r.prog = startProgress(r.opts.Progress, r.opts.ProgressInterval, r.counts)
+	tick := time.NewTicker(r.opts.ProgressInterval)
+	defer tick.Stop()
+	r.prog = startProgress(r.opts.Progress, isTerminal(r.opts.Progress), tick.C, time.Now, r.counts)
 	r.sender.note = r.prog.note
 	r.prog.note("%d rows in %s, %d failed locally; batches: %d to send, %d answered in an earlier run",
 		len(r.rows), r.opts.File, r.localFailures, len(plan)-skipped, skipped)
@@ -236,7 +239,7 @@ func (o *Options) complete(maxBatch int) error {
 		o.Progress = io.Discard
 	}
 	if o.ProgressInterval <= 0 {
-		o.ProgressInterval = 2 * time.Second
+		o.ProgressInterval = 5 * time.Second
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 2 * time.Minute}

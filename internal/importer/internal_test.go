@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,44 +48,75 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 	}
 }
 
-// On a terminal, progress is one bar redrawn in place; a note gets a line
-// of its own and the bar comes back under it.
+// On a terminal, progress is one bar redrawn in place, on each change and
+// each tick; a note gets a line of its own and the bar comes back under it.
 func TestProgressBar(t *testing.T) {
-	var buf bytes.Buffer
-	p := &progress{w: &buf, tty: true, counts: tally{pending: 4}, stop: make(chan struct{})}
+	var buf testkit.SyncBuffer
+	clock := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	tick := make(chan time.Time)
+	p := startProgress(&buf, true, tick, clock.Now, tally{pending: 4})
+	clock.Advance(2 * time.Second)
 	p.update(tally{created: 1, failed: 1, pending: 2})
 	p.note("batch 2: 503 service_unavailable; retrying")
+	clock.Advance(2 * time.Second)
+	tickAndWait(&buf, tick, clock.Now(), "\r")
 	p.update(tally{created: 3, failed: 1})
 	p.finish()
-	want := "\r\x1b[K[###############...............] 2/4 rows done (50%): 1 created, 0 already_exists, 1 failed" +
+	want := "\r\x1b[K[..............................] 0/4 rows done (0%): 0 created, 0 already_exists, 0 failed; 0s elapsed" +
+		"\r\x1b[K[###############...............] 2/4 rows done (50%): 1 created, 0 already_exists, 1 failed; 2s elapsed, 1.0 rows/s, ETA 2s" +
 		"\r\x1b[Kimport: batch 2: 503 service_unavailable; retrying\n" +
-		"\r\x1b[K[###############...............] 2/4 rows done (50%): 1 created, 0 already_exists, 1 failed" +
-		"\r\x1b[K[##############################] 4/4 rows done (100%): 3 created, 0 already_exists, 1 failed" +
-		"\r\x1b[K[##############################] 4/4 rows done (100%): 3 created, 0 already_exists, 1 failed\n"
+		"\r\x1b[K[###############...............] 2/4 rows done (50%): 1 created, 0 already_exists, 1 failed; 2s elapsed, 1.0 rows/s, ETA 2s" +
+		"\r\x1b[K[###############...............] 2/4 rows done (50%): 1 created, 0 already_exists, 1 failed; 4s elapsed, 0.5 rows/s, ETA 4s" +
+		"\r\x1b[K[##############################] 4/4 rows done (100%): 3 created, 0 already_exists, 1 failed; 4s elapsed, 1.0 rows/s" +
+		"\r\x1b[K[##############################] 4/4 rows done (100%): 3 created, 0 already_exists, 1 failed; 4s elapsed, 1.0 rows/s\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
 
-// Elsewhere, a plain line every interval when something changed, and one at
-// the end.
+// Elsewhere, a plain line on every tick, whether or not a row was answered
+// since the last one (a long batch), and one at the end. The rate counts
+// only the rows this run answered, not those of an earlier run's journal.
 func TestProgressLines(t *testing.T) {
 	var buf testkit.SyncBuffer
-	p := startProgress(&buf, time.Millisecond, tally{pending: 2})
-	p.update(tally{created: 1, pending: 1})
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), "1/2"); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no progress line within 5s of the update: %q", buf.String())
-		}
-	}
-	p.update(tally{created: 1, resend: 1})
+	clock := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	tick := make(chan time.Time)
+	p := startProgress(&buf, false, tick, clock.Now, tally{alreadyExists: 1000, pending: 3000})
+	clock.Advance(5 * time.Second)
+	tickAndWait(&buf, tick, clock.Now(), "\n")
+	p.update(tally{alreadyExists: 1000, created: 1000, pending: 2000})
+	clock.Advance(5 * time.Second)
+	tickAndWait(&buf, tick, clock.Now(), "\n")
+	clock.Advance(5 * time.Second)
+	tickAndWait(&buf, tick, clock.Now(), "\n")
+	p.update(tally{alreadyExists: 1000, created: 1500, resend: 500, pending: 1000})
+	clock.Advance(5 * time.Second)
+	tickAndWait(&buf, tick, clock.Now(), "\n")
+	p.update(tally{alreadyExists: 1000, created: 3000})
+	clock.Advance(time.Second)
 	p.finish()
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if last := lines[len(lines)-1]; last != "import: 1/2 rows done (50%): 1 created, 0 already_exists, 0 failed, 1 to resend" {
-		t.Errorf("lines %q", lines)
+	want := []string{
+		"import: 1000/4000 rows done (25%): 0 created, 1000 already_exists, 0 failed; 5s elapsed",
+		"import: 2000/4000 rows done (50%): 1000 created, 1000 already_exists, 0 failed; 10s elapsed, 100 rows/s, ETA 20s",
+		"import: 2000/4000 rows done (50%): 1000 created, 1000 already_exists, 0 failed; 15s elapsed, 67 rows/s, ETA 30s",
+		"import: 2500/4000 rows done (62%): 1500 created, 1000 already_exists, 0 failed, 500 to resend; 20s elapsed, 75 rows/s, ETA 20s",
+		"import: 4000/4000 rows done (100%): 3000 created, 1000 already_exists, 0 failed; 21s elapsed, 143 rows/s",
+	}
+	if got := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if strings.Contains(buf.String(), "\r") {
 		t.Errorf("a bar in plain output: %q", buf.String())
+	}
+}
+
+// tickAndWait ticks, then waits for the report the tick causes (one more
+// sep in buf): the report is written after the tick is received.
+func tickAndWait(buf *testkit.SyncBuffer, tick chan<- time.Time, now time.Time, sep string) {
+	n := strings.Count(buf.String(), sep)
+	tick <- now
+	for strings.Count(buf.String(), sep) == n {
+		runtime.Gosched()
 	}
 }
 

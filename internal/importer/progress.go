@@ -12,35 +12,43 @@ import (
 )
 
 // progress reports on a writer: on a terminal, one bar redrawn in place on
-// every change; elsewhere (a log, a pipe, a test), a plain line every
-// interval when something changed, and one at the end, so that logs stay
-// readable.
+// every change and on every tick (so that the rate and ETA move while a
+// batch is on the wire); elsewhere (a log, a pipe, a test), a plain line on
+// every tick and one at the end, so that logs stay readable and a long
+// batch still shows signs of life.
+//
+// The bar is our own rather than a progress bar library's: it shows the
+// rows by outcome, interleaves notes, and reads the time from a clock that
+// tests replace, which the libraries do not allow.
 type progress struct {
 	w        io.Writer
 	tty      bool
+	now      func() time.Time
+	start    time.Time
+	base     int // rows settled before this run started; the rate leaves them out
 	mu       sync.Mutex
 	counts   tally
-	printed  tally // what the last plain line showed
 	stop     chan struct{}
 	finished sync.WaitGroup
 }
 
-func startProgress(w io.Writer, interval time.Duration, counts tally) *progress {
-	p := &progress{w: w, tty: isTerminal(w), counts: counts, printed: counts, stop: make(chan struct{})}
+// startProgress reports until finish, as a bar if tty, drawing or printing
+// on every value of tick.
+func startProgress(w io.Writer, tty bool, tick <-chan time.Time, now func() time.Time, counts tally) *progress {
+	p := &progress{w: w, tty: tty, now: now, start: now(), base: counts.settled(), counts: counts, stop: make(chan struct{})}
 	if p.tty {
 		p.draw()
-		return p
 	}
 	p.finished.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
 		for {
 			select {
 			case <-p.stop:
 				return
-			case <-t.C:
+			case <-tick:
 				p.mu.Lock()
-				if p.counts != p.printed {
+				if p.tty {
+					p.draw()
+				} else {
 					p.line()
 				}
 				p.mu.Unlock()
@@ -95,8 +103,7 @@ func (p *progress) finish() {
 }
 
 func (p *progress) line() {
-	p.printed = p.counts
-	fmt.Fprintf(p.w, "import: %s\n", p.counts.describe())
+	fmt.Fprintf(p.w, "import: %s\n", p.describe())
 }
 
 const barWidth = 30
@@ -107,10 +114,13 @@ func (p *progress) draw() {
 	if total := p.counts.total(); total > 0 {
 		filled = done * barWidth / total
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %s", strings.Repeat("#", filled), strings.Repeat(".", barWidth-filled), p.counts.describe())
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %s", strings.Repeat("#", filled), strings.Repeat(".", barWidth-filled), p.describe())
 }
 
-func (t tally) describe() string {
+// describe says how far the import is, and, once this run has settled a
+// row, how fast it goes and when it should be done at that pace.
+func (p *progress) describe() string {
+	t := p.counts
 	total, done := t.total(), t.settled()
 	pct := 100
 	if total > 0 {
@@ -119,6 +129,19 @@ func (t tally) describe() string {
 	s := fmt.Sprintf("%d/%d rows done (%d%%): %d created, %d already_exists, %d failed", done, total, pct, t.created, t.alreadyExists, t.failed)
 	if t.resend > 0 {
 		s += fmt.Sprintf(", %d to resend", t.resend)
+	}
+	elapsed := p.now().Sub(p.start)
+	s += fmt.Sprintf("; %s elapsed", elapsed.Round(time.Second))
+	if moved := done - p.base; moved > 0 && elapsed > 0 {
+		rate := float64(moved) / elapsed.Seconds()
+		prec := 0
+		if rate < 10 {
+			prec = 1 // a slow import (small batches, retries) would read "0 rows/s"
+		}
+		s += fmt.Sprintf(", %.*f rows/s", prec, rate)
+		if left := total - done; left > 0 {
+			s += fmt.Sprintf(", ETA %s", (time.Duration(float64(left) / rate * float64(time.Second))).Round(time.Second))
+		}
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -128,6 +129,21 @@ func checkExamples(t *testing.T, name string, content openapi3.Content, opt open
 			if err := mt.Schema.Value.VisitJSON(value, opt, openapi3.MultiErrors()); err != nil {
 				t.Errorf("%s %s: an example does not match its schema: %v", name, mediaType, err)
 			}
+		}
+	}
+}
+
+// Tag descriptions are one short line: Swagger UI shows them in a narrow
+// column beside the tag's name, so anything longer belongs in the
+// introduction (info.description).
+func TestTagDescriptionsAreShort(t *testing.T) {
+	doc, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range doc.Tags {
+		if d := tag.Description; len(d) > 200 || strings.Contains(strings.TrimSpace(d), "\n") {
+			t.Errorf("tag %s: description of %d bytes over several lines; move it into info.description", tag.Name, len(d))
 		}
 	}
 }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Proves openapi.yaml serves ogen with its default settings: generates a Go
+# client with ogen (pinned in go.mod) into a temporary copy of this module,
+# fails on any generator warning but the one below, builds main.go against
+# the client, and runs it against a fresh zest-api server (its own SQLite
+# database and tenant).
+#
+#   clients/ogen/check.sh PATH_TO_ZEST_API_BINARY
+set -euo pipefail
+
+if [[ $# -ne 1 || ! -x "$1" ]]; then
+  echo "usage: $0 PATH_TO_ZEST_API_BINARY" >&2
+  exit 2
+fi
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SPEC=$HERE/../../openapi.yaml
+
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+cp "$HERE/go.mod" "$HERE/go.sum" "$HERE/main.go" "$TMP/"
+cd "$TMP"
+echo "== ogen $(go list -m -f '{{.Version}}' github.com/ogen-go/ogen) ../../openapi.yaml -> api/"
+go tool ogen -package api -target api -clean "$SPEC" 2>ogen.log || {
+  cat ogen.log >&2
+  exit 1
+}
+# ogen notes on every application/problem+json response whose schema has a
+# `status` property that it does not check `status` against the response's
+# code: RFC 9457 asks servers for that, and the server's tests hold it.
+if grep -v 'Ensuring "status" matching HTTP status code will not be enforced yet' ogen.log | grep -E '^(WARN|ERROR)'; then
+  echo "check.sh: ogen warned about openapi.yaml (above)" >&2
+  exit 1
+fi
+echo "== go build"
+go build -o check .
+
+export DATABASE_URL="sqlite:$TMP/zest.db"
+TOKEN=$("$BIN" tenants create acme 2>"$TMP/tenants.log") || {
+  echo "check.sh: tenants create failed:" >&2
+  cat "$TMP/tenants.log" >&2
+  exit 1
+}
+echo "== zest-api serve"
+ZEST_ADDR=127.0.0.1:0 "$BIN" serve 2>"$TMP/server.log" >/dev/null &
+SERVER_PID=$!
+ADDR=
+for _ in $(seq 150); do # 15 s
+  ADDR=$(sed -n 's/.*"msg":"serving".*"addr":"\([^"]*\)".*/\1/p' "$TMP/server.log" | head -n 1)
+  [[ -n "$ADDR" ]] && break
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "check.sh: the server exited before serving:" >&2
+    cat "$TMP/server.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [[ -z "$ADDR" ]]; then
+  echo "check.sh: no 'serving' log line within 15 s:" >&2
+  cat "$TMP/server.log" >&2
+  exit 1
+fi
+
+echo "== ./check against $ADDR"
+status=0
+ZEST_URL="http://$ADDR" ZEST_TOKEN="$TOKEN" ./check || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "--- server log" >&2
+  cat "$TMP/server.log" >&2
+fi
+exit "$status"
