@@ -276,6 +276,45 @@ func (e SubscriptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TokenErrorError.
+const (
+	TokenErrorErrorInvalidClient        TokenErrorError = "invalid_client"
+	TokenErrorErrorInvalidGrant         TokenErrorError = "invalid_grant"
+	TokenErrorErrorInvalidRequest       TokenErrorError = "invalid_request"
+	TokenErrorErrorUnsupportedGrantType TokenErrorError = "unsupported_grant_type"
+)
+
+// Valid indicates whether the value is a known member of the TokenErrorError enum.
+func (e TokenErrorError) Valid() bool {
+	switch e {
+	case TokenErrorErrorInvalidClient:
+		return true
+	case TokenErrorErrorInvalidGrant:
+		return true
+	case TokenErrorErrorInvalidRequest:
+		return true
+	case TokenErrorErrorUnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenResponseTokenType.
+const (
+	TokenResponseTokenTypeBearer TokenResponseTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the TokenResponseTokenType enum.
+func (e TokenResponseTokenType) Valid() bool {
+	switch e {
+	case TokenResponseTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointStatus.
 const (
 	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
@@ -985,6 +1024,75 @@ type SubscriptionRowResult struct {
 // Example: pending
 type SubscriptionStatus string
 
+// TokenError defines model for TokenError.
+type TokenError struct {
+	// Error Example: invalid_grant
+	Error TokenErrorError `json:"error"`
+
+	// ErrorId Quote it when you contact Zest support.
+	//
+	// Example: err_pc4mg2uovoxz4p3rygkulzv674
+	ErrorId string `json:"errorId"`
+
+	// ErrorDescription Which check refused the request, for a developer.
+	//
+	// Example: The assertion has expired (exp).
+	ErrorDescription *string `json:"error_description,omitempty"`
+}
+
+// TokenErrorError Example: invalid_grant
+type TokenErrorError string
+
+// TokenInfo defines model for TokenInfo.
+type TokenInfo struct {
+	// ClientId The tenant the token belongs to.
+	//
+	// Example: acme
+	ClientId string `json:"clientId"`
+
+	// ExpiresAt When the access token expires; absent for a static API token.
+	//
+	// Example: 2026-11-27T09:45:00Z
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// KeyId The key that minted the access token; absent for a static API token.
+	//
+	// Example: acme-2026-11
+	KeyId *string `json:"keyId,omitempty"`
+}
+
+// TokenRequest A token request of RFC 6749, section 4.5, with the grant of RFC 7523.
+type TokenRequest struct {
+	// Assertion The signed JWT.
+	//
+	// Example: eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJpc3MiOiJhY21lIn0.c2lnbmF0dXJl
+	Assertion *string `json:"assertion,omitempty"`
+
+	// GrantType `urn:ietf:params:oauth:grant-type:jwt-bearer`
+	//
+	// Example: urn:ietf:params:oauth:grant-type:jwt-bearer
+	GrantType *string `json:"grant_type,omitempty"`
+}
+
+// TokenResponse defines model for TokenResponse.
+type TokenResponse struct {
+	// AccessToken The bearer token for the API. Opaque; keep it secret.
+	//
+	// Example: zat_2w7b6ykmuzq3bo6k4xrhd5wibjxw4mpu7ilsq4dj3lzkfrfbswrq
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn Seconds until the token expires.
+	//
+	// Example: 900
+	ExpiresIn int `json:"expires_in"`
+
+	// TokenType Example: Bearer
+	TokenType TokenResponseTokenType `json:"token_type"`
+}
+
+// TokenResponseTokenType Example: Bearer
+type TokenResponseTokenType string
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	// CreatedAt Example: 2026-11-27T09:30:00Z
@@ -1248,6 +1356,9 @@ type InvestorCreatedParams struct {
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
 
+// CreateAccessTokenFormdataRequestBody defines body for CreateAccessToken for application/x-www-form-urlencoded ContentType.
+type CreateAccessTokenFormdataRequestBody = TokenRequest
+
 // CreateSubscriptionsJSONRequestBody defines body for CreateSubscriptions for application/json ContentType.
 type CreateSubscriptionsJSONRequestBody = CreateSubscriptionsRequest
 
@@ -1295,6 +1406,12 @@ type ServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(c *gin.Context, zestPersonId string)
+	// GetTokenInfo Describe the caller's token
+	// (GET /v1/oauth2/info)
+	GetTokenInfo(c *gin.Context)
+	// CreateAccessToken Exchange a signed assertion for an access token
+	// (POST /v1/oauth2/tokens)
+	CreateAccessToken(c *gin.Context)
 	// ListSpvs List the tenant's SPVs
 	// (GET /v1/spvs)
 	ListSpvs(c *gin.Context)
@@ -1710,6 +1827,32 @@ func (siw *ServerInterfaceWrapper) GetInvestor(c *gin.Context) {
 	siw.Handler.GetInvestor(c, zestPersonId)
 }
 
+// GetTokenInfo operation middleware
+func (siw *ServerInterfaceWrapper) GetTokenInfo(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetTokenInfo(c)
+}
+
+// CreateAccessToken operation middleware
+func (siw *ServerInterfaceWrapper) CreateAccessToken(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateAccessToken(c)
+}
+
 // ListSpvs operation middleware
 func (siw *ServerInterfaceWrapper) ListSpvs(c *gin.Context) {
 
@@ -2122,6 +2265,8 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/investors", wrapper.ListInvestors)
 	router.POST(options.BaseURL+"/v1/investors", wrapper.ImportInvestors)
 	router.GET(options.BaseURL+"/v1/investors/:zestPersonId", wrapper.GetInvestor)
+	router.GET(options.BaseURL+"/v1/oauth2/info", wrapper.GetTokenInfo)
+	router.POST(options.BaseURL+"/v1/oauth2/tokens", wrapper.CreateAccessToken)
 	router.GET(options.BaseURL+"/v1/spvs", wrapper.ListSpvs)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug", wrapper.GetSpv)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId", wrapper.GetSubscription)
@@ -3485,6 +3630,278 @@ type GetInvestor503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetInvestor503ApplicationProblemPlusJSONResponse) VisitGetInvestorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfoRequestObject struct {
+}
+
+type GetTokenInfoResponseObject interface {
+	VisitGetTokenInfoResponse(w http.ResponseWriter) error
+}
+
+type GetTokenInfo200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetTokenInfo200JSONResponse struct {
+	Body    TokenInfo
+	Headers GetTokenInfo200ResponseHeaders
+}
+
+func (response GetTokenInfo200JSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo401ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo403ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo429ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo500ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo503ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessTokenRequestObject struct {
+	Body *CreateAccessTokenFormdataRequestBody
+}
+
+type CreateAccessTokenResponseObject interface {
+	VisitCreateAccessTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateAccessToken200ResponseHeaders struct {
+	CacheControl string
+	RequestId    string
+}
+
+type CreateAccessToken200JSONResponse struct {
+	Body    TokenResponse
+	Headers CreateAccessToken200ResponseHeaders
+}
+
+func (response CreateAccessToken200JSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken400ResponseHeaders struct {
+	CacheControl string
+	RequestId    string
+}
+
+type CreateAccessToken400JSONResponse struct {
+	Body    TokenError
+	Headers CreateAccessToken400ResponseHeaders
+}
+
+func (response CreateAccessToken400JSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken401ResponseHeaders struct {
+	CacheControl string
+	RequestId    string
+}
+
+type CreateAccessToken401JSONResponse struct {
+	Body    TokenError
+	Headers CreateAccessToken401ResponseHeaders
+}
+
+func (response CreateAccessToken401JSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken413ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken415ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken500ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken503ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5273,6 +5690,12 @@ type StrictServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(ctx context.Context, request GetInvestorRequestObject) (GetInvestorResponseObject, error)
+	// GetTokenInfo Describe the caller's token
+	// (GET /v1/oauth2/info)
+	GetTokenInfo(ctx context.Context, request GetTokenInfoRequestObject) (GetTokenInfoResponseObject, error)
+	// CreateAccessToken Exchange a signed assertion for an access token
+	// (POST /v1/oauth2/tokens)
+	CreateAccessToken(ctx context.Context, request CreateAccessTokenRequestObject) (CreateAccessTokenResponseObject, error)
 	// ListSpvs List the tenant's SPVs
 	// (GET /v1/spvs)
 	ListSpvs(ctx context.Context, request ListSpvsRequestObject) (ListSpvsResponseObject, error)
@@ -5666,6 +6089,65 @@ func (sh *strictHandler) GetInvestor(ctx *gin.Context, zestPersonId string) {
 	}
 }
 
+// GetTokenInfo operation middleware
+func (sh *strictHandler) GetTokenInfo(ctx *gin.Context) {
+	var request GetTokenInfoRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTokenInfo(ctx, request.(GetTokenInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTokenInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetTokenInfoResponseObject); ok {
+		if err := validResponse.VisitGetTokenInfoResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateAccessToken operation middleware
+func (sh *strictHandler) CreateAccessToken(ctx *gin.Context) {
+	var request CreateAccessTokenRequestObject
+
+	if err := ctx.Request.ParseForm(); err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	var body CreateAccessTokenFormdataRequestBody
+	if err := runtime.BindForm(&body, ctx.Request.Form, nil, nil); err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAccessToken(ctx, request.(CreateAccessTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAccessToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateAccessTokenResponseObject); ok {
+		if err := validResponse.VisitCreateAccessTokenResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListSpvs operation middleware
 func (sh *strictHandler) ListSpvs(ctx *gin.Context) {
 	var request ListSpvsRequestObject
@@ -6012,278 +6494,303 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu3tiD8Kvi4T5WlOU2KpCjZkio1o9jOjnZ8i2UnXxx61GA3SMJqAu0GmhTtctU8zTzYeZIprAX0",
-	"nTdJTpx9kh+xSHbjsrCw7pfPrUDOYimY0Kp1+rk1ZTRkCfz5mAZT9lgKncjIfA6ZChIeay5F67TlC9kO",
-	"zBP+KaEkkPGSzOiSjBi5ZrH2yCjVZJYqbb5J2JxGPKSahWTExjJhhNFgSlLFOi2vxW7oLI5Y67Tlxmx5",
-	"rYR9THnCwtapTlLmtVQwZTNq1qGXsXlW6YSLSevLF69lFsmEvmRBmnC9fCUjHizrS/5BJiMeKqKnjMR0",
-	"woiWJJI0JFQs9ZSLCRkncuYRmRDFROFrLT1ChdRTlhCZ8AkX5WWHbEzTSLdVEpAHikXjB2eEzyaFzySk",
-	"mp6eEaWXESt+/yAVio5Zm4uIC/bgjOCCS0PJ0QcW2K+EhKdGVLF2mvDsi3FCZ6xNRcCUlomy3+8Ix6dv",
-	"6KQOtjdTRpjQXC+JphMix0RPuSIBAv0MYcU14YL4F+P2CylY+znVwdQ3AM7P3qJJGXTD1sfDyx+v35zP",
-	"w967+VU4efvhzcmzyc/D1o5rvwjZLJZmRa9ZHNGleau6k1cJU0xoc5gh8c2YvkcWUyYAJRKmYikUIxxR",
-	"xACShfnXWhIqCKNJxFlCzNqY0mTB9RQfpzNG/GwZwbL9E1v65d2aKVvFfTCRzlqnv+MP772Gfb2mmj3j",
-	"M66bD0YzQYV+oEjCZpQLg612ZYrs+Ym/D3uF9bFAilCRVGgekZm5hDRhQ0GjSC5YSPZ87e+TVIQswRsC",
-	"t4gIOmOhR6giXAxFmNCxbnOmx+2p1jGNeTuhmkVmgW1LOzrkkgkLGEoG/RMi53ZM82xnKCoYgHsYts6S",
-	"77pn+rtea/1JZxBZdc/LcDGYB+szCAqYq1hiFhQnMmBKGfL1MZWaGsz2P/pDkQEQ1u0vfAc7jyRszKOI",
-	"hYD9XKQyVdFyKPa2gcv+7QHz8btet3u2+K6/CTS48osG3D8nqeAfU0Z4SMYyQUjYnXbIz6nUzFxiuA1L",
-	"mcIGaaCJSuNYJrqMxwn7eDWaB8FNPBqz48Pwhg2O5PXD8DiWsRjseHNfM50sz8eaJfVVX1qk1ZIsKNeO",
-	"eyTmFS4mpVX11k0744LPzF3rZpeMC80mLIE1/Prrr+epnhoyF1DNmnEqmNIoYmLCDKa8/uExOX541D0l",
-	"/veMJizxi5QEaUNAk4SzkAg5FL4ZXyb8EzUj+gSRwnNvE5YkMvlu2OIC6OWVltdMDFt2VJ4NNjSEnegp",
-	"1WRBzQmOU8XCKu6sH3SnA/ritWJquIt2ckGaKJk0g8gX7EbjAz5yCkbihM25TBXw3A55GdOPKTsjoSRC",
-	"ajJKeRQalhvTxNDeCqYFvavnby4MSnEzx8eUJcuW1zJUyfyKSykdNL15xsRET1un/W7XMwfvPvea6OtT",
-	"EcaSi8Y7Y3a0YKOplNeE2eceKMLD8hoX7Go5v0k+Lcbp9UPKk9HH44iJYBILzalbeUz1NF84y2ddi7X5",
-	"Zo4Hm/dSYD4/sQbC+JxeM0UoXp+MkTtsNXLIKZzYmCdKlzkcJddsSZJUKG8oDEsxY3CmKvzPPJQxHPOF",
-	"GyRhAeNzc77KEFjLUumEcgHkqD8gU5ka5tEzl71/dETihAtNRxEj55ePLy7M9UtoYLDwzCzBymYsMuMI",
-	"tWCJIv6g2yUO2XkOjatrw4ord+Ro3A0eske0fTjqhe0BfcjaJ0F/3O6Gx6NHbEB748Mjd3p4W/Pzq7D5",
-	"lRh4dFQ9tZhqzRIz5v/+fTi86Xfbw+HNw6fv//M/Wo1HOjbyFIhTK26cEdrgrlkp3BDvqYxCsgdy7Jwl",
-	"NPJIIGcz2lbMXGXNwv0O+XXKI3MeQ2GEuTRJQDIyB4fQNGKQf9gdkBdSk+cy5GPOQh/OW6aaUDKS4bLO",
-	"s9aIc82QLEqMG9jbCjnolZHlFf9UViaOus00A3hyaSIrvuMrM3qDjMJRD/zUa2Qbl/H8MkpXyMyXr355",
-	"oIiK0jKbatFgxtqTRC70tM2byYOy466jDf+RsHHrtPWPg1yBO8Bf1YFbF1Bvd9uAeH9PQyskmE9Whjd/",
-	"0jiODO/jUhzEiRxFbPafH5TZzGe3dhhgZM7pjZTPaDIBPqnS2YwmS7NpKcmMiiVJ5EK1vNacRinDaUKz",
-	"K3j1Skt5FcHLXitkmvIIgDq3isuUKtI76nZhkDNCNZlJpUmv2+0aeZXQIGCxUSTjXAgH+BpWZ4i4+evq",
-	"kGuaHCdpKA6nR3TR/xg8fJjM558CCjDVydIQltbpmEbKQFVTnarW6cCcueYaeahZLtFSErdciwFGwlOn",
-	"BwehDFTnE1PanJFedgI5O4BlqIPqVs05WLpUJ9I5BM/JjEZjmcxYSOokpgrPFYSuCFeDh5WBrOSRKedb",
-	"0Ns6fMMkiMLjJJlfK3kc6ODDMR/0Hyo94dvD9wKXTwrLJ7j87eG8CgQFeP/LInEO5ecZjP91+fLFGsAC",
-	"/leg6RiaoX6GRBoZBvdhBqtDarngD+Xg8GO8HMefjoIPKvk06T8cTRbL3SFll7s7eGAjQAy2ox+vkADg",
-	"K3XK5mDAVY6vZ0RIc2dBKrWqFQNBqWBSsqSnjcJW0wrswwe5JvPFWnjGEQ9uS7S4eKvggGsnXcabKy6u",
-	"UlWiTOdVTZ+r2o0yOqXmUURGzIgk+e4J6DaEGuUGZHhplqRZw406+dCLDsVR/DA50b354c3Rp4ejk7A3",
-	"PpyW8cSygQxNTgpoUr5IRt/FzeyAMM3wAMyJ548jqdCuUoWjiudXAf5auS+Xr34x8MEfUTYEKVRIItiC",
-	"qHSUYdcdoFK7PQWwmBVka9seFIUt3f/NCSw+F+VnTTVDOS5hSqZJwMien6/C3wfLJN3W8rQSK8me33zM",
-	"vmc1A8RXH5C3DZq5v2/uN0rc5oKHUrD7uNtW+2/fTv0H26MFxKo9VU0EW5oEzPGhvThk4pZUR0j9KpFz",
-	"rrgUzddmnM1QuTVo+XH8Jc5HsbYbRl7RRAuWkPNXF/VrMx/J8NPxIJxFXFz3H86PuF5MRw/Hy03s+TC/",
-	"Nj8U1rb9rcl3dH+XBqwWBhbIBUepNmrkahjBPTHYn6qYifD+uFBZdLtwTOXfkyGp4MPDmyg8WsjBIZvO",
-	"+NERO+5H/aNo8E0wpPtArvM709IGqlgCcYmGfhWCuf69zLLagL/PuZo5u8ItUHhWeH0TFmfPlshcA+Ia",
-	"KKaGR1mjU8jHY5YYIu9Oam/G9FSGHjEas7noRhDf75C3ihEKIoXBtDFwSvNppYp4fT04igM6HSRHs+Am",
-	"mRwNrlV/fnRzOFtPI/v91Qhe2OftUTwb5P4oaB2hDaBplDAaLhHgCLFt4f11pAHAUaFZImj01ADn1tQV",
-	"x2hETfvbFUC/RFgFSQW7iVmgWYimcyIDsIyFzkNiSIRFIyOUvAO7acFDUsKwT9NJ/DAJB9NP4nrxYcn0",
-	"vB+xQ6pv6DoKelTW/HC1xK12F92vtNF7opglGFlH2pjyKE1Yh7ywOEFH0vLogKboUA25QjH2DJxtjPgW",
-	"VuAkLoDwPnDohdQ/yFSEt5fbster6COkvhrDjwXMeSGJM2AVmLI5llcsUVJchHXkGART/mkcp4tY6sPD",
-	"D5/44ccBGx0v2Aby0x3k2PFCauIWsz1i5Fu4H5x4Yc4vmOZaS+ZeRAntHk/VmaFX+OdkbP3VZLSsxSLk",
-	"Vu4zc40ThpIjmrHLS4TIl3Yh9GXdKkthMoUginXvwDO5v3Z3WLyiy0jSsGiHvQWi68LrVUSPcYZmc23N",
-	"EMZuAsZCRQa9k8Fhd0BGy0aZcvSJL0ZSBkc3H0dRfxYm/Y/BoL8YbNJLegW9xG79lobZ+rbuX7kvQQSE",
-	"Sv7JxSDsUTJmC/Kcf29w1Hoe9r+u8eySJXMesLeCzimPEMK3wpe0PELNCITzXBUfqyCNfQRCbIxEktCE",
-	"R0tSeMPJzxHVLKljUP/o8MOnxdHNJ5Gm6fXH8WCSqA8JlaN0PU8tIJAFBykvcwfDUMM27w+JLE8NqDBa",
-	"bQJxcoaThlTTEVXMKbfoUMXoNOd2yfGPM0WoJlIEFYXEoCMXIUQ5hCRkEV3+6WrJGymfU7G0w6lbImfi",
-	"woKaTS3m56vI/l5VQ6wpQTERKgyN0lMqyFE3D6aKWWLDgMjeKE0gPGhMet3uvhFgCnFFZXgXwNKAzMGA",
-	"HU8efehGfTGIj5NHurvoLwf0OFirYvcLKvbrLLxpR/NmCR73aKvJ49Es4JAQNkVePVC48lNCiUqVplyw",
-	"cCggYsvqfwBpa/c0dJMbmqEVSVIBsW4Zjr/I1ZGhMPrI2WpbJjqtiyhfjLFbi7nZg8U4tHYeiLbVy/bx",
-	"2/L/O921t4LaOCQW3lq7AjvcG3mNltFV3jMw21UZwAgDkzKT3owrxcXEyx1JHknFtZALYU49YXN5zRrE",
-	"5zgYzCb9VM7lzadBfJgsJ9dp9Gl+/HCwQXzu1d1qbqG7+9Xwzfu7PbeHzt0J+K+//tquxsCte7kaMmfR",
-	"y6pyLHzOQk7fAEhvKWxkQzVhWeHnq5mZ6gqOb52Q6jzexRWYmRs0dzpaXjPKj24Oo+mcpUmkU71cxvGG",
-	"8IHeUY5dBVAQWCCxC9wezVbs8StJrNaQ7lfB46PIoRXxgylNFNO+e/btmx/aj8ieESqkiJZEijxA46sK",
-	"tRkAUF+TqdDJ8jFgRlUzvLh8SQ57x8ftHqFRPKXtPgnweWJQySNpHIPApSA40bxFo3LEzvnTltcy949q",
-	"Q9+UhPFgtH7La4k0ioqMuhjidd5+9/5z/0tDcJfXepwwqtll0QNaiM2hYchxMa8SGbNEc3MvLMbFha8+",
-	"t0pO1GbdOJEL5ZWjaQoBNEYtCVkcyeWMCQ2JHIppQkkkFyxBLr1vYMI1m6mN0UeF5VyIONUtr3XTnsh2",
-	"wcuWjGnAPn8xYJjRmwsc1iwLYq7c5wxoNEkoRnXkAVG/V/adh89jwsRKECsI9vpcAWIC3zeA76WA3IA0",
-	"0igEpqMZ1+ZWJ3LhES4yIMokRClvZyi9lgu7rC/VLXt54Mr68S5ANLq0D1dB5XaXD9cILjCQBGtu0qDf",
-	"e2jtKEHDBSpdm7eXT1oNt+Gw+TY8YQGf0eh8Zi5nQ/y6IOyGBpqE+Byh8KBHFok5DZF5DKSGKAMhCbtB",
-	"GHlon6KK+Efdbrfb6Xb9DnnBjChKIaiGiHQ2shJ6Hh9qn63sods+ef+fe8NhB//a/58rdhPxOcNTK+OZ",
-	"GWoWI6Jlk/W9te5oQ7thPBae69KLrX63f9zu9dr9h2+6J6eH3dPuUWfQe1ckWCHVrK35jDXQqtrCWSke",
-	"evsg59pAgt3oc9zrecN5/uqC5c1zxAIFLMUp88gCglNjJkIb5X+7zTjGnCfa2CHhHgRGMQG1aUx5xEJz",
-	"JfINF3+vh6IW71YpmNtO6eXnXAVF+TCbrqFDHvvOShzaBhu6nf5KZPh6h8+c96Z66EtrezUygZAu1HjP",
-	"LEim2iOBFIIF5nGX2uCRLKaA0DBMmFIe+a//83+BH23EgIiC0+t5+boNNt43PMZmOmj46Y9v3rwi+BA6",
-	"hSzk7I7AM5xGUZYTUt1yJVT5cOVWiuHGK5GuiA+ltRcB4E6lCeOezq10XsazANjnVljW6x8Ojo63R7WQ",
-	"6o3S64V1qiAXD5+YV754Lb7C/s/MJggPPeKzub7yyVja3LbRklBBJGSeEFwDOAGIb9M72jyEGHqwtOHt",
-	"49aAne3ajNk9nh71Z9M5VWpydJIsDsOT5VH4kPZP+nr5iKkZC7pNu9VWD1q3WziDNyjgl8+aZzTIKxyJ",
-	"heHK43xiFaHPLRpFL8et09+3mL/1xVvHsMpAf2qIlIPX0hFxj8goNPIQpJFsLQ9ViV6DJJSfzBoEeKDy",
-	"FWmJicbZ7czyppgwdy3MsqswlyowIly485Lra60cYGHhBcZQP7n37uyecdVwHd2d2Wpx7jhrUJxS9Vwm",
-	"rHSlrVphHx1JGTEqHBfPE742kNvqrs1y8/lKg63EWmcxcAzbOVY7FvHLTLr2a8Pd+5HRSE/r0KwLB/K6",
-	"PLq83sj77SBN20GB3NGwW6p2WWLEarXOYDnaRf8oBc/t6asqd/nOtwLut6HUfSuKXHmM2u5fywUaQZRh",
-	"jYjDZo8Vwo/xQU9vuKqoK91N4pO7jsWXepteslL4Du9UYJMTgfLSiwJ+HVQWhxqkHzQTvRy/ZoqHTAQb",
-	"WXjREPXF20F82kluYi/H3/MESVo+au/k0VG7O2j3+tWxGgX0mZUNCnlpEQ/Y/7KfO4GcFcfB5xsGAib/",
-	"AtLWioOdm8Ganr9eBj9EdNJwJYEuZPHNP/322CAmVulI2JyzRWco2sS3p3IlpL5KuLq+goRG/zT7pXBe",
-	"maFSCojVeqCIeaWdUM3FhERc6UoG4+/vCzfd8YXmKRvqNdTv/PUyeE4FnbDw+2WTPiQN+bHZSD/99rhD",
-	"zqMFXSrixxjf7QNA8vQ4JPTgT0tkOrGhRi4I3Cm5+G6ZmbkvG5WkpiN8ZnSuqPHQ7VgZHwg32qFrL3zx",
-	"WsUAqU0DvCs+W733pYGaVudl+Juja2Hb5VvlNV38ykkW8Lh4zdfRl6ISs4qX58VGbO684+txlCriF5fg",
-	"1+l1Fdduiw73c7p18apRglsjuN0bfjQhRGanqSBPCYhbnOevqEA2Hyn4VeTYKJ9+VVT1MzWlfpJ3UI4N",
-	"31CazuI1JjdUlKsqz/3q93fTeJ2rLNvMGmW3LI1uEq/rYqA7GChyY7S0MUeTAdaJAtR5oIA61w7qziJC",
-	"hZ3XDe6Pjrs9EtCIiZAmxDzuEf+33377rf38efvJE98jI6YXjAnSO+l2291eu9vDNDsZ0kqxpT9GRCjV",
-	"PxhsEhlqsaQBhlJW049rksX6Qh9Fi/3/Hg5vulBnoffDcHjz8If3/+M/NrHBnZeVc8v7X9h9EOQtSOIO",
-	"PHLdPbwH20Umk683X1QIbpIytOe4Wm1Q5A2NgOXT2tLcUS0zoRQ4kQJb3wYEUxrmXgwzn7X7SqS0BnxY",
-	"92azsfqO1pPnUmA5gR2sC86Rt5FoFf2CXwoJ8+utY0WHXk1Xc1O70Zr29DJm4vzVxRMZpDO2witonyGH",
-	"nS4J7YNkz0VXqJgFHRkzQWOuOjKZHEiqDuaHnW7ncL9Oz7kYy2ZWfv7q4oEiENzhGS6huBRAZwuPdloN",
-	"e7CTN4/qFu8GtGKf20eZxMCim+mDnq4wEJnNQSiH8gxLM082rhIj81YNIrK4VDCgwt9hbaXZ1a6NvtbQ",
-	"4wDkIfTddmr4ULYzQeDOa7p4zpSiE8DKV01ksr6bnKXLhcjLoeWCwJnLxx5FjHyQXEBul2OzZalALZVm",
-	"M0AEI4J6rsraguspx4fzLIhKDRgu5u2Hh4NemWf0+o828AxVYxt7//O0iZk0P7zCY22hVwre2BWCxYAM",
-	"j7BgKo0kRYNreCKQScIiwMZVkTYAF5WO2t8KUGz8VBPhef3DY3IyOHpIbBQbwcgzZet1NgmLTd7Ec4tp",
-	"HpnRYMoFaxumArhnXjgjo4SKYGo4CtdoAimW9fDJ3qDb3cfCXc1FSSB+Kw/X0uymMo61ddaHgrjbrPob",
-	"CSXDsWdYGqcQQYZEH4etFL/JhoXAarRYT6mwRSmBqmDMmCJcAK1xOZulRTquW1hjxonRtaoJVyp1srs1",
-	"i5TGsN6+qzSJSgNVi7yRt6+fOThSQehIySjVjPjAVnz42ZB/EqejiAfOL12erFp/rLTyWkKmrcpjJ92m",
-	"KE9pMggZhSl67gBvF0sKo2Yedxjx0I64uihBNd8eBsnyzGCQwf4pEZVMMYuY+CWwJngRM07B2maLk8II",
-	"R3YZkIiaoaKNkMQDxzdxlELlDPP2iX17p3okCOLmwhJuUNqQj78mgdxGrq8PT28Tv5aoZCbsHRZvZ3OK",
-	"Eb7eHDoKYxw1EIsVQZ+CzqBgoI37JChWw+0FWtIMIJfAbGbr91di/Opc76aUY5yqmLUAw5+UcRMzOLLc",
-	"gzFV2i04Jzcu7wC2mKRC5Sk0Lr/A5hVsPKVykq1P9o7gitM1abJrE2ARc+sJRjCyO/x7TxHamCtRcriW",
-	"gvvr/oks6qBqfKKaLMDulEgxKVyWrAjthSYCgvKg9iwXquCWi8FCRyPYZFlmuFvgfHPo0qYKuq52ZilL",
-	"XBiKFsnJxOF0lgFdKLBbznYuRJdsqhVWW2ghDn21KlwrxAmuXwxtI3yMBXSwDGeecbdRTc5tu+sjo4wA",
-	"UxoR8y9qnj8bM98gGk0NbbeezrygLMpbZpwyEFdkdNStktV53r6+QNWGh0xoPjaXY/1UO2eJFCxlacI3",
-	"BhZkFlAN6YmZudreLw+lyRxdi/jQpEq/ZoGcs+SWAebcWjbLcPs5ZSnWRED/aiF0ypwVmJlzGzNQmyTL",
-	"Q+RGm56xFZbn4zfd7ml3F9doNTADlrwWEqtCBj6abTUQgB/lAqlofbcLljCC7+FtKped6u/kxs5W0Lh6",
-	"uchKY2yjXhimacf2nbBiPpAxZ1FYopVouErIKKLiOhMEZ1TDi2ClKZX8M8/aK4k0HUKpzYodByorHWfE",
-	"qomJXBSka9wbvDKlRtrAlRnZw95J1ai9gGQkxaSwOicRGcJrC7mSCFRGfEWm+kqOrxIqJsw/JX7BpAki",
-	"mq0vVrCkg/MVUTzVacKcdAWs5ApW6p9mm8L122NBBwIqRrm8GrIxF3aYMEWhi9kh/JpV1ic0jhlNVNZ3",
-	"gBdoOihaziuOBeXsSGDKJSNm4KOwcwHKbk1T2DO0dgrymikZQalmM9lSpom1cri951KJgbxOqFCcCWsW",
-	"StqKhywXdhKGTNzByAoU1iWYoX12x72WO9eW1yqeV8trlcBuaKGDH5BDWyHSK6Wpl3yN+RR1l4QZsdn4",
-	"NR5jzDjiJcrFxdBet1cjtgQsEcg5FlMZ4YbLrUJKjuaN4csza91qYFnTdEZFbitgN3FEhTWuZJIUmGCK",
-	"chTcE7VyTVmOXO5huo3oAclgAB93/BBvYeCSimBqjhMirYwM66SRbSSPqg0ZWaBDBwesjawwC9Kq0dAs",
-	"bn1DkBeS4FWumUbf/gPVfL8Lp1OJGc9ICpT834MkvIxu2jDm/fV2xR0yJDbs+BIf/IPc8iuO7XKF3Oln",
-	"PnXo7GKjv64YhH/50DphSfziwv0z4iMb921nBWU1Mr9MoWoxZXbUFVkja8IZLqc0YY8jqlQd70Qt+gYe",
-	"JOdNA6lsIFd8fG2eWfnpmpxU/tmWIG+C/2Vt2rq0Tg0ZhJVbpnL56pdKQwfza5uWzbv15gZF6y5tf+q2",
-	"T97bf9srnKSX8fwuCQzbRzbc1mk242JVchsU/pjRKDIaWpTOYqPyZJm0nmP6WFHezV/PMMGCRlbSrLj+",
-	"82S2jTShjoznwYyRf0LJenKxHiWtH22rDMj8QjRFy+a19bcqdb9aK/WdGfDy1S8KzH2rqw+7SPAYNDZb",
-	"/7ccFB43qZbVW5UV8BfoPC+4O3M8KKh1JQBuCim7jOf34GQ3F2Zj4sKqoJstOx9ATA1UycsdkSXLMdfr",
-	"myPcN5EoHHiTBoXVUC29uF3O4dcgOYYkXKazTSeKIQC5VFL35W0RNFJ5yYx2K2Z/Vz51NwqwbeZ1LtYU",
-	"aUEzatsI4pX+Tl+lo41ZZ9atPLYlFSI+rphAzCDd3ofw5vDjo0/92UAcx4+Sru7PB4vj5aPNlKe6Da9A",
-	"jOI8zjGjPA63vLooUMw1K96NRoJQS/q/fSTeA1WCbN2T+ufeh7vi9deKe155kpvO6z6YSZGw/pWSzipl",
-	"GHayrV0yRvxXLy/fkIN570DFc3Xw2V62Lwcl2cLvbG/0qFo5iiVHnRhRrKg84+IKQ6h2t4gUx76DUYTs",
-	"+Rb5OrAS35YTnrHZiIGR0P1uuxjc3oBSwflvw4JS8ECivr6pHuxGo8ofYwlprkFyO/W6yg8fKHv86mwo",
-	"VunathVrI332S4aQoZjSEA29PCRS2HaZtzDfNN74WwhZMtWBnLGdbCd/C2b3I5jdm7jkDnHT7VhpebIF",
-	"RSyy2otyhp6TK9v1MPTBzW4DNSa2jcfM6OtSDAU6yDzij1MYq+k1+xP69KFQyhnxM5nMHwp4EjStqc3r",
-	"EAF4qYCW8oSVzVp5HZTSQs3nyiKKsl8lhSgbo0bLbFaMa675xxhmSidTHPVVIsPUFRWBXSXbsI6QKygS",
-	"8JpRW5+usZpJHjUGtfDtS2fEn0jBsv6tCoLGXHUQ4g96XfJP88BWZUxWlrwodiX1iL9gGxSQ3TqXrjEX",
-	"V66BrafgZytSWctPdAOfEd+BxqA1U2RPGfGpDGR/3/aFLcpLduxWfiJlPMx/r603TSoZLM5tb7BTdWgw",
-	"Yx3744HhzxvpBZTiMKOW0a3ooC9jzSZbTuWmYDbXju75CuJX5RwhNSqc4MuTCyitwyBepUMaU1ugx46m",
-	"IwXsOeKCkVHC6HVF7Gm+VwWTDfQyaM546T4y//ve/O+x+d/TzWkw9jBrgbhbh2fCZhMGIR40Up4R1MYJ",
-	"ndRD7TejSSWYo5T0M3i0CY3MVrbAhntQzKqU+NYWv8pAv3I9vWRBwvT2FWbqa6nV5MhGbDCQ8wnU/MVn",
-	"DLGbKhZcoVA6ooodD4ymcdgnCRWhnNki9ORyClFfmUsSnWgYKlwhhzDg8/FPP58kj/75028fkzeLD29f",
-	"PXl08ezVuwvZf0af0cvF4F/L7vN3h8Gji8l3m80xuKHmUi/vKoaARnOTNRg15Cl4xI+V2ETwbaG7hKWq",
-	"ul/ztqtodHJzE46C60f9R4NDEc4G1w/1hyBgkw/Bo0oFPPPW7932CW1/WtW1WLEgTbheXpqDt31jIULv",
-	"PG3Kczx3ytP5qwuM3fKIsqcW2EC2qhEZqaq1HwOCgX4Es5SLrGLxU5fZY/vaA1fABEcnlKv/VQ7jytvx",
-	"wtz2KRe912osqApPFlqzkYhp5V5VGM6SpAKqG2CKGE8IBExg5OlQFFL9BRml0TXBbttWnjOvzGyo3lAM",
-	"xT/+QR5LYTisgcpQtEmxKK/hvcmS+Afznl8OUy63oz8ltmH8MO12DwNsE2/+ZH5nKAiBWs8K+u/aEPuY",
-	"Je7Q9vwg4kzoKx76+wYFK0cFYSNYKipLb3dqICV+XgHWBcHn0ZKeayZuFpEHzGJGNXz0EDuWMiX2ZMtN",
-	"eczcboaIzZntpIN7WZXBYWbb81cVKvb383Zh7EYzAZlbVtc1QnnIfK+8YFByM1Xc75Dvs5wO+7y1Npgv",
-	"IOTPJzKBMXBJfoe8teGrkB3lCuf5g+6AFALtzURpqfCwnsoQNuQPukekIbTeK4UUIVtDsMmFBZlVksCp",
-	"m9u7Mkz1AZgJs3NC2SG5MMNSmLjf7ZKXP/nZ6UO9dy4mESMjinEguPsxpM9AbHoW2YSIA7P6WZ4IEDkU",
-	"jlanUuy5JAqziDXN5Aklb99ePDFMgZKJlCEJppIHbL9D3rhm+GaIFf3wAeYc5F2L3FyRaxbrUl/7M9d2",
-	"34xU65nvlUPegaHJcEn2DBOlRl+gyqbyKAkjTLlmKqYBg4fNWqBQkZWeyQzI9b4TyxzlKfXdBxw1PBIW",
-	"av7wLG3IIKrbr1kc0SULT4nRTKy9BiN4lOsBBiTiJ7bES6UCGbMQmyIUg8pSBQX7C+3Zas3GzDh5K/9+",
-	"n6zMLIDOn6AQcxe+jCVDLa2AQ8uTk1zmhSoM3z0hKzM7spNq6oQKEXLYUR3BanZtgG4O/dSM3PM9888h",
-	"kgG3CrBcATlxNGjPH3S78GzvEP858vfh1RPz8ejmBgEOK4F75ENrfwSkuTcwvw1HxbPLqIw9sbO88YcC",
-	"0JhTucYekQmLGIUSm0rardhMAMyKKOR3YVArKXRMnErFXFlvEnJDbHjYXlAcORX2WIxIQirwdFXKKJlx",
-	"kWrWIQDa7LJYLOFQDWgiobwv3Ak2pXMG1IwqImxFoKc0mDb0nTCnYjNFbPOOYu+JSs8JQhq6Tpgpse1E",
-	"I9Gr9qAwo3zPllKEhHE9ZUY+G/RPSDlnxSEgnlYRsc6QXGaFx+a2XQusjEZKZlwTYkWzdhK+QxG/2pHC",
-	"kUJF9sKEjnWbMz1uG5mIxrxtxoVlte1T+7CFdy5LwJyhMnSZRln5dmVRxYJWZbhPIauFEg3kKY6oPX+l",
-	"Tzfk0LxgC2I0fWtYJ3sGr1GbZtg9BKrJezbXwrBL5YEANY7oRLnNZ/wgI3K5ZgHbGTGjB7LQApbP2BlB",
-	"wUUZYTONYBgtIwYAt6vRU7Z0RNXwX7SiRTxgAhu4WhHR6OgJZ5omyzNie95NzEwCxXJQvUtyJJ0kjEFW",
-	"u9Vs16YUFLIkWlUhs+W1bP5467TV63Q73VLeeZY3nqWJwwzmj0mTrnWOdROAHsQJUwAh8GCAocCIWHuX",
-	"CzqZsIS8vdhHjkAFUOTs+g1FtSsOMHJs0sI1iSQNzYBGqhgnclZ89hTY6ZhH5qqnwrA1H5Z8YCWpfz59",
-	"Qw7s/jogkp3BK4+xy0T70qof9hoMBeYzGlxZ2hw2mfAJF3iamagK/R8mTD8x4AFjPSa+qpWabf7IwcX4",
-	"hRTsOXbufG+0QMskDIT73W6lDYZmN/pgqmcV+xQK4P/fk5eP3/z26ikxD6Agjj+YzySiYvLdsMXEsFX6",
-	"jdGw+BnQBb+oqSWZAQgfPSg8+1//5/+2iu0lqtpdo97jSlzcVxO9FSe5cRh8zb2VN9r5Q5ryHXYHq97I",
-	"kOGg2MWwqCpj6bmsRCR2/qSB5nNWPjGj3EL9vN9bLzMdq/XejIWX5DNViukva+43fiIyIUovI0bUlDFb",
-	"GxfvlhnHxztqmy9ZimfDOodCybFegD4IysNszU06N8upX6c6Epkb/0BB4sdZ4apCIohjm4PuoBIug5So",
-	"nfL2KBVhxDofFJSSAMUeo+yRRFO7jtw8Y/tqrUR176tc+kCVi2m2OvkePo+l0O0xnfFoeaqoUG3FEj7+",
-	"svZGejjuBzqnCNLy8JZWv734HuCz9zlNotNhq0RAhy0vlLMrHp4OW//IlzNseVZqlcnbJDoVaRR92d9m",
-	"MXFEecULcx6bS06eISZ55Bdb86Tf6ZJbER2DL38TnZ2Jjtca4Dt/UGtcyO43Z0WQl6N8c2+9Qb/dhrgN",
-	"+HmHdkcr+MQ5gtbVi7wN15hCgexPqxmGpb39bjfXsjPVjyuSxhAwk+W4aZna8iAuJb3TxBxsYe6NVLNa",
-	"m6CKlFh9MUNHhxnm+x0O1K5mlYBT2u3XPtRnfM6Emc7cxbVnVyTiKw/wjTM1ZfWxqKpI0Us6i3yvYpny",
-	"bVUosBEOxb8uX75YwedtHSvzxNcWnDdhg1NSsDGWgygWCZhwVNkrZbZahYpmzk9wX8pWsbZWo9TTWFiL",
-	"q+LiyuqhOa6Kp+LL+x0QvVpUbQXGOzj+5Xpj36sY/qao93rODLvNjTQ3as2NLJywh52toqUZvlDgY0EV",
-	"GaU80q6ahGfNIYAsQ5FdTyhkrQpl2jAJ2Lq9EdXz4v/gFFdTo1xb/0kCyb7Z95Bv6NWGcIYpKDjCwqHY",
-	"c/5251YNDNEA88qbZ5ceuuN9lOIX3Ih81pvjhnqghsL/USrtnxH//2//IJMFTUIWtv9HbrkCHWMiZMJC",
-	"sLxaeZQRiv3eDWiGotLsfT2V+u38+bM/kko5TPibSv1Npf4oKmVxfCWVggjebUU+G4XrhDl0HdBgimXr",
-	"jrqH+R1vFPReMxpyI8/8NWS9vL4SJgvqhI7HPLivdvxH3cPNJ9/Qs38dAmQQ3iwxznsHGJG38vCfATfR",
-	"xW7e+Ea5sxM4jmM6YcojEb9mVqIsOUk65AceaWbD4H2oQVZHEcO+nuKaNpiJXopo6erKuBpMrjYPmHw+",
-	"pixZ5jYfW0VnO6wolSPfyBBcH/CND9rkk3sQbWObyJChP0aC/V4Kp91Qvd0Fj5WbBRTaATRUNKiVFciu",
-	"XZ7uXk5q2j60yAa33qK7Wq33k4FwlmdkzQTFVCKwXm1PJPJGXA10wjpJsipH90UcBogU64nD9zR0dZzg",
-	"ld7mV0p93+GlLYjQD64MJLzRP9n8xhspn1OxtKuD8P2jbXZ0YevoZckYdyKSBT1aaXtABZJowxBrBPHg",
-	"M/x7Ea62nb9mOnUJSvCwV2wZWG84hyIva+yT18gqsWvbFsbyvNkhVVjFjYtSO8NbNy9sMJ1buKw1nq/N",
-	"1K7ac+9OCxOmE45VuvLzfuIaq7r664oFUoQO4kUJOu9q+Huln2pzE9Wu+e9dq9wjdWMAvU1IMpSn1It0",
-	"0C+3GD3qHhpOsmkdR53DR/e6jsNueR39bteczV+anRS7RP5ePOh+pY3yit7JtwJwpdsxAjrbV95L2ED3",
-	"3vjdjrzMNgRdIfXCHf9vwMa21LvQzfEX5Xv/ZFBZD3mEi08sNSFdzQtLHSe31Q+yl1apCBhLiTGKXA0F",
-	"RrWfFjqbWax2IWJg04Jwf00hrBQL4RnCDtHPQ2FVjyxwFj4Tm5wKnTk6BHp2+LkQ6GM1eqqGYlMbD9+K",
-	"klAYEKTJelOPoRiKX0GzaajshVFSuAkOMavYwD6S8jqNsfogxYA+NRTa9lmoJg5TZPJYwd1GWw4F6EEu",
-	"Lc/8aYGXgxPD35Rm4SmMi/F68ByXgiwMCMBblKRxDl6FEfeYIpGl/dlUrYYguP0mS5uZNuvMuUmWQYkK",
-	"0zOKyQ24f2cYxaradSCvr37WpBE2Fh1rEmIaWg7sHh/wJyqJRRch6CoAUKjBryVEXhXFoVyTbOho1Tp/",
-	"2tooFLyrtAiqtJtyyRaNLaTyhlBZe6e8T+Tv773V4kXes6nQgWkbmePWAkZRyUQZuKhjtoLe1fM3F4Nd",
-	"mHOpcdJaXTO7eH+rm9+suikToPAkjfPjKjDcnDC+/+K1YqkaGCwmgaJDB3GU7AFthMxFvbQllZE7AP8A",
-	"0vnq4iLPl/H3sqwcj9QuxL5PZjSOuZjsZ/JBTKEucBxRDdnpb5XhsmOZoEor2AKbI0NYdDGKWZZ7KVc6",
-	"KA8FcP1T4tvWxb/z93kYdNYWEb4G3va6EP97isVtbfmJU0JhGTmPoCpPuY9ZoswBoIPJcBWM7C7XfeyQ",
-	"88ZmjK4FyJgnTNnyTFjwtlLu4tRaHTH5yYkbU+u6a+JRkEEFyUJWGiivCM3puF4ArmX0wIJtrdQ9Gxoe",
-	"RxRdXoXkCWzSYI4Jiv5mURhpDH6yIlPFCO8XsrxbW+oZK3TkxYyzpiq25ewZASkAVMkOZC1lgef4XTHB",
-	"6Qd+kw2ECWy2DDBAdSgwrwQTGSDZB0Qk7H2r6JidZo1iNBbXdhKOYVwgxA1FrRBJJXqhcu6vzYBGLApZ",
-	"ViYnHIrRslF6qzVwOiO06cGhSFjshC/I5DPXIduSC5wPUbDaw8SUvGHAPsIQLUQg2BZ+tAlRaDvPi0UD",
-	"CuNhZwlCQxFQZRicYkJxzecsWu4j+LauAo1CKO42ywrLnD5AB0o1qGGTXiFrC8q04GqzetTZlU7SiCmy",
-	"B7RkziX2gbIvg/QHOVRysX9q+59UV+gRHzZt/sgkBvPByQA5PpbqemNyGpqtziDnxNY7942W7mcVz20N",
-	"8bHLAHT5NLZ4OtySSxD9XHJAoR1KY2lfI2olfAal0sdmSJUmibSVPAopXLbsOOQaQAXVKQuuLTEwg7mO",
-	"OvU5TvOO//1HhaQ2D9vqZLM15IyJxsT/PVfy3SsUWN/H6RH6p1kRHhccIMfZKvpHg+bR4FiqAzafYr6n",
-	"frdbHi0fwGzQjLluC3aWIjJgBXwalTuqkkXCIcmo2FgVk0DdUOvbrJK9cmn5/VKr8mJD8tMsUeUMHas2",
-	"w8KwVXJx+ZIc9o6P2z1IcYriKW33IePFXLk0jsErqVhxi+TcngY8Bhf+nQ2tILVm5zlzgBYINjEusOJG",
-	"Sf1yaWehFS5W9V3PMnFgy3mpCpgFFVBHLyCxB8vhm0uWMxoI4SDVsvpnWVn/NU0GCmlwHLZcaSpQpKAW",
-	"ZkCRzuG94q/VxDkkSs4akVW5H4q1Ze5tnXOqcbdo91NOLBM2SxbMD1bywKQ6m7PksvsgfpQWGyUgHbAh",
-	"tBxGqCa+npZXUcsyrWX1DQWm9aFFwVYaQtYFVhdFRgxGwuvhWbuAuy02xZOhh0MQbjkICp4k5CqQQrBA",
-	"K+BYGWqNGOb9zLnio4hBzliD77iQ61P8/uBzka9/sedkuOtQlO0WBbvInmEuVpR28q6Rb8lIgpWBK70P",
-	"qW10KCrSWZYXSUMrpmWCSoKdEhQJ5UIonTA665DzoTAAsrG41roCWZAuriChalq2r7ikeRQ6hgLTIhVK",
-	"/WuEVUApkOH2ayjIhgIq7NtJFGTKYqqilciw1VWOiAYN3iwk4SJk0MhNaBLRpaGpcSI1C7TL6bOSqLJS",
-	"muFZCJKhKApXpFm28gwrMjiWjsc8sNI2lDqw7beGYi9hkEKKwDIkBH5xqWIM8RNTz+wRw0rWSIf7Z1Zz",
-	"acgYn0ELOMxT5SzLYvOGQi9jHtAogsIaxehqTGBvA4ixFAVa2LKrbMTnSMIgWSWkzJrFbAJaMV9xLzsJ",
-	"w9x0ww6ajG0ImDXmtk1xbTksfmJLa4CC3X8vw+XOTjkbbv49xMmVY9sWsqS8qXI8W2Z0XmuDukcD0y0t",
-	"R1+8Fev71/Om9XXb3X67e1xY30iO1qzuezkqr+05TSK23GJp/d3i6y7KeJMZeMoFbAwn/HL3kGzrsCrh",
-	"w/eG8uKlzbx+GT5YUwFgwx/uQfy8Bax3nZKefDr8SGf0ejCIH2nVm88+zE8+XS+m1wu0KWaA+ewaTTzF",
-	"PhOnXS8HYD/rOnHahaOa8ZsqYM8dQD1CXW0ATGXPKLOB+zcE7qxsp80kyqri2gq0la45WUnXzZ1rqnlD",
-	"X7zdztYCu2mRxVK7bp1NzoV8tbVfM+tRY5MnrqwsBhnxPY8A2YGau4YL9vZvt79e0/62RsBejoB9Syuw",
-	"QEg9kDlvUVXoMngvWFfrxPKH3fVdZr7Dle8XIN4tX/nbE3io7bvC+Y/HZEQW13TkDK2+rgWREZihIBeW",
-	"Aqr4HxoKxmxyROSvZG/cJZz6Ww442MKRUZbCLsRbBS1jBr0tZnuFnYLfSPmMJhP73tE2W8vqRD1nIacY",
-	"+eq1Bv3+rgt+7qqR/0UdN3hXMlN00dO2wnVTDZaoaKVbBRDmthblzHzk3Fpoa5EV6CWwJbaoqlb+ynOI",
-	"IBQbGhDbdrfCJt4oacMQcvdJLSagqLR6xLCbaJdggKaIRge1bYIaeZh7QkbLxkluXcGwIayxUpH9m4lt",
-	"HEd0MqmJdfWDQzXEWYicsa8sSTfrUj/f0p9/O3Wm4MtvNZsRW1v6+HfQhu7Am3d33a/iq5np5u+4un+j",
-	"uDqek7Q1vEHF821i6LApmbPbr+qT5Wq/Ou9cOcoORLWs5XihDR82qqiHZ12atd09GUtUIo1eCmY2IMym",
-	"mqOLNtOcvL1e6+3lk1K/tHIbO2vOqbSmK3ei+z0r0JX3U6x2P8haEoJM7lob1DqR5almscH4XWwtrl/b",
-	"CiKR8XqDCvdHKf6Qa/+nh9voKgALl7LYwKFyMfNGPVuJapevfll1v+oim3n4DtJaoxR1Gc93Nu1m/Tfu",
-	"LpEAzlfFEXfTradpIcuQKUkhd7v3GE7/FW68V3n6+9VPj3ajDztRh1WUwXZP/VtyKEkO34AEgPxtJzpT",
-	"agh28DneSVUsvpvX+rHawJ4fF2PJwGdY8mHuO1ft5atfzmo1o6sNZFdRoGKHt1uTIu/zGin5gaoGbdWU",
-	"vYc3g+uP/dmn0UnQCx+xw/HR5Hja/SCaFbz4G1Tu8mY6Vat9pmGrMqgLulyhP6mlo/12t/+mNzjtZnR0",
-	"M6ktdLqqUV07mblkKGmV+kxtOoOVlHYrypmDpqnr06ZWT7uQ3FK3whVVACodKP8mwt8aEV7RLhQDHe9M",
-	"orfU3SqT371GAt6GFVUSytvYplhCaXGZYwknWVU1Ie9KvfNtcm3b/nIFFIqkFcXNr0FIm9v/IUVU6ajd",
-	"a/1x1DZv33YLWnu/pRZqzWjXZsHUurb/TZq/GdIMOjlS3yplXEON76LZNqfQvIYMGVsTrcgcXHcSyPDI",
-	"siWx9vGrl5dvhqJa5t86JLZOfBmKrIT/usSXEmwg+YWcF9qiYPTeqr4oQ1F0B0ypymKmGzeMcn9JtB4K",
-	"G74NkYEd8tL2eGnOuCk3OufCMhCStb+EuEdS3tUtk2uKjrFCdg2tMXnDycykuQnCRR1olswU2SuYIzxi",
-	"aDVR6SxLEmhuOrt/Zh1emSMqFTYLp1Ies7Zfg5J+Z1N6TTWJ5tSM0y4kGnikKQbfq4ZH54k6CAVCZjQy",
-	"L7KwQ6rtmF1wDCWxxPQQErKAz2hk24ThCNj/wmIShPJarvZAkRkXMmmngmsS8gnXiuz14SjNw/i6fZob",
-	"aacLv/n/evWbDeT96fWvvkcO8evvf3xidvTTr/DPy+evMUOAEP9fL5/YF968eOJjwlKb+Lm+ekrq3ZYh",
-	"XLqgD1e0X2ylRDJLnnujgB9kzy9zUwytr94ZM8omDyVo0XBvS6tGcyDhFlZaVhtVwT5rDb790/ww3Y++",
-	"c/llMqh7PesFXnzN4gBXkAq0KEiufmZj890IeZrRaYMloTlSKadLuAeX+7PzbTbLKmCis6sms2yDhU7m",
-	"QJyyuHyyNizf3RVHOp251WBDoSXQAJIOgkgqFsJv0CZIxfMr/M72PxISqXMxv6spNhfp3waZ/Y+Mz9UL",
-	"WQ/KzbmgPZJRKTO8ohP9/vnrSL1rZNkGP+5KodioE9usr28W2NQLe/28/cVJoo+Wo8P5I9GbHQeDm4ef",
-	"uh/j6938QY/reLFT/G1vx2NfFyTquhxhnOiauNBdTz1rj14IEv330X8aAkJrpLsQGFql4KW40OqPGbfO",
-	"CbX7ySMI8Ia4zxzedwnq7H25Kx7/HWb4F4m/2CYu8bFl5X/VYMQ/UxW+dNy0qGdub5p0pfyyhuq71GNy",
-	"Ckj2ctks2SHYujnv38ZFEKUhNgiumx0rjZvvL3TkVhEi5d03NyGv9u5Hkx7fppRbxiDyvvLl0tarmoLv",
-	"JAM0dfpeVZnNgf0vFhvyly3hUrs9zQXTcttTQKNoRINrVcxle5xnPX3+Dyuzd0YyXP7jIE0i8Ps2264u",
-	"jToDeZqQ8F0p7eVBkVGoF2ERtFBtVPGJwIgTHHKUpQy7dXd2KS56lptUpLCTgujRIU/yPE/zG9d3qzeK",
-	"mJq7IPJCprt27Crv5q3gN7YKaF4x2hVgJa/ZBxboQmU8Wx9rSgU5Ii4LV0aVvum9hydHDx/2B92Ny9d8",
-	"xpSms/huu4C4ugRDbGIasLZi5gwNWvjznodN/GwL/B+fnz9uX/543j86ti28ASuoThOMBsz3Me95Px3J",
-	"d+NPL06O3p28/SXtPVXjn2fjX178PBXX7/rxhxN58uLJi4MfD+KLwXebNptNs9Nm76TQAqI2MJJvqiBp",
-	"jgSbqqneQ6XPizL1sdd+h7zOaiOAJenf3Dh7Lw2uhVxELJww11cEixp3UNJrGOEJcmLlagUApTojQpJx",
-	"moCBp3D9IJPcFcHtVGhzE1hqDPM1m3AFdUAoefv6GVZ3xPTrxor2joa6Lr7kzZQNhW2vXmy465b+QMF9",
-	"gjpOCqQo35mM1RRD+KLlUEA8zZ5Rro1gIjXgMNYYgFwP84qQC+iLKqB7eCCTkIWY3CfkgkgxFFiuyBU1",
-	"1hLt5isMTRWR4s81NTlwlS/nFpLblrLWrSUtvBhfx9BSSHTeJfTxawu0gKXmwaliwdXz8U8/nySP/vnT",
-	"bx+TN4sPb189eXTx7NW7C9l/Rp/Ry8XgX8vu83eHwaOLyXd3EodvfUS/cj1FBWWTSOwVonLhhb8tBn8n",
-	"Jv4bJSY6bkZoTSlZW8S5Zjw4+JyXM/+CpDhiuoEoX2oZK0KjqMiW80o/lntDvUi0n1bZ94wm14aNgUEx",
-	"Y29K06UtB1U3MeBa6uyrQo0HDcIFvBn+1RTj/w65Ung0WyOut0XDjRLRl6mu0P1ayPJGjNrVauWYcKXr",
-	"hP3WFguD2lKvn1m/IgvJoNcl/5SC7ZgQcRupoDXBeXYzdGXb+vqsfRND//smf6NZj1tf4910jqd5k40v",
-	"77diXgdGUzLYD/Gct55rVeDYzylLDSebUC48DFWazYwUonNl18bJkHHC1BQNYlDYMEwj7Js5FAVtschH",
-	"p1RbzujlvaNy3Y9C+WggI0PhKy4CrPaKAQpTuSAzKpZYEPejWWhj2IEFkD2VJ8W2D3+iQgi7+Y0ZaSak",
-	"y3IXP45p6RkhPH4D6QxACHegNa9x4zv50vs7bgPBXlo+wAS+7PVvs9p1HlPrl6/IWDgfIunfGs+f7CP9",
-	"W0X6k1UkQ35r9+QO6tEBmOtY29lNvgqfuVAK+AyG18JMtiwnCrxck73cnkimLGH7HfKDLQMAfWr6g6GY",
-	"yjRRVfJgvUDApaDAKb6yyPovxwmbc5mqocCZwSyJVWutbKmg/alacG0rCxhxO5IKK7ZnVt8m7gPAq4h9",
-	"1ppzLwzobm3jYHXfuIXucf+HX9T3P19MExU8nkY/Xzz/5T9HR+ryNxXL0UP55Fu3yuVGuRy5v0E29W/I",
-	"c/4bkn+40NBdq+6gUY7sNLGCcjvlz60RowlLzlM9bZ3+/h6i51a2RM8pwFaNz2sO3XMSyYBGriS063GG",
-	"GYAzes1Ikgq/NPbpwUGv/7DT7XQ7vdNHXduKyG6stj50crZn6ALNY7ClGEmagN0OuU0gRcAjTl2aq/Xp",
-	"5vVs6ovHuHUmoK55U3lqDB9wvVBtunrueUOKNRS1MAtQt2yUgavq3hhhX6+ifppV1JDCxS80R0+4fnEM",
-	"ZqOioY+ITLJ8DUzqETKxTxOeUSFbBBtCynMli4xlFMkF+f1SUxHSJMwiL97vORRZLBYdZX9euLiMQM4O",
-	"9k+HguKWfQc3qHePG9rDBtoe8TOXsvkAfeT28+QUS/CGotgOFmuJ511jsZeQwcFyZMdZsT0KRnbse4Wh",
-	"8pnJXj24IvPe2r4mfi02wCd7/rzn+ZksUg9bgGYZ/ud88V86n2vTf+l8Hslw+cUn12zprk4+XjtkgQwN",
-	"lsU00W5xGYNyAhcY7Hzkur6Vr/oDglKVrf3vhKTMi+sV5a2AJsmyMTIjj7rwDLoNhcFHywyxG+J4zANO",
-	"I1JDFRLxUUJhfDPNGEqGz2zyAjrkrYfatqnpdbNz4JhcEQRMqQ556Rrzl7z1Q4EJTlDsHCD3gWsNxsoR",
-	"Da7leOwROjIi35Eb18sDYjxy2M1q1Hukj+AyD9g/oCw94lSva4EJ1weG1NOEMRLSpYJkORpFngU1loVH",
-	"X3rJjUD2Crl525mHfFSSVV0zsF0PML8HtIf2uZneN9hOyaB/YgjAUffQwZgrMpVCpligkfjOnusPRdgU",
-	"3NAhr1nIExYU4iuRKoC9JqMWULmPahIxqjD64LQgW4MATpOEz1khKgn7HOxV7mjxou9nPadFYX5IRYTM",
-	"sH8+tXDEJ3zwyigXUQb0wZxVhTOYZTtBkLx9/UxhkHqqGPGBrOGFhi/NfPgghW6XscEpbyjihM+pZh6J",
-	"uLhuIwOUCQkimYbtGdPUEDKSpSWeYbAWdMHCfjiLKRPYYiK7yIDH6CNzuQzmcHOiZltQ4B5y/pYJAnX2",
-	"dvnqF+WViq+59gx5bTYvI1/l/HqkM0NRb4xqfWgzyPIspj4V0zAL5T5HS9xpUzeKFTwR09LwqAzjdbyv",
-	"NJ3l2xsyNQ2KUU1PGxIcPeLb5ArzZ1Z5xvCI5oxKLDAz4XMmvCwpDYYpJ9yZEVCtOXW+RYfMBjI2Qx9A",
-	"Vl29S973c6HCrj+LX+SGhGXj5294xC/k/vuG1+UBN1iyoSbgdPIyDu4SZY11IluUbDYUS6ZLOFcO9K4j",
-	"3jMDIqaUlcxoyOFTnMiRzZrFlubJHLrDiXFClU7SwPAYh5BQqVXohAYFLazYtyJr0QA8aJkRCCPoIrZD",
-	"hhtj0CFKy2tWFAtfZjeg9eX9l/8XAAD//w==",
+	"7L3rchu3tiD8Kvi4T5WlOU2KpEjJoio1I1+SKPFFseRk4tCjBrtBElYTaDe6SdEuV83TzIOdJ/kKawF9",
+	"502SE2ef7B87ltSNBhbW/fq54clZKAUTsWoMPjemjPosgn8+pd6UPZUijmSgf/aZ8iIexlyKxqDhCtn0",
+	"9BPugFDiyXBJZnRJRozcsDB2yCiJySxRsf5NxOY04D6NmU9GbCwjRhj1piRRrNVwGuyWzsKANQYNu2bD",
+	"aUTsY8Ij5jcGcZQwp6G8KZtRvY94GepnVRxxMWl8+eI09CaZiC+Zl0Q8Xl7IgHvL6pa/l9GI+4rEU0ZC",
+	"OmEkliSQ1CdULOMpFxMyjuTMITIiioncr2PpECpkPGURkRGfcFHcts/GNAnipoo88kixYPzolPDZJPcz",
+	"8WlMB6dExcuA5X//KBGKjlmTi4AL9uiU4IYLS8nRB+aZXwkJT42oYs0k4ukvxhGdsSYVHlOxjJT5/Y5w",
+	"fH5FJ1WwXU0ZYSLm8ZLEdELkmMRTroiHQD9FWPGYcEHc83HzlRSs+ZLG3tTVAM7u3qBJEXTDxsfDyx9v",
+	"rs7mfufd/NqfvP1wdfJi8suwsePez302C6Xe0RsWBnSp3yqf5CJiiolYX6ZPXL2m65DFlAlAiYipUArF",
+	"CEcU0YBkfvbrWBIqCKNRwFlE9N6YismCx1N8nM4YcdNteMvmz2zpFk+rP9nIn4OJZNYY/IF/eO/UnOuV",
+	"vNT7qCdA2CIQYCxvmCgcQbA5iwiQk0/23nz/lBwd904copinVyD9Vme/Qn2w4I6Qf0Nj9oLPeFyPOjET",
+	"VMSPFInYjHKh6cnATpE9N3L34TYAgsyTwlckETEPyEyzCRqxoaBBIBf6EG7s7pNE+CxCGgY6J4LOmO8Q",
+	"qggXQ+FHdBw3OYvHzWkchzTkzYjGLNAbbBru1iKXTJiro6TXPSFybtbUz7aGooSjeIZh4zT6rn0af9dp",
+	"bAmRVZyoCBdNG7A/TUJAW4pFekNhJD2mlL7fj4mMqaY996M7FCkAYd/uwrWwc0jExjwImA/0yUUiExUs",
+	"h2JvG7js3x0wH7/rtNuni++6m0CDOz+voc4zkgj+MWGE+2QsI4SEOWmL/JLImGk2A/S6lAkckHoxUUkY",
+	"yigu4nLEPl6P5p53G47G7OjQv2W9vrw59o9CGYrerhjO4mh5No5ZVN31pUHaWJIF5bGVb5F+hYtJYVed",
+	"dZ+dccFnmhu0UzbARcwmLII9/Pbbb2dJPNWM2KMxq8cpb0qDgIkJ05iCJN9vD4j7hNGIRW6e1yH38mgU",
+	"ceYTIYfC1evLiH+iekWXIFI49m3CokhG3w0bXABHvwaWM2yYVXm62FCLHhJPaUwWVN/gOFHML+PO+kV3",
+	"uqAvTiOkWv7FVnNJIiWjehC5gt3G+ICLsoyRMGJzLhMFWkGLvA7px4SdEl8SIWMySnjga6UgpJFmrSVM",
+	"8zrXL6/ONUpx/Y2PCYuWDaehuZL+K26lcNH09gUTk3jaGHTbbUdfvP25UycBngs/lFzU0ow+0YKNplLe",
+	"EGaee6QI94t7XLDr5fw2+rQYJzfHlEejj0cBE94kFDGnduchjafZxln21bVYmx3mqLf5LDnx+DOrYYwv",
+	"6Q1ThCL5pKqGxVatKQ3gxsY8UnFRBlNyw5YkSoRyhkKLFL0GZ6okofVDqcDRv7CLRMxjfK7vV2kGawQp",
+	"nVAugB11e2QqEy08OprYu/0+CSMuYjoKGDm7fHp+rskvop7GwlO9BaM9skCvI9SCRYq4vXabWGTnGTSu",
+	"b7SyUKKR/rjtHbPHtHk46vjNHj1mzROvO262/aPRY9ajnfFh394eUmt2fyVFZCUG9vvlWwtpHLNIr/l/",
+	"/hgOb7vt5nB4e/z8/X/+R6P2Ssda4wOFbwXFabUSaM3YCZp5T2Xgkz3QtOcsooFDPDmb0aZimpRj5u+3",
+	"yG9THuj7GAqtbiZRBLqbvjiEptZy3MN2j7ySMXkpfT7mzHfhvmUSE0pG0l9WZdYahbMeknmddoN4W6EH",
+	"XWhrQ/FPRXOn367nGSCTCx8yBga+MqO3KCgs98CfOrVi4zKcXwbJCq3+8uLXR4qoICmKqQb1Zqw5ieQi",
+	"njZ5PXtQZt11vOE/IjZuDBr/OshMzAP8qzqw+wLubakNmPcT6hslQf9krAz9TxqGgZZ9XIqDMJKjgM3+",
+	"84PSh/ls9w4LjPQ9XUn5gkYTkJMqmc1otNSHlpLMqFiSSC5Uw2nMaZAw/IyvTwWvXsdSXgfwstPwWUx5",
+	"AECdG9NqShXp9NttWOSU0JjMpIpJp91ua32VUM9joTZ1w8xMAPhqUaeZuP7X9SGPaXQUJb44nPbpovvR",
+	"Oz6O5vNPHgWYxtFSM5bGYEwDpaEa0zhRjUFP33nMY5ShersklpLY7RoM0BqeGhwc+NJTrU9MxfqO4mXL",
+	"k7MD2IY6KB9V34PhS1UmnUHwjMxoMJbRjPmkymLK8FzB6PJw1XhYWshoHqn7YAt+W4WvH3mBfxRF8xsl",
+	"j7zY+3DEe91jFU/49vA9x+2T3PYJbn97OK8CQQ7ePxkkzqD8MoXxT5evX60BLOB/CZpWoGnuB4agjAme",
+	"Qy9WhdRywY9l7/BjuByHn/reBxV9mnSPR5PFcndIme3uDh44CDCD7fjHBTIAfKXK2SwMuMrw9ZQIqWkW",
+	"tFJjWjFQlHJOL8N6mqhs1e3APHyQWTJfjA9qHHDvrkyLi7cKLrhy00W8uebiOlEFznRW9kVwVaEobVPG",
+	"PAjIiGmVJDs9AduGUG3cgA4v9ZZiVkNRJx86waHoh8fRSdyZH972Px2PTvzO+HBaxBMjBlI0OcmhSZGQ",
+	"tL2Lh9kBYerhAZgTzp8GUqHnpwxHFc6vPfxriV4uL37V8ME/om4IWqiQRLAFUckoxa57QKVCPTmw6B2k",
+	"e9seFLkjPTzleAaf8/pzTGOGelzElEwij5E9N9uFuw++U7qtb2wlVpI9t/6aXcdYBoivLiBvEyxzd1/T",
+	"N2rcmsB9KdhD0Lax/pt3M//BO2oAsepMZRfBli4BfX3o0faZuCPXETK+iOScKy5FPdmM0y+UqAY9P1a+",
+	"hNkqxnfDyAWNYsEicnZxXiWb+Uj6n456/izg4qZ7PO/zeDEdHY+Xm8TzYUY23+f2tj3VZCd6OKJB7ytX",
+	"Rs6OklibkathBHSisT9RIRP+w0mhoup2boXKv6dAUt6H49vA7y9k75BNZ7zfZ0fdoNsPet+EQHoI5Dq7",
+	"Ny+t4YoFEBd46FdhmOvfSz2rNfj7kquZ9SvcAYVnudc3YXH6bIHN1SCuhmKiZZRxOvl8PGaRZvL2pvZm",
+	"LJ5K3yHaYtaErhXx/RZ5qxihoFJoTBuDpNQ/rTQRb256/dCj017Un3m30aTfu1Hdef/2cLaeR3a7qxE8",
+	"d867o3i6yMNx0CpCa0DTIGLUXyLAEWLbwvvraAOAoyJmkaDBcw2cO3NXXKMWNc3frgH6BcYqSCLYbci8",
+	"mPnoOifSA8+YbyMkmkUYNNJKyTvwm+YiJAUM+zSdhMeR35t+EjeLD0sWz7sBO6TxLV3HQftFyw93S+xu",
+	"d7H9Cgd9II5ZgJEJpI0pD5KItcgrgxN0JI2M9miC8VKfK1RjTyHYxohrYAVh7BwIHwKHXsn4e5kI/+56",
+	"W/p6GX2EjK/H8Mcc5rySxDqwckJZX8sFi5QU534VOXrelH8ah8kilPHh4YdP/PBjj42OFmwD+2n3Mux4",
+	"JWNiN7M9YmRHeBiceKXvz5tmVksaXkQN7QFv1bqhV8TnZGji1WS0rGRLZF7uU03GEYbxJbqxi1uE3Jxm",
+	"Ljln3S4LiTy5NI9178AzWbx2d1hc0GUgqZ/3w94B0ePc62VED/EL9e7aiiOM3XqM+Yr0Oie9w3aPjJa1",
+	"OuXoE1+MpPT6tx9HQXfmR92PXq+76G2ySzo5u8Qc/Y6O2eqxHt64L0AElEr+yeYg7FEyZgvykj/ROGoi",
+	"D/tf13l2yaI599hbQeeUBwjhO+FLUlyh4gTC71znHyshjXkEkoC0RhLRiAdLknvD6s8BjVlUxaBu//DD",
+	"p0X/9pNIkuTm47g3idSHiMpRsl6m5hDIgIMUt7mDY6jmmA+HREamelRoqzaCTD4tSX0a0xFVzBq3GFDF",
+	"/DkbdsnwjzNFaEyk8EoGiUZHLnzIcvCJzwK6/MvNkispX1KxNMupOyJnZNOC6l0t+s/Xgfl72QwxrgTF",
+	"hK8wNSqeUkH67SyZKmSRSQMie6MkgvSgMem02/tagcnlFRXhnQNLDTJ7PXY0efyhHXRFLzyKHsftRXfZ",
+	"o0feWhO7mzOx36TpTTu6NwvweEBfTZaPZgCHjLAu8+qRwp0PCCUqUTHlgvlDARlbxv4DSBu/p+abXPOM",
+	"WJEoEZDrluL4q8wcGQptj5yu9mVi0DqP8vkcu7WYmz6Yz0NrZoloW71sHr+r/L8Xrb0V1OQhMf/O1hX4",
+	"4a7kDXpGV0XPwG1XFgAjTExKXXozrhQXEycLJDkkETdCLoS+9YjN5Q2rUZ9DrzebdBM5l7efeuFhtJzc",
+	"JMGn+dFxb4P63KmG1exGd4+r4ZsPRz13h879Gfhvv/3WLOfArXu5nDJn0MuYcsx/yXxOrwCkd1Q20qXq",
+	"sCz35+uZ/tQ1XN86JdVGvPM70F+usdzpaHnDKO/fHgbTOUuiIE7i5TIMN6QPdPoZduVAQWCDxGxwezRb",
+	"ccavpLEaR7pbBo+LKkesiOtNaaRY7Npn315933xM9rRSIUWwJFJkCRpfValNAYD2mkxEHC2fAmaULcPz",
+	"y9fksHN01OwQGoRT2uwSD58nGpUckoQhKFwKkhP1WzQoZuycPW84DU1/NNb8TUlYD1brNpyGSIIgL6jz",
+	"KV5nzXfvP3e/1CR3OY2nEaMxu8xHQHO5OdT3OW7mIpIhi2Ku6cJgXJj71edGIYhabxtHcqGcYjZNLoFG",
+	"myU+CwO5nDERQ6mJYjGhJJALFqGUhnR2HrOZ2ph9lNvOuQiTuOE0bpsT2cxF2aIx9djnLxoMM3p7jsvq",
+	"bUHOlf05BRqNIopZHVlC1B+lc2cJ/ljSsRLECpK9PpeAGMHva8D3WkD1QhLEqAQmoxmPNVVHcuEQLlIg",
+	"yshHLW9nKL2RC7OtL+UjO1niyvr1zkE1ujQPl0FlT5ctVwsucJB4ayip1+0cGz+KV0NABbJ5e/msUUMN",
+	"h/XU8Ix5fEaDs5kmzpr8dUHYLfVi4uNzhMKDDllE+jZEGjGQMWQZCEnYLcLIQf8UVcTtt9vtdqvddlvk",
+	"FVRwUEiqISKZjYyGnuWHmmdLZ2g3T97/595w2MJ/7f/PFacJ+JzhrRXxTC81CxHR0o91nbXhaM27YT3m",
+	"n8WFFxvddveo2ek0u8dX7ZPBYXvQ7rd6nXd5huXTmDVjPmM1vKqycVbIh94+ybmykGC38Rme9azmPn+z",
+	"yfL6OWKAAp7ihDlkAcmpIRO+yfK/22GsYM5KgcySQAeeNkzAbBpTHjBfk0R24Pzfq6moedoqJHObTzrZ",
+	"PZdBUbzMOjK0yGPeWYlD22BDu9VdiQxf7/KZjd6UL31pfK9aJxDSphrv6Q3JJHaIJ4UwJVSmtMEhaU4B",
+	"ob4fMaUc8l//9/+BPNqIAQGFoNfLIrn1NtIbXmM9H9Ty9MerqwuCD2FQyEDOnAgiw0kQpDUh5SOXUpUP",
+	"Vx4ln268Euny+FDYex4A9lbqMO753GjnRTzzQHxuhWWd7mGvf7Q9qvk03qi9npugCkpx/5l+5YvT4Cv8",
+	"/0wfgnDfIS6bx9cuGUtT2zZaEiqIhMoTgnuAIABxTXlHk/uQQw+eNqQ+bhzY6an1mu2jab87m86pUpP+",
+	"SbQ49E+Wff+Ydk+68fIxUzPmtetOGxs7aN1p4Q6uUMEv3jVPeZCTuxIDw5XX+cwYQp8bNAhejxuDP7b4",
+	"fuOLs05gFYH+XDMpC6+lZeIOkYGv9SEoI9laHyozvRpNKLuZNQjwSGU7iiWWQqfUmdZNMaFpzU+rq7CW",
+	"ytMqnL/zlqt7LV1gbuM5wVC9uff27l5wVUOOlma22py9zgoUp1S9NDWvKXIbs8I8OpIyYFRYKZ4VfG1g",
+	"t+VT6+1m3yssthJrrcfACmwbWG0ZxC8K6cpfa2jvR0aDeFqFZlU5kDfF1eXNRtlvFqk7Dirklofd0bRL",
+	"CyNWm3Uay9Ev+mcZePZMX9W4y06+FXC/DaPuWzHkimtUTv9GLtAJorRoRBzWZywxfswPen7LVclcaW9S",
+	"nyw55l/qbHrJaOE7vFOCTcYEilvPK/hVUBkcqtF+0E30evyGKe4z4W0U4XlH1BdnB/VpJ72JvR4/4RGy",
+	"tGzVzsnjfrPda3a65bVqFfSZ0Q1ydWkB99j/Mj+3PDnLr4PP1ywEQv4VlK3lFzvTi9U9f7P0vg/opIYk",
+	"gS+k+c0///5UIyb2EYnYnLNFayiaxDW3ci1kfB1xdXMNBY3uIP1L7r5SR6UUkKv1SBH9SjOiMRcTEnAV",
+	"lyoY/3ifo3QrF+o/WdNRokrzN0vvJRV0wvwnyzp7SGr2Y6qRfv79aYucBQu6VMQNMb/bBYBk5XHI6CGe",
+	"FslkYlKNbBK4NXLx3aIws7+sNZLqrvCFtrmC2ks3a6VywN/oh6688MVp5BOkNi3wLv9sme4LC9Xtzknx",
+	"N0PX3LGLVOXUEX7pJnN4nCfzdfwlb8SskuVZixFTO2/lehgkirj5LbhVfl3Gtbuiw8PcblW9qtXg1ihu",
+	"D4YfdQiR+mlKyFMA4hb3+RsakPVXCnEVOdbGp1tWVd3UTKne5D2MYy03VExn4RqXGxrKZZPnYe37+1m8",
+	"NlSWHmaNsVvURjep11U10F4MNLnRVtqYo8sAO1kB6jxSwJ0rF3VvFaEkzqsO98dH7Q7xaMCETyOiH3eI",
+	"+/vvv//efPmy+eyZ65ARixeMCdI5abeb7U6z3cEyO+nTUjuoP0dFKPQ/6G1SGSq5pB6mUpbLjyuaxfpG",
+	"H3mP/f8ZDm/b0Geh8/1weHv8/fv/8R+bxODO28qk5cNv7CEY8hYscQcZuY4OH8B3kerk690XJYYbJQz9",
+	"ObabHLShQydg8ba2dHeU20woBUEkz/S3AcWU+lkUQ3/P+H0lcloNPux7s9lZfU/vyUspsJ3ADt4FG8jb",
+	"yLTyccEvuYL59d6xfECvYqvZT9vV6s70OmTi7OL8mfSSGVsRFTTPkMNWm/jmQbJnsytUyLyWDJmgIVct",
+	"GU0OJFUH88NWu3W4X+XnXIxlvSg/uzh/pAgkdzhaSiguBfDZ3KOtRs0ZzMfrV7Wbtwsatc+eo8hiYNP1",
+	"/CGernAQ6cNBKodytEjTT9buEjPzVi0i0rxUcKDCv/3KTlPSrqy+1tFjAeQg9O1xKvhQ9DNB4s4bunjJ",
+	"lKITwMqLOjZZPU0m0uVCZO3QMkXg1NZjjwJGPkguoLbLitmiVqCWKmYzQAStgjq2y9qCx1OOD2dVEKUe",
+	"MFzMm8eHvU5RZnS6jzfIDFURG3v/c1AnTOofXhGxNtArJG/sCsF8QoZDmDeVWpOi3g084ckoYgFg46pM",
+	"G4CLSkbNbwUoJn+qjvG8+f4pOen1j4nJYiOYeaZMR9E6ZbEumnhmMM0hM+pNuWBNLVQA9/QLp2QUUeFN",
+	"tUThMbpA8m09XLLXa7f3sXFXfVMSyN/K0rVidltax/g6q0tB3m3a/Y34kuHaM2yNk8sgQ6aPy5aa36TL",
+	"QmI1eqynVJimlMBVMGdMES6A19iazcImrdTN7TGVxBhajQlXKrG6u3GLFNYw0b7rJAoKC5WbvJG3b15Y",
+	"OFJB6EjJIIkZcUGsuPBnzf5JmIwC7tm4dPFj5f5jhZ1XCjJNVx7z0W2a8hQ+Bimj8ImOvcC75ZLCqmnE",
+	"HVY8NCuubkpQrreHRdI6M1iktz8golQpZhATfwmiCV7EilPwtpnmpLBC32wDClFTVDQZknjh+Caukuuc",
+	"od8+MW/v1I8EQVzfWMIuSmvq8dcUkJvM9fXp6U3iVgqV9Ac7h3nqrC8xwtfrU0dhjX4Ns1iR9CnoDBoG",
+	"mrxPgmo1UC/wknoA2QJm/bVudyXGr671ris5xk/lqxZg+ZMibmIFR1p7MKYqthvO2I2tO4AjRolQWQmN",
+	"rS8wdQUbb6lYZOuSvT6QOF1TJru2ABYxt1pgBCvby3/wEqGNtRKFgGshub8an0izDsrOJxqTBfidIikm",
+	"OWJJm9Cex7atshQx5ULlwnIheOhoAIcs6gz3S5yvT13a1EHX9s4sVIkLzdECOZlYnE4roHMNdovVzrns",
+	"kk29wiobzeWhrzaFK404IfSLqW2Ej7GBDrbhzCruNprJmW93fWaUVmAKK2L9RSXyZ3Lma1SjqebtJtKZ",
+	"NZRFfUuvUwTiioqOqley/J23b87RtOE+EzEfa+JY/6mdq0RynrIk4hsTC1IPaAzliam72tCXg9pkhq55",
+	"fKgzpd8wT85ZdMcEc248m0W4/ZKwBHsiYHw1lzql7wrczJmPGbhNlNYhcm1Nz9gKz/PRVbs9aO8SGi0n",
+	"ZsCW10JiVcrAR32sGgbwo1wgF62edsEiRvA9pKZi26nuTmHsdAe1u5eLtDXGNuaFFppmbdcqK/oHMuYs",
+	"8Au8Eh1XERkFVNykiuCMxvAieGkKLf/0s4YkkadDKrXesZVARaPjlBgzMZKLnHaNZ4NXplRrG7gzrXsY",
+	"mlS11gtoRlJMcruzGpFmvKaRKwnAZMRXZBJfy/F1RMWEuQPi5lyaoKKZ/mI5TzoEXxHFkziJmNWuQJRc",
+	"w07dQXoo3L+5FgwgoGGU6as+G3NhlvETVLqYWcKteGVdQsOQ0UilkxF4jqeDoWWj4thQzqwErlwyYho+",
+	"CmcroO5W9wlzh8ZPQd4wJQNo1aw/tpRJZLwc9uyZVgKzESIqFGfCuIWipuI+y5SdiKEQtzAyCoUJCaZo",
+	"n9K407D32nAa+ftqOI0C2DUvtPADdmg6RDqFMvVCrDH7RDUkoVesd36Nx5gzjniJenE+tdeeVastHosE",
+	"So7FVAZ44OIwk0KgeWP68sx4t2pE1jSZUZH5CthtGFBhnCupJgUumLweBXSiVu4prZHLIkx3UT2gGAzg",
+	"Y68f8i00XBLhTfV1QqaV1mGtNrKN5lH2IaMItOhggbVRFKZJWhUemuatb0jyQha8KjRTG9t/pOrpO3c7",
+	"pZzxlKVAy/89KMJL+aZJY95f71fcoUJiw4kv8cE/KSy/4touV+idbhpTh9kzJvvrmkH6lwujE5bEzW/c",
+	"PSUuinHXTFZQxiJzixyqklNmVl1RNbImneFySiP2NKBKVfFOVLJv4EFyVreQSheyzcfX1pkVn67oScU/",
+	"mxbkdfC/rHy2qq1TzQZh50aoXF78WhrooP/apEX3bnW4Qd67S5uf2s2T9+a/zRVB0stwfp8Chu0zG+4a",
+	"NJtxsaq4DRp/zGgQaAstSGahNnnSSlrHCn3sKG+/X60wwYZGRtMshf6zYraNPKGKjGfejJEfoGU9OV+P",
+	"kiaOtlUFZEYQddmyWW/9rVrdr7ZKXesGvLz4VYG7b3X3YZsJHoLFZvr/FpPCwzrTskxVaQN/gcHzXLgz",
+	"w4OcWVcA4KaUsstw/gBBdk0wGwsXViXdbDn5AHJqoEteFogseI55vH44wkMzidyF11lQ2A3V8Iu71Rx+",
+	"DZajWcJlMtt0o5gCkGkl1VjeFkkjpZf0ancS9veVU/fjANtWXmdqTZ4X1KO2ySBeGe90VTLaWHVmwspj",
+	"01Ih4OOSC0Qv0u588G8PPz7+1J31xFH4OGrH3XlvcbR8vJnzlI/h5JhRmOU5ppzH4pZTVQXytWZ52qhl",
+	"CJWi/7tn4j1SBchWI6l/LT3cF6+/Vt7zypvcdF8PIUzyjPXvVHRWasOwk2/tkjHiXry+vCIH886BCufq",
+	"4LMhti8HBd3CbW3v9Ch7OfItR60ake+oPOPiGlOodveI5Ne+h1OE7LkG+VqwE9e0E56x2YiBk9D+3Uwx",
+	"uLsDpYTz34YHJReBRHt9Uz/YjU6VP8cTUt+D5G7mdVkePlLm+tXpUKyytc2w2Fr+7BYcIUMxpT46erlP",
+	"pDDjMu/gvqml+DsoWTKJPTljO/lO/lHMHkYxezB1yV7iJupY6XkyDUUMshpCOcXIybWZeui7EGY3iRoT",
+	"M8Zjpu11KYYCA2QOcccJrFX3mvkTxvShUcopcVOdzB0KeBIsramp6xAeRKmAl/KIFd1aWR+Uwkb1z6VN",
+	"5HW/UglRukaFl0FzwBWyNCXSXIl3Pg2tkY7uup5EVOR/9gLOBAq0LL0FHsLOaO/rUhXsIttH+ldPw600",
+	"fC/E79c2Jaz//HXhy9WkCe5NiTdl3o1th5LPunNs1342Z4EGcTUxgiqlIS8FoAW7DSH2t8duw/3W5sY2",
+	"pum8BVQdkcBNn5u06ZLSBLe1yiVu5GWcDnjJolVVl0At/OAwam1zIep5TCnzAfPCKaEjSHtA4GnWxD1y",
+	"dnGOj60rher1dzLbb9hy1elv2BKDmzMuYnOr+c3utElwmpidbrzU9FZW3mYuR6CsMtlB6KY23o5Bzk8+",
+	"77X6TjZPBYjPPnjc7x7WlJlbFF3hF0WG+dNvVyWCW/40Hf3g8df8p+/fPX9z9cvluTqfxeG7p+dH5zN1",
+	"e84X3P8xWJx/kPwy8N+ei3aLLX8KvcOX+p3p791OoH/ndQMxmn3f9v/3T7W1rjn2UuX+SSQGnMXjASTJ",
+	"qoGkSTwdwCuQqD74sIibmJzkFna/w4u1N7rq5rB8tKZjFOCWSUWpr1XMp1BZB8fZxXk2sfmGsVBzRcW8",
+	"iJXY3ycaX3cXx6Oj5c0s+fTxcCSPbnq30dTvL/jow+2iNwuTYx6ojz3/w2Hw6WYcjUdqEX1cQ9jXXKye",
+	"CIZT7DPmYd4pbOqkXdtmAF5IL9QKIZyYXZQgT1bDP09RBdgW1i+cpY7eTPWoHUL95wQwSiInW/Uikn5i",
+	"m2+B9I+2MbF8rqCZzhtGVb0UWxZ7ZMHMGPPSKXEnUrB0zrmC5GrbRYu4vU6b/KAf2Krd18rWUPnp3Q5x",
+	"F2yDo263Cd9rwqolhmH6DrnpjlQ6GhvTpU6Ja0Gj1T+myJ5iLPslAtndN/PT834Fs3Yju5EiOmd/r+w3",
+	"iUqVnja9TWOnamkB0zJ/PPiEOtp6moCWVXrVIrrlE9mKWLMp5lGiFKx63jGNba2udabBiY5ZyHmRC2hB",
+	"xyCvs0VqS0BhFl1MRwrM2IALRkYRozcl90A9XeVCGzDzp74ytP1Y/98T/X9P9f8931wuai6zUrCydRkD",
+	"HDZikApJA+UQIck4opNqSdpmNCklPRaKY3uPN6GRPsoW2PAADswyJ75zZKy00G88nl6CwNy+E1t1L5Xe",
+	"VemK9QqTNhXxGc3spop51+i8GVHFjnpaITvskogKX87MsBZyOYXs6DR1B5NNsKSmxA5hwZfjn385iR7/",
+	"8PPvH6OrxYe3F88en7+4eHcuuy/oC3q56P20bL98d+g9Pp98tzlsgQeqb4n2ruQwrw3LmMBKTT2fQ9xQ",
+	"iU0M3zSEjViiyufVb9vOfye3t/7Iu3ncfdw7FP6sd3Mcf/A8NvngPS51itVv/dFuntDmp1XT/RXzkojH",
+	"y0t98Wa+OugcZ0ldPwBNw3mDZhzJWc4BDTpk9wD+plwzNcFYDsbaOrs4Hwp8eU+DyViOmrD3HaIMBngm",
+	"ebwcuEUOjWVodoI+eCVLepLmCthy3NbTGvsZZAy2FbCuMPW/isnT2RB8+Lp5ytrcjdo25vBkbiAqCVis",
+	"7KsK7awoEdBTCAuzeUQgTRHrPYYi12BHkFES3ACxpF4U/crMJMgPxVD861/kqRRaXmu4DEWT5Fvha0ke",
+	"LYl7MO+4xeIg98wMXwCADggqmGSYtNuHHlwL/JO5raEgBFR6BVPvTWFbqBV0vMk9Fw25a+67+xqhS5cF",
+	"yZrYoDFtKmOdr5S4Wd91W3qW1SigUzaeMr2JrEwF+5jAj84Gz4j+tv1CoFEMX8OzrKqb1F/bc1eNB3D3",
+	"M6OS3cZMQL208TAT15M+c53ihsG1nDrA3RZ5klZSmueNj1//AhLtXSIjWAO35LbIW1M0AjXJtl2t22v3",
+	"SK68TX8oKbT7j6fShwO5vXaf1BS0OYVEXhSSCDa5MCAzrklIpcqIPMVUF4AZMfNNaPYnF3pZCh/uttvk",
+	"9c9uevswZYWLScDIiGL2JZ5+DEWrUBGW5hMj4sBX3bQ6E1gmqlqrCxj3bOmi3sTq6sVTQsnbt+fPtIih",
+	"ZCKlT7yp5B7bbxFN0tCDQi9RoB8KfhMo2dIw56A9G+TmitywEB0m3R6ZygS/AgigVyrOeL1hS6dYaAbi",
+	"UfpLsqdFMtXWB1WmgFZJWGHKY6ZC6jF4WO8F2gMaXZzMgPnvWyXPch67QygMABzVEhc2qv9hvCUZROPm",
+	"GxYGdMn8AdF2jomSYN6sspM3gUX8zJZIVMqTIfNxFFE+lTtRMCYnNxS1MuJTr4OIrYjb63bJyno+mLcN",
+	"bmhui4awUbfhFXBpWUmwrXdUueXbJ2RlPWV6U3XzxyEvHeBowKpPrYGuL32gV+64jv7PIbIBuwvwAQM7",
+	"sTxoz+212/Bs5xD/03f34dUT/WP/9hYBDjsBOnLJVAY+AlLTDXzfFIHg3aVcxtzYaTZuSwFoYuPzg3q3",
+	"gFFobK2kOYqpv8NaxFxVNZaSkNyc4qlUzA7TID7XzIb7zQXFlRNhrkUrOKQET9sblJIZF0nMWgRAmxKL",
+	"wRIOPfgmEprqA02wKZ0z4GZUEWH68D2n3rRm2pO+FVOfaUZm5Sc+lSY9EVIz60l/Eoc91TK98uQnvcoT",
+	"tpTCJ4zHU6a1vV73hBQrRS0C4m3lEesU2WXq0pybIWmwMxoomUpNqNBIhzi5FkXc8hwoywoV2fMjOo6b",
+	"nMXjptaJaMibel3YVtM8tQ9HeGdr8/QdKs2XaZAOTVEGVQxoVYr7FGpJKYmBPYUBNfev4sGGytVXbEGY",
+	"SGYmnE32NF6jbc5wZhfMcHFMhaMWl8oBBWoc0Imyh0/lQcrkMjsFjjNi2qpkvgEsn7FTgoqL0upmEsAy",
+	"sQwYANzsJp6ypWWqWv6ivhlwjxnnplERtcUfcRbTaHlKzKTZif6SQCUfDPmCHkknEWMzE0TSdvLaQr5c",
+	"bWKjrGQ2nIbp2tIYNDqtdqtd6PaSdmtJm7PAF/Q/JqzWtw7dioAfhBFTACHIGwC3g1ax9i4XdDJhEXl7",
+	"vo8SgQrgyCn5ad2+OIsOBDmORuMxCST19YJaqwDjIffsAMTpmAea1BOhxZoLWz4wmtQPz6/IgTlfC1Sy",
+	"U3jlKc52al4aY8aQwVBgFwGNK0tTOS4jPuECbzNVVWHq0oTFzzR4IESO7SbUSjs5e+TgfPxKCvYS52W/",
+	"1zalERIawt12uzR8Kma38cE0npW8XaiA/3/PXj+9+v3iOdEPoCKOf9A/k4CKyXfDBhPDRuFvjPr5nwFd",
+	"8BcVsyR1J+GjB7ln/+v//r9GfqhT2VastXtsY6mHGl274iY3LoOv2bey8XZ/yijcw3Zv1RspMhzkZwfn",
+	"DW9s+Jo2ZsZ529SL+ZwVb0wbt9C19o/G69TGarzXayGRfKZKsfjLGvrGn7RVruJlwIiaMmY60iNt6XVc",
+	"pFFjvBuOZ4ophkLJcbwAexCMh9kaSjrT26mSUxWJNMU/UlBueZojVSi/tGKz1+6VklSREzUT3hwlwg9Y",
+	"64OCOD0Y9ljbhiyamn1kzh4zzXIlqjtfheg9VWxh3WhlZ/g8liJujumMB8uBokI1FYv4+MtainRw3Q90",
+	"ThGkxeUNr357/gTgs/c5iYLBsFFgoMOG48vZNfcHw8a/su0MG47RWmX0NgoGIgmCL/vbbCYMKC/FdM5C",
+	"TeTkBWKSQ341nca6rTa5E9PR+PIP09mZ6TiNHr7zJw2kh546+q4IynLUbx5sIve3O4a+Bj/vMWRwhZw4",
+	"Q9DaLs13kRpTGEvxabXAMLy3225nVnZq+nFFkhDSVNPK8lgmpimXbQTTqhMOZhzGRq5Z7ghURkrseZyi",
+	"o8UM/fsdLtTsZpWCUzjt177UF3zOhP6cpsW1d5dn4isv8Mq6mtKulFSVtOglnQWuU/JMuaYXI/gIh+Kn",
+	"y9evVsh50z1SP/G1FedN2GCNFBxHaSGKeSUTjiZ7qbllI9dH1MYJHsrYyne0rNV6attZcpXfXNE81NdV",
+	"ilR8eb8Dopdbma7AeAvHh5Swfz81/Cpv9zrWDbsNRWqKWkORuRt2cJ5ksNTL59pqLagio4QHse3h5Bh3",
+	"CCDLUKTkCeMjVK45KrbeMEF0RPVs5A6E2NVUG9cmfhJBimn6e6jydypLWMcUtPli/lDs2ei9DdJ6mmmA",
+	"e+XqxaWDwX0XtfgF1yqfiebYpR6poXB/lCp2T4n7v5vfy2hBI5/5zf+Rea7AxpgIGTEfPK9GH2WEEk+G",
+	"SwDNULjn46bmIk1gI+56LvX72csXfyaXspjwD5f6h0v9WVzK4PhKLgV1M9uqfCaF2SpzGDqg3hSbxfbb",
+	"hxmN1yp6bxj1udZn/h66XtbVEEv044iOx9x7GK3PafTbh5tv/hI7L77NlcutQ4AUwps1xnnnAPP7Vl7+",
+	"C5AmWfTukTIZgcV5ihA4DumEKYcE/IYZjbIQJGmR73kQM1N85kLnzyqKaPH1HPe0wU30WgRL283Ndj60",
+	"HfHA5fMxYdEy8/mY3NftsKIwBGSjQIBAS2OLB03J5wOotqEpH0zRH/PK/igk526YmWJT0YojenJDeGr6",
+	"CFWa+aRklzWZKZYSb5+oZFJl7zDTtDJxUUM4re41boJ8AS94r7ZnEtn4yxo+YYIkaW/Bh2IOPUSK9czh",
+	"CfVtZQS80tn8yltBTcKPdQFtwYS+t82X4Y3uyeY3rqR8ScXS7A6K5vrbnOjcdK9NSyDvxSRzdrSKzQXl",
+	"WKJJaqwwxIPP8N9zf7Xv/A2LE1sWDA87+UG91TGvqPKy2um0taISZ6Vu4SzPRgxThb1TuSgMEb7zyOAa",
+	"17mBy1rn+dr+KGV/7v15YcTiiGNvzOy+n9lx5nbqiYIiDQvxvAadzRL+ozTFvH50eVv/712jOJl8Yzq+",
+	"qTDUnKcwAbzXLQ727rcPtSTZtI9+6/Dxg+7jsF3cR7fd1nfztxYn+dnMf+Qvulucd18P4F7nTgAuDtY3",
+	"gE7PlU3w19B9MHm3oywzY7hXaL1A4/8NxNiWdheGOf6mcu8HBv1sUUbY/MTC6O/VsrAw53lb+yB9aZWJ",
+	"gLmUmKPI1VBgjvwgN0/UYLVNEQOfFhQPxBTSSrH9rGbskP08FMb0SBNn4WdiWkLAPKwWgUlZbqYEujgD",
+	"hqqh2DQ8yzWqJLTjBW2yOkprKIbiN7BsavppYpYUHoJDziq4+Ugg5U0SYs9figl9aihiM92o3K6DopDH",
+	"uSkm23IowA6yxfD6nwZ4GTgx/U3FzB/AupivB89xKchCgwCiRVESZuBVmHOPBRdpsb0p/KpJgtuv87Tp",
+	"z6bzsDfpMqhRYbFHvlQCz28dozjLogrk9T1H6yzC2lafdUpMzaCf3fMD/kIjMR8iBFsFAAqTb2IJmVd5",
+	"dSizJGvmSDbOnjc2KgXvSoP5SkMebbFF7eDGbAxjOlQxm878x3tntXqRTUrMzT3cRue4s4KRNzJRB87b",
+	"mA2vc/3y6ry3i3AujCtca2umhPePufnNmpsyAg5PkjC7rpzAzRjj+y9OI5R13Q2wpBQDOoijZA94I9RB",
+	"xkszyAClA8gPYJ0X5+dZvYy7l1blOKRCEPsumdEw5GKyn+oHIYWOHGFAY+gJ81ZpKTuWEZq0gi1IJBcm",
+	"LTqfxYyDslQSxLb2A+R+mtQPUn9AXHxG/cHfZ2nQ6TBi+DXItje5/N8BtpQ3TZ8GhMI2MhlBVdboJmSR",
+	"0heAASYtVTCzu9htuUXOakcg28FbYx4xZZoiYpv5UpOpgfE6YvGTVTemJnRXJ6OgggqKhYw2UNwRutNx",
+	"vwBcI+hBBJsO5XsmNTwMKIa8csUTOBpJXxO02k+zMJIQ4mR5oYoZ3q9k8bRmwAL2xcpGCKSjzMyg91MC",
+	"WgCYki2oWkoTz/F3+QKn7/ltuhAWsJnm+wDVocC6EixkgGIfUJFw4ryiYzZIx7PFONLCajhacIESNxSV",
+	"9l+l7IXSvb/RC2q1yGdpczp/KEbLWu2tMjbxlNC6B4ciYqFVvqCST5NDeiSbOO+jYrWHhSnZmJ59hCF6",
+	"iECxzf3RFESh7zwb0QAojJedFggNhUeVFnCKCcVjPmfBch/Bt/XsBVRC8bRpVVga9AE+UJj8AId0clVb",
+	"0BwNd5tOgUhJOkoCpsge8JI5lzh90bwM2h/UUMnF/sBMHSvv0CEuHFr/I9UY9A9WB8jwsTBNA4vT0G11",
+	"CjUnZsqIq610N50zYiZ3jG0FoK2nMSNLgEouQfWzxQG5IWS1DfW1qhXxGQwoGeslVRJF0vTPypVwmWEf",
+	"UGsAfcunzLsxzEAvZufYVb8xSGtpOt3HuaI2B4fZpV+rqRkTtW0E9uygFSc31mQfP4/QH6St72xygByn",
+	"u+j2e/WrwbWUF6y/xexM3Xa7uFq2gD6gXnPdEcxX8siAc2doUJxjThYRhyKj/DhzLAK1S60fbk72igNd",
+	"9u0olLIu7Q7SQpVTDKyaCgstVsn55Wty2Dk6anagxCkIp7TZhYoXTXJJGEJUUrH8EcmZuQ14DAj+nUmt",
+	"ICTi6qapLTMxAWMwEw4weMgUxnlG3SiYX7bszDfKhT0M1I7qda8jFJy2EgeOnDW+gK+gAWr5BRT24BAa",
+	"TWSZoIEUDlIeZnOaDtNZM9onVwbH4cilUT55DmpgBhzpDN7L/7VcOIdMyXoj0tkyQ7F2uIyZLkJjPC36",
+	"/ZRVy4SpkgX3g9E8sKjO1CzZ6j7IH6X58UTIB0wKLYcVyoWvg+IuKlWmlaq+ocCyPvQomP5+KLrA66LI",
+	"iMFKSB6O8QtYajElngwjHIJwI0FQ8SQ+V54UgnmxAomVotaIYd3PnCs+ChjUjNXEjnO1PvnfH3zOy/Uv",
+	"5p60dB2Kot8i5xfZ08LFqNJW39X6LRlJ8DJwBV0HJKFDUdLO0rpI6hs1LVVUIpxPpIgvF0LFEaOzFjkb",
+	"Cg0gk4trvCtQBWnzCiKqpkX/ii2aR6VjKLAsUqHWv0ZZBZQCHW6/goJsKGCujfmIgkpZLFU0GhkOmMwQ",
+	"UaPB1UISLnwG41NFTAK61Dw1jGTMvNjW9BlNVBktTcssBMlQ5JUrUq9bOVoUaRxLxmPuGW0bWh2YoZdD",
+	"sRcxKCFFYGkWAn+xpWIM8RNLz8wVw07WaIf7p8ZyqakYn8HgVaxT5SytYnOGIl6G3KNBAG068tnVWMDe",
+	"BBBjMwr0sKWkrNXnQMIiaV+l1JvFTAFavl5xL70JLdzimhPUOdsQMGvcbZvy2jJY/MyWxgEFp38i/eXO",
+	"QTmTbv4E8uSKuW0LWTDeVDGfLXU6r/VBPaCD6Y6eoy/Oiv399LJuf+1mu9tsH+X2N5KjNbt7IkfFvb2k",
+	"UcCWW2ytu1t+3XkRb1IHT7EdjpaEX+6fkm0CVgV8eKI5LxJtGvVL8cG4CgAb/vQI4uctYL3rJ+nJp8OP",
+	"dEZver3wcaw689mH+cmnm8X0ZoE+xRQwn+14p+c43WnQdjIAdtNZT4M2XNWM35YBe2YB6hBqewNgKXvK",
+	"mTXcvyFwp314TSVR2ove9H0vzapLG6lvnhdXrhv64ux2twbYdZvMN7i3+6wLLmS7rfw19R7Vjlbkyuhi",
+	"UBHfcQiwHeh0r6VgZ/9u5+vUnW9rBOxkCNg1vAIbhFQTmbPBkLnZvg+CdZX5Z38are/y5XuQfDcH8XaR",
+	"5O/O4KGj/orgP16TVlnsqK9T9PrawX9aYYaWXNgKqBR/qGkYsykQkb2SvnGfdOpvOeFgi0BGUQs7F28V",
+	"DGrrdbb42gXO57+S8gWNJua9/jZHS/tEvWQ+p5j56jR63e6uG35pZ4D8TQM3SCupKzofaVsRuiknS5Ss",
+	"0q0SCDNfi7JuPnJmPLSVzAqMEpgWW1SVO39lNUSQig1j/82QeWEKb5Q0aQhZ+KSSE5A3Wh3T2niHZIC6",
+	"jEYLtW2SGrmfRUJGy9qP3LkfYk1aY2kOyjeT2zgO6GRSUeuqF4dmiPUQWWdfUZOut6V+uWM8/27mTC6W",
+	"36h3Iza2jPHvYA3dQzbvHrpfJVdT180/eXX/Rnl1PGNpa2SDaYJqS/VqxcEriN3GxSEUhf73heidb+Zs",
+	"2O6rpoOqkzZ1yw9y4Ogfs8WZti99fWlkNjzj3twLt3Zl+/tnnCgdwmEHaeTmZqwab2EGVxQHS+xAoNm5",
+	"VlAoAPCRSsOeGoqQs6/3tnw4uv0naWYFTT2DKxlh8MGjQcCiR6atcI6+cl1t9d2ViQw7DUP6W21Gjb7p",
+	"n367MnMsamaBkEs+EYTqh2wXwDDicxojXYHAHQrTnVz/ptyROGITrmKoPUgbt1ucAu2LCSRJNRRuOmjE",
+	"xbzYn367eqRs31KR8gT9nT33Bvrq2qgFDSYy4vF0NhR77nP/2eUZjrh77nf7/c6Jfkc5xH1+2e0f4V8u",
+	"mt3+kf39G/y9jIh7Af/EDJ83l2fwxH6LnMeKeAHlMzUgLlc2DqOSkevgsUx8h/unxKWJ7zoY9oEe7qYm",
+	"z+bOnxKX3Yauk4Z0+8TGNkw/QE5j93Qo3A8xd7XGyT8mjOxpDpfOC+KZVQrhi/1T4orR2E1DqcGyNRRP",
+	"A+ndYKs/zI3RGuRR25SAmARk0zYX22+rbGbMUNihMf1WB3u1jhNFA5L9upvrjpF19o0lND7EIJZtOkzO",
+	"MmYMavtc3jAfiknRks73zla2ur+OM6OOdpbjqNu652+bi8WiOZbRrJlEAROe9FGjzLPqD4vYTBbJM+rc",
+	"GJyvNdsmP8pmpwk0u7L+r+rXxl7YRdgVptvcZxhNfvYMzo/JTYuxA2F2B4cZy7NCGuYR8z4l9a/kpTZo",
+	"H8Kls8N9mKFihQsxbtvKDLZi86m189JqxqNtnmi2680YqVp/LWlPWBzVXGCNdhrbXnUAVr/V3f/rb7Gz",
+	"4y0ax8XPbLn2ItMJfA95k49gzIQdnQqSH5mzIjfcf+Bbza4RRT4tSA3rv4klfB54TQQ5L0ae/OU3+1c4",
+	"J/8CTXVFy4Xnt5icC83sYTBcdp8FI21rXVaF822Kri4vflVZoldeBw0jOeeKSzPWk+TTOYtlWeDbT1Eb",
+	"prBqpU8pHFxWree51Hu7f/cOUSpNeS2YPoDQh6ovR9nspLKTqBuDxtvLZziG+mwmE72lBlRzttrtzOl3",
+	"5s0Y+SGSi3hKzgsTyk3BqHkOfkXOqjPMBw2AVJNiEMdOoEUTdQILN3k+aKQPuFtw/jKcryoGucqX3WlU",
+	"+JuZqH95fUZcBmCOMvNzdlWRMLN56lv59i8vfl1FX1Ufv374Hu79Wrf7ZTjfORcoHZN8fxc24HzZf20p",
+	"3RhSC1mETMFtfT+6x/rrr0DxTunpJ6ufHu3GH3biDqs4w+XFr/+4miuu5m/AZYzybSc+c5AfN37wOdwp",
+	"tph/N2sOa8JHe26YLz4Cj0Yh6XXf5vZeXvx6WhkyZBuCwTQoaBZYz4FyW7g7K3I+rwmrPFLlKp9KdPD4",
+	"tnfzsTv7NDrxOv5jdjjuT46m7Q+iPiIYfoPRwGzmeTnNKw3JqiKoc8E/80SOj3ab7e5Vpzdop3x0M6sN",
+	"kll4mcxgyTLXNR/TRIaa1hcnA+PGO1jJabfinBlo6obzb5rIvwvLzQN4Vdu43DP/MOFvkQnn2EaBP0Js",
+	"7d4sekvbrfTx+zfVQ2pY0VaveIxtuusVNpdmIuJHVrXZS0fp7k5Nl/jq36/jXp61orr5NRgppjnkAZaF",
+	"Q1UyanYafx63DXHk2t147cP25ssDZHPbhAJK/8OavynWDDY5ct8yZ1zDje9j2dZHiN9ASwXTRDsvHOw4",
+	"S2gJkLbXwWE5F68vr4aiPBfOZLBt3SlhKDL//ppOCQXYQLcEcpabo4nlXqsGaQ5FPn9sSlUaka09MOr9",
+	"BdV6KEy9L8QwW+S1GQpa36IhvyLINOQixDVMxIVCOVI81R27MeQzKXPtGGhFyGtJpj+auSBsmnrMopki",
+	"ezl3hEM0ryYqmaVV5bXM2N0/NRmSaeZiIkzbhtI8hcp5NUq6rU39GMpdFwZ6nWauMt0hdUXbTrmeNuvs",
+	"gFAgZEYD/SLzW8Q1kqkFUshNqykoCSX2EyA+8/iMBmZKNa6AqRIGkyCBw0i1R4rMuJBRMxE8Jj6f8FiR",
+	"vS5cpX4YXzdPc63ttOFv7k8Xv5uMg5/f/OY65BB//eTHZ/pEP/8G/3n98g2WlBPi/vT6mXnh6tUzFztc",
+	"NImb2auDfH6ViexAfW3OHi5Zvzh7l6SePPtGDj/InluUpliLXaYZvcqmlFawooFuC7tGdyDhBlaxLE82",
+	"hnNagGezUQfZZdo/ujZHNNVB7eszLq7xygcVHOAKss8WOc3VTX1srl0h60sxqPEk1Je2ZHwJz2CbRexM",
+	"zXpbOUy0ftVolh4wySQPMKe0kJusreO2tGJZp3W3amzIzZDtQZW6F0jFfPgbzJVV4fwaf2cG5gqJ3Dnf",
+	"EGR1uscGnf3PLOiMF7JaxZlJQXMlo0IrsZJN9Mfnr6P1rtFlaxJ/VyrF2pzYZn9dvUG9ud2+212cRHF/",
+	"OTqcPxad2ZHXuz3+1P4Y3uwWD3paxYudElt2DcGvqyq0Y3GxsHBNIeGut25KiwpVhf8+9k9NBWGFdecq",
+	"CcscvFBIWP5jKq0zRm3/5BAEeE2hYAbv+1QBdr7cF4//qUv7myTsb1PI9tSI8r9r9dpfaQpfWmmatzO3",
+	"d03a3u8293anBr7WAElfLrolW+SSeRHLDfzmwgsSH7OQqm5H01b4ebqVh0oduVOGSPH0F5H0E0yQM405",
+	"Iv0MV/pK/DeMwtfRpce36f2dCggmYInKLCTosNzScqVljnTwCYh9Fx2gBNJ1+SHpJf5TvvDn+K8q1FPf",
+	"YTvzPXk0CEbUu1H55idPszYZn//D6OytkfSX/zpIouDL6uqGS23OQGMf6BBW6gXtwFQKaDBoEDQ3niJN",
+	"XSO+qcOwPabsvlu7TKM4zVwqUpiPgurRIs+yxkD6bzy+34AKxNQsBJFNvth1xHPxNG8Fv7U1A2k5g53Y",
+	"Qd6wD8yLc63UTUPlKRW50gYZ+MXDdY5P+sfH3V574/ZjPmMqprPwfqeAvLoIU2xC6rGmYvoONVq4846D",
+	"U99HVLGjHvnx5dnT5uWPZ93+EU6AdwEraJxEmA2YnWPecX7uy3fjT69O+u9O3v6adJ6r8S+z8a+vfpmK",
+	"m3fd8MOJPHn17NXBjwfhee+7TYdNP7PTYe9l0AKi1giSb2qCRYYEm8ZvPMBoiPMi9zFkv0PBRHly3JJ0",
+	"b2+tv5d6N0IuAuZPmB1EiVNwWqjp1azwDCWxss3lTCGRkGScRODgyZEftB6zU1NaJd5cB5aKwHxjCrcU",
+	"oVDCBOMAsF9X7Qg0y0NNLzWoKxoKU1jk0Qi2ld/6IwX0BI1/FWhRrnUZqymm8AXLoYB8mj1tXGvFRMaA",
+	"w9iUDpoD6FeEXLQITkozPaCZj91ghFwQKYYC+9vaKTiQO77a0VRSKf5aV5MFV5E4t9DcttS17qxpIWF8",
+	"HUdLrjPWLqmPX1uhBSzVD04V865fjn/+5SR6/MPPv3+MrhYf3l48e3z+4uLduey+oC/o5aL307L98t2h",
+	"9/h88t291OE7X9FvPJ6igbJJJXZyWbnwwj8eg3862fwbdbKx0ozQilGydupPxXlw8Dmbf/UFWXHA4hqm",
+	"fBnLUBEaBHmxnLWGNdIbBgyg/7Qsvmc0utFiDByKqXhTMV2a/sFVFwPupSq+Sty4V6NcwJv+380w/u/Q",
+	"XAOvZmvEdbaY0Fhg+jKJS3y/krK8EaN29VpZIVwaU2h+a2rgoRnxmxcmrsh80uu0yQ9SsB0LIu6iFTQm",
+	"+J3dHF3psb6+aN8k0P+h5G+0Tc7WZLybzfE8m8r45f1WwutAW0pz7HFwj2+tShz7JWGJlmQTygW254GJ",
+	"D5zGmbFrW4qMI6am6BCDTvh+EjAHe3XnrMW8HJ3S2EhGJxs2nNl+FGrCgY0Mhau48HA8CCYoTOWCzKhY",
+	"4gSVj3qjtWkHBkDmVp7l5wT+hQYhnOZ3prUZnxZrweFPeUZ4dAXlDMAId+A1b/DgO8XSuzseA8Fe2D7A",
+	"BH7Z6d5lt+sipiYuX9Kx8HuIpP9YPH9xjPQfE+kvNpE0+63QyT3MowNw17Gm9Zt8FTlzrhTIGUyvhS+Z",
+	"OQ6o8PKY7GX+RDJlEdtvke9NGwAYbNrtDcVUJpEqswcTBQIpBRMx8JWFnVtCwojNuUwU9EmKWAxuSRxz",
+	"YnRLRTwqiFrw2HQW0Op2IBWO+Eq9vnXSB4BXUvuMN+dBBND95ozD7r5xD93T7ve/qie/nE8j5T2dBr+c",
+	"v/z1P0d9dfm7CuXoWD771r1ymVMuQ+5vUEz9G8qc/4bsHwgaxjFXAzTKsp06UVBsBvO5gS3JzpJ42hj8",
+	"8R6y5yCluC5InnGACuHRkLc0pWm9M15CE91qQPeMBNKDfnQRDu7CodhYATijN4xEiXALaw8ODjrd41a7",
+	"1W51Bo/bZnatOVhlfxjkbM4wBJrlYEsxkjQCvx1KG08Kjwec2jJXE9PNGqBWN49560zAIKy6eUaYPhBL",
+	"zO0z5epZ5A051lBU0izA3DJZBnYMWG2GfXXs1iDtqCGFzV+oz56wA8aZaetTM3hSRmm9Bhb1CBnZJkA8",
+	"5UJmahKklGdGlmlGSP64jKnwaeSnmRfv9yyKLBaLljJ/Xti8DE/ODvYHQ0HxyK6FGwxIwwPtufEyhOl6",
+	"aUhZ/wCDx/ez4hTD8IbCzbIoXBw+ZRM7HDN8VuNgMbPjND9PEzM79p3cUtmXyV41uSKN3ppBmG4lN8Al",
+	"e+6847ipLlJNW4Dpiu7nbPNfWp8rn//S+jyS/vKLS27Y0pJOtl7TZ9AicShCGsV2c6mAsgoXNq1Eqesa",
+	"/arbI6hVmWFxVklKo7hOXt/yaBQtazMzsqwLR6PbUGh8NMIQx+ePx9zjNCAVVCEBH0UU1tefGcOMqZkp",
+	"XsCAvIlQm7mmnbQxJrTXxEl1SrXI63jKogVXrBCtHwoscILpWAC5DzzGbqcj6t3I8dghdKRVvr5d18kS",
+	"Yhxy2E6Hmjmki+DSD5h/wBwzxKlO2wATyAeWjKcRY8SnSwXFcjQIHANqnCOGsfRCGIHs5WrztnMPuWgk",
+	"q6plYMbkYX0PWA/NM/15V2M7Jb3uiWYA/fahhTFXZCqFTLCjP3GtP9cdCr8uuaFF3jCfR8zL5VciVwB/",
+	"TcotoNU7jUnAqMLsg0FOtwYFnEYRn7NcVhIOxtsr0Wie0PexRsW4luz3oRQRKsN+eG7giE+4EJVRNqMM",
+	"+MMYutIVJIPetlUEyds3LxQmqSeKERfYGhI0/FJ/Dx/Uh5My1DjlDIXpwOuQgIubJgpAGREvkInfnLGY",
+	"akZG0rLEU0zWgrHJOEB1MWUCm9OmhMwLrXqhlkFfbsbUzMxCPEMm31JFoCreLi9+VU6h+dqo0h/YSdlX",
+	"sb4e+cxQVOY92BjaDKo886VP+TLM3HyI0RJPWje+cIVMxLI0vCoteK3sK3zOyO0NlZoaxWhMBzUFjg5x",
+	"TXGF/mfaeUbLiPqKSmwwM+FzJpy0KA2WKRbc6RXQrBnY2KJFZg0ZU6EPICvv3hbvu5lSYfaf5i9yzcLS",
+	"9bM3HOLmav9dLeuyhBts2VBRcFpZGwdLROkk1sA0JZsNxZLFBZwrJnpXES9rQZhvl5w35qFfs1yIQjNr",
+	"4KxDoaYyipt6536hUyF2Ej3udw/3a1pXnxnzBtB6QLAPLcGEwnzzW5NKWDhPqfFh9UAv9J3rjaCqSX0O",
+	"P4WRHJkyYLgereKLCeFiHFEVR4mnhaalMJhVIuKIejmzMj+5MR1SCEJ1mXI8rbkj+ULJHmMwIzlthWvO",
+	"8Dol6caX91/+/wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

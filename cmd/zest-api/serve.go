@@ -63,6 +63,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 		return err
 	}
 	ten := tenants.New(st, nil)
+	ten.SetAccessTokenTTL(cfg.AccessTokenTTL)
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: cfg.IdempotencyTTL, LockTimeout: cfg.IdempotencyLockTimeout, Logger: log,
 	})
@@ -78,6 +79,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
 
+		TokenAudience:        cfg.TokenAudience,
 		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 		RateLimit:            cfg.RateLimit,
 		RateBurst:            cfg.RateBurst,

@@ -58,6 +58,12 @@ type Config struct {
 	// the contract names the Host each request asked for.
 	PublicURL string
 
+	// TokenAudience, when set, is the aud that token assertions must name;
+	// unset, it is PublicURL (or the request's origin) and /v1/oauth2/tokens.
+	TokenAudience string
+	// AccessTokenTTL is how long a minted access token lives.
+	AccessTokenTTL time.Duration
+
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) there, on a
 	// listener of its own that the API's clients cannot reach.
 	DebugAddr string
@@ -101,6 +107,8 @@ var Vars = []Var{
 	{"ZEST_WEBHOOK_TIMEOUT", "10s", "how long an endpoint has to answer, 100ms to 5m"},
 	{"ZEST_WEBHOOK_CONCURRENCY", "64", "delivery attempts in flight per dispatcher, 1 to 1024"},
 	{"ZEST_WEBHOOK_ALLOW_PRIVATE", "false", "allow http and private, loopback and link-local endpoints (development only)"},
+	{"ZEST_ACCESS_TOKEN_TTL", "15m", "how long an access token from POST /v1/oauth2/tokens lives, 1m to 24h"},
+	{"ZEST_TOKEN_AUDIENCE", "", "the aud token assertions must name; unset, ZEST_PUBLIC_URL (or the request's origin) + /v1/oauth2/tokens"},
 	{"ZEST_PUBLIC_URL", "", "the origin the published contract names as its server, such as https://api.zestequity.com; unset, the request's Host (set it in production)"},
 }
 
@@ -139,6 +147,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		AutoMigrate:          true,
 
 		IdempotencyTTL:         24 * time.Hour,
+		AccessTokenTTL:         15 * time.Minute,
 		IdempotencyLockTimeout: time.Minute,
 		CompleteAfter:          time.Minute,
 
@@ -226,6 +235,12 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.PublicURL = strings.TrimSuffix(v, "/")
 	}
+	if v := get("ZEST_TOKEN_AUDIENCE"); v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ZEST_TOKEN_AUDIENCE must be an absolute http or https URL, such as https://api.zestequity.com/v1/oauth2/tokens, got %q", v))
+		}
+		c.TokenAudience = v
+	}
 	if v := get("ZEST_DEBUG_ADDR"); v != "" {
 		if host, _, err := net.SplitHostPort(v); err != nil || !isLoopback(host) {
 			errs = append(errs, fmt.Errorf("ZEST_DEBUG_ADDR must be a loopback host:port such as 127.0.0.1:6060, got %q", v))
@@ -277,6 +292,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		*dst = d
 	}
 	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
+	duration("ZEST_ACCESS_TOKEN_TTL", &c.AccessTokenTTL, time.Minute, 24*time.Hour)
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
 	duration("ZEST_COMPLETE_AFTER", &c.CompleteAfter, 0, 24*time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)

@@ -6,7 +6,10 @@
 // learn them to the handlers that need them and the request log line.
 package httpx
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Info is what one request has learnt about itself so far.
 type Info struct {
@@ -16,6 +19,10 @@ type Info struct {
 	// its server.
 	ServerURL string
 	ClientID  string         // set once the bearer token is authenticated
+	// KeyID and TokenExpiresAt describe an access token: the key that
+	// minted it and its expiry. A static token has neither.
+	KeyID          string
+	TokenExpiresAt *time.Time
 	Rows      map[string]int // row outcomes of an import, by status
 	Replayed  bool           // answered from an Idempotency-Key record
 	// Retryable marks a response that holds a failure a retry may cure:
