@@ -206,6 +206,23 @@ func TestTokenAssertionRejections(t *testing.T) {
 				t.Errorf("%s: %d %v, want %d %s (%q)", c.name, status, body, c.status, c.code, c.describes)
 			}
 		}
+		// An Idempotency-Key is no way around the one-time jti: the token
+		// endpoint has no tenant to keep a key for, so nothing is replayed.
+		keyed := sign(t, ed, "k1", e.claims(), e.keys["k1"])
+		for i, want := range []int{http.StatusOK, http.StatusBadRequest} {
+			req, _ := http.NewRequest(http.MethodPost, e.aud, strings.NewReader(url.Values{
+				"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {keyed}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Idempotency-Key", "same-key")
+			resp, err := e.api.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want || resp.Header.Get("Idempotent-Replayed") != "" {
+				t.Errorf("keyed request %d: %d, replayed %q", i, resp.StatusCode, resp.Header.Get("Idempotent-Replayed"))
+			}
+		}
 		for name, form := range map[string]url.Values{
 			"no grant_type":  {"assertion": {valid}},
 			"no assertion":   {"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}},
