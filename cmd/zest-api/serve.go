@@ -122,6 +122,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	var jobs sync.WaitGroup
 	defer func() { stopBackground(); jobs.Wait() }()
 	jobs.Go(func() { idem.RunSweeper(background, sweepEvery) })
+	jobs.Go(func() { ten.RunSweeper(background, sweepEvery, log) })
 	jobs.Go(func() { inv.RunCompleter(background, completeEvery(cfg)) })
 	if cfg.Dispatcher {
 		d := dispatcher(cfg, st, log)

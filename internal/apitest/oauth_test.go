@@ -277,6 +277,19 @@ func TestAccessTokens(t *testing.T) {
 			t.Errorf("token of the other key: %d", status)
 		}
 
+		// The sweep keeps a jti while an assertion could still be accepted
+		// (exp plus the clock skew), then forgets it with the expired tokens.
+		before := e.api.DB.Count(t, "used_assertions")
+		e.clock.Advance(2*time.Minute + 59*time.Second)
+		if n, err := e.api.Tenants.Sweep(ctx); err != nil || e.api.DB.Count(t, "used_assertions") != before-1 {
+			t.Errorf("sweep before exp+skew of the last assertions: %d %v", n, err)
+		}
+		e.clock.Advance(15 * time.Minute)
+		if _, err := e.api.Tenants.Sweep(ctx); err != nil || e.api.DB.Count(t, "used_assertions") != 0 || e.api.DB.Count(t, "access_tokens") != 0 {
+			t.Errorf("after expiry: %v, %d assertions, %d tokens left", err,
+				e.api.DB.Count(t, "used_assertions"), e.api.DB.Count(t, "access_tokens"))
+		}
+
 		if err := e.api.Tenants.Suspend(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}

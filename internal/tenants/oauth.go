@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"regexp"
 	"slices"
 	"time"
@@ -204,4 +205,30 @@ func (s *Service) authenticateAccessToken(ctx context.Context, token string, inv
 	}
 	expires := tok.ExpiresAt
 	return Tenant{ClientID: tok.ClientID, KeyID: tok.KID, ExpiresAt: &expires}, nil
+}
+
+// Sweep forgets the jti of assertions past their exp, clock skew included
+// (until then a replay must still be refused), and expired access tokens.
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	now := s.now()
+	return s.store.SweepTokens(ctx, now.Add(-clockSkew), now)
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Sweep(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "sweeping used assertions and expired access tokens failed", "error", err)
+			} else if n > 0 {
+				log.InfoContext(ctx, "swept used assertions and expired access tokens", "deleted", n)
+			}
+		}
+	}
 }

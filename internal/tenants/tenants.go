@@ -95,6 +95,9 @@ type Store interface {
 	// was revoked (nil if it is not), and its tenant's status, or
 	// models.ErrNotFound.
 	AccessTokenWithTenant(ctx context.Context, hash []byte) (models.AccessToken, *time.Time, string, error)
+	// SweepTokens deletes the assertions recorded until before and the
+	// access tokens that expired by now, and returns how many.
+	SweepTokens(ctx context.Context, before, now time.Time) (int64, error)
 }
 
 // Service manages tenants and tokens.

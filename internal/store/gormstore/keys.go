@@ -117,3 +117,20 @@ func (s *Store) AccessTokenWithTenant(ctx context.Context, hash []byte) (models.
 	}
 	return t, revokedAt, status, s.Classify(err)
 }
+
+// SweepTokens deletes the assertions recorded until before and the access
+// tokens that expired by now.
+func (s *Store) SweepTokens(ctx context.Context, before, now time.Time) (int64, error) {
+	var total int64
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("expires_at < ?", before.UTC()).Delete(&models.UsedAssertion{})
+		if res.Error != nil {
+			return res.Error
+		}
+		total = res.RowsAffected
+		res = tx.Where("expires_at <= ?", now.UTC()).Delete(&models.AccessToken{})
+		total += res.RowsAffected
+		return res.Error
+	})
+	return total, s.Classify(err)
+}
