@@ -37,7 +37,7 @@ func TestHelp(t *testing.T) {
 		{"spvs list", nil},
 		{"spvs close", nil},
 		{"subscriptions complete", nil},
-		{"import", []string{"--url", "--token", "--results", "--batch-size", "--format"}},
+		{"import", []string{"--url", "--token", "--client-id", "--kid", "--private-key", "--results", "--batch-size", "--format"}},
 	}
 	top, _, code := cli(t, "mysql://never-opened", nil, "--help")
 	if code != 0 {
