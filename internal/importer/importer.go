@@ -210,7 +210,7 @@ func (o *Options) complete(maxBatch int) error {
 	case o.Token != "" && (o.ClientID != "" || o.PrivateKey != nil):
 		problems = append(problems, "give --token, or --client-id with --kid and --private-key, not both")
 	case o.Token == "" && o.ClientID == "" && o.PrivateKey == nil:
-		problems = append(problems, "--token, or --client-id with --kid and --private-key, is required")
+		problems = append(problems, "--token is required, or --client-id with --kid and --private-key")
 	case o.Token == "" && (o.ClientID == "" || o.KeyID == "" || o.PrivateKey == nil):
 		problems = append(problems, "--client-id, --kid and --private-key go together")
 	}
