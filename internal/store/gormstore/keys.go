@@ -100,22 +100,37 @@ func (s *Store) CreateAccessToken(ctx context.Context, t models.AccessToken) err
 // AccessTokenWithTenant returns an access token, when the key that minted
 // it was revoked, and its tenant's status, in one query.
 func (s *Store) AccessTokenWithTenant(ctx context.Context, hash []byte) (models.AccessToken, *time.Time, string, error) {
+	tok, revokedAt, status, err := ScanAccessTokenWithTenant(func(dest ...any) error {
+		return s.DB.WithContext(ctx).Raw(AccessTokenWithTenantSQL("?"), hash).Row().Scan(dest...)
+	})
+	return tok, revokedAt, status, s.Classify(err)
+}
+
+// AccessTokenWithTenantSQL is AccessTokenWithTenant's query, written once
+// for both placeholder styles.
+func AccessTokenWithTenantSQL(hash string) string {
+	return `
+		SELECT a.hash, a.client_id, a.kid, a.created_at, a.expires_at, k.revoked_at, t.status
+		FROM access_tokens a
+		JOIN partner_keys k ON k.client_id = a.client_id AND k.kid = a.kid
+		JOIN tenants t ON t.client_id = a.client_id
+		WHERE a.hash = ` + hash
+}
+
+// ScanAccessTokenWithTenant reads the row of AccessTokenWithTenantSQL; scan
+// returns sql.ErrNoRows when there is none, which becomes
+// models.ErrNotFound.
+func ScanAccessTokenWithTenant(scan func(dest ...any) error) (models.AccessToken, *time.Time, string, error) {
 	var (
 		t         models.AccessToken
 		revokedAt *time.Time
 		status    string
 	)
-	err := s.DB.WithContext(ctx).Raw(`
-		SELECT a.hash, a.client_id, a.kid, a.created_at, a.expires_at, k.revoked_at, t.status
-		FROM access_tokens a
-		JOIN partner_keys k ON k.client_id = a.client_id AND k.kid = a.kid
-		JOIN tenants t ON t.client_id = a.client_id
-		WHERE a.hash = ?`, hash).Row().
-		Scan(&t.Hash, &t.ClientID, &t.KID, &t.CreatedAt, &t.ExpiresAt, &revokedAt, &status)
+	err := scan(&t.Hash, &t.ClientID, &t.KID, &t.CreatedAt, &t.ExpiresAt, &revokedAt, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, nil, "", models.ErrNotFound
 	}
-	return t, revokedAt, status, s.Classify(err)
+	return t, revokedAt, status, err
 }
 
 // SweepTokens deletes the assertions recorded until before and the access
