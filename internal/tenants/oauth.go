@@ -179,8 +179,6 @@ func claimsErr(err error) *GrantError {
 		return grantErr(GrantInvalidGrant, "The assertion's iat is in the future.")
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return grantErr(GrantInvalidGrant, "The assertion's aud is not this server's token endpoint.")
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return grantErr(GrantInvalidGrant, "The assertion's iss is not the key's client id.")
 	case errors.Is(err, jwt.ErrTokenInvalidSubject):
 		return grantErr(GrantInvalidGrant, "The assertion's sub is not its client id.")
 	}
