@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -223,6 +224,24 @@ func TestTokenAssertionRejections(t *testing.T) {
 				t.Errorf("keyed request %d: %d, replayed %q", i, resp.StatusCode, resp.Header.Get("Idempotent-Replayed"))
 			}
 		}
+		// RSA keys sign with RS256 or PS256, never with a weaker modulus.
+		rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+		if err := e.api.Tenants.AddKey(ctx, "acme", "r1", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []jwt.SigningMethod{jwt.SigningMethodRS256, jwt.SigningMethodPS256} {
+			if status, body := e.assert(t, sign(t, m, "r1", e.claims(), rsaKey)); status != http.StatusOK {
+				t.Errorf("%s: %d %v", m.Alg(), status, body)
+			}
+		}
+		if status, body := e.assert(t, sign(t, jwt.SigningMethodRS512, "r1", e.claims(), rsaKey)); status != 400 || body["error"] != "invalid_grant" {
+			t.Errorf("RS512: %d %v", status, body)
+		}
+
 		for name, form := range map[string]url.Values{
 			"no grant_type":  {"assertion": {valid}},
 			"no assertion":   {"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}},
