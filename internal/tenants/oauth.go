@@ -71,11 +71,6 @@ type AccessToken struct {
 // SetAccessTokenTTL sets how long minted access tokens live.
 func (s *Service) SetAccessTokenTTL(ttl time.Duration) { s.accessTTL = ttl }
 
-// assertionClaims are the registered claims of RFC 7523, section 3.
-type assertionClaims struct {
-	jwt.RegisteredClaims
-}
-
 // Exchange checks a JWT-bearer assertion (RFC 7523, section 3) addressed to
 // audience, the token endpoint, and mints an access token for its tenant. A
 // suspended or unprovisioned tenant still gets a token: the API answers its
@@ -91,7 +86,7 @@ func (s *Service) Exchange(ctx context.Context, grantType, assertion, audience s
 	}
 	// The unverified read only names the key to verify with; nothing it
 	// says is trusted until the signature is checked below.
-	var unverified assertionClaims
+	var unverified jwt.RegisteredClaims
 	tok, _, err := jwt.NewParser().ParseUnverified(assertion, &unverified)
 	if err != nil {
 		return AccessToken{}, grantErr(GrantInvalidRequest, "The assertion is not a well-formed JWT.")
@@ -122,7 +117,7 @@ func (s *Service) Exchange(ctx context.Context, grantType, assertion, audience s
 		return AccessToken{}, err
 	}
 	now := s.now()
-	var claims assertionClaims
+	var claims jwt.RegisteredClaims
 	_, err = jwt.NewParser(
 		jwt.WithValidMethods(algs),
 		jwt.WithLeeway(clockSkew),
