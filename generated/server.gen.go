@@ -277,6 +277,45 @@ func (e SubscriptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TokenErrorError.
+const (
+	TokenErrorErrorInvalidClient        TokenErrorError = "invalid_client"
+	TokenErrorErrorInvalidGrant         TokenErrorError = "invalid_grant"
+	TokenErrorErrorInvalidRequest       TokenErrorError = "invalid_request"
+	TokenErrorErrorUnsupportedGrantType TokenErrorError = "unsupported_grant_type"
+)
+
+// Valid indicates whether the value is a known member of the TokenErrorError enum.
+func (e TokenErrorError) Valid() bool {
+	switch e {
+	case TokenErrorErrorInvalidClient:
+		return true
+	case TokenErrorErrorInvalidGrant:
+		return true
+	case TokenErrorErrorInvalidRequest:
+		return true
+	case TokenErrorErrorUnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenResponseTokenType.
+const (
+	TokenResponseTokenTypeBearer TokenResponseTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the TokenResponseTokenType enum.
+func (e TokenResponseTokenType) Valid() bool {
+	switch e {
+	case TokenResponseTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointStatus.
 const (
 	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
@@ -1125,6 +1164,75 @@ type SubscriptionRowResult struct {
 // Example: pending
 type SubscriptionStatus string
 
+// TokenError defines model for TokenError.
+type TokenError struct {
+	// Error Example: invalid_grant
+	Error TokenErrorError `json:"error"`
+
+	// ErrorId Quote it when you contact Zest support.
+	//
+	// Example: err_pc4mg2uovoxz4p3rygkulzv674
+	ErrorId string `json:"errorId"`
+
+	// ErrorDescription Which check refused the request, for a developer.
+	//
+	// Example: The assertion has expired (exp).
+	ErrorDescription *string `json:"error_description,omitempty"`
+}
+
+// TokenErrorError Example: invalid_grant
+type TokenErrorError string
+
+// TokenInfo defines model for TokenInfo.
+type TokenInfo struct {
+	// ClientId The tenant the token belongs to.
+	//
+	// Example: acme
+	ClientId string `json:"clientId"`
+
+	// ExpiresAt When the access token expires; absent for a static API token.
+	//
+	// Example: 2026-11-27T09:45:00Z
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// KeyId The key that minted the access token; absent for a static API token.
+	//
+	// Example: acme-2026-11
+	KeyId *string `json:"keyId,omitempty"`
+}
+
+// TokenRequest A token request of RFC 6749, section 4.5, with the grant of RFC 7523.
+type TokenRequest struct {
+	// Assertion The signed JWT.
+	//
+	// Example: eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJpc3MiOiJhY21lIn0.c2lnbmF0dXJl
+	Assertion *string `json:"assertion,omitempty"`
+
+	// GrantType `urn:ietf:params:oauth:grant-type:jwt-bearer`
+	//
+	// Example: urn:ietf:params:oauth:grant-type:jwt-bearer
+	GrantType *string `json:"grant_type,omitempty"`
+}
+
+// TokenResponse defines model for TokenResponse.
+type TokenResponse struct {
+	// AccessToken The bearer token for the API. Opaque; keep it secret.
+	//
+	// Example: zat_2w7b6ykmuzq3bo6k4xrhd5wibjxw4mpu7ilsq4dj3lzkfrfbswrq
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn Seconds until the token expires.
+	//
+	// Example: 900
+	ExpiresIn int `json:"expires_in"`
+
+	// TokenType Example: Bearer
+	TokenType TokenResponseTokenType `json:"token_type"`
+}
+
+// TokenResponseTokenType Example: Bearer
+type TokenResponseTokenType string
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	// CreatedAt Example: 2026-11-27T09:30:00Z
@@ -1409,6 +1517,9 @@ type InvestorCreatedParams struct {
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
 
+// CreateAccessTokenFormdataRequestBody defines body for CreateAccessToken for application/x-www-form-urlencoded ContentType.
+type CreateAccessTokenFormdataRequestBody = TokenRequest
+
 // UploadSubscriptionFormMultipartRequestBody defines body for UploadSubscriptionForm for multipart/form-data ContentType.
 type UploadSubscriptionFormMultipartRequestBody = SubscriptionFormUpload
 
@@ -1462,6 +1573,12 @@ type ServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(c *gin.Context, zestPersonId string)
+	// GetTokenInfo Describe the caller's token
+	// (GET /v1/oauth2/info)
+	GetTokenInfo(c *gin.Context)
+	// CreateAccessToken Exchange a signed assertion for an access token
+	// (POST /v1/oauth2/tokens)
+	CreateAccessToken(c *gin.Context)
 	// ListSpvs List the tenant's SPVs
 	// (GET /v1/spvs)
 	ListSpvs(c *gin.Context)
@@ -1881,6 +1998,32 @@ func (siw *ServerInterfaceWrapper) GetInvestor(c *gin.Context) {
 	}
 
 	siw.Handler.GetInvestor(c, zestPersonId)
+}
+
+// GetTokenInfo operation middleware
+func (siw *ServerInterfaceWrapper) GetTokenInfo(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetTokenInfo(c)
+}
+
+// CreateAccessToken operation middleware
+func (siw *ServerInterfaceWrapper) CreateAccessToken(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateAccessToken(c)
 }
 
 // ListSpvs operation middleware
@@ -2411,6 +2554,8 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/v1/investors", wrapper.ListInvestors)
 	router.POST(options.BaseURL+"/v1/investors", wrapper.ImportInvestors)
 	router.GET(options.BaseURL+"/v1/investors/:zestPersonId", wrapper.GetInvestor)
+	router.GET(options.BaseURL+"/v1/oauth2/info", wrapper.GetTokenInfo)
+	router.POST(options.BaseURL+"/v1/oauth2/tokens", wrapper.CreateAccessToken)
 	router.GET(options.BaseURL+"/v1/spvs", wrapper.ListSpvs)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug", wrapper.GetSpv)
 	router.GET(options.BaseURL+"/v1/spvs/:spvSlug/subscription/:personId", wrapper.GetSubscription)
@@ -3776,6 +3921,278 @@ type GetInvestor503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetInvestor503ApplicationProblemPlusJSONResponse) VisitGetInvestorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfoRequestObject struct {
+}
+
+type GetTokenInfoResponseObject interface {
+	VisitGetTokenInfoResponse(w http.ResponseWriter) error
+}
+
+type GetTokenInfo200ResponseHeaders struct {
+	RequestId string
+}
+
+type GetTokenInfo200JSONResponse struct {
+	Body    TokenInfo
+	Headers GetTokenInfo200ResponseHeaders
+}
+
+func (response GetTokenInfo200JSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo401ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Www-Authenticate", fmt.Sprint(response.Headers.WwwAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo403ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo429ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Ratelimit != nil {
+		w.Header().Set("Ratelimit", fmt.Sprint(*response.Headers.Ratelimit))
+	}
+	if response.Headers.RatelimitPolicy != nil {
+		w.Header().Set("Ratelimit-Policy", fmt.Sprint(*response.Headers.RatelimitPolicy))
+	}
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo500ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTokenInfo503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTokenInfo503ApplicationProblemPlusJSONResponse) VisitGetTokenInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessTokenRequestObject struct {
+	Body *CreateAccessTokenFormdataRequestBody
+}
+
+type CreateAccessTokenResponseObject interface {
+	VisitCreateAccessTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateAccessToken200ResponseHeaders struct {
+	CacheControl string
+	RequestId    string
+}
+
+type CreateAccessToken200JSONResponse struct {
+	Body    TokenResponse
+	Headers CreateAccessToken200ResponseHeaders
+}
+
+func (response CreateAccessToken200JSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken400ResponseHeaders struct {
+	CacheControl string
+	RequestId    string
+}
+
+type CreateAccessToken400JSONResponse struct {
+	Body    TokenError
+	Headers CreateAccessToken400ResponseHeaders
+}
+
+func (response CreateAccessToken400JSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken401ResponseHeaders struct {
+	CacheControl string
+	RequestId    string
+}
+
+type CreateAccessToken401JSONResponse struct {
+	Body    TokenError
+	Headers CreateAccessToken401ResponseHeaders
+}
+
+func (response CreateAccessToken401JSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken413ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken415ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken500ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Request-Id", fmt.Sprint(response.Headers.RequestId))
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccessToken503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccessToken503ApplicationProblemPlusJSONResponse) VisitCreateAccessTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5988,6 +6405,12 @@ type StrictServerInterface interface {
 	// GetInvestor Get an investor
 	// (GET /v1/investors/{zestPersonId})
 	GetInvestor(ctx context.Context, request GetInvestorRequestObject) (GetInvestorResponseObject, error)
+	// GetTokenInfo Describe the caller's token
+	// (GET /v1/oauth2/info)
+	GetTokenInfo(ctx context.Context, request GetTokenInfoRequestObject) (GetTokenInfoResponseObject, error)
+	// CreateAccessToken Exchange a signed assertion for an access token
+	// (POST /v1/oauth2/tokens)
+	CreateAccessToken(ctx context.Context, request CreateAccessTokenRequestObject) (CreateAccessTokenResponseObject, error)
 	// ListSpvs List the tenant's SPVs
 	// (GET /v1/spvs)
 	ListSpvs(ctx context.Context, request ListSpvsRequestObject) (ListSpvsResponseObject, error)
@@ -6380,6 +6803,65 @@ func (sh *strictHandler) GetInvestor(ctx *gin.Context, zestPersonId string) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(GetInvestorResponseObject); ok {
 		if err := validResponse.VisitGetInvestorResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetTokenInfo operation middleware
+func (sh *strictHandler) GetTokenInfo(ctx *gin.Context) {
+	var request GetTokenInfoRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTokenInfo(ctx, request.(GetTokenInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTokenInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetTokenInfoResponseObject); ok {
+		if err := validResponse.VisitGetTokenInfoResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateAccessToken operation middleware
+func (sh *strictHandler) CreateAccessToken(ctx *gin.Context) {
+	var request CreateAccessTokenRequestObject
+
+	if err := ctx.Request.ParseForm(); err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	var body CreateAccessTokenFormdataRequestBody
+	if err := runtime.BindForm(&body, ctx.Request.Form, nil, nil); err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAccessToken(ctx, request.(CreateAccessTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAccessToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateAccessTokenResponseObject); ok {
+		if err := validResponse.VisitCreateAccessTokenResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -6803,318 +7285,342 @@ func (sh *strictHandler) RotateWebhookEndpointSecret(ctx *gin.Context, endpointI
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37dhs38if+Kvhx5ncs7TTpJkXqQp2cWfmWKPFFsezkm4ReNdgNkrCaAN3oJkX7+Jx9mn2wfZI9qAL6",
-	"zpskJ858PX9MLKkbDRQKVYW6fOpTw5fTmRRMxKrR/9SYMBqwCP75mPoT9liKOJKh/jlgyo/4LOZSNPoN",
-	"T8imr5/w+oQSX86WZEqXZMjINZvFDhkmMZkmKta/idichjygMQvIkI1kxAij/oQkirUaToPd0OksZI1+",
-	"w47ZcBoR+5DwiAWNfhwlzGkof8KmVM8jXs70syqOuBg3Pn92GnqSTMSXzE8iHi8vZMj9ZXXKz2Q05IEi",
-	"8YSRGR0zEksSShoQKpbxhIsxGUVy6hAZEcVE7texdAgVMp6wiMiIj7koTjtgI5qEcVNFPnmgWDh6cEr4",
-	"dJz7mQQ0pv1TouJlyPK/f5AIRUesyUXIBXtwSnDChaHk8D3zza+EhKeGVLFmEvH0F6OITlmTCp+pWEbK",
-	"/H5HOj59Q8dVsr2ZMMJEzOMliemYyBGJJ1wRH4l+irTiMeGCeOej5kspWPMFjf2Jpwmc7b1hkyLpBo0P",
-	"B5c/XL85mwft3+dXwfjt+zcnz8c/Dxo7zv08YNOZ1DN6zWYhXeq3yiu5iJhiItabGRBPj+k5ZDFhAlgi",
-	"YmomhWKEI4toQrIg+3UsCRWE0SjkLCJ6bkzFZMHjCT5Op4x46TT8ZfMntvSKq9WfbOTXwUQybfT/wD+8",
-	"c2rW9ZrG7Dmf8rh+Y2ImqIgfKBKxKeVCc6uZmSJ7XuTtw1phfsyXIlAkETEPyVQfQhqxgaBhKBcsIHte",
-	"7O2TRAQswhMCp4gIOmWBQ6giXAxEENFR3OQsHjUncTyjM96MaMxCPcGmkR0tcsmEIQwl3c4JkXMzpn62",
-	"NRAlDsA1DBqn0Xfuafxdu7F+p1OKrDrnRbpozoP5aQYFzlUs0hOaRdJnSmnx9SGRMdWc7X3wBiIlIMzb",
-	"W3iWdg6J2IiHIQuA+7lIZKLC5UDsbUOX/dsT5sN3bdc9XXzX2UQanPl5De+fkUTwDwkjPCAjGSElzEpb",
-	"5OdExkwfYjgNS5nAAqkfE5XMZjKKi3wcsQ9Xw7nv38yGI3Z4ENywbk9eHwWHMzkT3R1P7msWR8uzUcyi",
-	"6qwvDdPGkiwoj632iPQrXIwLs2qv++yUCz7VZ81NDxkXMRuzCObw66+/niXxRIs5n8asnqf8CQ1DJsZM",
-	"c8rrZ4/J4VHP7RPvEaMRi7y8JEHZ4NMo4iwgQg6Ep8eXEf9I9YgeQaZw7NuERZGMvhs0uAB5eRXLayYG",
-	"DTMqTwcbaMFO4gmNyYLqHRwligVl3lk/6E4b9NlpzKjWLrG1C5JIyaieRJ5gNzE+4KGmYGQWsTmXiQKd",
-	"2yKvZvRDwk5JIImQMRkmPAy0yp3RSMveEqf57asXb841S3H9jQ8Ji5YNp6Glkv4rTqWw0fTmORPjeNLo",
-	"d1zX0Rtvf27XydenIphJLmrPjF7Rgg0nUl4TZp57oAgPinNcsKvl/Cb6uBgl10eUR8MPhyET/ngmYk7t",
-	"zGc0nmQTZ9lX13JttpjD7ua15JTPT6xGML6g10wRiscnVeSWW7Ud0ocdG/FIxUUNR8k1W5IoEcoZCK1S",
-	"9BicqZL+0w+lCkf/wg4SMZ/xud5fpQWsUal0TLkAcdTpkolMtPJo68Pe6fXILOIipsOQkbPLx+fn+vhF",
-	"1NdceKqnYGwzFupxhFqwSBGv67rEMjvPqHF1rVVx6Yz0Rq5/xI5p82DYDppdesSaJ35n1HSDw+Ex69L2",
-	"6KBndw9Pa7Z/JTW/kgN7vfKuzWgcs0iP+b/+GAxuOm5zMLg5evruX/9s1G7pSNtTYE6tOHHaaIOzZqxw",
-	"LbwnMgzIHtixcxbR0CG+nE5pUzF9lGMW7LfIrxMe6v0YCG3MJVEElpHeOKSmNoO8A7dLXsqYvJABH3EW",
-	"eLDfMokJJUMZLKs6a405V0/JvMW4Qb2tsIMutC2v+MfiZaLn1ssM0MmFDxnzHV+Z0htUFFZ64E/tWrVx",
-	"wSIlxSrRwcUcrPEHingfmYrt0yWjcKbE1dFN9/pDZ/pxeOK3g2N2MOqNDyfue1EvPWb2s/coOy5n88sw",
-	"WWH+X1788kARFSZFjdug/pQ1x5FcxJMmr5+rMuOum+o/IzZq9Bv/eJjdRR/iX9VDOy9QRFZwgB56RANj",
-	"7+ifzHVE/5POZqFW41yKh7NIDkM2/dd7pRfzyc4dBhhqlnsj5XMajUHlq2Q6pdFSL1pKMqViSSK5UA2n",
-	"MadhwvAzgV4VvHoVS3kVwstOI2Ax5SHwx9zcwSZUkXbPdWGQU0JjMpUqJm3XdbXpTajvs5m+E8+y+wTQ",
-	"V2ttzVT6X1cHPKbRYZQE4mDSo4vOB//oKJrPP/oUaBpHSy0jG/0RDZWmakzjRDX6Xc2+MY/RHNDTJbGU",
-	"xE7XMIA2VlX/4cNA+qqleVTvUbxs+XL6EKahHpaXqvfBiNiqvskoeEamNBzJaMoCUpWWZXqukNl5umo+",
-	"LA1kjKjUz7CF6qjSN4j8MDiMovm1kod+7L8/5N3OkYrHfHv6nuP0SW76BKe/PZ1XkSBH7x8NE2dUfpHS",
-	"+MfLVy/XEBb4v0RNq5u1INfSXptjuA49WJVSywU/kt2DD7PlaPax579X0cdx52g4Xix3p5SZ7u7kgYWA",
-	"MNhOflygAMBXqpLN0oCrjF9PiZD6zIKBbW6JDGy+nHfMiJ4mCv+6GZiHH2aXss/GWTUKuX9bocXFWwUb",
-	"XNnpIt9ccXGVqIJkOis7LbiqnCh9PY55GJIh09ZVtnoC1zRC9T0NriNSTylmNSfq5H07PBC92VF0Erfn",
-	"Bze9j0fDk6A9OpgU+cSogZRNTnJsUjxI+uqOi9mBYerpAZwzmz8OpUIXUZmOaja/8vGvpfNyefGLpg/+",
-	"Ec1cMKiFJIItiEqGKXfdgSqV05Mji55BOrftSZFb0v2fHN/wc/4qENOYoUkaMSWTyGdkz8tm4e2Dk5Vu",
-	"60RbyZVkz6vfZs8xlxzkVw+YtwlOBm9fn2+8POgDHkjB7uNsG0dG83aeDHCjGkKsWlPZ27Gld0NvH7q+",
-	"AyZuKXWEjC8iOeeKS1F/bEbpF0qnBp1YVr/MslGMG4qRCxrFgkXk7OK8emzmQxl8POwG05CL687RvMfj",
-	"xWR4NFpuUs8H2bF5lpvb9qcmW9H9HRpwwGhaoBYcJrG+Ea+mEZwTzf2JmjER3J8WKppu51ap/GcqJOW/",
-	"P7oJg95Cdg/YZMp7PXbYCTu9sPtVKKT7YK6zO8vSGqlYIHFBhn4Rgbn+vdRJXMO/L7iaWhfJLVh4mnt9",
-	"ExenzxbEXA3jaiomWkcZ/1nARyMWaSFvd2pvyuKJDByib8z6oGtDfL9F3ipGKJgUmtNGoCn1TyuviNfX",
-	"3d7Mp5Nu1Jv6N9G4171WnXnv5mC6XkZ2OqsZPLfO27N4Osj9SdAqQ2tC0zBiNFgiwZFi29L7y1gDwKMi",
-	"ZpGg4VNNnFtLVxyjljXN366A+gXBKkgi2M2M+TELMApApA9OvsAGe7SIMGykjZLfwQWcC/YUOOzjZDw7",
-	"ioLu5KO4XrxfsnjeCdkBjW/oOgnaK978cLbEznaXu19hofckMQs0MjHBEeVhErEWeWl4gg6l0dE+TTA2",
-	"HHCFZuwpxA0Z8QytIN6dI+F98NBLGT+TiQhub7elr5fZR8j4agR/zHHOS5m6LXNKOe+9rDJH15/wj6NZ",
-	"spjJ+ODg/Ud+8KHLhocLtkH8uN2MO17KmNjJbM8Y2RLuhyde6v3zJ9mtJY2UooV2j7tqPeorQo1yZkLv",
-	"ZLispFVkDvtTfYwjhpYjeuSLU4QknmYui2fdLAsZP5+dxtMY80HWvQM5I1noeXdaXNBlKGmQ98PegtHj",
-	"3OtlRp/hF+rdtRVHGLvxGQsU6bZPugdulwyXtTbl8CNfDKX0ezcfhmFnGkSdD363s+huupe0c/cSs/Rb",
-	"Omary7r/y32BImBU8o82nWKPkhFbkBf8keZRE0TZ/7LOs0sWzbnP3go6pzxECt+KX5LiCBUnEH7nKv9Y",
-	"iWnMI5AtpC2SiEY8XJLcG9Z+DmnMoioHdXoH7z8uejcfRZIk1x9G3XGk3kdUDpP1OjXHQIYcpDjNHRxD",
-	"Ncu8PyYyOtWnQt9qI0j505o0oDEdUsXs5RZjw5hoZ8MuGf9xpgiNiRR+6UISQ4gtgISNgAQspMu//Fry",
-	"RsoXVCzNcOqWzBnZDKd6V4v+81Vo/l6+hhhXgmIiUJjlFU+oID03ywubschkNJG9YRJBptOItF13Xxsw",
-	"uRSpIr1zZKlhZr/LDsfH792wI7qzw+g4dhedZZce+muv2J3cFft1mqm1o3uzQI979NVkqXWGcCgI65LI",
-	"HiiceZ9QohIVUy5YMBCQfGbuf0Bp4/fUcpNrmRErEiUC0vZSHn+ZXUcGQt9HTlf7MjH+nmd5m3W2kXPT",
-	"vEKTUoe5allO3VYvm8dvq//vdNbeCmpSqlhw69sV+OHeyGv0jK6KnoHbrqwAhphjlbr0plwpLsZOFkhy",
-	"SCKuhVwIvesRm8trVmM+z/zudNxJ5FzefOzODqLl+DoJP84Pj7obzOd2NaxmJ7p7XA3fvL/Tc3vq3F2A",
-	"/7pYNMvpfOteLmf/GfYyVzkWvGABp2+ApLc0NtKh6rgs9+erqf7UFWzfOiPVRrzzM9Bfrrm50+HymlHe",
-	"uzkIJ3OWRGGcxMvlbLYhfaDdy7grRwoCEyRmgtuz2Yo1fiGL1TjSvTJ5PDQ5YkU8f0IjxWLPPvv2zbPm",
-	"MdnTRoUU4ZJIkSVofFGjNiUA3tdkIuJo+Rg4o3wzPL98RQ7ah4fNNqHhbEKbHeLj80SzkkOS2QwMLgV5",
-	"lvotGhYzds6eNpyGPn801vJNSRgPRus0nIZIwjCvqPPZamfN39996nyuyVNzGo8jRmN2mY+A5nJzaBBw",
-	"nMxFJGcsirk+F4bjZrlffWoUgqj1d+NILpRTzKbJJdDoa0nAZqFcTpmIoSZFsZhQEsoFi1BL72ua8JhN",
-	"1cbso9x0zsUsiRtO46Y5ls1clC0aUZ99+qzJMKU35zisnhYkXdmfU6LRKKKY1ZElRP1RWndWCYC1HytJ",
-	"rCBv7VOJiBH8voZ8rwSUOSRhjEZgMpzyWJ/qSC4cwkVKRBkFaOXtTKXXcmGm9bm8ZCdLXFk/3jmYRpfm",
-	"4TKp7Oqy4WrJBQ4Sf81J6nbaR8aP4tccoMKxeXv5pFFzGg7qT8MT5vMpDc+m+nDWpOILwm6oH5MAnyMU",
-	"HnTIItK7IdKIgYwhy0BIwm6QRg76p6giXs91Xbflul6LvGTaFKWQVENEMh0aCz1LdTXPltbgNk/e/Wtv",
-	"MGjhv/b/vWI1IZ8z3LUin+mhpjNktPRjHWdtOFrLbhiPBWdx4cVGx+0cNtvtZufojXvSP3D7bq/Vbf+e",
-	"F1gBjVkz5lNWI6sqE2eF1O7t87UrAwl2E5/hWs9q9vNXm/evnyOGKOApTphDFpBnO2MiMAULt1uMVcxZ",
-	"zZAZEs6Bry8mcG0aUR6yQB+JbMH5v1czP/Nnq5CXbj7pZPtcJkVxM+uOoWUe885KHtqGG9xWZyUzfLnN",
-	"ZzZ6U970pfG9aptASJs1vacnJJPYIb4Ugvn6cVul4ZA0p4DQIIiYUg75v//7/4A+2sgBIYWg14vicetu",
-	"PG+4jfVyUOvTH968uSD4EAaFDOXMiiAynIRhWt5SXnIp6/pg5VLymdMrmS7PD4W55wlgd6WO457OjXVe",
-	"5DMf1OdWXNbuHHR7h9uzWkDjjdbruQmqoBYPnuhXPjsNvsL/z/QiCA8c4rF5fOWRkTRlesMloYJIKKIh",
-	"OAcIAhDPVKo0eQDlAOBpw9PHjQM7XbUe0z2c9DrTyZwqNe6dRIuD4GTZC45o56QTL4+ZmjLfrVttbO5B",
-	"61YLe/AGDfziXvNUBjm5LTE0XLmdT8xF6FODhuGrUaP/xxbfb3x21imsItGfaiFl6bW0QtwhMgy0PQQV",
-	"MVvbQ2WhV2MJZTuzhgEeqGxGscSa6fR0piVgTOizFqSFYlgW5msTLth5ytW5ljYwN/GcYqju3Du7d8+5",
-	"qjmO9sxsNTm7nRUqTqh6ISNWONLmWmEeHUoZMiqsFs9q1zaI2/Kq9XSz7xUGW8m11mNgFbYNrLYM4xeV",
-	"dOWvNWfvWQIq/zXzGZ/Fb2ehpEGNSl1hd0I5m15RanBSMpOKx3zOUlsUP7bSfKxMyRrQ62xsGbDT1GUB",
-	"UaTcheGBSo3wOpu78sERD9nqtTXjiAo1gvsgEOmUXDx55pAfL55+75CLl98TGZFfnz66yN8gyQv+qGCZ",
-	"Dbmg0bLu6/obrxkklvgrpjGk4hq8xuYpWwepXy2u8Nfz10+bmQZqum5XX8JzlTvt7hYljHlGBeo4lgVy",
-	"21Oeeh3X1rEXW8tgu/PI5v0tTiIK62qZFR8LFpC3r59b6qbV+mbXeawvTTxiiuy1e2TKRRIzlY9Utshr",
-	"RoMKP5r0oVHE1ISYbKBs0tbVRWe87Omatx9q6qt/y+H77wLpX7nt98FNb5C4bucQ5rL8rn102O0cHB26",
-	"Lv4aM5K++/7pG/xZr4vGScS+8zuhGE6fucF//RjmWTOJeB3VZrlKtHWi9PdcJkcDU+Ft2ddWVVhOwVNh",
-	"X81fNYa47oMPxx870644nB1HbtyZdxeHy+O6mSeGzdZYZm233+71XXd7k6xyTDceuvXHqrJoJ1fYlivH",
-	"qzLvNmexQIS6g/kDo2E8qR7E6qVQXhe1irzevDYcpO676IixtustXXppQdxqd562bjAe9mc59uyavqhT",
-	"L1v5VsT9Opx5X4sDrzhGZfWv5QKd3yDTkYf1GkuaCvNCn95wVXJTuZuuzdYMy7/U3vSS8b7s8E6JNpnx",
-	"V5x63rFTJZXhoZpbL4YHXo1eM8UDKwzXbV0+APHZ2eHavNN9mb0aPeIRirRs1PbJca/pdpvtTnmsWsfM",
-	"1NwJc/XIIffZ/zQ/a6WcHwefr7UoIxW/hHLl/GBnerC656+X/rOQjmuOJMiFtK7lp98ea8ZEoKmIzTlb",
-	"tAaiSTyzK1dCxlcRV9dXUJPv9dO/5PYrDVBJATm62rLk6roZ0ZiLMQm5iktF+H+8y510qxfqP1kDOVQ9",
-	"89dL/wUVdMyCR8s6P5jU4sdUof702+MWOQsXdKmIN8O6Hg8IkpVFo6CHPIpIJmOTYmqLf6xzE98tKjP7",
-	"y1rnWN0WPudBwMLaTTdjpXpgo+V0UXnhs9PIJ8buZnqVzn1hoLrZOSn/ZuyaW3bxVDl1B7+0kzk+zh/z",
-	"dfIl77xapcszvCxjmFu9PgsTRbz8FLyqvC7z2m3Z4X52t2pe1d7c11zY740/6hgi9c+XmKdAxC3281d0",
-	"HK64zcoAoGKoIF7ZReGl7qnqTt7BKar1horpdLYm1IIO0rKr6379unfzdNoUiXQxa5ycRWt0k3ldNQPt",
-	"xgBO25xFkFmu7SKEOgTWeaBAOlc26s4mQkmdV51Ax4dum/g0ZCKgEdGPO8T77bfffmu+eNF88sRzyJDF",
-	"C8YEaZ+4btNtN902llfLgJacQn+OiVCA8OluMhkqNQQ+ptCXYScqlsV6rKp8pPZ/DQY3LkAFtZ8NBjdH",
-	"z979j39uUoM7TyvTlvc/sfsQyFuIxB105LpzeA8+69QmX++2LgncKGHox7dwo4BTisGf4m5t6eYuIyUp",
-	"BckDvoFoA8PUOMEgeq2/Z+J9EiWtJh9Ct20OUt7Ra/5CCoSR2cG7kPctrhVa+XyQzzmglPVRkXwiR+Wu",
-	"lvlzcLS6Nb2aMXF2cf5E+smUrcgGMc+Qg5ZLAvMg2bOuRjVjfkvOmKAzrloyGj+UVD2cH7Tc1sF+VZ5z",
-	"MZL1qvzs4vyBIpDU52gtobgUIGdzj7YaNWswH68f1U7eDmjMPruOooiBSdfLh3iywkGkFwcpfMrRKk0/",
-	"WTtLzMheNYhI6xEgcAb/DiozTY92ZfS1jh5LIAepb5dT4YeinwkSNl/TxQumFB0DV17UicnqajKVLhci",
-	"Q/TMDIFTi8MxDBl5L7mAml6rZotWgVqqmE2BEbQJ6lig0AWPJxwfzqrfSthfXMybRwfddilq0TneoDNU",
-	"RW3s/btfp0zqH16RqWSoV0ja25WCeU+vQ5g/kdqSov41POHLKGIhcOOqDEugi0qGza+FKCZvtk7wvH72",
-	"mJx0e0fEZC8TzDhWBnK6zlisyyI5M5zmkCn1J1ywplYqwHsY+xtGVPgTrVF4jC6QPJyTR/a6rruP2JP1",
-	"YFSQt5ul6cbspjSO8XVWh4JgTgpgSgLJcOwpQqLlModR6OOwJdCzdFgoqEGP9YQKg6sMUgVzhRXhAmSN",
-	"rdUvTNJq3dwcU02MKTUx4Uol1nY3bhH0GRllk9bUF4YxcYcHKnswdRxVA67FWZm8kaskCgtjlpFPIdpm",
-	"xqSC0KGSYRIz4oGi8jAYJzS1k2HIfZvhVPxYGZSzQItKab/BdzMf3QberfAxKD6AT7QtS9yuKgFGTXO3",
-	"YMQDM+JqeJsycgsMklYswyDd/T4RpZpjw+r4S1B28CJGCsF/ZxC7YYSemQZAGqTMbXLtkYXwTRwlh8Gk",
-	"3z4xb++EbGWJMb2yKjAdi1pGtHFYRMEwwS2LeYR1pBDALQdep2aauV9fWWCX4pQLbwIcvXmqOH04sDgB",
-	"yxz14ErZEqqYNGtAVEz11voSrSbxKsW6+oPtg7ykWlVmi/kJGJYWGTFHPGT7OHh9cQV8oVcjVleURQg6",
-	"BXRgUxlB8AICcg6k7mnl86k0WJFjUU/wvADrdFae/dX4KXUwHvipfCUgDH9SPKVYFZnW842oiu0SM1Fu",
-	"a/mAKFEiVFaWamv2TK3exl0vAld4ZK8Hwo6ugZ5YCyqBh6NatAsjW2a697LbjfWHhSSmQsFcNfaTZvKV",
-	"HXs0Jgvw6UVSjHOHL8WoP4+JgER3gKbnQuVCnhiCpyEssmiP3a0YrT4deBPAvoXWLiCvCC3bQzkeW55O",
-	"UUVy+PtFBJFcxuYm/M3KRHO1XavdDBWcbgirY7o44SMEpUOU7qyKfaMLIvObr8821sZhYUSsaaxEVU0d",
-	"Wo3ZOdFazkSRM7x5tGX1OEUirqiSrHp8y995+/ocr408YCLmI3041n9q58rLTSk+q7zLMeR7paEAc74c",
-	"tNQzds3zQ52b4jXz5ZxFtyza4rXJcD8nLEFtj7HrXDqy3itw4Wf+e5A2UVrbzxWJ+ZSt8OofvnHdvrtL",
-	"2Lmc9MJXJcGllFiVjvFBL6tGAPwgFyhFq6tdsIgRfA9PUxHKsbNTikA6g9rZy0UKN7XN1U0rTWvFWeMH",
-	"UkRHnIVBQVaiUzAiw5CK68wKpDG8CB6wAoyuftamPoJMh/IkPWOrgYoXulNiruCRXOTuGbg2eGVCtX2C",
-	"M9PWijmTqvZmCJaWFOPc7KyFpQWvwXknIVzH8RWZxFdydBVRMWZen3g5dzGYfMZ+zUUpILBtbmBxEjFr",
-	"j4EquYKZev10UTh/sy0YnMFLZ2a5B2zEhRkmSNBMY2YIr+Lx9gidzRiNVNqWiOdkOlxibcYBgrSakcBN",
-	"ToZM00dhYyO09uo+YfbQ+IDIa6ZkCJ0c9MeWMomMB8muPbNKNOUhH5czYVxuUVPxgGXGTsRQiVsaGYPC",
-	"hFtTtk/PuNOw+9pwGvn9ajiNAtm1LLT0A3FoUJedAvRLIY6bfaIa7tEj1jsWRyOsw0K+REs6Xy5j16rN",
-	"Fp9FAjXHYiJDXHCxk1ghiL+xJGhqPIc1KmuSTKnI/DDsZhZSYRxXqSUF7q28HQXnRK2cU5rEnUXvbmN6",
-	"QIE10MduP+SyaLokwp/o7YQsNm3DWmtkG8uj7J9HFWjZwRJroypME+AqMjStBduQQIcieFXYqzZv4oGq",
-	"P9+53SnVYaUiBToC7UFhe3Yjw93YX++z3aHqcMOKL/HBPynlYcW2Xa6wO700XwEav5nMuisGqXUedFZa",
-	"llp0nBIP1bhnGi8pcyPzihKqkq9nRl1RibkmVeRyQiP2OKRKVflOVDKb4EFyVjeQSgfaKrO7+HTFTir+",
-	"2bT1qKP/ZeWzVWudajEIMzdK5fLil1K/J/3XJi26zqv9S/Kec9r86DZP3pn/NlcEoC9n87sUBW6fNXLb",
-	"gOSUi7M1hTtqSsNQ39DCZDrTV54UncKxSh+7tNjvV6s2ESTQWJqltIqsemOjTKgy45k/ZeR7aANDztez",
-	"pIlRboUqkB2Iukzk3QsXVkoH4xC9vPhFgedwNaK/zbKfwY3NYOoXE+5ndVfL8qlKawcEJibkQskZH+Su",
-	"dQUCbkrXu5zN7yGBQR+YjcWAqxKatuwmBPlKgDybBXkLPnQer284dN9CIrfhdTco42JGeXG7Ov4vklBt",
-	"ItgrXC6pz9Y43fWgClRhyVuvivWupzaYFHtkSqNrZfJBYtiwEdajXnMRtIjprJpzKpXc85BlQkNTT7Uz",
-	"qkiaPlEjCbRAvEymm4bD5JLMJqtGibdIRyq9dJfCqztp6bvJv22pnhl1dUVfRUYzuekrI+meSoYb69hN",
-	"wsLIgDSFfFRyAO1aXnbLMq5U7lrecqqGUL56PS8ZasVhHStvXbf7rHRK4f50HxW6Wwy8okjTyIUV9zvL",
-	"AUZUpClNBpVAi4zT1GMhhXWQRWwWUr901SuI0ZyPWQ9So8sLkUMt6Dx9IfeMoLsyK/UqXFV8qVF7186B",
-	"wFWFbIaLBh7NseAARR/JqWmpGbIHadPsklLLw8gFoxUGVKd3WP9lM/TlD2fNTu8QrMEJuyl+4mR0fBi4",
-	"x+3j465/FBz2TmhnxCh1/V6PBm67Rw+Go+6oPewM3eFxp+MH7V5w6Ld7Q3fkutStLdxU/GPRDuwed9oH",
-	"eXQxER92G3UO/S1qPt2Tfne3ms9kx1JhTbet6oTvVgDc/XMKgDcUpm9x1G9VGAvHEGmfPyKGO1LGzSTG",
-	"xlrXvKx8JqPpKpSD1TgAOTPnXqv/60rtt19BXSH9X1O1DXPa9bAAMb+Wovo/6Uz9BaXuu4q92xo4Neyw",
-	"08m8a6XKA1Xgj2qm4V9r1d/VOv9SdYEr7dFN+3UfDoH85fjvBMZTgqfcKT56yRjxLl5dviFaFKnZXD38",
-	"ZE7U54cF/5DX2j5wVY5U5VuxVBI90Sd0hSUGu0e18mPfIbBF9jzDfC2YiWdE+pRNhwwCvfbvprvj7YNg",
-	"JZ7/OqJguSwyjLls6pOzMTD250Sz6rFZbxciqYFuwu1XpwOxKl7i4Ii18tkrBLMGYkIDDNbzAKwECLXc",
-	"IgRXe+Jv4SqSSezLKdsp/vXNvXQ/7qV7c/rYTdx0OlZGDw3QqmFWc1BO0xxon/G55nst2fK5zfrPhOub",
-	"1kBgkpNTckQUXyunTnN1Srws+Xkg4Enwlk9M3bPwIdMoRRcrhCYzfNjCRDOUovyv0u+USuzTMSqyzFSN",
-	"PzXVAX9OcK2wM/lRLyIZJBZsFVYVbaM6Aq4APPE1owa3vxblNauBgB6B5qVT4o2lYJ5FXlRwb7KoqcTr",
-	"tl3yvX5gK3jXlVCg5tPgXHWIt2Ab3KhFvbUz3u3KMJnBmfTSGdkUYlONr9nVksZDt96e0uZTkcjePgkk",
-	"ETLO20tm7Ea2I0U+zP6+yu1TvU1q7lQt6k9Zy/zxodbPG+UFzxwaeQrkkyyLXLMpHlc6KYh2sGOKZYnx",
-	"y3aOkDG6XSEfSy5EBj/YIrWl39B7OKZDDASFXDAyjBi9Lpk99ecqF3aDHo/1FeHusf6/R/r/Huv/e7q5",
-	"TLzeh7dDsREsNmKQpktD5WhDbRTRcbUUdTObFKrgu8eb+EbPfYvtv4ebWFn03jpMWxroVx5PLpkfsXh7",
-	"qN3qXCogdemI9a46rfPwGS3dJor5V2iFDqlih119tTjokIiKQE5NNz5yOYFU/TSPDDOfsHauJP9gwBej",
-	"n34+iY6//+m3D9Gbxfu3F0+Oz59f/H4uO8/pc3q56P64dF/8fuAfn4+/2+xkwQXVY97+Xrr510bJTJyr",
-	"pnDXId5MiU0S3iD+RyxR5fXqty2088nNTTD0r487x90DEUy710fxe99n4/f+cakVgH7rD7d5Qpsf3/3r",
-	"n7UUUMxPIh4vL/XG485iWcVZUgf8cWZvS2cX55hw7xBlds031QflyD+KURP0BwaDCxF8pdhtBrvA2FJ3",
-	"KAjx0c5AxA9rhav/WfQn2owL3AlbBWxLLhq1nWXgyVyPehKyWNlXFeYgR4kAuC/ETOARgSxXLBcaiBz2",
-	"lSDDJLwG9k4NOP3K1NRXDMRA/OMf5LEUWqVqqgxEk+S7E2llGy2J93De9oq1at6Z6YcF5OyTR1j1Mkhc",
-	"98CHLYB/Mq81EIRA0ytFKCQGQc3pjEV20/Y8P+RMxFc88PY1C5a2CnJ9ETM7xXuy9z5KvKwVjq3hzEpc",
-	"8D4YT5ieRFblhBBD8KOD3LGUCTE7W+xOrL9tvxCyOTMthXEtq0qa9df2vFUdm7z9rG86u4mZACgDc7nV",
-	"VnjAPKc4YbjVpndvr0UepUXO5nnjXtC/gDoNj8gIxsApeS3y1tQcAVyA7SDgdd0uydWJ6g8lhQ5M8UQG",
-	"sCCv6/ZITWWoU8gDR9MaySYXhmTmVgSZeJmDK+VUD4gZMfNNwOGUCz0shQ93XJe8+slLdx8a33ExDhkZ",
-	"UkzexdWPoJ4cShDTdHRkHPiqlxZOg5BDa2h1JfCerQHWk1hdBnxKKHn79vyJVgqUjKUMiD+R3Gf7LYIh",
-	"00jFeojC+aEAkgAVf5rmHAxcw9xckWs2i0Fed7pkIhP8CjCAHqnYdv+aLZ1inSIoNBksyZ5WohRQuJWp",
-	"bVcSRpjwmKkZ9Rk8rOcCyJ3GXCZTENf71g6zksfOEOpKgEe1joSJ6n84RjakFI2br9kspEsW9Im+ihgH",
-	"DaZdK9sMHUTET2yJh0r5csYC7A6ZrwRIFHQuzPWpr3Rd1+MgYyvidTsdsrIc9BTKM/WA3NacYe8UIytg",
-	"07JqfVt+q3LDuydkZXlvulM1ZYwQtkI6GrLqVWui603v65HbnqP/c4BiwM4CXFUgTqwM2vO6rgvPtg/w",
-	"Pz1vH1490T/2bm6Q4DATOEcemcgwQELqcwPfNzVEuHeplDE7dpp1QFVAGr0reg8g0SpkFHqNKGmWYso3",
-	"sZQ1B3iAlUjkLDsFE6mY7W9GAq6FDQ+aC4ojJ8JsizZJSImeNp5KTVSwRYC06WExXMIBHnMsoc8RnAk2",
-	"oXMG0owqIgxE5lPqT2oacOpdMeW9potpvglnqfkmITXtN/Unsf9mrdArN+PUozxiSykCwng8Ydo+63ZO",
-	"SLHQ2DIg7laesU5RXKZIvHPTtxZmRkMlU60JBT5pX03Pskj2K9Oa04pCRfaCiI7iJmfxqKltIjrjzSht",
-	"5Gme2ocl/G5LO/UeKi2XaZj2sVOGVQxpVcr7FEqRKYlBPM1CavZfxf0Nhc8v2YLoq73xpJM9zdd4fWbY",
-	"RhXa6jmmQFarS+WAATUK6VjZxaf6IBVy2c0CljNk+uLHAkNYPmWnBA0XpY3NJIRhYhkyILiZTTxhSytU",
-	"tf61Rpe5yqiBQHMDisXrcQ8RftD25ChUSD1IO3IMRBlCA7Fh0YBLj3o9I4LmVQOROub72DTMtCbECUCz",
-	"Mvx77gZhzQ5mMAMGouLPh5wo468HuGghI4swkErQGDOylkCfJ1k1I15NyB+XMRUBjYKUcO9SzKrFYtFS",
-	"5s+GCAri+fv9gaBW9Ru6QV0gLmjPA+QCR1tMBjdR/6AvsHkTzTD3QBSa3uzFhc45WKvrU0AyMzTXjHpK",
-	"ApYG0RCTZt/JDZV9mey9FfzG9EpOaxZM05N95NL0tTTLwCN73rzteNbOtffYH16cPW5e/nDW6R0SORoI",
-	"71M2+c+tT5XPf2590gbDZ08LTqsLsvGaAdPnJhgIfRWxk0sdlXhJtSfUXKv3W+SZzMtkFN0DYZ6OZEwx",
-	"XTNXvGpiPwtJwDhpKjajgB5M0iUrR7PbQJjO0hGL0c6SoxH3OQ1JhVVIyIcRhfEBrxLcrFPgtDOxJJ2b",
-	"G2sOGxiqtpvuAxh1UBamVIu80mJ5wRU60S0g6UCALowjbin3nmvzyYA5ydHIIXQok5j07LgOSTNaHHLg",
-	"DkT6QwfJpR8w/9DXMcNTbdcQE44PDBlPIsZIQJf6wjcQNAwdQ+rFhAMaAxbKRtcssJp+D87EQGg5YFkh",
-	"FRsPP2U9sj4/jLBC2cOKYlWtNx4IkNP7WrcXhDO6zLQCkxHpuQeWxlyRiRQyiVgA76Se64Ewvs5iazBt",
-	"LgU8Yn5OW1iHRV5agL6nMdEmCWpUraPTnka+1ihRxOcs16lcPzUQe6Uzmj/o+6jGTf24/T7Yynr+3vdP",
-	"DR3xCQ9AspXZLpQPI0B5wPs3x3iwnvbTHNSRwmLHRGVOR/1V+CVA/WCPtJiEUs40TzkDMYv4HOBNQy6u",
-	"m6EE4RMRP5RJ0JyymGpBZn2VTJ1i1Jgr4k+Yf216OA1E4SADH4+5QuYF+wWMsFSoZX3mrCIrNAkdiMuL",
-	"X5RTKKuoXujTW3mx6MWIlYFIdVvmy8DbwFQzTCHVK10e3KDSKPlwiQsr1tmtVYFxEgnDUGAQWlVX+JxR",
-	"00XQoExTG77RHEVj2i8+dhkmY61fTLRT/9MGXLWdvzZoPeZzJpws60EPUwijwgho9PRt/0fLuwD9gSE3",
-	"IFl59rmon7UhzPzTKybXEisdP3vDyQUNz2JPq7a0SSMJ+TWrsWda5EzUlolY6uqVwG+vKrnSLfteSuv8",
-	"VPUs9cvVfDM90SzhDAmTgxcqBUP1DEpJ3Js/nIZbs34ssCmYaA+UsmBpDvEKGbTl2aFYITmpMhBp0b6W",
-	"L+jEWzKDxh9ynwnFsuLNxkUkZxFnMdUWSIIuhbGW4+ZAQuSm4JWk44ixqUmajcINqCI5oJRG2WXZcBoG",
-	"nrPRb7RbbsstwHqmsJwpCid8Qf9jXOe5P0NYWji6M6z8USjKIM5E/ZjsXS7oeMwi8vZ8H/0LFI9qepkb",
-	"CBAgXJlbXAvdQuB90BoSILsI+qhMGn36bB8OECSGDkQiAm3iwJQfGr8c7JVZXwscfKfwymPMv29eGme2",
-	"uVQNBIK7aXN/aYCvZMTHXOBupnIS2qqPWfxEkwdyPRBXUK2Mk2SPPDwfvZSCvYCcrs/vnIa91QChO65b",
-	"6i4fs5v44SSelsKb6M79/568evzmt4unRD+Abl38g/6ZhFSMvxs0mBg0Cn9jNMj/DOyCv6g4udP4IT76",
-	"MPfs//3f/6eR79pejhXUetEtgnCuYfpj6k9Y8zGGJjf1TIeH7bOfncaKndw4DL5m3zIvfXYaT2M63vTy",
-	"0zd0jBAxt+r07jQO3O6qN1JmePhSxi9kABDuhcALdvZIO/A0zkXM9FnT5lNhxxpOI4b2JH80XqUKvvHO",
-	"adw0tcxopg82J4BniCkJ+lN4hj5RpVj8ec3xx5+0aaPiZciImjBmOlLi0dPjeHiEHYTgNAIxNSiUHMUL",
-	"CD4Ia/qvOmhnejrV07ayEkYL3NPcSQaoGOuj6brdUvEPCqpmwpvDRAQha71XAOQLUSTE4UAJTs08slgg",
-	"pnKsPgnOF5EJviq2Mmq0sjV8GkkRN0d0ysNlX1Ghmkpfrz6vPbAOjvuezimStDi8EeVvzx8BffY+JVHY",
-	"HzQK8nXQcAI5veJBf9D4RzadQcMxLlIZvY3CvkjC8PP+NpOZhZSXcnzOZloGkOfISQ75xSBOd1ouuZVM",
-	"0vzyTSbtLJOcRhffyTHmqsBabgcRyULGzyAZuf8pg2DH1OtCprLFCWy8NEiogDeJqh7Nnxy4GcLjDT/y",
-	"xVBKv3fzYRh2pkHU+eB3O4vukheSZG1+jc1z6rrdzHB6CRfZQrL0Fkhu2cSBohkXrk35NLjMNbyZX3OJ",
-	"P2+5zWvUyBmS1nbr+QJKZQLdCz+u1idGNHdcN4v4pGEIrkgyg2zt1N6OZWKwmy2mZatOd5iuiRuFahkO",
-	"tcyz2Bon5VbLOPr3O+y3mc0q86iw2i+958/13VV/Th/VVVsLe5eX8Ss38I29k6aVvlSVbPAlneobXzFK",
-	"6hnIfohXD8SPl69erjADTJMB/cSXNrs3cYO94gArpBRFlNExx/BRqQdCI9duwuas3NdVLd/4oNYoqu16",
-	"wFV+csXLZbUKr/H53Q6MXu54sYLjLR3vUwH//Yz4N/lbs2NTArY5kfpErTmRuR120sgRVXmE4AVVZJjw",
-	"MLZwtI4JzQGzDER6PI0DNeuhgS4W4+gzfve0MytkZKqJvpqbXJ4I0ALT3wNgmVMZwgZJAbGYBQOxZ/2u",
-	"NsXP10IDQn1vnl866Jb10MhfcG0RWh+mGeqBGgjvB6li75R4/9V8JqMFjQIWNP9HFkWFK8hYyIgFkAVg",
-	"zFVGKPHlbAmkGQjvfNTUUqQJYsRbL6V+O3vx/M+UUpYTvkmpu0gpbcnIMRPNiC6alvqZFfNNgG0rwAz7",
-	"rxRgEIne1ho01WHWzjNQQv4E24303IPs+NfagK8ZDbg2df4eZmCG3Y5AZHFERyPu349B6DR67sHmnb9E",
-	"fPm3uYLSdQyQUnizMZk6z1du/nNQNMVkCnijiEwF+Y0zOmbKMSEN65zP4kct8oyHsQkgE8wrqLKI1mxP",
-	"cU4bHEyvRLi0MUeL725xv8FZ9CFhgBphvEUGoXs7rii0kdyoKyAfqLHFg6Yo+h6s3pkpsE3ZHwsW/iiU",
-	"eW3oumlrHIpNXnNtXGvQUiuQpemxy6A0i8X222fAm6KrBpvH6QtUqXHvJFocBCfLXnBEOyedeHnM1JT5",
-	"bh7KphhAAwqn9e/GwZAvcQe/1/ZCAtgBCkVq5ISJvqQI6vclHLrIFOuFwyMaWIx4eKW9+ZW3gpq8dOs8",
-	"2kIIPbPNduCNzsnmN95I+YKKpZkdlJX2tlnRuenRkRYJ30lI5q7YKjYblBOJNv2lLBAffoL/ngerve6v",
-	"IRyusu63Dnb1sMkUNhnNJg6kSRLRMnvI5C7Vqkpgum3c7FmKFVXYIYIXEzRKrSu2P141TndDl7Vu97Uo",
-	"kGVP8N1loUkrKprWT9IYu7TNZHwpAkvxvHFtfoXkNT+sEaAdV//vd6iWtElAWxR2mkJ5LXmcRkghI/qF",
-	"avS7HStEAXm233MPtCbZNI9e6+D4Xudx4Bbn0XFdvTd/a3WSpWDl91Y1+p30b2sI3G3fisBaz5zhl/TQ",
-	"SOh0XQY+3eioe9N3O+qyJ+jOX2H1whn/b6DGtrx3YYDkb6r3vmfQtQN1hE11yp2LdbowNd53uR+kL626",
-	"IphU1Ag7CQ4EFl/2c5lsNq/MpMOCuwuqUmMK1U/YZEMLdijSGwhz9Ujru+BnYpKsAeu2RaDXspcZgR52",
-	"EaWQ072+/bJnTEloOgLWZLUZ80AMxK9ws6npGoDJ/LgIDjns4AEkoZTXyaxvEqqh7kRhVp7MYXNZLz1F",
-	"JY+dN01R0EDAPchmmOl/lvLPbZWGilnQh3GxrASe41KQhSYBxJmiZJaRV2FhKObGZt38EEKgJj9wv84J",
-	"pz97nnLRBlsGLSqsIs7X4OL6rc8UOwBWiby+s0LdjbC2oUGdEVPTKnb3zIK/8JKYDy7CXQUIiim+ElK6",
-	"8uZQdpOUiYij5avRa6Z4gDiWjbOnjY1Gwe+l1u79RvvkuNd0u812J20Kv6L1f9bIP23Lf730n4UopN45",
-	"q82LrNd+rnP+NjbHrQ2M/CUTbeD8HbPht69evDnv7qKcCw3v194104P37br51V43ZQQSniSzbLtyCjcT",
-	"jO8+O42ZVDUKFsFJMNaDPIplNVhMEy9NuzbUDqA/QHRenJ9nZd3eXlo87pDKgdj3yJTOZlyM91P7YEah",
-	"59gspDFkHb9VWstCrZS+0gq2wColyH7PF9thq2WVhLEtUQa9n9aegtbvEw+fUX/wd1m1XpoGDb8G3fY6",
-	"V6bWx8ZZafUVhWlkOoKqDApqxiJlcoDTtHWo3ivkukOWdU0xmc1eHgGwKoKfYzOtUtlW33gdsUbfmhsT",
-	"E9Wr01FQ6A817cYaKGXfY5EMzBeIaxQ9liRgH6Y9U8E4CylGw3I1vtgyVm8TNBRLEzSSGYTQ8koVCxFf",
-	"yuJqTRs5rETLGqWlzbCnWH9+SsAKgKtkC4rr0/pI/F2+Dv8Zv0kHQpwF02IMqDoQWP6M9bZQkw4mUrig",
-	"S0UUHbF+2uA7Rlxya+FoxQVGXE1BXSmxobTvr/WA2izKVbUEAzFc1lpvlcb7p4TWPTgQEZtZ4wsAJ/Rx",
-	"SJdk6zsDNKz2sH46a0ZqCtjQQwSGbe6Ppm4ffedZIzpgYdzstI59IHyqtIJTTCge8zkLl/tIvq07zKER",
-	"iqtNwQvSoA/IgUJ/O1ikkwMXAPhAnG3a6y490lESMkX2QJbMucT+/eZlsP6g1F8u9vumV3N5hg7xYNH6",
-	"H6nFoH+wNkDGj4WegYihgG6rUyiNNr0UPX1L99JuiqY/4cgCVdiyb9OYEU7JJZh+toY115y5tm2YNrUi",
-	"PoU2jCM9pEqiSJqiihzSQNaSewkv2UIkfXAQ+rm1gib9DEK7c5zDXnCweXn6tRpoA1ELSLVn20k6ueaN",
-	"psM1Ur+fgkPavAE5SmfR6XXrR4NtKQ9Yv4vZmjquWxwtG0AvUI+5bgnmK3lmwO6aNCQ+DZkIaERARi4i",
-	"DrXwXtZSz0OsEjuUQ4YsXjAm8o0nQdnKgC7JXrFt5b5t+Fi2pb1+Wk99ioFVU7oBhTfnl6/IQfvwsNmG",
-	"SvxwNqHNDhRm6yOXzKDSWJ/F3BLJmdkNeAwO/O8m64KQiKvrpr6ZiTHWx6TKAYoXDX6Db8yNwvXLoiME",
-	"xriwiwGIEz3uVYSK0xaMw5IzCLW0JgcEY6oLTKtNfcgyRQPZHaTcsvM0bRm6poFpDq2Bw5JLDUvzEtTQ",
-	"DOtb4b38X8v4DiiUrDci7aA5EGtbaJoeijTG1aLfT1mzTNSUlCP2gymttyAUkHlK801YDQQ8Jt9yGKGM",
-	"z9IvzqIChlIBnzAlqsajYBAwUXWB10WRIYOR8Hg4xi9gT4tBImGmDJRwo0HQ8CQBV6YqUoHGyooQGRYU",
-	"zbniw5ABtEFN7DhXRJT//cNPeb3+2ewTFqwW/RY5v8ieVi7GlLb2rrZvyVCCl4GreB8QGOhA1NVGUnQR",
-	"RSb8YwyVCLuwKhLIhVBxxOi0Rc4GQhPIZPEa7wqAddi8goiqSdG/YktB0ehIi57R6l9jrAJLgQ23X2FB",
-	"NhDQvdN8RAGgC9b/GosM2+hnjKjZ4M1CEi4CNmNCXzZISJdaps4iGTM/ttATxhJVxkrTOgtJMhB544rU",
-	"21aOqcBWyWjEfWNtAyKXae0/EHsRA6QTJJYWIfCXrJUL8CfWtJkthpmssQ73T83NpQbYaEqvATPL1qqb",
-	"8+EMRLyccZ+GIeC/5fOyEWepCSRGxDT0sKVHWZvPoYRBUoTO1JvFTGVbHlZjL90JrdzimhXUOduQMGvc",
-	"bZtS3jJa/MSWxgEFq38kg+XOQTmTf/4IUuiKaW8LWbi8qWKqW+p0XuuDukcH0y09R5+dFfP78UXd/Nym",
-	"22m6h7n5DeVwzeweyWFxbi9oFLLlFlPr7JZ6d17km9TBU8RZhMS7u2drm4BVgR8eacmLhzaN+qX8YFwF",
-	"wA1/egTx0xa03vWT9OTjwQc6pdfd7uw4Vu359P385OP1YnK9QJ9iSphPtontU+xh23edjICdtKNt34Wt",
-	"mvKbMmHPLEEdQi0sBSIuZWAOkVx8ReRO4eRNDVLarcF0Rih15E5bDWzuil2uOPrs7La3hth1k8y3gLDz",
-	"rAsuZLOt/DX1HtU2kOfK2GIA3NR2CIgd6AWhtWB7/3bra9etb2sGbGcM2DGyAnHsqjnOWft7zE8B2+Fe",
-	"uK7S5flPO+u7fPkOR76To7hbPPK3F/DQc2JF8B+3SZsstqHxKXp9bXtzbTADbiwiVpbiDzW4hpsCEdkr",
-	"6Rt3Saf+mhMOtghkFK2wc/FWQTvqbnuLr13QZShp8EbK5zQam/d62ywthTN9kfaMg8hLZ9cJv7Bdcv6m",
-	"gRs8K6krOh9pWxG6KSdLlG6lWyUQZr4WZd185Mx4aCuZFRglMEiwVJUBarPyIkjFpoIYZwqBMh/wJEqT",
-	"hpCFTyo5AflLq0O0ugl3SQaoy2i0VNsmqZEHWSRkuKz9yK2BtmvSGkudgr6a3MZRSMfjillX3Ti8hlgP",
-	"kXX2FS3p+rvUz7eM59/uOpOL5Tfq3YiNLWP8O9yG7qCbdw/dr9KrqevmW17df1BeHc9E2hrdoGbzbXLo",
-	"Li9+UZnfflUPftuiwEbnill2YKqZ+lFFAAGN+CFVChuoVdOzLvXc7l6MJUqZRq8E0wsQelH12UWbZU7W",
-	"Kdv0vZ5ycWaacjfaWYttI8PP/Ckj30dyEU/IeaElo8n/Nc/Br8hZtWljvwGUalK0yW3LLZQmYxi4yfN3",
-	"AL3A3Xwtl7P5qtyeN/ksSs0K9ycp/pRj/5en28RlAuYOZQGCsXgwswaSW5lqlxe/rDpfVZNNP3wHa63W",
-	"irqczXd27aZ94e5ukQDPl80Re9JNpGkhi5QpWCF3O/eYTv8FTrxTevrR6qeHu8mHnaTDKslwefHLN8uh",
-	"Yjl8BRYA6red5EyhUe3DT7OdrooFsNUUJcjcBvYyvFQtd6r4rvs2VHt58ctppbWJre+GHjQAC1EvgfKd",
-	"h28tipxPa6zkB6qctFW57B3ddK8/dKYfhyd+OzhmB6Pe+HDivhf1F7zZV3i5y5o8lr326Q1bFUmdu8ul",
-	"kLKpHO003c6bdrfvpnJ0s6jNdWCtSF3zMX3I0NIq9D/dtAcrJe1WkjMjTV030k0tSHcRuYUu2itQAEqd",
-	"0b8J4a9NCK9oY4+Jjvcpoh+OZDQ1xRW3lXobHs3aBr9blRV+GcvIZGkZcOjCqiFnu6QaSpQxaL9ozm6h",
-	"NQBqXc6xnZgFzx6IMrFLPXgBvH4zUHUGqg0JLDlYMm4SpmoBqzFLZcKwjxNXxJsmYcxnNIphm5pYVZUm",
-	"pnsjHjKP2PYMJrVwINouecEfkb222z3uHR262NRwv08ouXjyzCE/Xjz93iEXL78nMiK/Pn104UDW/Vhw",
-	"hc5JyMEych8SNswvEelURiRgfggtpgCggpyRkEZjSDmCiQ+E120fkBl6768gtVE/4OkPjRKFFwclpSgh",
-	"RimGyTwc0JslDnua5vZecxHolQKgoNdt9/J9y66mLOD0CnE4MA/OlEjjvmBij2/YDJUDAPVPTzHXywQo",
-	"obGsiulyIIo5fqXO5J6FDlLAFvUqbiBiyL8R0s5iD7pIFZgnw1bfT1mgmsiDDezMKFguMbKNfcxvaSgF",
-	"6xM6ENg+BzPqinlyWXMv06Ys7YMxoTF2VNPU5fFAmNZBdak5+MHLEhN/2QydmsMABojwJfSQ7n9q6Knn",
-	"3npjmpbmsUODkUP4lI7Zw/czNrb/non0nws2nIFQLlSeBaOyTZNHsacKz1beosG5NP7/iyfPmu3WESDI",
-	"3lKPg4AAim+XxNLe0W6zgmvdErFBr4wKHvgdrKfVJlJVEq6F4dK6DZDZ/y2H778LpI+GU3eQuG7nkN3M",
-	"eLT8rn102O0cHB26Lv4aW+V99/3TN/hz2lnmO78TiuH0mRv814/hrWwzp5Hh+Ffs0m4P7NI777stia/B",
-	"GE67wJv9+Ra//oKO/W0C3o9NfcjfNcr9V5q/b40iK1rAK0zC+7OBsZLkazKDbV8SWx/AI1MBoeeqtrWE",
-	"c5anWaM2XGrak9heY6UWJZmVXPHUgHGcb5gyxzzrM7JFH5Uas9jJGrDkuqmkiJu2X4ttcpQaSnkdZfPk",
-	"UlloLBy0uYwpb2qe9qF1Yr3VRmqNtuLtoGC15SlpJ1E1GQcCmncS+2zWmhTvI3ZjCCUziZVu2tLmUxra",
-	"xtzGOMwZ/tgWyzAN1KEZlgGK4PxzpVRwNYCJtA+gJ86KK4G2+I0FoVff7mE9DlrUA7HOpDbbvsKqzgpn",
-	"sKJijVW90u58VuCT/1yrUx/Hsk0GkiDtWqTsBpbPeQEPyoYYe1mIseIcqzNXnUZBIDT6jV/PXz9tZiZO",
-	"03W7nV2sm+LO/RU2bbnxU61dux3FytLqNmZr737M1vs2xO9q+rbdfrtnXLJ/Bg+tsY9L+/3NVP5mKv/n",
-	"msr6rDWhoHPEIsvzd7KTt8zzKRmhd8fTxcjJCkTd4jK2AdYtdp20RQj4kVUIuyZ4c5ub+yW++vcD282H",
-	"4TA14UsE3eraXlqNpJJhs9348yJzxvl/u7jc/cLy5gmyGTGpwNLfwnhfVRgP8rcwUleWjGuk8V2yoOo9",
-	"Cq/BzjGtNfI3XINmhGhAWcvdtFkuNjiu6Za7NUjSQNiGG2tBkgq0AaAkfc2ECmQypAFWeiMQYobGArUM",
-	"ppl3liwyoSq96NYuGHNECpHAgci3E26RV1gEtAKdKT8i6DSUIlkEEWrkyYZewdsBMeWLKHJITLTihtGa",
-	"TH80S1ezAZ+YRVNF9nKpaw7RspqoZJoCytT3IN4/NcURadFCIgxiU6nLUmW90Ju4tQmKqQy41NfjNHOg",
-	"NA6pw2txylAaGagTUoGQKQ31i9Cq22imFmihzDez0sGCI8D6LCdlrg1/+UCRKRcyaiaCxyTgYx4rsteB",
-	"rcTYq37dPM21tePC37wfL34zoA8/vf7Vc8gB/vrRD0/0in76Ff7z6sVrRJMhxPvx1RPzwpuXTzwEt2oS",
-	"L8tt6ufSQ4ExhGnqlsudKsW8ZYSD2zC5fSPHH2Sv3GQam7yXzoweZVM1C2RcwbktzBpTRyG+CHORmBtu",
-	"zHO7zqqLrJ9tZuZrM+UhqQ1qX59ycYVb3q/wAFcAG7XIWa5emo/p2REySKp+Tf5AfVVrJpdwDRYnaufT",
-	"rKeV40SbgxtN0wUmmeYB4ZRiuJC1EC72rFjRaVNzNTekErnrdgGgxg+lYgH8DWPWs/kV/s54hoVE6ZzH",
-	"Aqtz2qH822Cz/5lYDvFCVgEcMi1otmRYQBEt3Yn++PRlrN41tmxNzc9Ko1hfJ7aZX0dPUE9ut+92FidR",
-	"3FsOD+bHoj099Ls3Rx/dD7Pr3WoHHlf5Yieshl1dgusABQyMgMEUWIMhsOuum6riAqDAf879pwY8oCK6",
-	"cyACZQlewBAo/7EQSUFBbf/kECR4DUZARu+7AAC0P9+Vj7+VpH/zU37zUzb69pI7ZPl75vZprLbti21Z",
-	"sRN2v72ApC8X3ZItcsn8iMUI8wWAsMIPk4AF9W5H01HgaTqV+yozvFU1YXH1F5EMEh+sSBOOj/QzXOkt",
-	"CV4zCl9Hlx7fpu1HqiCYgCEqHRKhuUJL65WWWdLDj3DYd7EBSiRdV0uYbuLfrI7wbwv3XTk99c01Mt+T",
-	"T8NwSP1rlcc9e5whZH36p7HZW0MZLP/xMIlCqBFakQ2jrzOA6QfgoKU2EA40pAJsYcOguc5UJimEKoJD",
-	"DlN4STvv1i6NqE4zl4oU5qNgerTIkwwTUP+Nx3frTYWcmoUgsqZXa+t8aro3FFfzVvAbk7yRdRe0zbrI",
-	"a/ae+XGui4rppTChgvSIRWyUYVBcXPvopHd01Om6G6cf8ylTMZ3O7rYKqMGOsBxzRn3WVEzvoWYLb952",
-	"BonrHvhDqthhl/zw4uxx8/KHs07vEH7PPJJGz1VxHfO281NP/j76+PKk9/vJ21+S9lM1+nk6+uXlzxNx",
-	"/Xtn9v5Enrx88vLhDw9n593vNi02/cxOi73ThRYYtUaRfFXNqzIm2NR56x66Qp0XpY859jtgAJabxi5J",
-	"5+bG+nupfy3kImTBmNn21NgAr4WWXs0IT1ATK4srC5LqlAhJRkkEDp7c8QPUUdswrVWSzXVkqSjM12zM",
-	"FWBGU/L29XPsBIRQnbXdT60MNTCq0NNoIExpgCkEKEzd5GUC5r8CK8qzLmM1wXLvcDkQUHu5py/X2jCR",
-	"MfAw4tECLpB+RchFi2CTVJOYwQIEghNyQaQYCIS2tw3wYol+8xWOppJJ8de6miy5iodzC8ttS1vr1pYW",
-	"Howv42jJgWLuUib/pQ1a4FL94EQx/+rF6KefT6Lj73/67UP0ZvH+7cWT4/PnF7+fy85z+pxeLro/Lt0X",
-	"vx/4x+fj7+5kDt96i37l8QQvKJtMYieH4AAvfPMYfAOx+w8CsbPajNDKpWRtw7+K8+Dhp6z15WcUxSGL",
-	"WW0q/kwRGoZ5tZyhwhvtDb2F0H9aVt9TGl1rNQYOxVS95TKgqy4GnEtVfZWkcbfGuIA3g7/bxfi/A64W",
-	"bs3WjOts0Zy5IPRlEpfkfgXeYiNH7eq1skq41KHY/NY0loA+BK+fm7giC0i37ZLvpWA7gufcxipojPE7",
-	"uzm60mV9edW+SaF/O8lfKULe1sd4tzvH06wh8+d3Wymvh/qmpLl/55q1wrdWJY79nLBEa7Ix5cLBVKUp",
-	"FNjH2WXX5MmQUcTUBB1i0AQnSELmYJuO3G0xr0ehkA00o0PkyFxCs7sfhVaDIEYGwlNc+NgZDBMUJnJB",
-	"plQssXnaBz3R2rQDQyCzK0/yLYL/wgshrOY3pq2ZgC4LVyT4U14QHr4B6JtdS4hf48J3iqV3dlwGkr0w",
-	"faAJ/LLduc1s10VMTVy+ZGPh95BJv914/uIY6bcr0l98RdLit3JO7nA9egjuOta0fpMvomfOlQI9g+m1",
-	"8CXTwgkNXh6TvcyfSCYsYvst8sxAxkJP8053ICYyiVRZPJgoEGgpaIaFryzSouJZxOZcJmog8MvglsQO",
-	"Z8a2VMSngqgFjw0KrTa3Q6mwu2fq9a3TPkC8ktlnvDn3ooDuZMHj7L5yD93jzrNf1KOfzyeR8h9Pwp/P",
-	"X/zyr2FPXf6mZnJ4JJ987V65zCmXMfdXqKb+A3XOf0PxDweaUFEXoFFW7NSpgs9w7pKIx0uQRUNGIxad",
-	"JfGk0f/jHWTPQUpxXZA8kwCVg1etgK5ByDwjofRpmMJ/xRRQhbECcEqvGYkS4RXG7j982O4ctdyW22r3",
-	"j13Ttt4srDI/DHI2pxgCzXKwpRhKGoHfDrWNL4XPQ04tJKKJ6WbY59XJp2lABZVhtU5Na0PoVJFP98Z7",
-	"zyncaHK6ayGja8JVKWPB5phzEWdylw7lnOXmm25sdboAxm41X7Ec0iBGVBpzWI/nFPtjX1ZrKDdMp5jT",
-	"VZ3Tcz5ngillNoEGHH6aRXJoCmQsOBw0DRejiKo4Svw4iUznD0hkgE651M8J3Hw7w7RzHwQ1l2mul+Zp",
-	"RKCHZHbGoHFwLK9ZngNepaD1+mb+/wIAAP//",
+	"7L17d9s2sy/8VfBq73fFPpuSJVnyRV5dezu31m0ubuw0p61yTIiEJMQUoBCkZSUra51Pcz7Y+SRnYQYg",
+	"QYq62U6bPjvPH09jmwSBwWBmMJfffK4FcjKVgolE1Xqfa2NGQxbDP5/QYMyeSJHEMtI/h0wFMZ8mXIpa",
+	"r+YLWQ/0E36PUBLI6ZxM6JwMGLlm08QjgzQhk1Ql+jcxu6ERD2nCQjJgQxkzwmgwJqlijZpXY7d0Mo1Y",
+	"rVezY9a8Wsw+pjxmYa2XxCnzaioYswnV80jmU/2sSmIuRrUvX7yaniQTyQUL0pgn83MZ8WC+OOXnMh7w",
+	"UJFkzMiUjhhJJIkkDQkV82TMxYgMYznxiIyJYsL5dSI9QoVMxiwmMuYjLorTDtmQplFSV3FAHikWDR+d",
+	"ED4ZOT+TkCa0d0JUMo+Y+/tHqVB0yOpcRFywRycEJ1wYSg4+sMD8Skh4akAVq6cxz34xjOmE1akImEpk",
+	"rMzvt6Tjs0s6WiTb5ZgRJhKezElCR0QOSTLmigRI9BOkFU8IF8Q/G9ZfScHqL2kSjH1N4HzvDZsUSdev",
+	"fdy/+On68vQmbP1xcxWO3n64PH4x+rVf23LuZyGbTKWe0Rs2jehcv1VeyXnMFBOJ3syQ+HpM3yOzMRPA",
+	"EjFTUykUIxxZRBOShfmvE0moIIzGEWcx0XNjKiEznozxcTphxM+mEczrv7C5X1yt/mTNXQcT6aTW+xP/",
+	"8N6rWNcreaHnUX0AYYpwABN5zURhCYLdsJjAcQrJzpvnT8jBYefYI4oFegTSbbR2F04fDLgl5d/QhL3g",
+	"E55Us07CBBXJI0ViNqFc6PNkaKfIjh/7u7AbQEEWSBEqkoqER2SixQSNWV/QKJIzvQg/8XdJKkIW4xmG",
+	"c04EnbDQI1QRLvoijOkwqXOWDOvjJJnSKa/HNGGRnmDdSLcGuWDCbB0lnfYxkTdmTP1soy9KPIpr6NdO",
+	"4h+aJ8kPrdqGFFkmiYp00WcD5qePEJwtxWI9oWksA6aU3t+PqUyoPnv+R78vMgLCvP2Zb2nnkZgNeRSx",
+	"EM4nF6lMVTTvi51N6LJ7d8J8/KHVbJ7MfmivIw3O/KzidJ6SVPCPKSM8JEMZIyXMShvk11QmTIsZOK9z",
+	"mcICaZAQlU6nMk6KvByzj1eDmyC4nQ6G7GA/vGWdrrw+DA+mcio623I4S+L56TBh8eKsLwzTJpLMKE+s",
+	"fov1K1yMCrNqrfrshAs+0dKgmYkBLhI2YjHM4d27d6dpMtaCOKAJq+apYEyjiIkR05yCR77b7BH/MaMx",
+	"i31X1qH0CmgccxYSIfvC1+PLmH+iekSfIFN49m3C4ljGP/RrXIBEvwKR06+ZUXk2WF+rHpKMaUJmVO/g",
+	"MFUsLPPO6kG32qAvXm1Ktf5LrOWSxkrG1STyBbtN8AEfdRkj05jdcJkqsAoa5PWUfkzZCQklETIhg5RH",
+	"oTYKpjTWorXEaUHr6uXlmWYprr/xMWXxvObVtFTSf8WpFDaa3r5gYpSMa712s+npjbc/t6o0wDMRTiUX",
+	"lWdGr2jGBmMprwkzzz1ShIfFOc7Y1fzmNv40G6bXh5THg48HERPBaCoSTu3MpzQZ5xNn+VdXcm2+mIPO",
+	"+rU46vEXViEYX9JrpgjF45OZGpZbtaXUgx0b8lglRR1MyTWbkzgVyusLrVL0GJypkobWD2UKR//CDhKz",
+	"gPEbvb9KC1ijSOmIcgHiqN0hY5lq5dHSh73d7ZJpzEVCBxEjpxdPzs708YtpoLnwRE/BWI8s0uMINWOx",
+	"In6n2SSW2XlOjatrbSyUzkh32AwO2RGt7w9aYb1DD1n9OGgP683wYHDEOrQ13O/a3cPTmu9fyRBZyoHd",
+	"bnnXpjRJWKzH/F9/9vu37Wa93789fPb+P/69VrmlQ23xgcG35MRpsxLOmrknaOE9llFIdsDSvmExjTwS",
+	"yMmE1hXTRzlh4W6DvBvzSO9HX2hzM41jsN30xiE1tZXj7zc75JVMyEsZ8iFnoQ/7LdOEUDKQ4XxRZ60w",
+	"OKsp6dq0a9TbEjvoXN82FP9UvO50m9UyA3Ry4UPmgoGvTOgtKgorPfCnVqXaOGexkmKZ6ODiBu4LjxTx",
+	"PzGV2KdLZutUiavD2871x/bk0+A4aIVHbH/YHR2Mmx9EtfSY2s8+oOy4mN5cROmSC8rF+W+PFFFRWtS4",
+	"NRpMWH0Uy1kyrvPquSoz7qqp/nvMhrVe7d/28tvyHv5V7dl5gSKyggP00GMaGntH/2QuTPqfdDqNtBrn",
+	"UuxNYzmI2OQ/Pii9mM927jDAQLPcpZQvaDwCla/SyYTGc71oKcmEijmJ5UzVvNoNjVKGnwn1quDVq0TK",
+	"qwhe9mohSyiPgD9uzC1xTBVpdZtNGOSE0IRMpEpIq9lsatOb0CBgU31rn+Y3HqCv1tqaqfS/rvZ5QuOD",
+	"OA3F/rhLZ+2PweFhfHPzKaBA0ySeaxlZ6w1ppDRVE5qkqtbraPZNeILmgJ4uSaQkdrqGAbSxqnp7e6EM",
+	"VEPzqN6jZN4I5GQPpqH2ykvV+2BE7KK+ySl4SiY0Gsp4wkKyKC3L9Fwis126aj4sDWSMqMwTsoHqWKRv",
+	"GAdReBDHN9dKHgRJ8OGAd9qHKhnxzel7htMnzvQJTn9zOi8jgUPvnw0T51R+mdH454vXr1YQFvi/RE2r",
+	"m7UghzutTAiuQw+2SKn5jB/Kzv7H6Xw4/dQNPqj406h9OBjN5ttTykx3e/LAQkAYbCY/zlEA4CuLks3S",
+	"gKucX0+IkPrMgoFtbokMbD7Hf2dETx2Ff9UMzMN7+aXsi3GnDSMe3FVocfFWwQYv7HSRb664uEpVQTKd",
+	"lt0qXC2cKH09TngUkQHT1lW+egLXNEL1PQ2uI1JPKWEVJ+r4QyvaF93pYXyctG72b7ufDgfHYWu4Py7y",
+	"iVEDGZscO2xSPEj66o6L2YJhqukBnDO9eRJJhU6sMh3V9OYqwL+WzsvF+W+aPvhHNHPBoBaSCDYjKh1k",
+	"3HUPqiycHocsegbZ3DYnhbOkhz85geFn9yqQ0IShSRozJdM4YGTHz2fh74IbmG7q5lvKlWTHr95m3zOX",
+	"HORXH5i3Dk4Gf1efb7w86AMeSsEe4mwbR0b9bp4McPQaQixbU9nbsaF3Q28fOudDJu4odYRMzmN5wxWX",
+	"ovrYDLMvlE4NOrGsfpnmoxg3FCPnNE4Ei8np+dnisbkZyPDTQSecRFxctw9vujyZjQeHw/k69byfH5vn",
+	"ztw2PzX5ih7u0KAjmSujZwdpom/Ey2kE50Rzf6qmTIQPp4WKptuZVSr/mgpJBR8Ob6OwO5OdfTae8G6X",
+	"HbSjdjfqfBMK6SGY6/TesrRCKhZIXJChX0Vgrn4vcxJX8O9LribWRXIHFp44r6/j4uzZgpirYFxNxVTr",
+	"KOM/C/lwyGIt5O1O7UxYMpahR/SNWR90bYjvNshbxQgFk0Jz2hA0pf5p6RXx+rrTnQZ03Im7k+A2HnU7",
+	"16p9073dn6yWke32cgZ31nl3Fs8GeTgJusjQmtA0ihkN50hwpNim9P461gDwqEhYLGj0TBPnztIVx6hk",
+	"TfO3K6B+QbAKkgp2O2VBwkKMAhAZgJMvtMEeLSIMG2mj5A9wATvBngKHfRqPpodx2Bl/EtezD3OW3LQj",
+	"tk+TW7pKgnaLNz+cLbGz3ebuV1joA0nMAo1MTHBIeZTGrEFeGZ6gA2l0dEBTDP2GXKEZewJxQ0Z8QyuI",
+	"yDskfAgeeiWT5zIV4d3ttuz1MvsImVwN4Y8O57ySmdvSUcqu93KROTrBmH8aTtPZVCb7+x8+8f2PHTY4",
+	"mLE14qfZybnjlUyInczmjJEv4WF44pXev2Cc31qySClaaA+4q9ajviTUKKcm9E4G84XEj9xhf6KPcYwZ",
+	"CRI98sUpQppR3ckzWjXLQk7SF6/2LMGMlVXvQFZLHnrenhbndB5JGrp+2DsweuK8Xmb0KX6h2l274Ahj",
+	"twFjoSKd1nFnv9khg3mlTTn4xGcDKYPu7cdB1J6Ecftj0GnPOuvuJS3nXmKWfkfH7OKyHv5yX6AIGJX8",
+	"k02n2KFkyGbkJX+sedQEUXa/rvPsgsU3PGBvBb2hPEIK34lf0uIIC04g/M6V+1iJacwjkM+kLZKYxjya",
+	"E+cNaz9HNGHxIge1u/sfPs26t59EmqbXH4edUaw+xFQO0tU61WEgQw5SnOYWjqGKZT4cExmdGlChb7Ux",
+	"JCVqTRrShA6oYvZyi7FhTAW0YZec/zhThCZEiqB0IUkgxBZCwkZIQhbR+d9+LbmU8iUVczOcuiNzxjbD",
+	"qdrVov98FZm/l68hxpWgmAgVZnklYypIt5nnhU1ZbDKayM4gjSHTaUhazeauNmCcFKkivR2yVDBz0GEH",
+	"o6MPzagtOtOD+ChpztrzDj0IVl6x284V+02WqbWle7NAjwf01eSpdYZwKAirksgeKZx5j1CiUpVQLljY",
+	"F5B8Zu5/QGnj99Ryk2uZkSgSpwLS9jIef5VfR/pC30dOlvsyMf7usrzNOlvLuVleoUmpw1y1PKduo5fN",
+	"43fV//c6a28FNSlVLLzz7Qr8cJfyGj2jy6Jn4LYrK4AB5lhlLr0JV4qLkZcHkjySimshZ0Lvesxu5DWr",
+	"MJ+nQWcyaqfyRt5+6kz34/noOo0+3RwcdtaYz63FsJqd6PZxNXzz4U7P3alzfwH+bjarl9P5Vr1czv4z",
+	"7GWucix8yUJOL4GkdzQ2sqGquMz589VEf+oKtm+VkWoj3u4M9Jcrbu50ML9mlHdv96PxDUvjKEmT+Xw6",
+	"XZM+0Orm3OWQgsAEiZng5my2ZI1fyWI1jnS/TB4fTY5EET8Y01ixxLfPvr18Xj8iO9qokCKaEynyBI2v",
+	"atRmBMD7mkxFEs+fAGeUb4ZnF6/JfuvgoN4iNJqOab1NAnyeaFbySDqdgsGlIM9Sv0WjYsbO6bOaV9Pn",
+	"jyZavikJ48Fo7ZpXE2kUuYrazVY7rf/x/nP7S0Wemld7EjOasAs3Aurk5tAw5DiZ81hOWZxwfS4Mx02d",
+	"X32uFYKo1XfjWM6UV8ymcRJo9LUkZNNIzidMJFA1o1hCKInkjMWopSEznydsotZmHznTORPTNKl5tdv6",
+	"SNadKFs8pAH7/EWTYUJvz3BYPS1IurI/Z0SjcUwxqyNPiPqztO68VgGrU5aSWEHe2ucSEWP4fQX5Xgso",
+	"xEijBI3AdDDhiT7VsZx5hIuMiDIO0crbmkpv5MxM60t5yV6euLJ6vDMwjS7Mw2VS2dXlw1WSCxwkwYqT",
+	"1Gm3Do0fJag4QIVj8/biaa3iNOxXn4anLOATGp1O9OGsSMUXhN3SICEhPkcoPOiRWax3Q2QRA5lAloGQ",
+	"hN0ijTz0T1FF/G6z2Ww2mk2/QV5BMQqFpBoi0snAWOh5qqt5trSGZv34/X/s9PsN/Nfufy5ZTcRvGO5a",
+	"kc/0UJMpMlr2sba3MhytZTeMx8LTpPBird1sH9RbrXr78LJ53Ntv9prdRqf1hyuwQpqwesInrEJWLUyc",
+	"FVK7N8/XXhhIsNvkFNd6WrGf72zev36OGKKApzhlHplBnu2UidAULNxtMVYx51VNZkg4B4G+mMC1aUh5",
+	"xEJ9JPIFu39fzPx0z1YhL9180sv3uUyK4mZWHUPLPOadpTy0CTc0G+2lzPD1Np/Z6E150+fG96ptAiFt",
+	"1vSOnpBME48EUghTDWaqNDyS5RQQGoYxU8oj//d//x/QR2s5IKIQ9HpZPG6dtecNt7FaDmp9+tPl5TnB",
+	"hzAoZChnVgSR4TSKsvKW8pJLWdf7S5fiZk4vZTqXHwpzdwlgd6WK457dGOu8yGcBqM+NuKzV3u90DzZn",
+	"tZAma63XMxNUQS0ePtWvfPFqfIn/n+lFEB56xGc3yZVPhtKU6Q3mhAoioYiG4BwgCEB8U6lS5yGUA4Cn",
+	"DU8fNw7sbNV6zObBuNuejG+oUqPucTzbD4/n3fCQto/byfyIqQkLmlWrTcw9aNVqYQ8u0cAv7jXPZJDn",
+	"bImh4dLtfGouQp9rNIpeD2u9Pzf4fu2Lt0phFYn+TAspS6+5FeIekVGo7SGoiNnYHioLvQpLKN+ZFQzw",
+	"SOUzSiRWdWenMysBY0KftTArFMOysECbcOHWU16ca2kDnYk7imFx597bvXvBVcVxtGdmo8nZ7Vyg4piq",
+	"l6Z8N2Nuc60wjw6kjBgVVovntWtrxG151Xq6+fcKgy3lWusxsArbBlYbhvGLSnrhrxVn73kKKv8NCxif",
+	"Jm+nkaRhhUpdYndCOZteUWZwUjKViif8hmW2KH5sqfm4MCVrQK+ysWXITjKXBUSRnAvDI5UZ4VU298IH",
+	"hzxiy9dWT2Iq1BDug0CkE3L+9LlHfj5/9qNHzl/9SGRM3j17fO7eIMlL/rhgmQ24oPG86uv6G28YJJYE",
+	"S6YxoOIavMbmKVsHqV8trvDd2Ztn9VwD1ZvNjr6EO5U7rc4GJYwuowJ1PMsCzvaUp17FtVXsxVYy2PY8",
+	"sn5/i5OIo6paZsVHgoXk7ZsXlroZnoDZdZ7oSxOPmSI7rS6ZcJEmTLmRygZ5w2i4wI8mfWgYMzUmJhso",
+	"n7R1ddEpL3u6blp7mvrqP+Xgww+hDK6arQ/hbbefNpvtA5jL/IfW4UGnvX940GzirzEj6Ycfn13iz3pd",
+	"NElj9kPQjsRg8rwZ/s+fI5c105hXUW3qVKKtEqV/OJkcNUyFt2VfG1VheQVPhX3VvWoMcN37H48+tScd",
+	"cTA9iptJ+6YzO5gfVc08NWy2wjJrNXutbq/Z3NwkWzimaw/d6mO1sGjPKWxzyvEWmXeTs1ggQtXB/InR",
+	"KBkvHsTFS6G8LmoVeb1+bThI1XfREWNt1zu69LKCuOXuPG3dYDzsr3Ls2TV9VadevvKNiPttOPO+FQde",
+	"cYyF1b+RM3R+g0xHHtZrLGkqzAt9dstVyU3VXHdttmaY+1Jr3UvG+7LFOyXa5MZfcequY2eRVIaHKm69",
+	"GB54PXzDFA+tMFy1dW4A4ou3xbV5q/syez18zGMUafmoreOjbr3Zqbfa5bEqHTMTcyd06pEjHrD/Mj9r",
+	"peyOg89XWpSxSl5BubI72KkerOr563nwPKKjiiMJciGra/nl9yeaMREKK2Y3nM0afVEnvtmVKyGTq5ir",
+	"6yuoyfd72V+c/coCVFJAjq62LLm6rsc04WJEIq6SUhH+n++dk271QvUnK0CRFs/89Tx4SQUdsfDxvMoP",
+	"JrX4MVWov/z+pEFOoxmdK+JPsa7HB4LkZdEo6CGPIpbpyKSY2uIf69zEd4vKzP6y0jlWtYUveBiyqHLT",
+	"zViZHlhrOZ0vvPDFq7mJsduZXqVzXxioanZexr85uzrLLp4qr+rgl3bS4WP3mK+SL67zapkuz1GyjGFu",
+	"9fo0ShXx3Sn4i/K6zGt3ZYeH2d1F86ry5r7iwv5g/FHFEJl/vsQ8BSJusJ/v0HG45DYrQ4CKoYL4ZReF",
+	"n7mnFnfyHk5RrTdUQifTFaEWdJCWXV0P69e9n6fTpkhki1nh5Cxao+vM60Uz0G4M4LTdsBgyy7VdhGCM",
+	"wDqPFEjnhY26t4lQUueLTqCjg2aLBDRiIqQx0Y97xP/9999/r798WX/61PfIgCUzxgRpHTeb9War3mxh",
+	"ebUMackp9NeYCAUIn846k2GhhiDAFPoy7MSCZbEaq8qN1P6vfv+2CVBBref9/u3h8/f/49/XqcGtp5Vr",
+	"y4ef2EMI5A1E4hY6ctU5fACfdWaTr3ZblwRunDL041tAVEBSxeBPcbc2dHOXkZKUguSBwEC0gWFqnGAQ",
+	"vdbfM/E+iZJWkw+h29YHKe/pNX8pBcLIbOFdcH2LK4WWmw/yxQFKWR0VcRM5Fu5quT8HR6ta0+spE6fn",
+	"Z09lkE7YkmwQ8wzZbzRJaB4kO9bVqKYsaMgpE3TKVUPGoz1J1d7NfqPZ2N9dlOdcDGW1Kj89P3ukCCT1",
+	"eVpLKC4FyFnn0UatYg3m49Wj2snbAY3ZZ9dRFDEw6Wr5kIyXOIj04iCFT3lapeknK2eJGdnLBhFZPQIE",
+	"zuDf4cJMs6O9MPpKR48lkIfUt8tZ4IeinwkSNt/Q2UumFB0BV55XicnF1eQqXc5EjuiZGwInFodjEDHy",
+	"QXIBNb1WzRatAjVXCZsAI2gT1LNAoTOejDk+nFe/lbC/uLipH+53WqWoRftojc5QC2pj5z97Vcqk+uEl",
+	"mUqGeoWkvW0p6Hp6PcKCsdSWFA2u4YlAxjGLgBuXZVgCXVQ6qH8rRDF5s1WC583zJ+S40z0kJnuZYMax",
+	"MqDYVcZiVRbJqeE0j0xoMOaC1bVSAd7D2N8gpiIYa43CE3SBuHBOPtnpNJu7iD1ZDUYFebt5mm7Cbkvj",
+	"GF/n4lAQzMkATEkoGY49QUg0J3MYhT4OWwI9y4aFghr0WI+pMLjKIFUwV1gRLkDW2Fr9wiSt1nXmmGli",
+	"TKlJCFcqtba7cYugz8gom6ymvjCMiTs8UvmDmeNoMeBanJXJG7lK46gwZhn5FKJtZkwqCB0oGaUJIz4o",
+	"Kh+DcUJTOx1EPLAZTsWPlUE5C7RYKO03+G7mo5vAuxU+BsUH8ImWZYm7VSXAqFnuFoy4b0ZcDm9TRm6B",
+	"QbKKZRiks9sjolRzbFgdfwnKDl7ESCH47wxiN4zQNdMASIOMuU2uPbIQvomjOBhM+u1j8/ZWyFaWGJMr",
+	"qwKzsahlRBuHRRQME9yymEdYRwoB3HLgdWKm6fz6ygK7FKdceBMA881TxenDgcUJWOaoBlfKl7CISbMC",
+	"RMVUb60u0aoTf6FYV3+wte9KqmVltpifgGFpkRNzyCO2i4NXF1fAF7oVYnVJWYSgE0AHNpURBC8gIOdA",
+	"6p4sfD6TBktyLKoJ7gqwdnvp2V+On1IF44GfcisBYfjj4inFqsisnm9IVWKXmItyW8sHRIlTofKyVFuz",
+	"Z2r11u56EbjCJztdEHZ0BfTESlAJPByLRbswsmWmBy+7XVt/WEhiKhTMLcZ+sky+smOPJmQGPr1YipFz",
+	"+DKM+rPEdl2QIqFcKCfkiSF4GsEii/bY/YrRqtOB1wHsW2jtAvKK0LI9kqOR5ekMVcTB3y8iiDgZm+vw",
+	"Nxcm6tR2LXczLOB0Q1gd08UJHyIoHaJ051Xsa10Qud98dbaxNg4LI2JN40JU1dShVZidY63lTBQ5x5tH",
+	"W1aPUyTikirJRY9v+Ttv35zhtZGHTCR8qA/H6k9tXXm5LsVnmXc5gXyvLBRgzpeHlnrOri4/VLkp3rBA",
+	"3rD4jkVbvDIZ7teUpajtMXbtpCPrvQIXfu6/B2kTZ7X9XJGET9gSr/7BZbPZa24Tdi4nvfBlSXAZJZal",
+	"Y3zUy6oQAD/JGUrRxdXOWMwIvoenqQjl2N4qRSCbQeXs5SyDm9rk6qaVprXirPEDKaJDzqKwICvRKRiT",
+	"QUTFdW4F0gReBA9YAUZXP2tTH0GmQ3mSnrHVQMUL3QkxV/BYzpx7Bq4NXhlTbZ/gzLS1Ys6kqrwZgqUl",
+	"xciZnbWwtOA1OO8kgus4viLT5EoOr2IqRszvEd9xF4PJZ+xXJ0oBgW1zA0vSmFl7DFTJFczU72WLwvmb",
+	"bcHgDF46c8s9ZEMuzDBhimYaM0P4Cx5vn9DplNFYZY2TuCPT4RJrMw4QpNWMBG5yMmCaPgpbL6G1V/UJ",
+	"s4fGB0TeMCUj6OSgPzaXaWw8SHbtuVUCrZNiKhRnwrjc4rriIcuNnZihErc0MgaFCbdmbJ+dca9m97Xm",
+	"1dz9qnm1Atm1LLT0A3FoUJe9AvRLIY6bf2Ix3KNHrHYsDodYh4V8iZa0Wy5j16rNloDFAjXHbCwjXHCx",
+	"11khiL+2JGhiPIcVKmucTqjI/TDsdhpRYRxXmSUF7i3XjoJzopbOKUvizqN3dzE9oMAa6GO3H3JZNF1S",
+	"EYz1dkIWm7ZhrTWyieVR9s+jCrTsYIm1VhVmCXALMjSrBVuTQIcieFnYqzJv4pGqPt/O7pTqsDKRAh2B",
+	"dqCwPb+R4W7srvbZblF1uGbFF/jgX5TysGTbLpbYnX6WrwCt6Uxm3RWD1DofOivNSy06ToiPatw3jZeU",
+	"uZH5RQm1kK9nRl1SibkiVeRiTGP2JKJKLfKdWMhsggfJadVAKhtoo8zu4tMLdlLxz6atRxX9LxY+u2it",
+	"Uy0GYeZGqVyc/1bq96T/WqdF1/li/xLXc07rn5r14/fmv/UlAeiL6c19igI3zxq5a0BywsXpisIdNaFR",
+	"pG9oUTqZ6itPhk7hWaWPXVrs9xerNhEk0FiapbSKvHpjrUxYZMbTYMLIj9AGhpytZkkTo9wIVSA/EFWZ",
+	"yNsXLiyVDsYhenH+mwLP4XJEf5tlP4Ubm8HULybcT6uuluVTldUOCExMcELJOR8417oCAdel611Mbx4g",
+	"gUEfmLXFgMsSmjbsJgT5SoA8mwd5Cz50nqxuOPTQQsLZ8KoblHExo7y4Wx3/V0moNhHsJS6XzGdrnO56",
+	"UAWqsOStV8V61xMbTEp8MqHxtTL5IAls2BDrUa+5CBvE9H51nEol9zxkmdDI1FNtjSqSpU9USAItEC/S",
+	"ybrhMLkkt8kWo8QbpCOVXrpP4dW9tPT95N+mVM+NuqqiryKjmdz0pZF0X6WDtXXsJmFhaECaIj4sOYC2",
+	"LS+7YxlXJnctb3mLhpBbve5KhkpxWMXKG9ftPi+dUrg/PUSF7gYDLynSNHJhyf3OcoARFVlKk0El0CLj",
+	"JPNYSGEdZDGbRjQoXfUKYtTxMetBKnR5IXKoBZ2vL+S+EXRXZqX+AlcVX6pV3rUdELhFIZvjooFHcyQ4",
+	"QNHHcmJaakbsUdbWu6TUXBi5cLjEgGp3D6q/bIa++Om03u4egDU4ZrfFTxwPjw7C5lHr6KgTHIYH3WPa",
+	"HjJKm0G3S8Nmq0v3B8POsDVoD5qDo3Y7CFvd8CBodQfNYbNJm5WFm4p/KtqBnaN2a99FFxPJQadW5dDf",
+	"oOazedzrbFfzmW5ZKqzptlGd8P0KgDt/TQHwmsL0DY76nQpj4Rgi7d0jYrgjY9xcYqytdXVl5XMZT5ah",
+	"HCzHAXDMnAet/q8qtd98BVWF9H9P1TbMadvDAsT8Vorq/6Iz9TeUum8r9u5q4FSww1Yn876VKo9UgT8W",
+	"Mw3/Xqv+vtb516oLXGqPrtuvh3AIuJfjfxIYTwmecqv46AVjxD9/fXFJtChS0xu199mcqC97Bf+Q39g8",
+	"cFWOVLmtWBYSPdEndIUlBttHtdyx7xHYIju+Yb4GzMQ3In3CJgMGgV77d9Pd8e5BsBLPfxtRMCeLDGMu",
+	"6/rkrA2M/TXRrGps1ruFSCqgm3D71UlfLIuXeDhipXz2C8GsvhjTEIP1PAQrAUItdwjBVZ74O7iKZJoE",
+	"csK2in99dy89jHvpwZw+dhPXnY6l0UMDtGqY1RyUkywHOmD8RvO9lmxubrP+M+H6ptUXmOTklRwRxdfK",
+	"qdNcnRA/T37uC3gSvOVjU/csAsg0ytDFCqHJHB+2MNEcpcj9VfadUol9NsaCLIOmCUt0aXZIHeg7t0yj",
+	"lrU0vxrFVLg/BxE310QnqRkeQsT491XppnaQzbM1s4RL2NO5TDGrNEgWG+EVcjBXNmuo/vxV4cuLia88",
+	"GJNgzIJrCxPrVqV4tpshu2GRJvFicitVSlNeCmALvJ+FZIfdTncb6wF/TTM+S6iqQwI7fWbKCktGE+zW",
+	"srQGoy+TrPFtnnG0GNappB9eNleCLtMgYEqZD5gXTggdQDwCiadFEw/I6fkZPrYKKmBLp9M1my9b/TWb",
+	"Y4LahIvE7Ko72a0mCYEvM9O1m5rtytLddPI8yyYTEjLDjhpCkdjBYefYI8rAGXcaXS/vMwuHzz542G3v",
+	"V8AwWRZd6bD5+d1l6cDNfx4Pfgz4a/7z8z+evbn89eJMnU2S6R9Pzg7OJur2jM94+FM0O/sg+UUUvj0T",
+	"zQab/zwN9l/qd8a/t1uR/l3p2r+wiY54WZT+aSx6nCXDHhSRqZ6kaTLuwStQyNn7MEvqmGDuF2a/xYuV",
+	"O7ps5xBepSJ8ALxl0omrsTzcNHjrpD89P2uQ1xCHOSHXjE21VFQsiFlJ/H2iyVV7djg4mF9P0k8f9wfy",
+	"4LpzG4/D7owPPtzOOpNpesgj9bETftiPPl0P4+FAzeKPKw72FRfLO6WnIuGRIzzMO4VJHTcrYbjghWxD",
+	"rRJ6jLQuaJDHy+nvnqgCbQvjF9ZSdd4MusozU0X31yShlFROPup5LMPUgpKD9o83uWKFXAHI8BtGVbUW",
+	"mxexw6GXrnnphPgjKZhvEYoV+BctujjxO60m+VE/sBEM+lLIbPNpCEJ6xJ+xNeHGIndvjQu/NJ3E4DH7",
+	"2YxsqY1BrdFmnSWNj+GvHcVY/ksksr9LQkmETFy/ghm7lu9IkZ3zvy8Ljyx6XTV3qoZWMA3zx71PaKOt",
+	"PhM8d/y7FHCLEYpcsy5vpXRSEBVoy1KElbbWqSYnhichb1nORA7T2yCVECnQoz+hA0yYiLhgZBAzel1y",
+	"D1SfKyc9BXohVyOnNI/0/z3W//dE/9+z9XAq1bGuLYpyYbExg3IWGimPCEmGMR0tQjasZ5MCWkznaB3f",
+	"6LlvsP0P4LEsi947pzOVBnrHk/EFaMjNIekX57IA5pqNWG0h6bshPqOl21ix4Aq9NQOq2EFHW2D7bRJT",
+	"EcqJ6VpLLsZQ0pblW2OGMNaYl+QfDPhy+Muvx/HRj7/8/jG+nH14e/706OzF+R9nsv2CvqAXs87P8+bL",
+	"P/aDo7PRD+uDEbigamz4P0oe8spsEpMPUgFw4RF/qsQ6CW8648QsVeX16rdtC4Tj29twEFwftY86+yKc",
+	"dK4Pkw9BwEYfgqNSyxz91p/N+jGtf3r/H/9eSQHFgjTmyfxCbzzuLNpdp2kVQJY+tO4NBjIGco8zGI3t",
+	"Pfib8k37SHNVMNer0/OzvsCXdzSZzFVRn+RdjyjDAYGp+Ctn26FIRlyGmmlFBm7IkmGkxQD2XrMAM+bC",
+	"DEoFcbas70v9VzGKZ/MccV8t9oa9ZNcq+7nBk8YtBpeiiCXKvqrwYhWnAkA2EamIxwRqS7BIty8cxElB",
+	"Bml0DYclc5voVyamqrEv+uLf/o08kUIraE2XvqgTtyegVt3xnPh7Ny2/WCHun5oulEDQHkGLkvTTZnM/",
+	"gG2BfzK/1xcEgBO22O4ZeAfYLRZFKEL1JUmPY65MMANHl424SsCo0pfPHXshA4c8JIY4vOERCgMZXoLZ",
+	"AFXLHALSAiCGDcPt+HjBvOKhjxXo2D0jQ360HmBK/LwpnkVzyItd0TOcjJmeR17vjGCD8KO3xj2jv22/",
+	"EOml4WuK0JgtBTfRX9vxl/Vu9Hfzmy27TZgAUCPj5iZ+IEPme8UJg38788L7DfI4gzsxz5tAg/4FVGz6",
+	"RMYwBk7Jb5C3pvoYgINsLyG/0+wQBzFCfygt9GJMxjKEBfmdZpdUYER4hYowvDwg2eTMkMz4RyEnP+fE",
+	"7PT4QMyYmW8CIrec6WGBf/x2s0le/+Jnuw8tcLkYRYwMKJbx4OqHgCwDYARZYRoyDnzVzyBUQIyjvbcc",
+	"E2THooHoSSwHBDkhlLx9e/ZUqz1KRlKGJBhLHrDdBsHkqVgleojCmaZwfqD2X9OcgwlvmJsrcs2m6LVp",
+	"d8hYpvgVYAA9UsY+QPJrNveKiAWgsmU4JzvaTKDQj0MZlBslYYQxT5ia0oDBw3ougOFtLgRkAgpp11qa",
+	"VhraGUKFKfCotgJgovofxmWTUzSpv2HTiM5Z2CP6smVCNVbWCOxD3NAD/cLmeKhUIKcsxD7Rbk1gqqCH",
+	"MczVeCwzvAZDWhR/mrEV8TvtNlkKDHECQA16QG6rz7GLmpEVsGk5bo8F4lDO8M1jshToI9upCkADSGBB",
+	"Ohqy6lVroutN7+mRW76n/7OPYsDOAhzRIE6sDNrxO80mPNvax/90/V149Vj/2L29RYLDTOAc+WQsoxAJ",
+	"qc8NfN9UE+PeZVLG7NhJ3gtdAWkS43iElOuIUeg6pqRZigFyQFALB/oIa5LJaX4KxlIx2+mUhFwLGx7W",
+	"ZxRHToXZFm10kRI9bWYVNflBDQKkzQ6L4RIOQNkjCR0P4UywMb1hIM2oIsKAZT+jwbiiFbfeFQP0YfqZ",
+	"u+24S224CaloxK0/iZ24K4VeuS23HuUxm0sREsaTMdMWaKd9TIqQI5YBcbdcxjpBcZn5VW9MB3uYGY2U",
+	"zLQmlPpmHbZ9yyL5r0yTbisKFdkJYzpM6pwlw7q20+iU1+Ospbd5aheW8IcFedB7qLRcplHW0VYZVjGk",
+	"VRnvUwAloSQB8TSNqNl/lfTWQKC8YjPCRDoxMXWyo/kaHQQMG6pDg13PQGVodak8MOqGER0pu/hMH2RC",
+	"Lr87wXIGTF9tWWgIyyfshKCVorQJnEYwTCIjBgQ3s0nGbG6Fqta/1hA0lzXVF2huAGxMNQIyAhHb7lyF",
+	"WulHWW+uviiDaSFKPBqV2VGvZkTQvKovshB9D9uHmibFOAFoW4p/d+5I1uxgBj2oLxYi+5AdbSL30DhC",
+	"yNhiDWUSNMHc7DnQ52mOa4CXL/LnRUJFSOMwI9z7DL1yNps1lPmzIYKCzL7dXl9Qq/oN3QAhABe04wOG",
+	"kactJoOgrH/QV3TXRDPM3ReF9nc7SaGHHqJ2BBQwTQ3NNaOekJBl6TSITrfrOUPlXyY7bwW/1ddvcE2b",
+	"6Zr2Z7vIpdlrWb6hT3b8m5bnWzvX3tR/enn6pH7x02m7e0DksC/8z/nkvzQ+L3z+S+OzNhi++FpwWl2Q",
+	"j1cPmT43YV/o65GdXOaKxWu4PaHGcbDbIM+lK5NRdPeFeTqWCcXCDQfGwmSBzCQB46Su2JRCHwGSLVl5",
+	"mt36AmUyBBGIySbiAacRWWAVEvFBTGF8QK4GR/IEOO1UzEn79taawwaQstXM9gGMOigQV6pBXmuxPOMK",
+	"w+kWmrwvQBcmMbeU+8ATvCQNaHAth0OP0IFME9K143oky231yH6zL7If2kgu/YD5h74iGp5qNQ0x4fjA",
+	"kMk4ZoyEdK4voX1Bo8gzpMabHfpjJjS+ZqHV9DtwJvpCywHLCpnY2Pucd8v8shcjVomP2CJqEXmkL0BO",
+	"72rdXhDO6BTUCkzGpNvctzTmioylkGnMQngn8833hfHmFpuEanMp5DELHG1hXTKutAB9TxOiTRLUqD2I",
+	"aps/BlqjxDG/YYjYBpBc+qm+2CmdUfeg76IaN0gy9vtgK+v5+z8+M3TEJ3xol6HMdqF8GALeE/oEOGaG",
+	"6Wk/c0APFcIepCp3q+qvwi8B9A+7pSYkknKqecrri2nMbwDoPOLiuh5JED4xCSKZhvUJS6gWZNYby9QJ",
+	"5o9xhZkApptjXxQOMvBxdsMH+wWMsEyo5R1nrSIrtAvvi4vz35RXKLAczMv3/exWXix/NWKlLzLdlvtX",
+	"8DYw0QxTSPrOlgc3qCxfbjDHhRUr7leqwCSNhWEoMAitqit8zqjpInxgrqkN32iOogntFR+7iNKR1i8m",
+	"70n/06ZeaTt/ZfraiN8w4eX5j3qYQkIVjIBGT892gra8CyBgmHwDJCvP3sn/sTaEmX92xeRaYmXj5294",
+	"TvrQaeJr1Za1ayYRv2YV9kyDnIrKglFLXb0S+O3VQtVUw76X0dqdqp6lfnkx81xPNE89R8I4QIOltCg9",
+	"g1I51/oPZ4lXeWc22BQsuQNKWdhUj/iFWpry7FCsEEeq9EUG36PlCzoW58x4VCMeMBOvN07Q81hOY84S",
+	"qi2QFF0KIy3HzYEEf17BU0pHMWMTkxcVR2vwxRzItFrZjVrzagaou9artRrNRrMA8J0BdGd43PAF/Y8R",
+	"q0wXAYB6OLpTrAFWKMogkkaDhOxczOhoxGLy9mwX/QsUj2p2mesLECBcmVtcA91C4H3QGhLAOwn6qExB",
+	"XfZsDw4QlIj0RSpCbeLAlPeMXw72yqyvAQ6+E3jlCVbi1S+Mu95cqvoCYV61uT83EJgy5iMucDczOXkW",
+	"1nqaJk81eSDrExGG1dJIUP7I3tnwlRTsJWR3f3nv1eytBgjdbjate92UWCbsNtkbJ5NSABddzP/f09dP",
+	"Ln8/f0b0A+hqxj/on0lExeiHfo2Jfq3wN0ZD92dgF/zFguM9i5Dio3vOs//3f/8fGzOgDmp6Fg2p9Ozb",
+	"XgLGdNfvPaHBmNWfYPB1WVTPPL8HD9tnv3i1JTu5dhh8zb5lXvri1Z4ldLTu5WeXdIRgcda9ve4N8ySU",
+	"eHzxavvNzrI3MmbYeyWTlzKEZi6F0BL2+Mp68dXORML0WdPmU2HHal4tgUZlf9ZeZwq+9t6r3da1zKhn",
+	"D9bHgGyMSRf6U3iGPlOlWPJlxfHHn7Rpo5J5xIgaM2Z6U+PR0+P4eIRN9MoIxMygUHKYzLTthp7qyYqD",
+	"dqqns3jaltbEaoF74pxkAI2zPppOs1MqA0ZBVU95fZCKMGKNDwoyUyGyhYhcKMGpmUce7cRkleUnwfsq",
+	"MiFQxaaGtUa+hs9DKZL6kE54NO8pKlRd6evVl5UH1sNxP9AbiiQtDm9E+duzx0Cfnc9pHPX6tYJ87de8",
+	"UE6ueNjr1/4tn06/5hkXqYzfxlFPpFH0ZXeTyUwjyktZTKdTLQPIC+Qkj/xmek+0G01yJ5mk+eW7TNpa",
+	"Jnm1Dr7jMOaywJqzg4hpJZPnUJbU+5w3Y8EirELNkkUMrr0ymOiAPI2qHs0fJ30Zk7QHn/hsIGXQvf04",
+	"iNqTMG5/DDrtWWfOC+UyNoPIZnJ1mp3ccHoFF9lC2dQGmK75xIGiOReuLP4wHRoqeNNdc4k/77jNK9TI",
+	"KZLW9u37CkplDH2MPy3XJ0Y0t5vNPOKThSG4IukU6rYyezuRqeniYNGtG1W6w/RPXitUy8DoZZ7FJnkZ",
+	"t1rG0b/fYr/NbJaZR4XVfu09f6Hvrvpz+qgu21rYO1fGL93AS3snzTA/qCrZ4HM60Te+YpTUN817IF7d",
+	"Fz9fvH61xAww7Yb0E1/b7F7HDfaKA6yQURQTrUccw0elbkg1p/GUzaN5qKua2wKp0iiq7H/ElTu54uVy",
+	"sR6/9uX9Foxe7n21hOMtHR9SAf/zjPhL99bs2ZSATU6kPlErTqSzw14WOaLK7RUwo4oMUh4lFpjeM6E5",
+	"YJa+yI6ncaDm3bTQxWIcfcbvnvVoh5xTNdZXc5PLE0PNVfZ7gC71FoawQVLoXcDCvtixflebxBhooQGh",
+	"vssXFx66ZX008mdcW4TWh2mGeqT6wv9JqsQ/If7/rD+X8YzGIQvr/yOPosIVZCRkzELIAjDmKiOUBHI6",
+	"B9L0hX82rGspUgcx4q+WUr+fvnzxV0opywnfpdR9pJS2ZOSIiXpMZ/U4q7exVsx3AbapADPsv1SAQSR6",
+	"U2vQlPtZO8+ACgZjbDzWbe7nx7/SBnzDaMi1qfPPMAPzLi4ISZrEdDjkwcMYhF6t29xfv/MX2GnmrQMt",
+	"sYoBMgqvNyYz5/nSzX8BiqaYTAFvFDEqIb9xSkdMeSakYZ3zefyoQZ7zKDEBZIJ5BYssojXbM5zTGgfT",
+	"axHNbczRdnqxHUDAWfQxZYAfZbxFpk5sM64oNJReqysgH6i2wYMGHuUBrN6pgdrI2B9LMv4sFLKt6b9t",
+	"qziK7d6dhu4VuOkL4OXZsctBtYuwO5vn+Juyshq7SbIXqFKj7nE82w+P593wkLaP28n8iKkJC5ouqF0x",
+	"gAYUzpBwjIPBBbsBv9fmQgLYAUphKuSEib5kvVQeSjh0kClWC4fHNLRVxPBKa/0rbwU1ufLWebSBEHpu",
+	"2+7BG+3j9W9cSvmSirmZHQBMdDdZ0Znp1pXBhdxLSDpXbJWYDXJEok1/KQvEvc/w37Nwudf9DYTDVd4H",
+	"38P+XjaZwiaj2cSBLEkinucPmdylSlUJTLeJmz1PsaIKe0XxYoJGqZ578+NV4XQ3dFnpdl+JB132BN9f",
+	"Fpq0oqJp/TSLsUvbVi6QIrQUd41r8yskr/lhhQBtN/X//oB6UJsEtEHpqkHj0JLHq0UUMqJfqlqv07ZC",
+	"FDDoe93mvtYk6+bRbewfPeg89pvFebSbTb03/2h1kqdguXurar129rcVBO607kRgrWdO8Ut6aCR0ti7T",
+	"SMXoqAfTd1vqsqfozl9i9cIZ/2+gxja8d2GA5B+q935k0L8LdYRNdXLOxSpdmBnv29wPspeWXRFMKmqM",
+	"PYX7AstLe04mm80rM+mw4O6CutuEQvUTttvSgh0KB/vCXD2y+i74mZgka0C9b5BzqhTxcyPQx37iFHK6",
+	"zW8SiRD5ekH6SRjohPjGlIT2Y2BNWqUSUYUPQVLcO7jZVPQPwmR+XASHHHbwAJJIyut02jMJ1VB3ojAr",
+	"TzoondZLT1HJYw9uUxTUF3APshlm+p+l/HNbpaESFvZgXCwrgee4FGSmSQBxpjid5uRVWK6KubF5X18E",
+	"SajID9ytcsLpz55lXLTGlkGLCuuk3SpjXL/1mWIv4EUir+6xVHUjrGxtVGXEVDSN3z6z4G+8JLrBRbir",
+	"AEExxVdCSpdrDuU3SZmKJJ6/Hr5hioeIaF07fVZbaxQYayDrodartY6PuvVmp95q610ydco04gH7LzNh",
+	"U6EMsuIV7s+p/nvN0wbF8wiF1HtvuXmhz6J584WW8VG0oc1xZwPDvWSiDezeMWtB6+rl5VlnG+Vs57n+",
+	"rpkdvO/XzW/2uiljkPAknebb5SjcXDC+/+LVprIKCQzhVzDWgzyKZTVYTJPMTeNW1A6gP0B0np+d5WXd",
+	"/k5WKe6RhQOx65MJnU65GO1m9sGUAnrdNKIJZB2/VVrLQq2UvtIKNsMqJch+d4vt9DRjADe1Jcqg97Pa",
+	"U9D6PeLjM+pP/j6v1svSoOHXoNveOGVqPWyhmVVfUZhGriOoykEhpyxWJgc4S1uH6r1CrjtkWVcUk9ns",
+	"5SFArGMbFGyrWSrb6hmvIxbkW3NjbKJ6VTpKTwIs7FtjDZSy77FIBuYLxDWKHksSsCPjjqlgnEYUo2FO",
+	"jS82j9fbBK1FswSNdAohNFepYiHiK1lcrWkoi5VoecvUGcVxENRBUxisALhKNqC4PquPxN+5dfjP+W02",
+	"EGI/mGajQNW+wPJnrLeFmnQwkaIZnSui6JD19JumDBg6lFgLRysuMOIqCupKiQ2lfX+jB9RmkVPVEvbF",
+	"YF5pvZmKp9zKPSG06sG+iNnUGl8AgqGPQ7YkW98ZomG1g/XTeVtyU8CGHiIwbJ0/mrp99J3nLWmBhXGz",
+	"szr2vgio0gpOMaF4wm9YNN9F8m3caxaNUFxtBl6QBX1ADhQ63cIiPQdcAICEcbZZ19vsSMdpxBTZAVly",
+	"w2WEdii+DNYflPrL2S6e+cUZesSHRet/ZBaD/sHaADk/FroHI4YCuq1OoDTadFX29S3dz/oqm07FQwtU",
+	"Ycu+TYtmOCUXYPrZGlYkJhRMVTYQ1aZWzCfQkHkIiB9pHEtTVOEgDZjmxlASC30aTSGSPjjYBKKxhCa9",
+	"vJlG+8jBXgBQKedrFdAGohJya8c2lvacNs6INGKo38tgom3egBxms2h3O9WjwbaUB6zexXxN7WazOFo+",
+	"gF6gHnPVEsxXXGbAPts0IgGNmAhpTEBGzmIOtfB+3lzXR6wSO5RHBiyZMSbcFtSgbGVI52Sn2MB617Z+",
+	"LtvSfi+rpz7BwKop3YDCm7OL12S/dXBQb0ElfjQd03obCrP1kUunUGmsz6KzRHJqdgMey1BkHgELx1xd",
+	"1/XNTIywPiZTDlC8aPAbAmNuFK5fFh0hNMaFXQxAnOhxr2JUnLZgHJacg8RlNTkgGDNdYJpu60OWKxrI",
+	"7iDl5t0nWfPwFa3MHbQGDksutS53JaihGda3wnvuX8v4DiiUrDci66XdFyubaZtuyjTB1aLfT1mzTFSU",
+	"lCP2gymttyAUkHlK3XbsphkMJt9yGKGMz9IrzmIBDGUBfMKUqBqPgsHCRtUFXhdFBgxGwuPhGb+APS0G",
+	"iYSZMlDCjQZBw5OEXJmqSAUaKy9CZFhQdMMVH0QMoA0qYsdOEZH7+73Prl7/YvYJC1aLfgvHL7KjlYsx",
+	"pa29q+1bMpDgZeAKALsklLhV1EZSdBHFJvxjDJUY+7ErEsqZUEnM6KRBTvtCE8hk8RrvCoB12LyCmKpx",
+	"0b9iS0HR6MiKntHqX2GsAkuBDbe7wIKsL6CPt/mIAkAXrP81FhlwYm5dAxtcziThImRTJvRlg0R0rmXq",
+	"NJYJCxILPWEsUWWsNK2zkCR94RpXpNq2sthaKh0OeWCsbUAJQ1NT9cVOzADpBImlRQj8JW/qBvyJNW1m",
+	"i2EmK6zD3RNzc6kANprQa8DMsrXqFgG8L5L5lAc0igDhzs3LRpylOpAYcdzQw5YdZW0+RxIGyTBIM28W",
+	"M5VtLqzGTrYTWrklFSuocrYhYVa429alvOW0+IXNjQMKVv9YhvOtg3Im//wxpNAV095msnB5U8VUt8zp",
+	"vNIH9YAOpjt6jr54S+b388uq+TXrzXa9eeDMbyAHK2b3WA6Kc3tJ44jNN5hae7vUu7Mi32QOniKSJCTe",
+	"3T9b2wSsCvzwWEtePLRZ1C/jB+MqAG74yyOInzeg9bafpMef9j/SCb3udKZHiWrdTD7cHH+6no2vZ+hT",
+	"zAjz2bazf4bd7HtNLydgO+tt32vCVk34bZmwp5agHqEWlgIRl3Iwh1jOviFyZz0rTA1S1rfJ9EgqHCun",
+	"6ZD7e8SEGDCSm/AVFUdfvO321hC7apJuMyg7z6rgQj7bhb9m3iMbfClcsLkythgAN7U8AmIHukJpLdja",
+	"vdv6WlXr25gBWzkDto2sQBy7xRxnMDuNNQlxSG07PAjXFfXiX3nWt/nyPY5826F4s3jk7y7gofvUkuA/",
+	"bpM2WRAJkkGX4AAENPg2tcEMaLaIWFmKP1TgGq4LROSvZG/cJ536W0442CCQUbTCzsRbxeDd1gZfO6fz",
+	"SNLwUsoXNB6Z97qbLC2DM32ZdY+FyEt72wm/tP3y/qGBGzwrmSvajbQtCd2UkyVKt9KNEghzX4uybj5y",
+	"ajy0C5kVGCUwSLBUlQFq8/IiSMWmghhnCoEyH/AkSpOGkIdPFnIC3EurZ9qAbJEMUJXRaKm2SVIjD/NI",
+	"yGBe+ZE7Q4lXpDWWegZ+M7mNw4iORgtm3eLG4TXEeoiss69oSVffpX69Yzz/btcZJ5Zfq3Yj1jaM8W9x",
+	"G7qHbt4+dL9Mr2aum+95df9CeXU8F2krdIMBlLdVfJXq4BXEbpNiw7ZCr6hC9C70LD4oItmb5gNehj3s",
+	"Nj3j6B+zdZu2h1N11WTeaO7e0gundml7YeWSKGtYZ5vOOT3mlrWCM03eik3Ytjig+bqWnFAg4COVhT01",
+	"FSFnHxqcP9y5/Z40s+RMPYUtGWDwIaBRxOJHpkWDc76chhB678qHDLs2QPpbZUaN3umf312anm8VffPI",
+	"BR8J7PFgwaoNjiRwBCjcvjCdfPRvyq0aHHjIrMmR5SmwvpjAI6n6ws+a8vmYF/vzu8tHysLri0wmQCcJ",
+	"/5qHfp6lQ6ORjHkynvTFjv8sfHpxiu2gn4Xtbrd1rN9RHvGfXbS7B/iX83q7e2B//wZ/L2Pin8M/McPn",
+	"zcUpPLHbIGeJIkFE+UT1iM+VjcOodOB7uCwT3+HhCfFpCiCNerbQ78jU5Nnc+RPis9up72Uh3Qzd1YLi",
+	"cpr4J33hf0i4ry1O/jFlZEdLuKy3Js9vpRC+2D0hvhgM/SyUGs0bffEkksE1IlJjboy2IA8ywFoktIFa",
+	"RZhUlfdXBPBd+Fi30cKWAsNU0Yjkv247wBl5A4pEAj43BrFsbwxymgtjMNtv5DULoZgUb9JuHxJlC/+r",
+	"JDPaaKeORN3UPX9bn81m9aGMJ/U0jpgAmOKyqP4wS0wXPldQOy0jv1YfSLft41bdGrcV/V/Vr43NnIq0",
+	"K3SCvE/jRrdPI/ZadDor2uaJ25PDlNQv0YYuY96npP6VvNAX2odw6WyxH6YBb2FDjNt2oV9xEbZqZW/h",
+	"ilbC67v/brszRqtWb0vWuiBG8eGKRtu5eGexWWy30d79+3exteUuGsfFL2y+ciOzbtUPuZOPoOcS7KeQ",
+	"qPlROCtyzcMH3tV8G1Hl04LWsP6bRCKEs5Y1MeS8GH3yt+/s3+Gc/Bss1SWQC89MZzDouQRYzfl+Fi5p",
+	"G9uyanqzSdHVxflvqrpdmIsubrv2WRu0WJYFvv2MtQEyWxt9SmGT38V6ngs9t/ujd4hSacprwfQChF5U",
+	"dTnKeieVhY+u9WpvL57WwD13CuDStV4NqjkbzWbu9DsNJoz8GMtZMiZnNa+W44WbglHzHPyKnBaeuIjS",
+	"kbbK9L/rFIM4iFpur6gjGLjO3aCRXuB2wfmL6c2yYpBLt+xOs8I/7Ir6t9dnJGUCOiezgNlfPJh7n81O",
+	"b+bbvzj/bdn5WvTx64fv4d6vdLtfTG+2zgW6MLz8AC5s4Pmy/9qedHORmskiZQpu6/ude6y//gon3is9",
+	"/Xj504Pt5MNW0mGZZLg4/+27q3nB1fwNuIxRv20lZ/bcfg17n6dbxRYL3TkyWFkTPtrJG2xoubPYEGTX",
+	"5vZenP92stAL0wKCxQxDT8skkDOFu4si7/OKsMojVa7yWYgOHt52rj+2J58Gx0ErPGL7w+7oYNz8IKoj",
+	"gtNvMBqYRV4X0ryykKwqktoJ/mU9SDI52q4325etTq+ZydH1ota0V4Ehy1LXfEwfMrS0vng5GdfuwVJJ",
+	"u5HkzEmjj1yxpQzAbgyumq0P4e3+x6NP7UlHHEyP4mbSvunMDuZHW4lcl8DLYOPc5jHfhfA3KIQdsVGQ",
+	"jxBbe0gRvTeU8cRU499V6q15NAtsawlTHfSAK75RB3hDLawainxLqqFEGdMeBs3ZDbQG9OaSN9h/2nZb",
+	"6osysaES58pkxWMFzAadjfIuTFDx4LjjuamwqexwhGUNY4aNf7ki/iSNEj6lcQLbVEcYjqyS2R/yiPnE",
+	"9vMzgYu+aDXJS/6Y7LSanaPu4UET+/zv9ggl50+fe+Tn82c/euT81Y9ExuTds8fnHpRpjwRXmM0CRTtG",
+	"7kOGv/kltsaA7vFBBD2JAdGQnJKIxiOoUYGJ94Xfae2TKXpUrqAWTj/ge5kPkCqipBQliGHFsPqDQ7xY",
+	"4rAnWTHoNRehXikg0PudVtdtdH01YSGnVwjciIVTBlML9wUrQQLDZqgcoLPb5ASLg0xGqxRMEZXQeV8U",
+	"i8LcLdPq3GLNKmCLahXXFxhKEdLOYgfaDheYJ2/GtZuxwGLlB3Y8N6Ngff3QdoI1v6WRFKxHaF9gv1Us",
+	"wSoWVuXdoE1f66xx4pgm2IJbU5cnfWF6zVZFe/CDFyUm/rolHRWHAQwQEUh9eiEdiUfMeesSLZxCs4lw",
+	"6BE+oSO292HKRvbfU5H9c8YGUxDKBaiScFi2ady2Z1Th2XItGpxL7f8/f/q83mocQsuRO+pxEBBA8c2i",
+	"Q1v7sY3gWrVEKQyWg7vGLayn5SbSoiRcidusdRu08vpPOfjwQygDNJw6/bTZbB9gMsQPrcODTnv/8KDZ",
+	"xF9jb/Uffnx2iT9nrUh/KIX7trfNvFre+G1Zdsi9991iqFU0pdGbw1W+P98Tnr9iJtgmGdJPDKDAPzUt",
+	"+u80f98aRVa0gJeYhA9nAyP0wLdkBttGlragnMemZF7PVW1qCTuWp1mjNlwq+lna5tSlnpa5lbzgqQHj",
+	"2O2weYOFuadkg8abFWaxl3fsdNpvZi0abINP2xU3M5RcHWULqzJZaCwctLmMKW9AMnah13611UYqjbbi",
+	"7aBgtbmUtJNYNBn7Qo/TJPbZq4k5deY+YjeGUDKVCI2iLW0+oRFBL03DGIeO4W8ThIBpALjEsAxQBOfv",
+	"YG/A1QAm0tqHJqpLrgTa4jcWhF59q4sADmhR98Uqk9ps+xKrOkdawFysFVb1UrvzeYFP/nWtTn0cyzYZ",
+	"SIKsza2yG1g+5wUAYRti7OYhxgXnWJW56tUKAqHWq707e/Osnps49Waz097Guinu3N9h05Y7BVfatZtR",
+	"rCyt7mK2dh/GbH1oQ/y+pm+r2WvZxOi/godW2Mel/f5uKn83lf91TWV91uqAADRkseX5e9nJG+b5lIzQ",
+	"+zdgwcjJkhYsxWVs0omlMLmsah0/sqwliwne3OXmfoGv/vO6s7hhOExN+BpBNyyJcwmWl86odFBv1f66",
+	"yJxx/t8tLvewfVxcgqyH2C2w9Pcw3jcVxoP8LYzUlSXjCml8nyyoao/CG7BzTC9G94Zr4G8RPjaDYseW",
+	"7OevLy77ogRxZqudN0bV7Ys8F3wFqm6BNoCsq6+ZAFlFBjREaDBEzs/hO6H4HYM8Tq3xWF+HzEW3csGY",
+	"I1KIBPaFwYaEwFODvEbUiCVwvu6IoNNQiuQRRABVI8VV3RG51626d6B76YIbRmsy/dE8Xc0GfBIWTxTZ",
+	"cVLXPKJlNVHpJEMgrRTG/u6JqabPqtxTYSB+S215F9arWdJvrMPuLSP09vQ4dQfF1CNVAJ9eGXsxRwFG",
+	"KhAyoZF+kYUN4hvN1AAtlPtmljpYcAQsqzOclLs2gvkjRSZcyLieCp6QkI94oshOG7YSY6/6dfM019ZO",
+	"E/7m/3z+u6lO++XNO98j+/jrxz891Sv65R385/XLNwg/Soj/8+un5oXLV099REOuEz/Pbeq5tbimCgCw",
+	"GJ3cqVLMW8Y4uA2T2zcc/iA7flGbotunfGb0KOvgDyDjCs5tYdaYOgrxRZiLxNxwW5Bm1rnoIuvlm5n7",
+	"2gyeQGaD2tcnXFzhlvcWeIArqFSeOZarn+Vj+naEHMO4V5E/UA2DlMslXIMFFt76NOtpOZxoc3DjSbbA",
+	"NNc8IJwy0E+yEvPTnhUrOm1qruaGTCJ3mh1ANA0iqVgIf8OY9fTmCn9nPMNConR2waOXlwausdn/SvC/",
+	"ZCYXEf9yLWi2ZFBoO1G6E/35+etYvSts2QqQiKVGsb5ObDK/tp6gntx2323PjuOkOx/s3xyJ1uQg6Nwe",
+	"fmp+nF5vVzvwZJEvtiqC3NYluAqBzuDOGRC6FaBz2+66gaEqIND969x/KtDmFkS3gzpXluAF0LnyHwuR",
+	"FBTU9k8eQYJXgMrl9L4PYlzry335+DuG2Xc/5Xc/Za1nL7kD5t4zN09jtX1CLU7DVs3e7AUke7nolmyQ",
+	"CxbELEFcaOggIoIoDbFiddHtaFrQPcum8lBlhneqJiyu/jyWYYrF1CYcH+tnuNJbEr5hFL6OLj2+SZ/I",
+	"TEEwAUMstNSHbnwNrVcaZkl7n+Cwb2MDlEi6qpYw28TvUDd/jf9q4fRUd2PMfU8BjaIBDa6VC5T9JIdU",
+	"/vzvxmZvDGQ4/7e9NI6+LEfCudDXGQCBh24Spb6BHnQwhmY0hkGdVsZZmTMJDWaP7Udg593YpnPxSe5S",
+	"kcJ8FEyPBnmag8jrv/Hkfs2MkVPzEETeJXllnU9Fu7/iat4KfmvxZTLoG9vdmbxhH1iQOG03TfO9MRUO",
+	"DI6MwuLiWofH3cPDdqe5dvoJnzCV0Mn0fquAGuwYyzGnNGB1xfQearbwb1peP20294MBVeygQ356efqk",
+	"fvHTabt7AL9nPsmi56q4jpuW90tX/jH89Oq4+8fx29/S1jM1/HUy/O3Vr2Nx/Ud7+uFYHr96+mrvp73p",
+	"WeeHdYvNPrPVYu91oQVGrVAk31S345wJ1rVqfoA2wmdF6WOO/RbgOqWoi5iT9u2t9ffS4FrIWcTCkcl9",
+	"sh3TG2jpVYzwFDWxso1IDOiUkGSYxuDgcY4ftKmwHbYbJdlcRZYFhfnGgHwpQgHuClrHYm+HgoWE/eS9",
+	"TIaavhuAQdUXpjTAFAIUpm7yMqFJnAIryrcuYzXGcu9o3hdQe7mjL9faMJEJ8DA2MAEgWf2KkLMGgb7P",
+	"yiRmsBCRw4WcESn6Anuh2Y7pgDOy3NFUMin+XleTJVfxcG5guW1oa93Z0sKD8XUcLU4XhW3K5L+2QQtc",
+	"qh8cKxZcvRz+8utxfPTjL79/jC9nH96ePz06e3H+x5lsv6Av6MWs8/O8+fKP/eDobPTDvczhO2/RO56M",
+	"8YKyziT2HAQHeOG7x+A76vm/EOq51WaELlxKVnaIX3Ae7H22/zTwBCGLWMIqU/GnitAoctVy3kbMaG9o",
+	"Rov+07L6ntD4WqsxcChm6s3JgF50MeBcFtVXSRp3KowLeDP8p12M/zsAMePWbMy43nrAjKLQl2lSkvsL",
+	"8BZrOWpbr5VVwsVYirFwQ4OXCo3r3rwwcUUWkk6rSX6Ugm0JnnMXq6A2wu9s5+jKlvX1Vfs6hf79JH+j",
+	"kOobH+Pt7hzPMq1U+/J+I+W1p29KN4iHe49vLUsc+zVlqdZkI8oFQrlDd2BOk/yya+GnhzFTY3SIQdfU",
+	"MI2Yh30dnduiq0ehkA00o0fk0FxC87sfBfxQECN94SsuAmwljQkKYzkjEyrm2G37o55oZdqBIZDZlafZ",
+	"5//eCyGs5nemrZmQFnFD4U+uIDy4BOibbUuI3+DCt4qlt7dcBpK9MH2gCfyy1b7LbFdFTE1cvmRj4feQ",
+	"Sb/feP7mGOn3K9LffEXS4nfhnNzjerQH7jpWt36Tr6JnzpQCPYPptfAl0/MXDV6ekJ3cn0jGLGa7DfLc",
+	"QMYKdpuQdqcvxjKNVVk8mCgQaCnonoyvzLKi4mnMbrhMFWDqxywBtyS2xDa2pSIBFUTNeGJQaLW5HUml",
+	"L3w09/pWaR8gXsnsM96cB1FA97LgcXbfuIfuSfv5b+rxr2fjWAVPxtGvZy9/+49BV138rqZycCiffute",
+	"udwplzP3N6im/gV1zn9D8Q8HmlBRFaBRVuxUqYIicPjnGravOE2Tca3353vInoOU4qogeS4BFg7eYgV0",
+	"BULmKYlkAL1LEP4roYAqjBWAE3rNSJwKvzB2b2+v1T5sNBvNRqt31DzCBqVmYQvzwyBnfYIh0DwHW4qB",
+	"pDH47VDbBFIEPOLUQiKamG7eLGtx8lkaUEFlWK1T0Qsfmuu46d547zmBG42ju2YyvkZcfTdjweaYc5Hk",
+	"cpcO5A1z5ptt7OJ0AYzdar5iOaRBjFjo5Gg9npMTKNe4WKyhXDOdYk5XBQkzZHq3i46rt6GNj1b/12yO",
+	"YPVEjWWc1DW1wgJuPfaVOOy293edKZQg7Bfn8ILfMKEHQUagIYefprEcmCIdC1CnuYWLYUxVEqdBksam",
+	"XSUkU2jlG9PAEfpuD/6s3TwEVudZvpk+V4iCDwn1jIVEyLypiVnD6ww4v/bl/Zf/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -17,6 +17,7 @@ import (
 	"github.com/zestequity/zest-api/internal/rows"
 	"github.com/zestequity/zest-api/internal/spec"
 	"github.com/zestequity/zest-api/internal/subscriptions"
+	"github.com/zestequity/zest-api/internal/tenants"
 	"github.com/zestequity/zest-api/internal/webhooks"
 	"github.com/zestequity/zest-api/models"
 )
@@ -28,6 +29,10 @@ type Server struct {
 	webhooks  *webhooks.Service
 	ready     func(context.Context) error
 	spec      *spec.Published
+	tenants   *tenants.Service
+	// tokenAudience is the aud that assertions must name; empty, it is the
+	// token endpoint at the address the client reached.
+	tokenAudience string
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -36,9 +41,11 @@ var _ generated.StrictServerInterface = (*Server)(nil)
 const defaultPageSize = 50
 
 // New returns a Server. ready reports whether the database is reachable;
-// spec is the contract it publishes.
-func New(inv *investors.Service, subs *subscriptions.Service, hooks *webhooks.Service, ready func(context.Context) error, spec *spec.Published) *Server {
-	return &Server{investors: inv, subs: subs, webhooks: hooks, ready: ready, spec: spec}
+// spec is the contract it publishes; tokenAudience, when set, is the aud
+// that token assertions must name.
+func New(inv *investors.Service, subs *subscriptions.Service, hooks *webhooks.Service, tens *tenants.Service,
+	ready func(context.Context) error, spec *spec.Published, tokenAudience string) *Server {
+	return &Server{investors: inv, subs: subs, webhooks: hooks, tenants: tens, ready: ready, spec: spec, tokenAudience: tokenAudience}
 }
 
 func (s *Server) GetHealth(ctx context.Context, _ generated.GetHealthRequestObject) (generated.GetHealthResponseObject, error) {

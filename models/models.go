@@ -36,6 +36,43 @@ type APIToken struct {
 
 func (APIToken) TableName() string { return "api_tokens" }
 
+// Key types of a PartnerKey; each allows its own signing algorithms.
+const (
+	KeyTypeEd25519 = "ed25519"
+	KeyTypeP256    = "ec-p256"
+	KeyTypeRSA     = "rsa"
+)
+
+// PartnerKey is a public key with which a tenant signs the assertions it
+// exchanges for access tokens. A tenant may hold several at once, so that
+// it can rotate without downtime.
+type PartnerKey struct {
+	ClientID  string     `gorm:"column:client_id;primaryKey"`
+	KID       string     `gorm:"column:kid;primaryKey"`
+	KeyType   string     `gorm:"column:key_type;not null"`
+	PublicKey string     `gorm:"column:public_key;not null"` // PEM, SubjectPublicKeyInfo
+	CreatedAt time.Time  `gorm:"column:created_at;not null"`
+	RevokedAt *time.Time `gorm:"column:revoked_at"`
+}
+
+// UsedAssertion records an accepted assertion's jti until it expires: the
+// primary key is what refuses a replay, across processes.
+type UsedAssertion struct {
+	ClientID  string    `gorm:"column:client_id;primaryKey"`
+	JTI       string    `gorm:"column:jti;primaryKey"`
+	ExpiresAt time.Time `gorm:"column:expires_at;not null;index:used_assertions_expires_at_idx"`
+}
+
+// AccessToken is a short-lived bearer token minted from an assertion. Only
+// its SHA-256 is stored; it dies with the key that minted it.
+type AccessToken struct {
+	Hash      []byte    `gorm:"column:hash;primaryKey"`
+	ClientID  string    `gorm:"column:client_id;not null"`
+	KID       string    `gorm:"column:kid;not null"`
+	CreatedAt time.Time `gorm:"column:created_at;not null"`
+	ExpiresAt time.Time `gorm:"column:expires_at;not null;index:access_tokens_expires_at_idx"`
+}
+
 // KYC values recorded on a Person.
 const (
 	KYCManagedByPartner        = "partner"
@@ -81,7 +118,7 @@ type User struct {
 func All() []any {
 	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{},
 		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}, &SPV{}, &ShareClass{}, &Subscription{},
-		&SubscriptionDocument{}}
+		&SubscriptionDocument{}, &PartnerKey{}, &UsedAssertion{}, &AccessToken{}}
 }
 
 // IdempotencyKey is a tenant's Idempotency-Key: claimed (LockID set) while

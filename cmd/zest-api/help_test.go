@@ -29,11 +29,15 @@ func TestHelp(t *testing.T) {
 		{"tokens create", nil},
 		{"tokens list", nil},
 		{"tokens revoke", nil},
+		{"keys add", []string{"--kid", "--public-key"}},
+		{"keys list", nil},
+		{"keys revoke", nil},
+		{"keys generate", []string{"--out"}},
 		{"spvs create", []string{"--name", "--currency", "--share-class", "--min-amount"}},
 		{"spvs list", nil},
 		{"spvs close", nil},
 		{"subscriptions complete", nil},
-		{"import", []string{"--url", "--token", "--results", "--batch-size", "--format"}},
+		{"import", []string{"--url", "--token", "--client-id", "--kid", "--private-key", "--results", "--batch-size", "--format"}},
 	}
 	top, _, code := cli(t, "mysql://never-opened", nil, "--help")
 	if code != 0 {

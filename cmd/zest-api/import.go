@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/zestequity/zest-api/internal/importer"
@@ -51,8 +53,13 @@ path plus .journal) records each answer of the server as it arrives. If the
 import stops, run the same command again: it resumes from the journal, sends
 only what was not answered, and never creates an investor twice. The journal
 is kept, so that a rerun of a finished import sends nothing; it is replaced
-when the file's content, --batch-size, --url or --token change, and you may
+when the file's content, --batch-size, --url, --token or --client-id
+change, and you may
 delete it once the import is done.
+
+Authentication: --token, or --client-id with --kid and --private-key, which
+signs short-lived assertions for access tokens (POST /v1/oauth2/tokens) and
+renews them as they run out.
 
 Exit status:
   0   every row was imported (created or already_exists)
@@ -62,7 +69,10 @@ Exit status:
   3   interrupted (Ctrl-C or SIGTERM): run the same command again to resume`,
 	setup: func(fs *flag.FlagSet) runner {
 		base := fs.String("url", "", "the API's base `URL`, such as https://api.example.com (required)")
-		token := fs.String("token", "", "the tenant's API `token`, zest_… (required)")
+		token := fs.String("token", "", "the tenant's API `token`, zest_… (or --client-id, --kid and --private-key)")
+		clientID := fs.String("client-id", "", "the tenant's client `id`, with --kid and --private-key: sign assertions for access tokens")
+		kid := fs.String("kid", "", "the `id` under which Zest registered the key's public half")
+		keyFile := fs.String("private-key", "", "the PEM `file` of the private key that signs the assertions")
 		results := fs.String("results", "", "the results `file` (default FILE.results.csv)")
 		batchSize := fs.Int("batch-size", 0, "`rows` per request, 1 to 1000 (default 1000)")
 		format := fs.String("format", "", "the file's `format`, csv or jsonl (default: from its extension)")
@@ -70,8 +80,18 @@ Exit status:
 			if u, err := url.Parse(*base); err == nil && strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/v1") {
 				return &usageError{"import", baseURLHint}
 			}
+			var key crypto.Signer
+			if *keyFile != "" {
+				data, err := os.ReadFile(*keyFile)
+				if err != nil {
+					return &exitError{importCouldNotRun, err.Error()}
+				}
+				if key, err = importer.ParsePrivateKey(data); err != nil {
+					return &usageError{"import", fmt.Sprintf("--private-key %s: %v", *keyFile, err)}
+				}
+			}
 			sum, err := importer.Run(ctx, importer.Options{
-				URL: *base, Token: *token, File: pos[0], Format: *format,
+				URL: *base, Token: *token, ClientID: *clientID, KeyID: *kid, PrivateKey: key, File: pos[0], Format: *format,
 				ResultsPath: *results, BatchSize: *batchSize, Progress: out.stderr,
 			})
 			if errors.Is(err, importer.ErrInvalidOptions) {
@@ -96,7 +116,7 @@ func importStatus(ctx context.Context, sum importer.Summary, err error) error {
 	case errors.As(err, &refused) && refused.Status == http.StatusNotFound:
 		return &exitError{importCouldNotRun, fmt.Sprintf("%v\n%s", err, baseURLHint)}
 	case errors.As(err, &refused) && refused.Status == http.StatusUnauthorized:
-		return &exitError{importCouldNotRun, fmt.Sprintf("%v\ncheck --token: it is the tenant's token, as `zest-api tokens create` printed it", err)}
+		return &exitError{importCouldNotRun, fmt.Sprintf("%v\ncheck --token (the tenant's token, as `zest-api tokens create` printed it) or --client-id, --kid and --private-key", err)}
 	case err != nil:
 		return &exitError{importCouldNotRun, err.Error()}
 	case !sum.Succeeded():

@@ -71,6 +71,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ten.SetAccessTokenTTL(cfg.AccessTokenTTL)
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: cfg.IdempotencyTTL, LockTimeout: cfg.IdempotencyLockTimeout, Logger: log,
 	})
@@ -92,6 +93,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
 
+		TokenAudience:        cfg.TokenAudience,
 		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 		RateLimit:            cfg.RateLimit,
 		RateBurst:            cfg.RateBurst,
@@ -135,6 +137,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	var jobs sync.WaitGroup
 	defer func() { stopBackground(); jobs.Wait() }()
 	jobs.Go(func() { idem.RunSweeper(background, sweepEvery) })
+	jobs.Go(func() { ten.RunSweeper(background, sweepEvery, log) })
 	jobs.Go(func() { inv.RunCompleter(background, completeEvery(cfg)) })
 	if cfg.Dispatcher {
 		d := dispatcher(cfg, st, log)

@@ -272,6 +272,45 @@ func (e SubscriptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TokenErrorError.
+const (
+	TokenErrorErrorInvalidClient        TokenErrorError = "invalid_client"
+	TokenErrorErrorInvalidGrant         TokenErrorError = "invalid_grant"
+	TokenErrorErrorInvalidRequest       TokenErrorError = "invalid_request"
+	TokenErrorErrorUnsupportedGrantType TokenErrorError = "unsupported_grant_type"
+)
+
+// Valid indicates whether the value is a known member of the TokenErrorError enum.
+func (e TokenErrorError) Valid() bool {
+	switch e {
+	case TokenErrorErrorInvalidClient:
+		return true
+	case TokenErrorErrorInvalidGrant:
+		return true
+	case TokenErrorErrorInvalidRequest:
+		return true
+	case TokenErrorErrorUnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenResponseTokenType.
+const (
+	TokenResponseTokenTypeBearer TokenResponseTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the TokenResponseTokenType enum.
+func (e TokenResponseTokenType) Valid() bool {
+	switch e {
+	case TokenResponseTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookEndpointStatus.
 const (
 	WebhookEndpointStatusDisabled WebhookEndpointStatus = "disabled"
@@ -1134,6 +1173,75 @@ type SubscriptionRowResult struct {
 // Example: pending
 type SubscriptionStatus string
 
+// TokenError defines model for TokenError.
+type TokenError struct {
+	// Error Example: invalid_grant
+	Error TokenErrorError `json:"error"`
+
+	// ErrorId Quote it when you contact Zest support.
+	//
+	// Example: err_pc4mg2uovoxz4p3rygkulzv674
+	ErrorId string `json:"errorId"`
+
+	// ErrorDescription Which check refused the request, for a developer.
+	//
+	// Example: The assertion has expired (exp).
+	ErrorDescription *string `json:"error_description,omitempty"`
+}
+
+// TokenErrorError Example: invalid_grant
+type TokenErrorError string
+
+// TokenInfo defines model for TokenInfo.
+type TokenInfo struct {
+	// ClientId The tenant the token belongs to.
+	//
+	// Example: acme
+	ClientId string `json:"clientId"`
+
+	// ExpiresAt When the access token expires; absent for a static API token.
+	//
+	// Example: 2026-11-27T09:45:00Z
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// KeyId The key that minted the access token; absent for a static API token.
+	//
+	// Example: acme-2026-11
+	KeyId *string `json:"keyId,omitempty"`
+}
+
+// TokenRequest A token request of RFC 6749, section 4.5, with the grant of RFC 7523.
+type TokenRequest struct {
+	// Assertion The signed JWT.
+	//
+	// Example: eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJpc3MiOiJhY21lIn0.c2lnbmF0dXJl
+	Assertion *string `json:"assertion,omitempty"`
+
+	// GrantType `urn:ietf:params:oauth:grant-type:jwt-bearer`
+	//
+	// Example: urn:ietf:params:oauth:grant-type:jwt-bearer
+	GrantType *string `json:"grant_type,omitempty"`
+}
+
+// TokenResponse defines model for TokenResponse.
+type TokenResponse struct {
+	// AccessToken The bearer token for the API. Opaque; keep it secret.
+	//
+	// Example: zat_2w7b6ykmuzq3bo6k4xrhd5wibjxw4mpu7ilsq4dj3lzkfrfbswrq
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn Seconds until the token expires.
+	//
+	// Example: 900
+	ExpiresIn int `json:"expires_in"`
+
+	// TokenType Example: Bearer
+	TokenType TokenResponseTokenType `json:"token_type"`
+}
+
+// TokenResponseTokenType Example: Bearer
+type TokenResponseTokenType string
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	// CreatedAt Example: 2026-11-27T09:30:00Z
@@ -1417,6 +1525,9 @@ type InvestorCreatedParams struct {
 
 // ImportInvestorsJSONRequestBody defines body for ImportInvestors for application/json ContentType.
 type ImportInvestorsJSONRequestBody = ImportInvestorsRequest
+
+// CreateAccessTokenFormdataRequestBody defines body for CreateAccessToken for application/x-www-form-urlencoded ContentType.
+type CreateAccessTokenFormdataRequestBody = TokenRequest
 
 // UploadSubscriptionFormMultipartRequestBody defines body for UploadSubscriptionForm for multipart/form-data ContentType.
 type UploadSubscriptionFormMultipartRequestBody = SubscriptionFormUpload
@@ -1750,6 +1861,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 	GetInvestor(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTokenInfo Describe the caller's token
+	//
+	// Names the tenant the bearer token belongs to and, for an access
+	// token, the key that minted it and when it expires.
+	//
+	// Corresponds with GET /v1/oauth2/info (the `GetTokenInfo` operationId).
+	GetTokenInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAccessTokenWithBody Exchange a signed assertion for an access token
+	//
+	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+	// public key Zest operations registered for your tenant, and send it as
+	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+	// support. A key that is revoked takes its access tokens with it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+	CreateAccessTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAccessTokenWithFormdataBody Exchange a signed assertion for an access token
+	//
+	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+	// public key Zest operations registered for your tenant, and send it as
+	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+	// support. A key that is revoked takes its access tokens with it.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+	CreateAccessTokenWithFormdataBody(ctx context.Context, body CreateAccessTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSpvs List the tenant's SPVs
 	//
@@ -2335,6 +2490,80 @@ func (c *Client) ImportInvestors(ctx context.Context, params *ImportInvestorsPar
 // Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 func (c *Client) GetInvestor(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInvestorRequest(c.Server, zestPersonId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTokenInfo Describe the caller's token
+//
+// Names the tenant the bearer token belongs to and, for an access
+// token, the key that minted it and when it expires.
+//
+// Corresponds with GET /v1/oauth2/info (the `GetTokenInfo` operationId).
+func (c *Client) GetTokenInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTokenInfoRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAccessTokenWithBody Exchange a signed assertion for an access token
+//
+// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+// public key Zest operations registered for your tenant, and send it as
+// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+// support. A key that is revoked takes its access tokens with it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+func (c *Client) CreateAccessTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAccessTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAccessTokenWithFormdataBody Exchange a signed assertion for an access token
+//
+// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+// public key Zest operations registered for your tenant, and send it as
+// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+// support. A key that is revoked takes its access tokens with it.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+func (c *Client) CreateAccessTokenWithFormdataBody(ctx context.Context, body CreateAccessTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAccessTokenRequestWithFormdataBody(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3241,6 +3470,73 @@ func NewGetInvestorRequest(server string, zestPersonId string) (*http.Request, e
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetTokenInfoRequest constructs an http.Request for the GetTokenInfo method
+func NewGetTokenInfoRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/oauth2/info")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateAccessTokenRequestWithFormdataBody calls the generic CreateAccessToken builder with application/x-www-form-urlencoded body
+func NewCreateAccessTokenRequestWithFormdataBody(server string, body CreateAccessTokenFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewCreateAccessTokenRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewCreateAccessTokenRequestWithBody constructs an http.Request for the CreateAccessToken method, with any body, and a specified content type
+func NewCreateAccessTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/oauth2/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4175,6 +4471,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/investors/{zestPersonId} (the `GetInvestor` operationId).
 	GetInvestorWithResponse(ctx context.Context, zestPersonId string, reqEditors ...RequestEditorFn) (*GetInvestorResponse, error)
+
+	// GetTokenInfoWithResponse Describe the caller's token
+	//
+	// Names the tenant the bearer token belongs to and, for an access
+	// token, the key that minted it and when it expires.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/oauth2/info (the `GetTokenInfo` operationId).
+	GetTokenInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTokenInfoResponse, error)
+
+	// CreateAccessTokenWithBodyWithResponse Exchange a signed assertion for an access token
+	//
+	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+	// public key Zest operations registered for your tenant, and send it as
+	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+	// support. A key that is revoked takes its access tokens with it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+	CreateAccessTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAccessTokenResponse, error)
+
+	// CreateAccessTokenWithFormdataBodyWithResponse Exchange a signed assertion for an access token
+	//
+	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+	// public key Zest operations registered for your tenant, and send it as
+	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+	// support. A key that is revoked takes its access tokens with it.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+	CreateAccessTokenWithFormdataBodyWithResponse(ctx context.Context, body CreateAccessTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*CreateAccessTokenResponse, error)
 
 	// ListSpvsWithResponse List the tenant's SPVs
 	//
@@ -5539,6 +5881,265 @@ func (r GetInvestorResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetInvestorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTokenInfoResponse200Headers the declared response headers of an HTTP 200 response for GetTokenInfo
+type GetTokenInfoResponse200Headers struct {
+	RequestId string
+}
+
+// GetTokenInfoResponse401Headers the declared response headers of an HTTP 401 response for GetTokenInfo
+type GetTokenInfoResponse401Headers struct {
+	RequestId       string
+	WwwAuthenticate string
+}
+
+// GetTokenInfoResponse403Headers the declared response headers of an HTTP 403 response for GetTokenInfo
+type GetTokenInfoResponse403Headers struct {
+	RequestId string
+}
+
+// GetTokenInfoResponse429Headers the declared response headers of an HTTP 429 response for GetTokenInfo
+type GetTokenInfoResponse429Headers struct {
+	Ratelimit       *string
+	RatelimitPolicy *string
+	RequestId       string
+	RetryAfter      int
+}
+
+// GetTokenInfoResponse500Headers the declared response headers of an HTTP 500 response for GetTokenInfo
+type GetTokenInfoResponse500Headers struct {
+	RequestId string
+}
+
+// GetTokenInfoResponse503Headers the declared response headers of an HTTP 503 response for GetTokenInfo
+type GetTokenInfoResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type GetTokenInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetTokenInfoResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetTokenInfoResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetTokenInfoResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetTokenInfoResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetTokenInfoResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetTokenInfoResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTokenInfoResponse) GetJSON200() *TokenInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTokenInfoResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTokenInfoResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetTokenInfoResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetTokenInfoResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetTokenInfoResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTokenInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTokenInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTokenInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTokenInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAccessTokenResponse200Headers the declared response headers of an HTTP 200 response for CreateAccessToken
+type CreateAccessTokenResponse200Headers struct {
+	CacheControl string
+	RequestId    string
+}
+
+// CreateAccessTokenResponse400Headers the declared response headers of an HTTP 400 response for CreateAccessToken
+type CreateAccessTokenResponse400Headers struct {
+	CacheControl string
+	RequestId    string
+}
+
+// CreateAccessTokenResponse401Headers the declared response headers of an HTTP 401 response for CreateAccessToken
+type CreateAccessTokenResponse401Headers struct {
+	CacheControl string
+	RequestId    string
+}
+
+// CreateAccessTokenResponse413Headers the declared response headers of an HTTP 413 response for CreateAccessToken
+type CreateAccessTokenResponse413Headers struct {
+	RequestId string
+}
+
+// CreateAccessTokenResponse415Headers the declared response headers of an HTTP 415 response for CreateAccessToken
+type CreateAccessTokenResponse415Headers struct {
+	RequestId string
+}
+
+// CreateAccessTokenResponse500Headers the declared response headers of an HTTP 500 response for CreateAccessToken
+type CreateAccessTokenResponse500Headers struct {
+	RequestId string
+}
+
+// CreateAccessTokenResponse503Headers the declared response headers of an HTTP 503 response for CreateAccessToken
+type CreateAccessTokenResponse503Headers struct {
+	RequestId  string
+	RetryAfter int
+}
+
+type CreateAccessTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *TokenError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *TokenError
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateAccessTokenResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateAccessTokenResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAccessTokenResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateAccessTokenResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateAccessTokenResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateAccessTokenResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAccessTokenResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateAccessTokenResponse) GetJSON200() *TokenResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAccessTokenResponse) GetJSON400() *TokenError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAccessTokenResponse) GetJSON401() *TokenError {
+	return r.JSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateAccessTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateAccessTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateAccessTokenResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateAccessTokenResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAccessTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAccessTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAccessTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAccessTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7923,6 +8524,70 @@ func (c *ClientWithResponses) GetInvestorWithResponse(ctx context.Context, zestP
 	return ParseGetInvestorResponse(rsp)
 }
 
+// GetTokenInfoWithResponse Describe the caller's token
+//
+// Names the tenant the bearer token belongs to and, for an access
+// token, the key that minted it and when it expires.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/oauth2/info (the `GetTokenInfo` operationId).
+func (c *ClientWithResponses) GetTokenInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTokenInfoResponse, error) {
+	rsp, err := c.GetTokenInfo(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTokenInfoResponse(rsp)
+}
+
+// CreateAccessTokenWithBodyWithResponse Exchange a signed assertion for an access token
+//
+// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+// public key Zest operations registered for your tenant, and send it as
+// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+// support. A key that is revoked takes its access tokens with it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+func (c *ClientWithResponses) CreateAccessTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAccessTokenResponse, error) {
+	rsp, err := c.CreateAccessTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAccessTokenResponse(rsp)
+}
+
+// CreateAccessTokenWithFormdataBodyWithResponse Exchange a signed assertion for an access token
+//
+// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
+// public key Zest operations registered for your tenant, and send it as
+// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
+// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
+// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
+// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// Clocks may differ by 60 seconds. The answer follows RFC 6749,
+// section 5.1; a refusal section 5.2, with the `errorId` to quote to
+// support. A key that is revoked takes its access tokens with it.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/oauth2/tokens (the `CreateAccessToken` operationId).
+func (c *ClientWithResponses) CreateAccessTokenWithFormdataBodyWithResponse(ctx context.Context, body CreateAccessTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*CreateAccessTokenResponse, error) {
+	rsp, err := c.CreateAccessTokenWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAccessTokenResponse(rsp)
+}
+
 // ListSpvsWithResponse List the tenant's SPVs
 //
 // Lists the SPVs that Zest operations provisioned for the tenant, oldest first, each with its share classes.
@@ -9676,6 +10341,334 @@ func ParseGetInvestorResponse(rsp *http.Response) (*GetInvestorResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetInvestorResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTokenInfoResponse parses an HTTP response from a GetTokenInfoWithResponse call
+func ParseGetTokenInfoResponse(rsp *http.Response) (*GetTokenInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTokenInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetTokenInfoResponse200Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetTokenInfoResponse401Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Www-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Www-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WwwAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetTokenInfoResponse403Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetTokenInfoResponse429Headers
+		if values := rsp.Header.Values("Ratelimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Ratelimit = &value
+		}
+		if values := rsp.Header.Values("Ratelimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Ratelimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RatelimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetTokenInfoResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetTokenInfoResponse503Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAccessTokenResponse parses an HTTP response from a CreateAccessTokenWithResponse call
+func ParseCreateAccessTokenResponse(rsp *http.Response) (*CreateAccessTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAccessTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TokenError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest TokenError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateAccessTokenResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateAccessTokenResponse400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateAccessTokenResponse401Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateAccessTokenResponse413Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateAccessTokenResponse415Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateAccessTokenResponse500Headers
+		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAccessTokenResponse503Headers
 		if values := rsp.Header.Values("Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

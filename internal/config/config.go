@@ -59,6 +59,12 @@ type Config struct {
 	// the contract names the Host each request asked for.
 	PublicURL string
 
+	// TokenAudience, when set, is the aud that token assertions must name;
+	// unset, it is PublicURL (or the request's origin) and /v1/oauth2/tokens.
+	TokenAudience string
+	// AccessTokenTTL is how long a minted access token lives.
+	AccessTokenTTL time.Duration
+
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) there, on a
 	// listener of its own that the API's clients cannot reach.
 	DebugAddr string
@@ -118,6 +124,8 @@ var Vars = []Var{
 	{"ZEST_BLOB_URL", "file://DIR/zest-files (DIR: the SQLite file's directory, or the working directory)", "where uploaded files are kept: file:///PATH, or s3://BUCKET?region=… (S3-compatible; credentials from the AWS environment)"},
 	{"ZEST_FILE_URL_TTL", "15m", "how long a signed file URL is valid, 1m to 168h"},
 	{"ZEST_FILE_URL_SECRET", "", "the key signing file:// URLs (at least 32 bytes); unset, a random key is created once and kept in the directory"},
+	{"ZEST_ACCESS_TOKEN_TTL", "15m", "how long an access token from POST /v1/oauth2/tokens lives, 1m to 24h"},
+	{"ZEST_TOKEN_AUDIENCE", "", "the aud token assertions must name; unset, ZEST_PUBLIC_URL (or the request's origin) + /v1/oauth2/tokens"},
 	{"ZEST_PUBLIC_URL", "", "the origin the published contract names as its server, such as https://api.zestequity.com; unset, the request's Host (set it in production)"},
 }
 
@@ -162,6 +170,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		AutoMigrate:          true,
 
 		IdempotencyTTL:         24 * time.Hour,
+		AccessTokenTTL:         15 * time.Minute,
 		IdempotencyLockTimeout: time.Minute,
 		CompleteAfter:          time.Minute,
 
@@ -249,6 +258,12 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.PublicURL = strings.TrimSuffix(v, "/")
 	}
+	if v := get("ZEST_TOKEN_AUDIENCE"); v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ZEST_TOKEN_AUDIENCE must be an absolute http or https URL, such as https://api.zestequity.com/v1/oauth2/tokens, got %q", v))
+		}
+		c.TokenAudience = v
+	}
 	if v := get("ZEST_DEBUG_ADDR"); v != "" {
 		if host, _, err := net.SplitHostPort(v); err != nil || !isLoopback(host) {
 			errs = append(errs, fmt.Errorf("ZEST_DEBUG_ADDR must be a loopback host:port such as 127.0.0.1:6060, got %q", v))
@@ -308,6 +323,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		*dst = d
 	}
 	duration("ZEST_IDEMPOTENCY_TTL", &c.IdempotencyTTL, time.Second, 30*24*time.Hour)
+	duration("ZEST_ACCESS_TOKEN_TTL", &c.AccessTokenTTL, time.Minute, 24*time.Hour)
 	duration("ZEST_IDEMPOTENCY_LOCK_TIMEOUT", &c.IdempotencyLockTimeout, time.Second, time.Hour)
 	duration("ZEST_COMPLETE_AFTER", &c.CompleteAfter, 0, 24*time.Hour)
 	duration("ZEST_WEBHOOK_TIMEOUT", &c.WebhookTimeout, 100*time.Millisecond, 5*time.Minute)

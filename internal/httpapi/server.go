@@ -49,6 +49,9 @@ type Deps struct {
 	// PublicURL, when set, is the server the published contract names
 	// (config.Config.PublicURL).
 	PublicURL string
+	// TokenAudience, when set, is the aud that token assertions must name
+	// (config.Config.TokenAudience).
+	TokenAudience string
 	// MaxInflightBodyBytes caps the request bodies held by this process at
 	// once; 0 leaves them uncapped.
 	MaxInflightBodyBytes int64
@@ -124,7 +127,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Subs, d.Webhooks, d.Ready, published), nil, generated.StrictGinServerOptions{
+	strict := generated.NewStrictHandlerWithOptions(impl.New(d.Investors, d.Subs, d.Webhooks, d.Tenants, d.Ready, published, d.TokenAudience), nil, generated.StrictGinServerOptions{
 		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
 			s.problem(c, apperr.Wrap(err, apperr.InvalidRequest, "The request body does not match the API schema."))
 		},
@@ -274,7 +277,8 @@ func (s *server) authenticate(ops map[string]routeOp) gin.HandlerFunc {
 			s.problem(c, err)
 			return
 		}
-		httpx.InfoFrom(c.Request.Context()).ClientID = tenant.ClientID
+		info := httpx.InfoFrom(c.Request.Context())
+		info.ClientID, info.KeyID, info.TokenExpiresAt = tenant.ClientID, tenant.KeyID, tenant.ExpiresAt
 	}
 }
 

@@ -18,9 +18,13 @@ type Info struct {
 	// write them: "https://api.zestequity.com". The contract names it as
 	// its server.
 	ServerURL string
-	ClientID  string         // set once the bearer token is authenticated
-	Rows      map[string]int // row outcomes of an import, by status
-	Replayed  bool           // answered from an Idempotency-Key record
+	ClientID  string // set once the bearer token is authenticated
+	// KeyID and TokenExpiresAt describe an access token: the key that
+	// minted it and its expiry. A static token has neither.
+	KeyID          string
+	TokenExpiresAt *time.Time
+	Rows           map[string]int // row outcomes of an import, by status
+	Replayed       bool           // answered from an Idempotency-Key record
 	// Retryable marks a response that holds a failure a retry may cure:
 	// storing it under an Idempotency-Key would answer every retry with
 	// that failure.

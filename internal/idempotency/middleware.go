@@ -39,7 +39,10 @@ const settledKey = "zest.idempotency.request"
 // the stored response, or with a refusal. The stored response was made for
 // this very request, which passed validation then.
 func (m *Middleware) Settle(c *gin.Context) {
-	if c.Request.Method != http.MethodPost {
+	// Keys are scoped to a tenant, so an unauthenticated route has none:
+	// replaying the token endpoint's answer would hand an access token to
+	// whoever repeats the request, past the assertion's one-time jti.
+	if c.Request.Method != http.MethodPost || httpx.InfoFrom(c.Request.Context()).ClientID == "" {
 		return
 	}
 	// The validator reads the first value alone; which of several keys the

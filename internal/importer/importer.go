@@ -14,6 +14,7 @@ package importer
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +36,14 @@ var ErrInvalidOptions = errors.New("invalid import options")
 // Options describe an import.
 type Options struct {
 	URL   string // the API's base URL
-	Token string // the tenant's API token
-	File  string // the CSV or JSON Lines file
+	Token string // the tenant's API token; or ClientID, KeyID and PrivateKey
+	// ClientID, KeyID and PrivateKey sign assertions that are exchanged for
+	// short-lived access tokens (POST /v1/oauth2/tokens), renewed as they
+	// run out.
+	ClientID   string
+	KeyID      string
+	PrivateKey crypto.Signer
+	File       string // the CSV or JSON Lines file
 	// Format is FormatCSV or FormatJSONL; empty picks it from File's
 	// extension (.csv, .jsonl, .ndjson).
 	Format string
@@ -84,7 +91,7 @@ func (s Summary) String() string {
 // be read, whatever happens next; the returned error says why the import
 // could not finish, and rows that failed are counted in the Summary only.
 func Run(ctx context.Context, opts Options) (Summary, error) {
-	r, err := prepare(opts)
+	r, err := prepare(ctx, opts)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -118,7 +125,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 // prepare checks the options against the contract, and reads and validates
 // the file.
-func prepare(opts Options) (*run, error) {
+func prepare(ctx context.Context, opts Options) (*run, error) {
 	doc, err := spec.Load()
 	if err != nil {
 		return nil, err
@@ -134,7 +141,7 @@ func prepare(opts Options) (*run, error) {
 	if err := opts.complete(maxBatch); err != nil {
 		return nil, err
 	}
-	snd, err := newSender(opts)
+	snd, err := newSender(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +164,7 @@ func prepare(opts Options) (*run, error) {
 func (r *run) openJournal() (map[string]bool, error) {
 	j, entries, err := openJournal(r.opts.ResultsPath+".journal", journalHeader{
 		Journal: journalVersion, File: r.fileHash, BatchSize: r.opts.BatchSize,
-		Server: strings.TrimRight(r.opts.URL, "/"), Tenant: tokenFingerprint(r.opts.Token),
+		Server: strings.TrimRight(r.opts.URL, "/"), Tenant: r.opts.tenantFingerprint(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -202,8 +209,13 @@ func (o *Options) complete(maxBatch int) error {
 	} else if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, "--url must be an http or https URL, such as https://api.zestequity.com")
 	}
-	if o.Token == "" {
-		problems = append(problems, "--token is required")
+	switch {
+	case o.Token != "" && (o.ClientID != "" || o.PrivateKey != nil):
+		problems = append(problems, "give --token, or --client-id with --kid and --private-key, not both")
+	case o.Token == "" && o.ClientID == "" && o.PrivateKey == nil:
+		problems = append(problems, "--token is required, or --client-id with --kid and --private-key")
+	case o.Token == "" && (o.ClientID == "" || o.KeyID == "" || o.PrivateKey == nil):
+		problems = append(problems, "--client-id, --kid and --private-key go together")
 	}
 	switch {
 	case o.BatchSize == 0:

@@ -45,6 +45,15 @@ type journal struct {
 	entries int
 }
 
+// tenantFingerprint is the token's fingerprint, or with a key the client
+// id's: access tokens change during an import, the tenant does not.
+func (o Options) tenantFingerprint() string {
+	if o.Token == "" {
+		return tokenFingerprint("client:" + o.ClientID)
+	}
+	return tokenFingerprint(o.Token)
+}
+
 // tokenFingerprint tells tokens apart without storing one: a journal written
 // with another tenant's token must not vouch for this tenant's rows.
 func tokenFingerprint(token string) string {

@@ -63,10 +63,27 @@ type sender struct {
 	note  func(format string, args ...any) // reports retries
 }
 
-func newSender(opts Options) (*sender, error) {
+func newSender(ctx context.Context, opts Options) (*sender, error) {
+	bearer := func(context.Context) (string, error) { return opts.Token, nil }
+	if opts.Token == "" {
+		m, err := newMinter(opts)
+		if err != nil {
+			return nil, err
+		}
+		// The first token is minted before any batch, so that a refused
+		// key stops the import at once rather than after retries.
+		if _, err := m.bearer(ctx); err != nil {
+			return nil, err
+		}
+		bearer = m.bearer
+	}
 	api, err := client.NewClientWithResponses(opts.URL, client.WithHTTPClient(opts.HTTPClient),
-		client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+opts.Token)
+		client.WithRequestEditorFn(func(ctx context.Context, req *http.Request) error {
+			token, err := bearer(ctx)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("User-Agent", "zest-api-import")
 			return nil
 		}))

@@ -1,9 +1,12 @@
-// Package tenants manages partners (tenants) and their API tokens, and
-// authenticates bearer tokens.
+// Package tenants manages partners (tenants), their API tokens and public
+// keys, exchanges signed assertions for access tokens (RFC 7523), and
+// authenticates bearer tokens of both kinds.
 //
 // A token reads zest_<id>_<secret>. The id (80 random bits) names the stored
 // row; the secret (256 random bits) is stored only as its SHA-256 and compared
-// in constant time. Tokens are shown once, when created.
+// in constant time. Tokens are shown once, when created. They are kept for
+// development; partners exchange assertions signed with their own keys for
+// short-lived access tokens (zat_<secret>), stored only as their SHA-256.
 package tenants
 
 import (
@@ -39,7 +42,11 @@ var (
 // Tenant is an authenticated tenant.
 type Tenant struct {
 	ClientID string
-	TokenID  string
+	TokenID  string // of a static token
+	// KeyID and ExpiresAt are set for an access token: the key that minted
+	// it, and when it expires.
+	KeyID     string
+	ExpiresAt *time.Time
 }
 
 // TokenInfo describes a token without its secret.
@@ -69,12 +76,35 @@ type Store interface {
 	// models.ErrNotFound.
 	TokenWithTenant(ctx context.Context, id string) (models.APIToken, string, error)
 	TouchToken(ctx context.Context, id string, at time.Time) error
+	// CreateKey returns models.ErrNotFound when there is no such tenant and
+	// models.ErrExists when the tenant has a key with the same kid.
+	CreateKey(ctx context.Context, k models.PartnerKey) error
+	// ListKeys returns the tenant's keys, oldest first, or
+	// models.ErrNotFound when there is no such tenant.
+	ListKeys(ctx context.Context, clientID string) ([]models.PartnerKey, error)
+	// RevokeKey marks a key revoked; revoking twice keeps the first time.
+	RevokeKey(ctx context.Context, clientID, kid string) error
+	// KeyWithTenant returns a key and its tenant's status, or
+	// models.ErrNotFound.
+	KeyWithTenant(ctx context.Context, clientID, kid string) (models.PartnerKey, string, error)
+	// RecordAssertion returns models.ErrExists when the tenant's jti was
+	// recorded before, also by another process.
+	RecordAssertion(ctx context.Context, a models.UsedAssertion) error
+	CreateAccessToken(ctx context.Context, t models.AccessToken) error
+	// AccessTokenWithTenant returns the token with the hash, when its key
+	// was revoked (nil if it is not), and its tenant's status, or
+	// models.ErrNotFound.
+	AccessTokenWithTenant(ctx context.Context, hash []byte) (models.AccessToken, *time.Time, string, error)
+	// SweepTokens deletes the assertions recorded until before and the
+	// access tokens that expired by now, and returns how many.
+	SweepTokens(ctx context.Context, before, now time.Time) (int64, error)
 }
 
 // Service manages tenants and tokens.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store     Store
+	now       func() time.Time
+	accessTTL time.Duration
 }
 
 // New returns a Service. now defaults to time.Now.
@@ -82,7 +112,7 @@ func New(st Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, now: now}
+	return &Service{store: st, now: now, accessTTL: DefaultAccessTokenTTL}
 }
 
 // Errors of the operator interface.
@@ -174,7 +204,11 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Tenant{}, invalid
 	}
-	m := tokenPattern.FindStringSubmatch(strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	if accessTokenPattern.MatchString(token) {
+		return s.authenticateAccessToken(ctx, token, invalid)
+	}
+	m := tokenPattern.FindStringSubmatch(token)
 	if m == nil {
 		return Tenant{}, invalid
 	}
@@ -190,12 +224,8 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 	if subtle.ConstantTimeCompare(sum[:], tok.SecretHash) != 1 || tok.RevokedAt != nil {
 		return Tenant{}, invalid
 	}
-	switch status {
-	case models.TenantActive:
-	case models.TenantSuspended:
-		return Tenant{}, apperr.New(apperr.Forbidden, "The tenant is suspended.")
-	default:
-		return Tenant{}, apperr.New(apperr.Forbidden, "The tenant is not provisioned for the Partner API.")
+	if err := statusErr(status); err != nil {
+		return Tenant{}, err
 	}
 	now := s.now()
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchEvery {
@@ -204,6 +234,17 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Tenan
 		}
 	}
 	return Tenant{ClientID: tok.ClientID, TokenID: id}, nil
+}
+
+// statusErr is the refusal of a tenant's valid token by the tenant's status.
+func statusErr(status string) error {
+	switch status {
+	case models.TenantActive:
+		return nil
+	case models.TenantSuspended:
+		return apperr.New(apperr.Forbidden, "The tenant is suspended.")
+	}
+	return apperr.New(apperr.Forbidden, "The tenant is not provisioned for the Partner API.")
 }
 
 func newToken(clientID string) (string, models.APIToken) {

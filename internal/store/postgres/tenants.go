@@ -25,6 +25,19 @@ func (s *Store) TokenWithTenant(ctx context.Context, id string) (models.APIToken
 	return tok, status, classify(err)
 }
 
+// AccessTokenWithTenant is TokenWithTenant for access tokens, on the same
+// hot path.
+func (s *Store) AccessTokenWithTenant(ctx context.Context, hash []byte) (models.AccessToken, *time.Time, string, error) {
+	tok, revokedAt, status, err := gormstore.ScanAccessTokenWithTenant(func(dest ...any) error {
+		err := s.pool.QueryRow(ctx, gormstore.AccessTokenWithTenantSQL("$1"), hash).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return sql.ErrNoRows
+		}
+		return err
+	})
+	return tok, revokedAt, status, classify(err)
+}
+
 // IdempotencyKey returns a tenant's key record. A replay is this one query,
 // so it skips GORM.
 func (s *Store) IdempotencyKey(ctx context.Context, clientID, key string) (models.IdempotencyKey, error) {

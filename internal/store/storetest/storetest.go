@@ -66,6 +66,8 @@ func Run(t *testing.T, d Driver) {
 	t.Run("IncompletePairsAreHiddenAndFound", func(t *testing.T) { t.Parallel(); incompletePairsAreHiddenAndFound(t, d) })
 	t.Run("PendingDeliveriesByEndpointState", func(t *testing.T) { t.Parallel(); pendingDeliveriesByEndpointState(t, d) })
 	t.Run("DocumentsMoveTheStatusWithTheirEvent", func(t *testing.T) { t.Parallel(); documentsMoveTheStatusWithTheirEvent(t, d) })
+	t.Run("KeysAndAccessTokens", func(t *testing.T) { t.Parallel(); keysAndAccessTokens(t, d) })
+	t.Run("AssertionIsRecordedOnceAcrossProcesses", func(t *testing.T) { t.Parallel(); assertionIsRecordedOnce(t, d) })
 }
 
 // Pending deliveries are counted by their endpoint's state at the time
@@ -479,4 +481,91 @@ func completions(rows []investors.PersonRow) []investors.Completion {
 		}
 	}
 	return cs
+}
+
+// Keys are unique per tenant; revoking a key shows on the access tokens it
+// minted, and revoking twice keeps the first time.
+func keysAndAccessTokens(t *testing.T, d Driver) {
+	c, _ := open(t, d)
+	tenant(t, c, "acme")
+	key := models.PartnerKey{ClientID: "acme", KID: "k1", KeyType: models.KeyTypeEd25519, PublicKey: "pem"}
+	if err := c.CreateKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateKey(ctx, key); !errors.Is(err, models.ErrExists) {
+		t.Errorf("same kid again: %v, want ErrExists", err)
+	}
+	if err := c.CreateKey(ctx, models.PartnerKey{ClientID: "nobody", KID: "k1", KeyType: models.KeyTypeEd25519, PublicKey: "pem"}); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("key of no tenant: %v, want ErrNotFound", err)
+	}
+	if _, _, err := c.KeyWithTenant(ctx, "acme", "k2"); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("unknown kid: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	if err := c.CreateAccessToken(ctx, models.AccessToken{Hash: hash, ClientID: "acme", KID: "k1", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	tok, revoked, status, err := c.AccessTokenWithTenant(ctx, hash)
+	if err != nil || revoked != nil || status != models.TenantActive || tok.KID != "k1" || !tok.ExpiresAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("access token: %+v %v %q %v", tok, revoked, status, err)
+	}
+	if err := c.RevokeKey(ctx, "acme", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := c.KeyWithTenant(ctx, "acme", "k1")
+	if err != nil || k.RevokedAt == nil {
+		t.Fatalf("revoked key: %+v %v", k, err)
+	}
+	if err := c.RevokeKey(ctx, "acme", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	again, _, _ := c.KeyWithTenant(ctx, "acme", "k1")
+	if again.RevokedAt == nil || !again.RevokedAt.Equal(*k.RevokedAt) {
+		t.Errorf("revoking twice moved the time: %v, then %v", k.RevokedAt, again.RevokedAt)
+	}
+	if _, revoked, _, err := c.AccessTokenWithTenant(ctx, hash); err != nil || revoked == nil {
+		t.Errorf("token of a revoked key: revoked %v, %v", revoked, err)
+	}
+	if err := c.RevokeKey(ctx, "acme", "nope"); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("revoking an unknown key: %v", err)
+	}
+}
+
+// Of several processes recording the same jti at once, exactly one succeeds:
+// the constraint decides, not a read before the write.
+func assertionIsRecordedOnce(t *testing.T, d Driver) {
+	first, db := open(t, d)
+	tenant(t, first, "acme")
+	conns := []Conn{first}
+	for range 3 {
+		c, err := db.Open(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns = append(conns, c)
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		accepted int
+	)
+	for _, c := range conns {
+		wg.Go(func() {
+			err := c.RecordAssertion(ctx, models.UsedAssertion{ClientID: "acme", JTI: "jti-1", ExpiresAt: time.Now().Add(time.Minute)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				accepted++
+			case !errors.Is(err, models.ErrExists):
+				t.Errorf("record: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted != 1 {
+		t.Errorf("the jti was accepted %d times, want once", accepted)
+	}
 }
