@@ -144,8 +144,12 @@ func TestInflightBodyBytes(t *testing.T) {
 		big := `{"investors":[` + rawJSON(t, row("inflight")) + `]` + strings.Repeat(" ", 50<<10) + `}`
 		var resp *http.Response
 		var body []byte
-		for range 100 { // until the holder's request has reserved its share
-			resp, body = e.do(t, "POST", "/v1/investors", big, nil)
+		// The client waits for the server's go-ahead before sending the body:
+		// a server that refuses before reading closes the connection, and a
+		// client still writing the body would see a reset, not the 503.
+		expect := http.Header{"Expect": {"100-continue"}}
+		for range 500 { // until the holder's request has reserved its share
+			resp, body = e.do(t, "POST", "/v1/investors", big, expect)
 			if resp.StatusCode == 503 {
 				break
 			}
@@ -156,8 +160,8 @@ func TestInflightBodyBytes(t *testing.T) {
 			t.Error("503 without Retry-After")
 		}
 		conn.Close()
-		for range 100 { // until the holder's share is given back
-			resp, body = e.do(t, "POST", "/v1/investors", big, nil)
+		for range 500 { // until the holder's share is given back
+			resp, body = e.do(t, "POST", "/v1/investors", big, expect)
 			if resp.StatusCode != 503 {
 				break
 			}
