@@ -148,12 +148,13 @@ func TestInflightBodyBytes(t *testing.T) {
 		// a server that refuses before reading closes the connection, and a
 		// client still writing the body would see a reset, not the 503.
 		expect := http.Header{"Expect": {"100-continue"}}
-		for range 500 { // until the holder's request has reserved its share
-			resp, body = e.do(t, "POST", "/v1/investors", big, expect)
-			if resp.StatusCode == 503 {
+		// Until the holder's request has reserved its share. The pause lets
+		// the holder's authentication have the database between tries: on
+		// SQLite's single connection, back-to-back tries could starve it.
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+			if resp, body = e.do(t, "POST", "/v1/investors", big, expect); resp.StatusCode == 503 || time.Now().After(deadline) {
 				break
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 		wantProblem(t, 503, body, resp.StatusCode, "service_unavailable")
 		if resp.Header.Get("Retry-After") == "" {
