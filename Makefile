@@ -90,7 +90,7 @@ ts-check: build ## Generate a TypeScript client from openapi.yaml (openapi-types
 	clients/typescript/check.sh bin/zest-api
 
 .PHONY: ogen-check
-ogen-check: build ## Generate a Go client from openapi.yaml with ogen (its defaults, no warnings) and run it against a live server
+ogen-check: build ## Generate a Go client from openapi.yaml with ogen (its defaults; no warning but the one on Problem.status) and run it against a live server
 	clients/ogen/check.sh bin/zest-api
 
 .PHONY: walkthrough
