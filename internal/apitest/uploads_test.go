@@ -231,36 +231,45 @@ func TestUploadLimits(t *testing.T) {
 			t.Errorf("declared 64 MiB: %d", resp.StatusCode)
 		}
 
-		// 12 MiB streamed without a length, slowly.
-		pr, pw := io.Pipe()
+		// 12 MiB streamed without a length, slowly, on a connection of its
+		// own: the answer is read while the body is still being written, so
+		// a server that stops reading cannot turn the 413 into a broken pipe.
+		stream, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		var head bytes.Buffer
+		mw := multipart.NewWriter(&head)
+		part, _ := mw.CreateFormFile("file", "big.png")
+		_, _ = part.Write(pngFile)
+		fmt.Fprintf(stream, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+			path, host, e.token, mw.FormDataContentType())
 		var sent atomic.Int64
-		mw := multipart.NewWriter(pw)
 		go func() {
-			part, _ := mw.CreateFormFile("file", "big.png")
-			if _, err := part.Write(pngFile); err != nil {
+			writeChunk := func(b []byte) error {
+				_, err := fmt.Fprintf(stream, "%x\r\n%s\r\n", len(b), b)
+				return err
+			}
+			if writeChunk(head.Bytes()) != nil {
 				return
 			}
 			chunk := bytes.Repeat([]byte{1}, 256<<10)
 			for range 48 {
-				if _, err := part.Write(chunk); err != nil {
+				if writeChunk(chunk) != nil {
 					return
 				}
 				sent.Add(int64(len(chunk)))
 				time.Sleep(5 * time.Millisecond)
 			}
-			_ = mw.Close()
-			_ = pw.Close()
 		}()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.api.URL+path, pr)
-		req.Header.Set("Authorization", "Bearer "+e.token)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		res, err := e.api.HTTP.Do(req)
+		_ = stream.SetReadDeadline(time.Now().Add(30 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(stream), nil)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("no answer to the streamed upload: %v", err)
 		}
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		_ = pr.CloseWithError(io.ErrClosedPipe)
 		wantProblem(t, http.StatusRequestEntityTooLarge, body, res.StatusCode, "payload_too_large")
 		if n := sent.Load(); n >= 12<<20 {
 			t.Errorf("the answer came after the whole body (%d bytes)", n)
