@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -231,6 +232,43 @@ func (s *server) stop(t *testing.T) {
 
 const batch = `{"investors":[{"partnerInvestorId":"acme-inv-7341","email":"alice@example.com","firstName":"Alice","lastName":"Liddell","dateOfBirth":"1985-04-12","countryOfResidence":"AE"}]}`
 
+// curlBody returns the -d '…' argument of the first curl command in text.
+func curlBody(t *testing.T, text string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)curl -s \S+/v1/investors.*?-d '(\{.*?\})'`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no curl command with a body in %q", text)
+	}
+	return m[1]
+}
+
+// readmeWalkthrough returns the README's Walkthrough section.
+func readmeWalkthrough(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Walkthrough\n")
+	if !ok {
+		t.Fatal("README.md has no Walkthrough section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal([]byte(a), &va); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal([]byte(b), &vb); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
 // make run's first start creates the demo tenant and prints a working curl
 // command; later starts print no token but a working command that makes
 // one; every start prints where the reference is.
@@ -243,6 +281,12 @@ func TestDemoTenant(t *testing.T) {
 	token := regexp.MustCompile(`zest_[a-z2-7]{16}_[a-z2-7]{52}`).FindString(out)
 	if token == "" || !strings.Contains(out, "curl -s http://"+s.addr+"/v1/investors") || !strings.Contains(out, "http://"+s.addr+"/docs") {
 		t.Fatalf("demo output: %q", out)
+	}
+	// The README's walkthrough starts with the command printed here, and
+	// says so: a reader who pasted one has sent the other.
+	printed, walkthrough := curlBody(t, out), curlBody(t, readmeWalkthrough(t))
+	if !jsonEqual(t, printed, walkthrough) {
+		t.Errorf("the printed curl sends %s, the README walkthrough's first command %s", printed, walkthrough)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/v1/investors", strings.NewReader(batch))
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -501,7 +501,7 @@ type FundingReceiptUploaded struct {
 
 	// FundingReceiptUrl A signed URL of the stored receipt; it expires (15 minutes by default). Read the subscription for a fresh one.
 	//
-	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx5&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	// Example: https://api.zestequity.com/v1/files?expiry=1764237600&obj=subscriptions%2Fsub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0%2Fdoc_06h53q1c2vxe3kdj6v5a1b9m7n0fpt48hwe0&signature=fQ4SPyPBQDUQnnZJESDgXFYmzow9GtESF2a680DCpUM
 	FundingReceiptUrl string `json:"fundingReceiptUrl"`
 
 	// PersonId Zest's stable id for the investor, `psn_` followed by an opaque string. Never reused.
@@ -514,7 +514,7 @@ type FundingReceiptUploaded struct {
 	// Example: acme-growth-i
 	SpvSlug SpvSlug `json:"spvSlug"`
 
-	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	// SubscriptionSlug Example: sub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0
 	SubscriptionSlug string `json:"subscriptionSlug"`
 
 	// UploadedAt Example: 2026-11-27T10:15:00Z
@@ -983,7 +983,7 @@ type Subscription struct {
 
 	// SubscriptionSlug Zest's id for the subscription, `sub_` followed by an opaque string; stable for its life.
 	//
-	// Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	// Example: sub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0
 	SubscriptionSlug string `json:"subscriptionSlug"`
 }
 
@@ -1027,7 +1027,7 @@ type SubscriptionDocument struct {
 
 	// Url A signed URL of the stored file; it expires (15 minutes by default).
 	//
-	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx4&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	// Example: https://api.zestequity.com/v1/files?expiry=1764237600&obj=subscriptions%2Fsub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0%2Fdoc_06h53m7tq8xk4b0ws3ycd2qzqe6f0a5tn9r0&signature=bfHn2_c7761CR5hrbt9gvAInhj2lTOkKE3Xllyv-UmM
 	Url string `json:"url"`
 
 	// WireReference Funding receipts only.
@@ -1056,10 +1056,10 @@ type SubscriptionFormUploaded struct {
 
 	// SubscriptionFormUrl A signed URL of the stored form; it expires (15 minutes by default). Read the subscription for a fresh one.
 	//
-	// Example: https://api.zestequity.com/v1/files?obj=doc_01jdx4&expiry=1764237600&method=GET&signature=c2lnbmF0dXJl
+	// Example: https://api.zestequity.com/v1/files?expiry=1764237600&obj=subscriptions%2Fsub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0%2Fdoc_06h53m7tq8xk4b0ws3ycd2qzqe6f0a5tn9r0&signature=bfHn2_c7761CR5hrbt9gvAInhj2lTOkKE3Xllyv-UmM
 	SubscriptionFormUrl string `json:"subscriptionFormUrl"`
 
-	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	// SubscriptionSlug Example: sub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0
 	SubscriptionSlug string `json:"subscriptionSlug"`
 
 	// UploadedAt Example: 2026-11-27T09:45:00Z
@@ -1162,7 +1162,7 @@ type SubscriptionRowResult struct {
 	// Example: pending
 	Status *SubscriptionStatus `json:"status,omitempty"`
 
-	// SubscriptionSlug Example: sub_01jdx3q8z2m4n6p8r0t2v4w6y8
+	// SubscriptionSlug Example: sub_06h53k2addzgn0ts9q0b9b6jp8dmd359q4d0
 	SubscriptionSlug *string `json:"subscriptionSlug,omitempty"`
 }
 

@@ -2,12 +2,15 @@ package spec
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	zestapi "github.com/zestequity/zest-api"
 	"github.com/zestequity/zest-api/generated"
+	"github.com/zestequity/zest-api/internal/ids"
 )
 
 // The spec embedded in the generated server is the published spec plus the
@@ -148,3 +151,43 @@ func TestTagDescriptionsAreShort(t *testing.T) {
 		}
 	}
 }
+
+// The ids in examples have the shape of the server's own, so that a partner
+// who compares an example with a real answer, or validates ids against the
+// examples, sees no difference: a stored row's id is ids.Sorted (36
+// characters of Crockford base32), any other id ids.New (26 of base32).
+func TestExampleIDsHaveTheServersShape(t *testing.T) {
+	shapes := map[string]*regexp.Regexp{
+		"psn": sortedShape, "sub": sortedShape, "evt": sortedShape, "doc": sortedShape,
+		"err": randomShape, "req": randomShape, "we": randomShape,
+	}
+	for prefix, shape := range map[string]*regexp.Regexp{"psn": sortedShape, "err": randomShape} {
+		if id := map[string]func(string) string{"psn": ids.Sorted, "err": ids.New}[prefix](prefix + "_"); !shape.MatchString(id) {
+			t.Fatalf("the shape of %s_ ids no longer matches the ids package: %s", prefix, id)
+		}
+	}
+	found := map[string]int{}
+	// File URLs hold ids in their escaped obj parameter.
+	text := strings.ReplaceAll(string(zestapi.OpenAPIYAML), "%2F", "/")
+	for _, m := range idLike.FindAllStringSubmatch(text, -1) {
+		shape, ok := shapes[m[1]]
+		if !ok {
+			continue
+		}
+		found[m[1]]++
+		if !shape.MatchString(m[0]) {
+			t.Errorf("openapi.yaml: example id %s is not shaped like the server's %s_ ids (%s)", m[0], m[1], shape)
+		}
+	}
+	for prefix := range shapes {
+		if found[prefix] == 0 {
+			t.Errorf("openapi.yaml has no example %s_ id: the check above checked nothing for it", prefix)
+		}
+	}
+}
+
+var (
+	idLike      = regexp.MustCompile(`\b([a-z]+)_[0-9a-z]+\b`)
+	sortedShape = regexp.MustCompile(`^[a-z]+_[0-9a-hjkmnp-tv-z]{35}[0g]$`)
+	randomShape = regexp.MustCompile(`^[a-z]+_[a-z2-7]{26}$`)
+)
