@@ -55,6 +55,11 @@ func split(all [][]byte, clients int) [][][]byte {
 // drive sends each client's bodies in order, clients in parallel, and
 // returns the elapsed time and the latency of every request.
 func (b *bench) drive(ctx context.Context, srv *server, perClient [][][]byte, key func(client, i int) string) (time.Duration, []time.Duration, error) {
+	return b.driveTo(ctx, srv, "/v1/investors", http.StatusOK, perClient, key)
+}
+
+// driveTo is drive for any batch endpoint answering want.
+func (b *bench) driveTo(ctx context.Context, srv *server, path string, want int, perClient [][][]byte, key func(client, i int) string) (time.Duration, []time.Duration, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr error
@@ -67,9 +72,9 @@ func (b *bench) drive(ctx context.Context, srv *server, perClient [][][]byte, ke
 				if key != nil {
 					k = key(c, i)
 				}
-				status, d, err := b.post(ctx, srv, "/v1/investors", body, k)
-				if err == nil && status != http.StatusOK {
-					err = fmt.Errorf("import answered %d", status)
+				status, d, err := b.post(ctx, srv, path, body, k)
+				if err == nil && status != want {
+					err = fmt.Errorf("POST %s answered %d", path, status)
 				}
 				mu.Lock()
 				lat = append(lat, d)
