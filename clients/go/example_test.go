@@ -2,6 +2,7 @@ package goclient_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/zestequity/zest-api/generated/client"
@@ -25,15 +27,30 @@ import (
 	"github.com/zestequity/zest-api/internal/webhooks"
 )
 
-// Import two investors, replay the batch, and read one back. The example
-// runs its own server on a temporary database; a partner points the client
-// at https://api.zestequity.com with their token instead.
+// Authenticate as partners do in production, then import two investors,
+// replay the batch, and read one back.
+//
+// Authentication is the JWT-bearer grant of OAuth 2.0 (RFC 7523): sign a
+// short-lived JWT (the assertion) with your private key, whose public half
+// Zest operations registered for your client id under a key id (kid), and
+// exchange it at POST /v1/oauth2/tokens for an access token; every other
+// call carries that token. The private key never leaves you, and an access
+// token lives minutes (15 by default).
+//
+// The example runs its own server on a temporary database, with a key pair
+// registered for the tenant acme; a partner points the client at
+// https://api.zestequity.com and signs with the private.pem of
+// `zest-api keys generate`.
 func Example() {
-	url, token, stop := exampleServer()
-	defer stop()
+	srv := exampleServer()
+	defer srv.stop()
 	ctx := context.Background()
 
-	c, err := client.NewClientWithResponses(url, client.WithRequestEditorFn(
+	token, err := accessToken(ctx, srv.url, srv.clientID, srv.kid, srv.privateKeyPEM)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.NewClientWithResponses(srv.url, client.WithRequestEditorFn(
 		func(_ context.Context, req *http.Request) error {
 			req.Header.Set("Authorization", "Bearer "+token)
 			return nil
@@ -41,6 +58,17 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+
+	// The server knows which tenant and key the token stands for.
+	info, err := c.GetTokenInfoWithResponse(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if info.JSON200 == nil {
+		log.Fatalf("token info: %d %s", info.StatusCode(), info.Body)
+	}
+	fmt.Println(info.JSON200.ClientId, *info.JSON200.KeyId)
+
 	dob := func(s string) openapi_types.Date {
 		t, _ := time.Parse(time.DateOnly, s)
 		return openapi_types.Date{Time: t}
@@ -78,6 +106,7 @@ func Example() {
 	}
 	fmt.Println(missing.StatusCode(), missing.ApplicationproblemJSON404.Code)
 	// Output:
+	// acme acme-2026-11
 	// acme-inv-7341 created true
 	// acme-inv-7342 created true
 	// acme-inv-7341 already_exists true
@@ -86,11 +115,74 @@ func Example() {
 	// 404 not_found
 }
 
+// accessToken signs an assertion with the PEM-encoded Ed25519 private key
+// and exchanges it for an access token at baseURL. An access token lives 15
+// minutes by default (expires_in says); sign a new assertion for the next
+// one, never reuse one: the server accepts each jti once.
+func accessToken(ctx context.Context, baseURL, clientID, kid string, privateKeyPEM []byte) (string, error) {
+	key, err := jwt.ParseEdPrivateKeyFromPEM(privateKeyPEM)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	assertion := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.RegisteredClaims{
+		Issuer:  clientID, // iss and sub: who you are
+		Subject: clientID,
+		// aud: the URL of the token endpoint, such as
+		// https://api.zestequity.com/v1/oauth2/tokens
+		Audience:  jwt.ClaimStrings{baseURL + "/v1/oauth2/tokens"},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(2 * time.Minute)), // at most 5 minutes after iat
+		ID:        rand.Text(),                                  // jti: unique per assertion
+	})
+	assertion.Header["kid"] = kid // which of your registered keys signed it
+	signed, err := assertion.SignedString(key)
+	if err != nil {
+		return "", err
+	}
+
+	// The token endpoint takes no Authorization header: the assertion is the
+	// credential.
+	c, err := client.NewClientWithResponses(baseURL)
+	if err != nil {
+		return "", err
+	}
+	grant := "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	resp, err := c.CreateAccessTokenWithFormdataBodyWithResponse(ctx, client.CreateAccessTokenFormdataRequestBody{
+		GrantType: &grant, Assertion: &signed,
+	})
+	if err != nil {
+		return "", err
+	}
+	if resp.JSON200 != nil {
+		return resp.JSON200.AccessToken, nil
+	}
+	// A refusal follows RFC 6749, section 5.2: error says which check failed.
+	refusal := resp.JSON400
+	if refusal == nil {
+		refusal = resp.JSON401
+	}
+	if refusal != nil && refusal.ErrorDescription != nil {
+		return "", fmt.Errorf("token request refused: %s: %s (errorId %s)", refusal.Error, *refusal.ErrorDescription, refusal.ErrorId)
+	}
+	return "", fmt.Errorf("token request: HTTP %d %s", resp.StatusCode(), resp.Body)
+}
+
 func ptr[T any](v T) *T { return &v }
 
+// server is what the example runs against: the API's URL, and what Zest
+// operations hand a partner (a client id and the id of its registered key)
+// with the private key the partner keeps.
+type server struct {
+	url, clientID, kid string
+	privateKeyPEM      []byte
+	stop               func()
+}
+
 // exampleServer serves the API on a temporary SQLite database with one
-// tenant, and returns its URL and token.
-func exampleServer() (url, token string, stop func()) {
+// tenant, acme, and registers the public half of a fresh Ed25519 key pair
+// for it, as `zest-api keys generate` and `zest-api keys add` do.
+func exampleServer() server {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "zest-example")
 	if err != nil {
@@ -112,7 +204,15 @@ func exampleServer() (url, token string, stop func()) {
 		log.Fatal(err)
 	}
 	ten := tenants.New(st, nil)
-	if token, err = ten.Create(ctx, "acme", "Acme", true); err != nil {
+	const clientID, kid = "acme", "acme-2026-11"
+	if _, err := ten.Create(ctx, clientID, "Acme", true); err != nil {
+		log.Fatal(err)
+	}
+	privateKeyPEM, publicKeyPEM, err := tenants.GenerateKeyPair()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := ten.AddKey(ctx, clientID, kid, publicKeyPEM); err != nil {
 		log.Fatal(err)
 	}
 	h, err := httpapi.NewServer(httpapi.Deps{
@@ -125,5 +225,6 @@ func exampleServer() (url, token string, stop func()) {
 		log.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	return srv.URL, token, func() { srv.Close(); st.Close(); os.RemoveAll(dir) }
+	return server{url: srv.URL, clientID: clientID, kid: kid, privateKeyPEM: privateKeyPEM,
+		stop: func() { srv.Close(); st.Close(); os.RemoveAll(dir) }}
 }

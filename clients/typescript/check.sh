@@ -2,7 +2,8 @@
 # Proves openapi.yaml serves client generators other than ours: generates
 # TypeScript types from it with openapi-typescript, type-checks and builds an
 # openapi-fetch program against them, and runs it against a fresh zest-api
-# server (its own SQLite database and tenant).
+# server (its own SQLite database, tenant, signing key and SPV). The program
+# authenticates with an access token it gets for a JWT it signs (RFC 7523).
 #
 #   clients/typescript/check.sh PATH_TO_ZEST_API_BINARY
 set -euo pipefail
@@ -44,7 +45,9 @@ echo "   serving on $ADDR"
 
 echo "== node dist/check.js"
 status=0
-ZEST_URL="http://$ADDR" ZEST_TOKEN="$TOKEN" node dist/check.js || status=$?
+ZEST_URL="http://$ADDR" ZEST_CLIENT_ID="$CLIENT_ID" ZEST_KID="$KID" ZEST_PRIVATE_KEY="$PRIVATE_KEY" \
+  ZEST_SPV_SLUG="$SPV_SLUG" ZEST_SHARE_CLASS="$SHARE_CLASS" ZEST_CURRENCY="$CURRENCY" \
+  node dist/check.js || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- server log" >&2
   cat "$TMP/server.log" >&2
