@@ -29,6 +29,7 @@ type bench struct {
 	c     config
 	admin *pgxpool.Pool
 	http  *http.Client
+	files string // the servers' ZEST_BLOB_URL: a temporary directory, not the working directory
 }
 
 // schema is a fresh, migrated PostgreSQL schema.
@@ -102,7 +103,7 @@ func (b *bench) start(ctx context.Context, s *schema, ready string, env []string
 	cmd := exec.Command(bin, args...)
 	// The per-tenant limits protect tenants from each other; the bench is one
 	// tenant measuring the import path itself, so they are off.
-	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+s.url, "ZEST_ADDR=127.0.0.1:0", "ZEST_AUTO_MIGRATE=false",
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+s.url, "ZEST_BLOB_URL="+b.files, "ZEST_ADDR=127.0.0.1:0", "ZEST_AUTO_MIGRATE=false",
 		"ZEST_RATE_LIMIT=0", "ZEST_MAX_CONCURRENT_IMPORTS=0"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -204,7 +205,7 @@ func (b *bench) server(ctx context.Context, s *schema, env ...string) (*server, 
 
 func (b *bench) cli(s *schema, args ...string) (string, error) {
 	cmd := exec.Command(b.c.bin, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.url)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.url, "ZEST_BLOB_URL="+b.files)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

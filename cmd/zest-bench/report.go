@@ -68,7 +68,12 @@ func run(ctx context.Context, c config) (string, error) {
 		return "", err
 	}
 	defer admin.Close()
-	b := &bench{c: c, admin: admin, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	files, err := os.MkdirTemp("", "zest-bench-files-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(files)
+	b := &bench{c: c, admin: admin, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}, files: "file://" + files}
 	var rows []row
 	add := func(r row) { rows = append(rows, r) }
 
