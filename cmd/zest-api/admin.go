@@ -202,7 +202,8 @@ var checkCommand = &command{
 	name:    "check",
 	summary: "report investors whose Person, User or event is missing (exit 1 if any); --repair mends what it can",
 	about: "It counts every broken invariant: people without a user, users without a person, events without a\n" +
-		"person, users without an investor.created event, deliveries without an event. --repair first\n" +
+		"person, users without an investor.created event, deliveries without an event, and rows whose\n" +
+		"tenant, SPV, share class, person, user, subscription or endpoint is missing. --repair first\n" +
 		"completes the people whose user is missing (older than ZEST_COMPLETE_AFTER), as the completer does.",
 	setup: func(fs *flag.FlagSet) runner {
 		repair := fs.Bool("repair", false, "complete the pairs the completer would, then report what remains")
@@ -244,6 +245,10 @@ func check(ctx context.Context, repair bool, stdout io.Writer) error {
 		{"investor.created events without a person", r.EventsWithoutPerson},
 		{"users without an investor.created event", r.PairsWithoutEvent},
 		{"webhook deliveries without an event", r.DeliveriesWithoutEvent},
+		{"people, users, events or subscriptions without a tenant", r.RowsWithoutTenant},
+		{"subscriptions without their SPV, share class, person or user", r.SubscriptionsWithoutParent},
+		{"subscription events without a subscription", r.EventsWithoutSubscription},
+		{"webhook deliveries without an endpoint", r.DeliveriesWithoutEndpoint},
 	} {
 		fmt.Fprintf(w, "%s\t%d\n", line.what, line.n)
 	}

@@ -59,11 +59,18 @@ type Integrity struct {
 	EventsWithoutPerson    int64 // investor.created events
 	PairsWithoutEvent      int64 // users whose person has no investor.created event
 	DeliveriesWithoutEvent int64
+	// The references the database does not enforce on PostgreSQL (see its
+	// migration 0009): rows whose parent row is missing.
+	RowsWithoutTenant          int64 // people, users, events and subscriptions
+	SubscriptionsWithoutParent int64 // whose SPV, share class, person or User is missing
+	EventsWithoutSubscription  int64 // subscription events
+	DeliveriesWithoutEndpoint  int64
 }
 
 // Violations is the number of rows breaking any invariant.
 func (i Integrity) Violations() int64 {
-	return i.PeopleWithoutUser + i.UsersWithoutPerson + i.EventsWithoutPerson + i.PairsWithoutEvent + i.DeliveriesWithoutEvent
+	return i.PeopleWithoutUser + i.UsersWithoutPerson + i.EventsWithoutPerson + i.PairsWithoutEvent + i.DeliveriesWithoutEvent +
+		i.RowsWithoutTenant + i.SubscriptionsWithoutParent + i.EventsWithoutSubscription + i.DeliveriesWithoutEndpoint
 }
 
 // PersonRow is what an import needs to know about a person of the batch.

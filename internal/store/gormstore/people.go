@@ -59,7 +59,20 @@ func (s *Store) Integrity(ctx context.Context) (investors.Integrity, error) {
 		(SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM events e
 			WHERE e.type = ? AND e.person_id = u.person_id)) AS pairs_without_event,
 		(SELECT count(*) FROM webhook_deliveries d WHERE NOT EXISTS (SELECT 1 FROM events e
-			WHERE e.seq = d.event_seq)) AS deliveries_without_event`,
+			WHERE e.seq = d.event_seq)) AS deliveries_without_event,
+		(SELECT count(*) FROM (
+			SELECT client_id FROM people UNION ALL SELECT client_id FROM users
+			UNION ALL SELECT client_id FROM events UNION ALL SELECT client_id FROM subscriptions) r
+			WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.client_id = r.client_id)) AS rows_without_tenant,
+		(SELECT count(*) FROM subscriptions s WHERE
+			NOT EXISTS (SELECT 1 FROM spvs v WHERE v.id = s.spv_id)
+			OR NOT EXISTS (SELECT 1 FROM share_classes c WHERE c.id = s.share_class_id)
+			OR NOT EXISTS (SELECT 1 FROM people p WHERE p.id = s.person_id)
+			OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id)) AS subscriptions_without_parent,
+		(SELECT count(*) FROM events e WHERE e.subscription_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = e.subscription_id)) AS events_without_subscription,
+		(SELECT count(*) FROM webhook_deliveries d WHERE NOT EXISTS (SELECT 1 FROM webhook_endpoints w
+			WHERE w.id = d.endpoint_id)) AS deliveries_without_endpoint`,
 		models.EventInvestorCreated, models.EventInvestorCreated).Scan(&r).Error
 	return r, s.Classify(err)
 }
