@@ -38,6 +38,9 @@ const shutdownGrace = 60 * time.Second
 const (
 	sweepEvery = time.Minute // expired idempotency keys are deleted
 	statsEvery = time.Minute // the dispatcher's counters are logged
+	// Files without a document are deleted: every pass lists the whole
+	// bucket, in every process, and orphans are rare and only cost space.
+	fileSweepEvery = 30 * time.Minute
 )
 
 var serveCommand = &command{
@@ -75,7 +78,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: cfg.IdempotencyTTL, LockTimeout: cfg.IdempotencyLockTimeout, Logger: log,
 	})
-	fileStore, err := files.Open(ctx, cfg.BlobURL, []byte(cfg.FileURLSecret), cfg.FileURLTTL, nil)
+	fileStore, subs, err := newSubscriptions(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -83,7 +86,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	handler, err := httpapi.NewServer(httpapi.Deps{
 		Files:        fileStore,
 		Investors:    inv,
-		Subs:         subscriptions.New(st, nil, log).WithFiles(fileStore),
+		Subs:         subs,
 		Tenants:      ten,
 		Idempotency:  idem,
 		Webhooks:     webhooks.New(st, netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate}, nil),
@@ -139,6 +142,7 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	jobs.Go(func() { idem.RunSweeper(background, sweepEvery) })
 	jobs.Go(func() { ten.RunSweeper(background, sweepEvery, log) })
 	jobs.Go(func() { inv.RunCompleter(background, completeEvery(cfg)) })
+	jobs.Go(func() { subs.RunFileSweeper(background, fileSweepEvery) })
 	if cfg.Dispatcher {
 		d := dispatcher(cfg, st, log)
 		jobs.Go(func() { d.Run(background) })
@@ -215,12 +219,13 @@ func startMetrics(cfg config.Config, st store.DB, log *slog.Logger) (httpapi.Obs
 	return m, nil
 }
 
-// The worker is for deployments that separate the dispatcher and the pair
-// completer from the API servers.
+// The worker is for deployments that separate the background work from the
+// API servers.
 var workerCommand = &command{
 	name:    "worker",
-	summary: "run the webhook dispatcher and the pair completer alone; run any number of them",
-	about:   "It delivers the events that serve records, and completes the investors a crash left half-written, until SIGTERM or Ctrl-C.",
+	summary: "run the webhook dispatcher, the pair completer and the file sweep alone; run any number of them",
+	about: "It delivers the events that serve records, completes the investors a crash left half-written, and\n" +
+		"deletes the uploaded files a crash left without their document, until SIGTERM or Ctrl-C.",
 	setup: func(*flag.FlagSet) runner {
 		return func(ctx context.Context, _ []string, out streams) error { return worker(ctx, out.stderr) }
 	},
@@ -239,12 +244,18 @@ func worker(ctx context.Context, stderr io.Writer) error {
 	if _, err := startMetrics(cfg, st, log); err != nil {
 		return err
 	}
+	fileStore, subs, err := newSubscriptions(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer fileStore.Close()
 	d := dispatcher(cfg, st, log)
 	side, stopSide := context.WithCancel(ctx)
 	var jobs sync.WaitGroup
 	defer func() { stopSide(); jobs.Wait() }()
 	jobs.Go(func() { d.RunStats(side, statsEvery) })
 	jobs.Go(func() { inv.RunCompleter(side, completeEvery(cfg)) })
+	jobs.Go(func() { subs.RunFileSweeper(side, fileSweepEvery) })
 	log.Info("dispatching webhooks", "database", st.Name())
 	d.Run(ctx) // returns once ctx ends and the attempts in flight are recorded
 	log.Info("stopped")
@@ -283,6 +294,16 @@ func newInvestors(cfg config.Config, st store.DB, log *slog.Logger) (*investors.
 		return nil, err
 	}
 	return investors.New(st, doc, investors.Options{Logger: log, CompleteAfter: cfg.CompleteAfter})
+}
+
+// newSubscriptions returns the subscriptions service of the composition
+// roots, on the bucket of uploaded files, which the caller closes.
+func newSubscriptions(ctx context.Context, cfg config.Config, st store.DB, log *slog.Logger) (*files.Store, *subscriptions.Service, error) {
+	fileStore, err := files.Open(ctx, cfg.BlobURL, []byte(cfg.FileURLSecret), cfg.FileURLTTL, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fileStore, subscriptions.New(st, nil, log).WithFiles(fileStore, subscriptions.FileOptions{}), nil
 }
 
 // completeEvery is how often the completer looks for incomplete pairs: as

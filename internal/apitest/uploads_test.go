@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -75,22 +76,54 @@ func (e *env) uploadFunding(t testing.TB, spv, person string, file []byte, field
 
 func fetchFile(t testing.TB, u string) (int, []byte) {
 	t.Helper()
+	code, _, body := fetchFileHeader(t, u)
+	return code, body
+}
+
+func fetchFileHeader(t testing.TB, u string) (int, http.Header, []byte) {
+	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
+}
+
+// blobBackend is where a test's server keeps the uploaded files.
+type blobBackend struct {
+	name string
+	// url returns the ZEST_BLOB_URL of a fresh bucket; now dates the files
+	// where the bucket lets a test choose (a directory dates them by the
+	// real clock).
+	url func(t *testing.T, now func() time.Time) string
+	// local: the server signs and answers the file URLs itself.
+	local bool
+}
+
+var blobBackends = []blobBackend{
+	{"local", func(t *testing.T, _ func() time.Time) string { return "file://" + filepath.ToSlash(t.TempDir()) }, true},
+	{"s3", func(t *testing.T, now func() time.Time) string { return testkit.S3(t, now) }, false},
+}
+
+// eachBackend runs fn as a subtest per database and blob backend.
+func eachBackend(t *testing.T, fn func(t *testing.T, d testkit.Dialect, b blobBackend)) {
+	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+		for _, b := range blobBackends {
+			t.Run(b.name, func(t *testing.T) { fn(t, d, b) })
+		}
+	})
 }
 
 // The rules of both uploads, their documents and events, and the signed
-// URLs, on both databases.
+// URLs, on both databases, with the files in a local directory and in an
+// S3-compatible bucket.
 func TestSubscriptionUploads(t *testing.T) {
-	testkit.EachDialect(t, func(t *testing.T, d testkit.Dialect) {
+	eachBackend(t, func(t *testing.T, d testkit.Dialect, b blobBackend) {
 		t.Parallel()
 		clock := testkit.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
-		e := newEnv(t, d, testkit.Options{Now: clock.Now})
+		e := newEnv(t, d, testkit.Options{Now: clock.Now, BlobURL: b.url(t, clock.Now)})
 		svc := e.spv(t, "acme", "growth", "USD", nil)
 		imp := e.importRows(t, rowsFor("u", 3)...)
 		zid := func(i int) string { return *imp.Results[i].ZestPersonId }
@@ -114,22 +147,33 @@ func TestSubscriptionUploads(t *testing.T) {
 		if got := first.JSON201; got.PersonId != zid(0) || got.SpvSlug != "growth" || !got.UploadedAt.Equal(clock.Now()) {
 			t.Errorf("form answer %+v", got)
 		}
-		if code, body := fetchFile(t, first.JSON201.SubscriptionFormUrl); code != http.StatusOK || !bytes.Equal(body, pdfFile) {
+		code, h, body := fetchFileHeader(t, first.JSON201.SubscriptionFormUrl)
+		if code != http.StatusOK || !bytes.Equal(body, pdfFile) {
 			t.Fatalf("signed URL: %d, %d bytes", code, len(body))
 		}
+		if h.Get("Content-Type") != "application/pdf" || h.Get("Cache-Control") != "private, no-store" {
+			t.Errorf("the file is served with Content-Type %q, Cache-Control %q", h.Get("Content-Type"), h.Get("Cache-Control"))
+		}
 		u, _ := url.Parse(first.JSON201.SubscriptionFormUrl)
-		for name, edit := range map[string]func(q url.Values){
-			"signature": func(q url.Values) { q.Set("signature", strings.Repeat("A", len(q.Get("signature")))) },
-			"object":    func(q url.Values) { q.Set("obj", q.Get("obj")+"x") },
-			"expiry":    func(q url.Values) { q.Set("expiry", "99999999999") },
-		} {
-			q := u.Query()
-			edit(q)
-			tampered := *u
-			tampered.RawQuery = q.Encode()
-			if code, _ := fetchFile(t, tampered.String()); code != http.StatusNotFound {
-				t.Errorf("URL with another %s: %d", name, code)
+		if b.local {
+			for name, edit := range map[string]func(q url.Values){
+				"signature": func(q url.Values) { q.Set("signature", strings.Repeat("A", len(q.Get("signature")))) },
+				"object":    func(q url.Values) { q.Set("obj", q.Get("obj")+"x") },
+				"expiry":    func(q url.Values) { q.Set("expiry", "99999999999") },
+			} {
+				q := u.Query()
+				edit(q)
+				tampered := *u
+				tampered.RawQuery = q.Encode()
+				if code, _ := fetchFile(t, tampered.String()); code != http.StatusNotFound {
+					t.Errorf("URL with another %s: %d", name, code)
+				}
 			}
+		} else if q := u.Query(); !strings.HasPrefix(u.Path, "/zest-files/subscriptions/") || q.Get("X-Amz-Signature") == "" ||
+			q.Get("X-Amz-Expires") != "900" || q.Get("response-cache-control") != "private, no-store" {
+			// The fake checks no signature, so what S3 would check is
+			// checked here: a URL of the object, signed, for the TTL.
+			t.Errorf("not a presigned URL of the object for 15 minutes: %s", u)
 		}
 
 		clock.Advance(time.Minute)
@@ -189,7 +233,7 @@ func TestSubscriptionUploads(t *testing.T) {
 			t.Errorf("events: %v", err)
 		}
 		clock.Advance(15*time.Minute + time.Second)
-		if code, _ := fetchFile(t, first.JSON201.SubscriptionFormUrl); code != http.StatusNotFound {
+		if code, _ := fetchFile(t, first.JSON201.SubscriptionFormUrl); b.local && code != http.StatusNotFound {
 			t.Errorf("expired URL: %d", code)
 		}
 

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
 	_ "gocloud.dev/blob/s3blob"   // s3:// URLs
@@ -28,6 +30,9 @@ import (
 // ServePath is where the server answers the signed URLs of a local
 // directory.
 const ServePath = "/v1/files"
+
+// CacheControl is the Cache-Control of a file fetched by its signed URL.
+const CacheControl = "private, no-store"
 
 // secretKey is the object holding the derived signing key of a local
 // directory when ZEST_FILE_URL_SECRET is not set. Keys of uploads never
@@ -113,14 +118,56 @@ func (s *Store) Put(ctx context.Context, key, contentType string, r io.Reader) e
 	return w.Close()
 }
 
-// Delete removes the file under key.
-func (s *Store) Delete(ctx context.Context, key string) error { return s.bucket.Delete(ctx, key) }
+// Delete removes the file under key. A file that is gone already is no
+// error: several processes may sweep the same file, and S3 itself does not
+// tell.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.bucket.Delete(ctx, key); gcerrors.Code(err) != gcerrors.NotFound {
+		return err
+	}
+	return nil
+}
+
+// Older calls fn with the keys of the files under prefix last written before
+// cutoff, a page of the listing at a time, so that a bucket of any size is
+// never held in memory; fn may delete the keys it is given. A local
+// directory lists the temporary files of writes too, which a crash can
+// leave behind like any other file.
+func (s *Store) Older(ctx context.Context, prefix string, cutoff time.Time, pageSize int, fn func(keys []string) error) error {
+	for token := blob.FirstPageToken; len(token) > 0; {
+		objs, next, err := s.bucket.ListPage(ctx, token, pageSize, &blob.ListOptions{Prefix: prefix})
+		if err != nil {
+			return err
+		}
+		var keys []string
+		for _, o := range objs {
+			if !o.IsDir && o.ModTime.Before(cutoff) {
+				keys = append(keys, o.Key)
+			}
+		}
+		if len(keys) > 0 {
+			if err := fn(keys); err != nil {
+				return err
+			}
+		}
+		token = next
+	}
+	return nil
+}
 
 // URL returns a signed URL of the file under key, valid for the store's
 // TTL. A local directory's URL is relative to this server (ServePath).
 func (s *Store) URL(ctx context.Context, key string) (string, error) {
 	if !s.local {
-		return s.bucket.SignedURL(ctx, key, &blob.SignedURLOptions{Expiry: s.ttl})
+		// S3 answers with the Cache-Control that the signed URL names, so
+		// that no shared cache keeps an investor's document, as with Serve.
+		return s.bucket.SignedURL(ctx, key, &blob.SignedURLOptions{Expiry: s.ttl, BeforeSign: func(as func(any) bool) error {
+			var in *s3.GetObjectInput
+			if as(&in) {
+				in.ResponseCacheControl = aws.String(CacheControl)
+			}
+			return nil
+		}})
 	}
 	expiry := strconv.FormatInt(s.now().Add(s.ttl).Unix(), 10)
 	q := url.Values{"obj": {key}, "expiry": {expiry}, "signature": {s.mac(key, expiry)}}

@@ -30,7 +30,7 @@ func (s *server) serveFile(st *files.Store) gin.HandlerFunc {
 		h := c.Writer.Header()
 		h.Set("Content-Type", mediaType)
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
-		h.Set("Cache-Control", "private, no-store")
+		h.Set("Cache-Control", files.CacheControl)
 		h.Set("X-Content-Type-Options", "nosniff")
 		c.Status(200)
 		_, _ = io.Copy(c.Writer, r)

@@ -55,6 +55,9 @@ type Store interface {
 	RecordDocument(ctx context.Context, doc models.SubscriptionDocument, from []string, status string, ev models.Event) (bool, error)
 	// Documents returns the subscription's documents in upload order.
 	Documents(ctx context.Context, subscriptionID int64) ([]models.SubscriptionDocument, error)
+	// ReferencedBlobKeys returns those of keys that are a document's
+	// BlobKey.
+	ReferencedBlobKeys(ctx context.Context, keys []string) ([]string, error)
 }
 
 // SPV is an SPV with its share classes.
@@ -110,10 +113,12 @@ type Query struct {
 
 // Service is the SPV and subscription service.
 type Service struct {
-	store Store
-	files Files
-	now   func() time.Time
-	log   *slog.Logger
+	store     Store
+	files     Files
+	fileGrace time.Duration
+	sweepPage int
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // New returns a Service; now defaults to time.Now and log to slog.Default().

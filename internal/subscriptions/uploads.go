@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,14 +24,30 @@ import (
 type Files interface {
 	// Put stores r under key; a failed write leaves nothing under key.
 	Put(ctx context.Context, key, contentType string, r io.Reader) error
+	// Delete removes the file under key; a file already gone is no error.
 	Delete(ctx context.Context, key string) error
 	// URL returns a time-limited signed URL of the file under key.
 	URL(ctx context.Context, key string) (string, error)
+	// Older calls fn with the keys of the files under prefix last written
+	// before cutoff, at most pageSize at a time; fn may delete them.
+	Older(ctx context.Context, prefix string, cutoff time.Time, pageSize int, fn func(keys []string) error) error
+}
+
+// FileOptions tune the upkeep of the files; zero values are the defaults.
+type FileOptions struct {
+	// Grace is how old a file without its document must be before the
+	// sweep deletes it (default FileGrace).
+	Grace time.Duration
+	// SweepPage is how many files the sweep lists at a time (default 1000,
+	// S3's largest page).
+	SweepPage int
 }
 
 // WithFiles makes the service take uploads into files.
-func (s *Service) WithFiles(f Files) *Service {
+func (s *Service) WithFiles(f Files, opts FileOptions) *Service {
 	s.files = f
+	s.fileGrace = cmp.Or(opts.Grace, FileGrace)
+	s.sweepPage = cmp.Or(opts.SweepPage, 1000)
 	return s
 }
 
@@ -75,9 +92,10 @@ func (s *Service) upload(ctx context.Context, clientID, spvSlug, zestPersonID, k
 		return Uploaded{}, err
 	}
 	doc := models.SubscriptionDocument{SubscriptionID: sub.ID, Kind: kind,
-		BlobKey: "subscriptions/" + sub.SubscriptionSlug + "/" + ids.Sorted("doc_")}
+		BlobKey: blobPrefix + sub.SubscriptionSlug + "/" + ids.Sorted("doc_")}
 	fields := map[string]string{}
 	stored, keep := false, false
+	var deadline time.Time
 	// A stored file is removed when the upload is refused before its row
 	// may have been written; a file that stays without a row is harmless,
 	// a row without its file is not.
@@ -96,6 +114,9 @@ func (s *Service) upload(ctx context.Context, clientID, spvSlug, zestPersonID, k
 		}
 		switch name := part.FormName(); {
 		case name == "file" && !stored:
+			// Counted from the start of the write, which a bucket may date
+			// the file from, and on the real clock, which deadlines run on.
+			deadline = time.Now().Add(s.fileGrace / 2)
 			if err := s.storeFile(ctx, &doc, part); err != nil {
 				return Uploaded{}, err
 			}
@@ -123,7 +144,12 @@ func (s *Service) upload(ctx context.Context, clientID, spvSlug, zestPersonID, k
 			return Uploaded{}, err
 		}
 	}
-	out, written, err := s.record(ctx, clientID, spvID, sub, doc)
+	// The sweep takes a file that has no document after the grace period for
+	// one a crash left behind: the document is written well before then, or
+	// not at all, however slowly the database answers.
+	rctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	out, written, err := s.record(rctx, clientID, spvID, sub, doc)
 	keep = written
 	return out, err
 }

@@ -42,6 +42,15 @@ type Options struct {
 	// WrapStore lets a test stand between the service and the database, to
 	// inject faults.
 	WrapStore func(investors.Store) investors.Store
+	// WrapSubscriptions does the same for the subscriptions service.
+	WrapSubscriptions func(subscriptions.Store) subscriptions.Store
+	// BlobURL is ZEST_BLOB_URL (default: a fresh local directory); S3
+	// returns one of an S3-compatible bucket.
+	BlobURL string
+	// FileGrace and FileSweepPage are the subscriptions' FileOptions
+	// (default: production's).
+	FileGrace     time.Duration
+	FileSweepPage int
 	// DB reuses a database instead of a fresh one.
 	DB *DB
 	// Idempotency-Key durations (default: the production defaults).
@@ -75,6 +84,8 @@ type API struct {
 	Handler     http.Handler
 	DB          *DB
 	Investors   *investors.Service
+	Subs        *subscriptions.Service
+	Files       *files.Store
 	Store       store.DB
 	Tenants     *tenants.Service
 	Idempotency *idempotency.Service
@@ -123,13 +134,31 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 		TTL: opts.IdempotencyTTL, LockTimeout: opts.IdempotencyLockTimeout, Now: opts.Now, Logger: log,
 	})
 	hooks := webhooks.New(st, netguard.Policy{AllowPrivate: !opts.StrictWebhookURLs}, opts.Now)
-	fileStore, err := files.Open(context.Background(), "file://"+filepath.ToSlash(t.TempDir()), nil, 15*time.Minute, opts.Now)
+	if opts.BlobURL == "" {
+		opts.BlobURL = "file://" + filepath.ToSlash(t.TempDir())
+	}
+	// The bucket is opened as serve opens it, from the configuration.
+	cfg, err := config.Parse(func(name string) (string, bool) {
+		if name == "ZEST_BLOB_URL" {
+			return opts.BlobURL, true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileStore, err := files.Open(context.Background(), cfg.BlobURL, nil, cfg.FileURLTTL, opts.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fileStore.Close() })
+	var subsStore subscriptions.Store = st
+	if opts.WrapSubscriptions != nil {
+		subsStore = opts.WrapSubscriptions(st)
+	}
+	subs := subscriptions.New(subsStore, opts.Now, log).WithFiles(fileStore, subscriptions.FileOptions{Grace: opts.FileGrace, SweepPage: opts.FileSweepPage})
 	h, err := httpapi.NewServer(httpapi.Deps{
-		Files: fileStore, Investors: inv, Subs: subscriptions.New(st, opts.Now, log).WithFiles(fileStore), Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
+		Files: fileStore, Investors: inv, Subs: subs, Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
 		RateLimit: max(opts.RateLimit, 0), RateBurst: opts.RateBurst, MaxConcurrentImports: max(opts.MaxConcurrentImports, 0),
 		MaxInflightBodyBytes: opts.MaxInflightBodyBytes, Observer: opts.Observer,
@@ -139,7 +168,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &API{URL: srv.URL, Handler: h, Investors: inv, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t), now: opts.Now}
+	return &API{URL: srv.URL, Handler: h, Investors: inv, Subs: subs, Files: fileStore, DB: db, Store: st, Tenants: ten, Idempotency: idem, Webhooks: hooks, Logs: logs, HTTP: ValidatingClient(t), now: opts.Now}
 }
 
 // Dispatcher returns a webhook dispatcher on the API's database, on the

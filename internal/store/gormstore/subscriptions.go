@@ -209,3 +209,13 @@ func (s *Store) Documents(ctx context.Context, subscriptionID int64) ([]models.S
 		FROM subscription_documents WHERE subscription_id = ? ORDER BY id`, subscriptionID).Scan(&out).Error
 	return out, s.Classify(err)
 }
+
+// ReferencedBlobKeys returns those of keys that are a document's blob key.
+func (s *Store) ReferencedBlobKeys(ctx context.Context, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var out []string
+	err := s.DB.WithContext(ctx).Raw(`SELECT blob_key FROM subscription_documents WHERE blob_key IN ?`, keys).Scan(&out).Error
+	return out, s.Classify(err)
+}

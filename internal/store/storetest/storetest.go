@@ -430,6 +430,20 @@ func documentsMoveTheStatusWithTheirEvent(t *testing.T, d Driver) {
 	if events != 3 {
 		t.Errorf("%d upload events, want 3 (none for the refused funding)", events)
 	}
+	// The file sweep asks about a page of the bucket's listing at a time.
+	page := []string{"k0", "k3", "nope"}
+	for i := len(page); i < 999; i++ {
+		page = append(page, fmt.Sprintf("other-%d", i))
+	}
+	page = append(page, "k1")
+	referenced, err := c.ReferencedBlobKeys(ctx, page)
+	slices.Sort(referenced)
+	if err != nil || !slices.Equal(referenced, []string{"k1", "k3"}) {
+		t.Errorf("ReferencedBlobKeys: %v %v, want k1 and k3", referenced, err)
+	}
+	if referenced, err := c.ReferencedBlobKeys(ctx, nil); err != nil || len(referenced) != 0 {
+		t.Errorf("ReferencedBlobKeys of no key: %v %v", referenced, err)
+	}
 }
 
 // primaryKey lists a table's primary key columns, as the database reports
