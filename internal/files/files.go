@@ -136,6 +136,12 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 func (s *Store) Older(ctx context.Context, prefix string, cutoff time.Time, pageSize int, fn func(keys []string) error) error {
 	for token := blob.FirstPageToken; len(token) > 0; {
 		objs, next, err := s.bucket.ListPage(ctx, token, pageSize, &blob.ListOptions{Prefix: prefix})
+		// A local directory's listing fails when a file it read the name of
+		// is deleted before it reads its attributes, as another process's
+		// sweep does; listing the page again no longer sees that file.
+		for retry := 0; gcerrors.Code(err) == gcerrors.NotFound && retry < 10; retry++ {
+			objs, next, err = s.bucket.ListPage(ctx, token, pageSize, &blob.ListOptions{Prefix: prefix})
+		}
 		if err != nil {
 			return err
 		}

@@ -14,25 +14,26 @@ import (
 // WritePeople inserts the given people that do not exist yet and returns,
 // for every partnerInvestorId in lookup (which includes those of people),
 // the tenant's person: inserted now, or existing, with whether it has its
-// User. A batch of new people is one statement; known ones cost a second.
+// User. One statement finds the people that exist and inserts the others;
+// a second reads those that a concurrent request inserted meanwhile (the
+// insert waits for them), and any of lookup that are not in people, and is
+// skipped when there are none.
 //
 // A person whose partnerInvestorId or email is taken is skipped, never
 // updated; an id missing from the answer lost its email to another person.
-// The known people are read after the insert, so that those a concurrent
-// request inserted first (the insert waits for them) are read too.
 func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]investors.PersonRow, error) {
 	people = gormstore.SortedBy(people, func(p models.Person) string { return p.PartnerInvestorID })
 	out, err := s.insertPeople(ctx, clientID, people, s.Now())
 	if err != nil {
 		return nil, err
 	}
-	inserted := make(map[string]bool, len(out))
+	answered := make(map[string]bool, len(out))
 	for _, r := range out {
-		inserted[r.PartnerInvestorID] = true
+		answered[r.PartnerInvestorID] = true
 	}
 	var rest []string
 	for _, id := range lookup {
-		if !inserted[id] {
+		if !answered[id] {
 			rest = append(rest, id)
 		}
 	}
@@ -40,8 +41,8 @@ func (s *Store) WritePeople(ctx context.Context, clientID string, people []model
 	return append(out, existing...), err
 }
 
-// insertPeople inserts people in one statement and returns those it
-// inserted.
+// insertPeople returns, in one statement, the people of the batch that
+// existed when it started, and those it inserted.
 func (s *Store) insertPeople(ctx context.Context, clientID string, people []models.Person, now time.Time) ([]investors.PersonRow, error) {
 	n := len(people)
 	var (
@@ -57,33 +58,51 @@ func (s *Store) insertPeople(ctx context.Context, clientID string, people []mode
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
-	// The unique indexes sort out the people that exist already. A row
-	// conflicts on its partnerInvestorId or on its email, so two batches
-	// inserting in any one order of rows could still wait on each other in
-	// opposite orders, and deadlock. Before inserting, the statement takes a
-	// transaction-scoped advisory lock per key, both kinds, in the order of
-	// the lock ids: overlapping batches queue on their first shared key
-	// instead. The locks end with the statement's transaction.
+	// The people that exist already (known) are found first, one index
+	// probe each as in findPeople: a replayed batch then takes no lock,
+	// attempts no insert and needs no second statement. The others go to the
+	// unique indexes, which sort out those a concurrent request inserts
+	// meanwhile. A row conflicts on its partnerInvestorId or on its email, so
+	// two batches inserting in any one order of rows could still wait on each
+	// other in opposite orders, and deadlock. Before inserting, the statement
+	// takes a transaction-scoped advisory lock per key, both kinds, in the
+	// order of the lock ids: overlapping batches queue on their first shared
+	// key instead. The locks end with the statement's transaction. The
+	// statement is planned for the ids at hand (QueryExecModeExec), as
+	// findPeople's lookup is, and for the same reason.
 	var out []investors.PersonRow
 	err := s.retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
-			WITH locked AS (
+			WITH input AS (
+				SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+					$9::text[], $10::text[], $11::text[])
+					WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
+			), known AS (
+				SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email,
+					(SELECT u.id FROM users u WHERE u.person_id = p.id) IS NOT NULL AS has_user
+				FROM input i
+				CROSS JOIN LATERAL (SELECT * FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = i.pid OFFSET 0) p
+			), fresh AS (
+				SELECT * FROM input i WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.partner_investor_id = i.pid)
+			), locked AS (
 				SELECT count(pg_advisory_xact_lock(k.id)) FROM (
 					SELECT DISTINCT hashtextextended($1 || ':' || key, 0) AS id
-					FROM (SELECT 'p:' || x FROM unnest($3::text[]) x UNION ALL SELECT 'e:' || x FROM unnest($5::text[]) x) keys(key)
+					FROM (SELECT 'p:' || pid FROM fresh UNION ALL SELECT 'e:' || norm FROM fresh) keys(key)
 					ORDER BY id
 				) k
+			), ins AS (
+				INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
+					first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
+				SELECT f.zid, $1, f.pid, f.email, f.norm, f.first, f.last, f.dob::date, f.country, f.managed, f.flags, $12
+				FROM locked, fresh f
+				ORDER BY f.ord
+				ON CONFLICT DO NOTHING
+				RETURNING id, zest_person_id, partner_investor_id, email
 			)
-			INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
-				first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
-			SELECT r.zid, $1, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
-			FROM locked, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-				$9::text[], $10::text[], $11::text[])
-				WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
-			ORDER BY r.ord
-			ON CONFLICT DO NOTHING
-			RETURNING id, zest_person_id, partner_investor_id, email, false, true`,
-			clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now)
+			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
+			UNION ALL
+			SELECT id, zest_person_id, partner_investor_id, email, has_user, false FROM known`,
+			pgx.QueryExecModeExec, clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now)
 		if err != nil {
 			return err
 		}

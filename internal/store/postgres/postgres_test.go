@@ -14,8 +14,9 @@ import (
 
 func TestConformance(t *testing.T) {
 	d := storetest.Driver{Schema: postgres.Schema, New: newDatabase}
-	// Authentication aside, an import is two statements and a replay two.
-	d.Budget.Write, d.Budget.Replay = 2, 2
+	// Authentication aside, an import is two statements, and a replay one:
+	// the statement that inserts the new people finds the known ones.
+	d.Budget.Write, d.Budget.Replay = 2, 1
 	storetest.Run(t, d)
 }
 
