@@ -200,23 +200,35 @@ func TestConcurrentImportsPerTenant(t *testing.T) {
 		e := newEnv(t, d, testkit.Options{MaxConcurrentImports: 1})
 		other := e.api.Tenant(t, "other")
 		host := strings.TrimPrefix(e.api.URL, "http://")
-		// An import whose body is still arriving is running.
-		conn, err := net.Dial("tcp", host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
 		body := `{"investors":[` + rawJSON(t, row("cap-0")) + `]}`
-		fmt.Fprintf(conn, "POST /v1/investors HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-			host, e.token, len(body), body[:1])
+		// An import whose body is still arriving is running.
+		hold := func() net.Conn {
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(conn, "POST /v1/investors HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+				host, e.token, len(body), body[:1])
+			return conn
+		}
+		conn := hold()
+		defer func() { conn.Close() }()
 		var resp *http.Response
 		var got []byte
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			// Until the first import holds the tenant's slot.
+			// Until the held import holds the tenant's slot.
 			resp, got = e.do(t, "POST", "/v1/investors", `{"investors":[`+rawJSON(t, row("cap-1"))+`]}`, nil)
 			if resp.StatusCode == 429 || time.Now().After(deadline) {
 				break
 			}
+			// The held import reached the cap while this one held the
+			// slot, and was refused: hold another.
+			conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			if n, _ := conn.Read(make([]byte, 1)); n > 0 {
+				conn.Close()
+				conn = hold()
+			}
+			conn.SetReadDeadline(time.Time{})
 		}
 		wantProblem(t, 429, got, resp.StatusCode, "rate_limited")
 		if resp.Header.Get("Retry-After") == "" {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,22 +15,51 @@ import (
 // WritePeople inserts the given people that do not exist yet and returns,
 // for every partnerInvestorId in lookup (which includes those of people),
 // the tenant's person: inserted now, or existing, with whether it has its
-// User. One statement finds the people that exist and inserts the others;
-// a second reads those that a concurrent request inserted meanwhile (the
-// insert waits for them), and any of lookup that are not in people, and is
-// skipped when there are none.
+// User.
+//
+// A batch is nearly always all new (a first import) or all known (its
+// retry), and each is cheapest in its own order: new people are inserted
+// in one statement, and only those it skipped are read after; known people
+// are read in one statement, and there is nothing left to insert. One index
+// probe for the batch's first person picks the order. Either order returns
+// the same rows: the people read before the insert are those that existed,
+// and those read after it include any a concurrent request inserted first
+// (the insert waits for them).
 //
 // A person whose partnerInvestorId or email is taken is skipped, never
 // updated; an id missing from the answer lost its email to another person.
 func (s *Store) WritePeople(ctx context.Context, clientID string, people []models.Person, lookup []string) ([]investors.PersonRow, error) {
 	people = gormstore.SortedBy(people, func(p models.Person) string { return p.PartnerInvestorID })
-	out, err := s.insertPeople(ctx, clientID, people, s.Now())
-	if err != nil {
-		return nil, err
+	var out []investors.PersonRow
+	answered := make(map[string]bool, len(lookup))
+	answer := func(rows []investors.PersonRow) {
+		out = append(out, rows...)
+		for _, r := range rows {
+			answered[r.PartnerInvestorID] = true
+		}
 	}
-	answered := make(map[string]bool, len(out))
-	for _, r := range out {
-		answered[r.PartnerInvestorID] = true
+	if len(people) > 0 {
+		var known bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM people WHERE client_id = $1 AND partner_investor_id = $2)`,
+			clientID, people[0].PartnerInvestorID).Scan(&known)
+		if err != nil {
+			return nil, classify(err)
+		}
+		if known {
+			rows, err := s.findPeople(ctx, clientID, lookup)
+			if err != nil {
+				return nil, err
+			}
+			answer(rows)
+			people = slices.DeleteFunc(people, func(p models.Person) bool { return answered[p.PartnerInvestorID] })
+		}
+	}
+	if len(people) > 0 {
+		rows, err := s.insertPeople(ctx, clientID, people, s.Now())
+		if err != nil {
+			return nil, err
+		}
+		answer(rows)
 	}
 	var rest []string
 	for _, id := range lookup {
@@ -41,8 +71,8 @@ func (s *Store) WritePeople(ctx context.Context, clientID string, people []model
 	return append(out, existing...), err
 }
 
-// insertPeople returns, in one statement, the people of the batch that
-// existed when it started, and those it inserted.
+// insertPeople inserts people in one statement and returns those it
+// inserted.
 func (s *Store) insertPeople(ctx context.Context, clientID string, people []models.Person, now time.Time) ([]investors.PersonRow, error) {
 	n := len(people)
 	var (
@@ -58,51 +88,33 @@ func (s *Store) insertPeople(ctx context.Context, clientID string, people []mode
 		first[i], last[i], dob[i], managed[i], flags[i] = p.FirstName, p.LastName, string(p.DateOfBirth), p.KYCManagedBy, f.(string)
 		country[i] = p.CountryOfResidence
 	}
-	// The people that exist already (known) are found first, one index
-	// probe each as in findPeople: a replayed batch then takes no lock,
-	// attempts no insert and needs no second statement. The others go to the
-	// unique indexes, which sort out those a concurrent request inserts
-	// meanwhile. A row conflicts on its partnerInvestorId or on its email, so
-	// two batches inserting in any one order of rows could still wait on each
-	// other in opposite orders, and deadlock. Before inserting, the statement
-	// takes a transaction-scoped advisory lock per key, both kinds, in the
-	// order of the lock ids: overlapping batches queue on their first shared
-	// key instead. The locks end with the statement's transaction. The
-	// statement is planned for the ids at hand (QueryExecModeExec), as
-	// findPeople's lookup is, and for the same reason.
+	// The unique indexes sort out the people that exist already. A row
+	// conflicts on its partnerInvestorId or on its email, so two batches
+	// inserting in any one order of rows could still wait on each other in
+	// opposite orders, and deadlock. Before inserting, the statement takes a
+	// transaction-scoped advisory lock per key, both kinds, in the order of
+	// the lock ids: overlapping batches queue on their first shared key
+	// instead. The locks end with the statement's transaction.
 	var out []investors.PersonRow
 	err := s.retryContended(ctx, func() error {
 		rows, err := s.pool.Query(ctx, `
-			WITH input AS (
-				SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-					$9::text[], $10::text[], $11::text[])
-					WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
-			), known AS (
-				SELECT p.id, p.zest_person_id, p.partner_investor_id, p.email,
-					(SELECT u.id FROM users u WHERE u.person_id = p.id) IS NOT NULL AS has_user
-				FROM input i
-				CROSS JOIN LATERAL (SELECT * FROM people p WHERE p.client_id = $1 AND p.partner_investor_id = i.pid OFFSET 0) p
-			), fresh AS (
-				SELECT * FROM input i WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.partner_investor_id = i.pid)
-			), locked AS (
+			WITH locked AS (
 				SELECT count(pg_advisory_xact_lock(k.id)) FROM (
 					SELECT DISTINCT hashtextextended($1 || ':' || key, 0) AS id
-					FROM (SELECT 'p:' || pid FROM fresh UNION ALL SELECT 'e:' || norm FROM fresh) keys(key)
+					FROM (SELECT 'p:' || x FROM unnest($3::text[]) x UNION ALL SELECT 'e:' || x FROM unnest($5::text[]) x) keys(key)
 					ORDER BY id
 				) k
-			), ins AS (
-				INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
-					first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
-				SELECT f.zid, $1, f.pid, f.email, f.norm, f.first, f.last, f.dob::date, f.country, f.managed, f.flags, $12
-				FROM locked, fresh f
-				ORDER BY f.ord
-				ON CONFLICT DO NOTHING
-				RETURNING id, zest_person_id, partner_investor_id, email
 			)
-			SELECT id, zest_person_id, partner_investor_id, email, false, true FROM ins
-			UNION ALL
-			SELECT id, zest_person_id, partner_investor_id, email, has_user, false FROM known`,
-			pgx.QueryExecModeExec, clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now)
+			INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
+				first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
+			SELECT r.zid, $1, r.pid, r.email, r.norm, r.first, r.last, r.dob::date, r.country, r.managed, r.flags, $12
+			FROM locked, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[])
+				WITH ORDINALITY AS r(zid, pid, email, norm, first, last, dob, country, managed, flags, ord)
+			ORDER BY r.ord
+			ON CONFLICT DO NOTHING
+			RETURNING id, zest_person_id, partner_investor_id, email, false, true`,
+			clientID, zid, pid, email, norm, first, last, dob, country, managed, flags, now)
 		if err != nil {
 			return err
 		}
