@@ -2,7 +2,6 @@ package impl
 
 import (
 	"context"
-	"strings"
 
 	"github.com/zestequity/zest-api/generated"
 	"github.com/zestequity/zest-api/internal/httpx"
@@ -84,7 +83,7 @@ func (s *Server) GetSubscription(ctx context.Context, req generated.GetSubscript
 		return nil, err
 	}
 	body := toSubscription(sub)
-	body.Documents = toDocuments(ctx, sub.Documents)
+	body.Documents = toDocuments(sub.Documents)
 	return generated.GetSubscription200JSONResponse{Body: body}, nil
 }
 
@@ -117,7 +116,7 @@ func (s *Server) UploadSubscriptionForm(ctx context.Context, req generated.Uploa
 	sub := up.Subscription
 	return generated.UploadSubscriptionForm201JSONResponse{Body: generated.SubscriptionFormUploaded{
 		SubscriptionSlug: sub.SubscriptionSlug, SpvSlug: sub.SPVSlug, PersonId: sub.PersonID,
-		SubscriptionFormUrl: absolute(ctx, up.Document.URL), UploadedAt: up.Document.UploadedAt.UTC(),
+		SubscriptionFormUrl: up.Document.URL, UploadedAt: up.Document.UploadedAt.UTC(),
 	}}, nil
 }
 
@@ -129,28 +128,19 @@ func (s *Server) UploadFundingReceipt(ctx context.Context, req generated.UploadF
 	sub, doc := up.Subscription, up.Document
 	return generated.UploadFundingReceipt201JSONResponse{Body: generated.FundingReceiptUploaded{
 		SubscriptionSlug: sub.SubscriptionSlug, SpvSlug: sub.SPVSlug, PersonId: sub.PersonID,
-		FundingReceiptUrl: absolute(ctx, doc.URL), Amount: *doc.Amount, Currency: *doc.Currency,
+		FundingReceiptUrl: doc.URL, Amount: *doc.Amount, Currency: *doc.Currency,
 		WireReference: *doc.WireReference, UploadedAt: doc.UploadedAt.UTC(),
 	}}, nil
 }
 
-// absolute makes a URL that this server answers itself (a local
-// directory's signed file URL) absolute, on the server the client reached.
-func absolute(ctx context.Context, u string) string {
-	if strings.HasPrefix(u, "/") {
-		return httpx.InfoFrom(ctx).ServerURL + u
-	}
-	return u
-}
-
-func toDocuments(ctx context.Context, docs []subscriptions.Document) *[]generated.SubscriptionDocument {
+func toDocuments(docs []subscriptions.Document) *[]generated.SubscriptionDocument {
 	if docs == nil {
 		return nil
 	}
 	out := make([]generated.SubscriptionDocument, len(docs))
 	for i, d := range docs {
 		out[i] = generated.SubscriptionDocument{
-			Kind: d.Kind, Url: absolute(ctx, d.URL), MediaType: d.MediaType, Size: d.Size, Sha256: d.SHA256,
+			Kind: d.Kind, Url: d.URL, MediaType: d.MediaType, Size: d.Size, Sha256: d.SHA256,
 			Current: d.Current, Amount: d.Amount, Currency: d.Currency, WireReference: d.WireReference,
 			UploadedAt: d.UploadedAt.UTC(),
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/zestequity/zest-api/internal/config"
 	"github.com/zestequity/zest-api/internal/files"
 	"github.com/zestequity/zest-api/internal/httpapi"
+	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/metrics"
@@ -303,7 +304,7 @@ func newSubscriptions(ctx context.Context, cfg config.Config, st store.DB, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	return fileStore, subscriptions.New(st, nil, log).WithFiles(fileStore, subscriptions.FileOptions{}), nil
+	return fileStore, subscriptions.New(st, nil, log).WithFiles(fileStore, subscriptions.FileOptions{Origin: httpx.Origin}), nil
 }
 
 // completeEvery is how often the completer looks for incomplete pairs: as

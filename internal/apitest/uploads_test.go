@@ -3,6 +3,7 @@ package apitest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -154,7 +155,24 @@ func TestSubscriptionUploads(t *testing.T) {
 		if h.Get("Content-Type") != "application/pdf" || h.Get("Cache-Control") != "private, no-store" {
 			t.Errorf("the file is served with Content-Type %q, Cache-Control %q", h.Get("Content-Type"), h.Get("Cache-Control"))
 		}
+		// The webhook carries the URL the answer did: absolute, to be
+		// opened as it is, also when this server serves the file itself.
+		var payload string
+		if err := e.api.DB.SQL.QueryRow(`SELECT payload FROM events WHERE type = 'signed_subscription_form.uploaded'`).Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		var event struct {
+			Data struct {
+				SubscriptionFormURL string `json:"subscriptionFormUrl"`
+			}
+		}
+		if err := json.Unmarshal([]byte(payload), &event); err != nil || event.Data.SubscriptionFormURL != first.JSON201.SubscriptionFormUrl {
+			t.Errorf("the event's subscriptionFormUrl %q (%v), the answer's %q", event.Data.SubscriptionFormURL, err, first.JSON201.SubscriptionFormUrl)
+		}
 		u, _ := url.Parse(first.JSON201.SubscriptionFormUrl)
+		if !u.IsAbs() {
+			t.Errorf("subscriptionFormUrl %q is not absolute", u)
+		}
 		if b.local {
 			for name, edit := range map[string]func(q url.Values){
 				"signature": func(q url.Values) { q.Set("signature", strings.Repeat("A", len(q.Get("signature")))) },

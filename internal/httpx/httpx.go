@@ -63,3 +63,7 @@ func InfoFrom(ctx context.Context) *Info {
 	}
 	return &Info{}
 }
+
+// Origin returns the scheme and host the request reached the server at
+// (ZEST_PUBLIC_URL when set), or "" outside the HTTP stack.
+func Origin(ctx context.Context) string { return InfoFrom(ctx).ServerURL }

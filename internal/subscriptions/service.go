@@ -117,6 +117,7 @@ type Service struct {
 	files     Files
 	fileGrace time.Duration
 	sweepPage int
+	origin    func(context.Context) string
 	now       func() time.Time
 	log       *slog.Logger
 }

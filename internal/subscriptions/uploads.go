@@ -41,6 +41,11 @@ type FileOptions struct {
 	// SweepPage is how many files the sweep lists at a time (default 1000,
 	// S3's largest page).
 	SweepPage int
+	// Origin returns the scheme and host a request reached this server at,
+	// which the URLs of the files the server serves itself (a local
+	// directory's) are made absolute on: answers and webhook payloads carry
+	// URLs a partner can open as they are.
+	Origin func(context.Context) string
 }
 
 // WithFiles makes the service take uploads into files.
@@ -48,7 +53,17 @@ func (s *Service) WithFiles(f Files, opts FileOptions) *Service {
 	s.files = f
 	s.fileGrace = cmp.Or(opts.Grace, FileGrace)
 	s.sweepPage = cmp.Or(opts.SweepPage, 1000)
+	s.origin = opts.Origin
 	return s
+}
+
+// fileURL is the signed URL of the file under key, absolute.
+func (s *Service) fileURL(ctx context.Context, key string) (string, error) {
+	u, err := s.files.URL(ctx, key)
+	if err == nil && strings.HasPrefix(u, "/") && s.origin != nil {
+		u = s.origin(ctx) + u
+	}
+	return u, err
 }
 
 // MaxFileBytes is the largest uploaded file.
@@ -299,7 +314,7 @@ func fundingFields(doc *models.SubscriptionDocument, f map[string]string, curren
 func (s *Service) record(ctx context.Context, clientID string, spvID int64, sub Subscription, doc models.SubscriptionDocument) (_ Uploaded, written bool, _ error) {
 	at := s.now().UTC().Truncate(time.Microsecond)
 	doc.UploadedAt = at
-	url, err := s.files.URL(ctx, doc.BlobKey)
+	url, err := s.fileURL(ctx, doc.BlobKey)
 	if err != nil {
 		return Uploaded{}, false, err
 	}
@@ -354,7 +369,7 @@ func (s *Service) documents(ctx context.Context, subscriptionID int64) ([]Docume
 			a := canonical(*d.Amount, *d.Currency)
 			d.Amount = &a
 		}
-		url, err := s.files.URL(ctx, d.BlobKey)
+		url, err := s.fileURL(ctx, d.BlobKey)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/zestequity/zest-api/internal/config"
 	"github.com/zestequity/zest-api/internal/files"
 	"github.com/zestequity/zest-api/internal/httpapi"
+	"github.com/zestequity/zest-api/internal/httpx"
 	"github.com/zestequity/zest-api/internal/idempotency"
 	"github.com/zestequity/zest-api/internal/investors"
 	"github.com/zestequity/zest-api/internal/netguard"
@@ -156,7 +157,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	if opts.WrapSubscriptions != nil {
 		subsStore = opts.WrapSubscriptions(st)
 	}
-	subs := subscriptions.New(subsStore, opts.Now, log).WithFiles(fileStore, subscriptions.FileOptions{Grace: opts.FileGrace, SweepPage: opts.FileSweepPage})
+	subs := subscriptions.New(subsStore, opts.Now, log).WithFiles(fileStore, subscriptions.FileOptions{Grace: opts.FileGrace, SweepPage: opts.FileSweepPage, Origin: httpx.Origin})
 	h, err := httpapi.NewServer(httpapi.Deps{
 		Files: fileStore, Investors: inv, Subs: subs, Tenants: ten, Idempotency: idem, Webhooks: hooks, Ready: st.Ping, Logger: log,
 		MaxBatchRows: opts.MaxBatchRows, MaxBodyBytes: opts.MaxBodyBytes, PublicURL: opts.PublicURL,
