@@ -189,8 +189,14 @@ func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (fl
 		return 0, err
 	}
 	defer s.drop()
+	return inParallel(b.c.rows, clients, func(first, n int) error { return bl.batch(ctx, s.pool, "raw", first, n) })
+}
+
+// inParallel writes rows in 1000-row batches, dealt round-robin to clients
+// workers, and returns rows/s; batch writes n rows from the first.
+func inParallel(rows, clients int, batch func(first, n int) error) (float64, error) {
 	per := make([][]int, clients)
-	for i := 0; i < b.c.rows; i += 1000 {
+	for i := 0; i < rows; i += 1000 {
 		per[(i/1000)%clients] = append(per[(i/1000)%clients], i)
 	}
 	var wg sync.WaitGroup
@@ -199,7 +205,7 @@ func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (fl
 	for c := range clients {
 		wg.Go(func() {
 			for _, first := range per[c] {
-				if err := bl.batch(ctx, s.pool, "raw", first, min(1000, b.c.rows-first)); err != nil {
+				if err := batch(first, min(1000, rows-first)); err != nil {
 					errs <- err
 					return
 				}
@@ -212,7 +218,7 @@ func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (fl
 	if err := <-errs; err != nil {
 		return 0, err
 	}
-	return float64(b.c.rows) / elapsed.Seconds(), nil
+	return float64(rows) / elapsed.Seconds(), nil
 }
 
 // rawBatch is the server's write path without the server: the people in

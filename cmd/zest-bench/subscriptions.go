@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,30 +107,9 @@ func (b *bench) leanSubscriptions(ctx context.Context, clients int) (float64, er
 	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE people, users`); err != nil {
 		return 0, err
 	}
-	per := make([][][]string, clients)
-	for i := 0; i < len(zids); i += 1000 {
-		per[(i/1000)%clients] = append(per[(i/1000)%clients], zids[i:min(i+1000, len(zids))])
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	start := time.Now()
-	for c := range clients {
-		wg.Go(func() {
-			for _, batch := range per[c] {
-				if err := leanSubscriptionBatch(ctx, s.pool, batch); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
-		return 0, err
-	}
-	return float64(len(zids)) / elapsed.Seconds(), nil
+	return inParallel(len(zids), clients, func(first, n int) error {
+		return leanSubscriptionBatch(ctx, s.pool, zids[first:first+n])
+	})
 }
 
 func leanSubscriptionBatch(ctx context.Context, pool *pgxpool.Pool, zids []string) error {
