@@ -736,7 +736,7 @@ type PartnerInvestorId = string
 // Example: acme-sub-1
 type PartnerSubscriptionId = string
 
-// Problem An RFC 9457 problem details object.
+// Problem An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type Problem struct {
 	// Code A stable, machine-readable code; branch on it.
 	// - `invalid_json` (400): the body is not valid JSON, or not UTF-8 text.
@@ -779,6 +779,29 @@ type Problem struct {
 	//
 	// Example: false
 	Retryable bool `json:"retryable"`
+
+	// Status The HTTP status code.
+	//
+	// Example: 401
+	Status int `json:"status"`
+
+	// Title A short summary of the problem type.
+	//
+	// Example: Invalid token
+	Title string `json:"title"`
+
+	// Type A URI that identifies the problem type.
+	//
+	// Example: https://docs.zestequity.com/errors/invalid_token
+	Type string `json:"type"`
+}
+
+// ProblemDetails The members of an RFC 9457 problem details object that every Zest problem carries.
+type ProblemDetails struct {
+	// Detail What went wrong with this request. It never contains submitted personal data.
+	//
+	// Example: The bearer token is missing, malformed, unknown or revoked.
+	Detail string `json:"detail"`
 
 	// Status The HTTP status code.
 	//
@@ -1348,40 +1371,40 @@ type Limit = int
 // PersonId defines model for PersonId.
 type PersonId = string
 
-// BadRequest An RFC 9457 problem details object.
+// BadRequest An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type BadRequest = Problem
 
-// Conflict An RFC 9457 problem details object.
+// Conflict An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type Conflict = Problem
 
-// Forbidden An RFC 9457 problem details object.
+// Forbidden An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type Forbidden = Problem
 
-// IdempotencyKeyInUse An RFC 9457 problem details object.
+// IdempotencyKeyInUse An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type IdempotencyKeyInUse = Problem
 
-// IdempotencyKeyMismatch An RFC 9457 problem details object.
+// IdempotencyKeyMismatch An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type IdempotencyKeyMismatch = Problem
 
-// InternalError An RFC 9457 problem details object.
+// InternalError An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type InternalError = Problem
 
-// NotFound An RFC 9457 problem details object.
+// NotFound An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type NotFound = Problem
 
-// PayloadTooLarge An RFC 9457 problem details object.
+// PayloadTooLarge An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type PayloadTooLarge = Problem
 
-// ServiceUnavailable An RFC 9457 problem details object.
+// ServiceUnavailable An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type ServiceUnavailable = Problem
 
-// TooManyRequests An RFC 9457 problem details object.
+// TooManyRequests An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type TooManyRequests = Problem
 
-// Unauthorized An RFC 9457 problem details object.
+// Unauthorized An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type Unauthorized = Problem
 
-// UnsupportedMediaType An RFC 9457 problem details object.
+// UnsupportedMediaType An RFC 9457 problem details object, with Zest's extension members `code`, `errorId` and `retryable`.
 type UnsupportedMediaType = Problem
 
 // GetDocsParams defines parameters for GetDocs.
