@@ -232,7 +232,7 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 	// known, and is inserted after all if the claimer turned out to be an
 	// existing person (who keeps the email on file).
 	claimer := make(map[string]pending, len(todo))
-	var fresh []models.Person
+	fresh := make([]models.Person, 0, len(todo))
 	var held []pending
 	lookup := make([]string, len(todo))
 	for i, p := range todo {
@@ -280,6 +280,9 @@ func (s *Service) write(ctx context.Context, clientID string, todo []pending, re
 			c, err := completion(clientID, e, now)
 			if err != nil {
 				return err
+			}
+			if pairs == nil {
+				pairs = make([]Completion, 0, len(todo)) // one allocation for a batch of new people
 			}
 			pairs = append(pairs, c)
 		}
