@@ -1955,7 +1955,8 @@ type ClientInterface interface {
 	// Stores the signed subscription form of the investor's subscription
 	// to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
 	// subscription to `form_received`. A `signed_subscription_form.uploaded`
-	// webhook fires, with the ids and `subscriptionFormUrl`.
+	// webhook fires, with the ids, the investor's `partnerInvestorId` and
+	// `subscriptionFormUrl`.
 	//
 	// The body is `multipart/form-data` with one `file` part of at most
 	// 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
@@ -2653,7 +2654,8 @@ func (c *Client) GetSubscription(ctx context.Context, spvSlug SpvSlug, personId 
 // Stores the signed subscription form of the investor's subscription
 // to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
 // subscription to `form_received`. A `signed_subscription_form.uploaded`
-// webhook fires, with the ids and `subscriptionFormUrl`.
+// webhook fires, with the ids, the investor's `partnerInvestorId` and
+// `subscriptionFormUrl`.
 //
 // The body is `multipart/form-data` with one `file` part of at most
 // 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
@@ -4573,7 +4575,8 @@ type ClientWithResponsesInterface interface {
 	// Stores the signed subscription form of the investor's subscription
 	// to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
 	// subscription to `form_received`. A `signed_subscription_form.uploaded`
-	// webhook fires, with the ids and `subscriptionFormUrl`.
+	// webhook fires, with the ids, the investor's `partnerInvestorId` and
+	// `subscriptionFormUrl`.
 	//
 	// The body is `multipart/form-data` with one `file` part of at most
 	// 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its
@@ -8661,7 +8664,8 @@ func (c *ClientWithResponses) GetSubscriptionWithResponse(ctx context.Context, s
 // Stores the signed subscription form of the investor's subscription
 // to the SPV (`personId` is the `zestPersonId`) and moves a `pending`
 // subscription to `form_received`. A `signed_subscription_form.uploaded`
-// webhook fires, with the ids and `subscriptionFormUrl`.
+// webhook fires, with the ids, the investor's `partnerInvestorId` and
+// `subscriptionFormUrl`.
 //
 // The body is `multipart/form-data` with one `file` part of at most
 // 10 MiB (10485760 bytes): a PDF, JPEG, PNG or WEBP, recognised by its

@@ -164,10 +164,14 @@ func TestSubscriptionUploads(t *testing.T) {
 		var event struct {
 			Data struct {
 				SubscriptionFormURL string `json:"subscriptionFormUrl"`
+				PartnerInvestorID   string `json:"partnerInvestorId"`
 			}
 		}
 		if err := json.Unmarshal([]byte(payload), &event); err != nil || event.Data.SubscriptionFormURL != first.JSON201.SubscriptionFormUrl {
 			t.Errorf("the event's subscriptionFormUrl %q (%v), the answer's %q", event.Data.SubscriptionFormURL, err, first.JSON201.SubscriptionFormUrl)
+		}
+		if want := *imp.Results[0].PartnerInvestorId; event.Data.PartnerInvestorID != want {
+			t.Errorf("the event's partnerInvestorId %q, want %q", event.Data.PartnerInvestorID, want)
 		}
 		u, _ := url.Parse(first.JSON201.SubscriptionFormUrl)
 		if !u.IsAbs() {

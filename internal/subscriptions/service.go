@@ -68,9 +68,10 @@ type SPV struct {
 
 // Investor is a person of the tenant with its paired User.
 type Investor struct {
-	ZestPersonID string
-	PersonID     int64
-	UserID       int64
+	ZestPersonID      string
+	PartnerInvestorID string
+	PersonID          int64
+	UserID            int64
 }
 
 // NewSubscription is a subscription to insert, and the event to record if

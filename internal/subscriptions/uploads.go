@@ -102,7 +102,7 @@ func (s *Service) UploadFunding(ctx context.Context, clientID, spvSlug, zestPers
 }
 
 func (s *Service) upload(ctx context.Context, clientID, spvSlug, zestPersonID, kind string, body *multipart.Reader) (Uploaded, error) {
-	sub, spvID, err := s.uploadTarget(ctx, clientID, spvSlug, zestPersonID, kind)
+	sub, spvID, partnerID, err := s.uploadTarget(ctx, clientID, spvSlug, zestPersonID, kind)
 	if err != nil {
 		return Uploaded{}, err
 	}
@@ -164,33 +164,33 @@ func (s *Service) upload(ctx context.Context, clientID, spvSlug, zestPersonID, k
 	// not at all, however slowly the database answers.
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	out, written, err := s.record(rctx, clientID, spvID, sub, doc)
+	out, written, err := s.record(rctx, clientID, spvID, sub, partnerID, doc)
 	keep = written
 	return out, err
 }
 
 // uploadTarget finds the subscription an upload is for, through the
 // investor's User, and refuses an upload its status does not admit.
-func (s *Service) uploadTarget(ctx context.Context, clientID, spvSlug, zestPersonID, kind string) (Subscription, int64, error) {
+func (s *Service) uploadTarget(ctx context.Context, clientID, spvSlug, zestPersonID, kind string) (_ Subscription, spvID int64, partnerInvestorID string, _ error) {
 	spv, err := s.SPV(ctx, clientID, spvSlug)
 	if err != nil {
-		return Subscription{}, 0, err
+		return Subscription{}, 0, "", err
 	}
 	inv, err := s.store.Investors(ctx, clientID, []string{zestPersonID})
 	if err != nil {
-		return Subscription{}, 0, err
+		return Subscription{}, 0, "", err
 	}
 	if len(inv) == 0 {
-		return Subscription{}, 0, apperr.New(apperr.NotFound, "No investor with this personId.")
+		return Subscription{}, 0, "", apperr.New(apperr.NotFound, "No investor with this personId.")
 	}
 	sub, err := s.store.SubscriptionByPerson(ctx, spv.ID, zestPersonID)
 	if errors.Is(err, models.ErrNotFound) {
-		return sub, 0, apperr.New(apperr.NotFound, "The investor has no subscription to this SPV.")
+		return sub, 0, "", apperr.New(apperr.NotFound, "The investor has no subscription to this SPV.")
 	}
 	if err != nil {
-		return sub, 0, err
+		return sub, 0, "", err
 	}
-	return sub, spv.ID, statusAdmits(sub.Status, kind)
+	return sub, spv.ID, inv[0].PartnerInvestorID, statusAdmits(sub.Status, kind)
 }
 
 // nextStatus is the status an upload of kind moves a subscription in
@@ -311,7 +311,7 @@ func fundingFields(doc *models.SubscriptionDocument, f map[string]string, curren
 // record writes the document's metadata, the status change and the event
 // in one transaction, after the file is stored. written is false only when
 // no row was written for certain.
-func (s *Service) record(ctx context.Context, clientID string, spvID int64, sub Subscription, doc models.SubscriptionDocument) (_ Uploaded, written bool, _ error) {
+func (s *Service) record(ctx context.Context, clientID string, spvID int64, sub Subscription, partnerInvestorID string, doc models.SubscriptionDocument) (_ Uploaded, written bool, _ error) {
 	at := s.now().UTC().Truncate(time.Microsecond)
 	doc.UploadedAt = at
 	url, err := s.fileURL(ctx, doc.BlobKey)
@@ -326,7 +326,7 @@ func (s *Service) record(ctx context.Context, clientID string, spvID int64, sub 
 		}, at)
 	} else {
 		ev, err = webhooks.DocumentUploaded(clientID, sub.ID, models.EventFormUploaded, webhooks.FormUploadedData{
-			SubscriptionSlug: sub.SubscriptionSlug, SPVSlug: sub.SPVSlug, PersonID: sub.PersonID,
+			SubscriptionSlug: sub.SubscriptionSlug, SPVSlug: sub.SPVSlug, PersonID: sub.PersonID, PartnerInvestorID: &partnerInvestorID,
 			SubscriptionFormURL: url, UploadedAt: at.Format(time.RFC3339Nano),
 		}, at)
 	}

@@ -15,9 +15,9 @@ import (
 // index probe per id (see findPeople for why LATERAL and exec mode).
 func (s *Store) Investors(ctx context.Context, clientID string, zestPersonIDs []string) ([]subscriptions.Investor, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT p.zest_person_id, p.id, u.id
+		SELECT p.zest_person_id, p.partner_investor_id, p.id, u.id
 		FROM unnest($2::text[]) AS l(zid)
-		CROSS JOIN LATERAL (SELECT id, zest_person_id FROM people p WHERE p.zest_person_id = l.zid AND p.client_id = $1 OFFSET 0) p
+		CROSS JOIN LATERAL (SELECT id, zest_person_id, partner_investor_id FROM people p WHERE p.zest_person_id = l.zid AND p.client_id = $1 OFFSET 0) p
 		JOIN users u ON u.person_id = p.id`,
 		pgx.QueryExecModeExec, clientID, zestPersonIDs)
 	if err != nil {
@@ -25,7 +25,7 @@ func (s *Store) Investors(ctx context.Context, clientID string, zestPersonIDs []
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (subscriptions.Investor, error) {
 		var inv subscriptions.Investor
-		err := r.Scan(&inv.ZestPersonID, &inv.PersonID, &inv.UserID)
+		err := r.Scan(&inv.ZestPersonID, &inv.PartnerInvestorID, &inv.PersonID, &inv.UserID)
 		return inv, err
 	})
 	return out, classify(err)

@@ -17,7 +17,7 @@ func (s *Store) Investors(ctx context.Context, clientID string, zestPersonIDs []
 	for ids := range slices.Chunk(zestPersonIDs, chunk) {
 		var part []subscriptions.Investor
 		err := s.DB.WithContext(ctx).Raw(`
-			SELECT p.zest_person_id, p.id AS person_id, u.id AS user_id
+			SELECT p.zest_person_id, p.partner_investor_id, p.id AS person_id, u.id AS user_id
 			FROM people p JOIN users u ON u.person_id = p.id
 			WHERE p.client_id = ? AND p.zest_person_id IN ?`, clientID, ids).Scan(&part).Error
 		if err != nil {
