@@ -485,7 +485,7 @@ type FundingReceiptUpload struct {
 	// File The wire-transfer receipt; PDF, JPEG, PNG or WEBP, at most 10 MiB.
 	File openapi_types.File `json:"file"`
 
-	// WireReference The bank's reference of the wire.
+	// WireReference The bank's reference of the wire, as UTF-8 text without control characters.
 	//
 	// Example: WIRE-2026-11-27-0042
 	WireReference string `json:"wireReference"`

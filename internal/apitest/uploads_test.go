@@ -216,6 +216,22 @@ func TestSubscriptionUploads(t *testing.T) {
 		wantProblem(t, http.StatusBadRequest, r.Body, r.StatusCode(), "currency_mismatch")
 		r = e.uploadFunding(t, "growth", zid(0), pdfFile, funding("USD", "-5"))
 		wantProblem(t, http.StatusBadRequest, r.Body, r.StatusCode(), "invalid_request")
+		// The wire reference is text, stored and sent in events as it came.
+		for wire, detail := range map[string]string{
+			"FT\x00X":                "wireReference must not contain control characters.",
+			"FT\x1bX":                "wireReference must not contain control characters.",
+			"FT\xff\xfe":             "wireReference must be UTF-8 text.",
+			strings.Repeat("é", 141): "wireReference is longer than 140 characters.",
+		} {
+			fields := funding("USD", "100.00")
+			fields["wireReference"] = wire
+			r = e.uploadFunding(t, "growth", zid(0), pdfFile, fields)
+			wantProblem(t, http.StatusBadRequest, r.Body, r.StatusCode(), "invalid_request")
+			var p client.Problem
+			if err := json.Unmarshal(r.Body, &p); err != nil || p.Detail != detail {
+				t.Errorf("wireReference %q: %q (%v), want %q", wire, p.Detail, err, detail)
+			}
+		}
 		r = e.uploadFunding(t, "growth", zid(0), pdfFile, funding("USD", "50000.5"))
 		if r.JSON201 == nil {
 			t.Fatalf("funding: %d %s", r.StatusCode(), r.Body)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/ids"
@@ -300,10 +301,15 @@ func fundingFields(doc *models.SubscriptionDocument, f map[string]string, curren
 	if problem != "" {
 		return apperr.New(apperr.InvalidRequest, "amount %s.", problem)
 	}
-	if len(f["wireReference"]) > 140 {
+	wire, cur := f["wireReference"], f["currency"]
+	switch {
+	case !utf8.ValidString(wire):
+		return apperr.New(apperr.InvalidRequest, "wireReference must be UTF-8 text.")
+	case strings.ContainsFunc(wire, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return apperr.New(apperr.InvalidRequest, "wireReference must not contain control characters.")
+	case utf8.RuneCountInString(wire) > 140:
 		return apperr.New(apperr.InvalidRequest, "wireReference is longer than 140 characters.")
 	}
-	wire, cur := f["wireReference"], f["currency"]
 	doc.Amount, doc.Currency, doc.WireReference = &amount, &cur, &wire
 	return nil
 }
