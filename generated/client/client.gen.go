@@ -1901,7 +1901,8 @@ type ClientInterface interface {
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// `jti`, unique (an assertion is accepted once), text of at most 255
+	// bytes; `nbf` optionally.
 	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
 	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
 	// support. A key that is revoked takes its access tokens with it.
@@ -1919,7 +1920,8 @@ type ClientInterface interface {
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// `jti`, unique (an assertion is accepted once), text of at most 255
+	// bytes; `nbf` optionally.
 	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
 	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
 	// support. A key that is revoked takes its access tokens with it.
@@ -2550,7 +2552,8 @@ func (c *Client) GetTokenInfo(ctx context.Context, reqEditors ...RequestEditorFn
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// `jti`, unique (an assertion is accepted once), text of at most 255
+// bytes; `nbf` optionally.
 // Clocks may differ by 60 seconds. The answer follows RFC 6749,
 // section 5.1; a refusal section 5.2, with the `errorId` to quote to
 // support. A key that is revoked takes its access tokens with it.
@@ -2578,7 +2581,8 @@ func (c *Client) CreateAccessTokenWithBody(ctx context.Context, contentType stri
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// `jti`, unique (an assertion is accepted once), text of at most 255
+// bytes; `nbf` optionally.
 // Clocks may differ by 60 seconds. The answer follows RFC 6749,
 // section 5.1; a refusal section 5.2, with the `errorId` to quote to
 // support. A key that is revoked takes its access tokens with it.
@@ -4515,7 +4519,8 @@ type ClientWithResponsesInterface interface {
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// `jti`, unique (an assertion is accepted once), text of at most 255
+	// bytes; `nbf` optionally.
 	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
 	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
 	// support. A key that is revoked takes its access tokens with it.
@@ -4533,7 +4538,8 @@ type ClientWithResponsesInterface interface {
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-	// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+	// `jti`, unique (an assertion is accepted once), text of at most 255
+	// bytes; `nbf` optionally.
 	// Clocks may differ by 60 seconds. The answer follows RFC 6749,
 	// section 5.1; a refusal section 5.2, with the `errorId` to quote to
 	// support. A key that is revoked takes its access tokens with it.
@@ -8574,7 +8580,8 @@ func (c *ClientWithResponses) GetTokenInfoWithResponse(ctx context.Context, reqE
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// `jti`, unique (an assertion is accepted once), text of at most 255
+// bytes; `nbf` optionally.
 // Clocks may differ by 60 seconds. The answer follows RFC 6749,
 // section 5.1; a refusal section 5.2, with the `errorId` to quote to
 // support. A key that is revoked takes its access tokens with it.
@@ -8598,7 +8605,8 @@ func (c *ClientWithResponses) CreateAccessTokenWithBodyWithResponse(ctx context.
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
-// `jti`, unique (an assertion is accepted once); `nbf` optionally.
+// `jti`, unique (an assertion is accepted once), text of at most 255
+// bytes; `nbf` optionally.
 // Clocks may differ by 60 seconds. The answer follows RFC 6749,
 // section 5.1; a refusal section 5.2, with the `errorId` to quote to
 // support. A key that is revoked takes its access tokens with it.

@@ -199,6 +199,12 @@ func TestTokenAssertionRejections(t *testing.T) {
 			{"signed by another tenant", sign(t, ed, "k1", e.claims(), e.keys["g1"]), 400, "invalid_grant", "signature"},
 			{"tampered signature", tampered, 400, "invalid_grant", "signature"},
 			{"not a JWT", "not.a.jwt", 400, "invalid_request", "well-formed"},
+			// Any text may sit in a JWT; none of it reaches the database
+			// as a 500.
+			{"NUL in kid", sign(t, ed, "k1\x00", e.claims(), e.keys["k1"]), 401, "invalid_client", "no key"},
+			{"NUL in iss", sign(t, ed, "k1", with(func(c jwt.MapClaims) { c["iss"] = "ac\x00me" }), e.keys["k1"]), 401, "invalid_client", "no key"},
+			{"NUL in jti", sign(t, ed, "k1", with(func(c jwt.MapClaims) { c["jti"] = "j\x00" }), e.keys["k1"]), 400, "invalid_grant", "jti"},
+			{"long jti", sign(t, ed, "k1", with(func(c jwt.MapClaims) { c["jti"] = strings.Repeat("j", 256) }), e.keys["k1"]), 400, "invalid_grant", "jti"},
 		}
 		for _, c := range cases {
 			status, body := e.assert(t, c.assertion)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -29,6 +32,9 @@ const (
 	// clockSkew is the leeway on exp, nbf and iat for partners' clocks.
 	clockSkew         = time.Minute
 	accessTokenPrefix = "zat_"
+	// maxJTIBytes bounds the jti the database records until the
+	// assertion expires.
+	maxJTIBytes = 255
 )
 
 var accessTokenPattern = regexp.MustCompile(`^zat_[a-z2-7]{52}$`)
@@ -98,7 +104,14 @@ func (s *Service) Exchange(ctx context.Context, grantType, assertion, audience s
 	if unverified.Issuer == "" {
 		return AccessToken{}, grantErr(GrantInvalidGrant, "The assertion has no iss.")
 	}
-	key, _, err := s.store.KeyWithTenant(ctx, unverified.Issuer, kid)
+	// A client id or kid that no tenant or key can have (any text, NUL and
+	// all, may sit in a JWT) names no key: it is not looked up.
+	var key models.PartnerKey
+	if clientIDPattern.MatchString(unverified.Issuer) && kidPattern.MatchString(kid) {
+		key, _, err = s.store.KeyWithTenant(ctx, unverified.Issuer, kid)
+	} else {
+		err = models.ErrNotFound
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		return AccessToken{}, grantErr(GrantInvalidClient, "The assertion's iss has no key with its kid.")
 	}
@@ -140,6 +153,9 @@ func (s *Service) Exchange(ctx context.Context, grantType, assertion, audience s
 	}
 	if claims.ID == "" {
 		return AccessToken{}, grantErr(GrantInvalidGrant, "The assertion has no jti.")
+	}
+	if len(claims.ID) > maxJTIBytes || !utf8.ValidString(claims.ID) || strings.ContainsRune(claims.ID, 0) {
+		return AccessToken{}, grantErr(GrantInvalidGrant, fmt.Sprintf("The assertion's jti must be UTF-8 text of at most %d bytes, without NUL.", maxJTIBytes))
 	}
 	err = s.store.RecordAssertion(ctx, models.UsedAssertion{ClientID: key.ClientID, JTI: claims.ID, ExpiresAt: claims.ExpiresAt.Time})
 	if errors.Is(err, models.ErrExists) {
