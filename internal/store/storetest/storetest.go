@@ -258,6 +258,22 @@ func writePeopleMapsByKey(t *testing.T, d Driver) {
 			t.Errorf("id %d reported for %s/%s belongs to %s/%s", in.ID, in.PartnerInvestorID, in.ZestPersonID, pid, zid)
 		}
 	}
+
+	// The same when the batch's first person (in key order) exists, which
+	// a driver may read the batch from before inserting the rest.
+	again := []models.Person{person("k-21", "k03@x.io"), person("k-20", "k20@x.io"), person("k-00", "k00@x.io")}
+	got, err = c.WritePeople(ctx, "acme", again, []string{"k-21", "k-20", "k-00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inserted := map[string]bool{}
+	for _, in := range got {
+		inserted[in.PartnerInvestorID] = in.Inserted
+	}
+	// k-21 lost its email to k-03.
+	if len(got) != 2 || !inserted["k-20"] || inserted["k-00"] {
+		t.Errorf("first person known: %+v, want k-00 existing and k-20 inserted", got)
+	}
 }
 
 // A 1000-row batch costs a handful of statements, whatever its size: one to
