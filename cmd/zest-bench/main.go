@@ -86,7 +86,7 @@ The import path measured against the limit of PostgreSQL on the same
 machine. Regenerate this page with:
 
     make build
-    go run ./cmd/zest-bench -write docs/performance.md        # add -long for row 5
+    go run ./cmd/zest-bench -runs 5 -long -write docs/performance.md   # as below; -long runs row 5
 
 ` + "`make bench`" + ` prints the same table without writing it. Every figure goes
 through the real server binary (HTTP, middleware, validation, store) started
