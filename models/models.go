@@ -53,7 +53,21 @@ type PartnerKey struct {
 	PublicKey string     `gorm:"column:public_key;not null"` // PEM, SubjectPublicKeyInfo
 	CreatedAt time.Time  `gorm:"column:created_at;not null"`
 	RevokedAt *time.Time `gorm:"column:revoked_at"`
+	// FromJWKS marks a key fetched from the tenant's JWKS: revoked when it
+	// leaves the JWKS, and never replaced by a key of the same kid.
+	FromJWKS bool `gorm:"column:from_jwks;not null;default:false"`
 }
+
+// PartnerJWKS is the URL at which a tenant publishes its public keys as a
+// JSON Web Key Set (RFC 7517), in place of, or beside, registered keys.
+type PartnerJWKS struct {
+	ClientID  string    `gorm:"column:client_id;primaryKey"`
+	URL       string    `gorm:"column:url;not null"`
+	CreatedAt time.Time `gorm:"column:created_at;not null"`
+}
+
+// TableName is partner_jwks, not GORM's plural.
+func (PartnerJWKS) TableName() string { return "partner_jwks" }
 
 // UsedAssertion records an accepted assertion's jti until it expires: the
 // primary key is what refuses a replay, across processes.
@@ -118,7 +132,7 @@ type User struct {
 func All() []any {
 	return []any{&Tenant{}, &APIToken{}, &Person{}, &User{}, &IdempotencyKey{},
 		&WebhookEndpoint{}, &Event{}, &WebhookDelivery{}, &WebhookAttempt{}, &SPV{}, &ShareClass{}, &Subscription{},
-		&SubscriptionDocument{}, &PartnerKey{}, &UsedAssertion{}, &AccessToken{}}
+		&SubscriptionDocument{}, &PartnerKey{}, &PartnerJWKS{}, &UsedAssertion{}, &AccessToken{}}
 }
 
 // IdempotencyKey is a tenant's Idempotency-Key: claimed (LockID set) while

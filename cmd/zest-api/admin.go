@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zestequity/zest-api/internal/config"
+	"github.com/zestequity/zest-api/internal/netguard"
 	"github.com/zestequity/zest-api/internal/store"
 	"github.com/zestequity/zest-api/internal/tenants"
 )
@@ -28,7 +29,7 @@ func openStore(ctx context.Context) (config.Config, store.DB, error) {
 // withTenants runs fn on a migrated database, so that the operator commands
 // work on a fresh one too.
 func withTenants(ctx context.Context, fn func(*tenants.Service) error) error {
-	_, st, err := openStore(ctx)
+	cfg, st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ func withTenants(ctx context.Context, fn func(*tenants.Service) error) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	return fn(tenants.New(st, nil))
+	return fn(tenants.New(st, nil).WithJWKS(netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate}))
 }
 
 var migrateCommand = &command{

@@ -31,6 +31,8 @@ func TestHelp(t *testing.T) {
 		{"tokens revoke", nil},
 		{"keys add", []string{"--kid", "--public-key"}},
 		{"keys list", nil},
+		{"keys jwks", nil},
+		{"keys jwks-remove", nil},
 		{"keys revoke", nil},
 		{"keys generate", []string{"--out"}},
 		{"spvs create", []string{"--name", "--currency", "--share-class", "--min-amount"}},
@@ -43,7 +45,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help: exit %d", code)
 	}
-	listed := regexp.MustCompile(`(?m)^  zest-api ([a-z]+(?: [a-z]+)?)`).FindAllStringSubmatch(top, -1)
+	listed := regexp.MustCompile(`(?m)^  zest-api ([a-z]+(?: [a-z-]+)?)`).FindAllStringSubmatch(top, -1)
 	if len(listed) != len(cases) {
 		t.Errorf("the usage lists %d commands, the test %d:\n%s", len(listed), len(cases), top)
 	}

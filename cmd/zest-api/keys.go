@@ -53,12 +53,65 @@ var keysListCommand = &command{
 				if err != nil {
 					return keyErr(err, pos[0], "")
 				}
+				url, err := t.JWKSURL(ctx, pos[0])
+				if err != nil {
+					return err
+				}
+				if url != "" {
+					fmt.Fprintf(out.stdout, "JWKS: %s\n", url)
+				}
 				w := tabwriter.NewWriter(out.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "KID\tTYPE\tCREATED\tREVOKED")
+				fmt.Fprintln(w, "KID\tTYPE\tFROM\tCREATED\tREVOKED")
 				for _, k := range keys {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.KID, k.KeyType, stamp(&k.CreatedAt), stamp(k.RevokedAt))
+					from := "file"
+					if k.FromJWKS {
+						from = "jwks"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.KID, k.KeyType, from, stamp(&k.CreatedAt), stamp(k.RevokedAt))
 				}
 				return w.Flush()
+			})
+		}
+	},
+}
+
+var keysJWKSCommand = &command{
+	name:    "keys jwks",
+	args:    "CLIENT_ID URL",
+	nargs:   2,
+	summary: "read the tenant's public keys from the JWKS it publishes at an https URL, besides its registered keys",
+	about: "The server fetches the JSON Web Key Set (RFC 7517) for an assertion that names a kid it does not\n" +
+		"hold, or that comes after its copy's Cache-Control max-age (1 minute to 1 hour, 5 minutes without\n" +
+		"one). Its Ed25519, P-256 and RSA (at least 2048 bits) signing keys work like registered ones; a\n" +
+		"key found to have left the set is revoked, with its access tokens. A kid keeps its key: publish a\n" +
+		"new key under a new kid. The URL is fetched as webhook endpoints are called: https, public\n" +
+		"addresses (ZEST_WEBHOOK_ALLOW_PRIVATE lifts that for development).",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, pos []string, out streams) error {
+			return withTenants(ctx, func(t *tenants.Service) error {
+				if err := t.SetJWKS(ctx, pos[0], pos[1]); err != nil {
+					return keyErr(err, pos[0], "")
+				}
+				fmt.Fprintf(out.stdout, "tenant %s reads its keys from %s too\n", pos[0], pos[1])
+				return nil
+			})
+		}
+	},
+}
+
+var keysJWKSRemoveCommand = &command{
+	name:    "keys jwks-remove",
+	args:    "CLIENT_ID",
+	nargs:   1,
+	summary: "stop reading the tenant's JWKS, and revoke the keys read from it with their access tokens",
+	setup: func(*flag.FlagSet) runner {
+		return func(ctx context.Context, pos []string, out streams) error {
+			return withTenants(ctx, func(t *tenants.Service) error {
+				if err := t.RemoveJWKS(ctx, pos[0]); err != nil {
+					return keyErr(err, pos[0], "")
+				}
+				fmt.Fprintf(out.stdout, "tenant %s no longer reads a JWKS; its keys from it are revoked\n", pos[0])
+				return nil
 			})
 		}
 	},
@@ -136,6 +189,8 @@ func keyErr(err error, clientID, kid string) error {
 		return fmt.Errorf("tenant %s has no key %s", clientID, kid)
 	case errors.Is(err, tenants.ErrKeyExists):
 		return fmt.Errorf("tenant %s already has a key %s", clientID, kid)
+	case errors.Is(err, tenants.ErrNoJWKS):
+		return fmt.Errorf("tenant %s has no JWKS URL", clientID)
 	}
 	return tenantErr(err, clientID)
 }

@@ -77,9 +77,25 @@ func TestKeyCommands(t *testing.T) {
 	if _, errs, code := run("keys", "revoke", "acme", "k9"); code != 1 || !strings.Contains(errs, "has no key k9") {
 		t.Errorf("revoke unknown: %d %q", code, errs)
 	}
+	// A JWKS URL is fetched as webhooks are sent: https, public addresses.
+	if _, errs, code := run("keys", "jwks", "acme", "http://127.0.0.1:9/jwks.json"); code != 1 || !strings.Contains(errs, "JWKS URL must be") {
+		t.Errorf("keys jwks on loopback: %d %q", code, errs)
+	}
+	if out, errs, code := run("keys", "jwks", "acme", "https://keys.acme.example/jwks.json"); code != 0 || !strings.Contains(out, "https://keys.acme.example/jwks.json") {
+		t.Errorf("keys jwks: %d %q %q", code, out, errs)
+	}
+	if out, _, _ := run("keys", "list", "acme"); !strings.HasPrefix(out, "JWKS: https://keys.acme.example/jwks.json\n") {
+		t.Errorf("keys list does not show the JWKS URL: %q", out)
+	}
+	if _, errs, code := run("keys", "jwks-remove", "acme"); code != 0 {
+		t.Errorf("keys jwks-remove: %d %q", code, errs)
+	}
+	if _, errs, code := run("keys", "jwks-remove", "acme"); code != 1 || !strings.Contains(errs, "has no JWKS URL") {
+		t.Errorf("keys jwks-remove again: %d %q", code, errs)
+	}
 	out, _, _ = run("keys", "list", "acme")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if f := strings.Fields(lines[len(lines)-1]); len(f) != 4 || f[0] != "k1" || f[3] == "-" {
+	if f := strings.Fields(lines[len(lines)-1]); len(f) != 5 || f[0] != "k1" || f[2] != "file" || f[4] == "-" {
 		t.Errorf("revoked key listed without its revocation time: %q", out)
 	}
 }

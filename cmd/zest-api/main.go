@@ -54,6 +54,8 @@ var commands = []*command{
 	tokensRevokeCommand,
 	keysAddCommand,
 	keysListCommand,
+	keysJWKSCommand,
+	keysJWKSRemoveCommand,
 	keysRevokeCommand,
 	keysGenerateCommand,
 	spvsCreateCommand,

@@ -70,7 +70,8 @@ func serve(ctx context.Context, demo bool, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ten := tenants.New(st, nil)
+	// Tenants' JWKS are fetched under the policy of webhook deliveries.
+	ten := tenants.New(st, nil).WithJWKS(netguard.Policy{AllowPrivate: cfg.WebhookAllowPrivate})
 	obs, err := startMetrics(cfg, st, log)
 	if err != nil {
 		return err

@@ -1896,8 +1896,8 @@ type ClientInterface interface {
 	// CreateAccessTokenWithBody Exchange a signed assertion for an access token
 	//
 	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-	// public key Zest operations registered for your tenant, and send it as
-	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// public key Zest operations registered for your tenant, or that the
+	// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -1915,8 +1915,8 @@ type ClientInterface interface {
 	// CreateAccessTokenWithFormdataBody Exchange a signed assertion for an access token
 	//
 	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-	// public key Zest operations registered for your tenant, and send it as
-	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// public key Zest operations registered for your tenant, or that the
+	// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -2547,8 +2547,8 @@ func (c *Client) GetTokenInfo(ctx context.Context, reqEditors ...RequestEditorFn
 // CreateAccessTokenWithBody Exchange a signed assertion for an access token
 //
 // The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-// public key Zest operations registered for your tenant, and send it as
-// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// public key Zest operations registered for your tenant, or that the
+// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -2576,8 +2576,8 @@ func (c *Client) CreateAccessTokenWithBody(ctx context.Context, contentType stri
 // CreateAccessTokenWithFormdataBody Exchange a signed assertion for an access token
 //
 // The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-// public key Zest operations registered for your tenant, and send it as
-// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// public key Zest operations registered for your tenant, or that the
+// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -4514,8 +4514,8 @@ type ClientWithResponsesInterface interface {
 	// CreateAccessTokenWithBodyWithResponse Exchange a signed assertion for an access token
 	//
 	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-	// public key Zest operations registered for your tenant, and send it as
-	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// public key Zest operations registered for your tenant, or that the
+	// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -4533,8 +4533,8 @@ type ClientWithResponsesInterface interface {
 	// CreateAccessTokenWithFormdataBodyWithResponse Exchange a signed assertion for an access token
 	//
 	// The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-	// public key Zest operations registered for your tenant, and send it as
-	// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+	// public key Zest operations registered for your tenant, or that the
+	// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 	// (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 	// for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 	// the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -8575,8 +8575,8 @@ func (c *ClientWithResponses) GetTokenInfoWithResponse(ctx context.Context, reqE
 // CreateAccessTokenWithBodyWithResponse Exchange a signed assertion for an access token
 //
 // The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-// public key Zest operations registered for your tenant, and send it as
-// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// public key Zest operations registered for your tenant, or that the
+// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;
@@ -8600,8 +8600,8 @@ func (c *ClientWithResponses) CreateAccessTokenWithBodyWithResponse(ctx context.
 // CreateAccessTokenWithFormdataBodyWithResponse Exchange a signed assertion for an access token
 //
 // The JWT-bearer grant of RFC 7523. Sign a JWT with a private key whose
-// public key Zest operations registered for your tenant, and send it as
-// `assertion`. The JWT's header names the key (`kid`) and its algorithm
+// public key Zest operations registered for your tenant, or that the
+// JWKS your tenant publishes holds, and send it as `assertion`. The JWT's header names the key (`kid`) and its algorithm
 // (`EdDSA` for Ed25519 keys, `ES256` for P-256 keys, `RS256` or `PS256`
 // for RSA keys). Its claims: `iss` and `sub`, your client id; `aud`,
 // the URL of this endpoint; `exp`, at most 5 minutes after `iat`;

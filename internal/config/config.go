@@ -120,7 +120,7 @@ var Vars = []Var{
 	{"ZEST_WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h,10h,10h,10h,10h", "delays before the 2nd, 3rd, … delivery attempt"},
 	{"ZEST_WEBHOOK_TIMEOUT", "10s", "how long an endpoint has to answer, 100ms to 5m"},
 	{"ZEST_WEBHOOK_CONCURRENCY", "64", "delivery attempts in flight per dispatcher, 1 to 1024"},
-	{"ZEST_WEBHOOK_ALLOW_PRIVATE", "false", "allow http and private, loopback and link-local endpoints (development only)"},
+	{"ZEST_WEBHOOK_ALLOW_PRIVATE", "false", "allow http and private, loopback and link-local webhook endpoints and tenants' JWKS URLs (development only)"},
 	{"ZEST_BLOB_URL", "file://DIR/zest-files (DIR: the SQLite file's directory, or the working directory)", "where uploaded files are kept: file:///PATH, or s3://BUCKET?region=… (S3-compatible; credentials from the AWS environment)"},
 	{"ZEST_FILE_URL_TTL", "15m", "how long a signed file URL is valid, 1m to 168h"},
 	{"ZEST_FILE_URL_SECRET", "", "the key signing file:// URLs (at least 32 bytes); unset, a random key is created once and kept in the directory"},

@@ -37,6 +37,7 @@ var (
 type KeyInfo struct {
 	KID       string
 	KeyType   string
+	FromJWKS  bool
 	CreatedAt time.Time
 	RevokedAt *time.Time
 }
@@ -71,7 +72,7 @@ func (s *Service) ListKeys(ctx context.Context, clientID string) ([]KeyInfo, err
 	}
 	out := make([]KeyInfo, len(rows))
 	for i, r := range rows {
-		out[i] = KeyInfo{KID: r.KID, KeyType: r.KeyType, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
+		out[i] = KeyInfo{KID: r.KID, KeyType: r.KeyType, FromJWKS: r.FromJWKS, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
 	}
 	return out, nil
 }

@@ -108,7 +108,7 @@ func (s *Service) Exchange(ctx context.Context, grantType, assertion, audience s
 	// all, may sit in a JWT) names no key: it is not looked up.
 	var key models.PartnerKey
 	if clientIDPattern.MatchString(unverified.Issuer) && kidPattern.MatchString(kid) {
-		key, _, err = s.store.KeyWithTenant(ctx, unverified.Issuer, kid)
+		key, err = s.keyFor(ctx, unverified.Issuer, kid)
 	} else {
 		err = models.ErrNotFound
 	}
@@ -194,6 +194,28 @@ func claimsErr(err error) *GrantError {
 		return grantErr(GrantInvalidGrant, "The assertion's sub is not its client id.")
 	}
 	return grantErr(GrantInvalidGrant, "The assertion is invalid.")
+}
+
+// keyFor returns the tenant's key kid. A tenant with a JWKS has it read
+// first when the copy in partner_keys is past its max-age, and again when
+// kid is not there (a partner's new key works at once); a JWKS that cannot
+// be read leaves the keys already read in use.
+func (s *Service) keyFor(ctx context.Context, clientID, kid string) (models.PartnerKey, error) {
+	fetched, ferr := s.refreshJWKS(ctx, clientID, false)
+	key, _, err := s.store.KeyWithTenant(ctx, clientID, kid)
+	if !errors.Is(err, models.ErrNotFound) {
+		return key, err
+	}
+	if ferr == nil && !fetched {
+		fetched, ferr = s.refreshJWKS(ctx, clientID, true)
+	}
+	if ferr != nil {
+		return key, ferr
+	}
+	if fetched {
+		key, _, err = s.store.KeyWithTenant(ctx, clientID, kid)
+	}
+	return key, err
 }
 
 // authenticateAccessToken resolves a minted access token to its tenant.

@@ -98,6 +98,17 @@ type Store interface {
 	// SweepTokens deletes the assertions recorded until before and the
 	// access tokens that expired by now, and returns how many.
 	SweepTokens(ctx context.Context, before, now time.Time) (int64, error)
+	// JWKS returns the tenant's JWKS URL, or models.ErrNotFound.
+	JWKS(ctx context.Context, clientID string) (models.PartnerJWKS, error)
+	// SetJWKS replaces the tenant's JWKS URL; models.ErrNotFound when there
+	// is no such tenant.
+	SetJWKS(ctx context.Context, j models.PartnerJWKS) error
+	// DeleteJWKS removes the tenant's JWKS URL and revokes its keys from
+	// it; models.ErrNotFound when it has none.
+	DeleteJWKS(ctx context.Context, clientID string) error
+	// SyncJWKSKeys adds the given keys from the tenant's JWKS that it does
+	// not hold, and revokes its keys from the JWKS that are not given.
+	SyncJWKSKeys(ctx context.Context, clientID string, keys []models.PartnerKey) error
 }
 
 // Service manages tenants and tokens.
@@ -105,6 +116,7 @@ type Service struct {
 	store     Store
 	now       func() time.Time
 	accessTTL time.Duration
+	jwks      *jwksFetcher // nil: tenants' JWKS URLs are not read
 }
 
 // New returns a Service. now defaults to time.Now.

@@ -130,7 +130,7 @@ func NewAPI(t testing.TB, d Dialect, opts Options) *API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ten := tenants.New(st, opts.Now)
+	ten := tenants.New(st, opts.Now).WithJWKS(netguard.Policy{AllowPrivate: !opts.StrictWebhookURLs})
 	idem := idempotency.New(st, idempotency.Options{
 		TTL: opts.IdempotencyTTL, LockTimeout: opts.IdempotencyLockTimeout, Now: opts.Now, Logger: log,
 	})

@@ -69,10 +69,10 @@ func (s *Store) KeyWithTenant(ctx context.Context, clientID, kid string) (models
 		status string
 	)
 	err := s.DB.WithContext(ctx).Raw(`
-		SELECT k.client_id, k.kid, k.key_type, k.public_key, k.created_at, k.revoked_at, t.status
+		SELECT k.client_id, k.kid, k.key_type, k.public_key, k.created_at, k.revoked_at, k.from_jwks, t.status
 		FROM partner_keys k JOIN tenants t ON t.client_id = k.client_id
 		WHERE k.client_id = ? AND k.kid = ?`, clientID, kid).Row().
-		Scan(&k.ClientID, &k.KID, &k.KeyType, &k.PublicKey, &k.CreatedAt, &k.RevokedAt, &status)
+		Scan(&k.ClientID, &k.KID, &k.KeyType, &k.PublicKey, &k.CreatedAt, &k.RevokedAt, &k.FromJWKS, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, "", models.ErrNotFound
 	}
@@ -148,4 +148,78 @@ func (s *Store) SweepTokens(ctx context.Context, before, now time.Time) (int64, 
 		return res.Error
 	})
 	return total, s.Classify(err)
+}
+
+// JWKS returns the tenant's JWKS URL, or models.ErrNotFound.
+func (s *Store) JWKS(ctx context.Context, clientID string) (models.PartnerJWKS, error) {
+	var j models.PartnerJWKS
+	err := s.DB.WithContext(ctx).Where("client_id = ?", clientID).Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return j, models.ErrNotFound
+	}
+	return j, s.Classify(err)
+}
+
+// SetJWKS sets the tenant's JWKS URL, replacing any other; it returns
+// models.ErrNotFound when there is no such tenant.
+func (s *Store) SetJWKS(ctx context.Context, j models.PartnerJWKS) error {
+	j.CreatedAt = s.Now()
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", j.ClientID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return models.ErrNotFound
+		}
+		return tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "client_id"}}, DoUpdates: clause.AssignmentColumns([]string{"url", "created_at"}),
+		}).Create(&j).Error
+	})
+	return s.Classify(err)
+}
+
+// DeleteJWKS removes the tenant's JWKS URL and revokes the keys fetched
+// from it, in one transaction; it returns models.ErrNotFound when the
+// tenant has none.
+func (s *Store) DeleteJWKS(ctx context.Context, clientID string) error {
+	now := s.Now()
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("client_id = ?", clientID).Delete(&models.PartnerJWKS{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.ErrNotFound
+		}
+		return tx.Model(&models.PartnerKey{}).Where("client_id = ? AND from_jwks AND revoked_at IS NULL", clientID).
+			Update("revoked_at", now).Error
+	})
+	return s.Classify(err)
+}
+
+// SyncJWKSKeys makes the tenant's keys from its JWKS those given: it adds
+// the new ones and revokes those that left, in one transaction. A kid
+// already on record, from a file or revoked, is left as it is: a key's
+// material never changes under its kid.
+func (s *Store) SyncJWKSKeys(ctx context.Context, clientID string, keys []models.PartnerKey) error {
+	now := s.Now()
+	kids := make([]string, len(keys))
+	for i := range keys {
+		keys[i].ClientID, keys[i].FromJWKS, keys[i].CreatedAt = clientID, true, now
+		kids[i] = keys[i].KID
+	}
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if len(keys) > 0 {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&keys).Error; err != nil {
+				return err
+			}
+		}
+		gone := tx.Model(&models.PartnerKey{}).Where("client_id = ? AND from_jwks AND revoked_at IS NULL", clientID)
+		if len(kids) > 0 {
+			gone = gone.Where("kid NOT IN ?", kids)
+		}
+		return gone.Update("revoked_at", now).Error
+	})
+	return s.Classify(err)
 }

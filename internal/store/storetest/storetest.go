@@ -68,6 +68,7 @@ func Run(t *testing.T, d Driver) {
 	t.Run("DocumentsMoveTheStatusWithTheirEvent", func(t *testing.T) { t.Parallel(); documentsMoveTheStatusWithTheirEvent(t, d) })
 	t.Run("KeysAndAccessTokens", func(t *testing.T) { t.Parallel(); keysAndAccessTokens(t, d) })
 	t.Run("AssertionIsRecordedOnceAcrossProcesses", func(t *testing.T) { t.Parallel(); assertionIsRecordedOnce(t, d) })
+	t.Run("JWKSKeysFollowTheSet", func(t *testing.T) { t.Parallel(); jwksKeysFollowTheSet(t, d) })
 }
 
 // Pending deliveries are counted by their endpoint's state at the time
@@ -559,6 +560,80 @@ func keysAndAccessTokens(t *testing.T, d Driver) {
 	}
 	if err := c.RevokeKey(ctx, "acme", "nope"); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("revoking an unknown key: %v", err)
+	}
+}
+
+// A tenant's keys from its JWKS follow the set: new kids are added, kids
+// that left are revoked, a kid keeps its first key (registered or read, and
+// revoked or not), and removing the JWKS revokes what was read from it.
+func jwksKeysFollowTheSet(t *testing.T, d Driver) {
+	c, _ := open(t, d)
+	tenant(t, c, "acme")
+	if err := c.SetJWKS(ctx, models.PartnerJWKS{ClientID: "nobody", URL: "https://x.example/jwks"}); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("JWKS of no tenant: %v, want ErrNotFound", err)
+	}
+	if _, err := c.JWKS(ctx, "acme"); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("no JWKS yet: %v", err)
+	}
+	for _, url := range []string{"https://a.example/jwks", "https://b.example/jwks"} {
+		if err := c.SetJWKS(ctx, models.PartnerJWKS{ClientID: "acme", URL: url}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j, err := c.JWKS(ctx, "acme"); err != nil || j.URL != "https://b.example/jwks" {
+		t.Errorf("JWKS: %+v %v, want the last URL set", j, err)
+	}
+	if err := c.CreateKey(ctx, models.PartnerKey{ClientID: "acme", KID: "file", KeyType: models.KeyTypeEd25519, PublicKey: "registered"}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(kids ...string) []models.PartnerKey {
+		var out []models.PartnerKey
+		for _, kid := range kids {
+			out = append(out, models.PartnerKey{KID: kid, KeyType: models.KeyTypeEd25519, PublicKey: "read " + kid})
+		}
+		return out
+	}
+	state := func() map[string]string {
+		keys, err := c.ListKeys(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, k := range keys {
+			out[k.KID] = fmt.Sprintf("%s jwks=%v revoked=%v", k.PublicKey, k.FromJWKS, k.RevokedAt != nil)
+		}
+		return out
+	}
+	for _, step := range []struct {
+		kids []string
+		want map[string]string
+	}{
+		{[]string{"a", "b", "file"}, map[string]string{
+			"a": "read a jwks=true revoked=false", "b": "read b jwks=true revoked=false", "file": "registered jwks=false revoked=false"}},
+		{[]string{"b"}, map[string]string{
+			"a": "read a jwks=true revoked=true", "b": "read b jwks=true revoked=false", "file": "registered jwks=false revoked=false"}},
+		{[]string{"a", "b"}, map[string]string{
+			"a": "read a jwks=true revoked=true", "b": "read b jwks=true revoked=false", "file": "registered jwks=false revoked=false"}},
+		{nil, map[string]string{
+			"a": "read a jwks=true revoked=true", "b": "read b jwks=true revoked=true", "file": "registered jwks=false revoked=false"}},
+		{[]string{"c"}, map[string]string{
+			"a": "read a jwks=true revoked=true", "b": "read b jwks=true revoked=true", "c": "read c jwks=true revoked=false", "file": "registered jwks=false revoked=false"}},
+	} {
+		if err := c.SyncJWKSKeys(ctx, "acme", read(step.kids...)); err != nil {
+			t.Fatal(err)
+		}
+		if got := state(); !maps.Equal(got, step.want) {
+			t.Errorf("after reading %v: %v, want %v", step.kids, got, step.want)
+		}
+	}
+	if err := c.DeleteJWKS(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got["c"] != "read c jwks=true revoked=true" || got["file"] != "registered jwks=false revoked=false" {
+		t.Errorf("after removing the JWKS: %v", got)
+	}
+	if err := c.DeleteJWKS(ctx, "acme"); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("removing it again: %v, want ErrNotFound", err)
 	}
 }
 
