@@ -45,7 +45,7 @@ var keysListCommand = &command{
 	name:    "keys list",
 	args:    "CLIENT_ID",
 	nargs:   1,
-	summary: "list the tenant's public keys: ids, types, creation and revocation times",
+	summary: "list the tenant's JWKS URL and public keys: ids, types, origins (file or jwks), creation and revocation times",
 	setup: func(*flag.FlagSet) runner {
 		return func(ctx context.Context, pos []string, out streams) error {
 			return withTenants(ctx, func(t *tenants.Service) error {
