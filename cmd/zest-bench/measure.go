@@ -221,50 +221,77 @@ func inParallel(rows, clients int, batch func(first, n int) error) (float64, err
 	return float64(rows) / elapsed.Seconds(), nil
 }
 
-// rawBatch is the server's write path without the server: the people in
-// one statement, then their users and events in one more.
-func rawBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n int) error {
-	zid, pid, email, phone, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	evID := make([]string, n)
-	now := time.Now().UTC()
+// benchRows are the rows of one raw batch: the people's keys and their
+// events' payloads, as the server would build them.
+type benchRows struct {
+	zid, pid, email, payload []string
+	now                      time.Time
+}
+
+func newBenchRows(prefix string, first, n int) (benchRows, error) {
+	r := benchRows{zid: make([]string, n), pid: make([]string, n), email: make([]string, n), payload: make([]string, n), now: time.Now().UTC()}
 	for i := range n {
-		pid[i] = fmt.Sprintf("%s-%07d", prefix, first+i)
-		zid[i] = ids.Sorted("psn_")
-		email[i] = pid[i] + "@bench.example"
-		phone[i] = investors.PlaceholderPhone(zid[i])
-		evID[i] = ids.Sorted("evt_")
-		ev, err := webhooks.InvestorCreated("bench", 0, pid[i], zid[i], now)
+		r.pid[i] = fmt.Sprintf("%s-%07d", prefix, first+i)
+		r.zid[i] = ids.Sorted("psn_")
+		r.email[i] = r.pid[i] + "@bench.example"
+		ev, err := webhooks.InvestorCreated("bench", 0, r.pid[i], r.zid[i], r.now)
 		if err != nil {
-			return err
+			return r, err
 		}
-		payload[i] = ev.Payload
+		r.payload[i] = ev.Payload
 	}
-	rows, err := pool.Query(ctx, `
-		INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
-			first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
-		SELECT r.zid, 'bench', r.pid, r.email, r.email, 'Bench', 'Investor', '1985-04-12', 'AE', 'partner', '[]', $4
-		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(zid, pid, email, ord)
-		ORDER BY r.ord
-		ON CONFLICT DO NOTHING
-		RETURNING id, zest_person_id`, zid, pid, email, now)
+	return r, nil
+}
+
+// insertPeople runs a people INSERT taking ($1 zids, $2 partnerInvestorIds,
+// $3 emails, $4 now) and returning (id, zest_person_id), and returns the
+// ids in the rows' order.
+func (r benchRows) insertPeople(ctx context.Context, pool *pgxpool.Pool, insert string) ([]int64, error) {
+	rows, err := pool.Query(ctx, insert, r.zid, r.pid, r.email, r.now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byZID := map[string]int64{}
 	for rows.Next() {
 		var id int64
 		var z string
 		if err := rows.Scan(&id, &z); err != nil {
-			return err
+			return nil, err
 		}
 		byZID[z] = id
 	}
 	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	person := make([]int64, len(r.zid))
+	for i, z := range r.zid {
+		person[i] = byZID[z]
+	}
+	return person, nil
+}
+
+// rawBatch is the server's write path without the server: the people in
+// one statement, then their users and events in one more.
+func rawBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n int) error {
+	r, err := newBenchRows(prefix, first, n)
+	if err != nil {
 		return err
 	}
-	person := make([]int64, n)
+	phone, evID := make([]string, n), make([]string, n)
 	for i := range n {
-		person[i] = byZID[zid[i]]
+		phone[i] = investors.PlaceholderPhone(r.zid[i])
+		evID[i] = ids.Sorted("evt_")
+	}
+	person, err := r.insertPeople(ctx, pool, `
+		INSERT INTO people (zest_person_id, client_id, partner_investor_id, email, email_normalized,
+			first_name, last_name, date_of_birth, country_of_residence, kyc_managed_by, kyc_flags, created_at)
+		SELECT r.zid, 'bench', r.pid, r.email, r.email, 'Bench', 'Investor', '1985-04-12', 'AE', 'partner', '[]', $4
+		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(zid, pid, email, ord)
+		ORDER BY r.ord
+		ON CONFLICT DO NOTHING
+		RETURNING id, zest_person_id`)
+	if err != nil {
+		return err
 	}
 	_, err = pool.Exec(ctx, `
 		WITH u AS (
@@ -277,51 +304,27 @@ func rawBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n i
 		INSERT INTO events (event_id, client_id, type, person_id, payload, created_at)
 		SELECT e.id, 'bench', 'investor.created', e.person, e.payload, $6
 		FROM unnest($1::bigint[], $4::text[], $5::text[]) AS e(person, id, payload) JOIN u ON u.person_id = e.person`,
-		person, email, phone, evID, payload, now)
+		person, r.email, phone, evID, r.payload, r.now)
 	return err
 }
 
 // leanBatch is rawBatch on leanDDL: the people in one statement, their
 // users and events in one more.
 func leanBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n int) error {
-	zid, pid, email, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	now := time.Now().UTC()
-	for i := range n {
-		pid[i] = fmt.Sprintf("%s-%07d", prefix, first+i)
-		zid[i] = ids.Sorted("psn_")
-		email[i] = pid[i] + "@bench.example"
-		ev, err := webhooks.InvestorCreated("bench", 0, pid[i], zid[i], now)
-		if err != nil {
-			return err
-		}
-		payload[i] = ev.Payload
+	r, err := newBenchRows(prefix, first, n)
+	if err != nil {
+		return err
 	}
-	rows, err := pool.Query(ctx, `
+	person, err := r.insertPeople(ctx, pool, `
 		INSERT INTO people (zest_person_id, client_id, partner_investor_id, email,
 			first_name, last_name, date_of_birth, country_of_residence, created_at)
 		SELECT r.zid, 'bench', r.pid, r.email, 'Bench', 'Investor', '1985-04-12', 'AE', $4
 		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(zid, pid, email, ord)
 		ORDER BY r.ord
 		ON CONFLICT DO NOTHING
-		RETURNING id, zest_person_id`, zid, pid, email, now)
+		RETURNING id, zest_person_id`)
 	if err != nil {
 		return err
-	}
-	byZID := map[string]int64{}
-	for rows.Next() {
-		var id int64
-		var z string
-		if err := rows.Scan(&id, &z); err != nil {
-			return err
-		}
-		byZID[z] = id
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	person := make([]int64, n)
-	for i := range n {
-		person[i] = byZID[zid[i]]
 	}
 	_, err = pool.Exec(ctx, `
 		WITH u AS (
@@ -334,7 +337,7 @@ func leanBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n 
 		INSERT INTO events (person_id, payload, created_at)
 		SELECT e.person, e.payload, $4
 		FROM unnest($1::bigint[], $3::text[]) AS e(person, payload) JOIN u ON u.person_id = e.person`,
-		person, email, payload, now)
+		person, r.email, r.payload, r.now)
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/zestequity/zest-api/internal/apperr"
 	"github.com/zestequity/zest-api/internal/ids"
+	"github.com/zestequity/zest-api/internal/periodic"
 	"github.com/zestequity/zest-api/models"
 )
 
@@ -247,19 +248,12 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 
 // RunSweeper sweeps every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.Sweep(ctx)
-			if err != nil && ctx.Err() == nil {
-				log.WarnContext(ctx, "sweeping used assertions and expired access tokens failed", "error", err)
-			} else if n > 0 {
-				log.InfoContext(ctx, "swept used assertions and expired access tokens", "deleted", n)
-			}
+	periodic.Run(ctx, every, func(ctx context.Context) {
+		n, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "sweeping used assertions and expired access tokens failed", "error", err)
+		} else if n > 0 {
+			log.InfoContext(ctx, "swept used assertions and expired access tokens", "deleted", n)
 		}
-	}
+	})
 }

@@ -16,12 +16,8 @@ import (
 func (s *Store) CreateKey(ctx context.Context, k models.PartnerKey) error {
 	k.CreatedAt = s.Now()
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", k.ClientID).Count(&n).Error; err != nil {
+		if err := tenantExists(tx, k.ClientID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return models.ErrNotFound
 		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&k)
 		if res.Error != nil {
@@ -37,12 +33,8 @@ func (s *Store) CreateKey(ctx context.Context, k models.PartnerKey) error {
 
 // ListKeys returns a tenant's keys, oldest first.
 func (s *Store) ListKeys(ctx context.Context, clientID string) ([]models.PartnerKey, error) {
-	var n int64
-	if err := s.DB.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).Count(&n).Error; err != nil {
+	if err := tenantExists(s.DB.WithContext(ctx), clientID); err != nil {
 		return nil, s.Classify(err)
-	}
-	if n == 0 {
-		return nil, models.ErrNotFound
 	}
 	var keys []models.PartnerKey
 	err := s.DB.WithContext(ctx).Where("client_id = ?", clientID).Order("created_at, kid").Find(&keys).Error
@@ -165,12 +157,8 @@ func (s *Store) JWKS(ctx context.Context, clientID string) (models.PartnerJWKS, 
 func (s *Store) SetJWKS(ctx context.Context, j models.PartnerJWKS) error {
 	j.CreatedAt = s.Now()
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", j.ClientID).Count(&n).Error; err != nil {
+		if err := tenantExists(tx, j.ClientID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return models.ErrNotFound
 		}
 		return tx.Clauses(clause.OnConflict{
 			Columns: []clause.Column{{Name: "client_id"}}, DoUpdates: clause.AssignmentColumns([]string{"url", "created_at"}),

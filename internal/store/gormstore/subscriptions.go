@@ -16,12 +16,8 @@ import (
 func (s *Store) CreateSPV(ctx context.Context, spv models.SPV, classes []models.ShareClass) error {
 	spv.CreatedAt = s.Now()
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", spv.ClientID).Count(&n).Error; err != nil {
+		if err := tenantExists(tx, spv.ClientID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return models.ErrNotFound
 		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&spv)
 		if res.Error != nil {

@@ -53,12 +53,8 @@ func (s *Store) SetTenantStatus(ctx context.Context, clientID, status string) er
 func (s *Store) CreateToken(ctx context.Context, tok models.APIToken) error {
 	tok.CreatedAt = s.Now()
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&models.Tenant{}).Where("client_id = ?", tok.ClientID).Count(&n).Error; err != nil {
+		if err := tenantExists(tx, tok.ClientID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return models.ErrNotFound
 		}
 		return tx.Create(&tok).Error
 	})
@@ -67,12 +63,8 @@ func (s *Store) CreateToken(ctx context.Context, tok models.APIToken) error {
 
 // ListTokens returns a tenant's tokens, oldest first.
 func (s *Store) ListTokens(ctx context.Context, clientID string) ([]models.APIToken, error) {
-	var n int64
-	if err := s.DB.WithContext(ctx).Model(&models.Tenant{}).Where("client_id = ?", clientID).Count(&n).Error; err != nil {
+	if err := tenantExists(s.DB.WithContext(ctx), clientID); err != nil {
 		return nil, s.Classify(err)
-	}
-	if n == 0 {
-		return nil, models.ErrNotFound
 	}
 	var toks []models.APIToken
 	err := s.DB.WithContext(ctx).Where("client_id = ?", clientID).Order("created_at, id").Find(&toks).Error
@@ -129,4 +121,18 @@ func ScanTokenWithTenant(scan func(dest ...any) error) (models.APIToken, string,
 		return tok, "", models.ErrNotFound
 	}
 	return tok, status, err
+}
+
+// tenantExists returns models.ErrNotFound when db holds no tenant clientID:
+// the operator commands that write or list a tenant's rows check it first,
+// in their transaction where they write.
+func tenantExists(db *gorm.DB, clientID string) error {
+	var n int64
+	if err := db.Model(&models.Tenant{}).Where("client_id = ?", clientID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.ErrNotFound
+	}
+	return nil
 }
