@@ -87,11 +87,11 @@ func (b *bench) emptySchema(ctx context.Context) (*schema, error) {
 
 // proc is a running zest-api process.
 type proc struct {
-	cmd        *exec.Cmd
-	addr       string
-	mu         sync.Mutex
-	statements []int // sql_statements of each import request, in order
-	done       chan struct{}
+	cmd     *exec.Cmd
+	addr    string
+	mu      sync.Mutex
+	imports []importLog // each import request's log line, in order
+	done    chan struct{}
 }
 
 // start runs `zest-api args...` on the schema and waits for its ready line.
@@ -121,7 +121,9 @@ func (b *bench) start(ctx context.Context, s *schema, ready string, env []string
 		for sc.Scan() {
 			var line struct {
 				Msg, Addr, Route, Method string
-				SQLStatements            *int `json:"sql_statements"`
+				SQLStatements            *int    `json:"sql_statements"`
+				LatencyMs                float64 `json:"latency_ms"`
+				SQLMs                    float64 `json:"sql_ms"`
 			}
 			if json.Unmarshal(sc.Bytes(), &line) != nil {
 				continue
@@ -131,7 +133,7 @@ func (b *bench) start(ctx context.Context, s *schema, ready string, env []string
 				up <- line.Addr
 			case line.Msg == "request" && line.Method == http.MethodPost && line.Route == "/v1/investors" && line.SQLStatements != nil:
 				p.mu.Lock()
-				p.statements = append(p.statements, *line.SQLStatements)
+				p.imports = append(p.imports, importLog{statements: *line.SQLStatements, latencyMs: line.LatencyMs, sqlMs: line.SQLMs})
 				p.mu.Unlock()
 			}
 		}
@@ -160,12 +162,19 @@ func (p *proc) stop() {
 	p.cmd.Wait()
 }
 
-// importStatements returns the statement counts logged since the last call.
-func (p *proc) importStatements() []int {
+// importLog is what the server logged of one import request.
+type importLog struct {
+	statements       int
+	latencyMs, sqlMs float64 // sqlMs: the part of latencyMs in SQL statements
+}
+
+// importLogs returns the import requests logged since the last call. The
+// server logs a request after answering it: wait a moment for the last.
+func (p *proc) importLogs() []importLog {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := p.statements
-	p.statements = nil
+	out := p.imports
+	p.imports = nil
 	return out
 }
 

@@ -181,15 +181,30 @@ func (b *bench) lean() baseline {
 	}
 }
 
+// rawRun is a run of raw batches: rows/s, and the CPU time a 1000-row
+// batch cost PostgreSQL and the writer (pgx, building the rows).
+type rawRun struct {
+	rate             float64
+	dbCPU, clientCPU time.Duration
+	dbCPUKnown       bool
+}
+
 // rawThroughput writes the rows the server would write (people, users, one
 // outbox event each) with plain pgx set-based SQL, from clients connections.
-func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (float64, error) {
+func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (rawRun, error) {
+	var r rawRun
 	s, err := bl.schema(ctx)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	defer s.drop()
-	return inParallel(b.c.rows, clients, func(first, n int) error { return bl.batch(ctx, s.pool, "raw", first, n) })
+	db, self := processCPU(nil, "postgres"), selfCPU()
+	r.rate, err = inParallel(b.c.rows, clients, func(first, n int) error { return bl.batch(ctx, s.pool, "raw", first, n) })
+	batches := time.Duration(b.c.rows / 1000)
+	r.clientCPU = (selfCPU() - self) / batches
+	r.dbCPU, r.dbCPUKnown = processCPU(nil, "postgres").since(db)
+	r.dbCPU /= batches
+	return r, err
 }
 
 // inParallel writes rows in 1000-row batches, dealt round-robin to clients
@@ -342,10 +357,16 @@ func leanBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n 
 }
 
 // importRun measures new and replayed 1000-row batches through the server
-// from clients clients, and the server's peak memory.
+// from clients clients, and the server's peak memory. For the new batches,
+// it also splits where their time went: the median latency the server
+// logged and the part of it in SQL statements, and the CPU time a batch
+// cost the server and PostgreSQL.
 type importRun struct {
 	newRate, replayRate float64
 	rss                 int64
+	latencyMs, sqlMs    float64
+	serverCPU, dbCPU    time.Duration
+	dbCPUKnown          bool
 }
 
 func (b *bench) httpThroughput(ctx context.Context, clients int) (importRun, error) {
@@ -356,11 +377,24 @@ func (b *bench) httpThroughput(ctx context.Context, clients int) (importRun, err
 	}
 	defer done()
 	per := split(bodies("http", b.c.rows, 1000), clients)
+	pid := srv.cmd.Process.Pid
+	server, db := processCPU([]int{pid}), processCPU(nil, "postgres")
 	elapsed, _, err := b.drive(ctx, srv, per, nil)
 	if err != nil {
 		return r, err
 	}
+	batches := time.Duration(b.c.rows / 1000)
+	r.serverCPU, _ = processCPU([]int{pid}).since(server)
+	r.serverCPU /= batches
+	r.dbCPU, r.dbCPUKnown = processCPU(nil, "postgres").since(db)
+	r.dbCPU /= batches
 	r.newRate = float64(b.c.rows) / elapsed.Seconds()
+	time.Sleep(100 * time.Millisecond) // the last log lines
+	var latency, sql series
+	for _, l := range srv.importLogs() {
+		latency, sql = append(latency, l.latencyMs), append(sql, l.sqlMs)
+	}
+	r.latencyMs, r.sqlMs = latency.median(), sql.median()
 	elapsed, _, err = b.drive(ctx, srv, per, nil)
 	if err != nil {
 		return r, err
@@ -384,13 +418,11 @@ func (b *bench) batchScaling(ctx context.Context, size int) (float64, float64, e
 		return 0, 0, err
 	}
 	time.Sleep(100 * time.Millisecond) // the last log lines
-	stmts := srv.importStatements()
-	med := 0.0
-	if len(stmts) > 0 {
-		slices.Sort(stmts)
-		med = float64(stmts[len(stmts)/2])
+	var stmts series
+	for _, l := range srv.importLogs() {
+		stmts = append(stmts, float64(l.statements))
 	}
-	return float64(n) / elapsed.Seconds(), med, nil
+	return float64(n) / elapsed.Seconds(), stmts.median(), nil
 }
 
 // singleRows sends single-row creates from 16 clients and returns

@@ -83,6 +83,10 @@ func run(ctx context.Context, c config) (string, error) {
 	// minute to the next, and a ratio of medians taken minutes apart would
 	// carry that noise.
 	var raw1, raw4, lean1, lean4, new1, new4, rep1, rep4, frac1, frac4, fracLean1, fracLean4, rss series
+	// 11: where a batch's time goes, with 1 client, and its CPU with 4.
+	var latency1, sql1, own1, rawBatch1, leanBatch1, leanCPU4, dbCPU4, serverCPU4 series
+	cpuKnown := true
+	coreMs := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	if c.wants("1") || c.wants("2") || c.wants("3") || c.wants("9") {
 		if err := repeat(ctx, c, "raw SQL, lean raw SQL and HTTP import", func() error {
 			for _, clients := range []int{1, 4} {
@@ -99,11 +103,16 @@ func run(ctx context.Context, c config) (string, error) {
 					return err
 				}
 				if clients == 1 {
-					raw1, new1, rep1, frac1 = append(raw1, r), append(new1, h.newRate), append(rep1, h.replayRate), append(frac1, h.newRate/r)
-					lean1, fracLean1 = append(lean1, l), append(fracLean1, h.newRate/l)
+					raw1, new1, rep1, frac1 = append(raw1, r.rate), append(new1, h.newRate), append(rep1, h.replayRate), append(frac1, h.newRate/r.rate)
+					lean1, fracLean1 = append(lean1, l.rate), append(fracLean1, h.newRate/l.rate)
+					latency1, sql1, own1 = append(latency1, h.latencyMs), append(sql1, h.sqlMs), append(own1, h.latencyMs-h.sqlMs)
+					rawBatch1, leanBatch1 = append(rawBatch1, 1e6/r.rate), append(leanBatch1, 1e6/l.rate)
 				} else {
-					raw4, new4, rep4, frac4 = append(raw4, r), append(new4, h.newRate), append(rep4, h.replayRate), append(frac4, h.newRate/r)
-					lean4, fracLean4 = append(lean4, l), append(fracLean4, h.newRate/l)
+					raw4, new4, rep4, frac4 = append(raw4, r.rate), append(new4, h.newRate), append(rep4, h.replayRate), append(frac4, h.newRate/r.rate)
+					lean4, fracLean4 = append(lean4, l.rate), append(fracLean4, h.newRate/l.rate)
+					leanCPU4 = append(leanCPU4, coreMs(l.dbCPU+l.clientCPU))
+					dbCPU4, serverCPU4 = append(dbCPU4, coreMs(h.dbCPU)), append(serverCPU4, coreMs(h.serverCPU))
+					cpuKnown = cpuKnown && l.dbCPUKnown && h.dbCPUKnown
 				}
 				rss = append(rss, float64(h.rss)/(1<<20))
 			}
@@ -124,6 +133,31 @@ func run(ctx context.Context, c config) (string, error) {
 		x1, x4 := rep1.median()/new1.median(), rep4.median()/new4.median()
 		add(row{"3", "the same batches replayed, all already_exists, 1 client (rows/s)", rate(rep1.median()), rep1.spread(rate), "≥ 2 × new", yes(x1 >= 2) + fmt.Sprintf(" (%.1f×)", x1)})
 		add(row{"3", "the same batches replayed, all already_exists, 4 clients (rows/s)", rate(rep4.median()), rep4.spread(rate), "≥ 2 × new", yes(x4 >= 2) + fmt.Sprintf(" (%.1f×)", x4)})
+
+		// A batch from one client is sequential: the server's own work,
+		// then its statements. 0.8 × lean raw leaves it lean raw's time
+		// per batch / 0.8, whatever the split.
+		budget1 := leanBatch1.median() / 0.8
+		within := func(v float64) string {
+			return yes(v <= budget1) + fmt.Sprintf(" (%.0f%% of it)", 100*v/budget1)
+		}
+		add(row{"11", "lean raw, 1 client: time per 1000-row batch", ms(leanBatch1.median()), leanBatch1.spread(ms), "", ""})
+		add(row{"11", "raw, 1 client: time per batch (the server's statements on the project's schema, without the server)", ms(rawBatch1.median()), rawBatch1.spread(ms),
+			fmt.Sprintf("≤ %s (lean raw's / 0.8)", ms(budget1)), within(rawBatch1.median())})
+		add(row{"11", "POST /v1/investors, new 1000-row batch, 1 client: latency, p50", ms(latency1.median()), latency1.spread(ms),
+			fmt.Sprintf("≤ %s (lean raw's / 0.8)", ms(budget1)), within(latency1.median())})
+		add(row{"11", "… of which in its SQL statements (pgx and PostgreSQL), p50", ms(sql1.median()), sql1.spread(ms),
+			"the same budget", within(sql1.median())})
+		add(row{"11", "… of which the server's own (HTTP, decoding, checks, building the rows), p50", ms(own1.median()), own1.spread(ms), "", ""})
+		// With 4 clients on this machine's cores, throughput follows the CPU
+		// a batch costs everyone on it.
+		if cpuKnown {
+			budget4 := leanCPU4.median() / 0.8
+			add(row{"11", "lean raw, 4 clients: CPU per batch, PostgreSQL and the writer (core-ms)", ratio(leanCPU4.median()), leanCPU4.spread(ratio), "", ""})
+			add(row{"11", "POST /v1/investors, 4 clients: PostgreSQL's CPU per batch (core-ms)", ratio(dbCPU4.median()), dbCPU4.spread(ratio),
+				fmt.Sprintf("≤ %.2f (lean raw's / 0.8)", budget4), yes(dbCPU4.median() <= budget4) + fmt.Sprintf(" (%.0f%% of it)", 100*dbCPU4.median()/budget4)})
+			add(row{"11", "… and the server's CPU per batch (core-ms)", ratio(serverCPU4.median()), serverCPU4.spread(ratio), "", ""})
+		}
 	}
 
 	// 10: subscription batches, paired with their own lean raw per run.

@@ -91,16 +91,18 @@ func TestMetricsAfterAnImport(t *testing.T) {
 		after := scrape(t, srv.URL)
 
 		const (
-			imports    = "zest_http_request_duration_seconds|operation=importInvestors|status=200|count"
+			imports    = "zest_http_request_duration_seconds|operation=importInvestors|status=200"
 			statements = "zest_http_request_sql_statements|operation=importInvestors"
+			sqlTime    = "zest_http_request_sql_duration_seconds|operation=importInvestors"
 		)
 		for k, want := range map[string]float64{
 			"zest_import_rows_total|outcome=created":        3,
 			"zest_import_rows_total|outcome=already_exists": 1,
 			"zest_import_rows_total|outcome=failed":         1,
 			"zest_idempotent_replays_total":                 1,
-			imports:                                         2,
+			imports + "|count":                              2,
 			statements + "|count":                           2,
+			sqlTime + "|count":                              2,
 		} {
 			if got := after[k] - before[k]; got != want {
 				t.Errorf("%s moved by %v, want %v", k, got, want)
@@ -110,6 +112,11 @@ func TestMetricsAfterAnImport(t *testing.T) {
 		// with its writes.
 		if got := after[statements+"|sum"] - before[statements+"|sum"]; got < 3 || got > 20 {
 			t.Errorf("statements of the import and its replay: %v", got)
+		}
+		// The statements' time is part of the requests' latency.
+		spent := after[imports+"|sum"] - before[imports+"|sum"]
+		if got := after[sqlTime+"|sum"] - before[sqlTime+"|sum"]; got <= 0 || got > spent {
+			t.Errorf("time in the statements of the import and its replay: %v s, of %v s in all", got, spent)
 		}
 		if got := after["zest_outbox_lag_seconds"]; got != 90 {
 			t.Errorf("outbox lag %v s, want 90 (the first event's age)", got)

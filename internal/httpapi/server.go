@@ -204,6 +204,7 @@ func (s *server) requestLog(c *gin.Context) {
 		"latency_ms", float64(latency.Microseconds()) / 1000,
 		"client_id", info.ClientID,
 		"sql_statements", statements.Count(),
+		"sql_ms", float64(statements.Elapsed().Microseconds()) / 1000,
 	}
 	if info.Rows != nil {
 		attrs = append(attrs, "rows_created", info.Rows[string(investors.Created)],
@@ -224,7 +225,7 @@ func (s *server) requestLog(c *gin.Context) {
 			op = o.id
 		}
 		s.observer.ObserveRequest(httpx.Finished{Operation: op, Status: status, Latency: latency,
-			Statements: int(statements.Count()), Rows: info.Rows, Replayed: info.Replayed})
+			Statements: int(statements.Count()), SQLTime: statements.Elapsed(), Rows: info.Rows, Replayed: info.Replayed})
 	}
 }
 

@@ -44,6 +44,7 @@ type Finished struct {
 	Status     int
 	Latency    time.Duration
 	Statements int
+	SQLTime    time.Duration // the statements' time, summed
 	Rows       map[string]int
 	Replayed   bool
 }

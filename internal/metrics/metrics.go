@@ -23,6 +23,7 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	rows       *prometheus.CounterVec
 	statements *prometheus.HistogramVec
+	sqlTime    *prometheus.HistogramVec
 	replays    prometheus.Counter
 	log        *slog.Logger
 }
@@ -51,13 +52,18 @@ func New(log *slog.Logger) *Metrics {
 			// Integers: 0 to 64, finer where the budgets are.
 			Buckets: []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 16, 32, 64},
 		}, []string{"operation"}),
+		sqlTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "zest_http_request_sql_duration_seconds",
+			Help:    "Time a request spent in its SQL statements, summed (encoding the parameters, the database, reading the rows), by operationId; the rest of its latency is the server's own.",
+			Buckets: prometheus.ExponentialBucketsRange(0.0001, 10, 16),
+		}, []string{"operation"}),
 		replays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zest_idempotent_replays_total",
 			Help: "Requests answered from a stored Idempotency-Key response.",
 		}),
 		log: log,
 	}
-	m.reg.MustRegister(m.latency, m.rows, m.statements, m.replays,
+	m.reg.MustRegister(m.latency, m.rows, m.statements, m.sqlTime, m.replays,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every outcome is exported from the start, so that a rate over it is
 	// defined before the first failure.
@@ -81,6 +87,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) ObserveRequest(r httpx.Finished) {
 	m.latency.WithLabelValues(r.Operation, strconv.Itoa(r.Status)).Observe(r.Latency.Seconds())
 	m.statements.WithLabelValues(r.Operation).Observe(float64(r.Statements))
+	m.sqlTime.WithLabelValues(r.Operation).Observe(r.SQLTime.Seconds())
 	for outcome, n := range r.Rows {
 		m.rows.WithLabelValues(outcome).Add(float64(n))
 	}

@@ -37,7 +37,7 @@ func TestStuckOutboxLeavesTheRest(t *testing.T) {
 	m := New(nil)
 	m.WatchOutbox(stuckOutbox{}, time.Now, 50*time.Millisecond)
 	m.ObserveRequest(httpx.Finished{Operation: "importInvestors", Status: 200, Latency: time.Millisecond,
-		Statements: 3, Rows: map[string]int{"created": 2}, Replayed: true})
+		Statements: 3, SQLTime: 250 * time.Microsecond, Rows: map[string]int{"created": 2}, Replayed: true})
 	start := time.Now()
 	code, body := scrape(t, m)
 	if d := time.Since(start); d > 2*time.Second {
@@ -48,7 +48,8 @@ func TestStuckOutboxLeavesTheRest(t *testing.T) {
 	}
 	for _, want := range []string{`zest_import_rows_total{outcome="created"} 2`, `zest_import_rows_total{outcome="failed"} 0`,
 		"zest_idempotent_replays_total 1", `zest_http_request_duration_seconds_count{operation="importInvestors",status="200"} 1`,
-		`zest_http_request_sql_statements_sum{operation="importInvestors"} 3`} {
+		`zest_http_request_sql_statements_sum{operation="importInvestors"} 3`,
+		`zest_http_request_sql_duration_seconds_sum{operation="importInvestors"} 0.00025`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %q", want)
 		}

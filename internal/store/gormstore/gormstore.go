@@ -113,17 +113,30 @@ func connectionLost(err error) bool {
 		errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn)
 }
 
-// CountStatements counts what runs through GORM for sqlcount: on SQLite that
-// is every statement but transaction control.
+// CountStatements counts what runs through GORM, and the time it took, for
+// sqlcount: on SQLite that is every statement but transaction control.
 func CountStatements(db *gorm.DB) error {
-	count := func(tx *gorm.DB) { sqlcount.Add(tx.Statement.Context) }
+	const startedKey = "zest:started"
+	started := func(tx *gorm.DB) { tx.InstanceSet(startedKey, time.Now()) }
+	count := func(tx *gorm.DB) {
+		sqlcount.Add(tx.Statement.Context)
+		if t, ok := tx.InstanceGet(startedKey); ok {
+			sqlcount.AddTime(tx.Statement.Context, time.Since(t.(time.Time)))
+		}
+	}
 	cb := db.Callback()
 	for _, err := range []error{
+		cb.Create().Before("gorm:create").Register("zest:start_create", started),
 		cb.Create().After("gorm:create").Register("zest:count_create", count),
+		cb.Query().Before("gorm:query").Register("zest:start_query", started),
 		cb.Query().After("gorm:query").Register("zest:count_query", count),
+		cb.Update().Before("gorm:update").Register("zest:start_update", started),
 		cb.Update().After("gorm:update").Register("zest:count_update", count),
+		cb.Delete().Before("gorm:delete").Register("zest:start_delete", started),
 		cb.Delete().After("gorm:delete").Register("zest:count_delete", count),
+		cb.Row().Before("gorm:row").Register("zest:start_row", started),
 		cb.Row().After("gorm:row").Register("zest:count_row", count),
+		cb.Raw().Before("gorm:raw").Register("zest:start_raw", started),
 		cb.Raw().After("gorm:raw").Register("zest:count_raw", count),
 	} {
 		if err != nil {

@@ -44,22 +44,33 @@ func (t Timeouts) orDefaults() Timeouts {
 }
 
 // tracer sees every statement, GORM's included (GORM runs on the same pgx
-// pool), transaction control too: it counts them for sqlcount, and gives
-// each, and each wait for a connection, its deadline. pgx runs the statement
-// and the acquisition under the context the tracer returns.
+// pool), transaction control too: it counts them and their time for
+// sqlcount, and gives each, and each wait for a connection, its deadline.
+// pgx runs the statement and the acquisition under the context the tracer
+// returns.
 type tracer struct{ bounds Timeouts }
 
-type cancelKey struct{}
+type boundKey struct{}
+
+// bound is what the tracer's start leaves for its end.
+type bound struct {
+	cancel  context.CancelFunc
+	started time.Time
+}
 
 func withDeadline(ctx context.Context, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(ctx, d)
-	return context.WithValue(ctx, cancelKey{}, cancel)
+	return context.WithValue(ctx, boundKey{}, bound{cancel: cancel, started: time.Now()})
 }
 
-func release(ctx context.Context) {
-	if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
-		cancel()
+// release ends what withDeadline started, and returns how long ago it did.
+func release(ctx context.Context) time.Duration {
+	b, ok := ctx.Value(boundKey{}).(bound)
+	if !ok {
+		return 0
 	}
+	b.cancel()
+	return time.Since(b.started)
 }
 
 func (t tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -67,7 +78,9 @@ func (t tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQue
 	return withDeadline(ctx, t.bounds.Statement)
 }
 
-func (tracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) { release(ctx) }
+func (tracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	sqlcount.AddTime(ctx, release(ctx))
+}
 
 func (t tracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
 	return withDeadline(ctx, t.bounds.Acquire)
