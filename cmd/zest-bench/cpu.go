@@ -27,17 +27,8 @@ func processCPU(pids []int, names ...string) cpuSample {
 		if err != nil {
 			return
 		}
-		// The command, in parentheses, may hold spaces: the fields count
-		// from its closing one. utime and stime are fields 14 and 15.
-		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
-		f := strings.Fields(rest)
-		if len(f) < 13 {
-			return
-		}
-		u, err1 := strconv.ParseInt(f[11], 10, 64)
-		s, err2 := strconv.ParseInt(f[12], 10, 64)
-		if err1 == nil && err2 == nil {
-			out[pid] = time.Duration(u+s) * clockTick
+		if d, ok := statCPU(string(b)); ok {
+			out[pid] = d
 		}
 	}
 	for _, pid := range pids {
@@ -59,6 +50,27 @@ func processCPU(pids []int, names ...string) cpuSample {
 		}
 	}
 	return out
+}
+
+// statCPU reads the user and system CPU time from a /proc/PID/stat line.
+func statCPU(stat string) (time.Duration, bool) {
+	// The command, in parentheses, may hold spaces and parentheses: the
+	// fields count from the last closing one. utime and stime are fields
+	// 14 and 15.
+	end := strings.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[end+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+s) * clockTick, true
 }
 
 // since returns the CPU time used between earlier and s, by the processes
