@@ -83,6 +83,11 @@ func (s cpuSample) since(earlier cpuSample) (d time.Duration, ok bool) {
 	return d, len(s) > 0
 }
 
+// perBatch is d spent on rows rows, per 1000 of them.
+func perBatch(d time.Duration, rows int) time.Duration {
+	return d * 1000 / time.Duration(max(rows, 1))
+}
+
 // selfCPU is this process's own user and system CPU time.
 func selfCPU() time.Duration {
 	var ru syscall.Rusage

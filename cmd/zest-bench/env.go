@@ -90,7 +90,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	addr    string
 	mu      sync.Mutex
-	imports []importLog // each import request's log line, in order
+	batches []batchLog // each batch request's log line, in order
 	done    chan struct{}
 }
 
@@ -131,9 +131,9 @@ func (b *bench) start(ctx context.Context, s *schema, ready string, env []string
 			switch {
 			case line.Msg == ready:
 				up <- line.Addr
-			case line.Msg == "request" && line.Method == http.MethodPost && line.Route == "/v1/investors" && line.SQLStatements != nil:
+			case line.Msg == "request" && line.Method == http.MethodPost && batchRoutes[line.Route] && line.SQLStatements != nil:
 				p.mu.Lock()
-				p.imports = append(p.imports, importLog{statements: *line.SQLStatements, latencyMs: line.LatencyMs, sqlMs: line.SQLMs})
+				p.batches = append(p.batches, batchLog{statements: *line.SQLStatements, latencyMs: line.LatencyMs, sqlMs: line.SQLMs})
 				p.mu.Unlock()
 			}
 		}
@@ -162,19 +162,25 @@ func (p *proc) stop() {
 	p.cmd.Wait()
 }
 
-// importLog is what the server logged of one import request.
-type importLog struct {
+// batchRoutes are the routes of the batch requests whose log lines a proc
+// keeps: the import and the subscription batches.
+var batchRoutes = map[string]bool{"/v1/investors": true, "/v1/spvs/:spvSlug/subscriptions": true}
+
+// batchLog is what the server logged of one batch request.
+type batchLog struct {
 	statements       int
 	latencyMs, sqlMs float64 // sqlMs: the part of latencyMs in SQL statements
 }
 
-// importLogs returns the import requests logged since the last call. The
-// server logs a request after answering it: wait a moment for the last.
-func (p *proc) importLogs() []importLog {
+// batchLogs returns the batch requests logged since the last call. The
+// server logs a request after answering it, so it waits a moment for the
+// last one first.
+func (p *proc) batchLogs() []batchLog {
+	time.Sleep(100 * time.Millisecond)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := p.imports
-	p.imports = nil
+	out := p.batches
+	p.batches = nil
 	return out
 }
 

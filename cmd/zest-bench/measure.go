@@ -192,18 +192,23 @@ type rawRun struct {
 // rawThroughput writes the rows the server would write (people, users, one
 // outbox event each) with plain pgx set-based SQL, from clients connections.
 func (b *bench) rawThroughput(ctx context.Context, clients int, bl baseline) (rawRun, error) {
-	var r rawRun
 	s, err := bl.schema(ctx)
 	if err != nil {
-		return r, err
+		return rawRun{}, err
 	}
 	defer s.drop()
+	return measureRaw(b.c.rows, clients, func(first, n int) error { return bl.batch(ctx, s.pool, "raw", first, n) })
+}
+
+// measureRaw runs inParallel and measures the CPU its batches cost.
+func measureRaw(rows, clients int, batch func(first, n int) error) (rawRun, error) {
+	var r rawRun
 	db, self := processCPU(nil, "postgres"), selfCPU()
-	r.rate, err = inParallel(b.c.rows, clients, func(first, n int) error { return bl.batch(ctx, s.pool, "raw", first, n) })
-	batches := time.Duration(b.c.rows / 1000)
-	r.clientCPU = (selfCPU() - self) / batches
+	var err error
+	r.rate, err = inParallel(rows, clients, batch)
+	r.clientCPU = perBatch(selfCPU()-self, rows)
 	r.dbCPU, r.dbCPUKnown = processCPU(nil, "postgres").since(db)
-	r.dbCPU /= batches
+	r.dbCPU = perBatch(r.dbCPU, rows)
 	return r, err
 }
 
@@ -356,17 +361,46 @@ func leanBatch(ctx context.Context, pool *pgxpool.Pool, prefix string, first, n 
 	return err
 }
 
+// batchRun is a run of new 1000-row batches through the server: rows/s
+// and where their time went, the median latency the server logged and the
+// part of it in SQL statements, and the CPU time a batch cost the server
+// and PostgreSQL.
+type batchRun struct {
+	rate             float64
+	latencyMs, sqlMs float64
+	serverCPU, dbCPU time.Duration
+	dbCPUKnown       bool
+}
+
+// measureBatches sends each client's 1000-row batches, rows in all, to
+// path on srv, and measures them.
+func (b *bench) measureBatches(ctx context.Context, srv *server, path string, want int, perClient [][][]byte, rows int) (batchRun, error) {
+	var r batchRun
+	srv.batchLogs() // only this run's
+	pid := srv.cmd.Process.Pid
+	server, db := processCPU([]int{pid}), processCPU(nil, "postgres")
+	elapsed, _, err := b.driveTo(ctx, srv, path, want, perClient, nil)
+	if err != nil {
+		return r, err
+	}
+	r.rate = float64(rows) / elapsed.Seconds()
+	r.serverCPU, _ = processCPU([]int{pid}).since(server)
+	r.dbCPU, r.dbCPUKnown = processCPU(nil, "postgres").since(db)
+	r.serverCPU, r.dbCPU = perBatch(r.serverCPU, rows), perBatch(r.dbCPU, rows)
+	var latency, sql series
+	for _, l := range srv.batchLogs() {
+		latency, sql = append(latency, l.latencyMs), append(sql, l.sqlMs)
+	}
+	r.latencyMs, r.sqlMs = latency.median(), sql.median()
+	return r, nil
+}
+
 // importRun measures new and replayed 1000-row batches through the server
-// from clients clients, and the server's peak memory. For the new batches,
-// it also splits where their time went: the median latency the server
-// logged and the part of it in SQL statements, and the CPU time a batch
-// cost the server and PostgreSQL.
+// from clients clients, and the server's peak memory.
 type importRun struct {
-	newRate, replayRate float64
-	rss                 int64
-	latencyMs, sqlMs    float64
-	serverCPU, dbCPU    time.Duration
-	dbCPUKnown          bool
+	batchRun   // the new batches
+	replayRate float64
+	rss        int64
 }
 
 func (b *bench) httpThroughput(ctx context.Context, clients int) (importRun, error) {
@@ -377,25 +411,10 @@ func (b *bench) httpThroughput(ctx context.Context, clients int) (importRun, err
 	}
 	defer done()
 	per := split(bodies("http", b.c.rows, 1000), clients)
-	pid := srv.cmd.Process.Pid
-	server, db := processCPU([]int{pid}), processCPU(nil, "postgres")
-	elapsed, _, err := b.drive(ctx, srv, per, nil)
-	if err != nil {
+	if r.batchRun, err = b.measureBatches(ctx, srv, "/v1/investors", http.StatusOK, per, b.c.rows); err != nil {
 		return r, err
 	}
-	batches := time.Duration(b.c.rows / 1000)
-	r.serverCPU, _ = processCPU([]int{pid}).since(server)
-	r.serverCPU /= batches
-	r.dbCPU, r.dbCPUKnown = processCPU(nil, "postgres").since(db)
-	r.dbCPU /= batches
-	r.newRate = float64(b.c.rows) / elapsed.Seconds()
-	time.Sleep(100 * time.Millisecond) // the last log lines
-	var latency, sql series
-	for _, l := range srv.importLogs() {
-		latency, sql = append(latency, l.latencyMs), append(sql, l.sqlMs)
-	}
-	r.latencyMs, r.sqlMs = latency.median(), sql.median()
-	elapsed, _, err = b.drive(ctx, srv, per, nil)
+	elapsed, _, err := b.drive(ctx, srv, per, nil)
 	if err != nil {
 		return r, err
 	}
@@ -417,9 +436,8 @@ func (b *bench) batchScaling(ctx context.Context, size int) (float64, float64, e
 	if err != nil {
 		return 0, 0, err
 	}
-	time.Sleep(100 * time.Millisecond) // the last log lines
 	var stmts series
-	for _, l := range srv.importLogs() {
+	for _, l := range srv.batchLogs() {
 		stmts = append(stmts, float64(l.statements))
 	}
 	return float64(n) / elapsed.Seconds(), stmts.median(), nil

@@ -48,6 +48,61 @@ func yes(ok bool) string {
 	return "**no**"
 }
 
+// budgetSplit collects, run by run, where a server's 1000-row batch goes
+// against the 0.8 × lean raw budget: its time with 1 client, and its CPU
+// with 4.
+type budgetSplit struct {
+	lean1, latency1, sql1, own1  series // ms per batch
+	leanCPU4, dbCPU4, serverCPU4 series // core-ms per batch
+	cpuUnknown                   bool
+}
+
+func (s *budgetSplit) add(clients int, lean rawRun, server batchRun) {
+	coreMs := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	if clients == 1 {
+		s.lean1 = append(s.lean1, 1e6/lean.rate)
+		s.latency1, s.sql1 = append(s.latency1, server.latencyMs), append(s.sql1, server.sqlMs)
+		s.own1 = append(s.own1, server.latencyMs-server.sqlMs)
+		return
+	}
+	s.leanCPU4 = append(s.leanCPU4, coreMs(lean.dbCPU+lean.clientCPU))
+	s.dbCPU4, s.serverCPU4 = append(s.dbCPU4, coreMs(server.dbCPU)), append(s.serverCPU4, coreMs(server.serverCPU))
+	s.cpuUnknown = s.cpuUnknown || !lean.dbCPUKnown || !server.dbCPUKnown
+}
+
+// rows reports the split as figure n of the batches named what; raw, when
+// measured, is the time per batch of the server's statements alone.
+func (s *budgetSplit) rows(n, what string, raw series) []row {
+	// A batch from one client is sequential: the server's own work, then
+	// its statements. 0.8 × lean raw leaves it lean raw's time per batch /
+	// 0.8, whatever the split.
+	budget1 := s.lean1.median() / 0.8
+	within := func(v, budget float64) string {
+		return yes(v <= budget) + fmt.Sprintf(" (%.0f%% of it)", 100*v/budget)
+	}
+	target1 := fmt.Sprintf("≤ %s (lean raw's / 0.8)", ms(budget1))
+	out := []row{{n, "lean raw, 1 client: time per 1000-row batch", ms(s.lean1.median()), s.lean1.spread(ms), "", ""}}
+	if len(raw) > 0 {
+		out = append(out, row{n, "raw, 1 client: time per batch (the server's statements on the project's schema, without the server)",
+			ms(raw.median()), raw.spread(ms), target1, within(raw.median(), budget1)})
+	}
+	out = append(out,
+		row{n, what + ", 1 client: latency, p50", ms(s.latency1.median()), s.latency1.spread(ms), target1, within(s.latency1.median(), budget1)},
+		row{n, "… of which in its SQL statements (pgx and PostgreSQL), p50", ms(s.sql1.median()), s.sql1.spread(ms), "the same budget", within(s.sql1.median(), budget1)},
+		row{n, "… of which the server's own (HTTP, decoding, checks, building the rows), p50", ms(s.own1.median()), s.own1.spread(ms), "", ""})
+	// With 4 clients on this machine's cores, throughput follows the CPU a
+	// batch costs everyone on it.
+	if !s.cpuUnknown {
+		budget4 := s.leanCPU4.median() / 0.8
+		out = append(out,
+			row{n, "lean raw, 4 clients: CPU per batch, PostgreSQL and the writer (core-ms)", ratio(s.leanCPU4.median()), s.leanCPU4.spread(ratio), "", ""},
+			row{n, what + ", 4 clients: PostgreSQL's CPU per batch (core-ms)", ratio(s.dbCPU4.median()), s.dbCPU4.spread(ratio),
+				fmt.Sprintf("≤ %.2f (lean raw's / 0.8)", budget4), within(s.dbCPU4.median(), budget4)},
+			row{n, "… and the server's CPU per batch (core-ms)", ratio(s.serverCPU4.median()), s.serverCPU4.spread(ratio), "", ""})
+	}
+	return out
+}
+
 // repeat runs fn runs times.
 func repeat(ctx context.Context, c config, name string, fn func() error) error {
 	for i := range c.runs {
@@ -83,10 +138,9 @@ func run(ctx context.Context, c config) (string, error) {
 	// minute to the next, and a ratio of medians taken minutes apart would
 	// carry that noise.
 	var raw1, raw4, lean1, lean4, new1, new4, rep1, rep4, frac1, frac4, fracLean1, fracLean4, rss series
-	// 11: where a batch's time goes, with 1 client, and its CPU with 4.
-	var latency1, sql1, own1, rawBatch1, leanBatch1, leanCPU4, dbCPU4, serverCPU4 series
-	cpuKnown := true
-	coreMs := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	// 11: where a batch's time goes, against lean raw's and raw's.
+	var where budgetSplit
+	var rawBatch1 series
 	if c.wants("1") || c.wants("2") || c.wants("3") || c.wants("9") {
 		if err := repeat(ctx, c, "raw SQL, lean raw SQL and HTTP import", func() error {
 			for _, clients := range []int{1, 4} {
@@ -102,17 +156,14 @@ func run(ctx context.Context, c config) (string, error) {
 				if err != nil {
 					return err
 				}
+				where.add(clients, l, h.batchRun)
 				if clients == 1 {
-					raw1, new1, rep1, frac1 = append(raw1, r.rate), append(new1, h.newRate), append(rep1, h.replayRate), append(frac1, h.newRate/r.rate)
-					lean1, fracLean1 = append(lean1, l.rate), append(fracLean1, h.newRate/l.rate)
-					latency1, sql1, own1 = append(latency1, h.latencyMs), append(sql1, h.sqlMs), append(own1, h.latencyMs-h.sqlMs)
-					rawBatch1, leanBatch1 = append(rawBatch1, 1e6/r.rate), append(leanBatch1, 1e6/l.rate)
+					raw1, new1, rep1, frac1 = append(raw1, r.rate), append(new1, h.rate), append(rep1, h.replayRate), append(frac1, h.rate/r.rate)
+					lean1, fracLean1 = append(lean1, l.rate), append(fracLean1, h.rate/l.rate)
+					rawBatch1 = append(rawBatch1, 1e6/r.rate)
 				} else {
-					raw4, new4, rep4, frac4 = append(raw4, r.rate), append(new4, h.newRate), append(rep4, h.replayRate), append(frac4, h.newRate/r.rate)
-					lean4, fracLean4 = append(lean4, l.rate), append(fracLean4, h.newRate/l.rate)
-					leanCPU4 = append(leanCPU4, coreMs(l.dbCPU+l.clientCPU))
-					dbCPU4, serverCPU4 = append(dbCPU4, coreMs(h.dbCPU)), append(serverCPU4, coreMs(h.serverCPU))
-					cpuKnown = cpuKnown && l.dbCPUKnown && h.dbCPUKnown
+					raw4, new4, rep4, frac4 = append(raw4, r.rate), append(new4, h.rate), append(rep4, h.replayRate), append(frac4, h.rate/r.rate)
+					lean4, fracLean4 = append(lean4, l.rate), append(fracLean4, h.rate/l.rate)
 				}
 				rss = append(rss, float64(h.rss)/(1<<20))
 			}
@@ -134,35 +185,15 @@ func run(ctx context.Context, c config) (string, error) {
 		add(row{"3", "the same batches replayed, all already_exists, 1 client (rows/s)", rate(rep1.median()), rep1.spread(rate), "≥ 2 × new", yes(x1 >= 2) + fmt.Sprintf(" (%.1f×)", x1)})
 		add(row{"3", "the same batches replayed, all already_exists, 4 clients (rows/s)", rate(rep4.median()), rep4.spread(rate), "≥ 2 × new", yes(x4 >= 2) + fmt.Sprintf(" (%.1f×)", x4)})
 
-		// A batch from one client is sequential: the server's own work,
-		// then its statements. 0.8 × lean raw leaves it lean raw's time
-		// per batch / 0.8, whatever the split.
-		budget1 := leanBatch1.median() / 0.8
-		within := func(v float64) string {
-			return yes(v <= budget1) + fmt.Sprintf(" (%.0f%% of it)", 100*v/budget1)
-		}
-		add(row{"11", "lean raw, 1 client: time per 1000-row batch", ms(leanBatch1.median()), leanBatch1.spread(ms), "", ""})
-		add(row{"11", "raw, 1 client: time per batch (the server's statements on the project's schema, without the server)", ms(rawBatch1.median()), rawBatch1.spread(ms),
-			fmt.Sprintf("≤ %s (lean raw's / 0.8)", ms(budget1)), within(rawBatch1.median())})
-		add(row{"11", "POST /v1/investors, new 1000-row batch, 1 client: latency, p50", ms(latency1.median()), latency1.spread(ms),
-			fmt.Sprintf("≤ %s (lean raw's / 0.8)", ms(budget1)), within(latency1.median())})
-		add(row{"11", "… of which in its SQL statements (pgx and PostgreSQL), p50", ms(sql1.median()), sql1.spread(ms),
-			"the same budget", within(sql1.median())})
-		add(row{"11", "… of which the server's own (HTTP, decoding, checks, building the rows), p50", ms(own1.median()), own1.spread(ms), "", ""})
-		// With 4 clients on this machine's cores, throughput follows the CPU
-		// a batch costs everyone on it.
-		if cpuKnown {
-			budget4 := leanCPU4.median() / 0.8
-			add(row{"11", "lean raw, 4 clients: CPU per batch, PostgreSQL and the writer (core-ms)", ratio(leanCPU4.median()), leanCPU4.spread(ratio), "", ""})
-			add(row{"11", "POST /v1/investors, 4 clients: PostgreSQL's CPU per batch (core-ms)", ratio(dbCPU4.median()), dbCPU4.spread(ratio),
-				fmt.Sprintf("≤ %.2f (lean raw's / 0.8)", budget4), yes(dbCPU4.median() <= budget4) + fmt.Sprintf(" (%.0f%% of it)", 100*dbCPU4.median()/budget4)})
-			add(row{"11", "… and the server's CPU per batch (core-ms)", ratio(serverCPU4.median()), serverCPU4.spread(ratio), "", ""})
+		for _, r := range where.rows("11", "POST /v1/investors, new 1000-row batch", rawBatch1) {
+			add(r)
 		}
 	}
 
 	// 10: subscription batches, paired with their own lean raw per run.
 	if c.wants("10") {
 		var lean1, lean4, http1, http4, frac1, frac4 series
+		var where budgetSplit
 		if err := repeat(ctx, c, "subscription batches, lean raw SQL and HTTP", func() error {
 			for _, clients := range []int{1, 4} {
 				l, err := b.leanSubscriptions(ctx, clients)
@@ -173,10 +204,11 @@ func run(ctx context.Context, c config) (string, error) {
 				if err != nil {
 					return err
 				}
+				where.add(clients, l, h)
 				if clients == 1 {
-					lean1, http1, frac1 = append(lean1, l), append(http1, h), append(frac1, h/l)
+					lean1, http1, frac1 = append(lean1, l.rate), append(http1, h.rate), append(frac1, h.rate/l.rate)
 				} else {
-					lean4, http4, frac4 = append(lean4, l), append(http4, h), append(frac4, h/l)
+					lean4, http4, frac4 = append(lean4, l.rate), append(http4, h.rate), append(frac4, h.rate/l.rate)
 				}
 			}
 			return nil
@@ -189,6 +221,9 @@ func run(ctx context.Context, c config) (string, error) {
 		add(row{"10", "… as a fraction of lean raw, 1 client (per run)", ratio(frac1.median()), frac1.spread(ratio), "≥ 0.80", yes(frac1.median() >= 0.8)})
 		add(row{"10", "POST /v1/spvs/{spvSlug}/subscriptions, 1000-row batches, 4 clients (rows/s)", rate(http4.median()), http4.spread(rate), "", ""})
 		add(row{"10", "… as a fraction of lean raw, 4 clients (per run)", ratio(frac4.median()), frac4.spread(ratio), "≥ 0.80", yes(frac4.median() >= 0.8)})
+		for _, r := range where.rows("10", "POST /v1/spvs/{spvSlug}/subscriptions, 1000-row batch", nil) {
+			add(r)
+		}
 	}
 
 	// 4: batch sizes.

@@ -54,46 +54,42 @@ func subscriptionBodies(zids []string) [][]byte {
 
 // httpSubscriptions imports b.c.rows investors (untimed), then subscribes
 // them all to one SPV in 1000-row batches from clients clients, and
-// returns the subscriptions' rows/s.
-func (b *bench) httpSubscriptions(ctx context.Context, clients int) (float64, error) {
+// measures the subscription batches.
+func (b *bench) httpSubscriptions(ctx context.Context, clients int) (batchRun, error) {
 	s, srv, done, err := b.fresh(ctx, "ZEST_DISPATCHER=false")
 	if err != nil {
-		return 0, err
+		return batchRun{}, err
 	}
 	defer done()
 	if _, _, err := b.drive(ctx, srv, split(bodies("sub", b.c.rows, 1000), 4), nil); err != nil {
-		return 0, err
+		return batchRun{}, err
 	}
 	if _, err := b.cli(s, "spvs", "create", "bench", "fund-bench", "--name", "Bench fund", "--currency", "USD", "--share-class", "class-a"); err != nil {
-		return 0, err
+		return batchRun{}, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT zest_person_id FROM people ORDER BY id`)
 	if err != nil {
-		return 0, err
+		return batchRun{}, err
 	}
 	zids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return 0, err
+		return batchRun{}, err
 	}
-	elapsed, _, err := b.driveTo(ctx, srv, "/v1/spvs/fund-bench/subscriptions", http.StatusCreated, split(subscriptionBodies(zids), clients), nil)
-	if err != nil {
-		return 0, err
-	}
-	return float64(len(zids)) / elapsed.Seconds(), nil
+	return b.measureBatches(ctx, srv, "/v1/spvs/fund-bench/subscriptions", http.StatusCreated, split(subscriptionBodies(zids), clients), len(zids))
 }
 
 // leanSubscriptions writes the same subscriptions with pgx on
 // leanSubscriptionDDL, in the server's two statements per batch (find the
 // investors through their Users; insert the subscriptions and their events),
-// and returns rows/s.
-func (b *bench) leanSubscriptions(ctx context.Context, clients int) (float64, error) {
+// and measures them as a raw run.
+func (b *bench) leanSubscriptions(ctx context.Context, clients int) (rawRun, error) {
 	s, err := b.emptySchema(ctx)
 	if err != nil {
-		return 0, err
+		return rawRun{}, err
 	}
 	defer s.drop()
 	if _, err := s.pool.Exec(ctx, leanSubscriptionDDL); err != nil {
-		return 0, fmt.Errorf("lean subscription schema: %w", err)
+		return rawRun{}, fmt.Errorf("lean subscription schema: %w", err)
 	}
 	zids := make([]string, b.c.rows)
 	for i := range zids {
@@ -102,12 +98,12 @@ func (b *bench) leanSubscriptions(ctx context.Context, clients int) (float64, er
 	if _, err := s.pool.Exec(ctx, `
 		WITH p AS (INSERT INTO people (zest_person_id, client_id) SELECT z, 'bench' FROM unnest($1::text[]) AS z RETURNING id)
 		INSERT INTO users (person_id) SELECT id FROM p`, zids); err != nil {
-		return 0, err
+		return rawRun{}, err
 	}
 	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE people, users`); err != nil {
-		return 0, err
+		return rawRun{}, err
 	}
-	return inParallel(len(zids), clients, func(first, n int) error {
+	return measureRaw(len(zids), clients, func(first, n int) error {
 		return leanSubscriptionBatch(ctx, s.pool, zids[first:first+n])
 	})
 }
