@@ -164,10 +164,18 @@ func (s *Store) CompleteSubscription(ctx context.Context, subscriptionID int64, 
 // QueueDeliveries queues a delivery of each event per enabled endpoint of
 // its tenant.
 func QueueDeliveries(tx *gorm.DB, eventIDs []string, now time.Time) error {
-	return tx.Exec(`INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
-		SELECT e.seq, w.id, 'pending', 0, ?, ?, ?
-		FROM events e JOIN webhook_endpoints w ON w.client_id = e.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
-		WHERE e.event_id IN ?`, now, now, now, eventIDs).Error
+	return tx.Exec(DeliveriesSQL("events e", "?")+` WHERE e.event_id IN ?`, now, now, now, eventIDs).Error
+}
+
+// DeliveriesSQL is the outbox's fan-out, for every driver: it queues a
+// delivery of each event of events, a FROM item aliased e with the events'
+// seq and client_id (the events table, or a CTE of the events just
+// inserted), per enabled endpoint of the event's tenant. now is the
+// placeholder of the time, which the statement uses three times.
+func DeliveriesSQL(events, now string) string {
+	return `INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
+		SELECT e.seq, w.id, 'pending', 0, ` + now + `, ` + now + `, ` + now + `
+		FROM ` + events + ` JOIN webhook_endpoints w ON w.client_id = e.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL`
 }
 
 // RecordDocument moves the subscription to status, provided its status is

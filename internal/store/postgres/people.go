@@ -204,11 +204,7 @@ func (s *Store) CompletePairs(ctx context.Context, cs []investors.Completion) ([
 				SELECT i.event_id, i.client, i.event_type, i.person, i.payload, i.event_at
 				FROM input i JOIN u ON u.person_id = i.person ORDER BY i.ord
 				RETURNING seq, client_id
-			), d AS (
-				INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
-				SELECT ev.seq, w.id, 'pending', 0, $11, $11, $11
-				FROM ev JOIN webhook_endpoints w ON w.client_id = ev.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
-			)
+			), d AS (`+gormstore.DeliveriesSQL("ev e", "$11")+`)
 			SELECT person_id FROM u`,
 			person, client, email, verified, otp, phone, evID, evType, evPayload, evAt, now)
 		if err != nil {

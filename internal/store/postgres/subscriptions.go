@@ -68,11 +68,7 @@ func (s *Store) WriteSubscriptions(ctx context.Context, spvID int64, subs []subs
 				SELECT i.event_id, i.client, i.event_type, ins.id, i.payload, i.event_at
 				FROM input i JOIN ins ON ins.person_id = i.person ORDER BY i.ord
 				RETURNING seq, client_id
-			), d AS (
-				INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
-				SELECT ev.seq, w.id, 'pending', 0, $14, $14, $14
-				FROM ev JOIN webhook_endpoints w ON w.client_id = ev.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
-			)
+			), d AS (`+gormstore.DeliveriesSQL("ev e", "$14")+`)
 			SELECT id, person_id FROM ins`,
 			spvID, slug, client, person, user, class, currency, amount, partner, evID, evType, payload, evAt, now)
 		if err != nil {

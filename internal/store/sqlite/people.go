@@ -128,18 +128,15 @@ func (s *Store) CompletePairs(ctx context.Context, cs []investors.Completion) ([
 }
 
 // queueDeliveries queues a delivery of each event per enabled endpoint of its
-// tenant. Events are matched by event id: SQLite does not promise RETURNING's
-// order.
+// tenant, a chunk of events a statement. Events are matched by event id:
+// SQLite does not promise RETURNING's order.
 func queueDeliveries(tx *gorm.DB, events []models.Event, now time.Time) error {
 	eventIDs := make([]string, len(events))
 	for i, e := range events {
 		eventIDs[i] = e.EventID
 	}
 	for ids := range slices.Chunk(eventIDs, chunk) {
-		if err := tx.Exec(`INSERT INTO webhook_deliveries (event_seq, endpoint_id, status, attempts, next_attempt_at, created_at, updated_at)
-			SELECT e.seq, w.id, 'pending', 0, ?, ?, ?
-			FROM events e JOIN webhook_endpoints w ON w.client_id = e.client_id AND w.status = 'enabled' AND w.deleted_at IS NULL
-			WHERE e.event_id IN ?`, now, now, now, ids).Error; err != nil {
+		if err := gormstore.QueueDeliveries(tx, ids, now); err != nil {
 			return err
 		}
 	}

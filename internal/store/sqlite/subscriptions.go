@@ -74,14 +74,8 @@ func (s *Store) WriteSubscriptions(ctx context.Context, spvID int64, subs []subs
 			if err := tx.CreateInBatches(&events, chunk).Error; err != nil {
 				return err
 			}
-			eventIDs := make([]string, len(events))
-			for i, e := range events {
-				eventIDs[i] = e.EventID
-			}
-			for ids := range slices.Chunk(eventIDs, chunk) {
-				if err := gormstore.QueueDeliveries(tx, ids, now); err != nil {
-					return err
-				}
+			if err := queueDeliveries(tx, events, now); err != nil {
+				return err
 			}
 		}
 		for ids := range slices.Chunk(rest, chunk) {
